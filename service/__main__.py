@@ -1,0 +1,218 @@
+"""Command line: `python -m service --help`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from service.config import Settings
+from service.context import Actor
+from service.db import make_engine, make_sessionmaker, unit_of_work
+
+TOKENS_FILE = Path("instance/demo-tokens.json")
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@click.group(
+    help="基层党组织分类定级 service. Configuration comes from environment variables "
+    "(DATABASE_URL, SECRET_KEY, ...; see the README)."
+)
+def cli() -> None:
+    pass
+
+
+@cli.group(help="Schema migrations (Alembic) on DATABASE_URL.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Upgrade the schema to REVISION (default: the newest).")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    from service import migrate
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+
+
+@db.command("downgrade", help="Downgrade the schema to REVISION ('base' empties it).")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    from service import migrate
+
+    migrate.downgrade(_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("current", help="Print the schema revision of the database.")
+def db_current() -> None:
+    from alembic import command
+
+    from service.migrate import alembic_config
+
+    command.current(alembic_config(_settings().database_url))
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.command(
+    help="Load the demo data (a county, a township with 21 branches, a campaign, "
+    "one account per role) into an empty database and print the tokens."
+)
+@click.option(
+    "--if-empty", is_flag=True, help="Do nothing (but show saved tokens) when data exists."
+)
+def demo(if_empty: bool) -> None:
+    from service import demo as demo_data
+
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with unit_of_work(factory) as session:
+        if not demo_data.is_empty(session):
+            if not if_empty:
+                raise click.ClickException("the database has data already; demo loads only once")
+            click.echo("database has data; demo not loaded again")
+            _print_tokens()
+            return
+        people = demo_data.load(session)
+    TOKENS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    TOKENS_FILE.write_text(
+        json.dumps(
+            [
+                {
+                    "username": p.username,
+                    "role": p.role.value,
+                    "organization": p.organization,
+                    "token": p.token,
+                }
+                for p in people
+            ],
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+    os.chmod(TOKENS_FILE, 0o600)
+    click.echo("demo data loaded")
+    _print_tokens()
+
+
+def _print_tokens() -> None:
+    if not TOKENS_FILE.exists():
+        return
+    people = json.loads(TOKENS_FILE.read_text(encoding="utf-8"))
+    click.echo(f"demo accounts (tokens saved in {TOKENS_FILE}):")
+    for p in people:
+        click.echo(f"  {p['username']:<18} {p['role']:<10} {p['organization']:<16} {p['token']}")
+
+
+@cli.command(help="Create the root organization and its first admin (a new installation).")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@click.option("--admin", "username", required=True, help="username of the first administrator")
+def bootstrap(code: str, name: str, username: str) -> None:
+    from service.accounts import operations as accounts
+    from service.accounts.models import Role
+    from service.organizations import operations as orgs
+    from service.organizations.models import Organization
+
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    actor = Actor.system("bootstrap")
+    with unit_of_work(factory) as session:
+        if session.query(Organization.id).filter(Organization.parent_id.is_(None)).first():
+            raise click.ClickException("a root organization exists already")
+        root = orgs.create_organization(
+            session, actor, None, {"code": code, "name": name, "kind": "committee"}
+        )
+        account = accounts.create_account(
+            session, actor, username=username, display_name=username, organization=root
+        )
+        accounts.grant_role(session, actor, account, Role.ADMIN, root)
+        _, token = accounts.issue_token(
+            session, actor, account, name="bootstrap", lifetime=settings.token_lifetime
+        )
+    click.echo(f"root {code} created; admin {username} token (shown once): {token}")
+
+
+@cli.command("token", help="Issue an API token for an existing account (prints it once).")
+@click.option("--username", required=True)
+@click.option("--name", default="cli")
+@click.option(
+    "--days", type=int, default=None, help="lifetime in days (default TOKEN_LIFETIME_DAYS)"
+)
+def token(username: str, name: str, days: int | None) -> None:
+    from sqlalchemy import select
+
+    from service.accounts import operations as accounts
+    from service.accounts.models import Account
+
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with unit_of_work(factory) as session:
+        account = session.scalar(select(Account).where(Account.username == username))
+        if account is None:
+            raise click.ClickException(f"no account {username!r}")
+        lifetime = timedelta(days=days) if days else settings.token_lifetime
+        _, plain = accounts.issue_token(
+            session, Actor.system("cli"), account, name=name, lifetime=lifetime
+        )
+    click.echo(plain)
+
+
+@cli.command(help="Serve the API with the development server (production: gunicorn, see README).")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+def serve(host: str, port: int) -> None:
+    from service.app import create_app
+
+    app = create_app(_settings())
+    base = f"http://{host}:{port}"
+    click.echo(
+        f"\n基层党组织分类定级 serving on {base}\n"
+        f"  API docs: {base}/docs   spec: {base}/openapi.yaml"
+    )
+    _print_tokens()
+    if TOKENS_FILE.exists():
+        admin = json.loads(TOKENS_FILE.read_text(encoding="utf-8"))[0]["token"]
+        click.echo(f"\ntry:\n  curl -H 'Authorization: Bearer {admin}' {base}/api/v1/campaigns\n")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@cli.command(help="Print openapi.yaml as generated from the routes and schemas.")
+def openapi() -> None:
+    from service.api.spec import render_yaml
+
+    sys.stdout.write(render_yaml())
+
+
+@cli.group(help="State machines.")
+def workflow() -> None:
+    pass
+
+
+@workflow.command("diagram", help="Print a workflow as a Mermaid state diagram.")
+@click.argument("name", default="campaign")
+def workflow_diagram(name: str) -> None:
+    from service.api.routes.meta import WORKFLOWS
+
+    if name not in WORKFLOWS:
+        raise click.ClickException(f"no workflow {name!r}; known: {', '.join(sorted(WORKFLOWS))}")
+    click.echo(WORKFLOWS[name].mermaid())
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base, UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    SECRETARY = "secretary"  # 书记: their own organization
+    REVIEWER = "reviewer"  # 评定人: organizations under their committee
+    TELLER = "teller"  # 计票人: organizations under their committee
+    SUPERVISOR = "supervisor"  # 审批人: approves, in their subtree
+    INSPECTOR = "inspector"  # 检查人: reads everything in their subtree, audit included
+    ADMIN = "admin"  # 管理员: configuration, accounts and tokens in their subtree
+
+
+ROLE_LABELS = {
+    Role.SECRETARY: "书记",
+    Role.REVIEWER: "评定人",
+    Role.TELLER: "计票人",
+    Role.SUPERVISOR: "审批人",
+    Role.INSPECTOR: "检查人",
+    Role.ADMIN: "管理员",
+}
+
+_ROLE_CHECK = "role IN ({})".format(", ".join(f"'{r.value}'" for r in Role))
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="account", order_by="RoleGrant.id", lazy="selectin"
+    )
+
+
+class RoleGrant(Base):
+    """A role bound to an organization subtree. Revoked, never deleted."""
+
+    __tablename__ = "role_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    granted_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+
+    account: Mapped[Account] = relationship(back_populates="grants")
+
+    __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
+
+
+class ApiToken(Base):
+    """A bearer token. Only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,228 @@
+"""Accounts, role grants and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts.access import Grant, Principal
+from service.accounts.models import Account, ApiToken, Role, RoleGrant
+from service.audit.operations import record
+from service.context import Actor
+from service.db import utcnow
+from service.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from service.organizations.models import Organization
+
+TOKEN_PREFIX = "gr_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def principal_for_token(session: Session, token: str, now: datetime | None = None) -> Principal:
+    """Resolve a bearer token to its account and live grants; 401 for anything else."""
+    now = now or utcnow()
+    row = session.execute(
+        select(ApiToken, Account)
+        .join(Account, Account.id == ApiToken.account_id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        raise Unauthorized("the API token is not known", type="token-unknown")
+    api_token, account = row
+    if api_token.revoked_at is not None:
+        raise Unauthorized("the API token was revoked", type="token-revoked")
+    if api_token.expires_at <= now:
+        raise Unauthorized("the API token has expired", type="token-expired")
+    if not account.is_active:
+        raise Unauthorized("the account is deactivated", type="account-inactive")
+    grants = session.execute(
+        select(RoleGrant.role, RoleGrant.organization_id, Organization.path)
+        .join(Organization, Organization.id == RoleGrant.organization_id)
+        .where(RoleGrant.account_id == account.id, RoleGrant.revoked_at.is_(None))
+        .order_by(RoleGrant.id)
+    ).all()
+    # Recording last use costs a write per request; once a minute is plenty.
+    if api_token.last_used_at is None or now - api_token.last_used_at > timedelta(minutes=1):
+        api_token.last_used_at = now
+    return Principal(
+        account_id=account.id,
+        username=account.username,
+        token_id=api_token.id,
+        grants=tuple(Grant(Role(r), oid, path) for r, oid, path in grants),
+    )
+
+
+def create_account(
+    session: Session, actor: Actor, *, username: str, display_name: str, organization: Organization
+) -> Account:
+    if session.scalar(select(Account.id).where(Account.username == username)) is not None:
+        raise Conflict(
+            f"an account named {username!r} exists already",
+            type="duplicate",
+            errors={"username": ["is taken"]},
+        )
+    account = Account(username=username, display_name=display_name, organization_id=organization.id)
+    session.add(account)
+    session.flush()
+    record(
+        session,
+        actor,
+        "account.create",
+        "account",
+        account.id,
+        organization_id=organization.id,
+        after={
+            "username": username,
+            "display_name": display_name,
+            "organization_id": organization.id,
+        },
+    )
+    return account
+
+
+def set_account_active(
+    session: Session, actor: Actor, account: Account, active: bool, reason: str | None
+) -> Account:
+    before = account.is_active
+    if before != active:
+        account.is_active = active
+        session.flush()
+        record(
+            session,
+            actor,
+            "account.activate" if active else "account.deactivate",
+            "account",
+            account.id,
+            organization_id=account.organization_id,
+            before={"is_active": before},
+            after={"is_active": active},
+            reason=reason,
+        )
+    return account
+
+
+def grant_role(
+    session: Session, actor: Actor, account: Account, role: Role, organization: Organization
+) -> RoleGrant:
+    existing = session.scalar(
+        select(RoleGrant).where(
+            RoleGrant.account_id == account.id,
+            RoleGrant.role == role.value,
+            RoleGrant.organization_id == organization.id,
+            RoleGrant.revoked_at.is_(None),
+        )
+    )
+    if existing is not None:
+        return existing  # granting what is held already changes nothing
+    grant = RoleGrant(
+        account_id=account.id,
+        role=role.value,
+        organization_id=organization.id,
+        granted_by=actor.username,
+    )
+    session.add(grant)
+    session.flush()
+    record(
+        session,
+        actor,
+        "grant.create",
+        "role_grant",
+        grant.id,
+        organization_id=organization.id,
+        after={"account_id": account.id, "role": role.value, "organization_id": organization.id},
+    )
+    return grant
+
+
+def revoke_grant(session: Session, actor: Actor, grant: RoleGrant, reason: str | None) -> RoleGrant:
+    if grant.revoked_at is None:
+        grant.revoked_at = utcnow()
+        grant.revoked_by = actor.username
+        session.flush()
+        record(
+            session,
+            actor,
+            "grant.revoke",
+            "role_grant",
+            grant.id,
+            organization_id=grant.organization_id,
+            before={"revoked_at": None},
+            after={"revoked_at": grant.revoked_at},
+            reason=reason,
+        )
+    return grant
+
+
+def issue_token(
+    session: Session,
+    actor: Actor,
+    account: Account,
+    *,
+    name: str,
+    lifetime: timedelta,
+    token: str | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token; the plain text is returned once and never stored."""
+    if lifetime <= timedelta(0):
+        raise ValidationFailed(
+            "the lifetime must be positive", errors={"expires_in_days": ["must be ≥ 1"]}
+        )
+    plain = token or TOKEN_PREFIX + secrets.token_urlsafe(32)
+    api_token = ApiToken(
+        account_id=account.id,
+        name=name,
+        prefix=plain[:10],
+        token_hash=hash_token(plain),
+        created_by=actor.username,
+        expires_at=utcnow() + lifetime,
+    )
+    session.add(api_token)
+    session.flush()
+    record(
+        session,
+        actor,
+        "token.create",
+        "api_token",
+        api_token.id,
+        organization_id=account.organization_id,
+        after={
+            "account_id": account.id,
+            "name": name,
+            "prefix": api_token.prefix,
+            "expires_at": api_token.expires_at,
+        },
+    )
+    return api_token, plain
+
+
+def revoke_token(
+    session: Session, actor: Actor, api_token: ApiToken, organization_id: int, reason: str | None
+) -> ApiToken:
+    if api_token.revoked_at is None:
+        api_token.revoked_at = utcnow()
+        session.flush()
+        record(
+            session,
+            actor,
+            "token.revoke",
+            "api_token",
+            api_token.id,
+            organization_id=organization_id,
+            before={"revoked_at": None},
+            after={"revoked_at": api_token.revoked_at},
+            reason=reason,
+        )
+    return api_token
+
+
+def get_account(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} was not found")
+    return account

@@ -1,0 +1,37 @@
+"""HTTP: routes, schemas, problem+json errors. Domain operations do the work."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask, Response, g, request
+
+from service.api import problems
+from service.api.blueprint import api
+from service.api.docs import pages
+from service.api.routing import REQUEST_ID_RE
+
+
+def install(app: Flask) -> None:
+    import service.api.routes  # noqa: F401  (registers every endpoint)
+
+    app.register_blueprint(api)
+    app.register_blueprint(pages)
+    problems.install(app)
+
+    @app.before_request
+    def _request_id() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    @app.teardown_request
+    def _close_session(_exc: BaseException | None) -> None:
+        db = g.pop("db_session", None)
+        if db is not None:
+            db.close()

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import literal, or_, select
+
+from service.accounts.models import Role
+from service.api.blueprint import api
+from service.api.routes.organizations import visible_org
+from service.api.routing import Ctx, Reply, check_if_match, etag, operation, paginate
+from service.api.schemas.campaigns import (
+    AmendmentCreate,
+    AmendmentList,
+    AmendmentOut,
+    CampaignCreate,
+    CampaignListQuery,
+    CampaignOut,
+    CampaignPage,
+    CampaignPatch,
+    EnrollmentOut,
+    GradingListQuery,
+    GradingPage,
+)
+from service.api.schemas.common import ReasonBody
+from service.campaigns import operations as ops
+from service.campaigns.models import Campaign, CampaignAmendment
+from service.errors import NotFound
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+
+TAG = "campaigns"
+
+
+def _campaign_visibility(ctx: Ctx) -> Any:
+    """A campaign is visible inside its committee's subtree and to whoever it covers."""
+    covered = [literal(g.path).startswith(Organization.path) for g in ctx.caller.grants]
+    return or_(ctx.caller.visible_filter(Organization.path), *covered)
+
+
+def visible_campaign(ctx: Ctx, campaign_id: int) -> tuple[Campaign, Organization]:
+    row = ctx.session.execute(
+        select(Campaign, Organization)
+        .join(Organization, Organization.id == Campaign.organization_id)
+        .where(Campaign.id == campaign_id, _campaign_visibility(ctx))
+    ).first()
+    if row is None:
+        raise NotFound(f"campaign {campaign_id} was not found")
+    return row[0], row[1]
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns",
+    summary="Campaigns you can see",
+    tag=TAG,
+    query=CampaignListQuery,
+    responses={200: CampaignPage},
+    errors=(422,),
+)
+def list_campaigns(ctx: Ctx) -> Any:
+    query = (
+        select(Campaign)
+        .join(Organization, Organization.id == Campaign.organization_id)
+        .where(_campaign_visibility(ctx))
+    )
+    for name in ("organization_id", "year", "status"):
+        if name in ctx.query:
+            query = query.where(getattr(Campaign, name) == ctx.query[name])
+    return paginate(ctx, query, Campaign.id)
+
+
+@operation(
+    api,
+    "POST",
+    "/campaigns",
+    summary="Create a campaign (draft) for a committee",
+    tag=TAG,
+    body=CampaignCreate,
+    responses={201: CampaignOut},
+    errors=(403, 404, 422),
+)
+def create_campaign(ctx: Ctx) -> Any:
+    committee = visible_org(ctx, ctx.body["organization_id"], "organization_id")
+    ctx.caller.require(committee, [Role.ADMIN], "creating a campaign")
+    campaign = ops.create_campaign(ctx.session, ctx.actor, committee, ctx.body)
+    return Reply(
+        campaign, 201, {"Location": f"/api/v1/campaigns/{campaign.id}", **etag(campaign.version)}
+    )
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>",
+    summary="One campaign",
+    tag=TAG,
+    responses={200: CampaignOut},
+    errors=(404,),
+)
+def get_campaign(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = visible_campaign(ctx, campaign_id)
+    return Reply(campaign, 200, etag(campaign.version))
+
+
+def _managed_campaign(ctx: Ctx, campaign_id: int, what: str) -> Campaign:
+    campaign, committee = visible_campaign(ctx, campaign_id)
+    ctx.caller.require(committee, [Role.ADMIN], what)
+    return campaign
+
+
+@operation(
+    api,
+    "PATCH",
+    "/campaigns/<int:campaign_id>",
+    summary="Change a draft campaign",
+    tag=TAG,
+    body=CampaignPatch,
+    responses={200: CampaignOut},
+    errors=(403, 404, 409, 412, 422),
+    description="Only while draft; an open campaign answers 409 campaign-frozen.",
+)
+def patch_campaign(ctx: Ctx, campaign_id: int) -> Any:
+    campaign = _managed_campaign(ctx, campaign_id, "changing a campaign")
+    check_if_match(campaign.version)
+    ops.update_campaign(ctx.session, ctx.actor, campaign, ctx.body)
+    return Reply(campaign, 200, etag(campaign.version))
+
+
+@operation(
+    api,
+    "POST",
+    "/campaigns/<int:campaign_id>/open",
+    summary="Open the campaign: freezes it and enrolls every grassroots organization",
+    tag=TAG,
+    responses={200: EnrollmentOut},
+    errors=(403, 404, 409, 412),
+)
+def open_campaign(ctx: Ctx, campaign_id: int) -> Any:
+    campaign = _managed_campaign(ctx, campaign_id, "opening a campaign")
+    check_if_match(campaign.version)
+    created = ops.open_campaign(ctx.session, ctx.actor, campaign)
+    return Reply(
+        {"enrolled": len(created), "grading_ids": [g.id for g in created]},
+        200,
+        etag(campaign.version),
+    )
+
+
+@operation(
+    api,
+    "POST",
+    "/campaigns/<int:campaign_id>/close",
+    summary="Close the campaign",
+    tag=TAG,
+    body=ReasonBody,
+    responses={200: CampaignOut},
+    errors=(403, 404, 409, 422),
+)
+def close_campaign(ctx: Ctx, campaign_id: int) -> Any:
+    campaign = _managed_campaign(ctx, campaign_id, "closing a campaign")
+    ops.close_campaign(ctx.session, ctx.actor, campaign, ctx.body.get("reason"))
+    return Reply(campaign, 200, etag(campaign.version))
+
+
+@operation(
+    api,
+    "POST",
+    "/campaigns/<int:campaign_id>/enrollments",
+    summary="Enroll organizations added since opening (idempotent)",
+    tag=TAG,
+    responses={200: EnrollmentOut},
+    errors=(403, 404, 409),
+)
+def enroll(ctx: Ctx, campaign_id: int) -> Any:
+    campaign = _managed_campaign(ctx, campaign_id, "enrolling organizations")
+    created = ops.enroll(ctx.session, ctx.actor, campaign)
+    return {"enrolled": len(created), "grading_ids": [g.id for g in created]}
+
+
+@operation(
+    api,
+    "POST",
+    "/campaigns/<int:campaign_id>/amendments",
+    summary="Amend an open campaign, with a reason",
+    tag=TAG,
+    body=AmendmentCreate,
+    responses={201: AmendmentOut},
+    errors=(403, 404, 409, 422),
+)
+def amend(ctx: Ctx, campaign_id: int) -> Any:
+    campaign = _managed_campaign(ctx, campaign_id, "amending a campaign")
+    amendment = ops.amend_campaign(
+        ctx.session, ctx.actor, campaign, ctx.body["changes"], ctx.body["reason"]
+    )
+    return Reply(amendment, 201)
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/amendments",
+    summary="The campaign's amendments, oldest first",
+    tag=TAG,
+    responses={200: AmendmentList},
+    errors=(404,),
+)
+def list_amendments(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = visible_campaign(ctx, campaign_id)
+    return {
+        "items": ctx.session.scalars(
+            select(CampaignAmendment)
+            .where(CampaignAmendment.campaign_id == campaign.id)
+            .order_by(CampaignAmendment.id)
+        ).all()
+    }
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/gradings",
+    summary="The campaign's gradings you can see",
+    tag=TAG,
+    query=GradingListQuery,
+    responses={200: GradingPage},
+    errors=(404, 422),
+)
+def list_gradings(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = visible_campaign(ctx, campaign_id)
+    query = (
+        select(Grading)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(Grading.campaign_id == campaign.id, ctx.caller.visible_filter(Organization.path))
+    )
+    if "state" in ctx.query:
+        query = query.where(Grading.state == ctx.query["state"])
+    if "within" in ctx.query:
+        root = visible_org(ctx, ctx.query["within"], "within")
+        query = query.where(Organization.path.startswith(root.path, autoescape=True))
+    return paginate(ctx, query, Grading.id)

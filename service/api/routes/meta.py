@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.api.blueprint import api
+from service.api.problems import problem
+from service.api.routing import Ctx, operation
+from service.errors import NotFound
+from service.workflows.campaign import CAMPAIGN_WORKFLOW
+from service.workflows.engine import Workflow
+
+WORKFLOWS: dict[str, Workflow] = {"campaign": CAMPAIGN_WORKFLOW}
+
+
+class HealthOut(Schema):
+    status = fields.String(required=True)
+    database = fields.String(required=True)
+    schema_revision = fields.String(allow_none=True, required=True)
+
+
+class GuardOut(Schema):
+    code = fields.String(required=True)
+    message_zh = fields.String(required=True)
+    message_en = fields.String(required=True)
+
+
+class TransitionOut(Schema):
+    name = fields.String(required=True)
+    label = fields.String(required=True)
+    source = fields.String(required=True)
+    dest = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    needs_reason = fields.Boolean(required=True)
+    needs_approval = fields.Boolean(required=True)
+    guards = fields.List(fields.Nested(GuardOut), required=True)
+
+
+class StateOut(Schema):
+    name = fields.String(required=True)
+    label = fields.String(required=True)
+
+
+class WorkflowOut(Schema):
+    name = fields.String(required=True)
+    initial = fields.String(required=True)
+    states = fields.List(fields.Nested(StateOut), required=True)
+    transitions = fields.List(fields.Nested(TransitionOut), required=True)
+    mermaid = fields.String(required=True)
+
+
+@operation(
+    api,
+    "GET",
+    "/health",
+    summary="Liveness and database check",
+    tag="meta",
+    auth=False,
+    responses={200: HealthOut, 503: None},
+    errors=(),
+)
+def health(ctx: Ctx) -> Any:
+    try:
+        revision = ctx.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        ctx.session.rollback()
+        return problem(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "the database did not answer or is not migrated",
+        )
+    return {"status": "ok", "database": "ok", "schema_revision": revision}
+
+
+@operation(
+    api,
+    "GET",
+    "/workflows/<name>",
+    summary="A state machine: states, transitions, guards, roles and its Mermaid drawing",
+    tag="meta",
+    auth=False,
+    responses={200: WorkflowOut},
+    errors=(404,),
+)
+def get_workflow(ctx: Ctx, name: str) -> Any:
+    workflow = WORKFLOWS.get(name)
+    if workflow is None:
+        raise NotFound(f"no workflow named {name!r}; known: {', '.join(sorted(WORKFLOWS))}")
+    spec = workflow.spec
+    return {
+        "name": spec.name,
+        "initial": spec.initial,
+        "states": [{"name": s.name, "label": s.label} for s in spec.states],
+        "transitions": [
+            {
+                "name": t.name,
+                "label": t.label,
+                "source": t.source,
+                "dest": t.dest,
+                "roles": [r.value for r in t.roles],
+                "needs_reason": t.needs_reason,
+                "needs_approval": t.needs_approval,
+                "guards": [g.refusal().as_dict() for g in t.guards],
+            }
+            for t in spec.transitions
+        ],
+        "mermaid": workflow.mermaid(),
+    }

@@ -1,0 +1,307 @@
+"""One decorator turns a plain function into an endpoint: authentication, parsing and
+validating the query and body, the unit of work (commit once, or roll back), serializing the
+answer, and the metadata from which openapi.yaml is generated.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from marshmallow import Schema
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from service.accounts.access import Principal
+from service.accounts.operations import principal_for_token
+from service.config import Settings
+from service.context import Actor
+from service.errors import DomainError, Unauthorized, ValidationFailed
+
+
+class MalformedRequest(DomainError):
+    status = 400
+    type = "malformed-request"
+    title = "Malformed request"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    type = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    type = "precondition-failed"
+    title = "Version mismatch"
+
+
+@dataclass
+class Operation:
+    method: str
+    rule: str
+    endpoint: str
+    summary: str
+    tag: str
+    auth: bool
+    body: type[Schema] | None
+    query: type[Schema] | None
+    responses: dict[int, type[Schema] | None]
+    errors: tuple[int, ...]
+    description: str | None = None
+    spec_extra: dict[str, Any] = field(default_factory=dict)
+
+
+REGISTRY: list[Operation] = []
+
+
+@dataclass
+class Ctx:
+    """What a handler gets: the session of this request's unit of work, the caller, the body."""
+
+    session: Session
+    settings: Settings
+    principal: Principal | None
+    actor: Actor
+    body: dict[str, Any]
+    query: dict[str, Any]
+
+    @property
+    def caller(self) -> Principal:
+        assert self.principal is not None
+        return self.principal
+
+
+@dataclass
+class Reply:
+    data: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+TOKEN_RE = re.compile(r"^Bearer ([A-Za-z0-9_\-\.~+/]+=*)$")
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+
+def session() -> Session:
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["grading.sessions"]()
+    return g.db_session
+
+
+def _authenticate(db: Session) -> Principal:
+    header = request.headers.get("Authorization")
+    if not header:
+        raise Unauthorized("send Authorization: Bearer <token>")
+    m = TOKEN_RE.match(header.strip())
+    if not m:
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return principal_for_token(db, m.group(1))
+
+
+def _actor(principal: Principal | None) -> Actor:
+    return Actor(
+        account_id=principal.account_id if principal else None,
+        username=principal.username if principal else "anonymous",
+        role=principal.main_role() if principal else None,
+        token_id=principal.token_id if principal else None,
+        client_ip=request.remote_addr,
+        request_id=g.get("request_id"),
+    )
+
+
+def read_json_body() -> Any:
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise MalformedRequest("the request needs a JSON body")
+    mimetype = request.mimetype
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"send the body as application/json (got {mimetype or 'no Content-Type'})"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedRequest(f"the body is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise MalformedRequest(
+            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+
+
+def _load_body(schema_cls: type[Schema]) -> dict[str, Any]:
+    # No body at all is an empty object: the schema then names every required field.
+    data = read_json_body() if request.get_data(cache=True) else {}
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "the body must be a JSON object", errors={"_schema": ["expected an object"]}
+        )
+    return schema_cls().load(data)
+
+
+def _load_query(schema_cls: type[Schema] | None) -> dict[str, Any]:
+    args = request.args.to_dict(flat=True)
+    if schema_cls is None:
+        if args:
+            raise ValidationFailed(
+                "this endpoint takes no query parameters",
+                errors={k: ["unknown parameter"] for k in args},
+            )
+        return {}
+    return schema_cls().load(args)
+
+
+def operation(
+    bp: Blueprint,
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    tag: str,
+    body: type[Schema] | None = None,
+    query: type[Schema] | None = None,
+    responses: dict[int, type[Schema] | None],
+    errors: tuple[int, ...] = (),
+    auth: bool = True,
+    description: str | None = None,
+    raw: bool = False,
+    spec_extra: dict[str, Any] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        endpoint = fn.__name__
+        REGISTRY.append(
+            Operation(
+                method,
+                rule,
+                endpoint,
+                summary,
+                tag,
+                auth,
+                body,
+                query,
+                responses,
+                tuple(sorted(set(errors) | ({401} if auth else set()))),
+                description or fn.__doc__,
+                spec_extra or {},
+            )
+        )
+
+        @wraps(fn)
+        def view(**path: Any) -> Response:
+            db = session()
+            try:
+                principal = _authenticate(db) if auth else None
+                g.principal = principal
+                query_args = _load_query(query)
+                payload = _load_body(body) if body is not None else {}
+                if (
+                    body is None
+                    and not raw
+                    and method in ("POST", "PATCH", "PUT")
+                    and request.content_length
+                ):
+                    read_json_body()  # a body where none is expected must still be JSON
+                ctx = Ctx(
+                    db,
+                    current_app.extensions["grading.settings"],
+                    principal,
+                    _actor(principal),
+                    payload,
+                    query_args,
+                )
+                result = fn(ctx, **path)
+                response = _render(result, responses)
+                db.commit()
+                return response
+            except BaseException:
+                db.rollback()
+                raise
+
+        bp.add_url_rule(rule, endpoint, view, methods=[method])
+        return view
+
+    return decorate
+
+
+def _render(result: Any, responses: dict[int, type[Schema] | None]) -> Response:
+    if isinstance(result, Response):
+        return result
+    reply = result if isinstance(result, Reply) else Reply(result, next(iter(responses)))
+    schema_cls = responses.get(reply.status)
+    if reply.status == 204 or schema_cls is None:
+        response = Response(status=reply.status)
+    else:
+        data = schema_cls().dump(reply.data)
+        response = Response(
+            json.dumps(data, ensure_ascii=False, default=str),
+            status=reply.status,
+            mimetype="application/json",
+        )
+    response.headers.update(reply.headers)
+    return response
+
+
+# --- cursor pagination -------------------------------------------------------------------
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind != "id" or not value.isdigit():
+            raise ValueError(text)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            "the cursor is not one this service issued", errors={"cursor": ["invalid cursor"]}
+        ) from exc
+
+
+def paginate(ctx: Ctx, query: Select[Any], id_column: Any) -> Page:
+    """Keyset pagination on a unique, increasing id: stable while rows are added."""
+    limit = ctx.query.get("limit") or ctx.settings.page_size_default
+    limit = min(limit, ctx.settings.page_size_max)
+    cursor = ctx.query.get("cursor")
+    if cursor:
+        query = query.where(id_column > decode_cursor(cursor))
+    rows = list(ctx.session.scalars(query.order_by(id_column).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def check_if_match(current_version: int) -> None:
+    """Honour If-Match when the client sends it (ETag is the resource's version)."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return
+    tags = {t.strip().removeprefix("W/").strip('"') for t in header.split(",")}
+    if str(current_version) not in tags:
+        raise PreconditionFailed(
+            f"the resource is at version {current_version}; If-Match named {header}",
+            current_version=current_version,
+        )
+
+
+def etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from service.accounts.models import Role
+from service.api.schemas.common import PageQuery, id_field, strict_int, text
+
+ROLES = [r.value for r in Role]
+
+
+class GrantIn(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    organization_id = id_field(required=True)
+
+
+class AccountCreate(Schema):
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[a-z0-9][a-z0-9._\-]{1,99}$",
+            error="2–100 lower-case letters, digits, '.', '_' or '-'",
+        ),
+    )
+    display_name = text(100, required=True)
+    organization_id = id_field(required=True, metadata={"description": "home organization"})
+    grants = fields.List(fields.Nested(GrantIn), validate=validate.Length(max=20))
+
+
+class AccountPatch(Schema):
+    is_active = fields.Boolean()
+    reason = text(2000, allow_none=True)
+
+
+class GrantOut(Schema):
+    id = fields.Integer(required=True)
+    role = fields.String(required=True)
+    organization_id = fields.Integer(required=True)
+    granted_at = fields.DateTime(required=True)
+    granted_by = fields.String(required=True)
+    revoked_at = fields.DateTime(allow_none=True, required=True)
+    revoked_by = fields.String(allow_none=True, required=True)
+
+
+class AccountOut(Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    display_name = fields.String(required=True)
+    organization_id = fields.Integer(required=True)
+    is_active = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+    grants = fields.List(fields.Nested(GrantOut), required=True)
+
+
+class AccountPage(Schema):
+    items = fields.List(fields.Nested(AccountOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class AccountListQuery(PageQuery):
+    within = fields.Integer(validate=validate.Range(min=1))
+
+
+class TokenCreate(Schema):
+    name = text(
+        100, required=True, metadata={"description": "what the token is for, e.g. the portal"}
+    )
+    expires_in_days = strict_int(minimum=1, maximum=3650)
+
+
+class TokenOut(Schema):
+    id = fields.Integer(required=True)
+    account_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(
+        required=True, metadata={"description": "first characters, to recognise it"}
+    )
+    created_at = fields.DateTime(required=True)
+    created_by = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+    revoked_at = fields.DateTime(allow_none=True, required=True)
+    last_used_at = fields.DateTime(allow_none=True, required=True)
+
+
+class TokenCreated(TokenOut):
+    token = fields.String(required=True, metadata={"description": "shown once; store it now"})
+
+
+class TokenList(Schema):
+    items = fields.List(fields.Nested(TokenOut), required=True)
+
+
+class MeGrant(Schema):
+    role = fields.String(required=True)
+    organization_id = fields.Integer(required=True)
+
+
+class MeOut(Schema):
+    account_id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    token_id = fields.Integer(allow_none=True, required=True)
+    grants = fields.List(fields.Nested(MeGrant), required=True)

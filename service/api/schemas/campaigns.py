@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from service.api.schemas.common import (
+    PageQuery,
+    Score,
+    ScoreOut,
+    id_field,
+    nullable_date,
+    strict_int,
+    text,
+)
+from service.campaigns.models import Phase, RatingSourceKind
+
+CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")
+
+
+class CampaignStandardIn(Schema):
+    domain = fields.String(required=True, validate=validate.Length(max=30))
+    standard_id = id_field(required=True)
+
+
+class PhaseIn(Schema):
+    phase = fields.String(required=True, validate=validate.OneOf([p.value for p in Phase]))
+    starts_on = nullable_date()
+    due_on = fields.Date(required=True)
+
+
+class SourceIn(Schema):
+    source = fields.String(
+        required=True, validate=validate.OneOf([s.value for s in RatingSourceKind])
+    )
+    weight = Score(required=True, minimum="0", maximum="100", metadata={"description": "percent"})
+
+
+class QuotaIn(Schema):
+    level_code = fields.String(required=True, validate=CODE)
+    max_share = Score(
+        allow_none=True, minimum="0", maximum="100", metadata={"description": "percent"}
+    )
+    min_share = Score(
+        allow_none=True, minimum="0", maximum="100", metadata={"description": "percent"}
+    )
+
+
+class VetoIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    description = text(2000, required=True)
+    forced_level_code = fields.String(required=True, validate=CODE)
+
+
+class CampaignAmendable(Schema):
+    name = text(200)
+    phases = fields.List(fields.Nested(PhaseIn), validate=validate.Length(max=8))
+    publicity_working_days = strict_int(minimum=1, maximum=60)
+    quota_rules = fields.List(fields.Nested(QuotaIn), validate=validate.Length(max=10))
+    veto_rules = fields.List(fields.Nested(VetoIn), validate=validate.Length(max=20))
+    new_org_cutoff = nullable_date(metadata={"description": "founded on/after: not rated 好"})
+
+
+class CampaignPatch(CampaignAmendable):
+    year = strict_int(minimum=2000, maximum=2100)
+    level_scheme_id = id_field()
+    standards = fields.List(fields.Nested(CampaignStandardIn), validate=validate.Length(max=20))
+    sources = fields.List(fields.Nested(SourceIn), validate=validate.Length(max=5))
+
+
+class CampaignCreate(CampaignPatch):
+    organization_id = id_field(required=True, metadata={"description": "the committee running it"})
+    name = text(200, required=True)
+    year = strict_int(required=True, minimum=2000, maximum=2100)
+    level_scheme_id = id_field(required=True)
+
+
+class CampaignStandardOut(Schema):
+    domain = fields.String(required=True)
+    standard_id = fields.Integer(required=True)
+
+
+class PhaseOut(Schema):
+    phase = fields.String(required=True)
+    starts_on = fields.Date(allow_none=True, required=True)
+    due_on = fields.Date(required=True)
+
+
+class SourceOut(Schema):
+    source = fields.String(required=True)
+    weight = ScoreOut(required=True)
+
+
+class QuotaOut(Schema):
+    level_code = fields.String(required=True)
+    max_share = ScoreOut(allow_none=True, required=True)
+    min_share = ScoreOut(allow_none=True, required=True)
+
+
+class VetoOut(Schema):
+    code = fields.String(required=True)
+    description = fields.String(required=True)
+    forced_level_code = fields.String(required=True)
+
+
+class CampaignOut(Schema):
+    id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    year = fields.Integer(required=True)
+    status = fields.String(required=True)
+    level_scheme_id = fields.Integer(required=True)
+    publicity_working_days = fields.Integer(required=True)
+    new_org_cutoff = fields.Date(allow_none=True, required=True)
+    version = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    created_by = fields.String(required=True)
+    opened_at = fields.DateTime(allow_none=True, required=True)
+    closed_at = fields.DateTime(allow_none=True, required=True)
+    standards = fields.List(fields.Nested(CampaignStandardOut), required=True)
+    phases = fields.List(fields.Nested(PhaseOut), required=True)
+    sources = fields.List(fields.Nested(SourceOut), required=True)
+    quota_rules = fields.List(fields.Nested(QuotaOut), required=True)
+    veto_rules = fields.List(fields.Nested(VetoOut), required=True)
+
+
+class CampaignPage(Schema):
+    items = fields.List(fields.Nested(CampaignOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class CampaignListQuery(PageQuery):
+    organization_id = fields.Integer(validate=validate.Range(min=1))
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    status = fields.String(validate=validate.OneOf(["draft", "open", "closed"]))
+
+
+class AmendmentCreate(Schema):
+    reason = text(2000, required=True)
+    changes = fields.Nested(CampaignAmendable, required=True)
+
+
+class AmendmentOut(Schema):
+    id = fields.Integer(required=True)
+    amended_at = fields.DateTime(required=True)
+    amended_by = fields.String(required=True)
+    reason = fields.String(required=True)
+    before = fields.Dict(required=True)
+    after = fields.Dict(required=True)
+
+
+class AmendmentList(Schema):
+    items = fields.List(fields.Nested(AmendmentOut), required=True)
+
+
+class GradingOut(Schema):
+    id = fields.Integer(required=True)
+    campaign_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    standard_id = fields.Integer(required=True)
+    state = fields.String(required=True)
+    version = fields.Integer(required=True)
+    enrolled_at = fields.DateTime(required=True)
+
+
+class GradingPage(Schema):
+    items = fields.List(fields.Nested(GradingOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class GradingListQuery(PageQuery):
+    state = fields.String(validate=validate.Length(max=40))
+    within = fields.Integer(validate=validate.Range(min=1))
+
+
+class EnrollmentOut(Schema):
+    enrolled = fields.Integer(required=True)
+    grading_ids = fields.List(fields.Integer(), required=True)

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from service.api.schemas.common import PageQuery, id_field, nullable_date, strict_int, text
+from service.organizations.models import OrgKind, OrgStatus
+
+KINDS = [k.value for k in OrgKind]
+STATUSES = [s.value for s in OrgStatus]
+CODE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$", error="letters, digits, '.', '_' or '-', at most 64"
+)
+
+
+class OrganizationCreate(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = text(200, required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    parent_id = id_field(required=True)
+    domain = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=30),
+        metadata={"description": "领域 code, see GET /api/v1/domains"},
+    )
+    coordination_area = text(100, allow_none=True, metadata={"description": "协作区"})
+    secretary = text(100, allow_none=True, metadata={"description": "书记"})
+    member_count = strict_int(minimum=0, maximum=1_000_000)
+    founded_on = nullable_date()
+
+
+class OrganizationPatch(Schema):
+    name = text(200)
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    parent_id = id_field(metadata={"description": "moves the organization (history kept)"})
+    domain = fields.String(allow_none=True, validate=validate.Length(max=30))
+    coordination_area = text(100, allow_none=True)
+    secretary = text(100, allow_none=True)
+    member_count = strict_int(minimum=0, maximum=1_000_000)
+    founded_on = nullable_date()
+    status = fields.String(
+        validate=validate.OneOf(STATUSES[1:]),
+        metadata={"description": "merged or dissolved; never deleted"},
+    )
+    merged_into_id = id_field(allow_none=True)
+    reason = text(2000, allow_none=True)
+
+
+class OrganizationOut(Schema):
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    kind_label = fields.Method("_kind_label", required=True)
+    parent_id = fields.Integer(allow_none=True, required=True)
+    domain = fields.String(allow_none=True, required=True)
+    coordination_area = fields.String(allow_none=True, required=True)
+    secretary = fields.String(allow_none=True, required=True)
+    member_count = fields.Integer(required=True)
+    founded_on = fields.Date(allow_none=True, required=True)
+    status = fields.String(required=True)
+    merged_into_id = fields.Integer(allow_none=True, required=True)
+    depth = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+    def _kind_label(self, org: object) -> str:
+        from service.organizations.models import KIND_LABELS
+
+        return KIND_LABELS[OrgKind(org.kind)]  # type: ignore[attr-defined]
+
+
+class OrganizationPage(Schema):
+    items = fields.List(fields.Nested(OrganizationOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class OrganizationListQuery(PageQuery):
+    within = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "only this organization's subtree (itself included)"},
+    )
+    parent_id = fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "direct children"}
+    )
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    domain = fields.String(validate=validate.Length(max=30))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    q = fields.String(
+        validate=validate.Length(min=1, max=100), metadata={"description": "name contains"}
+    )
+
+
+class MoveOut(Schema):
+    id = fields.Integer(required=True)
+    from_parent_id = fields.Integer(allow_none=True, required=True)
+    to_parent_id = fields.Integer(allow_none=True, required=True)
+    moved_at = fields.DateTime(required=True)
+    moved_by = fields.String(required=True)
+    reason = fields.String(allow_none=True, required=True)
+
+
+class MoveList(Schema):
+    items = fields.List(fields.Nested(MoveOut), required=True)
+
+
+class ImportQuery(Schema):
+    dry_run = fields.Boolean(metadata={"description": "check and report, write nothing"})
+
+
+class ImportReportOut(Schema):
+    rows = fields.Integer(required=True)
+    created = fields.List(fields.String(), required=True)
+    updated = fields.List(fields.String(), required=True)
+    moved = fields.List(fields.String(), required=True)
+    unchanged = fields.List(fields.String(), required=True)
+    dry_run = fields.Boolean(required=True)
+
+
+class DomainOut(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+
+
+class DomainList(Schema):
+    items = fields.List(fields.Nested(DomainOut), required=True)

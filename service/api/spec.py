@@ -1,0 +1,148 @@
+"""openapi.yaml is generated from the registered operations and their marshmallow schemas.
+
+`python -m service openapi` writes it; the committed file is what the service serves and what
+the tests validate every response against. A test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
+
+from service.api.problems import PROBLEM_TYPES
+from service.api.routing import REGISTRY, Operation
+from service.api.schemas.common import ProblemSchema
+
+ERROR_TITLES = {
+    400: "Malformed request (not UTF-8, not JSON)",
+    401: "Missing, unknown, expired or revoked token",
+    403: "Your role may not do this here",
+    404: "Not found, or outside your organizations",
+    409: "Conflicts with the current state",
+    412: "If-Match names a stale version",
+    413: "Body too large",
+    415: "Unsupported media type",
+    422: "Invalid fields (see `errors`)",
+    503: "Database unavailable",
+}
+PATH_PARAM = re.compile(r"<(?:(int|string|path):)?(\w+)>")
+
+DESCRIPTION = """\
+Backend of 基层党组织分类定级 (classification and grading of grassroots Party organizations).
+
+* Authenticate with `Authorization: Bearer <token>`; tokens are issued per account.
+* Outside your organizations' subtree a resource answers 404; inside, a role that may not act
+  answers 403.
+* Every error is `application/problem+json` (RFC 9457); `errors` names the fields.
+* Lists use cursor pagination: pass `next_cursor` back as `cursor`.
+* Scores are decimals with at most two places, sent as numbers or strings, returned as strings.
+"""
+
+
+def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    params: list[dict[str, Any]] = []
+
+    def replace(m: re.Match[str]) -> str:
+        kind, name = m.group(1), m.group(2)
+        schema: dict[str, Any] = (
+            {"type": "integer", "minimum": 1, "maximum": 2147483647}
+            if kind == "int"
+            else {"type": "string"}
+        )
+        params.append({"in": "path", "name": name, "required": True, "schema": schema})
+        return "{" + name + "}"
+
+    return "/api/v1" + PATH_PARAM.sub(replace, rule), params
+
+
+def _has_required(schema_cls: type[Schema]) -> bool:
+    return any(f.required for f in schema_cls().fields.values())
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    return {
+        "description": ERROR_TITLES.get(status, "Error"),
+        "content": {"application/problem+json": {"schema": "Problem"}},
+    }
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    path_params: list[dict[str, Any]]
+    _, path_params = _path(op.rule)
+    data: dict[str, Any] = {
+        "operationId": op.endpoint,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": list(path_params),
+        "responses": {},
+    }
+    if op.description:
+        data["description"] = " ".join(op.description.split())
+    if op.query is not None:
+        data["parameters"].append({"in": "query", "schema": op.query})
+    if not data["parameters"]:
+        del data["parameters"]
+    errors = set(op.errors)
+    if op.body is not None:
+        data["requestBody"] = {
+            "required": _has_required(op.body),
+            "content": {"application/json": {"schema": op.body}},
+        }
+        errors |= {400, 413, 415, 422}
+    if op.query is not None:
+        errors.add(422)
+    if op.method in ("POST", "PATCH") and op.body is None:
+        errors |= {400, 413, 415}
+    for status, schema in op.responses.items():
+        if status >= 400:
+            errors.add(status)
+            continue
+        entry: dict[str, Any] = {"description": "OK" if status < 300 else "Result"}
+        if status == 201:
+            entry["description"] = "Created"
+        if schema is not None:
+            entry["content"] = {"application/json": {"schema": schema}}
+        data["responses"][str(status)] = entry
+    for status in sorted(errors):
+        data["responses"][str(status)] = _problem_response(status)
+    if op.auth:
+        data["security"] = [{"bearerAuth": []}]
+    else:
+        data["security"] = []
+    data.update(op.spec_extra)
+    return data
+
+
+def build_spec() -> dict[str, Any]:
+    import service.api.routes  # noqa: F401  (registers the operations)
+
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title="基层党组织分类定级 API",
+        version="1.0.0",
+        openapi_version="3.1.0",
+        plugins=[plugin],
+        info={"description": DESCRIPTION},
+        servers=[{"url": "/"}],
+    )
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Problem", schema=ProblemSchema)
+    paths: dict[str, dict[str, Any]] = {}
+    for op in sorted(REGISTRY, key=lambda o: (o.rule, o.method)):
+        path, _ = _path(op.rule)
+        paths.setdefault(path, {})[op.method.lower()] = _operation(op)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    result = spec.to_dict()
+    result["x-problem-types"] = {f"/problems/{k}": v[0] for k, v in PROBLEM_TYPES.items()}
+    return result
+
+
+def render_yaml() -> str:
+    header = "# Generated by `python -m service openapi` (make openapi). Do not edit by hand.\n"
+    return header + yaml.safe_dump(build_spec(), allow_unicode=True, sort_keys=False, width=100)

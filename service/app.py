@@ -1,0 +1,41 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask
+from sqlalchemy.orm import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from service import api
+from service.config import Settings
+from service.db import make_engine, make_sessionmaker
+
+
+def create_app(
+    settings: Settings | None = None, session_factory: Callable[[], Session] | None = None
+) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if session_factory is None:
+        engine = make_engine(settings.database_url)
+        session_factory = make_sessionmaker(engine)
+        app.extensions["grading.engine"] = engine
+    app.extensions["grading.sessions"] = session_factory
+    app.extensions["grading.settings"] = settings
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    api.install(app)
+    return app

@@ -1,0 +1,49 @@
+"""Configuration, read once from environment variables (documented in the README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"configuration: {name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///instance/grading.db"
+    secret_key: str = "dev-only-secret-change-me"
+    token_lifetime: timedelta = timedelta(days=90)
+    max_body_bytes: int = 1_048_576
+    max_import_bytes: int = 10_485_760
+    max_import_rows: int = 50_000
+    page_size_default: int = 50
+    page_size_max: int = 500
+    base_url: str = "http://127.0.0.1:8000"
+    trusted_proxies: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "database_url": os.environ.get("DATABASE_URL") or cls.database_url,
+            "secret_key": os.environ.get("SECRET_KEY") or cls.secret_key,
+            "token_lifetime": timedelta(days=_int("TOKEN_LIFETIME_DAYS", 90)),
+            "max_body_bytes": _int("MAX_BODY_BYTES", cls.max_body_bytes),
+            "max_import_bytes": _int("MAX_IMPORT_BYTES", cls.max_import_bytes),
+            "max_import_rows": _int("MAX_IMPORT_ROWS", cls.max_import_rows),
+            "page_size_default": _int("PAGE_SIZE_DEFAULT", cls.page_size_default),
+            "page_size_max": _int("PAGE_SIZE_MAX", cls.page_size_max),
+            "base_url": (os.environ.get("BASE_URL") or cls.base_url).rstrip("/"),
+            "trusted_proxies": _int("TRUSTED_PROXIES", 0),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

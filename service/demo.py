@@ -1,0 +1,312 @@
+"""Demo data that looks like the seed documents: a county, a township with 21 branches
+(15 village, 4 government organ / public institution, 2 non-public enterprise), a school's
+general branch with its first branch, the seven-indicator standard (15/10/10/10/10/20/25),
+this year's campaign, and one account per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.accounts import operations as accounts
+from service.accounts.models import Role
+from service.campaigns import operations as campaigns
+from service.context import Actor
+from service.organizations import operations as orgs
+from service.organizations.models import Organization
+from service.standards import operations as standards
+from service.standards.models import LevelScheme
+
+VILLAGES = [
+    "白河",
+    "青山",
+    "石桥",
+    "柳树湾",
+    "黄土坡",
+    "新华",
+    "红星",
+    "枫林",
+    "金竹",
+    "双龙",
+    "龙泉",
+    "马鞍山",
+    "桃园",
+    "杨家坪",
+    "李家湾",
+]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
+GIVEN = [
+    "建国",
+    "志强",
+    "秀英",
+    "海燕",
+    "德明",
+    "春梅",
+    "国华",
+    "丽娟",
+    "永红",
+    "文斌",
+    "玉兰",
+    "新民",
+    "晓东",
+    "桂芳",
+    "明亮",
+    "红霞",
+    "卫东",
+    "淑珍",
+    "立新",
+    "雪梅",
+    "振华",
+    "慧敏",
+]
+
+# 七项指标, weights from seed document 4 (a school branch's self-assessment).
+INDICATORS = [
+    ("leader", "党组织带头人", "15", "书记及班子成员的政治素质、履职能力、群众公认度"),
+    ("work_plan", "工作思路", "10", "发展思路清晰，年度工作计划具体可行"),
+    ("rules", "工作制度", "10", "三会一课、民主评议党员等制度健全并落实"),
+    ("venue", "活动阵地", "10", "有固定活动场所，设施齐全，使用正常"),
+    ("resources", "保障机制", "10", "经费、报酬、培训等保障落实"),
+    ("performance", "工作业绩", "20", "完成中心任务、服务群众、推动发展的实绩"),
+    ("public_opinion", "群众评价", "25", "党员群众测评满意度"),
+]
+DOMAINS_USED = ["village", "organ", "institution", "private_enterprise", "school"]
+
+
+@dataclass
+class DemoAccount:
+    username: str
+    role: Role
+    organization: str
+    token: str
+
+
+def _name(n: int) -> str:
+    return SURNAMES[n % len(SURNAMES)] + GIVEN[(n * 7) % len(GIVEN)]
+
+
+def is_empty(session: Session) -> bool:
+    return not session.scalar(select(func.count()).select_from(Organization))
+
+
+def load(session: Session, year: int | None = None) -> list[DemoAccount]:
+    actor = Actor.system("demo")
+    year = year or date.today().year
+
+    def org(
+        parent: Organization | None,
+        code: str,
+        name: str,
+        kind: str,
+        domain: str | None = None,
+        members: int = 0,
+        n: int = 0,
+        area: str | None = None,
+        founded: date | None = None,
+    ) -> Organization:
+        return orgs.create_organization(
+            session,
+            actor,
+            parent,
+            {
+                "code": code,
+                "name": name,
+                "kind": kind,
+                "domain": domain,
+                "member_count": members,
+                "secretary": _name(n) if kind != "committee" or parent else None,
+                "coordination_area": area,
+                "founded_on": founded,
+            },
+        )
+
+    city = org(None, "YC", "宜昌市委组织部", "committee")
+    county = org(city, "YC-XL", "兴隆县委", "committee", n=1)
+    town = org(county, "YC-XL-FH", "凤凰镇党委", "committee", n=2)
+    other_town = org(county, "YC-XL-QS", "青石镇党委", "committee", n=3)
+    for i, village in enumerate(VILLAGES):
+        area = "东片协作区" if i < 8 else "西片协作区"
+        org(
+            town,
+            f"YC-XL-FH-V{i + 1:02d}",
+            f"{village}村党支部",
+            "branch",
+            "village",
+            members=18 + (i * 7) % 40,
+            n=10 + i,
+            area=area,
+            founded=date(1950 + i * 3, 1 + i % 12, 1 + i % 27),
+        )
+    org(town, "YC-XL-FH-G01", "凤凰镇机关第一党支部", "branch", "organ", 24, 30)
+    org(town, "YC-XL-FH-G02", "凤凰镇机关第二党支部", "branch", "organ", 19, 31)
+    org(town, "YC-XL-FH-I01", "凤凰镇卫生院党支部", "branch", "institution", 15, 32)
+    org(town, "YC-XL-FH-I02", "凤凰镇农业服务中心党支部", "branch", "institution", 11, 33)
+    org(
+        town,
+        "YC-XL-FH-P01",
+        "凤凰建材有限公司党支部",
+        "branch",
+        "private_enterprise",
+        7,
+        34,
+        founded=date(year - 1, 9, 1),
+    )
+    org(
+        town,
+        "YC-XL-FH-P02",
+        "凤凰柑橘专业合作社党支部",
+        "branch",
+        "private_enterprise",
+        5,
+        35,
+        founded=date(year, 1, 15),
+    )
+    for i, village in enumerate(["石门", "高岭", "沙坪"]):
+        org(
+            other_town,
+            f"YC-XL-QS-V{i + 1:02d}",
+            f"{village}村党支部",
+            "branch",
+            "village",
+            members=20 + i * 5,
+            n=40 + i,
+        )
+    school = org(county, "YC-XL-SZ3", "兴隆县第三中学党总支", "general_branch", "school", 41, 50)
+    org(school, "YC-XL-SZ3-01", "兴隆县第三中学第一党支部", "branch", "school", 13, 51)
+
+    ids: dict[str, int] = {}
+    for domain in DOMAINS_USED:
+        content: dict[str, Any] = {
+            "domain": domain,
+            "name": "基层党组织分类定级参考标准（七项指标）",
+            "description": "总分100分：90分以上为好，80-89分为较好，60-79分为一般，60分以下为较差",
+            "total_points": Decimal(100),
+            "bonus_cap": Decimal(5),
+            "deduction_cap": Decimal(10),
+            "indicators": [
+                {
+                    "code": c,
+                    "name": n,
+                    "max_points": Decimal(p),
+                    "description": d,
+                    "guidance": None,
+                    "sub_items": [],
+                }
+                for c, n, p, d in INDICATORS
+            ],
+            "adjustments": [
+                {
+                    "code": "honours",
+                    "kind": "bonus",
+                    "name": "获得上级表彰",
+                    "max_points": Decimal(5),
+                    "description": "县级以上表彰每项加1-3分",
+                },
+                {
+                    "code": "incidents",
+                    "kind": "deduction",
+                    "name": "发生违规违纪问题",
+                    "max_points": Decimal(10),
+                    "description": "视情节扣分",
+                },
+            ],
+        }
+        if domain == "village":
+            content["indicators"][5]["sub_items"] = [
+                {
+                    "code": "economy",
+                    "name": "发展村级集体经济",
+                    "max_points": Decimal(8),
+                    "description": None,
+                },
+                {
+                    "code": "services",
+                    "name": "为民服务全程代理",
+                    "max_points": Decimal(6),
+                    "description": None,
+                },
+                {
+                    "code": "stability",
+                    "name": "维护稳定",
+                    "max_points": Decimal(6),
+                    "description": None,
+                },
+            ]
+        ids[domain] = standards.create_standard(session, actor, content).id
+
+    scheme = session.scalars(select(LevelScheme).where(LevelScheme.code == "four_levels")).one()
+    start = date(year, 3, 15)
+    phases = [
+        "survey",
+        "self_rating",
+        "evaluation",
+        "superior_review",
+        "publicity",
+        "rectification",
+        "re_review",
+        "promotion",
+    ]
+    campaign = campaigns.create_campaign(
+        session,
+        actor,
+        county,
+        {
+            "name": f"{year}年兴隆县基层党组织分类定级",
+            "year": year,
+            "level_scheme_id": scheme.id,
+            "standards": [{"domain": d, "standard_id": i} for d, i in ids.items()],
+            "phases": [
+                {"phase": p, "starts_on": None, "due_on": start + timedelta(days=10 * (n + 1))}
+                for n, p in enumerate(phases)
+            ],
+            "publicity_working_days": 5,
+            "sources": [
+                {"source": "superior", "weight": Decimal(50)},
+                {"source": "members", "weight": Decimal(20)},
+                {"source": "public", "weight": Decimal(10)},
+                {"source": "self", "weight": Decimal(20)},
+            ],
+            "quota_rules": [{"level_code": "good", "max_share": Decimal(20), "min_share": None}],
+            "veto_rules": [
+                {
+                    "code": "leader_violation",
+                    "forced_level_code": "poor",
+                    "description": "班子成员欺行霸市、制假售假、商业贿赂或充当“保护伞”",
+                }
+            ],
+            "new_org_cutoff": date(year - 1, 7, 1),
+        },
+    )
+    campaigns.open_campaign(session, actor, campaign)
+
+    people = [
+        ("admin", "市委组织部管理员", Role.ADMIN, city),
+        ("county.supervisor", "兴隆县委审批人", Role.SUPERVISOR, county),
+        ("county.reviewer", "兴隆县委评定人", Role.REVIEWER, county),
+        ("county.teller", "兴隆县委计票人", Role.TELLER, county),
+        ("county.inspector", "兴隆县纪委检查人", Role.INSPECTOR, county),
+        ("fenghuang.admin", "凤凰镇党委管理员", Role.ADMIN, town),
+        (
+            "baihe.secretary",
+            "白河村党支部书记",
+            Role.SECRETARY,
+            orgs.get_by_code(session, "YC-XL-FH-V01"),
+        ),
+    ]
+    result = []
+    for username, display, role, where in people:
+        assert where is not None
+        account = accounts.create_account(
+            session, actor, username=username, display_name=display, organization=where
+        )
+        accounts.grant_role(session, actor, account, role, where)
+        _, token = accounts.issue_token(
+            session, actor, account, name="demo", lifetime=timedelta(days=365)
+        )
+        result.append(DemoAccount(username, role, where.name, token))
+    return result

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, UTCDateTime, utcnow
+
+
+class OrgKind(StrEnum):
+    COMMITTEE = "committee"  # 党委 / 党工委 / 组织部
+    GENERAL_BRANCH = "general_branch"  # 党总支
+    BRANCH = "branch"  # 党支部
+
+
+KIND_LABELS = {
+    OrgKind.COMMITTEE: "党委",
+    OrgKind.GENERAL_BRANCH: "党总支",
+    OrgKind.BRANCH: "党支部",
+}
+
+# Grassroots organizations are the ones a campaign grades.
+GRADED_KINDS = (OrgKind.GENERAL_BRANCH, OrgKind.BRANCH)
+
+
+class OrgStatus(StrEnum):
+    ACTIVE = "active"
+    MERGED = "merged"
+    DISSOLVED = "dissolved"
+
+
+class Domain(Base):
+    """领域: a closed list, extended only by a migration."""
+
+    __tablename__ = "domains"
+
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    label: Mapped[str] = mapped_column(String(30), unique=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    domain: Mapped[str | None] = mapped_column(ForeignKey("domains.code"))
+    coordination_area: Mapped[str | None] = mapped_column(String(100))
+    secretary: Mapped[str | None] = mapped_column(String(100))
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
+    founded_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default=OrgStatus.ACTIVE.value)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # Materialized path of ids, "/1/4/19/": subtree queries are one indexed prefix match.
+    path: Mapped[str] = mapped_column(String(1000), index=True)
+    depth: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('committee', 'general_branch', 'branch')", name="kind"),
+        CheckConstraint("status IN ('active', 'merged', 'dissolved')", name="status"),
+        CheckConstraint("member_count >= 0", name="member_count_non_negative"),
+    )
+
+    def is_within(self, ancestor_path: str) -> bool:
+        return self.path.startswith(ancestor_path)
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "kind": self.kind,
+            "domain": self.domain,
+            "coordination_area": self.coordination_area,
+            "secretary": self.secretary,
+            "member_count": self.member_count,
+            "founded_on": self.founded_on,
+            "status": self.status,
+            "merged_into_id": self.merged_into_id,
+            "parent_id": self.parent_id,
+        }
+
+
+class OrganizationMove(Base):
+    """A change of parent: the tree's history, kept forever."""
+
+    __tablename__ = "organization_moves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    from_parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    to_parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    moved_by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,66 @@
+"""How a workflow is declared: states, transitions, who may fire them, guards with reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.accounts.models import Role
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a transition cannot fire: a stable code plus Chinese and English text."""
+
+    code: str
+    message_zh: str
+    message_en: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message_zh": self.message_zh, "message_en": self.message_en}
+
+
+@dataclass(frozen=True)
+class Guard:
+    code: str
+    message_zh: str
+    message_en: str
+    check: Callable[[Any, Any], bool]  # (subject, context) -> holds?
+
+    def refusal(self) -> Refusal:
+        return Refusal(self.code, self.message_zh, self.message_en)
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    name: str
+    source: str
+    dest: str
+    label: str
+    roles: tuple[Role, ...]
+    guards: tuple[Guard, ...] = ()
+    needs_reason: bool = False
+    needs_approval: bool = False
+
+
+@dataclass(frozen=True)
+class WorkflowSpec:
+    name: str
+    attribute: str  # the model attribute holding the state
+    initial: str
+    states: tuple[StateSpec, ...]
+    transitions: tuple[TransitionSpec, ...]
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def transition(self, name: str) -> TransitionSpec | None:
+        return next((t for t in self.transitions if t.name == name), None)
+
+    def state_label(self, name: str) -> str:
+        return next((s.label for s in self.states if s.name == name), name)

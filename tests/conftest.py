@@ -1,0 +1,244 @@
+"""Shared fixtures.
+
+The suite runs once per database (`--db sqlite` or `--db postgresql`, see the Makefile). The
+schema is built once per run with the real Alembic migrations; each test then runs inside one
+outer transaction that is rolled back at the end (SQLAlchemy's "joining a Session into an
+external transaction" recipe), so the requests a test makes commit only to savepoints.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_core import OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from service import migrate
+from service.app import create_app
+from service.config import Settings
+from service.db import make_engine, normalize_url
+from tests.world import World, build_world
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the database the suite runs on",
+    )
+    parser.addoption(
+        "--pg-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="a PostgreSQL database the suite may create its own databases from",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database under test: {config.getoption('--db')}"
+
+
+def _pg_admin_engine(url: str) -> Engine:
+    return create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
+
+
+def pg_database(admin_url: str, name: str) -> str:
+    """(Re)create database `name` on the server of `admin_url`; return its URL."""
+    engine = _pg_admin_engine(admin_url)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    url = engine.url.set(database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if config.getoption("--db") != "postgresql":
+        return
+    try:
+        engine = _pg_admin_engine(config.getoption("--pg-url"))
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure to connect
+        message = f"PostgreSQL is unreachable at {config.getoption('--pg-url')}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.exit(f"FAILED: {message} (CI=true: PostgreSQL is required)", returncode=3)
+        pytest.exit(f"SKIPPED THE WHOLE POSTGRESQL RUN: {message}", returncode=0)
+
+
+@pytest.fixture(scope="session")
+def db_kind(pytestconfig: pytest.Config) -> str:
+    return str(pytestconfig.getoption("--db"))
+
+
+@pytest.fixture(scope="session")
+def fresh_database_url(pytestconfig: pytest.Config, db_kind: str) -> Any:
+    """A factory of new, empty databases of the kind under test."""
+    created: list[str] = []
+
+    def make(name: str) -> str:
+        if db_kind == "sqlite":
+            directory = tempfile.mkdtemp(prefix="grading-test-")
+            return f"sqlite:///{directory}/{name}.db"
+        url = pg_database(pytestconfig.getoption("--pg-url"), f"grading_{name}_{os.getpid()}")
+        created.append(url)
+        return url
+
+    yield make
+    for url in created:
+        engine = _pg_admin_engine(pytestconfig.getoption("--pg-url"))
+        with engine.connect() as conn:
+            name = make_engine(url).url.database
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(fresh_database_url: Any) -> str:
+    url: str = fresh_database_url("suite")
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    if outer.is_active:
+        outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> Any:
+    def factory() -> Session:
+        return Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+
+    return factory
+
+
+@pytest.fixture
+def db(session_factory: Any) -> Iterator[Session]:
+    session: Session = session_factory()
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def openapi() -> OpenAPI:
+    return OpenAPI.from_file_path(str(ROOT / "openapi.yaml"))
+
+
+class ContractClient(FlaskClient):
+    """A test client that validates every API response against openapi.yaml."""
+
+    openapi: OpenAPI
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        request = response.request
+        if request.path.startswith("/api/"):
+            try:
+                self.openapi.validate_response(
+                    WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response)
+                )
+            except (PathNotFound, OperationNotFound):
+                # Requests to paths or methods the API does not have: only the shape of the
+                # problem answer is checked.
+                assert response.mimetype == "application/problem+json", response.data
+        return response
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings.from_env(
+        database_url=database_url, max_body_bytes=64 * 1024, token_lifetime=timedelta(days=30)
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, session_factory: Any, openapi: OpenAPI) -> Flask:
+    app = create_app(settings, session_factory=session_factory)
+    app.testing = True
+    ContractClient.openapi = openapi
+    app.test_client_class = ContractClient
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    world = build_world(db)
+    db.commit()
+    return world
+
+
+class Api:
+    """A small helper: requests as a named demo role."""
+
+    def __init__(self, client: FlaskClient, world: World) -> None:
+        self.client = client
+        self.world = world
+
+    def _headers(self, who: str | None, headers: dict[str, str] | None) -> dict[str, str]:
+        result = dict(headers or {})
+        if who is not None:
+            result["Authorization"] = f"Bearer {self.world.tokens[who]}"
+        return result
+
+    def get(self, path: str, who: str | None = "admin", **kw: Any) -> Any:
+        return self.client.get(path, headers=self._headers(who, kw.pop("headers", None)), **kw)
+
+    def post(self, path: str, json: Any = None, who: str | None = "admin", **kw: Any) -> Any:
+        return self.client.post(
+            path, json=json, headers=self._headers(who, kw.pop("headers", None)), **kw
+        )
+
+    def patch(self, path: str, json: Any = None, who: str | None = "admin", **kw: Any) -> Any:
+        return self.client.patch(
+            path, json=json, headers=self._headers(who, kw.pop("headers", None)), **kw
+        )
+
+
+@pytest.fixture
+def api(client: FlaskClient, world: World) -> Api:
+    return Api(client, world)
+
+
+def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body: dict[str, Any] = response.get_json()
+    assert body["type"] == f"/problems/{slug}", body
+    assert body["status"] == status
+    return body
