@@ -8,6 +8,7 @@ external transaction" recipe), so the requests a test makes commit only to savep
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -123,14 +124,28 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
+@pytest.fixture(scope="session")
+def world_connection(engine: Engine) -> Iterator[tuple[Connection, World]]:
+    """One connection for the whole run, holding the test world in an uncommitted transaction."""
     conn = engine.connect()
     outer = conn.begin()
-    yield conn
-    if outer.is_active:
-        outer.rollback()
+    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    world = build_world(session)
+    session.commit()
+    session.close()
+    yield conn, world
+    outer.rollback()
     conn.close()
+
+
+@pytest.fixture
+def connection(world_connection: tuple[Connection, World]) -> Iterator[Connection]:
+    """Each test runs in a savepoint that is rolled back: the world is as built, every time."""
+    conn = world_connection[0]
+    savepoint = conn.begin_nested()
+    yield conn
+    if savepoint.is_active:
+        savepoint.rollback()
 
 
 @pytest.fixture
@@ -152,7 +167,16 @@ def db(session_factory: Any) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def openapi() -> OpenAPI:
-    return OpenAPI.from_file_path(str(ROOT / "openapi.yaml"))
+    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+    return OpenAPI.from_file_path(str(ROOT / "openapi.yaml"), config=config)
+
+
+class _SentRequest(WerkzeugOpenAPIRequest):
+    """The request as sent; its body stream was consumed by the app and is not needed."""
+
+    @property
+    def body(self) -> bytes | None:
+        return None
 
 
 class ContractClient(FlaskClient):
@@ -166,7 +190,7 @@ class ContractClient(FlaskClient):
         if request.path.startswith("/api/"):
             try:
                 self.openapi.validate_response(
-                    WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response)
+                    _SentRequest(request), WerkzeugOpenAPIResponse(response)
                 )
             except (PathNotFound, OperationNotFound):
                 # Requests to paths or methods the API does not have: only the shape of the
@@ -197,10 +221,8 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def world(db: Session) -> World:
-    world = build_world(db)
-    db.commit()
-    return world
+def world(world_connection: tuple[Connection, World], connection: Connection) -> World:
+    return world_connection[1]
 
 
 class Api:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from service.scores import SCORE_PLACES
 
@@ -96,7 +96,10 @@ class ReasonBody(Schema):
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details; extension members (e.g. `reasons`) may follow."""
+
+    class Meta:
+        unknown = INCLUDE
 
     type = fields.String(required=True)
     title = fields.String(required=True)
