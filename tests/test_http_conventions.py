@@ -8,29 +8,41 @@ from tests.conftest import Api, assert_problem
 
 
 def _new_org(api: Api, **overrides: Any) -> dict[str, Any]:
-    body = {"code": "A1-03", "name": "南村党支部", "kind": "branch", "domain": "village",
-            "parent_id": api.world.org("A1").id}
+    body = {
+        "code": "A1-03",
+        "name": "南村党支部",
+        "kind": "branch",
+        "domain": "village",
+        "parent_id": api.world.org("A1").id,
+    }
     body.update(overrides)
     return body
 
 
 def test_broken_utf8_is_a_400_malformed_request(api: Api) -> None:
-    response = api.post("/api/v1/organizations", data=b'{"name": "\xff\xfe"}',
-                        headers={"Content-Type": "application/json"})
+    response = api.post(
+        "/api/v1/organizations",
+        data=b'{"name": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+    )
     body = assert_problem(response, 400, "malformed-request")
     assert "UTF-8" in body["detail"]
 
 
 def test_invalid_json_says_where(api: Api) -> None:
-    response = api.post("/api/v1/organizations", data=b'{"name": ',
-                        headers={"Content-Type": "application/json"})
+    response = api.post(
+        "/api/v1/organizations", data=b'{"name": ', headers={"Content-Type": "application/json"}
+    )
     body = assert_problem(response, 400, "malformed-request")
     assert "line 1" in body["detail"]
 
 
 def test_a_body_that_is_not_json_media_type_is_a_415(api: Api) -> None:
-    response = api.post("/api/v1/organizations", data="code=x",
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = api.post(
+        "/api/v1/organizations",
+        data="code=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert_problem(response, 415, "unsupported-media-type")
 
 
@@ -47,8 +59,10 @@ def test_unknown_fields_are_refused_by_name(api: Api) -> None:
 
 
 def test_wrong_types_are_refused_by_field(api: Api) -> None:
-    response = api.post("/api/v1/organizations",
-                        json=_new_org(api, member_count="12", name=5, founded_on="yesterday"))
+    response = api.post(
+        "/api/v1/organizations",
+        json=_new_org(api, member_count="12", name=5, founded_on="yesterday"),
+    )
     body = assert_problem(response, 422, "validation-error")
     assert set(body["errors"]) == {"member_count", "name", "founded_on"}
 
@@ -112,25 +126,38 @@ def test_an_unknown_path_is_a_problem_404(api: Api) -> None:
 
 
 def test_a_wrong_method_is_a_problem_405_with_allow(api: Api) -> None:
-    response = api.client.delete("/api/v1/organizations",
-                                 headers={"Authorization": f"Bearer {api.world.tokens['admin']}"})
+    response = api.client.delete(
+        "/api/v1/organizations", headers={"Authorization": f"Bearer {api.world.tokens['admin']}"}
+    )
     assert_problem(response, 405, "method-not-allowed")
     assert "GET" in response.headers["Allow"]
 
 
 def test_the_request_id_is_echoed_or_made(api: Api) -> None:
-    assert api.get("/api/v1/me", headers={"X-Request-Id": "portal-42"}).headers["X-Request-Id"] == "portal-42"
-    made = api.get("/api/v1/me", headers={"X-Request-Id": "bad id with spaces"}).headers["X-Request-Id"]
+    assert (
+        api.get("/api/v1/me", headers={"X-Request-Id": "portal-42"}).headers["X-Request-Id"]
+        == "portal-42"
+    )
+    made = api.get("/api/v1/me", headers={"X-Request-Id": "bad id with spaces"}).headers[
+        "X-Request-Id"
+    ]
     assert len(made) == 32
 
 
 def test_a_failed_request_leaves_nothing_half_written(api: Api) -> None:
     # The second grant names an organization that does not exist: the account is not created.
-    response = api.post("/api/v1/accounts", json={
-        "username": "half", "display_name": "半", "organization_id": api.world.org("A").id,
-        "grants": [{"role": "reviewer", "organization_id": api.world.org("A").id},
-                   {"role": "reviewer", "organization_id": 999999}],
-    })
+    response = api.post(
+        "/api/v1/accounts",
+        json={
+            "username": "half",
+            "display_name": "半",
+            "organization_id": api.world.org("A").id,
+            "grants": [
+                {"role": "reviewer", "organization_id": api.world.org("A").id},
+                {"role": "reviewer", "organization_id": 999999},
+            ],
+        },
+    )
     body = assert_problem(response, 404, "not-found")
     assert body["errors"] == {"grants.1.organization_id": ["not found"]}
     listing = api.get("/api/v1/accounts?limit=500").get_json()["items"]

@@ -21,9 +21,15 @@ A2-02,乙镇卫生院党支部,党支部,A2,事业单位,,李秀英,12,2010/05/0
 """
 
 
-def _import(api: Api, data: bytes, content_type: str = "text/csv", query: str = "", who: str = "admin"):  # type: ignore[no-untyped-def]
-    return api.post(f"/api/v1/organizations/import{query}", data=data, who=who,
-                    headers={"Content-Type": content_type})
+def _import(
+    api: Api, data: bytes, content_type: str = "text/csv", query: str = "", who: str = "admin"
+):  # type: ignore[no-untyped-def]
+    return api.post(
+        f"/api/v1/organizations/import{query}",
+        data=data,
+        who=who,
+        headers={"Content-Type": content_type},
+    )
 
 
 def _count(db: Session) -> int:
@@ -51,8 +57,9 @@ def test_reimporting_the_same_file_changes_nothing(api: Api, db: Session) -> Non
 
 def test_a_changed_row_updates_and_a_new_parent_moves(api: Api) -> None:
     assert _import(api, CSV_ZH.encode("utf-8")).status_code == 200
-    changed = CSV_ZH.replace("张志强,31", "张志强,33").replace("A2-02,乙镇卫生院党支部,党支部,A2",
-                                                            "A2-02,乙镇卫生院党支部,党支部,A1")
+    changed = CSV_ZH.replace("张志强,31", "张志强,33").replace(
+        "A2-02,乙镇卫生院党支部,党支部,A2", "A2-02,乙镇卫生院党支部,党支部,A1"
+    )
     report = _import(api, changed.encode("utf-8")).get_json()
     assert report["updated"] == ["A2-01"] and report["moved"] == ["A2-02"]
 
@@ -77,8 +84,14 @@ def test_bad_rows_are_all_reported_and_nothing_is_imported(api: Api, db: Session
     )
     body = assert_problem(_import(api, bad.encode()), 422, "import-rejected")
     found = {(e["row"], e["column"]) for e in body["errors"]}
-    assert found == {(3, "name"), (4, "domain"), (4, "member_count"), (4, "founded_on"),
-                     (5, "kind"), (6, "code")}
+    assert found == {
+        (3, "name"),
+        (4, "domain"),
+        (4, "member_count"),
+        (4, "founded_on"),
+        (5, "kind"),
+        (6, "code"),
+    }
     assert "nothing was imported" in body["detail"]
     assert _count(db) == before
 
@@ -86,14 +99,14 @@ def test_bad_rows_are_all_reported_and_nothing_is_imported(api: Api, db: Session
 def test_an_unknown_parent_code_is_reported_on_its_row(api: Api) -> None:
     csv = "code,name,kind,parent_code,domain\nX-01,某支部,branch,NOPE,village\n"
     body = assert_problem(_import(api, csv.encode()), 422, "import-rejected")
-    assert body["errors"] == [{"row": 2, "column": "parent_code",
-                               "message": "no organization has code 'NOPE'"}]
+    assert body["errors"] == [
+        {"row": 2, "column": "parent_code", "message": "no organization has code 'NOPE'"}
+    ]
 
 
 def test_a_cycle_inside_the_file_is_refused(api: Api, db: Session) -> None:
     before = _count(db)
-    csv = ("code,name,kind,parent_code,domain\n"
-           "C1,甲,committee,C2,\nC2,乙,committee,C1,\n")
+    csv = "code,name,kind,parent_code,domain\nC1,甲,committee,C2,\nC2,乙,committee,C1,\n"
     body = assert_problem(_import(api, csv.encode()), 422, "import-rejected")
     assert {e["message"] for e in body["errors"]} == {"the file's parent codes form a cycle"}
     assert _count(db) == before
@@ -101,7 +114,11 @@ def test_a_cycle_inside_the_file_is_refused(api: Api, db: Session) -> None:
 
 def test_rows_under_an_organization_outside_your_subtree_are_refused(api: Api, db: Session) -> None:
     before = _count(db)
-    csv = "code,name,kind,parent_code,domain\nA1-07,新支部,branch,A1,village\nB-07,外支部,branch,B,village\n"
+    csv = (
+        "code,name,kind,parent_code,domain\n"
+        "A1-07,新支部,branch,A1,village\n"
+        "B-07,外支部,branch,B,village\n"
+    )
     body = assert_problem(_import(api, csv.encode()), 422, "import-rejected")
     assert [(e["row"], e["column"]) for e in body["errors"]] == [(3, None)]
     assert _count(db) == before
@@ -122,9 +139,11 @@ def test_an_xlsx_workbook_imports_like_csv(api: Api) -> None:
 
 
 def test_a_multipart_upload_is_accepted(api: Api) -> None:
-    response = api.post("/api/v1/organizations/import",
-                        data={"file": (io.BytesIO(CSV_ZH.encode()), "tree.csv")},
-                        content_type="multipart/form-data")
+    response = api.post(
+        "/api/v1/organizations/import",
+        data={"file": (io.BytesIO(CSV_ZH.encode()), "tree.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 200, response.get_json()
 
 
@@ -137,8 +156,9 @@ def test_a_dry_run_reports_and_writes_nothing(api: Api, db: Session) -> None:
 
 def test_a_file_that_is_not_text_is_rejected_not_crashed(api: Api) -> None:
     assert_problem(_import(api, b"PK\x03\x04garbage", XLSX), 422, "import-rejected")
-    assert_problem(_import(api, b"\x81\x00\xff\xfe\x00", "application/octet-stream"), 422,
-                   "import-rejected")
+    assert_problem(
+        _import(api, b"\x81\x00\xff\xfe\x00", "application/octet-stream"), 422, "import-rejected"
+    )
 
 
 def test_missing_required_columns_are_named(api: Api) -> None:

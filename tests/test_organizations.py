@@ -13,24 +13,41 @@ from tests.conftest import Api, assert_problem
 
 
 def _create(api: Api, code: str, parent: str, kind: str = "branch", **kw: Any) -> Any:
-    body = {"code": code, "name": f"{code}党支部", "kind": kind, "parent_id": api.world.org(parent).id}
+    body = {
+        "code": code,
+        "name": f"{code}党支部",
+        "kind": kind,
+        "parent_id": api.world.org(parent).id,
+    }
     if kind != "committee":
         body["domain"] = "village"
     body.update(kw)
     return api.post("/api/v1/organizations", json=body)
 
 
-def test_an_admin_creates_a_branch_with_its_labels_and_an_audit_event(api: Api, db: Session) -> None:
-    response = _create(api, "A1-09", "A1", secretary="王建国", member_count=23,
-                       coordination_area="东片协作区", founded_on="2012-03-01")
+def test_an_admin_creates_a_branch_with_its_labels_and_an_audit_event(
+    api: Api, db: Session
+) -> None:
+    response = _create(
+        api,
+        "A1-09",
+        "A1",
+        secretary="王建国",
+        member_count=23,
+        coordination_area="东片协作区",
+        founded_on="2012-03-01",
+    )
     assert response.status_code == 201
     org = response.get_json()
     assert org["kind_label"] == "党支部"
     assert org["depth"] == 3 and org["version"] == 1
     assert response.headers["Location"] == f"/api/v1/organizations/{org['id']}"
     assert response.headers["ETag"] == '"1"'
-    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "organization.create",
-                                                AuditEvent.entity_id == str(org["id"]))).one()
+    event = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "organization.create", AuditEvent.entity_id == str(org["id"])
+        )
+    ).one()
     assert event.actor_username == "admin" and event.after["secretary"] == "王建国"
 
 
@@ -66,8 +83,11 @@ def test_listing_filters_by_subtree_kind_domain_and_name(api: Api) -> None:
 def test_a_move_updates_the_subtree_and_keeps_history(api: Api, db: Session) -> None:
     w = api.world
     a1 = w.org("A1")
-    response = api.patch(f"/api/v1/organizations/{a1.id}",
-                         json={"parent_id": w.org("B").id, "reason": "区划调整"}, who="root_admin")
+    response = api.patch(
+        f"/api/v1/organizations/{a1.id}",
+        json={"parent_id": w.org("B").id, "reason": "区划调整"},
+        who="root_admin",
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["parent_id"] == w.org("B").id
     moved_branch = db.get(Organization, w.org("A1-01").id)
@@ -85,18 +105,26 @@ def test_a_move_updates_the_subtree_and_keeps_history(api: Api, db: Session) -> 
 
 def test_moving_an_organization_under_its_own_descendant_is_a_cycle(api: Api) -> None:
     w = api.world
-    response = api.patch(f"/api/v1/organizations/{w.org('A').id}", json={"parent_id": w.org("A1").id},
-                         who="root_admin")
+    response = api.patch(
+        f"/api/v1/organizations/{w.org('A').id}",
+        json={"parent_id": w.org("A1").id},
+        who="root_admin",
+    )
     body = assert_problem(response, 422, "tree-cycle")
     assert body["errors"] == {"parent_id": ["is the organization itself or one of its descendants"]}
-    response = api.patch(f"/api/v1/organizations/{w.org('A').id}", json={"parent_id": w.org("A").id},
-                         who="root_admin")
+    response = api.patch(
+        f"/api/v1/organizations/{w.org('A').id}",
+        json={"parent_id": w.org("A").id},
+        who="root_admin",
+    )
     assert_problem(response, 422, "tree-cycle")
 
 
 def test_moving_needs_admin_rights_at_the_destination(api: Api) -> None:
     w = api.world
-    response = api.patch(f"/api/v1/organizations/{w.org('A1-01').id}", json={"parent_id": w.org("B").id})
+    response = api.patch(
+        f"/api/v1/organizations/{w.org('A1-01').id}", json={"parent_id": w.org("B").id}
+    )
     body = assert_problem(response, 404, "not-found")
     assert body["errors"] == {"parent_id": ["not found"]}
 
@@ -104,10 +132,15 @@ def test_moving_needs_admin_rights_at_the_destination(api: Api) -> None:
 def test_a_stale_if_match_is_refused_with_412(api: Api) -> None:
     org_id = api.world.org("A1-01").id
     etag = api.get(f"/api/v1/organizations/{org_id}").headers["ETag"]
-    assert api.patch(f"/api/v1/organizations/{org_id}", json={"member_count": 30},
-                     headers={"If-Match": etag}).status_code == 200
-    response = api.patch(f"/api/v1/organizations/{org_id}", json={"member_count": 31},
-                         headers={"If-Match": etag})
+    assert (
+        api.patch(
+            f"/api/v1/organizations/{org_id}", json={"member_count": 30}, headers={"If-Match": etag}
+        ).status_code
+        == 200
+    )
+    response = api.patch(
+        f"/api/v1/organizations/{org_id}", json={"member_count": 31}, headers={"If-Match": etag}
+    )
     body = assert_problem(response, 412, "precondition-failed")
     assert body["current_version"] == 2
 
@@ -121,25 +154,43 @@ def test_a_patch_that_changes_nothing_makes_no_new_version(api: Api) -> None:
 def test_merging_needs_a_target_and_is_final(api: Api) -> None:
     w = api.world
     org_id = w.org("A1-02").id
-    body = assert_problem(api.patch(f"/api/v1/organizations/{org_id}", json={"status": "merged"}),
-                          422, "validation-error")
+    body = assert_problem(
+        api.patch(f"/api/v1/organizations/{org_id}", json={"status": "merged"}),
+        422,
+        "validation-error",
+    )
     assert body["errors"] == {"merged_into_id": ["required when status is merged"]}
-    response = api.patch(f"/api/v1/organizations/{org_id}",
-                         json={"status": "merged", "merged_into_id": w.org("A1-01").id, "reason": "合并"})
+    response = api.patch(
+        f"/api/v1/organizations/{org_id}",
+        json={"status": "merged", "merged_into_id": w.org("A1-01").id, "reason": "合并"},
+    )
     assert response.status_code == 200
     assert response.get_json()["status"] == "merged"
-    assert_problem(api.patch(f"/api/v1/organizations/{org_id}", json={"status": "dissolved"}),
-                   409, "organization-inactive")
+    assert_problem(
+        api.patch(f"/api/v1/organizations/{org_id}", json={"status": "dissolved"}),
+        409,
+        "organization-inactive",
+    )
     # merged organizations stay readable: never deleted
     assert api.get(f"/api/v1/organizations/{org_id}").status_code == 200
 
 
 def test_a_committee_with_active_branches_cannot_be_dissolved(api: Api) -> None:
-    response = api.patch(f"/api/v1/organizations/{api.world.org('A1').id}", json={"status": "dissolved"})
+    response = api.patch(
+        f"/api/v1/organizations/{api.world.org('A1').id}", json={"status": "dissolved"}
+    )
     assert_problem(response, 409, "has-active-children")
 
 
 def test_domains_are_the_closed_list_with_chinese_labels(api: Api) -> None:
     items = api.get("/api/v1/domains", who="secretary").get_json()["items"]
-    assert [i["label"] for i in items] == ["农村", "社区", "机关", "事业单位", "学校", "国有企业",
-                                           "非公企业", "社会组织"]
+    assert [i["label"] for i in items] == [
+        "农村",
+        "社区",
+        "机关",
+        "事业单位",
+        "学校",
+        "国有企业",
+        "非公企业",
+        "社会组织",
+    ]

@@ -30,7 +30,9 @@ def test_an_unknown_token_is_a_401(api: Api) -> None:
 
 
 def test_an_expired_token_is_a_401(api: Api, db: Session) -> None:
-    token = db.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(api.world.tokens["reviewer"])))
+    token = db.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(api.world.tokens["reviewer"]))
+    )
     assert token is not None
     token.expires_at = utcnow() - timedelta(seconds=1)
     db.commit()
@@ -40,8 +42,11 @@ def test_an_expired_token_is_a_401(api: Api, db: Session) -> None:
 def test_a_revoked_token_is_a_401(api: Api) -> None:
     me = api.get("/api/v1/me", who="teller").get_json()
     account_id, token_id = me["account_id"], me["token_id"]
-    revoked = api.post(f"/api/v1/accounts/{account_id}/tokens/{token_id}/revoke",
-                       json={"reason": "lost laptop"}, who="teller")
+    revoked = api.post(
+        f"/api/v1/accounts/{account_id}/tokens/{token_id}/revoke",
+        json={"reason": "lost laptop"},
+        who="teller",
+    )
     assert revoked.status_code == 200
     assert revoked.get_json()["revoked_at"] is not None
     assert_problem(api.get("/api/v1/me", who="teller"), 401, "token-revoked")
@@ -49,15 +54,19 @@ def test_a_revoked_token_is_a_401(api: Api) -> None:
 
 def test_a_deactivated_account_cannot_use_its_token(api: Api) -> None:
     account = api.world.accounts["reviewer"]
-    response = api.patch(f"/api/v1/accounts/{account.id}", json={"is_active": False, "reason": "left"})
+    response = api.patch(
+        f"/api/v1/accounts/{account.id}", json={"is_active": False, "reason": "left"}
+    )
     assert response.status_code == 200
     assert_problem(api.get("/api/v1/me", who="reviewer"), 401, "account-inactive")
 
 
 def test_an_issued_token_is_shown_once_and_stored_only_as_a_hash(api: Api, db: Session) -> None:
     account = api.world.accounts["inspector"]
-    response = api.post(f"/api/v1/accounts/{account.id}/tokens",
-                        json={"name": "county portal", "expires_in_days": 7})
+    response = api.post(
+        f"/api/v1/accounts/{account.id}/tokens",
+        json={"name": "county portal", "expires_in_days": 7},
+    )
     assert response.status_code == 201
     assert response.headers["Cache-Control"] == "no-store"
     plain = response.get_json()["token"]
@@ -72,13 +81,19 @@ def test_an_issued_token_is_shown_once_and_stored_only_as_a_hash(api: Api, db: S
 
 def test_a_token_lifetime_must_be_positive(api: Api) -> None:
     account = api.world.accounts["inspector"]
-    body = assert_problem(api.post(f"/api/v1/accounts/{account.id}/tokens",
-                                   json={"name": "x", "expires_in_days": 0}), 422, "validation-error")
+    body = assert_problem(
+        api.post(f"/api/v1/accounts/{account.id}/tokens", json={"name": "x", "expires_in_days": 0}),
+        422,
+        "validation-error",
+    )
     assert "expires_in_days" in body["errors"]
 
 
 def test_one_account_cannot_revoke_another_accounts_token(api: Api) -> None:
     other = api.get("/api/v1/me", who="supervisor").get_json()
-    response = api.post(f"/api/v1/accounts/{other['account_id']}/tokens/{other['token_id']}/revoke",
-                        json={}, who="teller")
+    response = api.post(
+        f"/api/v1/accounts/{other['account_id']}/tokens/{other['token_id']}/revoke",
+        json={},
+        who="teller",
+    )
     assert_problem(response, 403, "forbidden")

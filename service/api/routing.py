@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from service.accounts.access import Principal
 from service.accounts.operations import principal_for_token
+from service.api.schemas.common import MAX_ID
 from service.config import Settings
 from service.context import Actor
-from service.errors import DomainError, Unauthorized, ValidationFailed
+from service.errors import DomainError, NotFound, Unauthorized, ValidationFailed
 
 
 class MalformedRequest(DomainError):
@@ -204,6 +205,9 @@ def operation(
 
         @wraps(fn)
         def view(**path: Any) -> Response:
+            for name, value in path.items():
+                if isinstance(value, int) and value > MAX_ID:
+                    raise NotFound(f"no resource has {name} {value}")
             db = session()
             try:
                 principal = _authenticate(db) if auth else None
@@ -268,7 +272,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "id" or not value.isdigit():
+        if kind != "id" or not value.isdigit() or len(value) > 10 or int(value) > MAX_ID:
             raise ValueError(text)
         return int(value)
     except (ValueError, UnicodeDecodeError) as exc:

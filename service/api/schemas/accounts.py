@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.accounts.models import Role
-from service.api.schemas.common import PageQuery, id_field, strict_int, text
+from service.api.schemas.common import PageQuery, id_field, query_id, strict_int, text
 
 ROLES = [r.value for r in Role]
 
@@ -57,7 +57,7 @@ class AccountPage(Schema):
 
 
 class AccountListQuery(PageQuery):
-    within = fields.Integer(validate=validate.Range(min=1))
+    within = query_id()
 
 
 class TokenCreate(Schema):

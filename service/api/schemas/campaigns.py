@@ -8,6 +8,7 @@ from service.api.schemas.common import (
     ScoreOut,
     id_field,
     nullable_date,
+    query_id,
     strict_int,
     text,
 )
@@ -128,7 +129,7 @@ class CampaignPage(Schema):
 
 
 class CampaignListQuery(PageQuery):
-    organization_id = fields.Integer(validate=validate.Range(min=1))
+    organization_id = query_id()
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
     status = fields.String(validate=validate.OneOf(["draft", "open", "closed"]))
 
@@ -168,7 +169,7 @@ class GradingPage(Schema):
 
 class GradingListQuery(PageQuery):
     state = fields.String(validate=validate.Length(max=40))
-    within = fields.Integer(validate=validate.Range(min=1))
+    within = query_id()
 
 
 class EnrollmentOut(Schema):

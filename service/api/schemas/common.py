@@ -77,7 +77,15 @@ def strict_int(
 
 
 def id_field(**kw: Any) -> fields.Integer:
-    return strict_int(minimum=1, maximum=2_147_483_647, **kw)
+    return strict_int(minimum=1, maximum=MAX_ID, **kw)
+
+
+MAX_ID = 2_147_483_647
+
+
+def query_id(**kw: Any) -> fields.Integer:
+    """An id in a query string (given as text, so not strict)."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kw)
 
 
 class PageQuery(Schema):

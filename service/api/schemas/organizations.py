@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.api.schemas.common import PageQuery, id_field, nullable_date, strict_int, text
+from service.api.schemas.common import (
+    PageQuery,
+    id_field,
+    nullable_date,
+    query_id,
+    strict_int,
+    text,
+)
 from service.organizations.models import OrgKind, OrgStatus
 
 KINDS = [k.value for k in OrgKind]
@@ -76,13 +83,10 @@ class OrganizationPage(Schema):
 
 
 class OrganizationListQuery(PageQuery):
-    within = fields.Integer(
-        validate=validate.Range(min=1),
+    within = query_id(
         metadata={"description": "only this organization's subtree (itself included)"},
     )
-    parent_id = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "direct children"}
-    )
+    parent_id = query_id(metadata={"description": "direct children"})
     kind = fields.String(validate=validate.OneOf(KINDS))
     domain = fields.String(validate=validate.Length(max=30))
     status = fields.String(validate=validate.OneOf(STATUSES))

@@ -1,0 +1,378 @@
+"""Every endpoint × every role × inside / outside the caller's subtree.
+
+Inside the subtree a role that may act gets its success status and a role that may not gets
+403. Outside, the resource does not exist for the caller: 404. The secretary's subtree is their
+own branch only, so committee-level resources are outside for them (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts.models import ApiToken, RoleGrant
+from service.api.routing import REGISTRY
+from tests.conftest import Api
+from tests.world import World, standard_body
+
+ROLES = ["admin", "supervisor", "reviewer", "teller", "inspector", "secretary"]
+Target = Callable[[World, Session], tuple[str, Any]]
+
+
+@dataclass
+class Case:
+    method: str
+    rule: str
+    inside: Target
+    expect: dict[str, int]
+    outside: Target | None = None
+    outside_expect: dict[str, int] | None = None
+
+
+def expect(default: int, **by_role: int) -> dict[str, int]:
+    return {role: by_role.get(role, default) for role in ROLES}
+
+
+def managed(success: int) -> dict[str, int]:
+    return expect(403, admin=success, secretary=404)
+
+
+def org(code: str) -> Callable[[World], int]:
+    return lambda w: w.org(code).id
+
+
+def grant_of(username: str) -> Callable[[World, Session], int]:
+    return lambda w, db: db.scalars(
+        select(RoleGrant.id).where(RoleGrant.account_id == w.accounts[username].id)
+    ).first()  # type: ignore[return-value]
+
+
+def token_of(username: str, db: Session, w: World) -> int:
+    return db.scalars(
+        select(ApiToken.id).where(ApiToken.account_id == w.accounts[username].id)
+    ).first()  # type: ignore[return-value]
+
+
+CSV_IN = b"code,name,kind,parent_code,domain\nA1-08,m,branch,A1,village\n"
+CSV_OUT = b"code,name,kind,parent_code,domain\nB-08,m,branch,B,village\n"
+
+CASES: list[Case] = [
+    Case("GET", "/domains", lambda w, db: ("/domains", None), expect(200)),
+    Case("GET", "/me", lambda w, db: ("/me", None), expect(200)),
+    Case(
+        "GET",
+        "/organizations",
+        lambda w, db: (f"/organizations?within={w.org('A1-01').id}", None),
+        expect(200),
+        lambda w, db: (f"/organizations?within={w.org('B').id}", None),
+    ),
+    Case(
+        "GET",
+        "/organizations/<int:org_id>",
+        lambda w, db: (f"/organizations/{w.org('A1-01').id}", None),
+        expect(200),
+        lambda w, db: (f"/organizations/{w.org('B-01').id}", None),
+    ),
+    Case(
+        "PATCH",
+        "/organizations/<int:org_id>",
+        lambda w, db: (f"/organizations/{w.org('A1-01').id}", {"member_count": 11}),
+        expect(403, admin=200),
+        lambda w, db: (f"/organizations/{w.org('B-01').id}", {"member_count": 11}),
+    ),
+    Case(
+        "GET",
+        "/organizations/<int:org_id>/moves",
+        lambda w, db: (f"/organizations/{w.org('A1-01').id}/moves", None),
+        expect(200),
+        lambda w, db: (f"/organizations/{w.org('B-01').id}/moves", None),
+    ),
+    Case(
+        "POST",
+        "/organizations",
+        lambda w, db: (
+            "/organizations",
+            {
+                "code": "N1",
+                "name": "n",
+                "kind": "branch",
+                "domain": "village",
+                "parent_id": w.org("A1").id,
+            },
+        ),
+        managed(201),
+        lambda w, db: (
+            "/organizations",
+            {
+                "code": "N1",
+                "name": "n",
+                "kind": "branch",
+                "domain": "village",
+                "parent_id": w.org("B").id,
+            },
+        ),
+    ),
+    Case(
+        "POST",
+        "/organizations/import",
+        lambda w, db: ("/organizations/import", CSV_IN),
+        expect(403, admin=200),
+        lambda w, db: ("/organizations/import", CSV_OUT),
+        expect(403, admin=422),
+    ),
+    Case("GET", "/campaigns", lambda w, db: ("/campaigns", None), expect(200)),
+    Case(
+        "POST",
+        "/campaigns",
+        lambda w, db: (
+            "/campaigns",
+            {"organization_id": w.org("A").id, "name": "c", "year": 2027, "level_scheme_id": 1},
+        ),
+        managed(201),
+        lambda w, db: (
+            "/campaigns",
+            {"organization_id": w.org("B").id, "name": "c", "year": 2027, "level_scheme_id": 1},
+        ),
+    ),
+    Case(
+        "GET",
+        "/campaigns/<int:campaign_id>",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}", None),
+        expect(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}", None),
+    ),
+    Case(
+        "PATCH",
+        "/campaigns/<int:campaign_id>",
+        lambda w, db: (f"/campaigns/{w.campaigns['draft'].id}", {"publicity_working_days": 6}),
+        managed(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}", {"publicity_working_days": 6}),
+    ),
+    Case(
+        "POST",
+        "/campaigns/<int:campaign_id>/open",
+        lambda w, db: (f"/campaigns/{w.campaigns['draft'].id}/open", None),
+        managed(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/open", None),
+    ),
+    Case(
+        "POST",
+        "/campaigns/<int:campaign_id>/close",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/close", {"reason": "r"}),
+        managed(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/close", {"reason": "r"}),
+    ),
+    Case(
+        "POST",
+        "/campaigns/<int:campaign_id>/enrollments",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/enrollments", None),
+        managed(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/enrollments", None),
+    ),
+    Case(
+        "POST",
+        "/campaigns/<int:campaign_id>/amendments",
+        lambda w, db: (
+            f"/campaigns/{w.campaigns['open'].id}/amendments",
+            {"reason": "r", "changes": {"publicity_working_days": 6}},
+        ),
+        managed(201),
+        lambda w, db: (
+            f"/campaigns/{w.campaigns['open_b'].id}/amendments",
+            {"reason": "r", "changes": {"publicity_working_days": 6}},
+        ),
+    ),
+    Case(
+        "GET",
+        "/campaigns/<int:campaign_id>/amendments",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/amendments", None),
+        expect(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/amendments", None),
+    ),
+    Case(
+        "GET",
+        "/campaigns/<int:campaign_id>/gradings",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/gradings", None),
+        expect(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/gradings", None),
+    ),
+    Case(
+        "GET", "/accounts", lambda w, db: ("/accounts", None), expect(403, admin=200, inspector=200)
+    ),
+    Case(
+        "POST",
+        "/accounts",
+        lambda w, db: (
+            "/accounts",
+            {"username": "new.user", "display_name": "n", "organization_id": w.org("A1").id},
+        ),
+        managed(201),
+        lambda w, db: (
+            "/accounts",
+            {"username": "new.user", "display_name": "n", "organization_id": w.org("B").id},
+        ),
+    ),
+    Case(
+        "GET",
+        "/accounts/<int:account_id>",
+        lambda w, db: (f"/accounts/{w.accounts['reviewer'].id}", None),
+        expect(403, admin=200, inspector=200, secretary=404),
+        lambda w, db: (f"/accounts/{w.accounts['admin_b'].id}", None),
+    ),
+    Case(
+        "PATCH",
+        "/accounts/<int:account_id>",
+        lambda w, db: (f"/accounts/{w.accounts['reviewer'].id}", {"is_active": True}),
+        managed(200),
+        lambda w, db: (f"/accounts/{w.accounts['admin_b'].id}", {"is_active": True}),
+    ),
+    Case(
+        "POST",
+        "/accounts/<int:account_id>/grants",
+        lambda w, db: (
+            f"/accounts/{w.accounts['reviewer'].id}/grants",
+            {"role": "teller", "organization_id": w.org("A1").id},
+        ),
+        managed(201),
+        lambda w, db: (
+            f"/accounts/{w.accounts['admin_b'].id}/grants",
+            {"role": "teller", "organization_id": w.org("B").id},
+        ),
+    ),
+    Case(
+        "POST",
+        "/accounts/<int:account_id>/grants/<int:grant_id>/revoke",
+        lambda w, db: (
+            f"/accounts/{w.accounts['reviewer'].id}/grants/{grant_of('reviewer')(w, db)}/revoke",
+            {"reason": "r"},
+        ),
+        managed(200),
+        lambda w, db: (
+            f"/accounts/{w.accounts['admin_b'].id}/grants/{grant_of('admin_b')(w, db)}/revoke",
+            {"reason": "r"},
+        ),
+    ),
+    Case(
+        "GET",
+        "/accounts/<int:account_id>/tokens",
+        lambda w, db: (f"/accounts/{w.accounts['reviewer'].id}/tokens", None),
+        expect(403, admin=200, inspector=200, secretary=404),
+        lambda w, db: (f"/accounts/{w.accounts['admin_b'].id}/tokens", None),
+    ),
+    Case(
+        "POST",
+        "/accounts/<int:account_id>/tokens",
+        lambda w, db: (f"/accounts/{w.accounts['reviewer'].id}/tokens", {"name": "t"}),
+        managed(201),
+        lambda w, db: (f"/accounts/{w.accounts['admin_b'].id}/tokens", {"name": "t"}),
+    ),
+    Case(
+        "POST",
+        "/accounts/<int:account_id>/tokens/<int:token_id>/revoke",
+        lambda w, db: (
+            f"/accounts/{w.accounts['reviewer'].id}/tokens/{token_of('reviewer', db, w)}/revoke",
+            {"reason": "r"},
+        ),
+        expect(403, admin=200, reviewer=200, secretary=404),
+        lambda w, db: (
+            f"/accounts/{w.accounts['admin_b'].id}/tokens/{token_of('admin_b', db, w)}/revoke",
+            {"reason": "r"},
+        ),
+    ),
+    Case("GET", "/standards", lambda w, db: ("/standards", None), expect(200)),
+    Case(
+        "POST",
+        "/standards",
+        lambda w, db: ("/standards", standard_body("school")),
+        expect(403, admin=201),
+    ),
+    Case(
+        "GET",
+        "/standards/<int:standard_id>",
+        lambda w, db: (f"/standards/{w.standards['village'].id}", None),
+        expect(200),
+    ),
+    Case(
+        "PATCH",
+        "/standards/<int:standard_id>",
+        lambda w, db: (f"/standards/{w.standards['village'].id}", {"name": "x"}),
+        expect(403, admin=409),
+    ),
+    Case(
+        "POST",
+        "/standards/<int:standard_id>/versions",
+        lambda w, db: (f"/standards/{w.standards['village'].id}/versions", {"name": "x"}),
+        expect(403, admin=201),
+    ),
+    Case("GET", "/level-schemes", lambda w, db: ("/level-schemes", None), expect(200)),
+    Case(
+        "POST",
+        "/level-schemes",
+        lambda w, db: (
+            "/level-schemes",
+            {
+                "code": "two",
+                "name": "两级",
+                "levels": [
+                    {"code": "a", "label": "优", "lower_bound": "80"},
+                    {"code": "b", "label": "差", "lower_bound": "0"},
+                ],
+            },
+        ),
+        expect(403, admin=201),
+    ),
+    Case(
+        "GET",
+        "/level-schemes/<int:scheme_id>",
+        lambda w, db: ("/level-schemes/1", None),
+        expect(200),
+    ),
+    Case("GET", "/health", lambda w, db: ("/health", None), expect(200)),
+    Case("GET", "/workflows/<name>", lambda w, db: ("/workflows/campaign", None), expect(200)),
+]
+
+PARAMS = [
+    pytest.param(case, role, where, id=f"{case.method} {case.rule} as {role} {where}")
+    for case in CASES
+    for role in ROLES
+    for where in (["inside", "outside"] if case.outside else ["inside"])
+]
+
+
+def _send(api: Api, who: str, method: str, path: str, body: Any) -> Any:
+    url = "/api/v1" + path
+    headers = {"Authorization": f"Bearer {api.world.tokens[who]}"}
+    if isinstance(body, bytes):
+        return api.client.open(
+            url, method=method, data=body, headers={**headers, "Content-Type": "text/csv"}
+        )
+    return api.client.open(url, method=method, json=body, headers=headers)
+
+
+@pytest.mark.parametrize(("case", "role", "where"), PARAMS)
+def test_authorization(api: Api, db: Session, case: Case, role: str, where: str) -> None:
+    target = case.inside if where == "inside" else case.outside
+    assert target is not None
+    path, body = target(api.world, db)
+    if where == "inside":
+        expected = case.expect[role]
+    else:
+        expected = (case.outside_expect or expect(404))[role]
+    response = _send(api, role, case.method, path, body)
+    assert response.status_code == expected, response.get_data(as_text=True)
+    if expected >= 400:
+        slug = {403: "forbidden", 404: "not-found", 409: "standard-frozen", 422: "import-rejected"}[
+            expected
+        ]
+        assert response.get_json()["type"] == f"/problems/{slug}"
+
+
+def test_the_matrix_covers_every_endpoint() -> None:
+    registered = {(op.method, op.rule) for op in REGISTRY}
+    covered = {(case.method, case.rule) for case in CASES}
+    assert registered == covered
