@@ -8,7 +8,7 @@ PORT ?= 8000
 export DATABASE_URL ?= sqlite:///instance/grading.db
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-sqlite test-postgres lint format typecheck openapi bench clean
+.PHONY: install run test test-sqlite test-postgresql lint format typecheck openapi bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ test: install
 test-sqlite: install
 	$(BIN)/python -m pytest -p no:cacheprovider --db sqlite $(PYTEST_ARGS)
 
-test-postgres: install
+test-postgresql: install
 	$(BIN)/python -m pytest -p no:cacheprovider --db postgresql --pg-url $(PG_TEST_URL) $(PYTEST_ARGS)
 
 lint: install

@@ -1,0 +1,103 @@
+"""The command line and the demo data a new user sees with `make run`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service import demo, migrate
+from service.campaigns.models import Campaign
+from service.db import make_engine
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = _cli("--help")
+    assert result.returncode == 0
+    for command in ("db", "demo", "serve", "bootstrap", "token", "openapi", "workflow"):
+        assert command in result.stdout
+
+
+def test_workflow_diagram_prints_mermaid() -> None:
+    result = _cli("workflow", "diagram", "campaign")
+    assert result.returncode == 0
+    assert result.stdout.startswith("stateDiagram-v2")
+    assert "draft --> open: open 启动" in result.stdout
+
+
+def test_db_upgrade_then_demo_once_then_bootstrap_refused(
+    fresh_database_url: Any, tmp_path: Path
+) -> None:
+    import os
+
+    env = {**os.environ, "DATABASE_URL": fresh_database_url("cli")}
+    assert _cli("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    first = _cli("demo", "--if-empty", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "baihe.secretary" in first.stdout and "gr_" in first.stdout
+    again = _cli("demo", env=env, cwd=tmp_path)
+    assert again.returncode == 1 and "loads only once" in again.stderr
+    tokens_shown_again = _cli("demo", "--if-empty", env=env, cwd=tmp_path)
+    assert tokens_shown_again.returncode == 0 and "baihe.secretary" in tokens_shown_again.stdout
+    refused = _cli("bootstrap", "--code", "X", "--name", "X", "--admin", "x", env=env, cwd=tmp_path)
+    assert refused.returncode == 1 and "root organization exists" in refused.stderr
+    token = _cli("token", "--username", "county.inspector", "--days", "3", env=env, cwd=tmp_path)
+    assert token.returncode == 0 and token.stdout.startswith("gr_")
+
+
+def test_the_demo_data_looks_like_the_seed_documents(fresh_database_url: Any) -> None:
+    url = fresh_database_url("demo")
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as db:
+        people = demo.load(db, year=2026)
+        _check_demo(db, people)
+    engine.dispose()
+
+
+def _check_demo(db: Session, people: list[demo.DemoAccount]) -> None:
+    town = db.scalars(select(Organization).where(Organization.code == "YC-XL-FH")).one()
+    branches = db.scalars(select(Organization).where(Organization.parent_id == town.id)).all()
+    by_domain: dict[str, int] = {}
+    for branch in branches:
+        by_domain[branch.domain or ""] = by_domain.get(branch.domain or "", 0) + 1
+    assert len(branches) == 21
+    assert by_domain == {"village": 15, "organ": 2, "institution": 2, "private_enterprise": 2}
+    school = db.scalars(select(Organization).where(Organization.code == "YC-XL-SZ3-01")).one()
+    assert school.domain == "school"
+    campaign = db.scalars(select(Campaign).where(Campaign.name.like("2026年兴隆县%"))).one()
+    assert campaign.status == "open"
+    graded = db.scalar(
+        select(func.count()).select_from(Grading).where(Grading.campaign_id == campaign.id)
+    )
+    assert graded == 21 + 3 + 2  # the township's 21, the other township's 3, the school's two
+    assert {p.role.value for p in people} == {
+        "admin",
+        "supervisor",
+        "reviewer",
+        "teller",
+        "inspector",
+        "secretary",
+    }
