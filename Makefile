@@ -21,7 +21,7 @@ install: $(STAMP)
 run: install
 	mkdir -p instance
 	$(BIN)/python -m service db upgrade
-	$(BIN)/python -m service demo --if-empty
+	$(BIN)/python -m service demo --if-empty --quiet
 	$(BIN)/python -m service serve --host $(HOST) --port $(PORT)
 
 # The whole suite, once on SQLite and once on PostgreSQL. Under CI=true an unreachable

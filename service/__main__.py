@@ -75,7 +75,8 @@ def _safe_url(url: str) -> str:
 @click.option(
     "--if-empty", is_flag=True, help="Do nothing (but show saved tokens) when data exists."
 )
-def demo(if_empty: bool) -> None:
+@click.option("--quiet", is_flag=True, help="Do not print the tokens (serve prints them).")
+def demo(if_empty: bool, quiet: bool) -> None:
     from service import demo as demo_data
 
     settings = _settings()
@@ -85,7 +86,8 @@ def demo(if_empty: bool) -> None:
             if not if_empty:
                 raise click.ClickException("the database has data already; demo loads only once")
             click.echo("database has data; demo not loaded again")
-            _print_tokens()
+            if not quiet:
+                _print_tokens()
             return
         people = demo_data.load(session)
     TOKENS_FILE.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +109,8 @@ def demo(if_empty: bool) -> None:
     )
     os.chmod(TOKENS_FILE, 0o600)
     click.echo("demo data loaded")
-    _print_tokens()
+    if not quiet:
+        _print_tokens()
 
 
 def _print_tokens() -> None:

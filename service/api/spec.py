@@ -137,7 +137,10 @@ def build_spec() -> dict[str, Any]:
         paths.setdefault(path, {})[op.method.lower()] = _operation(op)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    result = spec.to_dict()
+    generated = spec.to_dict()
+    first = ("openapi", "info", "servers")
+    result = {k: generated[k] for k in first if k in generated}
+    result.update({k: v for k, v in generated.items() if k not in first})
     result["x-problem-types"] = {f"/problems/{k}": v[0] for k, v in PROBLEM_TYPES.items()}
     return result
 
