@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import api
+from service.audit.signing import load_private_key
 from service.config import Settings
 from service.db import make_engine, make_sessionmaker
 
@@ -31,6 +32,9 @@ def create_app(
         app.extensions["grading.engine"] = engine
     app.extensions["grading.sessions"] = session_factory
     app.extensions["grading.settings"] = settings
+    app.extensions["grading.signing_key"] = load_private_key(
+        settings.audit_signing_key, settings.secret_key
+    )
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

@@ -29,6 +29,7 @@ class Settings:
     page_size_max: int = 500
     base_url: str = "http://127.0.0.1:8000"
     trusted_proxies: int = 0
+    audit_signing_key: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -44,6 +45,7 @@ class Settings:
             "page_size_max": _int("PAGE_SIZE_MAX", cls.page_size_max),
             "base_url": (os.environ.get("BASE_URL") or cls.base_url).rstrip("/"),
             "trusted_proxies": _int("TRUSTED_PROXIES", 0),
+            "audit_signing_key": os.environ.get("AUDIT_SIGNING_KEY") or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """Every model, imported in one place so Alembic and the metadata see them all."""
 
 from service.accounts.models import Account, ApiToken, RoleGrant
-from service.audit.models import AuditEvent
+from service.audit.models import AuditEvent, ChainHead, Checkpoint
 from service.campaigns.models import (
     Campaign,
     CampaignAmendment,
@@ -12,22 +12,28 @@ from service.campaigns.models import (
     VetoRule,
 )
 from service.db import Base
-from service.gradings.models import Grading
+from service.gradings.models import Approval, Grading
+from service.idempotency.models import IdempotentResponse
 from service.organizations.models import Domain, Organization, OrganizationMove
+from service.records.models import RecordVersion
 from service.standards.models import Adjustment, Indicator, Level, LevelScheme, Standard, SubItem
 
 __all__ = [
     "Account",
     "Adjustment",
     "ApiToken",
+    "Approval",
     "AuditEvent",
     "Base",
     "Campaign",
     "CampaignAmendment",
     "CampaignPhase",
     "CampaignStandard",
+    "ChainHead",
+    "Checkpoint",
     "Domain",
     "Grading",
+    "IdempotentResponse",
     "Indicator",
     "Level",
     "LevelScheme",
@@ -35,6 +41,7 @@ __all__ = [
     "OrganizationMove",
     "QuotaRule",
     "RatingSource",
+    "RecordVersion",
     "RoleGrant",
     "Standard",
     "SubItem",

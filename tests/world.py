@@ -9,6 +9,8 @@
         └── B-01 西村党支部 (village)
 
 Campaigns: `draft` (A, ready to open), `open` (A, opened) and `open_b` (B, opened).
+Gradings (of the open campaigns): `A1-01`, `A1-02` and `b:B-01`, all in `survey`.
+`chief` is a reviewer and a supervisor of A (to test that nobody approves their own request).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.accounts import operations as accounts
@@ -25,6 +28,7 @@ from service.accounts.models import Account, Role
 from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.context import Actor
+from service.gradings.models import Grading
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.standards import operations as standards
@@ -114,6 +118,7 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     standards: dict[str, Standard] = field(default_factory=dict)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
+    gradings: dict[str, Grading] = field(default_factory=dict)
 
     def org(self, code: str) -> Organization:
         return self.orgs[code]
@@ -175,16 +180,24 @@ def build_world(session: Session) -> World:
         ("inspector", Role.INSPECTOR, "A"),
         ("secretary", Role.SECRETARY, "A1-01"),
         ("admin_b", Role.ADMIN, "B"),
+        ("chief", Role.REVIEWER, "A"),  # also a supervisor: for the four-eyes rule
+        ("reviewer_b", Role.REVIEWER, "B"),
     ]
     for username, role, code in people:
         account = accounts.create_account(
             session, actor, username=username, display_name=username, organization=w.orgs[code]
         )
         accounts.grant_role(session, actor, account, role, w.orgs[code])
+        if username == "chief":
+            accounts.grant_role(session, actor, account, Role.SUPERVISOR, w.orgs[code])
         _, token = accounts.issue_token(
             session, actor, account, name="test", lifetime=timedelta(days=1)
         )
         w.accounts[username] = account
         w.tokens[username] = token
+    for grading in session.scalars(select(Grading)):
+        org_code = next(code for code, o in w.orgs.items() if o.id == grading.organization_id)
+        prefix = "b:" if grading.campaign_id == w.campaigns["open_b"].id else ""
+        w.gradings[prefix + org_code] = grading
     session.flush()
     return w

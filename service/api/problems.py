@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Flask, Response
 from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from service.errors import DomainError
@@ -60,6 +62,16 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "missing-standard": ("No standard for a 领域", "Every 领域 in scope needs a standard."),
     "transition-blocked": ("The transition's conditions do not hold", "`reasons` says why."),
     "transition-not-allowed": ("Wrong state for this transition", "It starts from another state."),
+    "idempotency-key-reused": (
+        "Idempotency-Key reused",
+        "The key belongs to another request; use a new key.",
+    ),
+    "approval-pending": (
+        "An approval is pending",
+        "Wait for the supervisor's decision, or have it rejected.",
+    ),
+    "approval-decided": ("Approval decided already", "Approved or rejected requests are final."),
+    "four-eyes": ("Four eyes", "A supervisor cannot approve or reject their own request."),
     "precondition-failed": (
         "Version mismatch",
         "The If-Match version is stale; re-read and retry.",
@@ -121,6 +133,25 @@ def install(app: Flask) -> None:
             "The request has invalid fields",
             f"invalid fields: {fields}",
             errors=errors,
+        )
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError) -> Response:
+        return problem(
+            412,
+            "precondition-failed",
+            "Version mismatch",
+            "the resource changed while this request was changing it; read it again and retry",
+        )
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError) -> Response:
+        log.warning("integrity error answered 409: %s", exc.orig)
+        return problem(
+            409,
+            "conflict",
+            "Conflicts with the current state",
+            "a concurrent request changed the same data first; read it again and retry",
         )
 
     @app.errorhandler(HTTPException)

@@ -6,6 +6,7 @@ answer, and the metadata from which openapi.yaml is generated.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
 from marshmallow import Schema
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from service.accounts.access import Principal
@@ -25,6 +26,7 @@ from service.api.schemas.common import MAX_ID
 from service.config import Settings
 from service.context import Actor
 from service.errors import DomainError, NotFound, Unauthorized, ValidationFailed
+from service.idempotency.models import IdempotentResponse
 
 
 class MalformedRequest(DomainError):
@@ -94,6 +96,13 @@ class Page:
     next_cursor: str | None
 
 
+class IdempotencyKeyReused(DomainError):
+    status = 422
+    type = "idempotency-key-reused"
+    title = "The Idempotency-Key was used for a different request"
+
+
+IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 TOKEN_RE = re.compile(r"^Bearer ([A-Za-z0-9_\-\.~+/]+=*)$")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
@@ -138,6 +147,8 @@ def read_json_body() -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedRequest(f"the body is not valid UTF-8 (byte {exc.start})") from exc
+    if "\x00" in text or "\\u0000" in text:
+        raise MalformedRequest("the body contains a NUL character, which no field accepts")
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
@@ -158,6 +169,11 @@ def _load_body(schema_cls: type[Schema]) -> dict[str, Any]:
 
 def _load_query(schema_cls: type[Schema] | None) -> dict[str, Any]:
     args = request.args.to_dict(flat=True)
+    for name, value in args.items():
+        if "\x00" in value or "\x00" in name:
+            raise ValidationFailed(
+                "NUL characters are not accepted", errors={name: ["contains NUL"]}
+            )
     if schema_cls is None:
         if args:
             raise ValidationFailed(
@@ -212,6 +228,9 @@ def operation(
             try:
                 principal = _authenticate(db) if auth else None
                 g.principal = principal
+                idempotency = _idempotency(db, principal) if method == "POST" else None
+                if idempotency is not None and idempotency.replay is not None:
+                    return idempotency.replay
                 query_args = _load_query(query)
                 payload = _load_body(body) if body is not None else {}
                 if (
@@ -231,6 +250,8 @@ def operation(
                 )
                 result = fn(ctx, **path)
                 response = _render(result, responses)
+                if idempotency is not None and 200 <= response.status_code < 300:
+                    idempotency.store(db, response)
                 db.commit()
                 return response
             except BaseException:
@@ -241,6 +262,68 @@ def operation(
         return view
 
     return decorate
+
+
+@dataclass
+class _Idempotency:
+    scope: str
+    key: str
+    request_hash: str
+    replay: Response | None = None
+
+    def store(self, db: Session, response: Response) -> None:
+        if response.is_streamed:
+            return
+        kept = {
+            k: v for k, v in response.headers.items() if k in ("Location", "ETag", "Cache-Control")
+        }
+        db.add(
+            IdempotentResponse(
+                scope=self.scope,
+                key=self.key,
+                method=request.method,
+                path=request.path[:500],
+                request_hash=self.request_hash,
+                status=response.status_code,
+                body=response.get_data(as_text=True),
+                headers={**kept, "Content-Type": response.content_type},
+            )
+        )
+        db.flush()
+
+
+def _idempotency(db: Session, principal: Principal | None) -> _Idempotency | None:
+    """Idempotency-Key on a POST: a retry gets the first answer; a different body is refused."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY_RE.match(key):
+        raise MalformedRequest("Idempotency-Key must be 1–200 visible ASCII characters")
+    scope = f"account:{principal.account_id}" if principal else f"anonymous:{request.remote_addr}"
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.query_string.decode("latin-1")):
+        digest.update(part.encode() + b"\x00")
+    digest.update(request.get_data(cache=True))
+    state = _Idempotency(scope, key, digest.hexdigest())
+    stored = db.scalars(
+        select(IdempotentResponse).where(
+            IdempotentResponse.scope == scope, IdempotentResponse.key == key
+        )
+    ).first()
+    if stored is None:
+        return state
+    if stored.request_hash != state.request_hash:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was first used for {stored.method} {stored.path} with "
+            "another body; use a new key for a new request"
+        )
+    headers = dict(stored.headers)
+    content_type = headers.pop("Content-Type", None)
+    replay = Response(stored.body, status=stored.status, content_type=content_type)
+    replay.headers.update(headers)
+    replay.headers["Idempotent-Replayed"] = "true"
+    state.replay = replay
+    return state
 
 
 def _render(result: Any, responses: dict[int, type[Schema] | None]) -> Response:

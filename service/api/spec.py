@@ -27,7 +27,7 @@ ERROR_TITLES = {
     412: "If-Match names a stale version",
     413: "Body too large",
     415: "Unsupported media type",
-    422: "Invalid fields (see `errors`)",
+    422: "Invalid fields (see `errors`), or an Idempotency-Key reused for another request",
     503: "Database unavailable",
 }
 PATH_PARAM = re.compile(r"<(?:(int|string|path):)?(\w+)>")
@@ -85,6 +85,32 @@ def _operation(op: Operation) -> dict[str, Any]:
         data["description"] = " ".join(op.description.split())
     if op.query is not None:
         data["parameters"].append({"in": "query", "schema": op.query})
+    if op.method == "POST":
+        data["parameters"].append(
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "required": False,
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200,
+                    "pattern": "^[!-~]+$",
+                },
+                "description": "a retry with the same key returns the first answer, "
+                "and changes nothing",
+            }
+        )
+    if 412 in op.errors:
+        data["parameters"].append(
+            {
+                "in": "header",
+                "name": "If-Match",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "the ETag you read; a stale one answers 412",
+            }
+        )
     if not data["parameters"]:
         del data["parameters"]
     errors = set(op.errors)
@@ -97,13 +123,15 @@ def _operation(op: Operation) -> dict[str, Any]:
     errors.add(422)  # unknown query parameters are refused everywhere
     if op.method in ("POST", "PATCH") and op.body is None:
         errors |= {400, 413, 415}
+    if op.method == "POST":
+        errors |= {400, 409}  # malformed Idempotency-Key; a concurrent first use of the key
     for status, schema in op.responses.items():
         if status >= 400:
             errors.add(status)
             continue
-        entry: dict[str, Any] = {"description": "OK" if status < 300 else "Result"}
-        if status == 201:
-            entry["description"] = "Created"
+        entry: dict[str, Any] = {
+            "description": {201: "Created", 202: "Accepted: waiting for approval"}.get(status, "OK")
+        }
         if schema is not None:
             entry["content"] = {"application/json": {"schema": schema}}
         data["responses"][str(status)] = entry

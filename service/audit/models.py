@@ -3,20 +3,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
 
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
 
 class AuditEvent(Base):
-    """One write of the service: who, when, what, before and after, why. Append-only."""
+    """One write of the service: who, when, what, before and after, why.
+
+    Append-only (database triggers refuse UPDATE, DELETE and TRUNCATE) and hash-chained: each
+    event belongs to one chain (one per organization, plus `global`) and its `hash` covers its
+    canonical encoding and the previous event's hash (docs/audit-trail.md).
+    """
 
     __tablename__ = "audit_events"
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chain_key: Mapped[str] = mapped_column(String(40))
+    chain_seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor_account_id: Mapped[int | None] = mapped_column(Integer)
     actor_username: Mapped[str] = mapped_column(String(100))
@@ -33,6 +42,31 @@ class AuditEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
+        UniqueConstraint("chain_key", "chain_seq"),
         Index("ix_audit_events_entity", "entity_type", "entity_id"),
         Index("ix_audit_events_organization_id", "organization_id"),
+        Index("ix_audit_events_occurred_at", "occurred_at"),
     )
+
+
+class ChainHead(Base):
+    """The last event of each chain. Its row lock serializes writers of one chain only."""
+
+    __tablename__ = "audit_chain_heads"
+
+    chain_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Checkpoint(Base):
+    """A signed statement of every chain's head at one moment. Append-only."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    key_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)  # the canonical JSON that was signed
+    signature: Mapped[str] = mapped_column(String(200))  # base64 Ed25519 signature

@@ -1,4 +1,4 @@
-"""Appending audit events, in the caller's transaction."""
+"""Appending audit events to their hash chain, in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.audit.models import AuditEvent
+from service.audit.canonical import GENESIS, event_hash
+from service.audit.models import AuditEvent, ChainHead
 from service.context import Actor
+from service.db import utcnow
 
 
 def jsonable(value: Any) -> Any:
@@ -25,6 +29,27 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def chain_key_for(organization_id: int | None) -> str:
+    """One chain per organization: unrelated organizations never wait for each other."""
+    return f"org:{organization_id}" if organization_id is not None else "global"
+
+
+def _locked_head(session: Session, key: str) -> ChainHead:
+    query = select(ChainHead).where(ChainHead.chain_key == key).with_for_update()
+    head = session.scalars(query).first()
+    if head is not None:
+        return head
+    try:
+        with session.begin_nested():
+            head = ChainHead(chain_key=key, seq=0, hash=GENESIS)
+            session.add(head)
+            session.flush()
+        return head
+    except IntegrityError:
+        # Another transaction started this chain first: wait for its lock, then go on from it.
+        return session.scalars(query.execution_options(populate_existing=True)).one()
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -37,7 +62,13 @@ def record(
     after: Any = None,
     reason: str | None = None,
 ) -> AuditEvent:
+    key = chain_key_for(organization_id)
+    head = _locked_head(session, key)
     event = AuditEvent(
+        chain_key=key,
+        chain_seq=head.seq + 1,
+        prev_hash=head.hash,
+        occurred_at=utcnow(),
         actor_account_id=actor.account_id,
         actor_username=actor.username,
         actor_role=actor.role,
@@ -52,5 +83,9 @@ def record(
         after=jsonable(after),
         reason=reason,
     )
+    event.hash = event_hash(event)
     session.add(event)
+    head.seq = event.chain_seq
+    head.hash = event.hash
+    session.flush()
     return event

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, UTCDateTime, utcnow
+from service.db import Base, JSONType, UTCDateTime, utcnow
 
 
 class Grading(Base):
-    """One organization's grading within one campaign. Its lifecycle is a workflow."""
+    """One organization's grading within one campaign. Its lifecycle is a workflow.
+
+    `version` is SQLAlchemy's version counter: every UPDATE says WHERE version = <read>, so two
+    writers that read the same version cannot both win.
+    """
 
     __tablename__ = "gradings"
 
@@ -17,8 +22,36 @@ class Grading(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     standard_id: Mapped[int] = mapped_column(ForeignKey("standards.id"))
-    state: Mapped[str] = mapped_column(String(40), default="survey")
+    state: Mapped[str] = mapped_column(String(40), default="survey", index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    state_entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("campaign_id", "organization_id"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Approval(Base):
+    """A request that waits for a second person (四眼原则): a supervisor, not the requester."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grading_id: Mapped[int] = mapped_column(ForeignKey("gradings.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # transition | correction
+    subject: Mapped[str] = mapped_column(String(60))  # the transition or the record type
+    payload: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    requested_by_account_id: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by_account_id: Mapped[int | None] = mapped_column(Integer)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state"),
+        CheckConstraint("kind IN ('transition', 'correction')", name="kind"),
+    )

@@ -79,8 +79,10 @@ class Workflow:
             if t.source == state
         ]
 
-    def fire(self, subject: Any, name: str, context: Any, reason: str | None = None) -> str:
-        """Check state and guards, then move `subject` to the destination; returns it."""
+    def check(
+        self, subject: Any, name: str, context: Any, reason: str | None = None
+    ) -> TransitionSpec:
+        """Raise what `fire` would raise, without firing."""
         transition = self.spec.transition(name)
         if transition is None:
             raise ValidationFailed(
@@ -103,6 +105,12 @@ class Workflow:
                 "; ".join(r.message_en for r in refusals),
                 reasons=[r.as_dict() for r in refusals],
             )
+        return transition
+
+    def fire(self, subject: Any, name: str, context: Any, reason: str | None = None) -> str:
+        """Check state and guards, then move `subject` to the destination; returns it."""
+        self.check(subject, name, context, reason)
+        state = self.state_of(subject)
         handle = _Handle(subject, self.spec.attribute)
         with self._lock:
             self.machine.add_model(handle, initial=state)
@@ -118,5 +126,11 @@ class Workflow:
             lines.append(f"    {state.name}: {state.name} {state.label}")
         lines.append(f"    [*] --> {self.spec.initial}")
         for t in self.spec.transitions:
-            lines.append(f"    {t.source} --> {t.dest}: {t.name} {t.label}")
+            marks = "".join(
+                [
+                    " (需审批 approval)" if t.needs_approval else "",
+                    " (需说明理由 reason)" if t.needs_reason else "",
+                ]
+            )
+            lines.append(f"    {t.source} --> {t.dest}: {t.name} {t.label}{marks}")
         return "\n".join(lines)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import literal, or_, select
+from sqlalchemy import case, literal, or_, select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
@@ -23,9 +23,11 @@ from service.api.schemas.campaigns import (
 )
 from service.api.schemas.common import ReasonBody
 from service.campaigns import operations as ops
-from service.campaigns.models import Campaign, CampaignAmendment
+from service.campaigns.models import Campaign, CampaignAmendment, CampaignPhase
+from service.db import utcnow
 from service.errors import NotFound
 from service.gradings.models import Grading
+from service.gradings.operations import PHASE_OF_STATE
 from service.organizations.models import Organization
 
 TAG = "campaigns"
@@ -238,4 +240,15 @@ def list_gradings(ctx: Ctx, campaign_id: int) -> Any:
     if "within" in ctx.query:
         root = visible_org(ctx, ctx.query["within"], "within")
         query = query.where(Organization.path.startswith(root.path, autoescape=True))
+    if "domain" in ctx.query:
+        query = query.where(Organization.domain == ctx.query["domain"])
+    if "overdue" in ctx.query:
+        phase = case(PHASE_OF_STATE, value=Grading.state, else_=None)
+        due = (
+            select(CampaignPhase.due_on)
+            .where(CampaignPhase.campaign_id == Grading.campaign_id, CampaignPhase.phase == phase)
+            .scalar_subquery()
+        )
+        late = due < utcnow().date()
+        query = query.where(late if ctx.query["overdue"] else or_(due.is_(None), ~late))
     return paginate(ctx, query, Grading.id)

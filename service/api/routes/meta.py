@@ -12,8 +12,9 @@ from service.api.routing import Ctx, operation
 from service.errors import NotFound
 from service.workflows.campaign import CAMPAIGN_WORKFLOW
 from service.workflows.engine import Workflow
+from service.workflows.grading import GRADING_WORKFLOW
 
-WORKFLOWS: dict[str, Workflow] = {"campaign": CAMPAIGN_WORKFLOW}
+WORKFLOWS: dict[str, Workflow] = {"campaign": CAMPAIGN_WORKFLOW, "grading": GRADING_WORKFLOW}
 
 
 class HealthOut(Schema):

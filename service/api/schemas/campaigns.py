@@ -170,6 +170,8 @@ class GradingPage(Schema):
 class GradingListQuery(PageQuery):
     state = fields.String(validate=validate.Length(max=40))
     within = query_id()
+    domain = fields.String(validate=validate.Length(max=30))
+    overdue = fields.Boolean(metadata={"description": "past the deadline of their current stage"})
 
 
 class EnrollmentOut(Schema):

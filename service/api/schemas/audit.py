@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from service.api.schemas.common import PageQuery, query_id
+
+
+class AuditEventOut(Schema):
+    id = fields.Integer(required=True)
+    chain_key = fields.String(required=True)
+    chain_seq = fields.Integer(required=True)
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+    occurred_at = fields.DateTime(required=True)
+    actor_account_id = fields.Integer(allow_none=True, required=True)
+    actor_username = fields.String(required=True)
+    actor_role = fields.String(allow_none=True, required=True)
+    token_id = fields.Integer(allow_none=True, required=True)
+    client_ip = fields.String(allow_none=True, required=True)
+    request_id = fields.String(allow_none=True, required=True)
+    action = fields.String(required=True)
+    entity_type = fields.String(required=True)
+    entity_id = fields.String(required=True)
+    organization_id = fields.Integer(allow_none=True, required=True)
+    before = fields.Raw(allow_none=True, required=True)
+    after = fields.Raw(allow_none=True, required=True)
+    reason = fields.String(allow_none=True, required=True)
+
+
+class AuditEventPage(Schema):
+    items = fields.List(fields.Nested(AuditEventOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class AuditEventQuery(PageQuery):
+    within = query_id(metadata={"description": "events of this organization's subtree"})
+    actor = fields.String(
+        validate=validate.Length(min=1, max=100), metadata={"description": "username"}
+    )
+    action = fields.String(validate=validate.Length(min=1, max=80))
+    entity_type = fields.String(validate=validate.Length(min=1, max=60))
+    entity_id = fields.String(validate=validate.Length(min=1, max=60))
+    since = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset"})
+    until = fields.AwareDateTime()
+    format = fields.String(
+        validate=validate.OneOf(["json", "csv", "ndjson"]),
+        metadata={"description": "or send Accept: text/csv / application/x-ndjson"},
+    )
+
+
+class DamageOut(Schema):
+    kind = fields.String(required=True)
+    chain_key = fields.String(required=True)
+    event_id = fields.Integer(allow_none=True, required=True)
+    seq = fields.Integer(allow_none=True, required=True)
+    detail = fields.String(required=True)
+
+
+class VerifyOut(Schema):
+    intact = fields.Boolean(required=True)
+    chains = fields.Integer(required=True)
+    events = fields.Integer(required=True)
+    summary = fields.String(required=True)
+    damage = fields.List(fields.Nested(DamageOut), required=True)
+
+
+class PublicKeyOut(Schema):
+    algorithm = fields.String(required=True)
+    key_id = fields.String(required=True)
+    public_key = fields.String(
+        required=True, metadata={"description": "PEM (SubjectPublicKeyInfo)"}
+    )
+
+
+class CheckpointOut(Schema):
+    id = fields.Integer(required=True)
+    payload = fields.String(
+        required=True, metadata={"description": "the canonical JSON that was signed"}
+    )
+    signature = fields.String(required=True, metadata={"description": "base64 Ed25519 signature"})
+    key_id = fields.String(required=True)
+    public_key = fields.String(required=True)
+
+
+class CheckpointList(Schema):
+    items = fields.List(fields.Nested(CheckpointOut), required=True)

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from service.api.schemas.common import MAX_ID, PageQuery, id_field, query_id, text
+
+
+class RefusalOut(Schema):
+    code = fields.String(required=True)
+    message_zh = fields.String(required=True)
+    message_en = fields.String(required=True)
+
+
+class AvailableTransitionOut(Schema):
+    name = fields.String(required=True)
+    label = fields.String(required=True)
+    dest = fields.String(required=True)
+    dest_label = fields.String(required=True)
+    needs_reason = fields.Boolean(required=True)
+    needs_approval = fields.Boolean(required=True)
+    allowed = fields.Boolean(required=True)
+    blocked_by = fields.List(fields.Nested(RefusalOut), required=True)
+
+
+class ApprovalOut(Schema):
+    id = fields.Integer(required=True)
+    grading_id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    subject = fields.String(required=True)
+    state = fields.String(required=True)
+    reason = fields.String(allow_none=True, required=True)
+    requested_by = fields.String(required=True)
+    requested_at = fields.DateTime(required=True)
+    decided_by = fields.String(allow_none=True, required=True)
+    decided_at = fields.DateTime(allow_none=True, required=True)
+    comment = fields.String(allow_none=True, required=True)
+
+
+class GradingView(Schema):
+    id = fields.Integer(required=True)
+    campaign_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    organization_name = fields.String(required=True)
+    standard_id = fields.Integer(required=True)
+    state = fields.String(required=True)
+    state_label = fields.String(required=True)
+    version = fields.Integer(required=True)
+    state_entered_at = fields.DateTime(required=True)
+    deadline = fields.Date(allow_none=True, required=True)
+    days_left = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "negative when overdue"}
+    )
+    overdue = fields.Boolean(required=True)
+    pending_approval = fields.Nested(ApprovalOut, allow_none=True, required=True)
+    transitions = fields.List(
+        fields.Nested(AvailableTransitionOut),
+        required=True,
+        metadata={"description": "every transition from the current state; allowed or why not"},
+    )
+
+
+class TransitionRequest(Schema):
+    transition = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    reason = text(2000, allow_none=True)
+
+
+class BulkTransitionRequest(TransitionRequest):
+    grading_ids = fields.List(id_field(), validate=validate.Length(min=1, max=5000))
+    within = id_field(metadata={"description": "every grading in this organization's subtree"})
+    state = fields.String(
+        validate=validate.Length(max=40), metadata={"description": "only gradings in this state"}
+    )
+
+
+class BulkResultOut(Schema):
+    grading_id = fields.Integer(required=True)
+    outcome = fields.String(
+        required=True, metadata={"description": "fired | approval_requested | refused"}
+    )
+    state = fields.String(required=True)
+    version = fields.Integer(required=True)
+    approval_id = fields.Integer(allow_none=True, required=True)
+    problem = fields.Dict(allow_none=True, required=True)
+
+
+class BulkTransitionOut(Schema):
+    transition = fields.String(required=True)
+    fired = fields.Integer(required=True)
+    approval_requested = fields.Integer(required=True)
+    refused = fields.Integer(required=True)
+    results = fields.List(fields.Nested(BulkResultOut), required=True)
+
+
+class HistoryEntryOut(Schema):
+    event_id = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    actor = fields.String(required=True)
+    role = fields.String(allow_none=True, required=True)
+    action = fields.String(required=True)
+    summary = fields.String(required=True)
+    reason = fields.String(allow_none=True, required=True)
+    before = fields.Raw(allow_none=True, required=True)
+    after = fields.Raw(allow_none=True, required=True)
+
+
+class HistoryOut(Schema):
+    grading_id = fields.Integer(required=True)
+    items = fields.List(fields.Nested(HistoryEntryOut), required=True)
+
+
+class DecisionRequest(Schema):
+    comment = text(2000, allow_none=True)
+
+
+class ApprovalPage(Schema):
+    items = fields.List(fields.Nested(ApprovalOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ApprovalListQuery(PageQuery):
+    state = fields.String(validate=validate.OneOf(["pending", "approved", "rejected"]))
+    grading_id = query_id()
+
+
+__all__ = ["MAX_ID"]

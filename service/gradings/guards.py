@@ -1,0 +1,115 @@
+"""The grading workflow's guards: each a named hook with a stable code and refusal texts.
+
+Stage data (survey entries, self-rating, ballot tallies, assessments, decisions, rectification
+items, promotion decisions) are versioned records (service.records); the guards ask whether the
+record a stage needs is there. Later issues write those records through their own endpoints;
+the checks here stay the contract. `HOOKS` can be replaced per code (tests do), so a stage can
+tighten its rule without touching the machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.workflows.spec import Guard
+
+
+@dataclass
+class GuardContext:
+    session: Session
+    today: date
+    publicity_working_days: int
+
+
+Check = Callable[[Any, GuardContext], bool]
+
+
+def _has_record(record_type: str) -> Check:
+    def check(grading: Any, ctx: GuardContext) -> bool:
+        from service.records.operations import latest_versions
+
+        return bool(latest_versions(ctx.session, grading.id, record_type))
+
+    return check
+
+
+def add_working_days(start: date, days: int) -> date:
+    """Monday to Friday; the holiday calendar arrives with the publicity issue."""
+    current = start
+    added = 0
+    while added < days:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            added += 1
+    return current
+
+
+def _publicity_over(grading: Any, ctx: GuardContext) -> bool:
+    ends = add_working_days(grading.state_entered_at.date(), ctx.publicity_working_days)
+    return ctx.today >= ends
+
+
+def _no_open_complaints(grading: Any, ctx: GuardContext) -> bool:
+    from service.gradings.models import Approval
+
+    pending = ctx.session.scalar(
+        select(Approval.id).where(
+            Approval.grading_id == grading.id,
+            Approval.state == "pending",
+            Approval.subject == "uphold_complaint",
+        )
+    )
+    return pending is None
+
+
+def _rectification_closed(grading: Any, ctx: GuardContext) -> bool:
+    from service.records.operations import latest_versions
+
+    items = latest_versions(ctx.session, grading.id, "rectification_item")
+    return all(item.data.get("status") == "closed" for item in items)
+
+
+HOOKS: dict[str, Check] = {
+    "survey_recorded": _has_record("survey_entry"),
+    "self_rating_submitted": _has_record("self_rating"),
+    "ballots_counted": _has_record("ballot_tally"),
+    "assessment_entered": _has_record("assessment"),
+    "level_proposed": _has_record("decision"),
+    "publicity_period_over": _publicity_over,
+    "no_open_complaints": _no_open_complaints,
+    "rectification_closed": _rectification_closed,
+    "promotion_settled": _has_record("promotion_decision"),
+}
+
+
+def _guard(code: str, zh: str, en: str) -> Guard:
+    return Guard(code, zh, en, lambda subject, ctx: HOOKS[code](subject, ctx))
+
+
+SURVEY_RECORDED = _guard(
+    "survey_recorded", "至少需要一条调查摸底记录", "the survey needs at least one entry"
+)
+SELF_RATING_SUBMITTED = _guard(
+    "self_rating_submitted", "自评尚未填报", "the self-rating has not been entered"
+)
+BALLOTS_COUNTED = _guard("ballots_counted", "测评票尚未计票", "the ballots have not been counted")
+ASSESSMENT_ENTERED = _guard(
+    "assessment_entered", "上级量化考核评分尚未录入", "the superior's assessment scores are missing"
+)
+LEVEL_PROPOSED = _guard("level_proposed", "尚未提出定级意见", "no level has been proposed")
+PUBLICITY_PERIOD_OVER = _guard(
+    "publicity_period_over", "公示期未满", "the publicity period has not ended"
+)
+NO_OPEN_COMPLAINTS = _guard("no_open_complaints", "仍有未办结的投诉", "a complaint is still open")
+RECTIFICATION_CLOSED = _guard(
+    "rectification_closed", "整改项目尚未全部销号", "not every rectification item is closed"
+)
+PROMOTION_SETTLED = _guard(
+    "promotion_settled", "晋位升级尚未作出结论", "the promotion is not settled"
+)

@@ -1,0 +1,171 @@
+"""Versioned stage records: a record is never updated in place.
+
+Writing a record that exists already is a correction: it needs a reason, becomes a new version
+naming the one it supersedes, and — once the record's stage is over — waits for a supervisor's
+approval before it is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from service.audit.operations import jsonable, record
+from service.context import Actor
+from service.errors import ValidationFailed
+from service.gradings.models import Approval, Grading
+from service.records.models import RecordVersion
+
+# The state during which a record type is written without approval.
+STAGE_OF = {
+    "survey_entry": "survey",
+    "self_rating": "self_rating",
+    "ballot_tally": "evaluation",
+    "assessment": "superior_review",
+    "decision": "superior_review",
+    "rectification_item": "rectification",
+    "promotion_decision": "promotion",
+}
+
+
+def latest_versions(session: Session, grading_id: int, record_type: str) -> list[RecordVersion]:
+    """The newest version of every record of this type on the grading."""
+    newer = aliased(RecordVersion)
+    query = (
+        select(RecordVersion)
+        .where(
+            RecordVersion.grading_id == grading_id,
+            RecordVersion.record_type == record_type,
+            ~select(newer.id).where(newer.supersedes_id == RecordVersion.id).exists(),
+        )
+        .order_by(RecordVersion.record_key)
+    )
+    return list(session.scalars(query))
+
+
+def current(session: Session, grading_id: int, record_type: str, key: str) -> RecordVersion | None:
+    return session.scalars(
+        select(RecordVersion)
+        .where(
+            RecordVersion.grading_id == grading_id,
+            RecordVersion.record_type == record_type,
+            RecordVersion.record_key == key,
+        )
+        .order_by(RecordVersion.version.desc())
+        .limit(1)
+    ).first()
+
+
+def write(
+    session: Session,
+    actor: Actor,
+    grading: Grading,
+    record_type: str,
+    data: dict[str, Any],
+    *,
+    key: str = "main",
+    reason: str | None = None,
+) -> RecordVersion | Approval:
+    if record_type not in STAGE_OF:
+        raise ValidationFailed(
+            f"unknown record type {record_type!r}", errors={"record_type": ["unknown"]}
+        )
+    previous = current(session, grading.id, record_type, key)
+    if previous is not None and not (reason and reason.strip()):
+        raise ValidationFailed(
+            "a correction needs a reason", errors={"reason": ["required for a correction"]}
+        )
+    if previous is not None and grading.state != STAGE_OF[record_type]:
+        from service.gradings.approvals import request_approval
+
+        return request_approval(
+            session,
+            actor,
+            grading,
+            kind="correction",
+            subject=record_type,
+            payload={"record_key": key, "data": jsonable(data)},
+            reason=reason,
+        )
+    return _append(session, actor, grading, record_type, key, data, previous, reason, None)
+
+
+def _append(
+    session: Session,
+    actor: Actor,
+    grading: Grading,
+    record_type: str,
+    key: str,
+    data: dict[str, Any],
+    previous: RecordVersion | None,
+    reason: str | None,
+    approval_id: int | None,
+) -> RecordVersion:
+    version = RecordVersion(
+        grading_id=grading.id,
+        record_type=record_type,
+        record_key=key,
+        version=(previous.version + 1) if previous else 1,
+        supersedes_id=previous.id if previous else None,
+        data=jsonable(data),
+        reason=reason,
+        created_by=actor.username,
+        approval_id=approval_id,
+    )
+    session.add(version)
+    session.flush()
+    record(
+        session,
+        actor,
+        "record.correct" if previous else "record.create",
+        "grading",
+        grading.id,
+        organization_id=grading.organization_id,
+        before={
+            "record_type": record_type,
+            "key": key,
+            "version": previous.version,
+            "data": previous.data,
+        }
+        if previous
+        else None,
+        after={
+            "record_type": record_type,
+            "key": key,
+            "version": version.version,
+            "data": version.data,
+        },
+        reason=reason,
+    )
+    return version
+
+
+def apply_approved_correction(
+    session: Session, actor: Actor, grading: Grading, approval: Approval
+) -> RecordVersion:
+    key = approval.payload["record_key"]
+    previous = current(session, grading.id, approval.subject, key)
+    return _append(
+        session,
+        actor,
+        grading,
+        approval.subject,
+        key,
+        approval.payload["data"],
+        previous,
+        approval.reason,
+        approval.id,
+    )
+
+
+def count_versions(session: Session, grading_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(RecordVersion)
+            .where(RecordVersion.grading_id == grading_id)
+        )
+        or 0
+    )
