@@ -167,7 +167,14 @@ def db(session_factory: Any) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def openapi() -> OpenAPI:
-    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+    as_text = bytes.decode
+    config = Config(
+        extra_media_type_deserializers={
+            "application/problem+json": json.loads,
+            "text/csv": as_text,
+            "application/x-ndjson": as_text,
+        }
+    )
     return OpenAPI.from_file_path(str(ROOT / "openapi.yaml"), config=config)
 
 

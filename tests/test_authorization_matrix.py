@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 
 from service.accounts.models import ApiToken, RoleGrant
 from service.api.routing import REGISTRY
+from service.context import Actor
+from service.gradings.approvals import request_approval
+from service.gradings.models import Grading
 from tests.conftest import Api
 from tests.world import World, standard_body
 
@@ -32,6 +35,7 @@ class Case:
     expect: dict[str, int]
     outside: Target | None = None
     outside_expect: dict[str, int] | None = None
+    slug_409: str = "standard-frozen"
 
 
 def expect(default: int, **by_role: int) -> dict[str, int]:
@@ -56,6 +60,28 @@ def token_of(username: str, db: Session, w: World) -> int:
     return db.scalars(
         select(ApiToken.id).where(ApiToken.account_id == w.accounts[username].id)
     ).first()  # type: ignore[return-value]
+
+
+def approval_on(key: str, kind: str = "correction") -> Callable[[World, Session], int]:
+    def make(w: World, db: Session) -> int:
+        grading = db.get_one(Grading, w.gradings[key].id)
+        approval = request_approval(
+            db,
+            Actor.system("t"),
+            grading,
+            kind=kind,
+            subject="survey_entry",
+            payload={"record_key": "main", "data": {"households": 1}},
+            reason="补录",
+        )
+        db.commit()
+        return approval.id
+
+    return make
+
+
+def grading(key: str) -> Callable[[World, Session], int]:
+    return lambda w, db: w.gradings[key].id
 
 
 CSV_IN = b"code,name,kind,parent_code,domain\nA1-08,m,branch,A1,village\n"
@@ -333,6 +359,91 @@ CASES: list[Case] = [
         expect(200),
     ),
     Case("GET", "/health", lambda w, db: ("/health", None), expect(200)),
+    Case(
+        "GET",
+        "/gradings/<int:grading_id>",
+        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}", None),
+        expect(200),
+        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}", None),
+    ),
+    Case(
+        "POST",
+        "/gradings/<int:grading_id>/transitions",
+        lambda w, db: (
+            f"/gradings/{grading('A1-01')(w, db)}/transitions",
+            {"transition": "open_self_rating"},
+        ),
+        expect(403, reviewer=409),
+        lambda w, db: (
+            f"/gradings/{grading('b:B-01')(w, db)}/transitions",
+            {"transition": "open_self_rating"},
+        ),
+        slug_409="transition-blocked",
+    ),
+    Case(
+        "GET",
+        "/gradings/<int:grading_id>/history",
+        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/history", None),
+        expect(200),
+        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/history", None),
+    ),
+    Case(
+        "POST",
+        "/campaigns/<int:campaign_id>/transitions",
+        lambda w, db: (
+            f"/campaigns/{w.campaigns['open'].id}/transitions",
+            {"transition": "open_self_rating"},
+        ),
+        expect(200),
+        lambda w, db: (
+            f"/campaigns/{w.campaigns['open_b'].id}/transitions",
+            {"transition": "open_self_rating"},
+        ),
+    ),
+    Case("GET", "/approvals", lambda w, db: ("/approvals?state=pending", None), expect(200)),
+    Case(
+        "GET",
+        "/approvals/<int:approval_id>",
+        lambda w, db: (f"/approvals/{approval_on('A1-01')(w, db)}", None),
+        expect(200),
+        lambda w, db: (f"/approvals/{approval_on('b:B-01')(w, db)}", None),
+    ),
+    Case(
+        "POST",
+        "/approvals/<int:approval_id>/approve",
+        lambda w, db: (f"/approvals/{approval_on('A1-01')(w, db)}/approve", {}),
+        expect(403, supervisor=200),
+        lambda w, db: (f"/approvals/{approval_on('b:B-01')(w, db)}/approve", {}),
+    ),
+    Case(
+        "POST",
+        "/approvals/<int:approval_id>/reject",
+        lambda w, db: (f"/approvals/{approval_on('A1-01')(w, db)}/reject", {"comment": "不同意"}),
+        expect(403, supervisor=200),
+        lambda w, db: (f"/approvals/{approval_on('b:B-01')(w, db)}/reject", {"comment": "x"}),
+    ),
+    Case(
+        "GET",
+        "/audit/events",
+        lambda w, db: ("/audit/events", None),
+        expect(403, admin=200, inspector=200),
+        lambda w, db: (f"/audit/events?within={w.org('B').id}", None),
+        expect(403, admin=404, inspector=404),
+    ),
+    Case("GET", "/audit/verify", lambda w, db: ("/audit/verify", None), expect(403, inspector=200)),
+    Case("GET", "/audit/public-key", lambda w, db: ("/audit/public-key", None), expect(200)),
+    Case(
+        "POST",
+        "/audit/checkpoints",
+        lambda w, db: ("/audit/checkpoints", None),
+        expect(403, admin=201, inspector=201),
+    ),
+    Case(
+        "GET",
+        "/audit/checkpoints",
+        lambda w, db: ("/audit/checkpoints", None),
+        expect(403, admin=200, inspector=200),
+    ),
     Case("GET", "/workflows/<name>", lambda w, db: ("/workflows/campaign", None), expect(200)),
 ]
 
@@ -366,7 +477,7 @@ def test_authorization(api: Api, db: Session, case: Case, role: str, where: str)
     response = _send(api, role, case.method, path, body)
     assert response.status_code == expected, response.get_data(as_text=True)
     if expected >= 400:
-        slug = {403: "forbidden", 404: "not-found", 409: "standard-frozen", 422: "import-rejected"}[
+        slug = {403: "forbidden", 404: "not-found", 409: case.slug_409, 422: "import-rejected"}[
             expected
         ]
         assert response.get_json()["type"] == f"/problems/{slug}"

@@ -142,6 +142,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     else:
         data["security"] = []
     data.update(op.spec_extra)
+    for media_type in op.spec_extra.get("x-streamed-formats", []):
+        data["responses"]["200"]["content"][media_type] = {"schema": {"type": "string"}}
     return data
 
 

@@ -12,6 +12,7 @@ Kinds of damage, for the first bad event of a chain:
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,65 +65,47 @@ class Report:
 
 
 def _verify_chain(
-    key: str, events: list[AuditEvent], recorded: tuple[int, str] | None
+    key: str, events: list[Any], recorded: tuple[int, str] | None
 ) -> tuple[Damage | None, tuple[int, str]]:
-    expected_seq, prev, last_id = 1, GENESIS, 0
+    def damage(kind: str, event: Any, detail: str) -> Damage:
+        return Damage(kind, key, event.id, event.chain_seq, detail)
+
+    for earlier, later in itertools.pairwise(events):
+        if later.id < earlier.id:
+            found = damage("re-ordered", later, f"written before event {earlier.id} but placed after it")
+            return found, (0, GENESIS)
+    expected_seq, prev = 1, GENESIS
     for event in events:
-        if event.id < last_id:
-            return Damage(
-                "re-ordered",
-                key,
-                event.id,
-                event.chain_seq,
-                "sequence order and insertion order disagree",
-            ), (expected_seq - 1, prev)
         if event_hash(event) != event.hash:
-            return Damage(
-                "modified", key, event.id, event.chain_seq, "content does not match its hash"
-            ), (expected_seq - 1, prev)
+            return damage("modified", event, "content does not match its hash"), (expected_seq - 1, prev)
         if event.chain_seq > expected_seq:
-            return Damage(
-                "missing",
-                key,
-                event.id,
-                event.chain_seq,
-                f"events #{expected_seq}..#{event.chain_seq - 1} are gone",
-            ), (expected_seq - 1, prev)
+            gone = f"events #{expected_seq}..#{event.chain_seq - 1} are gone"
+            return damage("missing", event, gone), (expected_seq - 1, prev)
         if event.chain_seq < expected_seq or event.prev_hash != prev:
-            return Damage(
-                "inserted", key, event.id, event.chain_seq, "does not link to the event before it"
-            ), (expected_seq - 1, prev)
-        expected_seq, prev, last_id = event.chain_seq + 1, event.hash, event.id
+            found = damage("inserted", event, "does not link to the event before it")
+            return found, (expected_seq - 1, prev)
+        expected_seq, prev = event.chain_seq + 1, event.hash
     head = (expected_seq - 1, prev)
     if recorded is not None and recorded[0] < head[0]:
         extra = next(e for e in events if e.chain_seq == recorded[0] + 1)
-        return Damage(
-            "inserted",
-            key,
-            extra.id,
-            extra.chain_seq,
-            f"beyond the recorded head #{recorded[0]} of the chain",
-        ), head
+        return damage("inserted", extra, f"beyond the recorded head #{recorded[0]} of the chain"), head
     if recorded is not None and recorded[0] > head[0]:
-        return Damage(
-            "missing",
-            key,
-            None,
-            head[0] + 1,
-            f"the chain ends at #{head[0]} but its head says #{recorded[0]}",
-        ), head
+        detail = f"the chain ends at #{head[0]} but its head says #{recorded[0]}"
+        return Damage("missing", key, None, head[0] + 1, detail), head
     return None, head
 
 
 def _events_by_chain(
     session: Session, chain_keys: Iterable[str] | None
-) -> Iterator[tuple[str, list[AuditEvent]]]:
-    query = select(AuditEvent).order_by(AuditEvent.chain_key, AuditEvent.chain_seq, AuditEvent.id)
+) -> Iterator[tuple[str, list[Any]]]:
+    """Plain rows, not ORM objects: nothing piles up in the caller's session."""
+    table = AuditEvent.__table__
+    query = select(table).order_by(table.c.chain_key, table.c.chain_seq, table.c.id)
     if chain_keys is not None:
-        query = query.where(AuditEvent.chain_key.in_(list(chain_keys)))
+        query = query.where(table.c.chain_key.in_(list(chain_keys)))
     current: str | None = None
-    batch: list[AuditEvent] = []
-    for event in session.scalars(query.execution_options(yield_per=2000)):
+    batch: list[Any] = []
+    for event in session.execute(query.execution_options(yield_per=2000)):
         if event.chain_key != current:
             if current is not None:
                 yield current, batch
@@ -145,7 +128,6 @@ def verify(session: Session, chain_keys: Iterable[str] | None = None) -> Report:
         report.heads[key] = head
         if damage:
             report.damage.append(damage)
-        session.expunge_all()
     for key, (seq, _) in recorded.items():
         if key not in seen and seq > 0 and (keys is None or key in keys):
             report.chains += 1
