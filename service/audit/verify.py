@@ -72,12 +72,13 @@ def _verify_chain(
 
     for earlier, later in itertools.pairwise(events):
         if later.id < earlier.id:
-            found = damage("re-ordered", later, f"written before event {earlier.id} but placed after it")
-            return found, (0, GENESIS)
+            detail = f"written before event {earlier.id} but placed after it"
+            return damage("re-ordered", later, detail), (0, GENESIS)
     expected_seq, prev = 1, GENESIS
     for event in events:
         if event_hash(event) != event.hash:
-            return damage("modified", event, "content does not match its hash"), (expected_seq - 1, prev)
+            found = damage("modified", event, "content does not match its hash")
+            return found, (expected_seq - 1, prev)
         if event.chain_seq > expected_seq:
             gone = f"events #{expected_seq}..#{event.chain_seq - 1} are gone"
             return damage("missing", event, gone), (expected_seq - 1, prev)
@@ -88,7 +89,8 @@ def _verify_chain(
     head = (expected_seq - 1, prev)
     if recorded is not None and recorded[0] < head[0]:
         extra = next(e for e in events if e.chain_seq == recorded[0] + 1)
-        return damage("inserted", extra, f"beyond the recorded head #{recorded[0]} of the chain"), head
+        detail = f"beyond the recorded head #{recorded[0]} of the chain"
+        return damage("inserted", extra, detail), head
     if recorded is not None and recorded[0] > head[0]:
         detail = f"the chain ends at #{head[0]} but its head says #{recorded[0]}"
         return Damage("missing", key, None, head[0] + 1, detail), head
