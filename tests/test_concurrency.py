@@ -1,0 +1,143 @@
+"""Concurrent writers on the real PostgreSQL: one winner per version, no forked chains."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service import migrate
+from service.app import create_app
+from service.audit.models import AuditEvent
+from service.audit.verify import verify
+from service.campaigns import operations as campaigns
+from service.config import Settings
+from service.context import Actor
+from service.db import make_engine
+from service.gradings.models import Grading
+from service.organizations import operations as orgs
+from service.records import operations as records
+from tests.concurrency_worker import fire_many
+from tests.world import World, build_world
+
+EXTRA_BRANCHES = 200
+
+
+@dataclass
+class Setup:
+    url: str
+    world: World
+    many: list[int]  # gradings of 200 different organizations
+
+
+@pytest.fixture(scope="module")
+def committed(db_kind: str, fresh_database_url: Any) -> Iterator[Setup]:
+    if db_kind != "postgresql":
+        pytest.skip("concurrency and locking are tested on the real PostgreSQL")
+    url = fresh_database_url("concurrency")
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    actor = Actor.system("test")
+    with Session(engine, expire_on_commit=False) as session:
+        world = build_world(session)
+        for n in range(EXTRA_BRANCHES):
+            orgs.create_organization(
+                session,
+                actor,
+                world.org("A1"),
+                {
+                    "code": f"A1-X{n:03d}",
+                    "name": f"第{n}村党支部",
+                    "kind": "branch",
+                    "domain": "village",
+                },
+            )
+        campaigns.enroll(session, actor, world.campaigns["open"])
+        gradings = session.scalars(
+            select(Grading).where(Grading.campaign_id == world.campaigns["open"].id)
+        ).all()
+        for grading in gradings:
+            records.write(session, actor, grading, "survey_entry", {"households": 1})
+        session.commit()
+        many = [
+            g.id
+            for g in gradings
+            if g.id not in {world.gradings["A1-01"].id, world.gradings["A1-02"].id}
+        ]
+    engine.dispose()
+    yield Setup(url, world, many)
+
+
+def _fire(app: Any, token: str, grading_id: int, transition: str = "open_self_rating") -> int:
+    response = app.test_client().post(
+        f"/api/v1/gradings/{grading_id}/transitions",
+        json={"transition": transition},
+        headers={"Authorization": f"Bearer {token}", "If-Match": '"1"'},
+    )
+    return response.status_code
+
+
+def test_twenty_threads_on_one_grading_make_exactly_one_winner(committed: Setup) -> None:
+    app = create_app(Settings.from_env(database_url=committed.url))
+    grading_id = committed.world.gradings["A1-01"].id
+    token = committed.world.tokens["reviewer"]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = Counter(pool.map(lambda _: _fire(app, token, grading_id), range(20)))
+    assert statuses[200] == 1, statuses
+    assert set(statuses) <= {200, 409, 412}, statuses
+    engine = app.extensions["grading.engine"]
+    with Session(engine) as session:
+        grading = session.get_one(Grading, grading_id)
+        assert (grading.state, grading.version) == ("self_rating", 2)
+        fired = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "grading.transition", AuditEvent.entity_id == str(grading_id)
+            )
+        )
+        assert fired == 1
+        assert verify(session).intact
+    engine.dispose()
+
+
+def test_two_processes_on_one_grading_make_exactly_one_winner(committed: Setup) -> None:
+    grading_id = committed.world.gradings["A1-02"].id
+    token = committed.world.tokens["reviewer"]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        futures = [
+            pool.submit(fire_many, committed.url, token, grading_id, "open_self_rating", 10)
+            for _ in range(2)
+        ]
+        statuses = Counter(s for f in futures for s in f.result(timeout=120))
+    assert statuses[200] == 1, statuses
+    engine = make_engine(committed.url)
+    with Session(engine) as session:
+        assert session.get_one(Grading, grading_id).version == 2
+        assert verify(session).intact
+    engine.dispose()
+
+
+def test_two_hundred_gradings_in_parallel_all_succeed_and_every_chain_verifies(
+    committed: Setup,
+) -> None:
+    app = create_app(Settings.from_env(database_url=committed.url))
+    token = committed.world.tokens["reviewer"]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = Counter(pool.map(lambda gid: _fire(app, token, gid), committed.many))
+    assert statuses == Counter({200: len(committed.many)})
+    engine = app.extensions["grading.engine"]
+    with Session(engine) as session:
+        report = verify(session)
+        assert report.intact, report.summary()
+        states = session.scalars(select(Grading.state).where(Grading.id.in_(committed.many))).all()
+        assert set(states) == {"self_rating"}
+    engine.dispose()
