@@ -101,3 +101,9 @@ def _check_demo(db: Session, people: list[demo.DemoAccount]) -> None:
         "inspector",
         "secretary",
     }
+
+
+def test_the_readme_shows_the_current_lifecycle_diagram() -> None:
+    diagram = _cli("workflow", "diagram", "grading").stdout.strip()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"```mermaid\n{diagram}\n```" in readme
