@@ -51,5 +51,9 @@ format: install
 openapi: install
 	$(BIN)/python -m service openapi > openapi.yaml
 
+# Benchmarks on PostgreSQL (see bench/run.py for the knobs); prints the figures.
+bench: install
+	$(BIN)/python bench/run.py
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

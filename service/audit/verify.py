@@ -11,7 +11,6 @@ Kinds of damage, for the first bad event of a chain:
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -164,12 +163,3 @@ def check_against_checkpoint(
                 )
             )
     return damage
-
-
-def raw_hash_throughput_baseline(session: Session) -> int:
-    """For the benchmark: SELECT every row and sha256 its JSON, with no chain logic."""
-    count = 0
-    for row in session.execute(select(AuditEvent.__table__)).yield_per(2000):
-        hashlib.sha256(repr(tuple(row)).encode()).hexdigest()
-        count += 1
-    return count

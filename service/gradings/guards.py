@@ -32,9 +32,14 @@ Check = Callable[[Any, GuardContext], bool]
 
 def _has_record(record_type: str) -> Check:
     def check(grading: Any, ctx: GuardContext) -> bool:
-        from service.records.operations import latest_versions
+        from service.records.models import RecordVersion
 
-        return bool(latest_versions(ctx.session, grading.id, record_type))
+        found = ctx.session.scalar(
+            select(RecordVersion.id)
+            .where(RecordVersion.grading_id == grading.id, RecordVersion.record_type == record_type)
+            .limit(1)
+        )
+        return found is not None
 
     return check
 

@@ -49,8 +49,10 @@ def get_grading(session: Session, grading_id: int) -> Grading:
 
 
 def guard_context(session: Session, grading: Grading, today: date | None = None) -> GuardContext:
-    campaign = session.get_one(Campaign, grading.campaign_id)
-    return GuardContext(session, today or utcnow().date(), campaign.publicity_working_days)
+    days = session.scalar(
+        select(Campaign.publicity_working_days).where(Campaign.id == grading.campaign_id)
+    )
+    return GuardContext(session, today or utcnow().date(), days or 0)
 
 
 def deadline(session: Session, grading: Grading) -> date | None:
