@@ -8,7 +8,7 @@ from sqlalchemy import select
 from service.accounts import operations as ops
 from service.accounts.models import Account, ApiToken, Role, RoleGrant
 from service.api.blueprint import api
-from service.api.routes.organizations import visible_org
+from service.api.routes.organizations import visible_org, within
 from service.api.routing import Ctx, Reply, operation, paginate
 from service.api.schemas.accounts import (
     AccountCreate,
@@ -76,9 +76,7 @@ def list_accounts(ctx: Ctx) -> Any:
         .join(Organization, Organization.id == Account.organization_id)
         .where(ctx.caller.visible_filter(Organization.path))
     )
-    if "within" in ctx.query:
-        root = visible_org(ctx, ctx.query["within"], "within")
-        query = query.where(Organization.path.startswith(root.path, autoescape=True))
+    query = within(ctx, query, ctx.query)
     return paginate(ctx, query, Account.id)
 
 

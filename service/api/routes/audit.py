@@ -11,7 +11,7 @@ from sqlalchemy import Select, or_, select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routes.organizations import visible_org
+from service.api.routes.organizations import within
 from service.api.routing import Ctx, Reply, operation, paginate
 from service.api.schemas.audit import (
     AuditEventOut,
@@ -70,9 +70,7 @@ def _events_query(ctx: Ctx) -> Select[Any]:
             or_(AuditEvent.organization_id.is_(None), ctx.caller.visible_filter(Organization.path))
         )
     )
-    if "within" in q:
-        root = visible_org(ctx, q["within"], "within")
-        query = query.where(Organization.path.startswith(root.path, autoescape=True))
+    query = within(ctx, query, q)
     if "actor" in q:
         query = query.where(AuditEvent.actor_username == q["actor"])
     for name in ("action", "entity_type", "entity_id"):

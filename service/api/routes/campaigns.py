@@ -6,7 +6,7 @@ from sqlalchemy import case, literal, or_, select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routes.organizations import visible_org
+from service.api.routes.organizations import visible_org, within
 from service.api.routing import Ctx, Reply, check_if_match, etag, operation, paginate
 from service.api.schemas.campaigns import (
     AmendmentCreate,
@@ -237,9 +237,7 @@ def list_gradings(ctx: Ctx, campaign_id: int) -> Any:
     )
     if "state" in ctx.query:
         query = query.where(Grading.state == ctx.query["state"])
-    if "within" in ctx.query:
-        root = visible_org(ctx, ctx.query["within"], "within")
-        query = query.where(Organization.path.startswith(root.path, autoescape=True))
+    query = within(ctx, query, ctx.query)
     if "domain" in ctx.query:
         query = query.where(Organization.domain == ctx.query["domain"])
     if "overdue" in ctx.query:

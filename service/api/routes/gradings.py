@@ -8,6 +8,7 @@ from sqlalchemy import select
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.routes.campaigns import visible_campaign
+from service.api.routes.organizations import within
 from service.api.routing import Ctx, Reply, etag, operation, paginate
 from service.api.schemas.gradings import (
     ApprovalListQuery,
@@ -183,11 +184,7 @@ def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
     )
     if "grading_ids" in body:
         query = query.where(Grading.id.in_(body["grading_ids"]))
-    if "within" in body:
-        from service.api.routes.organizations import visible_org
-
-        root = visible_org(ctx, body["within"], "within")
-        query = query.where(Organization.path.startswith(root.path, autoescape=True))
+    query = within(ctx, query, body)
     if "state" in body:
         query = query.where(Grading.state == body["state"])
     results = []

@@ -46,6 +46,14 @@ def visible_org(ctx: Ctx, org_id: int, field: str | None = None) -> Organization
     return org
 
 
+def within(ctx: Ctx, query: Any, args: dict[str, Any]) -> Any:
+    """Narrow a query joined to Organization to the subtree named by `within` (if given)."""
+    if "within" not in args:
+        return query
+    root = visible_org(ctx, args["within"], "within")
+    return query.where(Organization.path.startswith(root.path, autoescape=True))
+
+
 @operation(
     api, "GET", "/domains", summary="The closed list of 领域", tag=TAG, responses={200: DomainList}
 )
@@ -68,9 +76,7 @@ def list_domains(ctx: Ctx) -> Any:
 def list_organizations(ctx: Ctx) -> Any:
     q = ctx.query
     query = select(Organization).where(ctx.caller.visible_filter(Organization.path))
-    if "within" in q:
-        root = visible_org(ctx, q["within"], "within")
-        query = query.where(Organization.path.startswith(root.path, autoescape=True))
+    query = within(ctx, query, q)
     if "parent_id" in q:
         query = query.where(Organization.parent_id == q["parent_id"])
     for name in ("kind", "domain", "status"):
