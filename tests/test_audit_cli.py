@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
 from service import migrate
+from service.audit.canonical import HASHED_FIELDS, event_hash
 from service.db import make_engine, normalize_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +59,71 @@ def _as_superuser(url: str, db_kind: str, statements: list[str]) -> None:
     engine.dispose()
 
 
-def test_verify_exits_0_then_1_naming_the_event_and_the_damage(
+def _chains(url: str) -> list[list[tuple[int, int, str]]]:
+    """The five longest chains, each as (id, chain_seq, hash) in order."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        keys = (
+            conn.execute(
+                text(
+                    "SELECT chain_key FROM audit_events GROUP BY chain_key HAVING count(*) >= 3 "
+                    "ORDER BY count(*) DESC, chain_key LIMIT 5"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        chains = [
+            [
+                tuple(r)
+                for r in conn.execute(
+                    text(
+                        "SELECT id, chain_seq, hash FROM audit_events "
+                        "WHERE chain_key = :k ORDER BY chain_seq"
+                    ),
+                    {"k": key},
+                )
+            ]
+            for key in keys
+        ]
+    engine.dispose()
+    assert len(chains) == 5
+    return chains  # type: ignore[return-value]
+
+
+def _forged_after(url: str, last_id: int) -> str:
+    """An INSERT of a forged event with a correct hash, appended after event `last_id`."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        row = (
+            conn.execute(text("SELECT * FROM audit_events WHERE id = :id"), {"id": last_id})
+            .mappings()
+            .one()
+        )
+    engine.dispose()
+    fields = {name: None for name in HASHED_FIELDS}
+    fields.update(
+        chain_key=row["chain_key"],
+        chain_seq=row["chain_seq"] + 1,
+        prev_hash=row["hash"],
+        occurred_at=datetime.now(UTC),
+        actor_username="ghost",
+        action="grading.transition",
+        entity_type="grading",
+        entity_id="1",
+        reason="forged",
+    )
+    digest = event_hash(SimpleNamespace(**fields))
+    when = fields["occurred_at"].strftime("%Y-%m-%d %H:%M:%S.%f")
+    return (
+        "INSERT INTO audit_events (chain_key, chain_seq, prev_hash, hash, occurred_at, "
+        "actor_username, action, entity_type, entity_id, reason) VALUES "
+        f"('{fields['chain_key']}', {fields['chain_seq']}, '{row['hash']}', '{digest}', "
+        f"'{when}', 'ghost', 'grading.transition', 'grading', '1', 'forged')"
+    )
+
+
+def test_verify_exits_0_when_intact_and_1_naming_each_kind_of_damage(
     fresh_database_url: Any, db_kind: str, tmp_path: Path
 ) -> None:
     url = fresh_database_url("auditcli")
@@ -65,39 +132,37 @@ def test_verify_exits_0_then_1_naming_the_event_and_the_damage(
     intact = _cli(url, "audit", "verify")
     assert intact.returncode == 0, intact.stdout + intact.stderr
     assert intact.stdout.startswith("intact:")
-
     saved = tmp_path / "checkpoint.json"
     assert _cli(url, "audit", "checkpoint", "--out", str(saved)).returncode == 0
     assert _cli(url, "audit", "verify", "--checkpoint", str(saved)).returncode == 0
 
-    # Roll one chain back behind the checkpoint, rewinding its head too.
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        key, last_id, seq = conn.execute(
-            text(
-                "SELECT chain_key, id, chain_seq FROM audit_events WHERE chain_key = 'org:1' "
-                "ORDER BY chain_seq DESC LIMIT 1"
-            )
-        ).one()
-        prev_hash = conn.execute(
-            text("SELECT hash FROM audit_events WHERE chain_key = :k AND chain_seq = :s"),
-            {"k": key, "s": seq - 1},
-        ).scalar_one()
-    engine.dispose()
+    rolled, modified, deleted, forged, swapped = _chains(url)
+    (last_id, last_seq, _), (_, _, prev_hash) = rolled[-1], rolled[-2]
+    key_of = "(SELECT chain_key FROM audit_events WHERE id = {})".format
     _as_superuser(
         url,
         db_kind,
         [
+            # behind the checkpoint: drop a chain's last event and rewind its head
+            f"UPDATE audit_chain_heads SET seq = {last_seq - 1}, hash = '{prev_hash}' "
+            f"WHERE chain_key = {key_of(last_id)}",
             f"DELETE FROM audit_events WHERE id = {last_id}",
-            f"UPDATE audit_chain_heads SET seq = {seq - 1}, hash = '{prev_hash}' "
-            f"WHERE chain_key = '{key}'",
+            f"UPDATE audit_events SET reason = 'quietly changed' WHERE id = {modified[1][0]}",
+            f"DELETE FROM audit_events WHERE id = {deleted[1][0]}",
+            _forged_after(url, forged[-1][0]),
+            f"UPDATE audit_events SET chain_seq = -1 WHERE id = {swapped[0][0]}",
+            f"UPDATE audit_events SET chain_seq = 1 WHERE id = {swapped[1][0]}",
+            f"UPDATE audit_events SET chain_seq = 2 WHERE id = {swapped[0][0]}",
         ],
     )
-    rolled = _cli(url, "audit", "verify", "--checkpoint", str(saved))
-    assert rolled.returncode == 1
-    assert "rolled-back" in rolled.stdout and key in rolled.stdout
-
-    _as_superuser(url, db_kind, ["UPDATE audit_events SET reason = 'quietly changed' WHERE id = 3"])
-    modified = _cli(url, "audit", "verify")
-    assert modified.returncode == 1
-    assert "modified at event 3" in modified.stdout
+    damaged = _cli(url, "audit", "verify", "--checkpoint", str(saved))
+    assert damaged.returncode == 1, damaged.stdout
+    out = damaged.stdout
+    assert f"modified at event {modified[1][0]} " in out
+    assert f"missing at event {deleted[2][0]} " in out
+    assert "inserted at event " in out and "beyond the recorded head" in out
+    assert f"re-ordered at event {swapped[0][0]} " in out
+    assert "rolled-back at event None" in out
+    without_checkpoint = _cli(url, "audit", "verify")
+    assert without_checkpoint.returncode == 1
+    assert "rolled-back" not in without_checkpoint.stdout  # only a saved checkpoint proves that
