@@ -253,6 +253,11 @@ class Api:
             path, json=json, headers=self._headers(who, kw.pop("headers", None)), **kw
         )
 
+    def put(self, path: str, json: Any = None, who: str | None = "admin", **kw: Any) -> Any:
+        return self.client.put(
+            path, json=json, headers=self._headers(who, kw.pop("headers", None)), **kw
+        )
+
     def patch(self, path: str, json: Any = None, who: str | None = "admin", **kw: Any) -> Any:
         return self.client.patch(
             path, json=json, headers=self._headers(who, kw.pop("headers", None)), **kw

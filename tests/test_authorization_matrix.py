@@ -20,8 +20,9 @@ from service.api.routing import REGISTRY
 from service.context import Actor
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
+from service.records import operations as records
 from tests.conftest import Api
-from tests.world import World, standard_body
+from tests.world import SEVEN, World, standard_body
 
 ROLES = ["admin", "supervisor", "reviewer", "teller", "inspector", "secretary"]
 Target = Callable[[World, Session], tuple[str, Any]]
@@ -78,6 +79,62 @@ def approval_on(key: str, kind: str = "correction") -> Callable[[World, Session]
         return approval.id
 
     return make
+
+
+def with_record(
+    key: str, record_type: str, state: str | None = None
+) -> Callable[[World, Session], int]:
+    """The grading's id, after giving it a record of this type (and moving it to `state`)."""
+
+    def make(w: World, db: Session) -> int:
+        graded = db.get_one(Grading, w.gradings[key].id)
+        data = SURVEY_DATA if record_type == "survey_entry" else SHEET_DATA
+        records.write(
+            db,
+            Actor.system("t"),
+            graded,
+            record_type,
+            data,
+            key="E1" if record_type == "survey_entry" else "main",
+        )
+        if state is not None:
+            graded.state = state
+        db.commit()
+        return graded.id
+
+    return make
+
+
+def in_state(key: str, state: str) -> Callable[[World, Session], int]:
+    def make(w: World, db: Session) -> int:
+        graded = db.get_one(Grading, w.gradings[key].id)
+        graded.state = state
+        db.commit()
+        return graded.id
+
+    return make
+
+
+SURVEY_DATA = {
+    "method": "meeting",
+    "date": "2026-03-01",
+    "counts": {},
+    "problems": [],
+    "suggestions": [],
+    "note": None,
+}
+SHEET_DATA = {
+    "scores": [],
+    "adjustments": [],
+    "totals": {"indicators": "0", "bonus": "0", "deduction": "0", "total": "0"},
+}
+SURVEY_BODY = {"method": "meeting", "date": "2026-03-01"}
+SHEET_BODY = {
+    "scores": [{"indicator": c, "score": "5"} for c, _, _ in SEVEN],
+    "proposed_level": "average",
+    "explanation": "自评",
+    "reason": "r",
+}
 
 
 def grading(key: str) -> Callable[[World, Session], int]:
@@ -429,6 +486,83 @@ CASES: list[Case] = [
         expect(403, admin=200, inspector=200),
         lambda w, db: (f"/audit/events?within={w.org('B').id}", None),
         expect(403, admin=404, inspector=404),
+    ),
+    Case(
+        "GET",
+        "/gradings/<int:grading_id>/survey-entries",
+        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/survey-entries", None),
+        expect(200),
+        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/survey-entries", None),
+    ),
+    Case(
+        "POST",
+        "/gradings/<int:grading_id>/survey-entries",
+        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/survey-entries", SURVEY_BODY),
+        expect(403, reviewer=201),
+        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/survey-entries", SURVEY_BODY),
+    ),
+    Case(
+        "PUT",
+        "/gradings/<int:grading_id>/survey-entries/<key>",
+        lambda w, db: (
+            f"/gradings/{with_record('A1-01', 'survey_entry')(w, db)}/survey-entries/E1",
+            {**SURVEY_BODY, "reason": "r"},
+        ),
+        expect(403, reviewer=200),
+        lambda w, db: (
+            f"/gradings/{with_record('b:B-01', 'survey_entry')(w, db)}/survey-entries/E1",
+            {**SURVEY_BODY, "reason": "r"},
+        ),
+    ),
+    Case(
+        "GET",
+        "/gradings/<int:grading_id>/self-rating",
+        lambda w, db: (f"/gradings/{with_record('A1-01', 'self_rating')(w, db)}/self-rating", None),
+        expect(200),
+        lambda w, db: (
+            f"/gradings/{with_record('b:B-01', 'self_rating')(w, db)}/self-rating",
+            None,
+        ),
+    ),
+    Case(
+        "PUT",
+        "/gradings/<int:grading_id>/self-rating",
+        lambda w, db: (
+            f"/gradings/{in_state('A1-01', 'self_rating')(w, db)}/self-rating",
+            SHEET_BODY,
+        ),
+        expect(403, secretary=200),
+        lambda w, db: (
+            f"/gradings/{in_state('b:B-01', 'self_rating')(w, db)}/self-rating",
+            SHEET_BODY,
+        ),
+    ),
+    Case(
+        "GET",
+        "/gradings/<int:grading_id>/assessment",
+        lambda w, db: (f"/gradings/{with_record('A1-01', 'assessment')(w, db)}/assessment", None),
+        expect(200),
+        lambda w, db: (f"/gradings/{with_record('b:B-01', 'assessment')(w, db)}/assessment", None),
+    ),
+    Case(
+        "PUT",
+        "/gradings/<int:grading_id>/assessment",
+        lambda w, db: (
+            f"/gradings/{in_state('A1-01', 'superior_review')(w, db)}/assessment",
+            {k: v for k, v in SHEET_BODY.items() if k in ("scores", "reason")},
+        ),
+        expect(403, reviewer=200),
+        lambda w, db: (
+            f"/gradings/{in_state('b:B-01', 'superior_review')(w, db)}/assessment",
+            {k: v for k, v in SHEET_BODY.items() if k in ("scores", "reason")},
+        ),
+    ),
+    Case(
+        "GET",
+        "/gradings/<int:grading_id>/score",
+        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/score", None),
+        expect(200),
+        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/score", None),
     ),
     Case("GET", "/audit/verify", lambda w, db: ("/audit/verify", None), expect(403, inspector=200)),
     Case("GET", "/audit/public-key", lambda w, db: ("/audit/public-key", None), expect(200)),

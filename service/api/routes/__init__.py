@@ -1,5 +1,23 @@
 """Importing this package registers every endpoint on the api blueprint."""
 
-from service.api.routes import accounts, audit, campaigns, gradings, meta, organizations, standards
+from service.api.routes import (
+    accounts,
+    audit,
+    campaigns,
+    evaluation,
+    gradings,
+    meta,
+    organizations,
+    standards,
+)
 
-__all__ = ["accounts", "audit", "campaigns", "gradings", "meta", "organizations", "standards"]
+__all__ = [
+    "accounts",
+    "audit",
+    "campaigns",
+    "evaluation",
+    "gradings",
+    "meta",
+    "organizations",
+    "standards",
+]

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from service.api.schemas.common import Score, ScoreOut, strict_int, text
+from service.api.schemas.gradings import ApprovalOut
+from service.evaluation.operations import SURVEY_METHODS
+
+COUNT_NAMES = (
+    "meetings_held",
+    "participants",
+    "households_visited",
+    "questionnaires_issued",
+    "questionnaires_returned",
+    "people_interviewed",
+    "calls",
+    "emails",
+)
+CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")
+
+
+class SurveyEntryIn(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(SURVEY_METHODS))
+    date = fields.Date(required=True)
+    counts = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(COUNT_NAMES)),
+        values=strict_int(minimum=0, maximum=1_000_000),
+        metadata={"description": "e.g. questionnaires_issued / _returned"},
+    )
+    problems = fields.List(
+        text(1000),
+        validate=validate.Length(max=50),
+        metadata={"description": "each becomes an item (E1-P1…) to link later"},
+    )
+    suggestions = fields.List(text(1000), validate=validate.Length(max=50))
+    note = text(4000, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _returned_not_above_issued(self, data: dict[str, object], **_: object) -> None:
+        counts = data.get("counts") or {}
+        assert isinstance(counts, dict)
+        if counts.get("questionnaires_returned", 0) > counts.get("questionnaires_issued", 0):
+            raise ValidationError("more questionnaires returned than issued", field_name="counts")
+
+
+class SurveyEntryCorrection(SurveyEntryIn):
+    reason = text(2000, required=True)
+
+
+class LedgerItemOut(Schema):
+    id = fields.String(required=True)
+    text = fields.String(required=True)
+
+
+class SurveyEntryOut(Schema):
+    key = fields.String(required=True)
+    version = fields.Integer(required=True)
+    method = fields.String(required=True)
+    method_label = fields.String(required=True)
+    date = fields.String(required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    problems = fields.List(fields.Nested(LedgerItemOut), required=True)
+    suggestions = fields.List(fields.Nested(LedgerItemOut), required=True)
+    note = fields.String(allow_none=True, required=True)
+    created_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    reason = fields.String(allow_none=True, required=True)
+
+
+class SurveyLedgerOut(Schema):
+    grading_id = fields.Integer(required=True)
+    items = fields.List(fields.Nested(SurveyEntryOut), required=True)
+
+
+class SubScoreIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    score = Score(required=True, minimum="0", maximum="1000")
+
+
+class IndicatorScoreIn(Schema):
+    indicator = fields.String(required=True, validate=CODE)
+    score = Score(
+        minimum="0", maximum="1000", metadata={"description": "omit when sub-items are scored"}
+    )
+    sub_items = fields.List(fields.Nested(SubScoreIn), validate=validate.Length(max=50))
+    evidence = text(4000, allow_none=True, metadata={"description": "自评纪实 / 考核说明"})
+
+
+class AdjustmentPointsIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    points = Score(required=True, minimum="0", maximum="100")
+    note = text(2000, allow_none=True)
+
+
+class SheetIn(Schema):
+    scores = fields.List(
+        fields.Nested(IndicatorScoreIn), required=True, validate=validate.Length(min=1, max=50)
+    )
+    adjustments = fields.List(fields.Nested(AdjustmentPointsIn), validate=validate.Length(max=50))
+    reason = text(
+        2000,
+        allow_none=True,
+        metadata={"description": "required for every version after the first"},
+    )
+
+
+class SelfRatingIn(SheetIn):
+    proposed_level = fields.String(
+        required=True, validate=CODE, metadata={"description": "等级认定初步意见: a level code"}
+    )
+    explanation = text(4000, required=True, metadata={"description": "自我认级说明"})
+
+
+class AssessmentIn(SheetIn):
+    note = text(4000, allow_none=True)
+
+
+class TotalsOut(Schema):
+    indicators = ScoreOut(required=True)
+    bonus = ScoreOut(required=True)
+    deduction = ScoreOut(required=True)
+    total = ScoreOut(required=True)
+
+
+class VersionOut(Schema):
+    version = fields.Integer(required=True)
+    created_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    reason = fields.String(allow_none=True, required=True)
+
+
+class SheetOut(Schema):
+    grading_id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    version = fields.Integer(required=True)
+    scores = fields.List(fields.Dict(), required=True)
+    adjustments = fields.List(fields.Dict(), required=True)
+    totals = fields.Nested(TotalsOut, required=True)
+    proposed_level = fields.String(allow_none=True, required=True)
+    explanation = fields.String(allow_none=True, required=True)
+    note = fields.String(allow_none=True, required=True)
+    versions = fields.List(fields.Nested(VersionOut), required=True)
+
+
+class ScoreStepOut(Schema):
+    source = fields.String(required=True)
+    label = fields.String(required=True)
+    weight = ScoreOut(required=True)
+    value = ScoreOut(allow_none=True, required=True, metadata={"description": "100-point scale"})
+    weighted = ScoreOut(allow_none=True, required=True)
+    basis = fields.String(required=True)
+
+
+class LevelRefOut(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+
+
+class ScoreViewOut(Schema):
+    grading_id = fields.Integer(required=True)
+    scheme = fields.String(required=True)
+    steps = fields.List(fields.Nested(ScoreStepOut), required=True)
+    missing = fields.List(fields.String(), required=True)
+    unrounded = fields.String(allow_none=True, required=True)
+    total = ScoreOut(allow_none=True, required=True)
+    rounding = fields.String(required=True)
+    level = fields.Nested(LevelRefOut, allow_none=True, required=True)
+
+
+__all__ = ["ApprovalOut"]

@@ -1,0 +1,174 @@
+"""Survey ledger, self-rating and superior assessment: stage data kept as versioned records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.campaigns.models import Campaign, RatingSource
+from service.context import Actor
+from service.errors import Conflict, ValidationFailed
+from service.evaluation.composite import (
+    SHEET_SOURCES,
+    Composite,
+    SourceValue,
+    ballot_source_values,
+    compose,
+)
+from service.evaluation.sheets import Totals, check_sheet, normalized
+from service.gradings.models import Approval, Grading
+from service.records import operations as records
+from service.records.models import RecordVersion
+from service.standards.models import LevelScheme, Standard
+
+SURVEY_METHODS = ("meeting", "household_visit", "questionnaire", "interview", "phone", "email")
+METHOD_LABELS = {
+    "meeting": "座谈会",
+    "household_visit": "走访入户",
+    "questionnaire": "问卷调查",
+    "interview": "个别访谈",
+    "phone": "电话",
+    "email": "电子邮件",
+}
+
+
+class StageNotOpen(Conflict):
+    type = "stage-not-open"
+    title = "The grading is not in this stage"
+
+
+def _require_stage(grading: Grading, stage: str, what: str) -> None:
+    if grading.state != stage:
+        raise StageNotOpen(
+            f"{what} is entered while the grading is in {stage}; it is in {grading.state}",
+            state=grading.state,
+        )
+
+
+def add_survey_entry(
+    session: Session, actor: Actor, grading: Grading, entry: Mapping[str, Any]
+) -> RecordVersion:
+    """A new ledger entry; problems and suggestions become items with stable ids (P1, S1…)."""
+    _require_stage(grading, "survey", "a survey entry")
+    existing = records.latest_versions(session, grading.id, "survey_entry")
+    key = f"E{len(existing) + 1}"
+    written = records.write(
+        session, actor, grading, "survey_entry", _ledger_data(key, entry), key=key
+    )
+    assert isinstance(written, RecordVersion)
+    return written
+
+
+def correct_survey_entry(
+    session: Session,
+    actor: Actor,
+    grading: Grading,
+    key: str,
+    entry: Mapping[str, Any],
+    reason: str,
+) -> RecordVersion | Approval:
+    if records.current(session, grading.id, "survey_entry", key) is None:
+        from service.errors import NotFound
+
+        raise NotFound(f"grading {grading.id} has no survey entry {key}")
+    return records.write(
+        session, actor, grading, "survey_entry", _ledger_data(key, entry), key=key, reason=reason
+    )
+
+
+def _ledger_data(key: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "method": entry["method"],
+        "date": entry["date"].isoformat(),
+        "counts": dict(entry.get("counts") or {}),
+        "problems": [
+            {"id": f"{key}-P{n + 1}", "text": t} for n, t in enumerate(entry.get("problems") or [])
+        ],
+        "suggestions": [
+            {"id": f"{key}-S{n + 1}", "text": t}
+            for n, t in enumerate(entry.get("suggestions") or [])
+        ],
+        "note": entry.get("note"),
+    }
+
+
+def _standard_and_scheme(session: Session, grading: Grading) -> tuple[Standard, LevelScheme]:
+    standard = session.get_one(Standard, grading.standard_id)
+    scheme_id = session.scalar(
+        select(Campaign.level_scheme_id).where(Campaign.id == grading.campaign_id)
+    )
+    return standard, session.get_one(LevelScheme, scheme_id)
+
+
+def _sheet_data(sheet: Mapping[str, Any], totals: Totals) -> dict[str, Any]:
+    data = {
+        "scores": [
+            {k: v for k, v in entry.items() if v is not None} for entry in sheet.get("scores") or []
+        ],
+        "adjustments": list(sheet.get("adjustments") or []),
+        "totals": {
+            "indicators": totals.indicators,
+            "bonus": totals.bonus,
+            "deduction": totals.deduction,
+            "total": totals.total,
+        },
+    }
+    for extra in ("proposed_level", "explanation", "note"):
+        if sheet.get(extra) is not None:
+            data[extra] = sheet[extra]
+    return data
+
+
+def write_sheet(
+    session: Session, actor: Actor, grading: Grading, record_type: str, sheet: Mapping[str, Any]
+) -> RecordVersion | Approval:
+    """The self-rating (secretary) or the superior's assessment (reviewer), as a new version."""
+    stage = records.STAGE_OF[record_type]
+    previous = records.current(session, grading.id, record_type, "main")
+    if previous is None:
+        _require_stage(grading, stage, "the first version of this sheet")
+    standard, scheme = _standard_and_scheme(session, grading)
+    totals = check_sheet(standard, sheet)
+    level = sheet.get("proposed_level")
+    if level is not None and level not in {lv.code for lv in scheme.levels}:
+        raise ValidationFailed(
+            "not a level of the campaign's scheme",
+            errors={
+                "proposed_level": [f"choose one of {', '.join(lv.code for lv in scheme.levels)}"]
+            },
+        )
+    return records.write(
+        session, actor, grading, record_type, _sheet_data(sheet, totals), reason=sheet.get("reason")
+    )
+
+
+def source_values(session: Session, grading: Grading, standard: Standard) -> dict[str, SourceValue]:
+    values: dict[str, SourceValue] = {}
+    for source, record_type in SHEET_SOURCES.items():
+        current = records.current(session, grading.id, record_type, "main")
+        if current is not None:
+            total = Decimal(str(current.data["totals"]["total"]))
+            values[source] = SourceValue(
+                normalized(total, standard),
+                f"{record_type} v{current.version}: {total} of {standard.total_points}",
+            )
+    tallies = [t.data for t in records.latest_versions(session, grading.id, "ballot_tally")]
+    values.update(ballot_source_values(tallies))
+    return values
+
+
+def composite(session: Session, grading: Grading) -> tuple[Composite, LevelScheme]:
+    standard, scheme = _standard_and_scheme(session, grading)
+    weights = [
+        (s.source, s.weight)
+        for s in session.scalars(
+            select(RatingSource)
+            .where(RatingSource.campaign_id == grading.campaign_id)
+            .order_by(RatingSource.position)
+        )
+    ]
+    return compose(weights, source_values(session, grading, standard), scheme), scheme
