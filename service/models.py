@@ -2,6 +2,13 @@
 
 from service.accounts.models import Account, ApiToken, RoleGrant
 from service.audit.models import AuditEvent, ChainHead, Checkpoint
+from service.ballots.models import (
+    BallotCategory,
+    BallotCode,
+    BallotCounter,
+    BallotSession,
+    BallotSessionGrading,
+)
 from service.campaigns.models import (
     Campaign,
     CampaignAmendment,
@@ -24,6 +31,11 @@ __all__ = [
     "ApiToken",
     "Approval",
     "AuditEvent",
+    "BallotCategory",
+    "BallotCode",
+    "BallotCounter",
+    "BallotSession",
+    "BallotSessionGrading",
     "Base",
     "Campaign",
     "CampaignAmendment",

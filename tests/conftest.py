@@ -173,6 +173,7 @@ def openapi() -> OpenAPI:
             "application/problem+json": json.loads,
             "text/csv": as_text,
             "application/x-ndjson": as_text,
+            "image/svg+xml": as_text,
         }
     )
     return OpenAPI.from_file_path(str(ROOT / "openapi.yaml"), config=config)

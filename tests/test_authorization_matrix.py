@@ -17,9 +17,12 @@ from sqlalchemy.orm import Session
 
 from service.accounts.models import ApiToken, RoleGrant
 from service.api.routing import REGISTRY
+from service.ballots import operations as ballots
+from service.campaigns.models import Campaign
 from service.context import Actor
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
+from service.organizations.models import Organization
 from service.records import operations as records
 from tests.conftest import Api
 from tests.world import SEVEN, World, standard_body
@@ -135,6 +138,48 @@ SHEET_BODY = {
     "explanation": "自评",
     "reason": "r",
 }
+
+
+def ballot_session(key: str, state: str = "open") -> Callable[[World, Session], int]:
+    """A ballot session over one grading (moved to evaluation), in `state`."""
+
+    def make(w: World, db: Session) -> int:
+        graded = db.get_one(Grading, w.gradings[key].id)
+        graded.state = "evaluation"
+        org = db.get_one(Organization, graded.organization_id)
+        campaign = db.get_one(Campaign, graded.campaign_id)
+        opened = ballots.open_session(
+            db,
+            Actor.system("t"),
+            campaign,
+            [(graded, org)],
+            {"title": "会", "categories": [{"code": "members", "issued": 1}]},
+        )
+        if state != "open":
+            opened.state = state
+        db.commit()
+        return opened.id
+
+    return make
+
+
+PAPER = {
+    "categories": [
+        {"code": "members", "issued": 3, "returned": 3, "invalid": 0, "distribution": {"good": 3}}
+    ]
+}
+
+
+def with_paper_tally(key: str) -> Callable[[World, Session], int]:
+    def make(w: World, db: Session) -> int:
+        graded = db.get_one(Grading, w.gradings[key].id)
+        graded.state = "evaluation"
+        campaign = db.get_one(Campaign, graded.campaign_id)
+        ballots.paper_tally(db, Actor.system("t"), campaign, graded, PAPER)
+        db.commit()
+        return graded.id
+
+    return make
 
 
 def grading(key: str) -> Callable[[World, Session], int]:
@@ -563,6 +608,95 @@ CASES: list[Case] = [
         lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/score", None),
         expect(200),
         lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/score", None),
+    ),
+    Case(
+        "POST",
+        "/ballot-sessions",
+        lambda w, db: (
+            "/ballot-sessions",
+            {
+                "campaign_id": w.campaigns["open"].id,
+                "title": "会",
+                "grading_ids": [in_state("A1-01", "evaluation")(w, db)],
+                "categories": [{"code": "members", "issued": 2}],
+            },
+        ),
+        expect(403, teller=201),
+        lambda w, db: (
+            "/ballot-sessions",
+            {
+                "campaign_id": w.campaigns["open_b"].id,
+                "title": "会",
+                "grading_ids": [in_state("b:B-01", "evaluation")(w, db)],
+                "categories": [{"code": "members", "issued": 2}],
+            },
+        ),
+    ),
+    Case(
+        "GET",
+        "/ballot-sessions/<int:session_id>",
+        lambda w, db: (f"/ballot-sessions/{ballot_session('A1-01')(w, db)}", None),
+        expect(200),
+        lambda w, db: (f"/ballot-sessions/{ballot_session('b:B-01')(w, db)}", None),
+    ),
+    Case(
+        "GET",
+        "/ballot-sessions/<int:session_id>/codes",
+        lambda w, db: (f"/ballot-sessions/{ballot_session('A1-01')(w, db)}/codes", None),
+        expect(403, teller=200),
+        lambda w, db: (f"/ballot-sessions/{ballot_session('b:B-01')(w, db)}/codes", None),
+    ),
+    Case(
+        "POST",
+        "/ballot-sessions/<int:session_id>/close",
+        lambda w, db: (f"/ballot-sessions/{ballot_session('A1-01')(w, db)}/close", None),
+        expect(403, teller=200),
+        lambda w, db: (f"/ballot-sessions/{ballot_session('b:B-01')(w, db)}/close", None),
+    ),
+    Case(
+        "POST",
+        "/ballot-sessions/<int:session_id>/count",
+        lambda w, db: (f"/ballot-sessions/{ballot_session('A1-01', 'closed')(w, db)}/count", None),
+        expect(403, teller=409),
+        lambda w, db: (f"/ballot-sessions/{ballot_session('b:B-01', 'closed')(w, db)}/count", None),
+        slug_409="quorum-not-met",
+    ),
+    Case(
+        "POST",
+        "/ballots",
+        lambda w, db: (
+            "/ballots",
+            {"code": "ZZZZZ-ZZZZZ", "answers": [{"grading_id": 1, "level": "good"}]},
+        ),
+        expect(409),
+        slug_409="ballot-code-rejected",
+    ),
+    Case(
+        "GET",
+        "/gradings/<int:grading_id>/tallies",
+        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/tallies", None),
+        expect(200),
+        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/tallies", None),
+    ),
+    Case(
+        "POST",
+        "/gradings/<int:grading_id>/paper-tallies",
+        lambda w, db: (f"/gradings/{in_state('A1-01', 'evaluation')(w, db)}/paper-tallies", PAPER),
+        expect(403, teller=201),
+        lambda w, db: (f"/gradings/{in_state('b:B-01', 'evaluation')(w, db)}/paper-tallies", PAPER),
+    ),
+    Case(
+        "PUT",
+        "/gradings/<int:grading_id>/paper-tallies/<key>",
+        lambda w, db: (
+            f"/gradings/{with_paper_tally('A1-01')(w, db)}/paper-tallies/P1",
+            {**PAPER, "reason": "r"},
+        ),
+        expect(403, teller=202),
+        lambda w, db: (
+            f"/gradings/{with_paper_tally('b:B-01')(w, db)}/paper-tallies/P1",
+            {**PAPER, "reason": "r"},
+        ),
     ),
     Case("GET", "/audit/verify", lambda w, db: ("/audit/verify", None), expect(403, inspector=200)),
     Case("GET", "/audit/public-key", lambda w, db: ("/audit/public-key", None), expect(200)),

@@ -17,12 +17,16 @@ from service import migrate
 from service.app import create_app
 from service.audit.models import AuditEvent
 from service.audit.verify import verify
+from service.ballots import operations as ballots
+from service.ballots.models import BallotCategory, BallotCode, BallotCounter
 from service.campaigns import operations as campaigns
+from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
 from service.db import make_engine
 from service.gradings.models import Grading
 from service.organizations import operations as orgs
+from service.organizations.models import Organization
 from service.records import operations as records
 from tests.concurrency_worker import fire_many
 from tests.world import World, build_world
@@ -140,4 +144,49 @@ def test_two_hundred_gradings_in_parallel_all_succeed_and_every_chain_verifies(
         assert report.intact, report.summary()
         states = session.scalars(select(Grading.state).where(Grading.id.in_(committed.many))).all()
         assert set(states) == {"self_rating"}
+    engine.dispose()
+
+
+def test_fifty_concurrent_submissions_of_one_code_count_once(committed: Setup) -> None:
+    engine = make_engine(committed.url)
+    with Session(engine, expire_on_commit=False) as session:
+        grading = session.get_one(Grading, committed.many[-1])
+        grading.state = "evaluation"
+        org = session.get_one(Organization, grading.organization_id)
+        campaign = session.get_one(Campaign, grading.campaign_id)
+        ballot = ballots.open_session(
+            session,
+            Actor.system("t"),
+            campaign,
+            [(grading, org)],
+            {"title": "并发测评", "categories": [{"code": "members", "issued": 3}]},
+        )
+        session.commit()
+        code = session.scalars(
+            select(BallotCode.code).where(BallotCode.session_id == ballot.id)
+        ).first()
+        grading_id = grading.id
+    app = create_app(Settings.from_env(database_url=committed.url))
+
+    def submit(_: int) -> int:
+        response = app.test_client().post(
+            "/api/v1/ballots",
+            json={"code": code, "answers": [{"grading_id": grading_id, "level": "good"}]},
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        statuses = Counter(pool.map(submit, range(50)))
+    assert statuses == Counter({201: 1, 409: 49}), statuses
+    with Session(engine) as session:
+        returned = session.scalar(
+            select(BallotCategory.returned).where(BallotCategory.session_id == ballot.id)
+        )
+        counted = session.scalar(
+            select(BallotCounter.count).where(
+                BallotCounter.session_id == ballot.id, BallotCounter.item == "level:good"
+            )
+        )
+        assert (returned, counted) == (1, 1)
+    app.extensions["grading.engine"].dispose()
     engine.dispose()

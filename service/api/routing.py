@@ -61,6 +61,7 @@ class Operation:
     errors: tuple[int, ...]
     description: str | None = None
     spec_extra: dict[str, Any] = field(default_factory=dict)
+    idempotent: bool = True
 
 
 REGISTRY: list[Operation] = []
@@ -198,6 +199,7 @@ def operation(
     auth: bool = True,
     description: str | None = None,
     raw: bool = False,
+    idempotent: bool = True,
     spec_extra: dict[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -216,6 +218,7 @@ def operation(
                 tuple(sorted(set(errors) | ({401} if auth else set()))),
                 description or fn.__doc__,
                 spec_extra or {},
+                idempotent,
             )
         )
 
@@ -228,7 +231,9 @@ def operation(
             try:
                 principal = _authenticate(db) if auth else None
                 g.principal = principal
-                idempotency = _idempotency(db, principal) if method == "POST" else None
+                idempotency = (
+                    _idempotency(db, principal) if method == "POST" and idempotent else None
+                )
                 if idempotency is not None and idempotency.replay is not None:
                     return idempotency.replay
                 query_args = _load_query(query)

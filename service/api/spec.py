@@ -85,7 +85,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         data["description"] = " ".join(op.description.split())
     if op.query is not None:
         data["parameters"].append({"in": "query", "schema": op.query})
-    if op.method == "POST":
+    if op.method == "POST" and op.idempotent:
         data["parameters"].append(
             {
                 "in": "header",
@@ -143,7 +143,9 @@ def _operation(op: Operation) -> dict[str, Any]:
         data["security"] = []
     data.update(op.spec_extra)
     for media_type in op.spec_extra.get("x-streamed-formats", []):
-        data["responses"]["200"]["content"][media_type] = {"schema": {"type": "string"}}
+        data["responses"]["200"].setdefault("content", {})[media_type] = {
+            "schema": {"type": "string"}
+        }
     return data
 
 

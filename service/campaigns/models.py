@@ -71,6 +71,10 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(20), default=CampaignStatus.DRAFT.value)
     publicity_working_days: Mapped[int] = mapped_column(Integer, default=5)
     new_org_cutoff: Mapped[date | None] = mapped_column(Date)
+    # How ballots are cast and counted, and the decision rules; None means the defaults
+    # (service.ballots.config, service.decisions.rules).
+    ballot_config: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    decision_config: Mapped[Any] = mapped_column(JSONType, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))

@@ -18,6 +18,8 @@ from service.errors import ValidationFailed
 from service.gradings.models import Approval, Grading
 from service.records.models import RecordVersion
 
+# Corrections of these always wait for a supervisor, whatever the stage (paper ballot tallies).
+ALWAYS_APPROVED = frozenset({"ballot_tally"})
 # The state during which a record type is written without approval.
 STAGE_OF = {
     "survey_entry": "survey",
@@ -77,7 +79,9 @@ def write(
         raise ValidationFailed(
             "a correction needs a reason", errors={"reason": ["required for a correction"]}
         )
-    if previous is not None and grading.state != STAGE_OF[record_type]:
+    if previous is not None and (
+        grading.state != STAGE_OF[record_type] or record_type in ALWAYS_APPROVED
+    ):
         from service.gradings.approvals import request_approval
 
         return request_approval(

@@ -3,6 +3,7 @@
 from service.api.routes import (
     accounts,
     audit,
+    ballots,
     campaigns,
     evaluation,
     gradings,
@@ -14,6 +15,7 @@ from service.api.routes import (
 __all__ = [
     "accounts",
     "audit",
+    "ballots",
     "campaigns",
     "evaluation",
     "gradings",

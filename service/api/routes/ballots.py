@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from sqlalchemy import select
+
+from service.accounts.models import Role
+from service.api.blueprint import api
+from service.api.routes.campaigns import visible_campaign
+from service.api.routes.gradings import visible_grading
+from service.api.routing import Ctx, Reply, operation
+from service.api.schemas.ballots import (
+    BallotAccepted,
+    BallotIn,
+    BallotSessionIn,
+    BallotSessionOut,
+    CodesQuery,
+    PaperTallyCorrection,
+    PaperTallyIn,
+    TallyList,
+    TallyOut,
+)
+from service.api.schemas.gradings import ApprovalOut
+from service.ballots import operations as ops
+from service.ballots import sheets
+from service.ballots.models import BallotCode, BallotSession
+from service.campaigns.models import Campaign
+from service.errors import NotFound
+from service.gradings.models import Approval
+from service.organizations.models import Organization
+from service.records import operations as records
+from service.records.models import RecordVersion
+
+TAG = "ballots"
+
+
+def visible_session(ctx: Ctx, session_id: int) -> tuple[BallotSession, Organization]:
+    ballot = ctx.session.get(BallotSession, session_id)
+    org = ctx.session.get(Organization, ballot.organization_id) if ballot else None
+    if ballot is None or org is None or not ctx.caller.sees(org):
+        raise NotFound(f"ballot session {session_id} was not found")
+    return ballot, org
+
+
+def _out(ctx: Ctx, ballot: BallotSession) -> dict[str, Any]:
+    results = None
+    if ballot.state == "counted":
+        results = []
+        for link in ballot.gradings:
+            current = records.current(ctx.session, link.grading_id, "ballot_tally", f"S{ballot.id}")
+            if current is not None:
+                results.append({"grading_id": link.grading_id, **current.data})
+    return {
+        "id": ballot.id,
+        "campaign_id": ballot.campaign_id,
+        "organization_id": ballot.organization_id,
+        "title": ballot.title,
+        "asks": ballot.asks,
+        "state": ballot.state,
+        "quorum": str(ballot.quorum),
+        "held_on": ballot.held_on,
+        "grading_ids": [g.grading_id for g in ballot.gradings],
+        "categories": [
+            {
+                "code": c.code,
+                "label": c.label,
+                "source": c.source,
+                "issued": c.issued,
+                "returned": None if ballot.state == "open" else c.returned,
+            }
+            for c in ballot.categories
+        ],
+        "results": results,
+    }
+
+
+@operation(
+    api,
+    "POST",
+    "/ballot-sessions",
+    summary="Open a ballot session (测评会) for one or several gradings; issues one-time codes",
+    tag=TAG,
+    body=BallotSessionIn,
+    responses={201: BallotSessionOut},
+    errors=(403, 404, 409, 422),
+    description="A teller of every grading's organization opens it while the gradings are in "
+    "evaluation. Print the codes from GET /ballot-sessions/{id}/codes (SVG with QR "
+    "codes, or CSV).",
+)
+def open_session(ctx: Ctx) -> Any:
+    campaign, _ = visible_campaign(ctx, ctx.body["campaign_id"])
+    gradings = []
+    for grading_id in dict.fromkeys(ctx.body["grading_ids"]):
+        grading, org = visible_grading(ctx, grading_id)
+        ctx.caller.require(org, [Role.TELLER], "holding a ballot session")
+        gradings.append((grading, org))
+    ballot = ops.open_session(ctx.session, ctx.actor, campaign, gradings, ctx.body)
+    return Reply(_out(ctx, ballot), 201, {"Location": f"/api/v1/ballot-sessions/{ballot.id}"})
+
+
+@operation(
+    api,
+    "GET",
+    "/ballot-sessions/<int:session_id>",
+    summary="A ballot session; results appear once it is counted",
+    tag=TAG,
+    responses={200: BallotSessionOut},
+    errors=(404,),
+)
+def get_session(ctx: Ctx, session_id: int) -> Any:
+    ballot, _ = visible_session(ctx, session_id)
+    return _out(ctx, ballot)
+
+
+@operation(
+    api,
+    "GET",
+    "/ballot-sessions/<int:session_id>/codes",
+    summary="The printable codes: SVG (A4, a QR code per ballot) or CSV",
+    tag=TAG,
+    query=CodesQuery,
+    responses={200: None},
+    errors=(403, 404, 409),
+    spec_extra={"x-streamed-formats": ["image/svg+xml", "text/csv"]},
+)
+def get_codes(ctx: Ctx, session_id: int) -> Any:
+    ballot, org = visible_session(ctx, session_id)
+    ctx.caller.require(org, [Role.TELLER], "printing ballot codes")
+    if ballot.state != "open":
+        raise ops.SessionState("codes are printed while the session is open", state=ballot.state)
+    found = ctx.session.scalars(
+        select(BallotCode).where(BallotCode.session_id == ballot.id).order_by(BallotCode.id)
+    ).all()
+    if ctx.query.get("format", "svg") == "csv":
+        return Response(
+            sheets.csv_text(ballot, list(found), ctx.settings.base_url),
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="ballot-codes-{ballot.id}.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
+    return Response(
+        sheets.svg(ballot, list(found), ctx.settings.base_url),
+        mimetype="image/svg+xml",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@operation(
+    api,
+    "POST",
+    "/ballot-sessions/<int:session_id>/close",
+    summary="Close the session: no more ballots",
+    tag=TAG,
+    responses={200: BallotSessionOut},
+    errors=(403, 404, 409),
+)
+def close_session(ctx: Ctx, session_id: int) -> Any:
+    ballot, org = visible_session(ctx, session_id)
+    ctx.caller.require(org, [Role.TELLER], "closing a ballot session")
+    return _out(ctx, ops.close(ctx.session, ctx.actor, ballot))
+
+
+@operation(
+    api,
+    "POST",
+    "/ballot-sessions/<int:session_id>/count",
+    summary="Count a closed session (the quorum must hold); writes each grading's tally",
+    tag=TAG,
+    responses={200: BallotSessionOut},
+    errors=(403, 404, 409),
+)
+def count_session(ctx: Ctx, session_id: int) -> Any:
+    ballot, org = visible_session(ctx, session_id)
+    ctx.caller.require(org, [Role.TELLER], "counting a ballot session")
+    return _out(ctx, ops.count(ctx.session, ctx.actor, ballot))
+
+
+@operation(
+    api,
+    "POST",
+    "/ballots",
+    summary="Cast one anonymous ballot with its one-time code (no account)",
+    tag=TAG,
+    auth=False,
+    idempotent=False,
+    body=BallotIn,
+    responses={201: BallotAccepted},
+    errors=(409, 422),
+    description="A used, unknown or closed code answers 409 ballot-code-rejected with `reason` "
+    "unknown / used / closed. Nothing that links the code to the answers is stored "
+    "or logged.",
+)
+def cast_ballot(ctx: Ctx) -> Any:
+    ballot = ops.submit(ctx.session, ctx.actor, ctx.body["code"], ctx.body["answers"])
+    return Reply({"accepted": True, "session": ballot.title}, 201)
+
+
+def _tally(version: RecordVersion) -> dict[str, Any]:
+    data = version.data
+    return {
+        "grading_id": version.grading_id,
+        "key": version.record_key,
+        "version": version.version,
+        "kind": data.get("kind", "electronic"),
+        "categories": data["categories"],
+        "sources": data["sources"],
+        "created_by": version.created_by,
+        "reason": version.reason,
+    }
+
+
+@operation(
+    api,
+    "GET",
+    "/gradings/<int:grading_id>/tallies",
+    summary="The grading's counted ballots: electronic sessions and paper tallies",
+    tag=TAG,
+    responses={200: TallyList},
+    errors=(404,),
+)
+def list_tallies(ctx: Ctx, grading_id: int) -> Any:
+    grading, _ = visible_grading(ctx, grading_id)
+    return {
+        "items": [
+            _tally(v) for v in records.latest_versions(ctx.session, grading.id, "ballot_tally")
+        ]
+    }
+
+
+@operation(
+    api,
+    "POST",
+    "/gradings/<int:grading_id>/paper-tallies",
+    summary="Enter the tally of paper ballots, per category (a teller)",
+    tag=TAG,
+    body=PaperTallyIn,
+    responses={201: TallyOut},
+    errors=(403, 404, 409, 422),
+)
+def add_paper_tally(ctx: Ctx, grading_id: int) -> Any:
+    grading, org = visible_grading(ctx, grading_id)
+    ctx.caller.require(org, [Role.TELLER], "entering a paper tally")
+    campaign = ctx.session.get_one(Campaign, grading.campaign_id)
+    written = ops.paper_tally(ctx.session, ctx.actor, campaign, grading, ctx.body)
+    assert isinstance(written, RecordVersion)
+    return Reply(_tally(written), 201)
+
+
+@operation(
+    api,
+    "PUT",
+    "/gradings/<int:grading_id>/paper-tallies/<key>",
+    summary="Correct a paper tally: a new version with a reason, once a supervisor approves",
+    tag=TAG,
+    body=PaperTallyCorrection,
+    responses={202: ApprovalOut},
+    errors=(403, 404, 409, 422),
+)
+def correct_paper_tally(ctx: Ctx, grading_id: int, key: str) -> Any:
+    grading, org = visible_grading(ctx, grading_id)
+    ctx.caller.require(org, [Role.TELLER], "correcting a paper tally")
+    campaign = ctx.session.get_one(Campaign, grading.campaign_id)
+    result = ops.paper_tally(
+        ctx.session, ctx.actor, campaign, grading, ctx.body, key=key, reason=ctx.body["reason"]
+    )
+    assert isinstance(result, Approval)
+    return Reply(result, 202, {"Location": f"/api/v1/approvals/{result.id}"})

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from service.api.schemas.common import Score, id_field, strict_int, text
+
+CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")
+
+
+class CategoryIssueIn(Schema):
+    code = fields.String(
+        required=True, validate=CODE, metadata={"description": "a category of the campaign"}
+    )
+    issued = strict_int(required=True, minimum=1, maximum=5000)
+
+
+class BallotSessionIn(Schema):
+    campaign_id = id_field(required=True)
+    title = text(200, required=True, metadata={"description": "e.g. 凤凰镇党员群众测评会"})
+    grading_ids = fields.List(id_field(), required=True, validate=validate.Length(min=1, max=200))
+    categories = fields.List(
+        fields.Nested(CategoryIssueIn), required=True, validate=validate.Length(min=1, max=10)
+    )
+    asks = fields.String(
+        validate=validate.OneOf(["level", "indicators"]),
+        metadata={"description": "a level per organization (default) or a score per indicator"},
+    )
+
+
+class CategoryOut(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+    source = fields.String(required=True)
+    issued = fields.Integer(required=True)
+    returned = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "shown once the session is closed"}
+    )
+
+
+class BallotSessionOut(Schema):
+    id = fields.Integer(required=True)
+    campaign_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    asks = fields.String(required=True)
+    state = fields.String(required=True)
+    quorum = fields.String(required=True)
+    held_on = fields.Date(required=True)
+    grading_ids = fields.List(fields.Integer(), required=True)
+    categories = fields.List(fields.Nested(CategoryOut), required=True)
+    results = fields.List(
+        fields.Dict(),
+        allow_none=True,
+        required=True,
+        metadata={"description": "per grading, once counted"},
+    )
+
+
+class ScoreAnswerIn(Schema):
+    indicator = fields.String(required=True, validate=CODE)
+    score = Score(required=True, minimum="0", maximum="1000")
+
+
+class AnswerIn(Schema):
+    grading_id = id_field(required=True)
+    level = fields.String(
+        validate=CODE, metadata={"description": "a level code, or 'unknown' (不了解)"}
+    )
+    scores = fields.List(fields.Nested(ScoreAnswerIn), validate=validate.Length(max=50))
+
+
+class BallotIn(Schema):
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "the one-time code printed on the ballot"},
+    )
+    answers = fields.List(
+        fields.Nested(AnswerIn), required=True, validate=validate.Length(min=1, max=200)
+    )
+
+
+class BallotAccepted(Schema):
+    accepted = fields.Boolean(required=True)
+    session = fields.String(required=True)
+
+
+class PaperCategoryIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    issued = strict_int(required=True, minimum=0, maximum=100_000)
+    returned = strict_int(required=True, minimum=0, maximum=100_000)
+    invalid = strict_int(required=True, minimum=0, maximum=100_000)
+    distribution = fields.Dict(
+        keys=fields.String(validate=CODE),
+        values=strict_int(minimum=0, maximum=100_000),
+        required=True,
+        metadata={"description": "level code (or unknown) → ballots"},
+    )
+
+
+class PaperTallyIn(Schema):
+    categories = fields.List(
+        fields.Nested(PaperCategoryIn), required=True, validate=validate.Length(min=1, max=10)
+    )
+
+
+class PaperTallyCorrection(PaperTallyIn):
+    reason = text(2000, required=True)
+
+
+class TallyOut(Schema):
+    grading_id = fields.Integer(required=True)
+    key = fields.String(required=True)
+    version = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    categories = fields.List(fields.Dict(), required=True)
+    sources = fields.Dict(required=True)
+    created_by = fields.String(required=True)
+    reason = fields.String(allow_none=True, required=True)
+
+
+class TallyList(Schema):
+    items = fields.List(fields.Nested(TallyOut), required=True)
+
+
+class CodesQuery(Schema):
+    format = fields.String(validate=validate.OneOf(["csv", "svg"]))

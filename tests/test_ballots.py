@@ -1,0 +1,326 @@
+"""Ballot sessions: one-time codes, anonymous ballots, quorum, results after counting, paper
+tallies."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import service.models  # noqa: F401
+from service.audit.models import AuditEvent
+from service.ballots.models import BallotCode
+from service.db import Base
+from tests.conftest import Api, assert_problem
+from tests.grading_helpers import put_in_state
+
+
+@pytest.fixture
+def evaluating(api: Api, db: Session) -> list[int]:
+    ids = [api.world.gradings["A1-01"].id, api.world.gradings["A1-02"].id]
+    for key in ("A1-01", "A1-02"):
+        put_in_state(db, api.world.gradings[key], "evaluation")
+    return ids
+
+
+def open_session(
+    api: Api, grading_ids: list[int], asks: str = "level", members: int = 4, public: int = 2
+) -> dict[str, Any]:
+    response = api.post(
+        "/api/v1/ballot-sessions",
+        who="teller",
+        json={
+            "campaign_id": api.world.campaigns["open"].id,
+            "title": "甲镇党员群众测评会",
+            "grading_ids": grading_ids,
+            "asks": asks,
+            "categories": [
+                {"code": "members", "issued": members},
+                {"code": "public_reps", "issued": public},
+            ],
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def codes_of(api: Api, session_id: int) -> list[dict[str, str]]:
+    response = api.get(f"/api/v1/ballot-sessions/{session_id}/codes?format=csv", who="teller")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def cast(api: Api, code: str, answers: list[dict[str, Any]]) -> Any:
+    return api.post("/api/v1/ballots", json={"code": code, "answers": answers}, who=None)
+
+
+def levels(ids: list[int], first: str = "good", second: str = "average") -> list[dict[str, Any]]:
+    return [{"grading_id": ids[0], "level": first}, {"grading_id": ids[1], "level": second}]
+
+
+def test_a_session_issues_printable_one_time_codes(api: Api, evaluating: list[int]) -> None:
+    session = open_session(api, evaluating)
+    assert session["state"] == "open" and session["results"] is None
+    assert [c["returned"] for c in session["categories"]] == [None, None]
+    rows = codes_of(api, session["id"])
+    assert [r["category"] for r in rows] == ["members"] * 4 + ["public_reps"] * 2
+    assert len({r["code"] for r in rows}) == 6
+    assert all(r["url"].endswith(f"/b/{r['code']}") and len(r["code"]) == 11 for r in rows)
+    sheet = api.get(f"/api/v1/ballot-sessions/{session['id']}/codes", who="teller")
+    assert sheet.mimetype == "image/svg+xml"
+    svg = sheet.get_data(as_text=True)
+    assert svg.count('class="segno"') == 6 and rows[0]["code"] in svg and "群众代表" in svg
+
+
+def test_a_code_is_accepted_once(api: Api, evaluating: list[int]) -> None:
+    code = codes_of(api, open_session(api, evaluating)["id"])[0]["code"]
+    assert cast(api, code, levels(evaluating)).status_code == 201
+    problem = assert_problem(cast(api, code, levels(evaluating)), 409, "ballot-code-rejected")
+    assert problem["reason"] == "used"
+
+
+def test_an_unknown_code_is_refused_without_a_hint_about_others(
+    api: Api, evaluating: list[int]
+) -> None:
+    open_session(api, evaluating)
+    problem = assert_problem(
+        cast(api, "ZZZZZ-ZZZZZ", levels(evaluating)), 409, "ballot-code-rejected"
+    )
+    assert problem["reason"] == "unknown" and "ZZZZZ" not in problem["detail"]
+    assert_problem(cast(api, "not a code", levels(evaluating)), 409, "ballot-code-rejected")
+
+
+def test_a_typed_code_forgives_case_spaces_and_look_alikes(api: Api, evaluating: list[int]) -> None:
+    code = codes_of(api, open_session(api, evaluating)["id"])[0]["code"]
+    typed = f" {code.lower().replace('-', ' ').replace('0', 'o').replace('1', 'l')} "
+    assert cast(api, typed, levels(evaluating)).status_code == 201
+
+
+def test_a_bad_ballot_leaves_its_code_unused(api: Api, evaluating: list[int]) -> None:
+    code = codes_of(api, open_session(api, evaluating)["id"])[0]["code"]
+    problem = assert_problem(
+        cast(api, code, [{"grading_id": evaluating[0], "level": "superb"}]), 422, "validation-error"
+    )
+    assert "answers" in problem["errors"]
+    problem = assert_problem(
+        cast(api, code, levels(evaluating, first="superb")), 422, "validation-error"
+    )
+    assert problem["errors"] == {
+        "answers.0.level": ["choose one of average, fairly_good, good, poor, unknown"]
+    }
+    assert cast(api, code, levels(evaluating)).status_code == 201
+
+
+def test_results_appear_only_after_counting_and_the_quorum_holds(
+    api: Api, evaluating: list[int]
+) -> None:
+    session = open_session(api, evaluating)
+    codes = [r["code"] for r in codes_of(api, session["id"])]
+    for code, first in zip(codes[:3], ["good", "good", "unknown"], strict=True):  # members
+        assert cast(api, code, levels(evaluating, first=first)).status_code == 201
+    seen = api.get(f"/api/v1/ballot-sessions/{session['id']}", who="inspector").get_json()
+    assert seen["results"] is None and seen["categories"][0]["returned"] is None
+    url = f"/api/v1/ballot-sessions/{session['id']}"
+    assert_problem(api.post(f"{url}/count", who="teller"), 409, "ballot-session-state")
+    closed = api.post(f"{url}/close", who="teller").get_json()
+    assert [c["returned"] for c in closed["categories"]] == [3, 0]
+    problem = assert_problem(api.post(f"{url}/count", who="teller"), 409, "quorum-not-met")
+    assert (problem["issued"], problem["returned"], problem["required"]) == (6, 3, 5)
+    assert_problem(cast(api, codes[4], levels(evaluating)), 409, "ballot-code-rejected")
+
+
+def test_a_counted_session_gives_each_grading_its_points(
+    api: Api, db: Session, evaluating: list[int]
+) -> None:
+    session = open_session(api, evaluating, members=3, public=1)
+    codes = [r["code"] for r in codes_of(api, session["id"])]
+    choices = [("good", "poor"), ("fairly_good", "poor"), ("unknown", "average"), ("good", "good")]
+    for code, (first, second) in zip(codes, choices, strict=True):
+        assert cast(api, code, levels(evaluating, first, second)).status_code == 201
+    url = f"/api/v1/ballot-sessions/{session['id']}"
+    api.post(f"{url}/close", who="teller")
+    counted = api.post(f"{url}/count", who="teller").get_json()
+    assert counted["state"] == "counted"
+    first = next(r for r in counted["results"] if r["grading_id"] == evaluating[0])
+    members = first["categories"][0]
+    assert members["distribution"] == {
+        "good": 1,
+        "fairly_good": 1,
+        "average": 0,
+        "poor": 0,
+        "unknown": 1,
+    }
+    assert (members["valid"], members["points"]) == (2, "92.50")  # (100 + 85) / 2; 不了解 excluded
+    assert first["sources"] == {
+        "members": {"points": "92.50", "valid": 2},
+        "public": {"points": "100.00", "valid": 1},
+    }
+    tallies = api.get(f"/api/v1/gradings/{evaluating[0]}/tallies").get_json()["items"]
+    assert [t["key"] for t in tallies] == [f"S{session['id']}"]
+    view = api.get(f"/api/v1/gradings/{evaluating[0]}", who="teller").get_json()
+    assert next(t for t in view["transitions"] if t["name"] == "close_evaluation")["allowed"]
+
+
+def test_a_session_can_ask_for_a_score_per_indicator(api: Api, evaluating: list[int]) -> None:
+    session = open_session(api, evaluating[:1], asks="indicators", members=1, public=1)
+    codes = [r["code"] for r in codes_of(api, session["id"])]
+    from tests.world import SEVEN
+
+    answer = [
+        {
+            "grading_id": evaluating[0],
+            "scores": [{"indicator": c, "score": str(p - 2)} for c, _, p in SEVEN],
+        }
+    ]
+    too_high = [
+        {
+            "grading_id": evaluating[0],
+            "scores": [{"indicator": c, "score": str(p + 1)} for c, _, p in SEVEN],
+        }
+    ]
+    assert_problem(cast(api, codes[0], too_high), 422, "validation-error")
+    for code in codes:
+        assert cast(api, code, answer).status_code == 201
+    url = f"/api/v1/ballot-sessions/{session['id']}"
+    api.post(f"{url}/close", who="teller")
+    result = api.post(f"{url}/count", who="teller").get_json()["results"][0]
+    assert result["sources"]["members"] == {"points": "86.00", "valid": 1}  # 100 − 7 × 2
+
+
+def test_only_a_teller_opens_and_only_during_evaluation(api: Api, db: Session) -> None:
+    ids = [api.world.gradings["A1-01"].id]
+    body = {
+        "campaign_id": api.world.campaigns["open"].id,
+        "title": "会",
+        "grading_ids": ids,
+        "categories": [{"code": "members", "issued": 2}],
+    }
+    assert_problem(
+        api.post("/api/v1/ballot-sessions", json=body, who="teller"), 409, "stage-not-open"
+    )
+    put_in_state(db, api.world.gradings["A1-01"], "evaluation")
+    assert_problem(api.post("/api/v1/ballot-sessions", json=body, who="reviewer"), 403, "forbidden")
+    problem = assert_problem(
+        api.post(
+            "/api/v1/ballot-sessions",
+            who="teller",
+            json={**body, "categories": [{"code": "aliens", "issued": 2}]},
+        ),
+        422,
+        "validation-error",
+    )
+    assert list(problem["errors"]) == ["categories.0.code"]
+    assert_problem(
+        api.get(f"/api/v1/ballot-sessions/{open_session(api, ids)['id']}/codes", who="reviewer"),
+        403,
+        "forbidden",
+    )
+
+
+def test_nothing_stored_leads_from_a_code_to_its_ballot(
+    api: Api, db: Session, evaluating: list[int]
+) -> None:
+    session = open_session(api, evaluating)
+    code = codes_of(api, session["id"])[0]["code"]
+    assert cast(api, code, levels(evaluating, "poor", "poor")).status_code == 201
+    # 1. No table refers to the codes, and the code row holds nothing but "used".
+    for table in Base.metadata.tables.values():
+        assert all(fk.column.table.name != "ballot_codes" for fk in table.foreign_keys), table.name
+    assert set(Base.metadata.tables["ballot_codes"].c.keys()) == {
+        "id",
+        "session_id",
+        "category",
+        "code",
+        "used",
+    }
+    # 2. The answers are counters: no row per ballot, no time finer than the session's day.
+    counter_columns = set(Base.metadata.tables["ballot_counters"].c.keys())
+    assert counter_columns == {
+        "id",
+        "session_id",
+        "grading_id",
+        "category",
+        "item",
+        "count",
+        "total",
+    }
+    # 3. The code appears in no other table, the audit event included.
+    db.expire_all()
+    for name, table in Base.metadata.tables.items():
+        if name == "ballot_codes":
+            continue
+        dump = json.dumps([list(r) for r in db.execute(select(table)).all()], default=str)
+        assert code not in dump and code.replace("-", "") not in dump, name
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "ballot.submit")).one()
+    assert (event.client_ip, event.request_id, event.token_id, event.before, event.after) == (
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
+    # 4. The code row only says "used" (nothing says when: see its columns above).
+    used = db.scalars(select(BallotCode).where(BallotCode.used.is_(True))).all()
+    assert [c.code for c in used] == [code]
+
+
+def test_a_paper_tally_adds_up_meets_the_quorum_and_is_corrected_by_approval(
+    api: Api, evaluating: list[int]
+) -> None:
+    url = f"/api/v1/gradings/{evaluating[0]}/paper-tallies"
+    good = {
+        "code": "members",
+        "issued": 30,
+        "returned": 28,
+        "invalid": 1,
+        "distribution": {"good": 20, "fairly_good": 5, "average": 1, "unknown": 1},
+    }
+    problem = assert_problem(
+        api.post(url, who="teller", json={"categories": [{**good, "distribution": {"good": 3}}]}),
+        422,
+        "validation-error",
+    )
+    assert "categories.0.distribution" in problem["errors"]
+    assert_problem(
+        api.post(
+            url,
+            who="teller",
+            json={
+                "categories": [{**good, "returned": 10, "invalid": 0, "distribution": {"good": 10}}]
+            },
+        ),
+        409,
+        "quorum-not-met",
+    )
+    created = api.post(url, who="teller", json={"categories": [good]})
+    assert created.status_code == 201, created.get_json()
+    tally = created.get_json()
+    assert tally["key"] == "P1" and tally["kind"] == "paper"
+    assert tally["sources"]["members"] == {
+        "points": "95.96",
+        "valid": 26,
+    }  # (20×100 + 5×85 + 70) / 26
+    waiting = api.put(
+        f"{url}/P1",
+        who="teller",
+        json={
+            "categories": [
+                {**good, "distribution": {"good": 19, "fairly_good": 6, "average": 1, "unknown": 1}}
+            ],
+            "reason": "复核时发现一张票统计错误",
+        },
+    )
+    assert waiting.status_code == 202
+    approved = api.post(
+        f"/api/v1/approvals/{waiting.get_json()['id']}/approve", json={}, who="supervisor"
+    )
+    assert approved.status_code == 200, approved.get_json()
+    tallies = api.get(f"/api/v1/gradings/{evaluating[0]}/tallies").get_json()["items"]
+    assert tallies[0]["version"] == 2 and tallies[0]["reason"] == "复核时发现一张票统计错误"
