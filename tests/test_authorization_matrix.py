@@ -182,6 +182,47 @@ def with_paper_tally(key: str) -> Callable[[World, Session], int]:
     return make
 
 
+def scored(key: str, record_type: str | None = None) -> Callable[[World, Session], int]:
+    """A grading in superior_review with every source scored (and, optionally, a record)."""
+
+    def make(w: World, db: Session) -> int:
+        graded = db.get_one(Grading, w.gradings[key].id)
+        graded.state = "superior_review"
+        actor = Actor.system("t")
+        for sheet in ("assessment", "self_rating"):
+            records.write(db, actor, graded, sheet, {"totals": {"total": "70"}})
+        records.write(
+            db,
+            actor,
+            graded,
+            "ballot_tally",
+            {"sources": {"members": {"points": "70", "valid": 5}}},
+            key="P1",
+        )
+        if record_type == "decision":
+            records.write(
+                db,
+                actor,
+                graded,
+                "decision",
+                {
+                    "level": "average",
+                    "computed_level": "average",
+                    "composite": "70.00",
+                    "reason": None,
+                    "new_org_exception": None,
+                },
+            )
+        if record_type == "veto_flags":
+            records.write(
+                db, actor, graded, "veto_flags", {"flags": [{"code": "leader_violation"}]}
+            )
+        db.commit()
+        return graded.id
+
+    return make
+
+
 def grading(key: str) -> Callable[[World, Session], int]:
     return lambda w, db: w.gradings[key].id
 
@@ -697,6 +738,41 @@ CASES: list[Case] = [
             f"/gradings/{with_paper_tally('b:B-01')(w, db)}/paper-tallies/P1",
             {**PAPER, "reason": "r"},
         ),
+    ),
+    Case(
+        "GET",
+        "/gradings/<int:grading_id>/decision",
+        lambda w, db: (f"/gradings/{scored('A1-01', 'decision')(w, db)}/decision", None),
+        expect(200),
+        lambda w, db: (f"/gradings/{scored('b:B-01', 'decision')(w, db)}/decision", None),
+    ),
+    Case(
+        "PUT",
+        "/gradings/<int:grading_id>/decision",
+        lambda w, db: (f"/gradings/{scored('A1-01')(w, db)}/decision", {"level": "average"}),
+        expect(403, reviewer=200),
+        lambda w, db: (f"/gradings/{scored('b:B-01')(w, db)}/decision", {"level": "average"}),
+    ),
+    Case(
+        "GET",
+        "/gradings/<int:grading_id>/vetoes",
+        lambda w, db: (f"/gradings/{scored('A1-01', 'veto_flags')(w, db)}/vetoes", None),
+        expect(200),
+        lambda w, db: (f"/gradings/{scored('b:B-01', 'veto_flags')(w, db)}/vetoes", None),
+    ),
+    Case(
+        "PUT",
+        "/gradings/<int:grading_id>/vetoes",
+        lambda w, db: (f"/gradings/{scored('A1-01')(w, db)}/vetoes", {"flags": []}),
+        expect(403, reviewer=200),
+        lambda w, db: (f"/gradings/{scored('b:B-01')(w, db)}/vetoes", {"flags": []}),
+    ),
+    Case(
+        "GET",
+        "/campaigns/<int:campaign_id>/quotas",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/quotas", None),
+        expect(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/quotas", None),
     ),
     Case("GET", "/audit/verify", lambda w, db: ("/audit/verify", None), expect(403, inspector=200)),
     Case("GET", "/audit/public-key", lambda w, db: ("/audit/public-key", None), expect(200)),

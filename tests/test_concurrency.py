@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,10 +22,11 @@ from service.audit.verify import verify
 from service.ballots import operations as ballots
 from service.ballots.models import BallotCategory, BallotCode, BallotCounter
 from service.campaigns import operations as campaigns
-from service.campaigns.models import Campaign
+from service.campaigns.models import Campaign, QuotaRule
 from service.config import Settings
 from service.context import Actor
 from service.db import make_engine
+from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
@@ -188,5 +191,70 @@ def test_fifty_concurrent_submissions_of_one_code_count_once(committed: Setup) -
             )
         )
         assert (returned, counted) == (1, 1)
+    app.extensions["grading.engine"].dispose()
+    engine.dispose()
+
+
+def test_two_supervisors_deciding_at_once_cannot_pass_a_cap_together(committed: Setup) -> None:
+    engine = make_engine(committed.url)
+    actor = Actor.system("t")
+    with Session(engine, expire_on_commit=False) as session:
+        campaign = session.get_one(Campaign, committed.world.campaigns["open"].id)
+        total = (
+            session.scalar(
+                select(func.count()).select_from(Grading).where(Grading.campaign_id == campaign.id)
+            )
+            or 0
+        )
+        rule = session.scalars(select(QuotaRule).where(QuotaRule.campaign_id == campaign.id)).one()
+        rule.max_share = Decimal(100) / total * Decimal("1.5")  # room for exactly one 好
+        pair = committed.many[:2]
+        approvals = []
+        for grading_id in pair:
+            grading = session.get_one(Grading, grading_id)
+            grading.state = "superior_review"
+            for sheet in ("assessment", "self_rating"):
+                records.write(session, actor, grading, sheet, {"totals": {"total": "96"}})
+            records.write(
+                session,
+                actor,
+                grading,
+                "ballot_tally",
+                {"sources": {"members": {"points": "96", "valid": 9}}},
+                key="P1",
+            )
+            records.write(session, actor, grading, "decision", {"level": "good"})
+            approvals.append(
+                request_approval(
+                    session,
+                    actor,
+                    grading,
+                    kind="transition",
+                    subject="decide",
+                    payload={},
+                    reason="定级",
+                ).id
+            )
+        session.commit()
+    app = create_app(Settings.from_env(database_url=committed.url))
+    barrier = threading.Barrier(2)
+
+    def approve(args: tuple[int, str]) -> int:
+        approval_id, who = args
+        client = app.test_client()
+        barrier.wait()
+        return client.post(
+            f"/api/v1/approvals/{approval_id}/approve",
+            json={},
+            headers={"Authorization": f"Bearer {committed.world.tokens[who]}"},
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = sorted(pool.map(approve, zip(approvals, ["supervisor", "chief"], strict=True)))
+    assert statuses == [200, 409], statuses
+    with Session(engine) as session:
+        levels = session.scalars(select(Grading.level).where(Grading.id.in_(pair))).all()
+        assert sorted(levels, key=str) == sorted(["good", None], key=str)
+        assert verify(session).intact
     app.extensions["grading.engine"].dispose()
     engine.dispose()

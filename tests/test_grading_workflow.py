@@ -394,5 +394,12 @@ def test_the_grading_workflow_is_published(api: Api) -> None:
     assert [s["name"] for s in workflow["states"]][:3] == ["survey", "self_rating", "evaluation"]
     decide = next(t for t in workflow["transitions"] if t["name"] == "decide")
     assert decide["needs_approval"] is True and decide["roles"] == ["reviewer"]
-    assert [g["code"] for g in decide["guards"]] == ["assessment_entered", "level_proposed"]
+    assert [g["code"] for g in decide["guards"]] == [
+        "assessment_entered",
+        "level_proposed",
+        "veto_respected",
+        "new_org_not_top",
+        "source_thresholds",
+        "quota_cap",
+    ]
     assert "superior_review --> publicity: decide" in workflow["mermaid"]

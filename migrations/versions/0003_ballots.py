@@ -1,4 +1,4 @@
-"""ballots
+"""ballots, ballot and decision configuration, decided levels
 
 Revision ID: 0003
 Revises: 0002
@@ -96,6 +96,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ballot_session_gradings_grading_id'), ['grading_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ballot_session_gradings_session_id'), ['session_id'], unique=False)
 
+    with op.batch_alter_table('gradings', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('level', sa.String(length=40), nullable=True))
+        batch_op.create_index(batch_op.f('ix_gradings_level'), ['level'], unique=False)
+
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ballot_config', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True))
         batch_op.add_column(sa.Column('decision_config', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True))
@@ -104,6 +108,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('gradings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_gradings_level'))
+        batch_op.drop_column('level')
     
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.drop_column('decision_config')

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.audit.operations import record
+from service.audit.operations import jsonable, record
 from service.campaigns.models import (
     PHASE_LABELS,
     Campaign,
@@ -42,6 +42,8 @@ CONFIG_FIELDS = (
     "quota_rules",
     "veto_rules",
     "new_org_cutoff",
+    "ballot_config",
+    "decision_config",
 )
 # What an amendment may change once the campaign is open. The standards, the level scheme
 # and the weights are not among them: changing those would change results already computed.
@@ -82,6 +84,8 @@ def snapshot(campaign: Campaign) -> dict[str, Any]:
             {"level_code": q.level_code, "max_share": q.max_share, "min_share": q.min_share}
             for q in campaign.quota_rules
         ],
+        "ballot_config": campaign.ballot_config,
+        "decision_config": campaign.decision_config,
         "veto_rules": [
             {"code": v.code, "description": v.description, "forced_level_code": v.forced_level_code}
             for v in campaign.veto_rules
@@ -139,6 +143,12 @@ def _validate(session: Session, campaign: Campaign, data: Mapping[str, Any]) -> 
             errors[f"quota_rules.{n}"] = ["give max_share, min_share or both"]
         if lo is not None and hi is not None and Decimal(lo) > Decimal(hi):
             errors[f"quota_rules.{n}.min_share"] = ["is above max_share"]
+    for n, rule in enumerate((data.get("decision_config") or {}).get("thresholds") or []):
+        if rule["max_level"] not in level_codes:
+            errors[f"decision_config.thresholds.{n}.max_level"] = ["not a level of the scheme"]
+    for code in (data.get("ballot_config") or {}).get("choice_points") or {}:
+        if code not in level_codes:
+            errors["ballot_config.choice_points"] = [f"{code!r} is not a level of the scheme"]
     for n, rule in enumerate(data.get("veto_rules") or []):
         if rule["forced_level_code"] not in level_codes:
             errors[f"veto_rules.{n}.forced_level_code"] = ["not a level of the campaign's scheme"]
@@ -150,6 +160,9 @@ def _set(campaign: Campaign, data: Mapping[str, Any]) -> None:
     for simple in ("name", "year", "level_scheme_id", "publicity_working_days", "new_org_cutoff"):
         if simple in data:
             setattr(campaign, simple, data[simple])
+    for config in ("ballot_config", "decision_config"):
+        if config in data:
+            setattr(campaign, config, jsonable(data[config]))
     if "standards" in data:
         campaign.standards = [
             CampaignStandard(domain=s["domain"], standard_id=s["standard_id"])

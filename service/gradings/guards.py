@@ -25,6 +25,7 @@ class GuardContext:
     session: Session
     today: date
     publicity_working_days: int
+    for_update: bool = False  # True while firing: rules that count across gradings take locks
 
 
 Check = Callable[[Any, GuardContext], bool]
@@ -93,6 +94,19 @@ HOOKS: dict[str, Check] = {
 }
 
 
+def _decision_rule(code: str) -> Check:
+    def check(grading: Any, ctx: GuardContext) -> bool:
+        from service.decisions import rules
+
+        return rules.CHECKS[code](grading, ctx)
+
+    return check
+
+
+for _code in ("veto_respected", "new_org_not_top", "source_thresholds", "quota_cap"):
+    HOOKS[_code] = _decision_rule(_code)
+
+
 def _guard(code: str, zh: str, en: str) -> Guard:
     return Guard(code, zh, en, lambda subject, ctx: HOOKS[code](subject, ctx))
 
@@ -115,6 +129,23 @@ NO_OPEN_COMPLAINTS = _guard("no_open_complaints", "仍有未办结的投诉", "a
 RECTIFICATION_CLOSED = _guard(
     "rectification_closed", "整改项目尚未全部销号", "not every rectification item is closed"
 )
+VETO_RESPECTED = _guard(
+    "veto_respected",
+    "存在一票否决情形，只能定为最低等次",
+    "a veto applies: only the level it forces can be decided",
+)
+NEW_ORG_NOT_TOP = _guard(
+    "new_org_not_top",
+    "新建党组织原则上不能评为最高等次（需申请例外）",
+    "an organization founded after the cut-off cannot get the top level "
+    "without an approved exception",
+)
+SOURCE_THRESHOLDS = _guard(
+    "source_thresholds",
+    "评价来源得分未达到该等次的门槛",
+    "a rating source is below the threshold this level needs",
+)
+QUOTA_CAP = _guard("quota_cap", "该等次已达到比例上限", "this level's quota (cap) is reached")
 PROMOTION_SETTLED = _guard(
     "promotion_settled", "晋位升级尚未作出结论", "the promotion is not settled"
 )

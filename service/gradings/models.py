@@ -23,6 +23,9 @@ class Grading(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     standard_id: Mapped[int] = mapped_column(ForeignKey("standards.id"))
     state: Mapped[str] = mapped_column(String(40), default="survey", index=True)
+    # The decided level: set when a decision is approved, cleared when the grading goes back
+    # to superior review (an upheld complaint, a re-review).
+    level: Mapped[str | None] = mapped_column(String(40), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     state_entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -48,11 +48,13 @@ def get_grading(session: Session, grading_id: int) -> Grading:
     return grading
 
 
-def guard_context(session: Session, grading: Grading, today: date | None = None) -> GuardContext:
+def guard_context(
+    session: Session, grading: Grading, today: date | None = None, *, for_update: bool = False
+) -> GuardContext:
     days = session.scalar(
         select(Campaign.publicity_working_days).where(Campaign.id == grading.campaign_id)
     )
-    return GuardContext(session, today or utcnow().date(), days or 0)
+    return GuardContext(session, today or utcnow().date(), days or 0, for_update)
 
 
 def deadline(session: Session, grading: Grading) -> date | None:
@@ -134,11 +136,22 @@ def fire(
     *,
     approval: Approval | None = None,
 ) -> Grading:
-    before = {"state": grading.state, "version": grading.version}
-    GRADING_WORKFLOW.fire(grading, name, guard_context(session, grading), reason)
+    before = {"state": grading.state, "version": grading.version, "level": grading.level}
+    GRADING_WORKFLOW.fire(grading, name, guard_context(session, grading, for_update=True), reason)
     grading.state_entered_at = utcnow()
+    if name == "decide":
+        from service.decisions.rules import proposed_level
+
+        grading.level = proposed_level(session, grading)
+    elif grading.state == "superior_review":
+        grading.level = None  # sent back: the level is decided again
     session.flush()  # the version check: a concurrent writer of the same version fails here
-    after: dict[str, Any] = {"state": grading.state, "version": grading.version, "transition": name}
+    after: dict[str, Any] = {
+        "state": grading.state,
+        "version": grading.version,
+        "level": grading.level,
+        "transition": name,
+    }
     if approval is not None:
         after |= {"approval_id": approval.id, "requested_by": approval.requested_by}
     record(

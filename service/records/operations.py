@@ -27,6 +27,7 @@ STAGE_OF = {
     "ballot_tally": "evaluation",
     "assessment": "superior_review",
     "decision": "superior_review",
+    "veto_flags": "superior_review",
     "rectification_item": "rectification",
     "promotion_decision": "promotion",
 }

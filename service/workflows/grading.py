@@ -79,7 +79,14 @@ GRADING_SPEC = WorkflowSpec(
             "publicity",
             "作出定级决定并公示",
             (R,),
-            guards=(guards.ASSESSMENT_ENTERED, guards.LEVEL_PROPOSED),
+            guards=(
+                guards.ASSESSMENT_ENTERED,
+                guards.LEVEL_PROPOSED,
+                guards.VETO_RESPECTED,
+                guards.NEW_ORG_NOT_TOP,
+                guards.SOURCE_THRESHOLDS,
+                guards.QUOTA_CAP,
+            ),
             needs_approval=True,
         ),
         TransitionSpec(

@@ -60,7 +60,49 @@ class CampaignAmendable(Schema):
     new_org_cutoff = nullable_date(metadata={"description": "founded on/after: not rated 好"})
 
 
+class ThresholdIn(Schema):
+    source = fields.String(
+        required=True, validate=validate.OneOf([s.value for s in RatingSourceKind])
+    )
+    min_points = Score(required=True, minimum="0", maximum="100")
+    max_level = fields.String(
+        required=True,
+        validate=CODE,
+        metadata={"description": "below min_points, at best this level"},
+    )
+
+
+class DecisionConfigIn(Schema):
+    thresholds = fields.List(fields.Nested(ThresholdIn), validate=validate.Length(max=10))
+
+
+class BallotCategoryIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    label = text(40, required=True)
+    source = fields.String(
+        required=True, validate=validate.OneOf([s.value for s in RatingSourceKind])
+    )
+
+
+class BallotConfigIn(Schema):
+    categories = fields.List(
+        fields.Nested(BallotCategoryIn), validate=validate.Length(min=1, max=10)
+    )
+    choice_points = fields.Dict(
+        keys=fields.String(validate=CODE),
+        values=Score(minimum="0", maximum="100"),
+        metadata={"description": "level code → points of that choice"},
+    )
+    allow_unknown = fields.Boolean(metadata={"description": "offer 不了解 (excluded from points)"})
+    quorum = fields.String(
+        validate=validate.Regexp(r"^(0(\.\d{1,4})?|1(\.0{1,4})?)$"),
+        metadata={"description": "share of issued ballots that must come back"},
+    )
+
+
 class CampaignPatch(CampaignAmendable):
+    ballot_config = fields.Nested(BallotConfigIn, allow_none=True)
+    decision_config = fields.Nested(DecisionConfigIn, allow_none=True)
     year = strict_int(minimum=2000, maximum=2100)
     level_scheme_id = id_field()
     standards = fields.List(fields.Nested(CampaignStandardIn), validate=validate.Length(max=20))
@@ -121,6 +163,8 @@ class CampaignOut(Schema):
     sources = fields.List(fields.Nested(SourceOut), required=True)
     quota_rules = fields.List(fields.Nested(QuotaOut), required=True)
     veto_rules = fields.List(fields.Nested(VetoOut), required=True)
+    ballot_config = fields.Dict(allow_none=True, required=True)
+    decision_config = fields.Dict(allow_none=True, required=True)
 
 
 class CampaignPage(Schema):

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from service.api.schemas.common import ScoreOut, text
+
+CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")
+
+
+class DecisionIn(Schema):
+    level = fields.String(required=True, validate=CODE)
+    reason = text(
+        2000,
+        allow_none=True,
+        metadata={
+            "description": "required when the level differs from the computed one, "
+            "and for every version after the first"
+        },
+    )
+    new_org_exception = text(
+        2000,
+        allow_none=True,
+        metadata={
+            "description": "asks for the top level for an organization founded after the cut-off"
+        },
+    )
+
+
+class DecisionOut(Schema):
+    grading_id = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    level = fields.String(required=True)
+    computed_level = fields.String(required=True)
+    composite = ScoreOut(required=True)
+    reason = fields.String(allow_none=True, required=True)
+    new_org_exception = fields.String(allow_none=True, required=True)
+    created_by = fields.String(required=True)
+
+
+class VetoFlagIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    note = text(2000, allow_none=True)
+
+
+class VetoesIn(Schema):
+    flags = fields.List(fields.Nested(VetoFlagIn), required=True, validate=validate.Length(max=20))
+    reason = text(2000, allow_none=True)
+
+
+class VetoesOut(Schema):
+    grading_id = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    flags = fields.List(fields.Dict(), required=True)
+    forced_level = fields.String(allow_none=True, required=True)
+
+
+class QuotaStatusOut(Schema):
+    level_code = fields.String(required=True)
+    max_share = ScoreOut(allow_none=True, required=True)
+    min_share = ScoreOut(allow_none=True, required=True)
+    decided = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    share = ScoreOut(required=True)
+    all_decided = fields.Boolean(required=True)
+    over_cap = fields.Boolean(required=True)
+    under_floor = fields.Boolean(required=True)
+
+
+class QuotaStatusList(Schema):
+    items = fields.List(fields.Nested(QuotaStatusOut), required=True)

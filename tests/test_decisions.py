@@ -1,0 +1,185 @@
+"""The level decision: computed or overridden with a reason, and the rules that block it."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.campaigns.models import Campaign, QuotaRule
+from service.context import Actor
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+from service.records import operations as records
+from tests.conftest import Api, assert_problem
+from tests.grading_helpers import put_in_state
+
+
+def scored(
+    db: Session,
+    api: Api,
+    key: str,
+    superior: str = "95",
+    members: str = "95",
+    own: str = "95",
+    public: str | None = None,
+) -> int:
+    """Put the grading in superior_review with every source of the world's campaign scored."""
+    grading = put_in_state(db, api.world.gradings[key], "superior_review")
+    actor = Actor.system("t")
+    for record_type, total in (("assessment", superior), ("self_rating", own)):
+        records.write(
+            db,
+            actor,
+            grading,
+            record_type,
+            {"scores": [], "adjustments": [], "totals": {"total": total}},
+        )
+    sources = {"members": {"points": members, "valid": 10}}
+    if public is not None:
+        sources["public"] = {"points": public, "valid": 10}
+    records.write(db, actor, grading, "ballot_tally", {"sources": sources}, key="P1")
+    db.commit()
+    return grading.id
+
+
+def propose(api: Api, grading_id: int, level: str, **extra: Any) -> Any:
+    return api.put(
+        f"/api/v1/gradings/{grading_id}/decision", json={"level": level, **extra}, who="reviewer"
+    )
+
+
+def decide(api: Api, grading_id: int) -> Any:
+    return api.post(
+        f"/api/v1/gradings/{grading_id}/transitions",
+        json={"transition": "decide", "reason": "分类定级会议"},
+        who="reviewer",
+    )
+
+
+def approve(api: Api, response: Any, who: str = "supervisor") -> Any:
+    assert response.status_code == 202, response.get_json()
+    return api.post(f"/api/v1/approvals/{response.get_json()['id']}/approve", json={}, who=who)
+
+
+def test_the_computed_level_needs_no_reason_another_one_does(api: Api, db: Session) -> None:
+    grading_id = scored(db, api, "A1-01", superior="85", members="85", own="85")
+    assert_problem(propose(api, grading_id, "good"), 422, "validation-error")
+    proposed = propose(api, grading_id, "fairly_good")
+    assert proposed.status_code == 200, proposed.get_json()
+    assert proposed.get_json()["computed_level"] == "fairly_good"
+    assert proposed.get_json()["composite"] == "85.00"
+    raised = propose(api, grading_id, "good", reason="考虑到全年工作突出")
+    assert raised.status_code == 200 and raised.get_json()["version"] == 2
+
+
+def test_a_proposal_needs_a_complete_score(api: Api, db: Session) -> None:
+    grading = put_in_state(db, api.world.gradings["A1-01"], "superior_review")
+    problem = assert_problem(propose(api, grading.id, "good"), 409, "score-incomplete")
+    assert problem["missing"] == ["superior", "members", "self"]
+
+
+def test_a_veto_allows_only_the_level_it_forces(api: Api, db: Session) -> None:
+    grading_id = scored(db, api, "A1-01")
+    flagged = api.put(
+        f"/api/v1/gradings/{grading_id}/vetoes",
+        who="reviewer",
+        json={"flags": [{"code": "leader_violation", "note": "支部书记涉及商业贿赂"}]},
+    )
+    assert flagged.status_code == 200 and flagged.get_json()["forced_level"] == "poor"
+    propose(api, grading_id, "good")
+    problem = assert_problem(decide(api, grading_id), 409, "transition-blocked")
+    assert [r["code"] for r in problem["reasons"]] == ["veto_respected", "quota_cap"]
+    propose(api, grading_id, "poor", reason="一票否决")
+    assert approve(api, decide(api, grading_id)).status_code == 200
+    assert db.get_one(Grading, grading_id).level == "poor"
+    assert_problem(
+        api.put(
+            f"/api/v1/gradings/{grading_id}/vetoes",
+            who="reviewer",
+            json={"flags": [{"code": "unknown_rule"}]},
+        ),
+        422,
+        "validation-error",
+    )
+
+
+def test_a_new_organization_needs_an_exception_for_the_top_level(api: Api, db: Session) -> None:
+    grading_id = scored(db, api, "A1-01")
+    campaign = db.get_one(Campaign, api.world.campaigns["open"].id)
+    campaign.new_org_cutoff = date(2020, 1, 1)
+    db.get_one(Organization, api.world.org("A1-01").id).founded_on = date(2024, 6, 1)
+    db.get_one(QuotaRule, campaign.quota_rules[0].id).max_share = Decimal(100)
+    db.commit()
+    propose(api, grading_id, "good")
+    problem = assert_problem(decide(api, grading_id), 409, "transition-blocked")
+    assert [r["code"] for r in problem["reasons"]] == ["new_org_not_top"]
+    propose(api, grading_id, "good", reason="申请例外", new_org_exception="组建以来成效显著")
+    assert approve(api, decide(api, grading_id)).status_code == 200
+
+
+def test_a_source_below_its_threshold_caps_the_level(api: Api, db: Session) -> None:
+    grading_id = scored(db, api, "A1-01", public="80")
+    campaign = db.get_one(Campaign, api.world.campaigns["open"].id)
+    campaign.decision_config = {
+        "thresholds": [{"source": "public", "min_points": "90", "max_level": "average"}]
+    }
+    db.get_one(QuotaRule, campaign.quota_rules[0].id).max_share = Decimal(100)
+    db.commit()
+    propose(api, grading_id, "good")
+    problem = assert_problem(decide(api, grading_id), 409, "transition-blocked")
+    assert [r["code"] for r in problem["reasons"]] == ["source_thresholds"]
+    propose(api, grading_id, "average", reason="群众满意度不足90%")
+    assert approve(api, decide(api, grading_id)).status_code == 200
+
+
+def test_a_quota_cap_refuses_the_decision_that_would_pass_it(api: Api, db: Session) -> None:
+    first, second = scored(db, api, "A1-01"), scored(db, api, "A1-02")
+    campaign = db.get_one(Campaign, api.world.campaigns["open"].id)
+    db.get_one(QuotaRule, campaign.quota_rules[0].id).max_share = Decimal(50)  # 1 of 2
+    db.commit()
+    for grading_id in (first, second):
+        propose(api, grading_id, "good")
+    requests = [decide(api, first), decide(api, second)]
+    assert approve(api, requests[0]).status_code == 200
+    problem = assert_problem(approve(api, requests[1]), 409, "transition-blocked")
+    assert [r["code"] for r in problem["reasons"]] == ["quota_cap"]
+    status = api.get(f"/api/v1/campaigns/{campaign.id}/quotas").get_json()["items"]
+    assert status == [
+        {
+            "level_code": "good",
+            "max_share": "50.00",
+            "min_share": None,
+            "decided": 1,
+            "total": 2,
+            "share": "50.00",
+            "all_decided": False,
+            "over_cap": False,
+            "under_floor": False,
+        }
+    ]
+
+
+def test_an_upheld_complaint_clears_the_decided_level(api: Api, db: Session) -> None:
+    grading_id = scored(db, api, "A1-01")
+    propose(api, grading_id, "poor", reason="测试")
+    assert approve(api, decide(api, grading_id)).status_code == 200
+    assert db.get_one(Grading, grading_id).level == "poor"
+    url = f"/api/v1/gradings/{grading_id}/transitions"
+    api.post(url, json={"transition": "receive_complaint", "reason": "群众投诉"}, who="reviewer")
+    upheld = api.post(
+        url, json={"transition": "uphold_complaint", "reason": "投诉属实"}, who="reviewer"
+    )
+    assert approve(api, upheld).status_code == 200
+    db.expire_all()
+    assert db.get_one(Grading, grading_id).level is None
+
+
+def test_only_a_reviewer_proposes(api: Api, db: Session) -> None:
+    grading_id = scored(db, api, "A1-01")
+    response = api.put(
+        f"/api/v1/gradings/{grading_id}/decision", json={"level": "good"}, who="supervisor"
+    )
+    assert_problem(response, 403, "forbidden")
