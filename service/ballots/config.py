@@ -16,7 +16,7 @@ DEFAULT_CATEGORIES = [
 # Points of a level choice by its position in the scheme (best first): 好 100, 较好 85, 一般 70,
 # 较差 50 for the four-level scheme, as in the seed documents' examples.
 POINTS_BY_POSITION = ["100", "85", "70", "50", "30", "10"]
-DEFAULT_QUORUM = "0.6667"  # returned ≥ 2/3 of issued
+DEFAULT_QUORUM = "0.6666"  # returned ≥ 2/3 of issued (6 of 9 counts)
 UNKNOWN = "unknown"  # 不了解: excluded from the points
 
 

@@ -1,0 +1,330 @@
+"""Through HTTP only: the demo township's 21 branches from survey to a decided level.
+
+Villages V01–V15 are rated at one electronic ballot meeting, the other six by paper tallies;
+one village is vetoed, one level is raised over the computed one with a reason, and the sixth
+好 is refused by the campaign's quota (好 ≤ 20 %) before it is decided as 较好. At the end every
+branch is in publicity with its level and the audit trail verifies.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from openapi_core import OpenAPI
+from sqlalchemy.orm import Session
+
+from service import demo, migrate
+from service.app import create_app
+from service.audit.verify import verify
+from service.config import Settings
+from service.db import make_engine
+from tests.conftest import ContractClient
+
+LEVEL_POINTS = {"good": 100, "fairly_good": 85, "average": 70}
+# target level per branch code suffix; V15 is vetoed, V14 is raised by the reviewer
+TARGETS = (
+    {f"V{n:02d}": "good" for n in range(1, 7)}
+    | {f"V{n:02d}": "fairly_good" for n in range(7, 12)}
+    | {
+        "V12": "average",
+        "V13": "average",
+        "V14": "average",
+        "V15": "good",
+        "G01": "fairly_good",
+        "G02": "fairly_good",
+        "I01": "average",
+        "I02": "fairly_good",
+        "P01": "fairly_good",
+        "P02": "average",
+    }
+)
+SHEET_TOTAL = {"good": Decimal(90), "fairly_good": Decimal(85), "average": Decimal(70)}
+
+
+class Http:
+    def __init__(self, client: Any, tokens: dict[str, str]) -> None:
+        self.client, self.tokens = client, tokens
+
+    def __call__(
+        self, method: str, path: str, who: str | None, body: Any = None, expect: int = 200
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        response = self.client.open(f"/api/v1{path}", method=method, json=body, headers=headers)
+        assert response.status_code == expect, (method, path, response.get_json())
+        return (
+            response.get_json()
+            if response.mimetype.endswith("json")
+            else response.get_data(as_text=True)
+        )
+
+
+def sheet(standard: dict[str, Any], total: Decimal) -> list[dict[str, Any]]:
+    """Scores per indicator adding up to `total` of the standard's 100, each within its maximum."""
+    scores = []
+    remaining = total
+    indicators = standard["indicators"]
+    for n, indicator in enumerate(indicators):
+        maximum = Decimal(indicator["max_points"])
+        share = (
+            remaining
+            if n == len(indicators) - 1
+            else (maximum * total / 100).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        )
+        remaining -= share
+        entry: dict[str, Any] = {"indicator": indicator["code"], "evidence": "见台账"}
+        if indicator["sub_items"]:
+            subs, left = [], share
+            for m, sub in enumerate(indicator["sub_items"]):
+                part = (
+                    left
+                    if m == len(indicator["sub_items"]) - 1
+                    else (Decimal(sub["max_points"]) * share / maximum).quantize(
+                        Decimal("0.01"), rounding=ROUND_DOWN
+                    )
+                )
+                left -= part
+                subs.append({"code": sub["code"], "score": str(part)})
+            entry["sub_items"] = subs
+        else:
+            entry["score"] = str(share)
+        scores.append(entry)
+    return scores
+
+
+@pytest.fixture
+def demo_app(fresh_database_url: Any, openapi: OpenAPI) -> Any:
+    url = fresh_database_url("e2e")
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        people = demo.load(session, year=2026)
+        session.commit()
+    app: Flask = create_app(Settings.from_env(database_url=url))
+    ContractClient.openapi = openapi
+    app.test_client_class = ContractClient
+    yield app, {p.username: p.token for p in people}, engine
+    app.extensions["grading.engine"].dispose()
+    engine.dispose()
+
+
+def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
+    app, tokens, engine = demo_app
+    http = Http(app.test_client(), tokens)
+    town = http("GET", "/organizations?q=凤凰镇党委", "admin")["items"][0]
+    campaign = http("GET", "/campaigns", "admin")["items"][0]
+    gradings = http(
+        "GET",
+        f"/campaigns/{campaign['id']}/gradings?within={town['id']}&limit=100",
+        "county.reviewer",
+    )["items"]
+    branches = {
+        o["id"]: o
+        for o in http("GET", f"/organizations?parent_id={town['id']}&limit=100", "admin")["items"]
+    }
+    by_code = {branches[g["organization_id"]]["code"].rsplit("-", 1)[1]: g for g in gradings}
+    assert len(by_code) == 21
+
+    # 1. The survey, then self-rating opens for all 21 at once.
+    for grading in gradings:
+        http(
+            "POST",
+            f"/gradings/{grading['id']}/survey-entries",
+            "county.reviewer",
+            {"method": "meeting", "date": "2026-03-20", "problems": ["党员教育不够经常"]},
+            201,
+        )
+    opened = http(
+        "POST",
+        f"/campaigns/{campaign['id']}/transitions",
+        "county.reviewer",
+        {"transition": "open_self_rating", "within": town["id"]},
+    )
+    assert opened["fired"] == 21
+
+    # 2. Each branch's secretary (accounts made by the township's admin) rates the branch.
+    for code, grading in by_code.items():
+        org_id = grading["organization_id"]
+        account = http(
+            "POST",
+            "/accounts",
+            "fenghuang.admin",
+            {
+                "username": f"sec.{code.lower()}",
+                "display_name": f"{code}书记",
+                "organization_id": org_id,
+                "grants": [{"role": "secretary", "organization_id": org_id}],
+            },
+            201,
+        )
+        tokens[f"sec.{code}"] = http(
+            "POST", f"/accounts/{account['id']}/tokens", "fenghuang.admin", {"name": "e2e"}, 201
+        )["token"]
+        standard = http("GET", f"/standards/{grading['standard_id']}", f"sec.{code}")
+        level = TARGETS[code]
+        http(
+            "PUT",
+            f"/gradings/{grading['id']}/self-rating",
+            f"sec.{code}",
+            {
+                "scores": sheet(standard, SHEET_TOTAL[level]),
+                "proposed_level": level,
+                "explanation": "对照七项指标逐项自评",
+            },
+        )
+        http(
+            "POST",
+            f"/gradings/{grading['id']}/transitions",
+            f"sec.{code}",
+            {"transition": "submit_self_rating"},
+        )
+
+    # 3. One ballot meeting for the 15 villages; paper tallies for the other six.
+    villages = [by_code[f"V{n:02d}"]["id"] for n in range(1, 16)]
+    session = http(
+        "POST",
+        "/ballot-sessions",
+        "county.teller",
+        {
+            "campaign_id": campaign["id"],
+            "title": "凤凰镇村党支部党员群众测评会",
+            "grading_ids": villages,
+            "categories": [{"code": "members", "issued": 6}, {"code": "public_reps", "issued": 3}],
+        },
+        201,
+    )
+    codes = http("GET", f"/ballot-sessions/{session['id']}/codes?format=csv", "county.teller")
+    code_list = [line.split(",")[0] for line in codes.lstrip("\ufeff").splitlines()[1:]]
+    answers = [
+        {
+            "grading_id": by_code[c]["id"],
+            "level": TARGETS[c] if TARGETS[c] in LEVEL_POINTS else "good",
+        }
+        for c in (f"V{n:02d}" for n in range(1, 16))
+    ]
+    for code in code_list[:4] + code_list[6:8]:  # 6 of 9 returned: the 2/3 quorum holds
+        http("POST", "/ballots", None, {"code": code, "answers": answers}, 201)
+    http("POST", f"/ballot-sessions/{session['id']}/close", "county.teller")
+    counted = http("POST", f"/ballot-sessions/{session['id']}/count", "county.teller")
+    assert counted["state"] == "counted" and len(counted["results"]) == 15
+    for code in ("G01", "G02", "I01", "I02", "P01", "P02"):
+        choice = TARGETS[code]
+        http(
+            "POST",
+            f"/gradings/{by_code[code]['id']}/paper-tallies",
+            "county.teller",
+            {
+                "categories": [
+                    {
+                        "code": "members",
+                        "issued": 20,
+                        "returned": 18,
+                        "invalid": 1,
+                        "distribution": {choice: 17},
+                    },
+                    {
+                        "code": "public_reps",
+                        "issued": 10,
+                        "returned": 9,
+                        "invalid": 0,
+                        "distribution": {choice: 9},
+                    },
+                ]
+            },
+            201,
+        )
+    closed = http(
+        "POST",
+        f"/campaigns/{campaign['id']}/transitions",
+        "county.teller",
+        {"transition": "close_evaluation", "within": town["id"]},
+    )
+    assert closed["fired"] == 21
+
+    # 4. The superior's assessment and the proposed levels; V15 is vetoed, V14 raised.
+    for code, grading in by_code.items():
+        standard = http("GET", f"/standards/{grading['standard_id']}", "county.reviewer")
+        http(
+            "PUT",
+            f"/gradings/{grading['id']}/assessment",
+            "county.reviewer",
+            {"scores": sheet(standard, SHEET_TOTAL[TARGETS[code]]), "note": "量化考核"},
+        )
+        score = http("GET", f"/gradings/{grading['id']}/score", "county.reviewer")
+        assert score["level"]["code"] == TARGETS[code], (code, score)
+    http(
+        "PUT",
+        f"/gradings/{by_code['V15']['id']}/vetoes",
+        "county.reviewer",
+        {"flags": [{"code": "leader_violation", "note": "支部书记充当“保护伞”"}]},
+    )
+    for code, grading in by_code.items():
+        body: dict[str, Any] = {"level": TARGETS[code]}
+        if code == "V15":
+            body = {"level": "poor", "reason": "一票否决：班子成员违法违纪"}
+        if code == "V14":
+            body = {
+                "level": "fairly_good",
+                "reason": "年内完成村级集体经济翻番，分类定级会议研究提高一档",
+            }
+        http("PUT", f"/gradings/{grading['id']}/decision", "county.reviewer", body)
+    requested = http(
+        "POST",
+        f"/campaigns/{campaign['id']}/transitions",
+        "county.reviewer",
+        {"transition": "decide", "within": town["id"], "reason": "镇分类定级会议"},
+    )
+    assert requested["approval_requested"] == 21
+
+    # 5. The supervisor approves; the sixth 好 passes the 20 % cap of the campaign's 26 gradings.
+    pending = http("GET", "/approvals?state=pending&limit=100", "county.supervisor")["items"]
+    refused = []
+    for approval in sorted(pending, key=lambda a: a["grading_id"]):
+        response = http.client.post(
+            f"/api/v1/approvals/{approval['id']}/approve",
+            json={"comment": "同意"},
+            headers={"Authorization": f"Bearer {tokens['county.supervisor']}"},
+        )
+        if response.status_code == 409:
+            assert [r["code"] for r in response.get_json()["reasons"]] == ["quota_cap"]
+            refused.append(approval)
+        else:
+            assert response.status_code == 200, response.get_json()
+    assert len(refused) == 1
+    last = refused[0]
+    http(
+        "POST", f"/approvals/{last['id']}/reject", "county.supervisor", {"comment": "好等次已满额"}
+    )
+    http(
+        "PUT",
+        f"/gradings/{last['grading_id']}/decision",
+        "county.reviewer",
+        {"level": "fairly_good", "reason": "好等次比例已满，按较好定级"},
+    )
+    again = http(
+        "POST",
+        f"/gradings/{last['grading_id']}/transitions",
+        "county.reviewer",
+        {"transition": "decide", "reason": "复议"},
+        202,
+    )
+    http("POST", f"/approvals/{again['id']}/approve", "county.supervisor", {"comment": "同意"})
+
+    # 6. Every branch is publicly noticed with its level; the quota holds; the trail verifies.
+    final = {
+        by: http("GET", f"/gradings/{g['id']}", "county.inspector") for by, g in by_code.items()
+    }
+    assert {v["state"] for v in final.values()} == {"publicity"}
+    levels = {
+        code: http("GET", f"/gradings/{g['id']}/decision", "county.inspector")["level"]
+        for code, g in by_code.items()
+    }
+    assert levels["V15"] == "poor" and levels["V14"] == "fairly_good"
+    assert sum(1 for lv in levels.values() if lv == "good") == 5
+    quotas = http("GET", f"/campaigns/{campaign['id']}/quotas", "county.inspector")["items"]
+    assert quotas[0]["decided"] == 5 and quotas[0]["over_cap"] is False
+    assert http("GET", "/audit/verify", "county.inspector")["intact"] is True
+    with Session(engine) as session:
+        assert verify(session).intact
