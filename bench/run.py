@@ -133,6 +133,36 @@ def seed(url: str) -> tuple[str, list[int]]:
     return token, ids
 
 
+def ballot_session(
+    url: str, grading_ids: list[int], issued: int
+) -> tuple[list[str], list[dict[str, object]]]:
+    """An open ballot session over `grading_ids` with `issued` codes; returns codes and answers."""
+    from service.ballots import operations as ballots
+    from service.ballots.models import BallotCode
+    from service.campaigns.models import Campaign
+    from service.organizations.models import Organization
+
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as s:
+        gradings = [s.get_one(Grading, gid) for gid in grading_ids]
+        for grading in gradings:
+            grading.state = "evaluation"
+        pairs = [(g, s.get_one(Organization, g.organization_id)) for g in gradings]
+        campaign = s.get_one(Campaign, gradings[0].campaign_id)
+        session = ballots.open_session(
+            s,
+            Actor.system("bench"),
+            campaign,
+            pairs,
+            {"title": "bench", "categories": [{"code": "members", "issued": issued}]},
+        )
+        s.commit()
+        codes = list(s.scalars(select(BallotCode.code).where(BallotCode.session_id == session.id)))
+    engine.dispose()
+    answers: list[dict[str, object]] = [{"grading_id": gid, "level": "good"} for gid in grading_ids]
+    return codes, answers
+
+
 @contextmanager
 def gunicorn(app: str, workers: int, port: int, url: str) -> Iterator[None]:
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
@@ -252,6 +282,23 @@ def main() -> None:
                 statuses.get(200, 0) / elapsed,
                 statuses,
             )
+        )
+    ballot_codes, answers = ballot_session(url, ids[:20], 2 * (REQUESTS + 200))
+    for workers in (2, 4):
+        with gunicorn("service.wsgi:app", workers, 8103, url):
+            batch = [ballot_codes.pop() for _ in range(REQUESTS + 200)]
+            requests = [
+                (
+                    "/api/v1/ballots",
+                    json.dumps({"code": c, "answers": answers}),
+                    {"Content-Type": "application/json"},
+                )
+                for c in batch
+            ]
+            load(8103, requests[:200])
+            elapsed, statuses = load(8103, requests[200:])
+        rows.append(
+            (f"accepted ballot, gunicorn -w {workers}", statuses.get(201, 0) / elapsed, statuses)
         )
     for name, rate, statuses in rows:
         print(f"{name:<42} {rate:8.1f} req/s   statuses {statuses}")
