@@ -714,6 +714,13 @@ CASES: list[Case] = [
     ),
     Case(
         "GET",
+        "/ballots/<code>",
+        lambda w, db: ("/ballots/ZZZZZ-ZZZZZ", None),
+        expect(409),
+        slug_409="ballot-code-rejected",
+    ),
+    Case(
+        "GET",
         "/gradings/<int:grading_id>/tallies",
         lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/tallies", None),
         expect(200),

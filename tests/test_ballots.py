@@ -324,3 +324,22 @@ def test_a_paper_tally_adds_up_meets_the_quorum_and_is_corrected_by_approval(
     assert approved.status_code == 200, approved.get_json()
     tallies = api.get(f"/api/v1/gradings/{evaluating[0]}/tallies").get_json()["items"]
     assert tallies[0]["version"] == 2 and tallies[0]["reason"] == "复核时发现一张票统计错误"
+
+
+def test_a_code_opens_its_ballot_form(api: Api, evaluating: list[int]) -> None:
+    code = codes_of(api, open_session(api, evaluating)["id"])[-1]["code"]
+    form = api.get(f"/api/v1/ballots/{code.lower()}", who=None).get_json()
+    assert form["category"] == "群众代表" and form["asks"] == "level"
+    assert [q["organization_name"] for q in form["questions"]] == ["东村党支部", "甲镇机关党支部"]
+    assert [c["label"] for c in form["questions"][0]["choices"]] == [
+        "好",
+        "较好",
+        "一般",
+        "较差",
+        "不了解",
+    ]
+    cast(api, code, levels(evaluating))
+    problem = assert_problem(
+        api.get(f"/api/v1/ballots/{code}", who=None), 409, "ballot-code-rejected"
+    )
+    assert problem["reason"] == "used"

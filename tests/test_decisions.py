@@ -183,3 +183,26 @@ def test_only_a_reviewer_proposes(api: Api, db: Session) -> None:
         f"/api/v1/gradings/{grading_id}/decision", json={"level": "good"}, who="supervisor"
     )
     assert_problem(response, 403, "forbidden")
+
+
+def test_a_floor_is_checked_when_the_batch_is_final(api: Api, db: Session) -> None:
+    campaign = db.get_one(Campaign, api.world.campaigns["open"].id)
+    db.add(QuotaRule(campaign_id=campaign.id, level_code="poor", min_share=Decimal(50)))
+    db.commit()
+    for key in ("A1-01", "A1-02"):
+        grading_id = scored(db, api, key, superior="70", members="70", own="70")
+        propose(api, grading_id, "average")
+        assert approve(api, decide(api, grading_id)).status_code == 200
+    status = api.get(f"/api/v1/campaigns/{campaign.id}/quotas").get_json()["items"]
+    assert next(s for s in status if s["level_code"] == "poor")["under_floor"] is True
+    grading = put_in_state(db, api.world.gradings["A1-01"], "publicity", long_ago=True)
+    problem = assert_problem(
+        api.post(
+            f"/api/v1/gradings/{grading.id}/transitions",
+            json={"transition": "finalize"},
+            who="reviewer",
+        ),
+        409,
+        "transition-blocked",
+    )
+    assert [r["code"] for r in problem["reasons"]] == ["quota_floors"]

@@ -105,7 +105,7 @@ def test_a_transition_from_the_wrong_state_is_refused_with_the_state(
         ("submit_self_rating", ["self_rating_submitted"]),
         ("close_evaluation", ["ballots_counted"]),
         ("decide", ["assessment_entered", "level_proposed"]),
-        ("finalize", ["publicity_period_over"]),
+        ("finalize", ["publicity_period_over"]),  # (no floor in the world: quota_floors holds)
         ("close", ["promotion_settled"]),
     ],
 )

@@ -177,10 +177,7 @@ def _items(session: Session, ballot: BallotSession, campaign: Campaign) -> list[
     return indicator_codes
 
 
-def submit(
-    session: Session, actor: Actor, typed_code: str, answers: list[Mapping[str, Any]]
-) -> BallotSession:
-    """Accept one anonymous ballot. Nothing that links the code to the answers is kept."""
+def _usable(session: Session, typed_code: str) -> tuple[BallotCode, BallotSession]:
     code = codes.normalize(typed_code)
     row = (
         session.scalars(select(BallotCode).where(BallotCode.code == code)).first() if code else None
@@ -194,6 +191,44 @@ def submit(
         raise CodeRejected("voting in this session has ended", reason="closed")
     if row.used:
         raise CodeRejected("this code has been used already", reason="used")
+    return row, ballot
+
+
+def form(session: Session, typed_code: str) -> dict[str, Any]:
+    """What the ballot of this code asks, for the page a voter's QR code opens."""
+    row, ballot = _usable(session, typed_code)
+    campaign = session.get_one(Campaign, ballot.campaign_id)
+    config = config_of(session, campaign)
+    choices = [{"code": lv.code, "label": lv.label} for lv in _scheme(session, campaign).levels]
+    if config["allow_unknown"]:
+        choices.append({"code": UNKNOWN, "label": "不了解"})
+    questions = []
+    for link in ballot.gradings:
+        grading = session.get_one(Grading, link.grading_id)
+        org = session.get_one(Organization, grading.organization_id)
+        question: dict[str, Any] = {"grading_id": grading.id, "organization_name": org.name}
+        if ballot.asks == "level":
+            question["choices"] = choices
+        else:
+            question["indicators"] = [
+                {"code": i.code, "name": i.name, "max_points": str(i.max_points)}
+                for i in session.get_one(Standard, grading.standard_id).indicators
+            ]
+        questions.append(question)
+    category = next(c.label for c in ballot.categories if c.code == row.category)
+    return {
+        "session": ballot.title,
+        "category": category,
+        "asks": ballot.asks,
+        "questions": questions,
+    }
+
+
+def submit(
+    session: Session, actor: Actor, typed_code: str, answers: list[Mapping[str, Any]]
+) -> BallotSession:
+    """Accept one anonymous ballot. Nothing that links the code to the answers is kept."""
+    row, ballot = _usable(session, typed_code)
     campaign = session.get_one(Campaign, ballot.campaign_id)
     increments = _check_answers(session, ballot, campaign, answers)
     marked: CursorResult[Any] = session.execute(  # type: ignore[assignment]

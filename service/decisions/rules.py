@@ -156,11 +156,18 @@ def _quota_cap(grading: Grading, ctx: GuardContext) -> bool:
     return all(Decimal(already + 1) * 100 <= Decimal(cap.max_share) * total for cap in caps)  # type: ignore[arg-type]
 
 
+def _quota_floors(grading: Grading, ctx: GuardContext) -> bool:
+    """Floors are judged on the committee's whole batch: once every grading is decided."""
+    campaign = ctx.session.get_one(Campaign, grading.campaign_id)
+    return not any(rule["under_floor"] for rule in quota_status(ctx.session, campaign))
+
+
 CHECKS: dict[str, Callable[[Grading, GuardContext], bool]] = {
     "veto_respected": _veto_respected,
     "new_org_not_top": _new_org_not_top,
     "source_thresholds": _source_thresholds,
     "quota_cap": _quota_cap,
+    "quota_floors": _quota_floors,
 }
 
 

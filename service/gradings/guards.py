@@ -103,7 +103,13 @@ def _decision_rule(code: str) -> Check:
     return check
 
 
-for _code in ("veto_respected", "new_org_not_top", "source_thresholds", "quota_cap"):
+for _code in (
+    "veto_respected",
+    "new_org_not_top",
+    "source_thresholds",
+    "quota_cap",
+    "quota_floors",
+):
     HOOKS[_code] = _decision_rule(_code)
 
 
@@ -146,6 +152,11 @@ SOURCE_THRESHOLDS = _guard(
     "a rating source is below the threshold this level needs",
 )
 QUOTA_CAP = _guard("quota_cap", "该等次已达到比例上限", "this level's quota (cap) is reached")
+QUOTA_FLOORS = _guard(
+    "quota_floors",
+    "全部定级后，有等次低于比例下限（如较差不少于5%）",
+    "with every grading decided, a level is below its floor (e.g. poor ≥ 5 %)",
+)
 PROMOTION_SETTLED = _guard(
     "promotion_settled", "晋位升级尚未作出结论", "the promotion is not settled"
 )

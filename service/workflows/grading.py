@@ -120,7 +120,7 @@ GRADING_SPEC = WorkflowSpec(
             "rated",
             "公示期满，确定等级",
             (R,),
-            guards=(guards.PUBLICITY_PERIOD_OVER, guards.NO_OPEN_COMPLAINTS),
+            guards=(guards.PUBLICITY_PERIOD_OVER, guards.NO_OPEN_COMPLAINTS, guards.QUOTA_FLOORS),
         ),
         TransitionSpec("start_rectification", "rated", "rectification", "开始整改", (R,)),
         TransitionSpec(

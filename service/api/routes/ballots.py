@@ -12,6 +12,7 @@ from service.api.routes.gradings import visible_grading
 from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.ballots import (
     BallotAccepted,
+    BallotFormOut,
     BallotIn,
     BallotSessionIn,
     BallotSessionOut,
@@ -196,6 +197,21 @@ def count_session(ctx: Ctx, session_id: int) -> Any:
 def cast_ballot(ctx: Ctx) -> Any:
     ballot = ops.submit(ctx.session, ctx.actor, ctx.body["code"], ctx.body["answers"])
     return Reply({"accepted": True, "session": ballot.title}, 201)
+
+
+@operation(
+    api,
+    "GET",
+    "/ballots/<code>",
+    summary="What a ballot asks (the page its QR code opens)",
+    tag=TAG,
+    auth=False,
+    responses={200: BallotFormOut},
+    errors=(409,),
+    description="The same refusals as casting it: unknown, used or closed codes answer 409.",
+)
+def ballot_form(ctx: Ctx, code: str) -> Any:
+    return ops.form(ctx.session, code)
 
 
 def _tally(version: RecordVersion) -> dict[str, Any]:

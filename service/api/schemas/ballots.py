@@ -123,5 +123,30 @@ class TallyList(Schema):
     items = fields.List(fields.Nested(TallyOut), required=True)
 
 
+class BallotChoiceOut(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+
+
+class BallotIndicatorOut(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    max_points = fields.String(required=True)
+
+
+class BallotQuestionOut(Schema):
+    grading_id = fields.Integer(required=True)
+    organization_name = fields.String(required=True)
+    choices = fields.List(fields.Nested(BallotChoiceOut))
+    indicators = fields.List(fields.Nested(BallotIndicatorOut))
+
+
+class BallotFormOut(Schema):
+    session = fields.String(required=True)
+    category = fields.String(required=True)
+    asks = fields.String(required=True)
+    questions = fields.List(fields.Nested(BallotQuestionOut), required=True)
+
+
 class CodesQuery(Schema):
     format = fields.String(validate=validate.OneOf(["csv", "svg"]))
