@@ -5,8 +5,8 @@ from typing import Any
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.routes.campaigns import visible_campaign
-from service.api.routes.gradings import visible_grading
-from service.api.routing import Ctx, Reply, operation
+from service.api.routes.gradings import visible_grading, written_or_pending
+from service.api.routing import Ctx, operation
 from service.api.schemas.decisions import (
     DecisionIn,
     DecisionOut,
@@ -19,7 +19,7 @@ from service.campaigns.models import Campaign
 from service.decisions import operations as ops
 from service.decisions import rules
 from service.errors import NotFound
-from service.gradings.models import Approval, Grading
+from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
 
@@ -83,9 +83,7 @@ def put_decision(ctx: Ctx, grading_id: int) -> Any:
     grading, org = visible_grading(ctx, grading_id)
     ctx.caller.require(org, [Role.REVIEWER], "proposing a level")
     result = ops.propose(ctx.session, ctx.actor, grading, ctx.body)
-    if isinstance(result, Approval):
-        return Reply(result, 202, {"Location": f"/api/v1/approvals/{result.id}"})
-    return _decision(grading, result)
+    return written_or_pending(result, lambda version: _decision(grading, version))
 
 
 @operation(
@@ -116,9 +114,7 @@ def put_vetoes(ctx: Ctx, grading_id: int) -> Any:
     grading, org = visible_grading(ctx, grading_id)
     ctx.caller.require(org, [Role.REVIEWER], "flagging a veto")
     result = ops.flag_vetoes(ctx.session, ctx.actor, grading, ctx.body)
-    if isinstance(result, Approval):
-        return Reply(result, 202, {"Location": f"/api/v1/approvals/{result.id}"})
-    return _vetoes(ctx, grading, result)
+    return written_or_pending(result, lambda version: _vetoes(ctx, grading, version))
 
 
 @operation(

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routes.gradings import visible_grading
+from service.api.routes.gradings import visible_grading, written_or_pending
 from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.evaluation import (
     ApprovalOut,
@@ -22,7 +22,7 @@ from service.api.schemas.evaluation import (
 from service.errors import NotFound
 from service.evaluation import operations as ops
 from service.evaluation.composite import ROUNDING
-from service.gradings.models import Approval, Grading
+from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
 
@@ -40,12 +40,6 @@ def _entry(version: RecordVersion) -> dict[str, Any]:
         "created_at": version.created_at,
         "reason": version.reason,
     }
-
-
-def _written(result: RecordVersion | Approval, render: Any, status: int = 200) -> Reply:
-    if isinstance(result, Approval):
-        return Reply(result, 202, {"Location": f"/api/v1/approvals/{result.id}"})
-    return Reply(render(result), status)
 
 
 @operation(
@@ -98,7 +92,7 @@ def correct_survey_entry(ctx: Ctx, grading_id: int, key: str) -> Any:
     ctx.caller.require(org, [Role.REVIEWER], "correcting the survey")
     body = dict(ctx.body)
     reason = body.pop("reason")
-    return _written(
+    return written_or_pending(
         ops.correct_survey_entry(ctx.session, ctx.actor, grading, key, body, reason), _entry
     )
 
@@ -170,7 +164,7 @@ def put_self_rating(ctx: Ctx, grading_id: int) -> Any:
     grading, org = visible_grading(ctx, grading_id)
     ctx.caller.require(org, [Role.SECRETARY], "entering the self-rating")
     result = ops.write_sheet(ctx.session, ctx.actor, grading, "self_rating", ctx.body)
-    return _written(result, lambda _: _sheet(ctx, grading, "self_rating"))
+    return written_or_pending(result, lambda _: _sheet(ctx, grading, "self_rating"))
 
 
 @operation(
@@ -201,7 +195,7 @@ def put_assessment(ctx: Ctx, grading_id: int) -> Any:
     grading, org = visible_grading(ctx, grading_id)
     ctx.caller.require(org, [Role.REVIEWER], "entering the assessment")
     result = ops.write_sheet(ctx.session, ctx.actor, grading, "assessment", ctx.body)
-    return _written(result, lambda _: _sheet(ctx, grading, "assessment"))
+    return written_or_pending(result, lambda _: _sheet(ctx, grading, "assessment"))
 
 
 @operation(

@@ -28,6 +28,7 @@ from service.gradings import approvals as approval_ops
 from service.gradings import operations as ops
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
+from service.records.models import RecordVersion
 from service.workflows.grading import GRADING_SPEC
 
 TAG = "gradings"
@@ -234,6 +235,13 @@ def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
         for k in ("fired", "approval_requested", "refused")
     }
     return {"transition": body["transition"], **counts, "results": results}
+
+
+def written_or_pending(result: RecordVersion | Approval, render: Any, status: int = 200) -> Reply:
+    """A stage record was written (render it), or it waits for a supervisor's approval (202)."""
+    if isinstance(result, Approval):
+        return Reply(result, 202, {"Location": f"/api/v1/approvals/{result.id}"})
+    return Reply(render(result), status)
 
 
 def visible_approval(ctx: Ctx, approval_id: int) -> Approval:
