@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import api
+from service import api, calendar
 from service.audit.signing import load_private_key
 from service.config import Settings
 from service.db import make_engine, make_sessionmaker
@@ -32,6 +33,8 @@ def create_app(
         app.extensions["grading.engine"] = engine
     app.extensions["grading.sessions"] = session_factory
     app.extensions["grading.settings"] = settings
+    app.extensions["grading.clock"] = time.time
+    calendar.configure(settings.holidays)
     app.extensions["grading.signing_key"] = load_private_key(
         settings.audit_signing_key, settings.secret_key
     )

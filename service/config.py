@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 
 def _int(name: str, default: int) -> int:
@@ -15,6 +15,17 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SystemExit(f"configuration: {name} must be an integer, got {raw!r}") from exc
+
+
+def _holidays(raw: str) -> frozenset[date]:
+    """HOLIDAYS: ISO dates separated by commas or spaces, or a path to a file of them."""
+    if raw and os.path.isfile(raw):
+        with open(raw, encoding="utf-8") as handle:
+            raw = handle.read()
+    try:
+        return frozenset(date.fromisoformat(p) for p in raw.replace(",", " ").split() if p)
+    except ValueError as exc:
+        raise SystemExit(f"configuration: HOLIDAYS has a bad date: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,9 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     trusted_proxies: int = 0
     audit_signing_key: str | None = None
+    holidays: frozenset[date] = frozenset()
+    complaint_limit: int = 5  # complaints per client …
+    complaint_window_seconds: int = 3600  # … per window
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -46,6 +60,9 @@ class Settings:
             "base_url": (os.environ.get("BASE_URL") or cls.base_url).rstrip("/"),
             "trusted_proxies": _int("TRUSTED_PROXIES", 0),
             "audit_signing_key": os.environ.get("AUDIT_SIGNING_KEY") or None,
+            "holidays": _holidays(os.environ.get("HOLIDAYS", "")),
+            "complaint_limit": _int("COMPLAINT_LIMIT", 5),
+            "complaint_window_seconds": _int("COMPLAINT_WINDOW_SECONDS", 3600),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

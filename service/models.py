@@ -22,6 +22,7 @@ from service.db import Base
 from service.gradings.models import Approval, Grading
 from service.idempotency.models import IdempotentResponse
 from service.organizations.models import Domain, Organization, OrganizationMove
+from service.publicity.models import Complaint, RateLimitHit
 from service.records.models import RecordVersion
 from service.standards.models import Adjustment, Indicator, Level, LevelScheme, Standard, SubItem
 
@@ -43,6 +44,7 @@ __all__ = [
     "CampaignStandard",
     "ChainHead",
     "Checkpoint",
+    "Complaint",
     "Domain",
     "Grading",
     "IdempotentResponse",
@@ -52,6 +54,7 @@ __all__ = [
     "Organization",
     "OrganizationMove",
     "QuotaRule",
+    "RateLimitHit",
     "RatingSource",
     "RecordVersion",
     "RoleGrant",

@@ -33,6 +33,8 @@ def put_in_state(db: Session, grading: Grading, state: str, *, long_ago: bool = 
     fresh = db.get_one(Grading, grading.id)
     fresh.state = state
     fresh.state_entered_at = utcnow() - timedelta(days=60 if long_ago else 0)
+    if long_ago:
+        fresh.publicity_ends_on = (utcnow() - timedelta(days=30)).date()
     db.commit()
     return fresh
 
@@ -45,6 +47,7 @@ def satisfy(db: Session, grading: Grading, name: str) -> None:
             records.write(db, Actor.system("test"), fresh, record_type, {"entered": True})
     if name == "finalize":
         fresh.state_entered_at = utcnow() - timedelta(days=60)
+        fresh.publicity_ends_on = (utcnow() - timedelta(days=30)).date()
     db.commit()
 
 

@@ -23,6 +23,7 @@ from service.context import Actor
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
 from service.organizations.models import Organization
+from service.publicity.models import Complaint
 from service.records import operations as records
 from tests.conftest import Api
 from tests.world import SEVEN, World, standard_body
@@ -219,6 +220,29 @@ def scored(key: str, record_type: str | None = None) -> Callable[[World, Session
             )
         db.commit()
         return graded.id
+
+    return make
+
+
+def under_publicity(key: str, complaint: str | None = None) -> Callable[[World, Session], int]:
+    """The grading in publicity; with `complaint` (a state), the id of a complaint against it."""
+
+    def make(w: World, db: Session) -> int:
+        graded = db.get_one(Grading, w.gradings[key].id)
+        graded.state, graded.level = "publicity", "average"
+        if complaint is None:
+            db.commit()
+            return graded.id
+        filed = Complaint(
+            grading_id=graded.id,
+            text="t",
+            tracking_code=f"T{graded.id:011d}",
+            state=complaint,
+            assigned_to="reviewer" if complaint != "received" else None,
+        )
+        db.add(filed)
+        db.commit()
+        return filed.id
 
     return make
 
@@ -780,6 +804,48 @@ CASES: list[Case] = [
         lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/quotas", None),
         expect(200),
         lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/quotas", None),
+    ),
+    Case(
+        "GET",
+        "/public/notices/<int:campaign_id>",
+        lambda w, db: (f"/public/notices/{w.campaigns['open'].id}", None),
+        expect(200),
+    ),
+    Case(
+        "POST",
+        "/public/complaints",
+        lambda w, db: (
+            "/public/complaints",
+            {"grading_id": under_publicity("A1-01")(w, db), "text": "t"},
+        ),
+        expect(201),
+    ),
+    Case(
+        "GET",
+        "/public/complaints/<code>",
+        lambda w, db: ("/public/complaints/NOSUCHCODE99", None),
+        expect(404),
+    ),
+    Case("GET", "/complaints", lambda w, db: ("/complaints", None), expect(200)),
+    Case(
+        "POST",
+        "/complaints/<int:complaint_id>/assign",
+        lambda w, db: (f"/complaints/{under_publicity('A1-01', 'received')(w, db)}/assign", None),
+        expect(403, reviewer=200),
+        lambda w, db: (f"/complaints/{under_publicity('b:B-01', 'received')(w, db)}/assign", None),
+    ),
+    Case(
+        "POST",
+        "/complaints/<int:complaint_id>/answer",
+        lambda w, db: (
+            f"/complaints/{under_publicity('A1-01', 'investigating')(w, db)}/answer",
+            {"findings": "f", "reply": "r", "upheld": False},
+        ),
+        expect(403, reviewer=200),
+        lambda w, db: (
+            f"/complaints/{under_publicity('b:B-01', 'investigating')(w, db)}/answer",
+            {"findings": "f", "reply": "r", "upheld": False},
+        ),
     ),
     Case("GET", "/audit/verify", lambda w, db: ("/audit/verify", None), expect(403, inspector=200)),
     Case("GET", "/audit/public-key", lambda w, db: ("/audit/public-key", None), expect(200)),

@@ -77,6 +77,15 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The If-Match version is stale; re-read and retry.",
     ),
     "database-unavailable": ("Database unavailable", "The service cannot reach its database."),
+    "rate-limited": ("Too many requests", "Wait for the seconds in Retry-After."),
+    "not-in-publicity": (
+        "Not under publicity",
+        "Complaints are filed while a grading is publicly noticed.",
+    ),
+    "complaint-state": (
+        "Wrong complaint state",
+        "Assign before answering; answered complaints are final.",
+    ),
     "internal-error": (
         "Internal error",
         "A fault of the service; the request id helps to find it.",
@@ -121,7 +130,12 @@ def _http_slug(status: int) -> str:
 def install(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
-        return problem(exc.status, exc.type, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+        response = problem(
+            exc.status, exc.type, exc.title, exc.detail, errors=exc.errors, **exc.extra
+        )
+        if exc.status == 429:
+            response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return response
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Response:

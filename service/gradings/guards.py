@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -45,25 +45,29 @@ def _has_record(record_type: str) -> Check:
     return check
 
 
-def add_working_days(start: date, days: int) -> date:
-    """Monday to Friday; the holiday calendar arrives with the publicity issue."""
-    current = start
-    added = 0
-    while added < days:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            added += 1
-    return current
-
-
 def _publicity_over(grading: Any, ctx: GuardContext) -> bool:
-    ends = add_working_days(grading.state_entered_at.date(), ctx.publicity_working_days)
-    return ctx.today >= ends
+    """Publicity closes only after its last day."""
+    from service.calendar import add_working_days
+
+    ends = grading.publicity_ends_on or add_working_days(
+        grading.state_entered_at.date(), ctx.publicity_working_days
+    )
+    return ctx.today > ends
 
 
 def _no_open_complaints(grading: Any, ctx: GuardContext) -> bool:
     from service.gradings.models import Approval
+    from service.publicity.models import Complaint
 
+    open_complaint = ctx.session.scalar(
+        select(Complaint.id)
+        .where(
+            Complaint.grading_id == grading.id, Complaint.state.in_(("received", "investigating"))
+        )
+        .limit(1)
+    )
+    if open_complaint is not None:
+        return False
     pending = ctx.session.scalar(
         select(Approval.id).where(
             Approval.grading_id == grading.id,

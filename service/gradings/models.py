@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
@@ -29,6 +29,9 @@ class Grading(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     state_entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # 公示: set when a decision is approved, from the campaign's length in working days.
+    publicity_starts_on: Mapped[date | None] = mapped_column(Date)
+    publicity_ends_on: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (UniqueConstraint("campaign_id", "organization_id"),)
     __mapper_args__ = {"version_id_col": version}

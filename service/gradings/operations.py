@@ -140,9 +140,16 @@ def fire(
     GRADING_WORKFLOW.fire(grading, name, guard_context(session, grading, for_update=True), reason)
     grading.state_entered_at = utcnow()
     if name == "decide":
+        from service.calendar import add_working_days
         from service.decisions.rules import proposed_level
 
         grading.level = proposed_level(session, grading)
+        today = utcnow().date()
+        days = session.scalar(
+            select(Campaign.publicity_working_days).where(Campaign.id == grading.campaign_id)
+        )
+        grading.publicity_starts_on = today
+        grading.publicity_ends_on = add_working_days(today, days or 0)
     elif grading.state == "superior_review":
         grading.level = None  # sent back: the level is decided again
     session.flush()  # the version check: a concurrent writer of the same version fails here

@@ -10,6 +10,7 @@ from service.api.routes import (
     gradings,
     meta,
     organizations,
+    publicity,
     standards,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "gradings",
     "meta",
     "organizations",
+    "publicity",
     "standards",
 ]

@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from sqlalchemy import select
+
+from service.accounts.models import Role
+from service.api.blueprint import api
+from service.api.routing import Ctx, Reply, operation, paginate
+from service.api.schemas.publicity import (
+    ComplaintAnswerIn,
+    ComplaintFiledOut,
+    ComplaintIn,
+    ComplaintListQuery,
+    ComplaintOut,
+    ComplaintPage,
+    ComplaintPublicOut,
+    NoticeOut,
+    NoticeQuery,
+)
+from service.campaigns.models import Campaign
+from service.errors import NotFound
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+from service.publicity import operations as ops
+from service.publicity.models import Complaint
+from service.publicity.ratelimit import hit
+
+TAG = "publicity"
+
+
+@operation(
+    api,
+    "GET",
+    "/public/notices/<int:campaign_id>",
+    summary="公示: the organizations of an area under publicity and their levels (no token)",
+    tag=TAG,
+    auth=False,
+    query=NoticeQuery,
+    responses={200: NoticeOut},
+    errors=(404,),
+)
+def get_notice(ctx: Ctx, campaign_id: int) -> Any:
+    campaign = ctx.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} was not found")
+    committee = ctx.session.get_one(Organization, campaign.organization_id)
+    area = committee
+    if "area" in ctx.query:
+        found = ctx.session.get(Organization, ctx.query["area"])
+        if found is None or not found.path.startswith(committee.path):
+            raise NotFound("no such area in this campaign", errors={"area": ["not found"]})
+        area = found
+    return {
+        "campaign": campaign.name,
+        "area": area.name,
+        "items": ops.notice(ctx.session, campaign, area),
+    }
+
+
+@operation(
+    api,
+    "POST",
+    "/public/complaints",
+    summary="File a complaint against a grading under publicity (no token; anonymous allowed)",
+    tag=TAG,
+    auth=False,
+    idempotent=False,
+    body=ComplaintIn,
+    responses={201: ComplaintFiledOut},
+    errors=(404, 409, 429),
+    description="Limited per client (COMPLAINT_LIMIT per COMPLAINT_WINDOW_SECONDS): past it, 429 "
+    "with Retry-After. Keep the tracking code to read the reply.",
+)
+def file_complaint(ctx: Ctx) -> Any:
+    hit(
+        ctx.session,
+        secret=ctx.settings.secret_key,
+        scope="complaints",
+        client=request.remote_addr or "unknown",
+        limit=ctx.settings.complaint_limit,
+        window=ctx.settings.complaint_window_seconds,
+        now=current_app.extensions["grading.clock"](),
+    )
+    complaint = ops.file_complaint(
+        ctx.session, ctx.body["grading_id"], ctx.body["text"], ctx.body.get("contact")
+    )
+    return Reply({"tracking_code": complaint.tracking_code, "state": complaint.state}, 201)
+
+
+@operation(
+    api,
+    "GET",
+    "/public/complaints/<code>",
+    summary="Read a complaint's state and reply by its tracking code (no token)",
+    tag=TAG,
+    auth=False,
+    responses={200: ComplaintPublicOut},
+    errors=(404,),
+)
+def track_complaint(ctx: Ctx, code: str) -> Any:
+    return ops.find_by_code(ctx.session, code)
+
+
+def visible_complaint(ctx: Ctx, complaint_id: int) -> tuple[Complaint, Organization]:
+    row = ctx.session.execute(
+        select(Complaint, Organization)
+        .join(Grading, Grading.id == Complaint.grading_id)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(Complaint.id == complaint_id, ctx.caller.visible_filter(Organization.path))
+    ).first()
+    if row is None:
+        raise NotFound(f"complaint {complaint_id} was not found")
+    return row[0], row[1]
+
+
+@operation(
+    api,
+    "GET",
+    "/complaints",
+    summary="Complaints about gradings in your subtree",
+    tag=TAG,
+    query=ComplaintListQuery,
+    responses={200: ComplaintPage},
+)
+def list_complaints(ctx: Ctx) -> Any:
+    query = (
+        select(Complaint)
+        .join(Grading, Grading.id == Complaint.grading_id)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(ctx.caller.visible_filter(Organization.path))
+    )
+    for name in ("state", "grading_id"):
+        if name in ctx.query:
+            query = query.where(getattr(Complaint, name) == ctx.query[name])
+    return paginate(ctx, query, Complaint.id)
+
+
+@operation(
+    api,
+    "POST",
+    "/complaints/<int:complaint_id>/assign",
+    summary="Take up a complaint to investigate it (调查核实) — a reviewer",
+    tag=TAG,
+    responses={200: ComplaintOut},
+    errors=(403, 404, 409),
+)
+def assign_complaint(ctx: Ctx, complaint_id: int) -> Any:
+    complaint, org = visible_complaint(ctx, complaint_id)
+    ctx.caller.require(org, [Role.REVIEWER], "investigating a complaint")
+    return ops.assign(ctx.session, ctx.actor, complaint)
+
+
+@operation(
+    api,
+    "POST",
+    "/complaints/<int:complaint_id>/answer",
+    summary="Answer a complaint: findings, the reply, upheld or not",
+    tag=TAG,
+    body=ComplaintAnswerIn,
+    responses={200: ComplaintOut},
+    errors=(403, 404, 409, 422),
+    description="An upheld complaint moves the grading to complaint review and asks a "
+    "supervisor to send it back to superior review, with the complaint as the reason.",
+)
+def answer_complaint(ctx: Ctx, complaint_id: int) -> Any:
+    complaint, org = visible_complaint(ctx, complaint_id)
+    ctx.caller.require(org, [Role.REVIEWER], "answering a complaint")
+    return ops.answer(
+        ctx.session,
+        ctx.actor,
+        ctx.caller,
+        complaint,
+        ctx.body["findings"],
+        ctx.body["reply"],
+        ctx.body["upheld"],
+    )

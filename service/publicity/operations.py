@@ -1,0 +1,176 @@
+"""公示 and complaints: the public notice, filing, investigating and answering complaints."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts.access import Principal
+from service.audit.operations import record
+from service.campaigns.models import Campaign
+from service.context import Actor
+from service.db import utcnow
+from service.errors import Conflict, NotFound, ValidationFailed
+from service.gradings.approvals import request_approval
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+from service.publicity.models import Complaint
+from service.standards.models import LevelScheme
+
+UNDER_PUBLICITY = ("publicity", "complaint_review")
+TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def notice(session: Session, campaign: Campaign, area: Organization) -> list[dict[str, Any]]:
+    """The organizations of an area under publicity, with their levels and the period."""
+    scheme = session.get_one(LevelScheme, campaign.level_scheme_id)
+    labels = {lv.code: lv.label for lv in scheme.levels}
+    rows = session.execute(
+        select(Grading, Organization)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(
+            Grading.campaign_id == campaign.id,
+            Grading.state.in_(UNDER_PUBLICITY),
+            Organization.path.startswith(area.path, autoescape=True),
+        )
+        .order_by(Organization.path)
+    ).all()
+    return [
+        {
+            "grading_id": g.id,
+            "organization": o.name,
+            "domain": o.domain,
+            "level": g.level,
+            "level_label": labels.get(g.level or ""),
+            "publicity_starts_on": g.publicity_starts_on,
+            "publicity_ends_on": g.publicity_ends_on,
+        }
+        for g, o in rows
+    ]
+
+
+def file_complaint(session: Session, grading_id: int, text: str, contact: str | None) -> Complaint:
+    grading = session.get(Grading, grading_id)
+    if grading is None:
+        raise NotFound(f"grading {grading_id} was not found", errors={"grading_id": ["not found"]})
+    if grading.state not in UNDER_PUBLICITY:
+        raise Conflict(
+            "this grading is not under publicity: complaints are filed while it is "
+            "publicly noticed",
+            type="not-in-publicity",
+        )
+    complaint = Complaint(
+        grading_id=grading.id,
+        text=text,
+        contact=contact,
+        tracking_code="".join(secrets.choice(TRACKING_ALPHABET) for _ in range(12)),
+    )
+    session.add(complaint)
+    session.flush()
+    # The filer may stay anonymous: no address, no request id in the trail.
+    record(
+        session,
+        Actor(account_id=None, username="public", role=None),
+        "complaint.file",
+        "grading",
+        grading.id,
+        organization_id=grading.organization_id,
+        after={"complaint_id": complaint.id, "anonymous": contact is None},
+    )
+    return complaint
+
+
+def get_complaint(session: Session, complaint_id: int) -> Complaint:
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound(f"complaint {complaint_id} was not found")
+    return complaint
+
+
+def assign(session: Session, actor: Actor, complaint: Complaint) -> Complaint:
+    if complaint.state == "answered":
+        raise Conflict("the complaint is answered already", type="complaint-state")
+    before = {"state": complaint.state, "assigned_to": complaint.assigned_to}
+    complaint.state = "investigating"
+    complaint.assigned_to = actor.username
+    session.flush()
+    grading = session.get_one(Grading, complaint.grading_id)
+    record(
+        session,
+        actor,
+        "complaint.assign",
+        "grading",
+        grading.id,
+        organization_id=grading.organization_id,
+        before={"complaint_id": complaint.id, **before},
+        after={
+            "complaint_id": complaint.id,
+            "state": "investigating",
+            "assigned_to": actor.username,
+        },
+    )
+    return complaint
+
+
+def answer(
+    session: Session,
+    actor: Actor,
+    principal: Principal,
+    complaint: Complaint,
+    findings: str,
+    reply: str,
+    upheld: bool,
+) -> Complaint:
+    if complaint.state != "investigating":
+        raise Conflict(
+            f"the complaint is {complaint.state}; it is answered while investigated",
+            type="complaint-state",
+        )
+    if complaint.assigned_to != actor.username:
+        raise ValidationFailed(
+            "the complaint is answered by the reviewer investigating it",
+            errors={"assigned_to": [f"assigned to {complaint.assigned_to}"]},
+        )
+    complaint.state = "answered"
+    complaint.findings, complaint.reply, complaint.upheld = findings, reply, upheld
+    complaint.answered_at = utcnow()
+    session.flush()
+    grading = session.get_one(Grading, complaint.grading_id)
+    record(
+        session,
+        actor,
+        "complaint.answer",
+        "grading",
+        grading.id,
+        organization_id=grading.organization_id,
+        after={"complaint_id": complaint.id, "upheld": upheld},
+        reason=findings,
+    )
+    if upheld:
+        from service.gradings.operations import fire
+
+        reason = f"投诉#{complaint.id}成立：{findings}"
+        if grading.state == "publicity":
+            fire(session, actor, grading, "receive_complaint", reason)
+        request_approval(
+            session,
+            actor,
+            grading,
+            kind="transition",
+            subject="uphold_complaint",
+            payload={"complaint_id": complaint.id},
+            reason=reason,
+        )
+    return complaint
+
+
+def find_by_code(session: Session, code: str) -> Complaint:
+    complaint = session.scalars(
+        select(Complaint).where(Complaint.tracking_code == code.upper())
+    ).first()
+    if complaint is None:
+        raise NotFound("no complaint has this tracking code")
+    return complaint

@@ -1,0 +1,206 @@
+"""公示 and complaints: the public notice, filing, investigating, answering, rate limits."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service import calendar
+from service.db import utcnow
+from service.gradings.models import Grading
+from tests.conftest import Api, assert_problem
+from tests.test_decisions import approve, decide, propose, scored
+
+
+def in_publicity(db: Session, grading: Grading, *, over: bool = False) -> int:
+    fresh = db.get_one(Grading, grading.id)
+    fresh.state, fresh.level = "publicity", "average"
+    today = utcnow().date()
+    fresh.publicity_starts_on = today - timedelta(days=20 if over else 0)
+    fresh.publicity_ends_on = today - timedelta(days=10) if over else today + timedelta(days=7)
+    db.commit()
+    return fresh.id
+
+
+def complain(api: Api, grading_id: int, **extra: Any) -> Any:
+    return api.post(
+        "/api/v1/public/complaints",
+        who=None,
+        json={"grading_id": grading_id, "text": "该支部三会一课流于形式", **extra},
+    )
+
+
+def finalize(api: Api, grading_id: int) -> Any:
+    return api.post(
+        f"/api/v1/gradings/{grading_id}/transitions",
+        json={"transition": "finalize"},
+        who="reviewer",
+    )
+
+
+def test_working_days_skip_weekends_and_holidays() -> None:
+    calendar.configure(frozenset({date(2026, 4, 6)}))  # 清明 (observed), a Monday
+    try:
+        assert calendar.add_working_days(date(2026, 4, 2), 3) == date(2026, 4, 8)  # Fri, Tue, Wed
+    finally:
+        calendar.configure(frozenset())
+
+
+def test_a_decision_opens_publicity_for_the_campaigns_working_days(api: Api, db: Session) -> None:
+    grading_id = scored(db, api, "A1-01", superior="70", members="70", own="70")
+    propose(api, grading_id, "average")
+    assert approve(api, decide(api, grading_id)).status_code == 200
+    db.expire_all()
+    grading = db.get_one(Grading, grading_id)
+    assert grading.publicity_starts_on == utcnow().date()
+    assert grading.publicity_ends_on == calendar.add_working_days(utcnow().date(), 5)
+
+
+def test_the_public_notice_lists_an_area_without_a_token(api: Api, db: Session) -> None:
+    grading_id = in_publicity(db, api.world.gradings["A1-01"])
+    campaign_id = api.world.campaigns["open"].id
+    notice = api.get(f"/api/v1/public/notices/{campaign_id}", who=None).get_json()
+    assert notice["area"] == "甲县委"
+    assert [(i["grading_id"], i["organization"], i["level_label"]) for i in notice["items"]] == [
+        (grading_id, "东村党支部", "一般")
+    ]
+    area = api.get(f"/api/v1/public/notices/{campaign_id}?area={api.world.org('A1').id}", who=None)
+    assert len(area.get_json()["items"]) == 1
+    assert_problem(
+        api.get(f"/api/v1/public/notices/{campaign_id}?area={api.world.org('B').id}", who=None),
+        404,
+        "not-found",
+    )
+    assert_problem(api.get("/api/v1/public/notices/999999", who=None), 404, "not-found")
+
+
+def test_a_complaint_is_filed_anonymously_and_tracked(api: Api, db: Session) -> None:
+    grading_id = in_publicity(db, api.world.gradings["A1-01"])
+    filed = complain(api, grading_id)
+    assert filed.status_code == 201
+    code = filed.get_json()["tracking_code"]
+    tracked = api.get(f"/api/v1/public/complaints/{code}", who=None).get_json()
+    assert tracked["state"] == "received" and tracked["reply"] is None
+    assert_problem(api.get("/api/v1/public/complaints/NOSUCHCODE99", who=None), 404, "not-found")
+
+
+def test_a_complaint_after_publicity_ended_is_refused(api: Api, db: Session) -> None:
+    grading = api.world.gradings["A1-01"]
+    db.get_one(Grading, grading.id).state = "rated"
+    db.commit()
+    assert_problem(complain(api, grading.id), 409, "not-in-publicity")
+
+
+def test_a_complaint_is_checked_for_size(api: Api, db: Session) -> None:
+    grading_id = in_publicity(db, api.world.gradings["A1-01"])
+    problem = assert_problem(complain(api, grading_id, text="投" * 2001), 422, "validation-error")
+    assert list(problem["errors"]) == ["text"]
+
+
+def test_publicity_cannot_close_with_an_open_complaint_nor_early(api: Api, db: Session) -> None:
+    early = in_publicity(db, api.world.gradings["A1-02"])
+    problem = assert_problem(finalize(api, early), 409, "transition-blocked")
+    assert [r["code"] for r in problem["reasons"]] == ["publicity_period_over"]
+    grading_id = in_publicity(db, api.world.gradings["A1-01"], over=True)
+    complain(api, grading_id)
+    problem = assert_problem(finalize(api, grading_id), 409, "transition-blocked")
+    assert [r["code"] for r in problem["reasons"]] == ["no_open_complaints"]
+
+
+def test_a_complaint_not_upheld_is_answered_and_publicity_closes(api: Api, db: Session) -> None:
+    grading_id = in_publicity(db, api.world.gradings["A1-01"], over=True)
+    code = complain(api, grading_id).get_json()["tracking_code"]
+    complaint = api.get(f"/api/v1/complaints?grading_id={grading_id}", who="reviewer").get_json()[
+        "items"
+    ][0]
+    assert_problem(
+        api.post(
+            f"/api/v1/complaints/{complaint['id']}/answer",
+            who="reviewer",
+            json={"findings": "x", "reply": "y", "upheld": False},
+        ),
+        409,
+        "complaint-state",
+    )
+    assigned = api.post(f"/api/v1/complaints/{complaint['id']}/assign", who="reviewer").get_json()
+    assert (assigned["state"], assigned["assigned_to"]) == ("investigating", "reviewer")
+    problem = assert_problem(
+        api.post(
+            f"/api/v1/complaints/{complaint['id']}/answer",
+            who="chief",
+            json={"findings": "x", "reply": "y", "upheld": False},
+        ),
+        422,
+        "validation-error",
+    )
+    assert problem["errors"] == {"assigned_to": ["assigned to reviewer"]}
+    answered = api.post(
+        f"/api/v1/complaints/{complaint['id']}/answer",
+        who="reviewer",
+        json={
+            "findings": "经查，该支部按月召开支部党员大会，有会议记录",
+            "reply": "经调查核实，反映的问题不属实。",
+            "upheld": False,
+        },
+    )
+    assert answered.status_code == 200
+    tracked = api.get(f"/api/v1/public/complaints/{code}", who=None).get_json()
+    assert (tracked["state"], tracked["upheld"]) == ("answered", False)
+    assert tracked["reply"] == "经调查核实，反映的问题不属实。"
+    assert finalize(api, grading_id).status_code == 200
+
+
+def test_an_upheld_complaint_sends_the_grading_back_with_the_complaint_as_reason(
+    api: Api, db: Session
+) -> None:
+    grading_id = in_publicity(db, api.world.gradings["A1-01"])
+    complain(api, grading_id)
+    complaint_id = api.get("/api/v1/complaints?state=received", who="reviewer").get_json()["items"][
+        0
+    ]["id"]
+    api.post(f"/api/v1/complaints/{complaint_id}/assign", who="reviewer")
+    api.post(
+        f"/api/v1/complaints/{complaint_id}/answer",
+        who="reviewer",
+        json={
+            "findings": "支部书记长期不在村",
+            "reply": "投诉属实，已退回重新评定",
+            "upheld": True,
+        },
+    )
+    view = api.get(f"/api/v1/gradings/{grading_id}", who="supervisor").get_json()
+    assert view["state"] == "complaint_review"
+    assert view["pending_approval"]["subject"] == "uphold_complaint"
+    approved = api.post(
+        f"/api/v1/approvals/{view['pending_approval']['id']}/approve", json={}, who="supervisor"
+    )
+    assert approved.status_code == 200
+    db.expire_all()
+    assert (db.get_one(Grading, grading_id).state, db.get_one(Grading, grading_id).level) == (
+        "superior_review",
+        None,
+    )
+    history = api.get(f"/api/v1/gradings/{grading_id}/history", who="inspector").get_json()["items"]
+    back = [h for h in history if h["action"] == "grading.transition"][-1]
+    assert back["after"]["transition"] == "uphold_complaint"
+    assert back["reason"] == f"投诉#{complaint_id}成立：支部书记长期不在村"
+
+
+def test_complaints_are_rate_limited_per_client_without_sleeping(
+    app: Any, api: Api, db: Session
+) -> None:
+    grading_id = in_publicity(db, api.world.gradings["A1-01"])
+    now = [1_800_000_000.0]  # a fixed clock, moved by hand
+    app.extensions["grading.clock"] = lambda: now[0]
+    limit = app.extensions["grading.settings"].complaint_limit
+    for _ in range(limit):
+        assert complain(api, grading_id).status_code == 201
+    refused = complain(api, grading_id)
+    problem = assert_problem(refused, 429, "rate-limited")
+    window = app.extensions["grading.settings"].complaint_window_seconds
+    expected = window - int(now[0]) % window
+    assert refused.headers["Retry-After"] == str(expected) and problem["retry_after"] == expected
+    now[0] += expected  # the next window
+    assert complain(api, grading_id).status_code == 201
