@@ -247,6 +247,57 @@ def under_publicity(key: str, complaint: str | None = None) -> Callable[[World, 
     return make
 
 
+ITEM = {
+    "problem": "p",
+    "cause": "c",
+    "measure": "m",
+    "target": "t",
+    "deadline": "2026-06-30",
+    "responsible": "r",
+}
+
+
+def rectifying(key: str, item_status: str | None = None) -> Callable[[World, Session], int]:
+    """The grading in rectification (level good); with `item_status`: a plan and item I1."""
+
+    def make(w: World, db: Session) -> int:
+        graded = db.get_one(Grading, w.gradings[key].id)
+        graded.state, graded.level = "rectification", "good"
+        if item_status is not None:
+            actor = Actor.system("t")
+            records.write(
+                db,
+                actor,
+                graded,
+                "rectification_item",
+                {**ITEM, "status": item_status, "evidence": "e", "returned_reason": None},
+                key="I1",
+            )
+            records.write(
+                db, actor, graded, "rectification_plan", {"approved_by": "t", "items": ["I1"]}
+            )
+        db.commit()
+        return graded.id
+
+    return make
+
+
+def step_case(action: str, item_status: str, role: str) -> Case:
+    return Case(
+        "POST",
+        f"/gradings/<int:grading_id>/rectification/items/<key>/{action}",
+        lambda w, db: (
+            f"/gradings/{rectifying('A1-01', item_status)(w, db)}/rectification/items/I1/{action}",
+            {"evidence": "e", "reason": "r"},
+        ),
+        expect(403, **{role: 200}),
+        lambda w, db: (
+            f"/gradings/{rectifying('b:B-01', item_status)(w, db)}/rectification/items/I1/{action}",
+            {"evidence": "e", "reason": "r"},
+        ),
+    )
+
+
 def grading(key: str) -> Callable[[World, Session], int]:
     return lambda w, db: w.gradings[key].id
 
@@ -846,6 +897,52 @@ CASES: list[Case] = [
             f"/complaints/{under_publicity('b:B-01', 'investigating')(w, db)}/answer",
             {"findings": "f", "reply": "r", "upheld": False},
         ),
+    ),
+    Case(
+        "GET",
+        "/gradings/<int:grading_id>/rectification",
+        lambda w, db: (f"/gradings/{rectifying('A1-01')(w, db)}/rectification", None),
+        expect(200),
+        lambda w, db: (f"/gradings/{rectifying('b:B-01')(w, db)}/rectification", None),
+    ),
+    Case(
+        "PUT",
+        "/gradings/<int:grading_id>/rectification/helpers",
+        lambda w, db: (
+            f"/gradings/{rectifying('A1-01')(w, db)}/rectification/helpers",
+            {"liaison": "l"},
+        ),
+        expect(403, reviewer=200),
+        lambda w, db: (
+            f"/gradings/{rectifying('b:B-01')(w, db)}/rectification/helpers",
+            {"liaison": "l"},
+        ),
+    ),
+    Case(
+        "POST",
+        "/gradings/<int:grading_id>/rectification/items",
+        lambda w, db: (f"/gradings/{rectifying('A1-01')(w, db)}/rectification/items", ITEM),
+        expect(403, secretary=201),
+        lambda w, db: (f"/gradings/{rectifying('b:B-01')(w, db)}/rectification/items", ITEM),
+    ),
+    Case(
+        "POST",
+        "/gradings/<int:grading_id>/rectification/plan/approve",
+        lambda w, db: (f"/gradings/{rectifying('A1-01')(w, db)}/rectification/plan/approve", None),
+        expect(403, supervisor=409),
+        lambda w, db: (f"/gradings/{rectifying('b:B-01')(w, db)}/rectification/plan/approve", None),
+        slug_409="plan-empty",
+    ),
+    step_case("start", "open", "secretary"),
+    step_case("submit", "in_progress", "secretary"),
+    step_case("close", "submitted", "reviewer"),
+    step_case("return", "submitted", "reviewer"),
+    Case(
+        "GET",
+        "/campaigns/<int:campaign_id>/rectification-items",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/rectification-items", None),
+        expect(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/rectification-items", None),
     ),
     Case("GET", "/audit/verify", lambda w, db: ("/audit/verify", None), expect(403, inspector=200)),
     Case("GET", "/audit/public-key", lambda w, db: ("/audit/public-key", None), expect(200)),

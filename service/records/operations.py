@@ -29,6 +29,10 @@ STAGE_OF = {
     "decision": "superior_review",
     "veto_flags": "superior_review",
     "rectification_item": "rectification",
+    "rectification_helpers": "rectification",
+    "rectification_plan": "rectification",
+    "special_report": "promotion",
+    "satisfaction_tally": "promotion",
     "promotion_decision": "promotion",
 }
 

@@ -11,6 +11,7 @@ from service.api.routes import (
     meta,
     organizations,
     publicity,
+    rectification,
     standards,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "meta",
     "organizations",
     "publicity",
+    "rectification",
     "standards",
 ]

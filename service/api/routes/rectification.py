@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from service.accounts.models import Role
+from service.api.blueprint import api
+from service.api.routes.campaigns import visible_campaign
+from service.api.routes.gradings import visible_grading
+from service.api.routes.organizations import within
+from service.api.routing import Ctx, Reply, operation
+from service.api.schemas.rectification import (
+    HelpersIn,
+    ItemIn,
+    ItemOut,
+    LedgerOut,
+    LedgerQuery,
+    RectificationOut,
+    StepIn,
+)
+from service.db import utcnow
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+from service.records import operations as records
+from service.rectification import operations as ops
+
+TAG = "rectification"
+
+
+def _view(ctx: Ctx, grading: Grading) -> dict[str, Any]:
+    helpers = records.current(ctx.session, grading.id, "rectification_helpers", "main")
+    plan = records.current(ctx.session, grading.id, "rectification_plan", "main")
+    return {
+        "grading_id": grading.id,
+        "needs_helpers": ops.needs_helpers(ctx.session, grading),
+        "helpers": helpers.data if helpers else None,
+        "plan_approved": plan is not None,
+        "items": ops.ledger(ctx.session, [grading], utcnow().date(), False),
+    }
+
+
+def _item(ctx: Ctx, grading: Grading, key: str) -> dict[str, Any]:
+    return next(
+        i for i in ops.ledger(ctx.session, [grading], utcnow().date(), False) if i["key"] == key
+    )
+
+
+@operation(
+    api,
+    "GET",
+    "/gradings/<int:grading_id>/rectification",
+    summary="The rectification plan (public to the organization): helpers, items, progress",
+    tag=TAG,
+    responses={200: RectificationOut},
+    errors=(404,),
+)
+def get_rectification(ctx: Ctx, grading_id: int) -> Any:
+    grading, _ = visible_grading(ctx, grading_id)
+    return _view(ctx, grading)
+
+
+@operation(
+    api,
+    "PUT",
+    "/gradings/<int:grading_id>/rectification/helpers",
+    summary="Assign the paired leader, liaison, helping department, first secretary",
+    tag=TAG,
+    body=HelpersIn,
+    responses={200: RectificationOut},
+    errors=(403, 404, 409, 422),
+)
+def put_helpers(ctx: Ctx, grading_id: int) -> Any:
+    grading, org = visible_grading(ctx, grading_id)
+    ctx.caller.require(org, [Role.REVIEWER], "assigning helpers")
+    ops.assign_helpers(ctx.session, ctx.actor, grading, ctx.body)
+    return _view(ctx, grading)
+
+
+@operation(
+    api,
+    "POST",
+    "/gradings/<int:grading_id>/rectification/items",
+    summary="Add an item to the plan (the branch secretary): problem, cause, measure, target, "
+    "deadline, responsible person",
+    tag=TAG,
+    body=ItemIn,
+    responses={201: ItemOut},
+    errors=(403, 404, 409, 422),
+)
+def add_item(ctx: Ctx, grading_id: int) -> Any:
+    grading, org = visible_grading(ctx, grading_id)
+    ctx.caller.require(org, [Role.SECRETARY], "planning rectification")
+    written = ops.add_item(ctx.session, ctx.actor, grading, ctx.body)
+    return Reply(_item(ctx, grading, written.record_key), 201)
+
+
+@operation(
+    api,
+    "POST",
+    "/gradings/<int:grading_id>/rectification/plan/approve",
+    summary="Approve the plan (a supervisor); the two lowest levels need their helpers first",
+    tag=TAG,
+    responses={200: RectificationOut},
+    errors=(403, 404, 409),
+)
+def approve_plan(ctx: Ctx, grading_id: int) -> Any:
+    grading, org = visible_grading(ctx, grading_id)
+    ctx.caller.require(org, [Role.SUPERVISOR], "approving a rectification plan")
+    ops.approve_plan(ctx.session, ctx.actor, grading)
+    return _view(ctx, grading)
+
+
+def _step_route(action: str, role: Role, summary: str) -> None:
+    def handler(ctx: Ctx, grading_id: int, key: str) -> Any:
+        grading, org = visible_grading(ctx, grading_id)
+        ctx.caller.require(org, [role], f"{action} a rectification item")
+        ops.step(ctx.session, ctx.actor, grading, key, action, ctx.body)
+        return _item(ctx, grading, key)
+
+    handler.__name__ = f"item_{action}"
+    operation(
+        api,
+        "POST",
+        f"/gradings/<int:grading_id>/rectification/items/<key>/{action}",
+        summary=summary,
+        tag=TAG,
+        body=StepIn,
+        responses={200: ItemOut},
+        errors=(403, 404, 409, 422),
+    )(handler)
+
+
+_step_route("start", Role.SECRETARY, "Start work on an item (the secretary)")
+_step_route("submit", Role.SECRETARY, "Submit an item for closing, with evidence (the secretary)")
+_step_route("close", Role.REVIEWER, "Verify and close an item (销号, the superior)")
+_step_route("return", Role.REVIEWER, "Return a submitted item with a reason (the superior)")
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/rectification-items",
+    summary="The rectification ledger (台账) of your subtree; ?overdue=true for overdue items",
+    tag=TAG,
+    query=LedgerQuery,
+    responses={200: LedgerOut},
+    errors=(404,),
+)
+def get_ledger(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = visible_campaign(ctx, campaign_id)
+    query = (
+        select(Grading)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(Grading.campaign_id == campaign.id, ctx.caller.visible_filter(Organization.path))
+        .order_by(Grading.id)
+    )
+    gradings = list(ctx.session.scalars(within(ctx, query, ctx.query)))
+    return {
+        "items": ops.ledger(ctx.session, gradings, utcnow().date(), bool(ctx.query.get("overdue")))
+    }

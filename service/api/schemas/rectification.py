@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from service.api.schemas.common import query_id
+from service.api.schemas.common import text as text_field
+
+
+class HelpersIn(Schema):
+    paired_leader = text_field(100, allow_none=True, metadata={"description": "挂点领导"})
+    liaison = text_field(100, allow_none=True, metadata={"description": "联络员"})
+    helping_department = text_field(100, allow_none=True, metadata={"description": "挂扶部门"})
+    first_secretary = text_field(100, allow_none=True, metadata={"description": "第一书记"})
+    reason = text_field(2000, allow_none=True)
+
+
+class ItemIn(Schema):
+    problem = text_field(2000, required=True)
+    problem_ref = fields.String(
+        validate=validate.Length(max=40), metadata={"description": "a survey finding, e.g. E1-P2"}
+    )
+    cause = text_field(2000, required=True)
+    measure = text_field(2000, required=True)
+    target = text_field(1000, required=True, metadata={"description": "quantified target"})
+    deadline = fields.Date(required=True)
+    responsible = text_field(100, required=True)
+
+
+class StepIn(Schema):
+    evidence = text_field(4000, allow_none=True, metadata={"description": "required to submit"})
+    reason = text_field(2000, allow_none=True, metadata={"description": "required to return"})
+
+
+class ItemOut(Schema):
+    grading_id = fields.Integer(required=True)
+    key = fields.String(required=True)
+    version = fields.Integer(required=True)
+    problem = fields.String(required=True)
+    problem_ref = fields.String(allow_none=True, required=True)
+    cause = fields.String(required=True)
+    measure = fields.String(required=True)
+    target = fields.String(required=True)
+    deadline = fields.String(required=True)
+    responsible = fields.String(required=True)
+    status = fields.String(required=True)
+    evidence = fields.String(allow_none=True, required=True)
+    returned_reason = fields.String(allow_none=True, required=True)
+    overdue = fields.Boolean(required=True)
+
+
+class RectificationOut(Schema):
+    grading_id = fields.Integer(required=True)
+    needs_helpers = fields.Boolean(required=True)
+    helpers = fields.Dict(allow_none=True, required=True)
+    plan_approved = fields.Boolean(required=True)
+    items = fields.List(fields.Nested(ItemOut), required=True)
+
+
+class LedgerOut(Schema):
+    items = fields.List(fields.Nested(ItemOut), required=True)
+
+
+class LedgerQuery(Schema):
+    within = query_id()
+    overdue = fields.Boolean()

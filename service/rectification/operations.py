@@ -1,0 +1,211 @@
+"""整改: helpers for weak organizations, the plan of items, each item closed only when verified.
+
+Item lifecycle: open → in_progress → submitted (with evidence) → closed (销号, by the superior),
+or returned (with a reason) to in_progress. Every step is a new version of the item's record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.audit.operations import jsonable
+from service.campaigns.models import Campaign
+from service.context import Actor
+from service.errors import Conflict, NotFound, ValidationFailed
+from service.gradings.models import Grading
+from service.records import operations as records
+from service.records.models import RecordVersion
+from service.standards.models import LevelScheme
+
+STEPS = {  # action: (from states, to state, role that acts)
+    "start": (("open",), "in_progress"),
+    "submit": (("in_progress",), "submitted"),
+    "close": (("submitted",), "closed"),
+    "return": (("submitted",), "in_progress"),
+}
+
+
+class ItemState(Conflict):
+    type = "item-state"
+    title = "The item is not in a state for this step"
+
+
+def _in_rectification(grading: Grading, what: str) -> None:
+    if grading.state != "rectification":
+        raise Conflict(
+            f"{what} happens during rectification; the grading is {grading.state}",
+            type="stage-not-open",
+            state=grading.state,
+        )
+
+
+def needs_helpers(session: Session, grading: Grading) -> bool:
+    """Organizations rated in the two lowest levels get a paired leader and a liaison."""
+    scheme_id = session.scalar(
+        select(Campaign.level_scheme_id).where(Campaign.id == grading.campaign_id)
+    )
+    scheme = session.get_one(LevelScheme, scheme_id)
+    lowest_two = {lv.code for lv in scheme.levels[-2:]}
+    return grading.level in lowest_two
+
+
+def assign_helpers(
+    session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
+) -> RecordVersion:
+    _in_rectification(grading, "assigning helpers")
+    written = records.write(
+        session,
+        actor,
+        grading,
+        "rectification_helpers",
+        dict(body),
+        reason=body.get("reason")
+        or (
+            "调整挂点"
+            if records.current(session, grading.id, "rectification_helpers", "main")
+            else None
+        ),
+    )
+    assert isinstance(written, RecordVersion)
+    return written
+
+
+def add_item(
+    session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
+) -> RecordVersion:
+    _in_rectification(grading, "planning")
+    if records.current(session, grading.id, "rectification_plan", "main") is not None:
+        raise Conflict("the plan is approved; items are no longer added", type="plan-approved")
+    if body.get("problem_ref") and not _survey_item_exists(session, grading, body["problem_ref"]):
+        raise ValidationFailed(
+            "no such survey finding",
+            errors={"problem_ref": ["not a finding of this grading's survey"]},
+        )
+    key = f"I{len(records.latest_versions(session, grading.id, 'rectification_item')) + 1}"
+    data = {**jsonable(dict(body)), "status": "open", "evidence": None, "returned_reason": None}
+    written = records.write(session, actor, grading, "rectification_item", data, key=key)
+    assert isinstance(written, RecordVersion)
+    return written
+
+
+def _survey_item_exists(session: Session, grading: Grading, ref: str) -> bool:
+    for entry in records.latest_versions(session, grading.id, "survey_entry"):
+        if any(p["id"] == ref for p in entry.data.get("problems") or []):
+            return True
+    return False
+
+
+def approve_plan(session: Session, actor: Actor, grading: Grading) -> RecordVersion:
+    _in_rectification(grading, "approving the plan")
+    if records.current(session, grading.id, "rectification_plan", "main") is not None:
+        raise Conflict("the plan is approved already", type="plan-approved")
+    items = records.latest_versions(session, grading.id, "rectification_item")
+    if not items:
+        raise Conflict("a plan needs at least one item", type="plan-empty")
+    if needs_helpers(session, grading):
+        helpers = records.current(session, grading.id, "rectification_helpers", "main")
+        data = helpers.data if helpers else {}
+        missing = [k for k in ("paired_leader", "liaison") if not data.get(k)]
+        if missing:
+            raise Conflict(
+                f"an organization rated {grading.level} gets a paired leader (挂点领导) and a "
+                f"liaison (联络员) before its plan is approved; missing: {', '.join(missing)}",
+                type="helpers-required",
+                missing=missing,
+            )
+    written = records.write(
+        session,
+        actor,
+        grading,
+        "rectification_plan",
+        {"approved_by": actor.username, "items": [i.record_key for i in items]},
+    )
+    assert isinstance(written, RecordVersion)
+    return written
+
+
+def step(
+    session: Session, actor: Actor, grading: Grading, key: str, action: str, body: Mapping[str, Any]
+) -> RecordVersion:
+    _in_rectification(grading, "working on items")
+    current = records.current(session, grading.id, "rectification_item", key)
+    if current is None:
+        raise NotFound(f"grading {grading.id} has no rectification item {key}")
+    if records.current(session, grading.id, "rectification_plan", "main") is None:
+        raise Conflict("the plan is not approved yet", type="plan-not-approved")
+    sources, target = STEPS[action]
+    status = current.data["status"]
+    if status not in sources:
+        raise ItemState(
+            f"{action} needs the item {' or '.join(sources)}; it is {status}", item_status=status
+        )
+    data = dict(current.data)
+    data["status"] = target
+    if action == "submit":
+        if not (body.get("evidence") or "").strip():
+            raise ValidationFailed(
+                "submitting an item for closing needs evidence", errors={"evidence": ["required"]}
+            )
+        data["evidence"] = body["evidence"]
+    if action == "return":
+        if not (body.get("reason") or "").strip():
+            raise ValidationFailed(
+                "returning an item needs a reason", errors={"reason": ["required"]}
+            )
+        data["returned_reason"] = body["reason"]
+    if action == "close" and not data.get("evidence"):
+        raise ValidationFailed(
+            "an item closes only with evidence", errors={"evidence": ["missing"]}
+        )
+    reason = (
+        body.get("reason")
+        or {"start": "开始整改", "submit": "申请销号", "close": "验收销号", "return": "退回"}[
+            action
+        ]
+    )
+    written = records.write(
+        session, actor, grading, "rectification_item", data, key=key, reason=reason
+    )
+    assert isinstance(written, RecordVersion)
+    return written
+
+
+def ledger(
+    session: Session, gradings: list[Grading], today: date, overdue_only: bool
+) -> list[dict[str, Any]]:
+    out = []
+    for grading in gradings:
+        for item in records.latest_versions(session, grading.id, "rectification_item"):
+            deadline = date.fromisoformat(item.data["deadline"])
+            overdue = item.data["status"] != "closed" and deadline < today
+            if overdue_only and not overdue:
+                continue
+            out.append(
+                {
+                    "grading_id": grading.id,
+                    "key": item.record_key,
+                    "version": item.version,
+                    **{
+                        k: item.data.get(k)
+                        for k in (
+                            "problem",
+                            "problem_ref",
+                            "cause",
+                            "measure",
+                            "target",
+                            "deadline",
+                            "responsible",
+                            "status",
+                            "evidence",
+                            "returned_reason",
+                        )
+                    },
+                    "overdue": overdue,
+                }
+            )
+    return out

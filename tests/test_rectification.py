@@ -1,0 +1,164 @@
+"""整改: helpers for weak organizations, the plan, items closed only when verified, the ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.gradings.models import Grading
+from tests.conftest import Api, assert_problem
+
+
+def rectifying(db: Session, grading: Grading, level: str = "poor") -> int:
+    fresh = db.get_one(Grading, grading.id)
+    fresh.state, fresh.level = "rectification", level
+    db.commit()
+    return fresh.id
+
+
+def item(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "problem": "三会一课不规范",
+        "cause": "支部书记重视不够",
+        "measure": "每月固定主题党日",
+        "target": "全年召开支部党员大会不少于4次",
+        "deadline": "2026-06-30",
+        "responsible": "王建国",
+    }
+    body.update(overrides)
+    return body
+
+
+def url(grading_id: int, tail: str = "") -> str:
+    return f"/api/v1/gradings/{grading_id}/rectification{tail}"
+
+
+def test_a_weak_organization_needs_its_helpers_before_the_plan_is_approved(
+    api: Api, db: Session
+) -> None:
+    grading_id = rectifying(db, api.world.gradings["A1-01"])
+    created = api.post(url(grading_id, "/items"), json=item(), who="secretary")
+    assert created.status_code == 201 and created.get_json()["key"] == "I1"
+    problem = assert_problem(
+        api.post(url(grading_id, "/plan/approve"), who="supervisor"), 409, "helpers-required"
+    )
+    assert problem["missing"] == ["paired_leader", "liaison"]
+    api.put(
+        url(grading_id, "/helpers"),
+        who="reviewer",
+        json={
+            "paired_leader": "县委副书记 李明",
+            "liaison": "组织部 张华",
+            "first_secretary": "赵强",
+        },
+    )
+    approved = api.post(url(grading_id, "/plan/approve"), who="supervisor").get_json()
+    assert approved["plan_approved"] is True and approved["helpers"]["liaison"] == "组织部 张华"
+    assert_problem(
+        api.post(url(grading_id, "/items"), json=item(), who="secretary"), 409, "plan-approved"
+    )
+
+
+def test_a_good_organization_needs_no_helpers(api: Api, db: Session) -> None:
+    grading_id = rectifying(db, api.world.gradings["A1-01"], level="good")
+    api.post(url(grading_id, "/items"), json=item(), who="secretary")
+    assert api.post(url(grading_id, "/plan/approve"), who="supervisor").status_code == 200
+
+
+def test_an_item_may_point_at_a_survey_finding(api: Api, db: Session) -> None:
+    api.post(
+        f"/api/v1/gradings/{api.world.gradings['A1-01'].id}/survey-entries",
+        who="reviewer",
+        json={"method": "meeting", "date": "2026-03-01", "problems": ["阵地设施老化"]},
+    )
+    grading_id = rectifying(db, api.world.gradings["A1-01"])
+    linked = api.post(url(grading_id, "/items"), json=item(problem_ref="E1-P1"), who="secretary")
+    assert linked.get_json()["problem_ref"] == "E1-P1"
+    problem = assert_problem(
+        api.post(url(grading_id, "/items"), json=item(problem_ref="E9-P9"), who="secretary"),
+        422,
+        "validation-error",
+    )
+    assert list(problem["errors"]) == ["problem_ref"]
+
+
+def test_items_close_only_when_verified_with_evidence(api: Api, db: Session) -> None:
+    grading_id = rectifying(db, api.world.gradings["A1-01"], level="good")
+    api.post(url(grading_id, "/items"), json=item(), who="secretary")
+    assert_problem(
+        api.post(url(grading_id, "/items/I1/start"), json={}, who="secretary"),
+        409,
+        "plan-not-approved",
+    )
+    api.post(url(grading_id, "/plan/approve"), who="supervisor")
+    assert_problem(
+        api.post(url(grading_id, "/items/I1/close"), json={}, who="reviewer"), 409, "item-state"
+    )
+    api.post(url(grading_id, "/items/I1/start"), json={}, who="secretary")
+    problem = assert_problem(
+        api.post(url(grading_id, "/items/I1/submit"), json={}, who="secretary"),
+        422,
+        "validation-error",
+    )
+    assert problem["errors"] == {"evidence": ["required"]}
+    submitted = api.post(
+        url(grading_id, "/items/I1/submit"),
+        who="secretary",
+        json={"evidence": "2026年4月、5月支部党员大会记录"},
+    ).get_json()
+    assert submitted["status"] == "submitted"
+    assert_problem(
+        api.post(url(grading_id, "/items/I1/return"), json={}, who="reviewer"),
+        422,
+        "validation-error",
+    )
+    returned = api.post(
+        url(grading_id, "/items/I1/return"), json={"reason": "缺少6月记录"}, who="reviewer"
+    ).get_json()
+    assert (returned["status"], returned["returned_reason"]) == ("in_progress", "缺少6月记录")
+    assert_problem(
+        api.post(url(grading_id, "/items/I1/close"), json={}, who="secretary"), 403, "forbidden"
+    )
+    blocked = api.post(
+        f"/api/v1/gradings/{grading_id}/transitions",
+        json={"transition": "start_re_review"},
+        who="reviewer",
+    )
+    assert [r["code"] for r in assert_problem(blocked, 409, "transition-blocked")["reasons"]] == [
+        "rectification_closed"
+    ]
+    api.post(url(grading_id, "/items/I1/submit"), json={"evidence": "补充6月记录"}, who="secretary")
+    closed = api.post(url(grading_id, "/items/I1/close"), json={}, who="reviewer").get_json()
+    assert closed["status"] == "closed" and closed["version"] == 6
+    assert (
+        api.post(
+            f"/api/v1/gradings/{grading_id}/transitions",
+            json={"transition": "start_re_review"},
+            who="reviewer",
+        ).status_code
+        == 200
+    )
+
+
+def test_the_ledger_lists_items_and_the_overdue_ones(api: Api, db: Session) -> None:
+    grading_id = rectifying(db, api.world.gradings["A1-01"], level="good")
+    api.post(url(grading_id, "/items"), json=item(deadline="2020-01-31"), who="secretary")
+    api.post(url(grading_id, "/items"), json=item(deadline="2099-01-31"), who="secretary")
+    campaign = api.world.campaigns["open"].id
+    ledger = api.get(
+        f"/api/v1/campaigns/{campaign}/rectification-items", who="inspector"
+    ).get_json()
+    assert [i["key"] for i in ledger["items"]] == ["I1", "I2"]
+    overdue = api.get(
+        f"/api/v1/campaigns/{campaign}/rectification-items?overdue=true", who="inspector"
+    ).get_json()
+    assert [(i["key"], i["overdue"]) for i in overdue["items"]] == [("I1", True)]
+
+
+def test_planning_happens_during_rectification(api: Api) -> None:
+    assert_problem(
+        api.post(url(api.world.gradings["A1-01"].id, "/items"), json=item(), who="secretary"),
+        409,
+        "stage-not-open",
+    )
