@@ -944,6 +944,40 @@ CASES: list[Case] = [
         expect(200),
         lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/rectification-items", None),
     ),
+    Case(
+        "GET",
+        "/gradings/<int:grading_id>/promotion",
+        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/promotion", None),
+        expect(200),
+        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/promotion", None),
+    ),
+    Case(
+        "PUT",
+        "/gradings/<int:grading_id>/promotion/report",
+        lambda w, db: (
+            f"/gradings/{in_state('A1-01', 'promotion')(w, db)}/promotion/report",
+            {"text": "t"},
+        ),
+        expect(403, secretary=200),
+        lambda w, db: (
+            f"/gradings/{in_state('b:B-01', 'promotion')(w, db)}/promotion/report",
+            {"text": "t"},
+        ),
+    ),
+    Case(
+        "POST",
+        "/gradings/<int:grading_id>/promotion",
+        lambda w, db: (
+            f"/gradings/{in_state('A1-01', 'promotion')(w, db)}/promotion",
+            {"level": "good"},
+        ),
+        expect(403, reviewer=409),
+        lambda w, db: (
+            f"/gradings/{in_state('b:B-01', 'promotion')(w, db)}/promotion",
+            {"level": "good"},
+        ),
+        slug_409="promotion-refused",
+    ),
     Case("GET", "/audit/verify", lambda w, db: ("/audit/verify", None), expect(403, inspector=200)),
     Case("GET", "/audit/public-key", lambda w, db: ("/audit/public-key", None), expect(200)),
     Case(

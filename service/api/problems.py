@@ -77,6 +77,9 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The If-Match version is stale; re-read and retry.",
     ),
     "database-unavailable": ("Database unavailable", "The service cannot reach its database."),
+    "promotion-refused": ("Promotion refused", "`reasons` lists the conditions that do not hold."),
+    "item-state": ("Wrong item state", "Items go open → in progress → submitted → closed."),
+    "helpers-required": ("Helpers required", "Assign a paired leader and a liaison first."),
     "rate-limited": ("Too many requests", "Wait for the seconds in Retry-After."),
     "not-in-publicity": (
         "Not under publicity",

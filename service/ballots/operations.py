@@ -94,10 +94,14 @@ def open_session(
             errors["grading_ids"] = [f"grading {grading.id} belongs to another campaign"]
     if errors:
         raise ValidationFailed("the ballot session does not fit the campaign", errors=errors)
-    not_ready = [g.id for g, _ in gradings if g.state != "evaluation"]
-    if not_ready:
+    # A ballot meeting rates during evaluation, or measures satisfaction (群众满意度测评) for a
+    # promotion; one session serves one purpose.
+    stages = {g.state for g, _ in gradings}
+    not_ready = [g.id for g, _ in gradings if g.state not in ("evaluation", "promotion")]
+    if not_ready or len(stages) > 1:
         raise Conflict(
-            f"gradings {', '.join(map(str, not_ready))} are not in the evaluation stage",
+            f"gradings {', '.join(map(str, not_ready or [g.id for g, _ in gradings]))} are not all "
+            "in the evaluation stage (or all in promotion)",
             type="stage-not-open",
             grading_ids=not_ready,
         )
@@ -352,7 +356,7 @@ def count(session: Session, actor: Actor, ballot: BallotSession) -> BallotSessio
             session,
             actor,
             grading,
-            "ballot_tally",
+            "ballot_tally" if grading.state == "evaluation" else "satisfaction_tally",
             tally(session, ballot, campaign, grading),
             key=f"S{ballot.id}",
         )

@@ -49,7 +49,11 @@ def _out(ctx: Ctx, ballot: BallotSession) -> dict[str, Any]:
     if ballot.state == "counted":
         results = []
         for link in ballot.gradings:
-            current = records.current(ctx.session, link.grading_id, "ballot_tally", f"S{ballot.id}")
+            current = records.current(
+                ctx.session, link.grading_id, "ballot_tally", f"S{ballot.id}"
+            ) or records.current(
+                ctx.session, link.grading_id, "satisfaction_tally", f"S{ballot.id}"
+            )
             if current is not None:
                 results.append({"grading_id": link.grading_id, **current.data})
     return {

@@ -188,6 +188,8 @@ def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
     query = within(ctx, query, body)
     if "state" in body:
         query = query.where(Grading.state == body["state"])
+    if "founded_since" in body:
+        query = query.where(Organization.founded_on >= body["founded_since"])
     results = []
     for grading, org in ctx.session.execute(query).all():
         savepoint = ctx.session.begin_nested()

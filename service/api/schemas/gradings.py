@@ -70,6 +70,12 @@ class BulkTransitionRequest(TransitionRequest):
     state = fields.String(
         validate=validate.Length(max=40), metadata={"description": "only gradings in this state"}
     )
+    founded_since = fields.Date(
+        metadata={
+            "description": "only organizations founded on or after this date (the 回头看 "
+            "of organizations set up in the campaign's drive)"
+        }
+    )
 
 
 class BulkResultOut(Schema):

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from service.accounts.models import Role
+from service.api.blueprint import api
+from service.api.routes.gradings import visible_grading
+from service.api.routing import Ctx, operation
+from service.api.schemas.common import text as text_field
+from service.gradings.models import Grading
+from service.promotion import operations as ops
+from service.records import operations as records
+
+TAG = "promotion"
+
+
+class ReportIn(Schema):
+    text = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20000),
+        metadata={"description": "专项述职"},
+    )
+    attachment_ref = text_field(
+        500, allow_none=True, metadata={"description": "where the attachment is kept"}
+    )
+    reason = text_field(2000, allow_none=True)
+
+
+class PromotionIn(Schema):
+    level = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    reason = text_field(
+        2000, allow_none=True, metadata={"description": "required to raise the level"}
+    )
+
+
+class PromotionOut(Schema):
+    grading_id = fields.Integer(required=True)
+    level = fields.String(allow_none=True, required=True)
+    satisfaction = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "群众满意度 (0–100) from counted ballots"},
+    )
+    report = fields.Dict(allow_none=True, required=True)
+    decision = fields.Dict(allow_none=True, required=True)
+
+
+def _view(ctx: Ctx, grading: Grading) -> dict[str, Any]:
+    report = records.current(ctx.session, grading.id, "special_report", "main")
+    decision = records.current(ctx.session, grading.id, "promotion_decision", "main")
+    score = ops.satisfaction(ctx.session, grading)
+    return {
+        "grading_id": grading.id,
+        "level": grading.level,
+        "satisfaction": None if score is None else str(score),
+        "report": report.data if report else None,
+        "decision": decision.data if decision else None,
+    }
+
+
+@operation(
+    api,
+    "GET",
+    "/gradings/<int:grading_id>/promotion",
+    summary="Promotion: satisfaction, the special report, the decision",
+    tag=TAG,
+    responses={200: PromotionOut},
+    errors=(404,),
+)
+def get_promotion(ctx: Ctx, grading_id: int) -> Any:
+    grading, _ = visible_grading(ctx, grading_id)
+    return _view(ctx, grading)
+
+
+@operation(
+    api,
+    "PUT",
+    "/gradings/<int:grading_id>/promotion/report",
+    summary="The secretary's special report (专项述职)",
+    tag=TAG,
+    body=ReportIn,
+    responses={200: PromotionOut},
+    errors=(403, 404, 409, 422),
+)
+def put_report(ctx: Ctx, grading_id: int) -> Any:
+    grading, org = visible_grading(ctx, grading_id)
+    ctx.caller.require(org, [Role.SECRETARY], "filing the special report")
+    ops.file_report(ctx.session, ctx.actor, grading, ctx.body)
+    return _view(ctx, grading)
+
+
+@operation(
+    api,
+    "POST",
+    "/gradings/<int:grading_id>/promotion",
+    summary="Decide the promotion: one step up, or the same level (the committee's reviewer)",
+    tag=TAG,
+    body=PromotionIn,
+    responses={200: PromotionOut},
+    errors=(403, 404, 409, 422),
+    description="Rising needs: one of the two lowest levels, exactly one step, every rectification "
+    "item closed, the special report, satisfaction at the campaign's threshold "
+    "(decision_config.promotion_min_satisfaction, default 80) and no veto; refusals "
+    "list their reasons. Deciding the same level settles it without promotion.",
+)
+def post_promotion(ctx: Ctx, grading_id: int) -> Any:
+    grading, org = visible_grading(ctx, grading_id)
+    ctx.caller.require(org, [Role.REVIEWER], "deciding a promotion")
+    ops.decide(ctx.session, ctx.actor, grading, ctx.body)
+    return _view(ctx, grading)

@@ -1,0 +1,140 @@
+"""晋位升级: a weak organization that closed every rectification item may rise by one level,
+after a satisfaction evaluation (群众满意度测评) and its secretary's special report (专项述职)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.audit.operations import record
+from service.campaigns.models import Campaign
+from service.context import Actor
+from service.decisions.rules import forced_level
+from service.errors import Conflict, ValidationFailed
+from service.evaluation.composite import ballot_source_values
+from service.gradings.models import Grading
+from service.records import operations as records
+from service.records.models import RecordVersion
+from service.rectification.operations import needs_helpers
+from service.standards.models import LevelScheme
+
+DEFAULT_MIN_SATISFACTION = Decimal(80)
+
+
+class NotPromotable(Conflict):
+    type = "promotion-refused"
+    title = "The promotion's conditions do not hold"
+
+
+def _in_promotion(grading: Grading) -> None:
+    if grading.state != "promotion":
+        raise Conflict(
+            f"promotion happens in the promotion stage; the grading is {grading.state}",
+            type="stage-not-open",
+            state=grading.state,
+        )
+
+
+def file_report(
+    session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
+) -> RecordVersion:
+    _in_promotion(grading)
+    written = records.write(
+        session,
+        actor,
+        grading,
+        "special_report",
+        dict(body),
+        reason=body.get("reason")
+        or ("修改述职" if records.current(session, grading.id, "special_report", "main") else None),
+    )
+    assert isinstance(written, RecordVersion)
+    return written
+
+
+def satisfaction(session: Session, grading: Grading) -> Decimal | None:
+    """Average points of every counted satisfaction ballot (0–100), or None."""
+    tallies = [t.data for t in records.latest_versions(session, grading.id, "satisfaction_tally")]
+    values = ballot_source_values(tallies)
+    total = sum((v.value * int(v.basis.split()[0]) for v in values.values()), Decimal(0))
+    count = sum(int(v.basis.split()[0]) for v in values.values())
+    return (total / count).quantize(Decimal("0.01")) if count else None
+
+
+def decide(
+    session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
+) -> RecordVersion:
+    _in_promotion(grading)
+    campaign = session.get_one(Campaign, grading.campaign_id)
+    scheme = session.get_one(LevelScheme, campaign.level_scheme_id)
+    positions = {lv.code: lv.position for lv in scheme.levels}
+    target, current = body["level"], grading.level
+    if target not in positions:
+        raise ValidationFailed("not a level of the scheme", errors={"level": ["unknown level"]})
+    data: dict[str, Any] = {"from": current, "to": target, "reason": body.get("reason")}
+    if target != current:
+        if current is None or not needs_helpers(session, grading):
+            raise NotPromotable(
+                "only organizations in the two lowest levels are promoted", reasons=["not_eligible"]
+            )
+        if positions[target] != positions[current] - 1:
+            raise ValidationFailed(
+                "a promotion raises the level by exactly one step",
+                errors={"level": [f"from {current} only one step up is allowed"]},
+            )
+        reasons = []
+        items = records.latest_versions(session, grading.id, "rectification_item")
+        if any(i.data["status"] != "closed" for i in items):
+            reasons.append("rectification_items_open")
+        if records.current(session, grading.id, "special_report", "main") is None:
+            reasons.append("special_report_missing")
+        score = satisfaction(session, grading)
+        threshold = Decimal(
+            str(
+                (campaign.decision_config or {}).get(
+                    "promotion_min_satisfaction", DEFAULT_MIN_SATISFACTION
+                )
+            )
+        )
+        if score is None or score < threshold:
+            reasons.append("satisfaction_below_threshold")
+        if forced_level(session, grading, campaign) is not None:
+            reasons.append("veto")
+        if reasons:
+            raise NotPromotable(
+                f"the level cannot rise: {', '.join(reasons)} "
+                f"(satisfaction {score}, needs {threshold})",
+                reasons=reasons,
+            )
+        data["satisfaction"] = str(score)
+        if not (body.get("reason") or "").strip():
+            raise ValidationFailed("a promotion says why", errors={"reason": ["required"]})
+    written = records.write(
+        session,
+        actor,
+        grading,
+        "promotion_decision",
+        data,
+        reason=body.get("reason")
+        if records.current(session, grading.id, "promotion_decision", "main")
+        else None,
+    )
+    assert isinstance(written, RecordVersion)
+    if target != current:
+        grading.level = target
+        session.flush()
+        record(
+            session,
+            actor,
+            "grading.promote",
+            "grading",
+            grading.id,
+            organization_id=grading.organization_id,
+            before={"level": current},
+            after={"level": target},
+            reason=body.get("reason"),
+        )
+    return written

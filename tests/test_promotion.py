@@ -1,0 +1,141 @@
+"""晋位升级: one step up, after every item is closed, the report, and enough satisfaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from service.context import Actor
+from service.gradings.models import Grading
+from service.records import operations as records
+from tests.conftest import Api, assert_problem
+from tests.test_ballots import cast, codes_of
+
+
+def promoting(db: Session, grading: Grading, level: str = "poor", item: str = "closed") -> int:
+    fresh = db.get_one(Grading, grading.id)
+    fresh.state, fresh.level = "rectification", level
+    records.write(
+        db,
+        Actor.system("t"),
+        fresh,
+        "rectification_item",
+        {"problem": "p", "deadline": "2026-06-30", "status": item, "evidence": "e"},
+        key="I1",
+    )
+    fresh.state = "promotion"
+    db.commit()
+    return fresh.id
+
+
+def satisfied(api: Api, grading_id: int, choice: str = "good") -> None:
+    """A satisfaction meeting (reusing ballot sessions) chaired by the superior."""
+    session = api.post(
+        "/api/v1/ballot-sessions",
+        who="teller",
+        json={
+            "campaign_id": api.world.campaigns["open"].id,
+            "title": "群众满意度测评会",
+            "grading_ids": [grading_id],
+            "categories": [{"code": "public_reps", "issued": 3}],
+        },
+    ).get_json()
+    for row in codes_of(api, session["id"]):
+        assert (
+            cast(api, row["code"], [{"grading_id": grading_id, "level": choice}]).status_code == 201
+        )
+    api.post(f"/api/v1/ballot-sessions/{session['id']}/close", who="teller")
+    assert (
+        api.post(f"/api/v1/ballot-sessions/{session['id']}/count", who="teller").status_code == 200
+    )
+
+
+def report(api: Api, grading_id: int) -> None:
+    response = api.put(
+        f"/api/v1/gradings/{grading_id}/promotion/report",
+        who="secretary",
+        json={"text": "一年来整改情况专项述职……", "attachment_ref": "档案室 2026-17"},
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+def promote(api: Api, grading_id: int, level: str, reason: str | None = "整改成效明显") -> object:
+    return api.post(
+        f"/api/v1/gradings/{grading_id}/promotion",
+        who="reviewer",
+        json={"level": level, "reason": reason},
+    )
+
+
+def test_a_poor_organization_rises_one_step_and_the_grading_closes(api: Api, db: Session) -> None:
+    grading_id = promoting(db, api.world.gradings["A1-01"])
+    satisfied(api, grading_id)
+    report(api, grading_id)
+    view = api.get(f"/api/v1/gradings/{grading_id}/promotion").get_json()
+    assert view["satisfaction"] == "100.00" and view["report"]["attachment_ref"] == "档案室 2026-17"
+    promoted = promote(api, grading_id, "average")
+    assert promoted.status_code == 200, promoted.get_json()
+    assert promoted.get_json()["level"] == "average"
+    assert promoted.get_json()["decision"]["from"] == "poor"
+    closed = api.post(
+        f"/api/v1/gradings/{grading_id}/transitions", json={"transition": "close"}, who="reviewer"
+    )
+    assert closed.get_json()["state"] == "closed"
+    history = api.get(f"/api/v1/gradings/{grading_id}/history", who="inspector").get_json()["items"]
+    rise = next(h for h in history if h["action"] == "grading.promote")
+    assert (rise["before"], rise["after"], rise["reason"]) == (
+        {"level": "poor"},
+        {"level": "average"},
+        "整改成效明显",
+    )
+
+
+def test_a_promotion_by_two_steps_is_refused(api: Api, db: Session) -> None:
+    grading_id = promoting(db, api.world.gradings["A1-01"])
+    problem = assert_problem(promote(api, grading_id, "fairly_good"), 422, "validation-error")
+    assert problem["errors"] == {"level": ["from poor only one step up is allowed"]}
+
+
+def test_a_promotion_with_an_open_item_and_nothing_else_lists_every_reason(
+    api: Api, db: Session
+) -> None:
+    grading_id = promoting(db, api.world.gradings["A1-01"], item="submitted")
+    problem = assert_problem(promote(api, grading_id, "average"), 409, "promotion-refused")
+    assert problem["reasons"] == [
+        "rectification_items_open",
+        "special_report_missing",
+        "satisfaction_below_threshold",
+    ]
+
+
+def test_low_satisfaction_refuses_the_promotion(api: Api, db: Session) -> None:
+    grading_id = promoting(db, api.world.gradings["A1-01"])
+    satisfied(api, grading_id, choice="poor")  # 50 points
+    report(api, grading_id)
+    problem = assert_problem(promote(api, grading_id, "average"), 409, "promotion-refused")
+    assert problem["reasons"] == ["satisfaction_below_threshold"]
+
+
+def test_a_veto_refuses_the_promotion(api: Api, db: Session) -> None:
+    grading_id = promoting(db, api.world.gradings["A1-01"])
+    records.write(
+        db,
+        Actor.system("t"),
+        db.get_one(Grading, grading_id),
+        "veto_flags",
+        {"flags": [{"code": "leader_violation"}]},
+    )
+    db.commit()
+    satisfied(api, grading_id)
+    report(api, grading_id)
+    assert assert_problem(promote(api, grading_id, "average"), 409, "promotion-refused")[
+        "reasons"
+    ] == ["veto"]
+
+
+def test_a_good_organization_is_settled_without_promotion(api: Api, db: Session) -> None:
+    grading_id = promoting(db, api.world.gradings["A1-01"], level="fairly_good")
+    assert assert_problem(promote(api, grading_id, "good"), 409, "promotion-refused")[
+        "reasons"
+    ] == ["not_eligible"]
+    settled = promote(api, grading_id, "fairly_good", reason=None)
+    assert settled.status_code == 200 and settled.get_json()["level"] == "fairly_good"
