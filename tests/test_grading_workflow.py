@@ -403,3 +403,18 @@ def test_the_grading_workflow_is_published(api: Api) -> None:
         "quota_cap",
     ]
     assert "superior_review --> publicity: decide" in workflow["mermaid"]
+
+
+def test_bulk_can_select_organizations_founded_since_a_date(api: Api, db: Session) -> None:
+    from datetime import date
+
+    from service.organizations.models import Organization
+
+    db.get_one(Organization, api.world.org("A1-02").id).founded_on = date(2025, 9, 1)
+    db.commit()
+    result = api.post(
+        f"/api/v1/campaigns/{api.world.campaigns['open'].id}/transitions",
+        who="reviewer",
+        json={"transition": "open_self_rating", "founded_since": "2025-01-01"},
+    ).get_json()
+    assert [r["grading_id"] for r in result["results"]] == [api.world.gradings["A1-02"].id]

@@ -146,6 +146,16 @@ def _entry(event: AuditEvent) -> dict[str, Any]:
         summary = f"{event.action} #{after.get('approval_id')} {after.get('subject', '')}".strip()
     elif event.action.startswith("record."):
         summary = f"{event.action} {after.get('record_type')} v{after.get('version')}"
+    elif event.action == "complaint.file":
+        summary = f"收到投诉 complaint #{after.get('complaint_id')} filed"
+    elif event.action == "complaint.assign":
+        who = after.get("assigned_to")
+        summary = f"受理调查 complaint #{after.get('complaint_id')} taken up by {who}"
+    elif event.action == "complaint.answer":
+        verdict = "成立 upheld" if after.get("upheld") else "不成立 not upheld"
+        summary = f"答复投诉 complaint #{after.get('complaint_id')}: {verdict}"
+    elif event.action == "grading.promote":
+        summary = f"晋位升级 promoted: {before.get('level')} → {after.get('level')}"
     else:
         summary = event.action
     return {
