@@ -178,3 +178,16 @@ def test_problem_types_are_documented(api: Api) -> None:
     response = api.client.get("/problems/standard-frozen")
     assert response.status_code == 200
     assert response.get_json()["title"] == "Standard version frozen"
+
+
+def test_every_problem_type_the_code_raises_is_documented() -> None:
+    import re
+    from pathlib import Path
+
+    from service.api.problems import PROBLEM_TYPES
+
+    root = Path(__file__).resolve().parents[1] / "service"
+    used = {
+        m for f in root.rglob("*.py") for m in re.findall(r'type ?= ?"([a-z\-]+)"', f.read_text())
+    }
+    assert used - set(PROBLEM_TYPES) == set()

@@ -89,6 +89,21 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "Wrong complaint state",
         "Assign before answering; answered complaints are final.",
     ),
+    "bad-request": ("Bad request", "The request cannot be processed as sent."),
+    "stage-not-open": ("Not in this stage", "The grading is in another stage; `state` says which."),
+    "score-incomplete": (
+        "Score incomplete",
+        "`missing` lists the rating sources not yet available.",
+    ),
+    "ballot-code-rejected": (
+        "Ballot code rejected",
+        "`reason`: unknown (check for typos), used or closed.",
+    ),
+    "ballot-session-state": ("Ballot session state", "Sessions go open → closed → counted."),
+    "quorum-not-met": ("Quorum not met", "Too few ballots came back; `required` says how many."),
+    "plan-approved": ("Plan approved", "An approved plan takes no new items."),
+    "plan-empty": ("Plan empty", "A rectification plan needs at least one item."),
+    "plan-not-approved": ("Plan not approved", "Items are worked on once the plan is approved."),
     "internal-error": (
         "Internal error",
         "A fault of the service; the request id helps to find it.",
