@@ -174,6 +174,9 @@ def openapi() -> OpenAPI:
             "text/csv": as_text,
             "application/x-ndjson": as_text,
             "image/svg+xml": as_text,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": lambda b: str(
+                len(b)
+            ),
         }
     )
     return OpenAPI.from_file_path(str(ROOT / "openapi.yaml"), config=config)

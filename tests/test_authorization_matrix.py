@@ -978,6 +978,20 @@ CASES: list[Case] = [
         ),
         slug_409="promotion-refused",
     ),
+    Case(
+        "GET",
+        "/campaigns/<int:campaign_id>/reports/summary",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/reports/summary", None),
+        expect(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/reports/summary", None),
+    ),
+    Case(
+        "GET",
+        "/campaigns/<int:campaign_id>/reports/detail",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/reports/detail", None),
+        expect(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/reports/detail", None),
+    ),
     Case("GET", "/audit/verify", lambda w, db: ("/audit/verify", None), expect(403, inspector=200)),
     Case("GET", "/audit/public-key", lambda w, db: ("/audit/public-key", None), expect(200)),
     Case(

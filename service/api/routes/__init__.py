@@ -13,6 +13,7 @@ from service.api.routes import (
     promotion,
     publicity,
     rectification,
+    reports,
     standards,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "promotion",
     "publicity",
     "rectification",
+    "reports",
     "standards",
 ]

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request, stream_with_context
+from marshmallow import Schema, fields, validate
+
+from service.api.blueprint import api
+from service.api.routes.campaigns import visible_campaign
+from service.api.routes.organizations import visible_org
+from service.api.routing import Ctx, operation
+from service.api.schemas.common import query_id
+from service.campaigns.models import Campaign
+from service.errors import NotFound
+from service.organizations.models import Organization
+from service.reports import formats, queries
+
+TAG = "reports"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ReportQuery(Schema):
+    format = fields.String(
+        validate=validate.OneOf(["json", "csv", "xlsx"]),
+        metadata={"description": "or send Accept: text/csv / the xlsx type"},
+    )
+    provisional = fields.Boolean(metadata={"description": "count levels still under publicity"})
+    within = query_id(metadata={"description": "a unit of your subtree (default: all you see)"})
+
+
+class SummaryOut(Schema):
+    campaign = fields.String(required=True)
+    unit = fields.String(required=True)
+    provisional = fields.Boolean(required=True)
+    levels = fields.List(fields.Dict(), required=True)
+    rows = fields.List(fields.Dict(), required=True)
+    total = fields.Dict(required=True)
+    by_domain = fields.List(fields.Dict(), required=True)
+    by_area = fields.List(fields.Dict(), required=True)
+
+
+class DetailOut(Schema):
+    campaign = fields.String(required=True)
+    unit = fields.String(required=True)
+    items = fields.List(fields.Dict(), required=True)
+
+
+def _root(ctx: Ctx, campaign: Campaign) -> Organization:
+    """The caller's part of the campaign: a township sees itself, the county all its townships."""
+    if "within" in ctx.query:
+        return visible_org(ctx, ctx.query["within"], "within")
+    committee = ctx.session.get_one(Organization, campaign.organization_id)
+    if ctx.caller.sees(committee):
+        return committee
+    for grant in ctx.caller.grants:
+        if grant.path.startswith(committee.path):
+            return ctx.session.get_one(Organization, grant.organization_id)
+    raise NotFound(f"campaign {campaign.id} was not found")
+
+
+def _format() -> str:
+    chosen = request.args.get("format")
+    if chosen:
+        return chosen
+    best = request.accept_mimetypes.best_match(["application/json", "text/csv", XLSX])
+    return {"text/csv": "csv", XLSX: "xlsx"}.get(best or "", "json")
+
+
+def _file(
+    fmt: str, name: str, title: str, header: list[str], rows: Any, widths: list[int]
+) -> Response:
+    if fmt == "csv":
+        response = Response(
+            stream_with_context(formats.csv_stream(header, rows)), mimetype="text/csv"
+        )
+    else:
+        response = Response(formats.xlsx_bytes(title, header, rows, widths), mimetype=XLSX)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+SPEC = {"x-streamed-formats": ["text/csv", XLSX]}
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/reports/summary",
+    summary="汇总表: per unit, 领域 and 协作区 — organizations graded, count and share per level",
+    tag=TAG,
+    query=ReportQuery,
+    responses={200: SummaryOut},
+    errors=(404,),
+    spec_extra=SPEC,
+)
+def summary(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = visible_campaign(ctx, campaign_id)
+    root = _root(ctx, campaign)
+    report = queries.summary(ctx.session, campaign, root, bool(ctx.query.get("provisional")))
+    fmt = _format()
+    if fmt == "json":
+        return report
+    header, rows = formats.summary_table(report)
+    title = f"{campaign.name} 分类定级情况汇总表（{root.name}）"
+    return _file(fmt, "summary", title, header, rows, [24, 10] + [9] * (len(header) - 2))
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/reports/detail",
+    summary="明细表: one row per organization (CSV and xlsx stream)",
+    tag=TAG,
+    query=ReportQuery,
+    responses={200: DetailOut},
+    errors=(404,),
+    spec_extra=SPEC,
+)
+def detail(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = visible_campaign(ctx, campaign_id)
+    root = _root(ctx, campaign)
+    provisional = bool(ctx.query.get("provisional"))
+    fmt = _format()
+    if fmt == "json":
+        return {
+            "campaign": campaign.name,
+            "unit": root.name,
+            "items": list(queries.detail_rows(ctx.session, campaign, root, provisional)),
+        }
+    keys = [k for k, _ in queries.DETAIL_COLUMNS]
+
+    def stream() -> Any:
+        """Rows in batches from a session of their own: the response may outlive the request's."""
+        session = current_app.extensions["grading.sessions"]()
+        try:
+            for row in queries.detail_rows(session, campaign, root, provisional):
+                yield [row[k] for k in keys]
+        finally:
+            session.close()
+
+    rows = stream()
+    title = f"{campaign.name} 分类定级情况明细表（{root.name}）"
+    return _file(
+        fmt,
+        "detail",
+        title,
+        [h for _, h in queries.DETAIL_COLUMNS],
+        rows,
+        [20, 28, 10, 10, 8, 10, 12],
+    )

@@ -1,0 +1,173 @@
+"""Report figures, aggregated in SQL (GROUP BY), never by looping over gradings in Python.
+
+Only decided, final levels count (states from `rated` on) unless provisional ones are asked for
+(then publicity and complaint review count too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, aliased
+
+from service.campaigns.models import Campaign
+from service.gradings.models import Grading
+from service.organizations.models import Domain, Organization, OrgKind
+from service.standards.models import LevelScheme
+
+FINAL_STATES = ("rated", "rectification", "re_review", "promotion", "closed")
+PROVISIONAL_STATES = (*FINAL_STATES, "publicity", "complaint_review")
+
+
+def _share(count: int, total: int) -> Decimal:
+    return (Decimal(count) * 100 / total).quantize(Decimal("0.01")) if total else Decimal(0)
+
+
+def levels(session: Session, campaign: Campaign) -> list[tuple[str, str]]:
+    scheme = session.get_one(LevelScheme, campaign.level_scheme_id)
+    return [(lv.code, lv.label) for lv in scheme.levels]
+
+
+def _row(name: str, counts: dict[str, int], level_codes: list[str]) -> dict[str, Any]:
+    total = sum(counts.values())
+    return {
+        "name": name,
+        "total": total,
+        "levels": {
+            code: {"count": counts.get(code, 0), "share": _share(counts.get(code, 0), total)}
+            for code in level_codes
+        },
+    }
+
+
+def summary(
+    session: Session, campaign: Campaign, root: Organization, provisional: bool
+) -> dict[str, Any]:
+    states = PROVISIONAL_STATES if provisional else FINAL_STATES
+    codes = [c for c, _ in levels(session, campaign)]
+    unit = aliased(Organization)
+    graded = (
+        select(
+            Grading.level,
+            Organization.id.label("org_id"),
+            Organization.path,
+            Organization.domain,
+            Organization.coordination_area,
+        )
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(
+            Grading.campaign_id == campaign.id,
+            Grading.state.in_(states),
+            Grading.level.is_not(None),
+            Organization.path.startswith(root.path, autoescape=True),
+        )
+        .subquery()
+    )
+    per_unit = session.execute(
+        select(unit.id, unit.name, unit.path, graded.c.level, func.count())
+        .join(graded, graded.c.path.startswith(unit.path))
+        .where(
+            unit.kind == OrgKind.COMMITTEE.value, unit.path.startswith(root.path, autoescape=True)
+        )
+        .group_by(unit.id, unit.name, unit.path, graded.c.level)
+        .order_by(unit.path)
+    ).all()
+    units: dict[int, tuple[str, str, dict[str, int]]] = {}
+    for unit_id, name, path, level, n in per_unit:
+        units.setdefault(unit_id, (name, path, {}))[2][level] = n
+    by_domain = _grouped(
+        session,
+        select(graded.c.domain, graded.c.level, func.count()).group_by(
+            graded.c.domain, graded.c.level
+        ),
+    )
+    by_area = _grouped(
+        session,
+        select(graded.c.coordination_area, graded.c.level, func.count()).group_by(
+            graded.c.coordination_area, graded.c.level
+        ),
+    )
+    domain_labels = dict(session.execute(select(Domain.code, Domain.label)).all())
+    totals: dict[str, int] = dict(
+        session.execute(select(graded.c.level, func.count()).group_by(graded.c.level)).all()
+    )
+    return {
+        "campaign": campaign.name,
+        "unit": root.name,
+        "provisional": provisional,
+        "levels": [{"code": c, "label": label} for c, label in levels(session, campaign)],
+        "rows": [
+            _row(name, counts, codes)
+            for name, _, counts in sorted(units.values(), key=lambda u: u[1])
+        ],
+        "total": _row("合计", totals, codes),
+        "by_domain": [
+            _row(domain_labels.get(k or "", k or "未填"), v, codes)
+            for k, v in sorted(by_domain.items(), key=lambda kv: kv[0] or "")
+        ],
+        "by_area": [
+            _row(k or "未划分协作区", v, codes)
+            for k, v in sorted(by_area.items(), key=lambda kv: kv[0] or "")
+        ],
+    }
+
+
+def _grouped(session: Session, query: Select[Any]) -> dict[Any, dict[str, int]]:
+    out: dict[Any, dict[str, int]] = {}
+    for key, level, n in session.execute(query).all():
+        out.setdefault(key, {})[level] = n
+    return out
+
+
+DETAIL_COLUMNS = [
+    ("unit", "单位"),
+    ("name", "党组织名称"),
+    ("domain", "领域"),
+    ("secretary", "书记"),
+    ("members", "党员数"),
+    ("level", "定级等次"),
+    ("state", "状态"),
+]
+
+
+def detail_rows(
+    session: Session, campaign: Campaign, root: Organization, provisional: bool
+) -> Iterator[dict[str, Any]]:
+    """One row per graded organization, streamed in batches (constant memory)."""
+    states = PROVISIONAL_STATES if provisional else FINAL_STATES
+    labels = dict(levels(session, campaign))
+    domain_labels = dict(session.execute(select(Domain.code, Domain.label)).all())
+    parent = aliased(Organization)
+    query = (
+        select(
+            parent.name,
+            Organization.name,
+            Organization.domain,
+            Organization.secretary,
+            Organization.member_count,
+            Grading.level,
+            Grading.state,
+        )
+        .join(Organization, Organization.id == Grading.organization_id)
+        .join(parent, parent.id == Organization.parent_id)
+        .where(
+            Grading.campaign_id == campaign.id,
+            Grading.state.in_(states),
+            Organization.path.startswith(root.path, autoescape=True),
+        )
+        .order_by(Organization.path)
+        .execution_options(yield_per=1000)
+    )
+    for unit_name, name, domain, secretary, members, level, state in session.execute(query):
+        yield {
+            "unit": unit_name,
+            "name": name,
+            "domain": domain_labels.get(domain or "", domain),
+            "secretary": secretary,
+            "members": members,
+            "level": labels.get(level or "", level),
+            "state": state,
+        }

@@ -1,0 +1,85 @@
+"""Reports: the summary adds up to the detail, in JSON, CSV (with BOM) and xlsx, within scope."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+from service.gradings.models import Grading
+from tests.conftest import Api, assert_problem
+
+
+def graded(db: Session, api: Api, levels: dict[str, tuple[str, str]]) -> int:
+    for key, (state, level) in levels.items():
+        grading = db.get_one(Grading, api.world.gradings[key].id)
+        grading.state, grading.level = state, level
+    db.commit()
+    return api.world.campaigns["open"].id
+
+
+def test_the_summary_counts_final_levels_per_unit_domain_and_area(api: Api, db: Session) -> None:
+    campaign = graded(db, api, {"A1-01": ("rated", "good"), "A1-02": ("publicity", "average")})
+    report = api.get(f"/api/v1/campaigns/{campaign}/reports/summary", who="inspector").get_json()
+    assert [(r["name"], r["total"]) for r in report["rows"]] == [("甲县委", 1), ("甲镇党委", 1)]
+    assert report["total"]["levels"]["good"] == {"count": 1, "share": "100.00"}
+    provisional = api.get(
+        f"/api/v1/campaigns/{campaign}/reports/summary?provisional=true", who="inspector"
+    ).get_json()
+    assert provisional["total"]["total"] == 2
+    assert provisional["total"]["levels"]["average"] == {"count": 1, "share": "50.00"}
+    assert [(r["name"], r["total"]) for r in provisional["by_domain"]] == [("机关", 1), ("农村", 1)]
+
+
+def test_csv_opens_in_excel_and_the_sums_match_the_detail(api: Api, db: Session) -> None:
+    campaign = graded(db, api, {"A1-01": ("rated", "good"), "A1-02": ("closed", "poor")})
+    summary = api.get(
+        f"/api/v1/campaigns/{campaign}/reports/summary", who="admin", headers={"Accept": "text/csv"}
+    )
+    text = summary.get_data(as_text=True)
+    assert summary.mimetype == "text/csv" and text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][:4] == ["单位", "党组织数", "好(个)", "好(占比%)"]
+    total = next(r for r in rows if r[0] == "合计")
+    detail = api.get(f"/api/v1/campaigns/{campaign}/reports/detail?format=csv", who="admin")
+    detail_rows = list(csv.reader(io.StringIO(detail.get_data(as_text=True).lstrip("\ufeff"))))
+    assert detail_rows[0] == ["单位", "党组织名称", "领域", "书记", "党员数", "定级等次", "状态"]
+    assert int(total[1]) == len(detail_rows) - 1 == 2
+    assert sorted(r[5] for r in detail_rows[1:]) == ["好", "较差"]
+
+
+def test_xlsx_has_a_title_frozen_headers_and_numbers_as_numbers(api: Api, db: Session) -> None:
+    campaign = graded(db, api, {"A1-01": ("rated", "good"), "A1-02": ("rated", "fairly_good")})
+    response = api.get(f"/api/v1/campaigns/{campaign}/reports/summary?format=xlsx", who="admin")
+    assert response.headers["Content-Disposition"] == 'attachment; filename="summary.xlsx"'
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    assert sheet is not None
+    assert "分类定级情况汇总表" in sheet["A1"].value and sheet.freeze_panes == "A3"
+    assert [c.value for c in sheet[2]][:3] == ["单位", "党组织数", "好(个)"]
+    total = next(row for row in sheet.iter_rows(min_row=3, values_only=True) if row[0] == "合计")
+    assert total[1] == 2 and total[2] == 1 and total[3] == 50.0
+    detail = load_workbook(
+        io.BytesIO(
+            api.get(f"/api/v1/campaigns/{campaign}/reports/detail?format=xlsx", who="admin").data
+        )
+    ).active
+    assert detail is not None and detail.max_row == 2 + 2
+
+
+def test_reports_are_scoped_to_the_callers_subtree(api: Api, db: Session) -> None:
+    campaign = graded(db, api, {"A1-01": ("rated", "good"), "A1-02": ("rated", "average")})
+    own = api.get(f"/api/v1/campaigns/{campaign}/reports/detail", who="secretary").get_json()
+    assert [i["name"] for i in own["items"]] == ["东村党支部"] and own["unit"] == "东村党支部"
+    assert_problem(
+        api.get(f"/api/v1/campaigns/{campaign}/reports/summary", who="reviewer_b"), 404, "not-found"
+    )
+    assert_problem(
+        api.get(
+            f"/api/v1/campaigns/{campaign}/reports/summary?within={api.world.org('B').id}",
+            who="admin",
+        ),
+        404,
+        "not-found",
+    )
