@@ -992,6 +992,27 @@ CASES: list[Case] = [
         expect(200),
         lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/reports/detail", None),
     ),
+    Case(
+        "GET",
+        "/campaigns/<int:campaign_id>/reports/poor-list",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/reports/poor-list", None),
+        expect(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/reports/poor-list", None),
+    ),
+    Case(
+        "GET",
+        "/campaigns/<int:campaign_id>/reports/poor-status",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/reports/poor-status", None),
+        expect(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/reports/poor-status", None),
+    ),
+    Case(
+        "GET",
+        "/campaigns/<int:campaign_id>/reports/progress",
+        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/reports/progress", None),
+        expect(200),
+        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/reports/progress", None),
+    ),
     Case("GET", "/audit/verify", lambda w, db: ("/audit/verify", None), expect(403, inspector=200)),
     Case("GET", "/audit/public-key", lambda w, db: ("/audit/public-key", None), expect(200)),
     Case(

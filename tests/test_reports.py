@@ -12,7 +12,7 @@ from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
 
 
-def graded(db: Session, api: Api, levels: dict[str, tuple[str, str]]) -> int:
+def graded(db: Session, api: Api, levels: dict[str, tuple[str, str | None]]) -> int:
     for key, (state, level) in levels.items():
         grading = db.get_one(Grading, api.world.gradings[key].id)
         grading.state, grading.level = state, level
@@ -83,3 +83,66 @@ def test_reports_are_scoped_to_the_callers_subtree(api: Api, db: Session) -> Non
         404,
         "not-found",
     )
+
+
+def test_the_poor_list_and_their_situation(api: Api, db: Session) -> None:
+    from service.context import Actor
+    from service.records import operations as records
+
+    campaign = graded(db, api, {"A1-01": ("rectification", "poor"), "A1-02": ("rated", "good")})
+    grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
+    actor = Actor.system("t")
+    for n, status in enumerate(("closed", "in_progress"), start=1):
+        records.write(
+            db,
+            actor,
+            grading,
+            "rectification_item",
+            {
+                "problem": f"问题{n}",
+                "cause": f"原因{n}",
+                "measure": f"措施{n}",
+                "deadline": f"2026-0{n + 5}-30",
+                "status": status,
+            },
+            key=f"I{n}",
+        )
+    records.write(
+        db, actor, grading, "rectification_helpers", {"paired_leader": "李明", "liaison": "张华"}
+    )
+    db.commit()
+    names = api.get(f"/api/v1/campaigns/{campaign}/reports/poor-list", who="inspector").get_json()
+    assert [i["name"] for i in names["items"]] == ["东村党支部"]
+    status = api.get(
+        f"/api/v1/campaigns/{campaign}/reports/poor-status", who="inspector"
+    ).get_json()
+    assert status["items"] == [
+        {
+            "name": "东村党支部",
+            "problems": "问题1；问题2",
+            "causes": "原因1；原因2",
+            "measures": "措施1；措施2",
+            "paired_leader": "李明",
+            "liaison": "张华",
+            "deadline": "2026-07-30",
+            "progress": "1/2",
+        }
+    ]
+    sheet = load_workbook(
+        io.BytesIO(
+            api.get(
+                f"/api/v1/campaigns/{campaign}/reports/poor-status?format=xlsx", who="inspector"
+            ).data
+        )
+    ).active
+    assert sheet is not None and sheet["H3"].value == "1/2"
+
+
+def test_campaign_progress(api: Api, db: Session) -> None:
+    campaign = graded(db, api, {"A1-01": ("evaluation", None), "A1-02": ("rated", "good")})
+    report = api.get(f"/api/v1/campaigns/{campaign}/reports/progress", who="inspector").get_json()
+    assert report["gradings_by_unit"] == [
+        {"unit": "甲镇党委", "states": {"evaluation": 1, "rated": 1}}
+    ]
+    assert report["ballots"] == {"issued": 0, "returned": 0}
+    assert report["complaints"] == {"open": 0, "answered": 0}

@@ -171,3 +171,106 @@ def detail_rows(
             "level": labels.get(level or "", level),
             "state": state,
         }
+
+
+def _lowest_level(session: Session, campaign: Campaign) -> str:
+    return levels(session, campaign)[-1][0]
+
+
+def poor_list(
+    session: Session, campaign: Campaign, root: Organization, provisional: bool
+) -> list[dict[str, Any]]:
+    """较差名单: the organizations decided at the lowest level."""
+    lowest = _lowest_level(session, campaign)
+    return [
+        row
+        for row in detail_rows(session, campaign, root, provisional)
+        if row["level"] == dict(levels(session, campaign))[lowest]
+    ]
+
+
+def poor_status(
+    session: Session, campaign: Campaign, root: Organization, provisional: bool
+) -> list[dict[str, Any]]:
+    """较差状况明细表: problems and causes, measures, helpers, deadlines, progress."""
+    from service.records import operations as records
+
+    states = PROVISIONAL_STATES if provisional else FINAL_STATES
+    lowest = _lowest_level(session, campaign)
+    rows = session.execute(
+        select(Grading, Organization)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(
+            Grading.campaign_id == campaign.id,
+            Grading.state.in_(states),
+            Grading.level == lowest,
+            Organization.path.startswith(root.path, autoescape=True),
+        )
+        .order_by(Organization.path)
+    ).all()
+    out = []
+    for grading, org in rows:
+        items = [i.data for i in records.latest_versions(session, grading.id, "rectification_item")]
+        helpers_record = records.current(session, grading.id, "rectification_helpers", "main")
+        helpers = helpers_record.data if helpers_record else {}
+        out.append(
+            {
+                "name": org.name,
+                "problems": "；".join(i.get("problem", "") for i in items),
+                "causes": "；".join(i.get("cause", "") for i in items),
+                "measures": "；".join(i.get("measure", "") for i in items),
+                "paired_leader": helpers.get("paired_leader"),
+                "liaison": helpers.get("liaison"),
+                "deadline": max((i.get("deadline", "") for i in items), default=None),
+                "progress": f"{sum(1 for i in items if i.get('status') == 'closed')}/{len(items)}",
+            }
+        )
+    return out
+
+
+def progress(session: Session, campaign: Campaign, root: Organization) -> dict[str, Any]:
+    """Campaign progress: gradings per state per committee, ballots, complaints, items."""
+    from service.ballots.models import BallotCategory, BallotSession
+    from service.publicity.models import Complaint
+
+    unit = aliased(Organization)
+    in_scope = Organization.path.startswith(root.path, autoescape=True)
+    per_state = session.execute(
+        select(unit.name, Grading.state, func.count())
+        .select_from(Grading)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .join(unit, unit.id == Organization.parent_id)
+        .where(Grading.campaign_id == campaign.id, in_scope)
+        .group_by(unit.name, Grading.state)
+        .order_by(unit.name)
+    ).all()
+    states: dict[str, dict[str, int]] = {}
+    for name, state, n in per_state:
+        states.setdefault(name, {})[state] = n
+    issued, returned = session.execute(
+        select(
+            func.coalesce(func.sum(BallotCategory.issued), 0),
+            func.coalesce(func.sum(BallotCategory.returned), 0),
+        )
+        .join(BallotSession, BallotSession.id == BallotCategory.session_id)
+        .where(BallotSession.campaign_id == campaign.id)
+    ).one()
+    complaints = dict(
+        session.execute(
+            select(Complaint.state, func.count())
+            .join(Grading, Grading.id == Complaint.grading_id)
+            .join(Organization, Organization.id == Grading.organization_id)
+            .where(Grading.campaign_id == campaign.id, in_scope)
+            .group_by(Complaint.state)
+        ).all()
+    )
+    return {
+        "campaign": campaign.name,
+        "unit": root.name,
+        "gradings_by_unit": [{"unit": k, "states": v} for k, v in states.items()],
+        "ballots": {"issued": int(issued), "returned": int(returned)},
+        "complaints": {
+            "open": complaints.get("received", 0) + complaints.get("investigating", 0),
+            "answered": complaints.get("answered", 0),
+        },
+    }

@@ -148,3 +148,112 @@ def detail(ctx: Ctx, campaign_id: int) -> Any:
         rows,
         [20, 28, 10, 10, 8, 10, 12],
     )
+
+
+class ListOut(Schema):
+    campaign = fields.String(required=True)
+    unit = fields.String(required=True)
+    items = fields.List(fields.Dict(), required=True)
+
+
+class ProgressOut(Schema):
+    campaign = fields.String(required=True)
+    unit = fields.String(required=True)
+    gradings_by_unit = fields.List(fields.Dict(), required=True)
+    ballots = fields.Dict(required=True)
+    complaints = fields.Dict(required=True)
+
+
+POOR_COLUMNS = [
+    ("unit", "单位"),
+    ("name", "党组织名称"),
+    ("domain", "领域"),
+    ("secretary", "书记"),
+    ("members", "党员数"),
+]
+STATUS_COLUMNS = [
+    ("name", "党组织名称"),
+    ("problems", "存在问题"),
+    ("causes", "原因"),
+    ("measures", "整改措施"),
+    ("paired_leader", "挂点领导"),
+    ("liaison", "联络员"),
+    ("deadline", "整改时限"),
+    ("progress", "整改进度(已销号/总数)"),
+]
+
+
+def _listing(
+    ctx: Ctx,
+    campaign: Campaign,
+    root: Organization,
+    items: list[dict[str, Any]],
+    columns: list[tuple[str, str]],
+    name: str,
+    title: str,
+) -> Any:
+    fmt = _format()
+    if fmt == "json":
+        return {"campaign": campaign.name, "unit": root.name, "items": items}
+    rows = [[item.get(k) for k, _ in columns] for item in items]
+    return _file(
+        fmt,
+        name,
+        f"{campaign.name} {title}（{root.name}）",
+        [h for _, h in columns],
+        rows,
+        [24] * len(columns),
+    )
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/reports/poor-list",
+    summary="较差名单: the organizations at the lowest level",
+    tag=TAG,
+    query=ReportQuery,
+    responses={200: ListOut},
+    errors=(404,),
+    spec_extra=SPEC,
+)
+def poor_list(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = visible_campaign(ctx, campaign_id)
+    root = _root(ctx, campaign)
+    items = queries.poor_list(ctx.session, campaign, root, bool(ctx.query.get("provisional")))
+    return _listing(ctx, campaign, root, items, POOR_COLUMNS, "poor-list", "较差基层党组织名单")
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/reports/poor-status",
+    summary="较差状况明细表: problems, causes, measures, helpers, deadlines, progress",
+    tag=TAG,
+    query=ReportQuery,
+    responses={200: ListOut},
+    errors=(404,),
+    spec_extra=SPEC,
+)
+def poor_status(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = visible_campaign(ctx, campaign_id)
+    root = _root(ctx, campaign)
+    items = queries.poor_status(ctx.session, campaign, root, bool(ctx.query.get("provisional")))
+    return _listing(
+        ctx, campaign, root, items, STATUS_COLUMNS, "poor-status", "较差基层党组织状况明细表"
+    )
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/reports/progress",
+    summary="Campaign progress: gradings per state per unit, ballots, complaints",
+    tag=TAG,
+    query=ReportQuery,
+    responses={200: ProgressOut},
+    errors=(404,),
+)
+def progress(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = visible_campaign(ctx, campaign_id)
+    return queries.progress(ctx.session, campaign, _root(ctx, campaign))
