@@ -276,6 +276,59 @@ def db_app_role_sql(role: str) -> None:
     click.echo(app_role_sql(role))
 
 
+@cli.command(help="Write a report (summary, detail, poor-list, poor-status) as csv, xlsx or json.")
+@click.argument("kind", type=click.Choice(["summary", "detail", "poor-list", "poor-status"]))
+@click.option("--campaign", "campaign_id", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="xlsx")
+@click.option("--within", type=int, help="an organization id (default: the campaign's committee)")
+@click.option("--provisional", is_flag=True, help="count levels still under publicity")
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+def report(
+    kind: str, campaign_id: int, fmt: str, within: int | None, provisional: bool, out: str
+) -> None:
+    from service.api.routes import reports as http
+    from service.campaigns.models import Campaign
+    from service.organizations.models import Organization
+    from service.reports import formats, queries
+
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with factory() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise click.ClickException(f"no campaign {campaign_id}")
+        root = session.get(Organization, within or campaign.organization_id)
+        if root is None:
+            raise click.ClickException(f"no organization {within}")
+        if kind == "summary":
+            data: object = queries.summary(session, campaign, root, provisional)
+            header, rows = formats.summary_table(data)  # type: ignore[arg-type]
+        else:
+            columns = {
+                "detail": queries.DETAIL_COLUMNS,
+                "poor-list": http.POOR_COLUMNS,
+                "poor-status": http.STATUS_COLUMNS,
+            }[kind]
+            source = {
+                "detail": lambda: list(queries.detail_rows(session, campaign, root, provisional)),
+                "poor-list": lambda: queries.poor_list(session, campaign, root, provisional),
+                "poor-status": lambda: queries.poor_status(session, campaign, root, provisional),
+            }
+            data = source[kind]()
+            header = [h for _, h in columns]
+            rows = [[item.get(k) for k, _ in columns] for item in data]
+        if fmt == "json":
+            Path(out).write_text(
+                json.dumps(data, ensure_ascii=False, default=str, indent=1), encoding="utf-8"
+            )
+        elif fmt == "csv":
+            Path(out).write_text("".join(formats.csv_stream(header, rows)), encoding="utf-8")
+        else:
+            title = f"{campaign.name} {kind}（{root.name}）"
+            Path(out).write_bytes(formats.xlsx_bytes(title, header, rows, [24] * len(header)))
+    click.echo(f"wrote {out}")
+
+
 @cli.group(help="State machines.")
 def workflow() -> None:
     pass

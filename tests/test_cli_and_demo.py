@@ -107,3 +107,53 @@ def test_the_readme_shows_the_current_lifecycle_diagram() -> None:
     diagram = _cli("workflow", "diagram", "grading").stdout.strip()
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"```mermaid\n{diagram}\n```" in readme
+
+
+def test_report_writes_the_same_files_from_the_command_line(
+    fresh_database_url: Any, tmp_path: Path
+) -> None:
+    import os
+
+    env = {**os.environ, "DATABASE_URL": fresh_database_url("report")}
+    assert _cli("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    assert _cli("demo", "--quiet", env=env, cwd=tmp_path).returncode == 0
+    out = tmp_path / "summary.xlsx"
+    result = _cli(
+        "report",
+        "summary",
+        "--campaign",
+        "1",
+        "--provisional",
+        "--out",
+        str(out),
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(out).active
+    assert (
+        sheet is not None and "汇总" not in str(sheet["A1"].value) and sheet["A2"].value == "单位"
+    )
+    csv_out = tmp_path / "detail.csv"
+    assert (
+        _cli(
+            "report",
+            "detail",
+            "--campaign",
+            "1",
+            "--format",
+            "csv",
+            "--out",
+            str(csv_out),
+            env=env,
+            cwd=tmp_path,
+        ).returncode
+        == 0
+    )
+    assert csv_out.read_text(encoding="utf-8").startswith("\ufeff单位,党组织名称")
+    missing = _cli(
+        "report", "summary", "--campaign", "99", "--out", str(out), env=env, cwd=tmp_path
+    )
+    assert missing.returncode == 1 and "no campaign 99" in missing.stderr
