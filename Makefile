@@ -54,6 +54,7 @@ openapi: install
 # Benchmarks on PostgreSQL (see bench/run.py for the knobs); prints the figures.
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

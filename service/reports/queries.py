@@ -48,12 +48,11 @@ def summary(
 ) -> dict[str, Any]:
     states = PROVISIONAL_STATES if provisional else FINAL_STATES
     codes = [c for c, _ in levels(session, campaign)]
-    unit = aliased(Organization)
     graded = (
         select(
             Grading.level,
             Organization.id.label("org_id"),
-            Organization.path,
+            Organization.parent_id,
             Organization.domain,
             Organization.coordination_area,
         )
@@ -66,18 +65,30 @@ def summary(
         )
         .subquery()
     )
-    per_unit = session.execute(
-        select(unit.id, unit.name, unit.path, graded.c.level, func.count())
-        .join(graded, graded.c.path.startswith(unit.path))
-        .where(
-            unit.kind == OrgKind.COMMITTEE.value, unit.path.startswith(root.path, autoescape=True)
-        )
-        .group_by(unit.id, unit.name, unit.path, graded.c.level)
-        .order_by(unit.path)
+    # Count in SQL per (parent, level): a few thousand groups even for a province; then add each
+    # group to the committees on its parent's path (the roll-up touches groups, not gradings).
+    parent = aliased(Organization)
+    groups = session.execute(
+        select(parent.path, graded.c.level, func.count())
+        .join(parent, parent.id == graded.c.parent_id)
+        .group_by(parent.path, graded.c.level)
     ).all()
-    units: dict[int, tuple[str, str, dict[str, int]]] = {}
-    for unit_id, name, path, level, n in per_unit:
-        units.setdefault(unit_id, (name, path, {}))[2][level] = n
+    committees = {
+        str(cid): (name, path)
+        for cid, name, path in session.execute(
+            select(Organization.id, Organization.name, Organization.path).where(
+                Organization.kind == OrgKind.COMMITTEE.value,
+                Organization.path.startswith(root.path, autoescape=True),
+            )
+        )
+    }
+    units: dict[str, tuple[str, str, dict[str, int]]] = {}
+    for parent_path, level, n in groups:
+        for cid in parent_path.strip("/").split("/"):
+            if cid in committees:
+                name, path = committees[cid]
+                counts = units.setdefault(cid, (name, path, {}))[2]
+                counts[level] = counts.get(level, 0) + n
     by_domain = _grouped(
         session,
         select(graded.c.domain, graded.c.level, func.count()).group_by(
