@@ -305,7 +305,7 @@ def report(
             header, rows = formats.summary_table(data)  # type: ignore[arg-type]
         else:
             columns = {
-                "detail": queries.DETAIL_COLUMNS,
+                "detail": queries.detail_columns(session, campaign),
                 "poor-list": http.POOR_COLUMNS,
                 "poor-status": http.STATUS_COLUMNS,
             }[kind]

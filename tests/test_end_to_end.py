@@ -325,6 +325,18 @@ def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
     assert sum(1 for lv in levels.values() if lv == "good") == 5
     quotas = http("GET", f"/campaigns/{campaign['id']}/quotas", "county.inspector")["items"]
     assert quotas[0]["decided"] == 5 and quotas[0]["over_cap"] is False
+    summary = http(
+        "GET",
+        f"/campaigns/{campaign['id']}/reports/summary?provisional=true&within={town['id']}",
+        "county.inspector",
+    )
+    assert {code: v["count"] for code, v in summary["total"]["levels"].items()} == {
+        "good": 5,
+        "fairly_good": 11,
+        "average": 4,
+        "poor": 1,
+    }
+    assert summary["total"]["levels"]["good"]["share"] == "23.81"
     assert http("GET", "/audit/verify", "county.inspector")["intact"] is True
     with Session(engine) as session:
         assert verify(session).intact

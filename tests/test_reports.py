@@ -45,9 +45,11 @@ def test_csv_opens_in_excel_and_the_sums_match_the_detail(api: Api, db: Session)
     total = next(r for r in rows if r[0] == "合计")
     detail = api.get(f"/api/v1/campaigns/{campaign}/reports/detail?format=csv", who="admin")
     detail_rows = list(csv.reader(io.StringIO(detail.get_data(as_text=True).lstrip("\ufeff"))))
-    assert detail_rows[0] == ["单位", "党组织名称", "领域", "书记", "党员数", "定级等次", "状态"]
+    assert detail_rows[0][:5] == ["单位", "党组织名称", "领域", "书记", "党员数"]
+    assert detail_rows[0][5:7] == ["党组织带头人(上级)", "党组织带头人(自评)"]
+    assert detail_rows[0][-4:] == ["综合得分", "计算等次", "定级等次", "状态"]
     assert int(total[1]) == len(detail_rows) - 1 == 2
-    assert sorted(r[5] for r in detail_rows[1:]) == ["好", "较差"]
+    assert sorted(r[-2] for r in detail_rows[1:]) == ["好", "较差"]
 
 
 def test_xlsx_has_a_title_frozen_headers_and_numbers_as_numbers(api: Api, db: Session) -> None:
@@ -65,7 +67,7 @@ def test_xlsx_has_a_title_frozen_headers_and_numbers_as_numbers(api: Api, db: Se
             api.get(f"/api/v1/campaigns/{campaign}/reports/detail?format=xlsx", who="admin").data
         )
     ).active
-    assert detail is not None and detail.max_row == 2 + 2
+    assert detail is not None and detail.max_row == 2 + 2 and detail.max_column == 5 + 14 + 4
 
 
 def test_reports_are_scoped_to_the_callers_subtree(api: Api, db: Session) -> None:
@@ -146,3 +148,48 @@ def test_campaign_progress(api: Api, db: Session) -> None:
     ]
     assert report["ballots"] == {"issued": 0, "returned": 0}
     assert report["complaints"] == {"open": 0, "answered": 0}
+
+
+def test_the_detail_shows_each_indicator_per_source_and_the_composite_as_numbers(
+    api: Api, db: Session
+) -> None:
+    from service.context import Actor
+    from service.records import operations as records
+
+    campaign = graded(db, api, {"A1-01": ("rated", "fairly_good")})
+    grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
+    actor = Actor.system("t")
+    records.write(
+        db, actor, grading, "assessment", {"scores": [{"indicator": "leader", "score": "13.50"}]}
+    )
+    records.write(
+        db, actor, grading, "self_rating", {"scores": [{"indicator": "leader", "score": "14"}]}
+    )
+    records.write(
+        db,
+        actor,
+        grading,
+        "decision",
+        {"level": "fairly_good", "computed_level": "fairly_good", "composite": "86.20"},
+    )
+    db.commit()
+    item = api.get(f"/api/v1/campaigns/{campaign}/reports/detail", who="inspector").get_json()[
+        "items"
+    ][0]
+    assert (item["assessment:leader"], item["self_rating:leader"], item["composite"]) == (
+        "13.50",
+        "14",
+        "86.20",
+    )
+    sheet = load_workbook(
+        io.BytesIO(
+            api.get(
+                f"/api/v1/campaigns/{campaign}/reports/detail?format=xlsx", who="inspector"
+            ).data
+        )
+    ).active
+    assert sheet is not None
+    header = [c.value for c in sheet[2]]
+    row = [c.value for c in sheet[3]]
+    assert row[header.index("党组织带头人(上级)")] == 13.5 and row[header.index("综合得分")] == 86.2
+    assert row[header.index("计算等次")] == "较好"

@@ -139,9 +139,70 @@ DETAIL_COLUMNS = [
     ("domain", "领域"),
     ("secretary", "书记"),
     ("members", "党员数"),
+    ("composite", "综合得分"),
+    ("computed_level", "计算等次"),
     ("level", "定级等次"),
     ("state", "状态"),
 ]
+
+
+def indicator_columns(session: Session, campaign: Campaign) -> list[tuple[str, str]]:
+    """Each indicator of the campaign's standards, scored by the superior (上级) and self (自评)."""
+    from service.campaigns.models import CampaignStandard
+    from service.standards.models import Indicator
+
+    indicators = session.execute(
+        select(Indicator.code, Indicator.name)
+        .join(CampaignStandard, CampaignStandard.standard_id == Indicator.standard_id)
+        .where(CampaignStandard.campaign_id == campaign.id)
+        .order_by(Indicator.position)
+    ).all()
+    seen: dict[str, str] = {}
+    for code, name in indicators:
+        seen.setdefault(code, name)
+    return [
+        (f"{source}:{code}", f"{name}({label})")
+        for code, name in seen.items()
+        for source, label in (("assessment", "上级"), ("self_rating", "自评"))
+    ]
+
+
+def _latest(record_type: str) -> Any:
+    """The newest version of a grading's main record of one type, as a joinable subquery."""
+    from service.records.models import RecordVersion
+
+    newest = (
+        select(RecordVersion.grading_id, func.max(RecordVersion.version).label("version"))
+        .where(RecordVersion.record_type == record_type, RecordVersion.record_key == "main")
+        .group_by(RecordVersion.grading_id)
+        .subquery()
+    )
+    version = aliased(RecordVersion)
+    return (
+        select(version.grading_id, version.data)
+        .join(
+            newest,
+            (newest.c.grading_id == version.grading_id) & (newest.c.version == version.version),
+        )
+        .where(version.record_type == record_type, version.record_key == "main")
+        .subquery()
+    )
+
+
+def _scores(sheet: Any) -> dict[str, Decimal | None]:
+    return {
+        entry["indicator"]: _number(entry.get("score"))
+        for entry in (sheet or {}).get("scores") or []
+    }
+
+
+def _number(value: Any) -> Decimal | None:
+    """Scores are stored as exact strings; reports show them as numbers."""
+    return None if value is None else Decimal(str(value))
+
+
+def detail_columns(session: Session, campaign: Campaign) -> list[tuple[str, str]]:
+    return [*DETAIL_COLUMNS[:5], *indicator_columns(session, campaign), *DETAIL_COLUMNS[5:]]
 
 
 def detail_rows(
@@ -152,6 +213,11 @@ def detail_rows(
     labels = dict(levels(session, campaign))
     domain_labels = dict(session.execute(select(Domain.code, Domain.label)).all())
     parent = aliased(Organization)
+    assessment, self_rating, decision = (
+        _latest("assessment"),
+        _latest("self_rating"),
+        _latest("decision"),
+    )
     query = (
         select(
             parent.name,
@@ -161,9 +227,15 @@ def detail_rows(
             Organization.member_count,
             Grading.level,
             Grading.state,
+            assessment.c.data,
+            self_rating.c.data,
+            decision.c.data,
         )
         .join(Organization, Organization.id == Grading.organization_id)
         .join(parent, parent.id == Organization.parent_id)
+        .outerjoin(assessment, assessment.c.grading_id == Grading.id)
+        .outerjoin(self_rating, self_rating.c.grading_id == Grading.id)
+        .outerjoin(decision, decision.c.grading_id == Grading.id)
         .where(
             Grading.campaign_id == campaign.id,
             Grading.state.in_(states),
@@ -172,8 +244,10 @@ def detail_rows(
         .order_by(Organization.path)
         .execution_options(yield_per=1000)
     )
-    for unit_name, name, domain, secretary, members, level, state in session.execute(query):
-        yield {
+    for unit_name, name, domain, secretary, members, level, state, sup, own, dec in session.execute(
+        query
+    ):
+        row = {
             "unit": unit_name,
             "name": name,
             "domain": domain_labels.get(domain or "", domain),
@@ -181,7 +255,13 @@ def detail_rows(
             "members": members,
             "level": labels.get(level or "", level),
             "state": state,
+            "composite": _number((dec or {}).get("composite")),
+            "computed_level": labels.get((dec or {}).get("computed_level") or ""),
         }
+        for source, sheet in (("assessment", sup), ("self_rating", own)):
+            for code, score in _scores(sheet).items():
+                row[f"{source}:{code}"] = score
+        yield row
 
 
 def _lowest_level(session: Session, campaign: Campaign) -> str:

@@ -127,14 +127,15 @@ def detail(ctx: Ctx, campaign_id: int) -> Any:
             "unit": root.name,
             "items": list(queries.detail_rows(ctx.session, campaign, root, provisional)),
         }
-    keys = [k for k, _ in queries.DETAIL_COLUMNS]
+    columns = queries.detail_columns(ctx.session, campaign)
+    keys = [k for k, _ in columns]
 
     def stream() -> Any:
         """Rows in batches from a session of their own: the response may outlive the request's."""
         session = current_app.extensions["grading.sessions"]()
         try:
             for row in queries.detail_rows(session, campaign, root, provisional):
-                yield [row[k] for k in keys]
+                yield [row.get(k) for k in keys]
         finally:
             session.close()
 
@@ -144,7 +145,7 @@ def detail(ctx: Ctx, campaign_id: int) -> Any:
         fmt,
         "detail",
         title,
-        [h for _, h in queries.DETAIL_COLUMNS],
+        [h for _, h in columns],
         rows,
         [20, 28, 10, 10, 8, 10, 12],
     )
