@@ -276,8 +276,12 @@ def db_app_role_sql(role: str) -> None:
     click.echo(app_role_sql(role))
 
 
-@cli.command(help="Write a report (summary, detail, poor-list, poor-status) as csv, xlsx or json.")
-@click.argument("kind", type=click.Choice(["summary", "detail", "poor-list", "poor-status"]))
+@cli.command(
+    help="Write a report (summary, detail, poor-list, poor-status, progress) as csv, xlsx or json."
+)
+@click.argument(
+    "kind", type=click.Choice(["summary", "detail", "poor-list", "poor-status", "progress"])
+)
 @click.option("--campaign", "campaign_id", type=int, required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="xlsx")
 @click.option("--within", type=int, help="an organization id (default: the campaign's committee)")
@@ -303,6 +307,9 @@ def report(
         if kind == "summary":
             data: object = queries.summary(session, campaign, root, provisional)
             header, rows = formats.summary_table(data)  # type: ignore[arg-type]
+        elif kind == "progress":
+            data = queries.progress(session, campaign, root)
+            header, rows = formats.progress_table(data)
         else:
             columns = {
                 "detail": queries.detail_columns(session, campaign),

@@ -157,3 +157,18 @@ def test_report_writes_the_same_files_from_the_command_line(
         "report", "summary", "--campaign", "99", "--out", str(out), env=env, cwd=tmp_path
     )
     assert missing.returncode == 1 and "no campaign 99" in missing.stderr
+
+
+def test_the_demo_campaign_produces_all_five_reports_from_the_command_line(
+    fresh_database_url: Any, tmp_path: Path
+) -> None:
+    import os
+
+    env = {**os.environ, "DATABASE_URL": fresh_database_url("reports5")}
+    assert _cli("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    assert _cli("demo", "--quiet", env=env, cwd=tmp_path).returncode == 0
+    for kind in ("summary", "detail", "poor-list", "poor-status", "progress"):
+        out = tmp_path / f"{kind}.xlsx"
+        result = _cli("report", kind, "--campaign", "1", "--out", str(out), env=env, cwd=tmp_path)
+        assert result.returncode == 0, (kind, result.stderr)
+        assert out.stat().st_size > 1000

@@ -193,3 +193,10 @@ def test_the_detail_shows_each_indicator_per_source_and_the_composite_as_numbers
     row = [c.value for c in sheet[3]]
     assert row[header.index("党组织带头人(上级)")] == 13.5 and row[header.index("综合得分")] == 86.2
     assert row[header.index("计算等次")] == "较好"
+
+
+def test_progress_exports_as_a_table(api: Api, db: Session) -> None:
+    campaign = graded(db, api, {"A1-02": ("rated", "good")})
+    response = api.get(f"/api/v1/campaigns/{campaign}/reports/progress?format=csv", who="inspector")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == ["单位", "项目", "数量"] and ["甲镇党委", "状态:rated", "1"] in rows

@@ -33,6 +33,20 @@ def summary_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
+def progress_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    header = ["单位", "项目", "数量"]
+    rows: list[list[Any]] = []
+    for unit in report["gradings_by_unit"]:
+        rows += [[unit["unit"], f"状态:{state}", n] for state, n in sorted(unit["states"].items())]
+    rows += [
+        ["", "测评票:发出", report["ballots"]["issued"]],
+        ["", "测评票:收回", report["ballots"]["returned"]],
+        ["", "投诉:未办结", report["complaints"]["open"]],
+        ["", "投诉:已答复", report["complaints"]["answered"]],
+    ]
+    return header, rows
+
+
 def csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -254,7 +254,16 @@ def poor_status(ctx: Ctx, campaign_id: int) -> Any:
     query=ReportQuery,
     responses={200: ProgressOut},
     errors=(404,),
+    spec_extra=SPEC,
 )
 def progress(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = visible_campaign(ctx, campaign_id)
-    return queries.progress(ctx.session, campaign, _root(ctx, campaign))
+    root = _root(ctx, campaign)
+    report = queries.progress(ctx.session, campaign, root)
+    fmt = _format()
+    if fmt == "json":
+        return report
+    header, rows = formats.progress_table(report)
+    return _file(
+        fmt, "progress", f"{campaign.name} 工作进度（{root.name}）", header, rows, [24, 18, 10]
+    )
