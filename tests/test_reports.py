@@ -146,6 +146,8 @@ def test_campaign_progress(api: Api, db: Session) -> None:
     assert report["gradings_by_unit"] == [
         {"unit": "甲镇党委", "states": {"evaluation": 1, "rated": 1}}
     ]
+    assert report["overdue_by_stage"] == {"evaluation": 1}  # the 2025 campaign's deadlines passed
+    assert report["rectification_items"] == {"open": 0, "closed": 0, "overdue": 0}
     assert report["ballots"] == {"issued": 0, "returned": 0}
     assert report["complaints"] == {"open": 0, "answered": 0}
 

@@ -38,6 +38,13 @@ def progress_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     rows: list[list[Any]] = []
     for unit in report["gradings_by_unit"]:
         rows += [[unit["unit"], f"状态:{state}", n] for state, n in sorted(unit["states"].items())]
+    rows += [["", f"逾期:{state}", n] for state, n in sorted(report["overdue_by_stage"].items())]
+    items = report["rectification_items"]
+    rows += [
+        ["", "整改项目:未销号", items["open"]],
+        ["", "整改项目:已销号", items["closed"]],
+        ["", "整改项目:逾期", items["overdue"]],
+    ]
     rows += [
         ["", "测评票:发出", report["ballots"]["issued"]],
         ["", "测评票:收回", report["ballots"]["returned"]],

@@ -355,10 +355,45 @@ def progress(session: Session, campaign: Campaign, root: Organization) -> dict[s
             .group_by(Complaint.state)
         ).all()
     )
+    from service.campaigns.models import CampaignPhase
+    from service.db import utcnow
+    from service.gradings.operations import PHASE_OF_STATE
+    from service.rectification.operations import ledger
+
+    today = utcnow().date()
+    due = dict(
+        session.execute(
+            select(CampaignPhase.phase, CampaignPhase.due_on).where(
+                CampaignPhase.campaign_id == campaign.id
+            )
+        ).all()
+    )
+    overdue: dict[str, int] = {}
+    for unit_states in states.values():
+        for state, n in unit_states.items():
+            deadline = due.get(PHASE_OF_STATE.get(state, ""))
+            if deadline is not None and deadline < today:
+                overdue[state] = overdue.get(state, 0) + n
+    rectifying = session.scalars(
+        select(Grading)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(
+            Grading.campaign_id == campaign.id,
+            in_scope,
+            Grading.state.in_(("rectification", "re_review", "promotion", "closed")),
+        )
+    ).all()
+    items = ledger(session, list(rectifying), today, False)
     return {
         "campaign": campaign.name,
         "unit": root.name,
         "gradings_by_unit": [{"unit": k, "states": v} for k, v in states.items()],
+        "overdue_by_stage": overdue,
+        "rectification_items": {
+            "open": sum(1 for i in items if i["status"] != "closed"),
+            "closed": sum(1 for i in items if i["status"] == "closed"),
+            "overdue": sum(1 for i in items if i["overdue"]),
+        },
         "ballots": {"issued": int(issued), "returned": int(returned)},
         "complaints": {
             "open": complaints.get("received", 0) + complaints.get("investigating", 0),

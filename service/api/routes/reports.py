@@ -161,6 +161,8 @@ class ProgressOut(Schema):
     campaign = fields.String(required=True)
     unit = fields.String(required=True)
     gradings_by_unit = fields.List(fields.Dict(), required=True)
+    overdue_by_stage = fields.Dict(required=True)
+    rectification_items = fields.Dict(required=True)
     ballots = fields.Dict(required=True)
     complaints = fields.Dict(required=True)
 
