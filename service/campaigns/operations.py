@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -408,8 +407,8 @@ def amend_campaign(
         campaign_id=campaign.id,
         amended_by=actor.username,
         reason=reason,
-        before={k: v for k, v in _json(before).items() if k in changes},
-        after={k: v for k, v in _json(after).items() if k in changes},
+        before={k: v for k, v in jsonable(before).items() if k in changes},
+        after={k: v for k, v in jsonable(after).items() if k in changes},
     )
     session.add(amendment)
     session.flush()
@@ -425,13 +424,3 @@ def amend_campaign(
         reason=reason,
     )
     return amendment
-
-
-def _json(data: dict[str, Any]) -> dict[str, Any]:
-    from service.audit.operations import jsonable
-
-    return jsonable(data)
-
-
-def today() -> date:
-    return utcnow().date()

@@ -29,6 +29,7 @@ ROUNDING = "ROUND_HALF_UP to 0.01, once, on the weighted sum"
 class SourceValue:
     value: Decimal  # on the 100-point scale, exact
     basis: str  # where it came from, for a person checking by hand
+    ballots: int = 0  # valid ballots behind a ballot source
 
 
 @dataclass
@@ -50,7 +51,7 @@ def ballot_source_values(tallies: list[dict[str, Any]]) -> dict[str, SourceValue
             total, count = sums.get(source, (Decimal(0), 0))
             sums[source] = (total + points * valid, count + valid)
     return {
-        source: SourceValue(total / count, f"{count} valid ballots")
+        source: SourceValue(total / count, f"{count} valid ballots", count)
         for source, (total, count) in sums.items()
         if count > 0
     }

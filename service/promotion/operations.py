@@ -59,8 +59,8 @@ def satisfaction(session: Session, grading: Grading) -> Decimal | None:
     """Average points of every counted satisfaction ballot (0–100), or None."""
     tallies = [t.data for t in records.latest_versions(session, grading.id, "satisfaction_tally")]
     values = ballot_source_values(tallies)
-    total = sum((v.value * int(v.basis.split()[0]) for v in values.values()), Decimal(0))
-    count = sum(int(v.basis.split()[0]) for v in values.values())
+    total = sum((v.value * v.ballots for v in values.values()), Decimal(0))
+    count = sum(v.ballots for v in values.values())
     return (total / count).quantize(Decimal("0.01")) if count else None
 
 

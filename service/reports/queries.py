@@ -272,11 +272,9 @@ def poor_list(
     session: Session, campaign: Campaign, root: Organization, provisional: bool
 ) -> list[dict[str, Any]]:
     """较差名单: the organizations decided at the lowest level."""
-    lowest = _lowest_level(session, campaign)
+    label = dict(levels(session, campaign))[_lowest_level(session, campaign)]
     return [
-        row
-        for row in detail_rows(session, campaign, root, provisional)
-        if row["level"] == dict(levels(session, campaign))[lowest]
+        row for row in detail_rows(session, campaign, root, provisional) if row["level"] == label
     ]
 
 
