@@ -29,6 +29,7 @@ from service import migrate
 from service.app import create_app
 from service.config import Settings
 from service.db import make_engine, normalize_url
+from service.errors import CATALOGUE
 from tests.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,7 +208,16 @@ class ContractClient(FlaskClient):
                 # Requests to paths or methods the API does not have: only the shape of the
                 # problem answer is checked.
                 assert response.mimetype == "application/problem+json", response.data
+        if response.mimetype == "application/problem+json":
+            _assert_in_catalogue(response.get_json())
         return response
+
+
+def _assert_in_catalogue(body: dict[str, Any]) -> None:
+    """Every problem the suite is answered with has its catalogue's title and status."""
+    slug = body["type"].removeprefix("/problems/")
+    assert slug in CATALOGUE, f"{slug} is not in the problem catalogue"
+    assert (body["title"], body["status"]) == (CATALOGUE[slug].title, CATALOGUE[slug].status)
 
 
 @pytest.fixture

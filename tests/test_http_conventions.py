@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from service.api.problems import PROBLEM_TYPES
+from service.errors import CATALOGUE, Conflict
 from tests.conftest import Api, assert_problem
 
 
@@ -180,14 +186,23 @@ def test_problem_types_are_documented(api: Api) -> None:
     assert response.get_json()["title"] == "Standard version frozen"
 
 
-def test_every_problem_type_the_code_raises_is_documented() -> None:
-    import re
-    from pathlib import Path
-
-    from service.api.problems import PROBLEM_TYPES
-
+def test_no_problem_is_raised_with_an_ad_hoc_type_or_title() -> None:
+    """A problem's slug and title come from its class (service/errors.py), never from a call."""
     root = Path(__file__).resolve().parents[1] / "service"
-    used = {
-        m for f in root.rglob("*.py") for m in re.findall(r'type ?= ?"([a-z\-]+)"', f.read_text())
-    }
-    assert used - set(PROBLEM_TYPES) == set()
+    ad_hoc = [
+        f"{f.relative_to(root)}:{n}"
+        for f in root.rglob("*.py")
+        for n, line in enumerate(f.read_text().splitlines(), 1)
+        if re.search(r"\b(type|title)=\"[a-z][a-z-]+\"", line) and "mimetype" not in line
+    ]
+    assert ad_hoc == []
+    with pytest.raises(TypeError):
+        Conflict("a conflict", type="made-up")
+
+
+def test_the_catalogue_lists_every_problem_class_once_with_its_own_words() -> None:
+    for slug, kind in CATALOGUE.items():
+        assert kind.type == slug
+        assert PROBLEM_TYPES[slug] == (kind.title, kind.description)
+        assert kind.title and kind.description and 400 <= kind.status < 600
+    assert set(PROBLEM_TYPES) == set(CATALOGUE)

@@ -14,7 +14,15 @@ from service.accounts.models import Account, ApiToken, Role, RoleGrant
 from service.audit.operations import record
 from service.context import Actor
 from service.db import utcnow
-from service.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from service.errors import (
+    AccountInactive,
+    Duplicate,
+    NotFound,
+    TokenExpired,
+    TokenRevoked,
+    TokenUnknown,
+    ValidationFailed,
+)
 from service.organizations.models import Organization
 
 TOKEN_PREFIX = "gr_"
@@ -33,14 +41,14 @@ def principal_for_token(session: Session, token: str, now: datetime | None = Non
         .where(ApiToken.token_hash == hash_token(token))
     ).first()
     if row is None:
-        raise Unauthorized("the API token is not known", type="token-unknown")
+        raise TokenUnknown("the API token is not known")
     api_token, account = row
     if api_token.revoked_at is not None:
-        raise Unauthorized("the API token was revoked", type="token-revoked")
+        raise TokenRevoked("the API token was revoked")
     if api_token.expires_at <= now:
-        raise Unauthorized("the API token has expired", type="token-expired")
+        raise TokenExpired("the API token has expired")
     if not account.is_active:
-        raise Unauthorized("the account is deactivated", type="account-inactive")
+        raise AccountInactive("the account is deactivated")
     grants = session.execute(
         select(RoleGrant.role, RoleGrant.organization_id, Organization.path)
         .join(Organization, Organization.id == RoleGrant.organization_id)
@@ -62,9 +70,8 @@ def create_account(
     session: Session, actor: Actor, *, username: str, display_name: str, organization: Organization
 ) -> Account:
     if session.scalar(select(Account.id).where(Account.username == username)) is not None:
-        raise Conflict(
+        raise Duplicate(
             f"an account named {username!r} exists already",
-            type="duplicate",
             errors={"username": ["is taken"]},
         )
     account = Account(username=username, display_name=display_name, organization_id=organization.id)

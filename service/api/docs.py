@@ -10,6 +10,7 @@ import yaml
 from flask import Blueprint, Response, json, render_template_string
 
 from service.api.problems import PROBLEM_TYPES, problem
+from service.errors import NotFound
 
 pages = Blueprint("pages", __name__)
 
@@ -88,7 +89,7 @@ def docs() -> str:
 @pages.get("/problems/<slug>")
 def problem_type(slug: str) -> Response:
     if slug not in PROBLEM_TYPES:
-        return problem(404, "not-found", "Not found", f"no problem type {slug!r}")
+        return problem(NotFound, f"no problem type {slug!r}")
     title, text = PROBLEM_TYPES[slug]
     body = {"type": f"/problems/{slug}", "title": title, "description": text}
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")

@@ -25,26 +25,16 @@ from service.accounts.operations import principal_for_token
 from service.api.schemas.common import MAX_ID
 from service.config import Settings
 from service.context import Actor
-from service.errors import DomainError, NotFound, Unauthorized, ValidationFailed
+from service.errors import (
+    IdempotencyKeyReused,
+    MalformedRequest,
+    NotFound,
+    PreconditionFailed,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from service.idempotency.models import IdempotentResponse
-
-
-class MalformedRequest(DomainError):
-    status = 400
-    type = "malformed-request"
-    title = "Malformed request"
-
-
-class UnsupportedMediaType(DomainError):
-    status = 415
-    type = "unsupported-media-type"
-    title = "Unsupported media type"
-
-
-class PreconditionFailed(DomainError):
-    status = 412
-    type = "precondition-failed"
-    title = "Version mismatch"
 
 
 @dataclass
@@ -95,12 +85,6 @@ class Reply:
 class Page:
     items: list[Any]
     next_cursor: str | None
-
-
-class IdempotencyKeyReused(DomainError):
-    status = 422
-    type = "idempotency-key-reused"
-    title = "The Idempotency-Key was used for a different request"
 
 
 IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -382,17 +366,22 @@ def paginate(ctx: Ctx, query: Select[Any], id_column: Any) -> Page:
     return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)
 
 
-def check_if_match(current_version: int) -> None:
-    """Honour If-Match when the client sends it (ETag is the resource's version)."""
+def if_match() -> frozenset[int] | None:
+    """The versions the If-Match header names (ETags are versions); None when absent or *."""
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
-        return
-    tags = {t.strip().removeprefix("W/").strip('"') for t in header.split(",")}
-    if str(current_version) not in tags:
-        raise PreconditionFailed(
-            f"the resource is at version {current_version}; If-Match named {header}",
-            current_version=current_version,
-        )
+        return None
+    versions = set()
+    for tag in header.split(","):
+        value = tag.strip().removeprefix("W/").strip('"')
+        if value.isdigit() and len(value) <= 9:
+            versions.add(int(value))
+    return frozenset(versions)
+
+
+def check_if_match(current_version: int) -> None:
+    """Honour If-Match when the client sends it: 412 unless it names the current version."""
+    PreconditionFailed.check(current_version, if_match())
 
 
 def etag(version: int) -> dict[str, str]:

@@ -23,29 +23,20 @@ from service.ballots.models import (
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.db import utcnow
-from service.errors import Conflict, DomainError, NotFound, ValidationFailed
+from service.errors import (
+    BallotSessionState,
+    CodeRejected,
+    NotFound,
+    QuorumNotMet,
+    StageNotOpen,
+    ValidationFailed,
+)
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
 from service.records import operations as records
 from service.records.models import RecordVersion
 from service.scores import round_score
 from service.standards.models import LevelScheme, Standard
-
-
-class CodeRejected(DomainError):
-    status = 409
-    type = "ballot-code-rejected"
-    title = "This ballot code cannot be used"
-
-
-class QuorumNotMet(Conflict):
-    type = "quorum-not-met"
-    title = "Too few ballots were returned to count"
-
-
-class SessionState(Conflict):
-    type = "ballot-session-state"
-    title = "The ballot session is not in the right state"
 
 
 def _scheme(session: Session, campaign: Campaign) -> LevelScheme:
@@ -99,10 +90,9 @@ def open_session(
     stages = {g.state for g, _ in gradings}
     not_ready = [g.id for g, _ in gradings if g.state not in ("evaluation", "promotion")]
     if not_ready or len(stages) > 1:
-        raise Conflict(
+        raise StageNotOpen(
             f"gradings {', '.join(map(str, not_ready or [g.id for g, _ in gradings]))} are not all "
             "in the evaluation stage (or all in promotion)",
-            type="stage-not-open",
             grading_ids=not_ready,
         )
     asks = data.get("asks", "level")
@@ -315,7 +305,7 @@ def _check_answers(
 
 def close(session: Session, actor: Actor, ballot: BallotSession) -> BallotSession:
     if ballot.state != "open":
-        raise SessionState(
+        raise BallotSessionState(
             f"the session is {ballot.state}; only an open session closes", state=ballot.state
         )
     ballot.state = "closed"
@@ -335,7 +325,7 @@ def close(session: Session, actor: Actor, ballot: BallotSession) -> BallotSessio
 def count(session: Session, actor: Actor, ballot: BallotSession) -> BallotSession:
     """Check the quorum, then write each grading's tally (a versioned record)."""
     if ballot.state != "closed":
-        raise SessionState(
+        raise BallotSessionState(
             f"the session is {ballot.state}; close it before counting", state=ballot.state
         )
     issued = sum(c.issued for c in ballot.categories)
@@ -509,9 +499,8 @@ def paper_tally(
     tally_data = {"kind": "paper", "categories": categories, "sources": _by_source(categories)}
     if key is None:
         if grading.state != "evaluation":
-            raise Conflict(
+            raise StageNotOpen(
                 f"tallies are entered in the evaluation stage; the grading is {grading.state}",
-                type="stage-not-open",
                 state=grading.state,
             )
         existing = [

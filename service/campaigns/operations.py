@@ -24,7 +24,13 @@ from service.campaigns.models import (
 )
 from service.context import Actor
 from service.db import utcnow
-from service.errors import Conflict, NotFound, ValidationFailed
+from service.errors import (
+    CampaignFrozen,
+    CampaignNotOpen,
+    MissingStandard,
+    NotFound,
+    ValidationFailed,
+)
 from service.gradings.models import Grading
 from service.organizations.models import GRADED_KINDS, Organization, OrgKind, OrgStatus
 from service.standards.models import LevelScheme, Standard
@@ -243,10 +249,9 @@ def update_campaign(
     session: Session, actor: Actor, campaign: Campaign, changes: Mapping[str, Any]
 ) -> Campaign:
     if campaign.status != CampaignStatus.DRAFT:
-        raise Conflict(
+        raise CampaignFrozen(
             f"the campaign is {campaign.status}; its configuration is frozen. Changes are made by "
-            f"an amendment with a reason (POST /api/v1/campaigns/{campaign.id}/amendments)",
-            type="campaign-frozen",
+            f"an amendment with a reason (POST /api/v1/campaigns/{campaign.id}/amendments)"
         )
     before = snapshot(campaign)
     _validate(session, campaign, changes)
@@ -327,10 +332,7 @@ def close_campaign(session: Session, actor: Actor, campaign: Campaign, reason: s
 def enroll(session: Session, actor: Actor, campaign: Campaign) -> list[Grading]:
     """One grading per active grassroots organization in scope that has none yet."""
     if campaign.status != CampaignStatus.OPEN:
-        raise Conflict(
-            f"the campaign is {campaign.status}; only an open campaign enrolls",
-            type="campaign-not-open",
-        )
+        raise CampaignNotOpen(f"the campaign is {campaign.status}; only an open campaign enrolls")
     committee = session.get_one(Organization, campaign.organization_id)
     standard_by_domain = {s.domain: s.standard_id for s in campaign.standards}
     enrolled = select(Grading.organization_id).where(Grading.campaign_id == campaign.id)
@@ -346,10 +348,9 @@ def enroll(session: Session, actor: Actor, campaign: Campaign) -> list[Grading]:
     ).all()
     missing = sorted({o.domain or "" for o in candidates if o.domain not in standard_by_domain})
     if missing:
-        raise Conflict(
+        raise MissingStandard(
             f"no standard for 领域 {', '.join(missing)}; amend cannot add standards, so open a new "
             f"campaign or enroll these organizations in one that covers them",
-            type="missing-standard",
             domains=missing,
         )
     created = []
@@ -385,10 +386,9 @@ def amend_campaign(
     session: Session, actor: Actor, campaign: Campaign, changes: Mapping[str, Any], reason: str
 ) -> CampaignAmendment:
     if campaign.status != CampaignStatus.OPEN:
-        raise Conflict(
+        raise CampaignNotOpen(
             f"the campaign is {campaign.status}; a draft is edited directly and a closed campaign "
-            f"is not changed",
-            type="campaign-not-open",
+            f"is not changed"
         )
     not_amendable = sorted(set(changes) - set(AMENDABLE_FIELDS))
     if not_amendable:

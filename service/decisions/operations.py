@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.campaigns.models import VetoRule
 from service.context import Actor
-from service.errors import Conflict, ValidationFailed
+from service.errors import ScoreIncomplete, StageNotOpen, ValidationFailed
 from service.evaluation.operations import composite
 from service.gradings.models import Approval, Grading
 from service.records import operations as records
@@ -22,17 +22,15 @@ def propose(
 ) -> RecordVersion | Approval:
     """The reviewer's proposal: the computed level, or another one with a reason."""
     if grading.state != "superior_review":
-        raise Conflict(
+        raise StageNotOpen(
             f"a level is proposed in superior_review; the grading is {grading.state}",
-            type="stage-not-open",
             state=grading.state,
         )
     result, scheme = composite(session, grading)
     if result.total is None or result.level is None:
         missing = ", ".join(result.missing) or "a level for the score"
-        raise Conflict(
+        raise ScoreIncomplete(
             f"the composite score is not complete: missing {missing}",
-            type="score-incomplete",
             missing=result.missing,
         )
     level = body["level"]
@@ -78,9 +76,8 @@ def flag_vetoes(
         grading.state not in ("evaluation", "superior_review")
         and records.current(session, grading.id, "veto_flags", "main") is None
     ):
-        raise Conflict(
+        raise StageNotOpen(
             f"vetoes are flagged before the decision; the grading is {grading.state}",
-            type="stage-not-open",
             state=grading.state,
         )
     return records.write(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign, RatingSource
 from service.context import Actor
-from service.errors import Conflict, ValidationFailed
+from service.errors import StageNotOpen, ValidationFailed
 from service.evaluation.composite import (
     SHEET_SOURCES,
     Composite,
@@ -34,11 +34,6 @@ METHOD_LABELS = {
     "phone": "电话",
     "email": "电子邮件",
 }
-
-
-class StageNotOpen(Conflict):
-    type = "stage-not-open"
-    title = "The grading is not in this stage"
 
 
 def _require_stage(grading: Grading, stage: str, what: str) -> None:

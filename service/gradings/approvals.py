@@ -13,15 +13,15 @@ from service.accounts.models import Role
 from service.audit.operations import record
 from service.context import Actor
 from service.db import utcnow
-from service.errors import Conflict, DomainError, NotFound, ValidationFailed
+from service.errors import (
+    ApprovalDecided,
+    ApprovalPending,
+    NotFound,
+    SelfApproval,
+    ValidationFailed,
+)
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
-
-
-class SelfApproval(DomainError):
-    status = 403
-    type = "four-eyes"
-    title = "You cannot decide your own request"
 
 
 def pending_for(session: Session, grading_id: int) -> Approval | None:
@@ -42,9 +42,8 @@ def request_approval(
 ) -> Approval:
     existing = pending_for(session, grading.id)
     if existing is not None:
-        raise Conflict(
+        raise ApprovalPending(
             f"approval {existing.id} ({existing.subject}) is still pending for this grading",
-            type="approval-pending",
             approval_id=existing.id,
         )
     approval = Approval(
@@ -91,9 +90,7 @@ def decide(
     org = session.get_one(Organization, grading.organization_id)
     principal.require(org, [Role.SUPERVISOR], "deciding an approval")
     if approval.state != "pending":
-        raise Conflict(
-            f"approval {approval.id} was {approval.state} already", type="approval-decided"
-        )
+        raise ApprovalDecided(f"approval {approval.id} was {approval.state} already")
     if approval.requested_by_account_id == principal.account_id:
         raise SelfApproval("a supervisor cannot approve or reject their own request")
     if not approve and not (comment and comment.strip()):

@@ -14,7 +14,12 @@ from service.audit.operations import record
 from service.campaigns.models import Campaign, CampaignPhase
 from service.context import Actor
 from service.db import utcnow
-from service.errors import DomainError, NotFound, ValidationFailed
+from service.errors import (
+    ApprovalPending,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from service.gradings.approvals import pending_for, request_approval
 from service.gradings.guards import GuardContext
 from service.gradings.models import Approval, Grading
@@ -33,12 +38,6 @@ PHASE_OF_STATE = {
     "re_review": "re_review",
     "promotion": "promotion",
 }
-
-
-class StaleVersion(DomainError):
-    status = 412
-    type = "precondition-failed"
-    title = "Version mismatch"
 
 
 def get_grading(session: Session, grading_id: int) -> Grading:
@@ -189,7 +188,7 @@ def request_transition(
     org: Organization,
     name: str,
     reason: str | None,
-    expected_version: int | None = None,
+    if_match: frozenset[int] | None = None,
 ) -> Outcome:
     transition = GRADING_SPEC.transition(name)
     if transition is None:
@@ -198,11 +197,7 @@ def request_transition(
             errors={"transition": [f"unknown transition {name!r}"]},
         )
     principal.require(org, transition.roles, f"{name} ({transition.label})")
-    if expected_version is not None and expected_version != grading.version:
-        raise StaleVersion(
-            f"the grading is at version {grading.version}; you sent If-Match {expected_version}",
-            current_version=grading.version,
-        )
+    PreconditionFailed.check(grading.version, if_match)
     if transition.needs_approval:
         GRADING_WORKFLOW.check(grading, name, guard_context(session, grading), reason)
         approval = request_approval(
@@ -217,11 +212,8 @@ def request_transition(
         return Outcome(grading, approval)
     pending = pending_for(session, grading.id)
     if pending is not None:
-        from service.errors import Conflict
-
-        raise Conflict(
+        raise ApprovalPending(
             f"approval {pending.id} ({pending.subject}) is pending for this grading",
-            type="approval-pending",
             approval_id=pending.id,
         )
     fire(session, actor, grading, name, reason)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.context import Actor
-from service.errors import DomainError
+from service.errors import DomainError, ImportRejected
 from service.organizations import operations as ops
 from service.organizations.models import KIND_LABELS, Organization, OrgKind
 
@@ -46,12 +46,6 @@ DATE_PATTERNS = (
     re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
 )
-
-
-class ImportRejected(DomainError):
-    status = 422
-    type = "import-rejected"
-    title = "The file was not imported"
 
 
 @dataclass

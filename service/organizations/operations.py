@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from service.audit.operations import record
 from service.context import Actor
 from service.db import utcnow
-from service.errors import Conflict, NotFound, ValidationFailed
+from service.errors import (
+    Duplicate,
+    HasActiveChildren,
+    NotFound,
+    OrganizationInactive,
+    TreeCycle,
+    ValidationFailed,
+)
 from service.organizations.models import (
     Domain,
     Organization,
@@ -83,9 +90,8 @@ def create_organization(
 ) -> Organization:
     code = data["code"]
     if get_by_code(session, code) is not None:
-        raise Conflict(
+        raise Duplicate(
             f"an organization with code {code!r} exists already",
-            type="duplicate",
             errors={"code": ["is taken"]},
         )
     kind = data["kind"]
@@ -181,9 +187,8 @@ def _move(
     session: Session, actor: Actor, org: Organization, new_parent: Organization, reason: str | None
 ) -> None:
     if new_parent.path.startswith(org.path):
-        raise ValidationFailed(
+        raise TreeCycle(
             f"moving {org.name} under {new_parent.name} would make a cycle in the tree",
-            type="tree-cycle",
             errors={"parent_id": ["is the organization itself or one of its descendants"]},
         )
     if org.parent_id is None:
@@ -225,14 +230,10 @@ def _change_status(
     session: Session, org: Organization, status: str, merged_into_id: int | None
 ) -> None:
     if org.status != OrgStatus.ACTIVE:
-        raise Conflict(
-            f"{org.name} is {org.status}; it cannot change status again",
-            type="organization-inactive",
-        )
+        raise OrganizationInactive(f"{org.name} is {org.status}; it cannot change status again")
     if _has_children(session, org, only_active=True):
-        raise Conflict(
-            f"{org.name} still has active sub-organizations; move or close them first",
-            type="has-active-children",
+        raise HasActiveChildren(
+            f"{org.name} still has active sub-organizations; move or close them first"
         )
     if status == OrgStatus.MERGED:
         if merged_into_id is None:

@@ -13,7 +13,7 @@ from service.audit.operations import record
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.decisions.rules import forced_level
-from service.errors import Conflict, ValidationFailed
+from service.errors import NotPromotable, StageNotOpen, ValidationFailed
 from service.evaluation.composite import ballot_source_values
 from service.gradings.models import Grading
 from service.records import operations as records
@@ -24,16 +24,10 @@ from service.standards.models import LevelScheme
 DEFAULT_MIN_SATISFACTION = Decimal(80)
 
 
-class NotPromotable(Conflict):
-    type = "promotion-refused"
-    title = "The promotion's conditions do not hold"
-
-
 def _in_promotion(grading: Grading) -> None:
     if grading.state != "promotion":
-        raise Conflict(
+        raise StageNotOpen(
             f"promotion happens in the promotion stage; the grading is {grading.state}",
-            type="stage-not-open",
             state=grading.state,
         )
 

@@ -13,7 +13,7 @@ from service.audit.operations import record
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.db import utcnow
-from service.errors import Conflict, NotFound, ValidationFailed
+from service.errors import ComplaintState, NotFound, NotInPublicity, ValidationFailed
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
 from service.organizations.models import Organization
@@ -57,10 +57,8 @@ def file_complaint(session: Session, grading_id: int, text: str, contact: str | 
     if grading is None:
         raise NotFound(f"grading {grading_id} was not found", errors={"grading_id": ["not found"]})
     if grading.state not in UNDER_PUBLICITY:
-        raise Conflict(
-            "this grading is not under publicity: complaints are filed while it is "
-            "publicly noticed",
-            type="not-in-publicity",
+        raise NotInPublicity(
+            "this grading is not under publicity: complaints are filed while it is publicly noticed"
         )
     complaint = Complaint(
         grading_id=grading.id,
@@ -92,7 +90,7 @@ def get_complaint(session: Session, complaint_id: int) -> Complaint:
 
 def assign(session: Session, actor: Actor, complaint: Complaint) -> Complaint:
     if complaint.state == "answered":
-        raise Conflict("the complaint is answered already", type="complaint-state")
+        raise ComplaintState("the complaint is answered already")
     before = {"state": complaint.state, "assigned_to": complaint.assigned_to}
     complaint.state = "investigating"
     complaint.assigned_to = actor.username
@@ -125,9 +123,8 @@ def answer(
     upheld: bool,
 ) -> Complaint:
     if complaint.state != "investigating":
-        raise Conflict(
-            f"the complaint is {complaint.state}; it is answered while investigated",
-            type="complaint-state",
+        raise ComplaintState(
+            f"the complaint is {complaint.state}; it is answered while investigated"
         )
     if complaint.assigned_to != actor.username:
         raise ValidationFailed(

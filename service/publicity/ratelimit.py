@@ -10,14 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.errors import DomainError
+from service.errors import TooManyRequests
 from service.publicity.models import RateLimitHit
-
-
-class TooManyRequests(DomainError):
-    status = 429
-    type = "rate-limited"
-    title = "Too many requests"
 
 
 def hit(

@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 from service.audit.operations import jsonable
 from service.campaigns.models import Campaign
 from service.context import Actor
-from service.errors import Conflict, NotFound, ValidationFailed
+from service.errors import (
+    HelpersRequired,
+    ItemState,
+    NotFound,
+    PlanApproved,
+    PlanEmpty,
+    PlanNotApproved,
+    StageNotOpen,
+    ValidationFailed,
+)
 from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
@@ -30,16 +39,10 @@ STEPS = {  # action: (from states, to state, role that acts)
 }
 
 
-class ItemState(Conflict):
-    type = "item-state"
-    title = "The item is not in a state for this step"
-
-
 def _in_rectification(grading: Grading, what: str) -> None:
     if grading.state != "rectification":
-        raise Conflict(
+        raise StageNotOpen(
             f"{what} happens during rectification; the grading is {grading.state}",
-            type="stage-not-open",
             state=grading.state,
         )
 
@@ -80,7 +83,7 @@ def add_item(
 ) -> RecordVersion:
     _in_rectification(grading, "planning")
     if records.current(session, grading.id, "rectification_plan", "main") is not None:
-        raise Conflict("the plan is approved; items are no longer added", type="plan-approved")
+        raise PlanApproved("the plan is approved; items are no longer added")
     if body.get("problem_ref") and not _survey_item_exists(session, grading, body["problem_ref"]):
         raise ValidationFailed(
             "no such survey finding",
@@ -103,19 +106,18 @@ def _survey_item_exists(session: Session, grading: Grading, ref: str) -> bool:
 def approve_plan(session: Session, actor: Actor, grading: Grading) -> RecordVersion:
     _in_rectification(grading, "approving the plan")
     if records.current(session, grading.id, "rectification_plan", "main") is not None:
-        raise Conflict("the plan is approved already", type="plan-approved")
+        raise PlanApproved("the plan is approved already")
     items = records.latest_versions(session, grading.id, "rectification_item")
     if not items:
-        raise Conflict("a plan needs at least one item", type="plan-empty")
+        raise PlanEmpty("a plan needs at least one item")
     if needs_helpers(session, grading):
         helpers = records.current(session, grading.id, "rectification_helpers", "main")
         data = helpers.data if helpers else {}
         missing = [k for k in ("paired_leader", "liaison") if not data.get(k)]
         if missing:
-            raise Conflict(
+            raise HelpersRequired(
                 f"an organization rated {grading.level} gets a paired leader (挂点领导) and a "
                 f"liaison (联络员) before its plan is approved; missing: {', '.join(missing)}",
-                type="helpers-required",
                 missing=missing,
             )
     written = records.write(
@@ -137,7 +139,7 @@ def step(
     if current is None:
         raise NotFound(f"grading {grading.id} has no rectification item {key}")
     if records.current(session, grading.id, "rectification_plan", "main") is None:
-        raise Conflict("the plan is not approved yet", type="plan-not-approved")
+        raise PlanNotApproved("the plan is not approved yet")
     sources, target = STEPS[action]
     status = current.data["status"]
     if status not in sources:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from service.audit.operations import record
 from service.campaigns.models import Campaign, CampaignStandard, CampaignStatus
 from service.context import Actor
-from service.errors import Conflict, NotFound, ValidationFailed
+from service.errors import Duplicate, NotFound, StandardFrozen, ValidationFailed
 from service.organizations.operations import domain_codes
 from service.standards.models import (
     Adjustment,
@@ -204,10 +204,9 @@ def update_standard(
     session: Session, actor: Actor, standard: Standard, changes: Mapping[str, Any]
 ) -> Standard:
     if is_frozen(session, standard):
-        raise Conflict(
+        raise StandardFrozen(
             f"version {standard.version} of this standard is used by a campaign and is frozen; "
             f"publish a new version instead (POST /api/v1/standards/{standard.id}/versions)",
-            type="standard-frozen",
             new_version_url=f"/api/v1/standards/{standard.id}/versions",
         )
     before = snapshot(standard)
@@ -251,9 +250,8 @@ def get_scheme(session: Session, scheme_id: int) -> LevelScheme:
 
 def create_scheme(session: Session, actor: Actor, data: Mapping[str, Any]) -> LevelScheme:
     if session.scalar(select(LevelScheme.id).where(LevelScheme.code == data["code"])) is not None:
-        raise Conflict(
+        raise Duplicate(
             f"a level scheme with code {data['code']!r} exists already",
-            type="duplicate",
             errors={"code": ["is taken"]},
         )
     levels = data["levels"]

@@ -14,18 +14,8 @@ from typing import Any
 
 from transitions import Machine
 
-from service.errors import Conflict, ValidationFailed
+from service.errors import TransitionBlocked, TransitionNotAllowed, ValidationFailed
 from service.workflows.spec import Refusal, TransitionSpec, WorkflowSpec
-
-
-class TransitionBlocked(Conflict):
-    type = "transition-blocked"
-    title = "The transition's conditions do not hold"
-
-
-class TransitionNotAllowed(Conflict):
-    type = "transition-not-allowed"
-    title = "The transition does not start from the current state"
 
 
 class _Handle:

@@ -27,7 +27,7 @@ from service.ballots import operations as ops
 from service.ballots import sheets
 from service.ballots.models import BallotCode, BallotSession
 from service.campaigns.models import Campaign
-from service.errors import NotFound
+from service.errors import BallotSessionState, NotFound
 from service.gradings.models import Approval
 from service.organizations.models import Organization
 from service.records import operations as records
@@ -133,7 +133,7 @@ def get_codes(ctx: Ctx, session_id: int) -> Any:
     ballot, org = visible_session(ctx, session_id)
     ctx.caller.require(org, [Role.TELLER], "printing ballot codes")
     if ballot.state != "open":
-        raise ops.SessionState("codes are printed while the session is open", state=ballot.state)
+        raise BallotSessionState("codes are printed while the session is open", state=ballot.state)
     found = ctx.session.scalars(
         select(BallotCode).where(BallotCode.session_id == ballot.id).order_by(BallotCode.id)
     ).all()

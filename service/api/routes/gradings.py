@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.routes.campaigns import visible_campaign
 from service.api.routes.organizations import within
-from service.api.routing import Ctx, Reply, etag, operation, paginate
+from service.api.routing import Ctx, Reply, etag, if_match, operation, paginate
 from service.api.schemas.gradings import (
     ApprovalListQuery,
     ApprovalOut,
@@ -43,18 +42,6 @@ def visible_grading(ctx: Ctx, grading_id: int) -> tuple[Grading, Organization]:
     if row is None:
         raise NotFound(f"grading {grading_id} was not found")
     return row[0], row[1]
-
-
-def if_match_version() -> int | None:
-    header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
-        return None
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
-        from service.api.routing import PreconditionFailed
-
-        raise PreconditionFailed(f'If-Match must be the grading\'s ETag, e.g. "3"; got {header}')
-    return int(value)
 
 
 @operation(
@@ -94,7 +81,7 @@ def post_transition(ctx: Ctx, grading_id: int) -> Any:
         org,
         ctx.body["transition"],
         ctx.body.get("reason"),
-        if_match_version(),
+        if_match(),
     )
     if outcome.approval is not None:
         return Reply(

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.api.blueprint import api
 from service.api.problems import problem
 from service.api.routing import Ctx, operation
-from service.errors import NotFound
+from service.errors import DatabaseUnavailable, NotFound
 from service.workflows.campaign import CAMPAIGN_WORKFLOW
 from service.workflows.engine import Workflow
 from service.workflows.grading import GRADING_WORKFLOW
@@ -68,12 +68,7 @@ def health(ctx: Ctx) -> Any:
         revision = ctx.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except SQLAlchemyError:
         ctx.session.rollback()
-        return problem(
-            503,
-            "database-unavailable",
-            "Database unavailable",
-            "the database did not answer or is not migrated",
-        )
+        return problem(DatabaseUnavailable, "the database did not answer or is not migrated")
     return {"status": "ok", "database": "ok", "schema_revision": revision}
 
 
