@@ -10,9 +10,25 @@ from pathlib import Path
 
 import click
 
+from service import demo as demo_data
+from service import migrate
+from service.accounts import operations as accounts
+from service.accounts.models import Account, Role
+from service.api.routes import reports as http
+from service.api.spec import render_yaml
+from service.app import create_app
+from service.audit import checkpoints, signing
+from service.audit.roles import app_role_sql
+from service.audit.verify import check_against_checkpoint, verify
+from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
 from service.db import make_engine, make_sessionmaker, unit_of_work
+from service.migrate import alembic_config
+from service.organizations import operations as orgs
+from service.organizations.models import Organization
+from service.reports import formats, queries
+from service.workflows.catalogue import WORKFLOWS
 
 TOKENS_FILE = Path("instance/demo-tokens.json")
 
@@ -37,7 +53,6 @@ def db() -> None:
 @db.command("upgrade", help="Upgrade the schema to REVISION (default: the newest).")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    from service import migrate
 
     settings = _settings()
     migrate.upgrade(settings.database_url, revision)
@@ -47,7 +62,6 @@ def db_upgrade(revision: str) -> None:
 @db.command("downgrade", help="Downgrade the schema to REVISION ('base' empties it).")
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
-    from service import migrate
 
     migrate.downgrade(_settings().database_url, revision)
     click.echo(f"database at {revision}")
@@ -56,8 +70,6 @@ def db_downgrade(revision: str) -> None:
 @db.command("current", help="Print the schema revision of the database.")
 def db_current() -> None:
     from alembic import command
-
-    from service.migrate import alembic_config
 
     command.current(alembic_config(_settings().database_url))
 
@@ -77,7 +89,6 @@ def _safe_url(url: str) -> str:
 )
 @click.option("--quiet", is_flag=True, help="Do not print the tokens (serve prints them).")
 def demo(if_empty: bool, quiet: bool) -> None:
-    from service import demo as demo_data
 
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
@@ -127,10 +138,6 @@ def _print_tokens() -> None:
 @click.option("--name", required=True)
 @click.option("--admin", "username", required=True, help="username of the first administrator")
 def bootstrap(code: str, name: str, username: str) -> None:
-    from service.accounts import operations as accounts
-    from service.accounts.models import Role
-    from service.organizations import operations as orgs
-    from service.organizations.models import Organization
 
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
@@ -160,9 +167,6 @@ def bootstrap(code: str, name: str, username: str) -> None:
 def token(username: str, name: str, days: int | None) -> None:
     from sqlalchemy import select
 
-    from service.accounts import operations as accounts
-    from service.accounts.models import Account
-
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
     with unit_of_work(factory) as session:
@@ -180,7 +184,6 @@ def token(username: str, name: str, days: int | None) -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
 def serve(host: str, port: int) -> None:
-    from service.app import create_app
 
     app = create_app(_settings())
     base = f"http://{host}:{port}"
@@ -197,7 +200,6 @@ def serve(host: str, port: int) -> None:
 
 @cli.command(help="Print openapi.yaml as generated from the routes and schemas.")
 def openapi() -> None:
-    from service.api.spec import render_yaml
 
     sys.stdout.write(render_yaml())
 
@@ -219,8 +221,6 @@ def audit() -> None:
     help="a checkpoint saved earlier (JSON from POST /api/v1/audit/checkpoints)",
 )
 def audit_verify(checkpoint_file: str | None) -> None:
-    from service.audit import checkpoints, signing
-    from service.audit.verify import check_against_checkpoint, verify
 
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
@@ -249,7 +249,6 @@ def audit_verify(checkpoint_file: str | None) -> None:
     "--out", type=click.Path(dir_okay=False), help="also write the checkpoint to this file"
 )
 def audit_checkpoint(out: str | None) -> None:
-    from service.audit import checkpoints, signing
 
     settings = _settings()
     key = signing.load_private_key(settings.audit_signing_key, settings.secret_key)
@@ -271,7 +270,6 @@ def audit_checkpoint(out: str | None) -> None:
 )
 @click.option("--role", default="grading_app")
 def db_app_role_sql(role: str) -> None:
-    from service.audit.roles import app_role_sql
 
     click.echo(app_role_sql(role))
 
@@ -290,10 +288,6 @@ def db_app_role_sql(role: str) -> None:
 def report(
     kind: str, campaign_id: int, fmt: str, within: int | None, provisional: bool, out: str
 ) -> None:
-    from service.api.routes import reports as http
-    from service.campaigns.models import Campaign
-    from service.organizations.models import Organization
-    from service.reports import formats, queries
 
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
@@ -344,7 +338,6 @@ def workflow() -> None:
 @workflow.command("diagram", help="Print a workflow as a Mermaid state diagram.")
 @click.argument("name", default="grading")
 def workflow_diagram(name: str) -> None:
-    from service.api.routes.meta import WORKFLOWS
 
     if name not in WORKFLOWS:
         raise click.ClickException(f"no workflow {name!r}; known: {', '.join(sorted(WORKFLOWS))}")

@@ -275,7 +275,7 @@ class CodeRejected(Conflict):
     description = "`reason`: unknown (check for typos), used or closed."
 
 
-class BallotSessionState(Conflict):
+class BallotSessionWrongState(Conflict):
     type = "ballot-session-state"
     title = "Ballot session state"
     description = "Sessions go open → closed → counted."
@@ -293,7 +293,7 @@ class NotInPublicity(Conflict):
     description = "Complaints are filed while a grading is publicly noticed."
 
 
-class ComplaintState(Conflict):
+class ComplaintWrongState(Conflict):
     type = "complaint-state"
     title = "Wrong complaint state"
     description = "Assign before answering; answered complaints are final."
@@ -323,7 +323,7 @@ class HelpersRequired(Conflict):
     description = "Assign a paired leader and a liaison first."
 
 
-class ItemState(Conflict):
+class ItemWrongState(Conflict):
     type = "item-state"
     title = "Wrong item state"
     description = "Items go open → in progress → submitted → closed."

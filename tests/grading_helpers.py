@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from service.context import Actor
 from service.db import utcnow
 from service.gradings.models import Grading
 from service.records import operations as records
-from service.workflows.grading import GRADING_SPEC
+from service.workflows.grading import GRADING_SPEC, GRADING_WORKFLOW
 
 # What each guarded transition needs on record before it can fire.
 NEEDS = {
@@ -28,10 +29,27 @@ def who_fires(name: str) -> str:
     return ROLE_FOR.get(name, "reviewer")
 
 
+def walk(grading: Grading, target: str) -> None:
+    """Move a grading to `target` along the workflow's declared transitions, through the engine
+    but without their guards: a test sets a stage up here, it does not test the guards."""
+    paths: dict[str, list[str]] = {grading.state: []}
+    frontier = deque([grading.state])
+    while frontier and target not in paths:
+        state = frontier.popleft()
+        for t in GRADING_SPEC.transitions:
+            if t.source == state and t.dest not in paths:
+                paths[t.dest] = [*paths[state], t.name]
+                frontier.append(t.dest)
+    if target not in paths:
+        raise AssertionError(f"no path from {grading.state} to {target}")
+    for name in paths[target]:
+        GRADING_WORKFLOW.apply(grading, name)
+
+
 def put_in_state(db: Session, grading: Grading, state: str, *, long_ago: bool = False) -> Grading:
     db.expire_all()
     fresh = db.get_one(Grading, grading.id)
-    fresh.state = state
+    walk(fresh, state)
     fresh.state_entered_at = utcnow() - timedelta(days=60 if long_ago else 0)
     if long_ago:
         fresh.publicity_ends_on = (utcnow() - timedelta(days=30)).date()

@@ -25,7 +25,11 @@ from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
 from service.records import operations as records
+from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
+from service.workflows.complaint import COMPLAINT_WORKFLOW
+from service.workflows.states import ComplaintState
 from tests.conftest import Api
+from tests.grading_helpers import walk
 from tests.world import SEVEN, World, standard_body
 
 ROLES = ["admin", "supervisor", "reviewer", "teller", "inspector", "secretary"]
@@ -102,7 +106,7 @@ def with_record(
             key="E1" if record_type == "survey_entry" else "main",
         )
         if state is not None:
-            graded.state = state
+            walk(graded, state)
         db.commit()
         return graded.id
 
@@ -112,7 +116,7 @@ def with_record(
 def in_state(key: str, state: str) -> Callable[[World, Session], int]:
     def make(w: World, db: Session) -> int:
         graded = db.get_one(Grading, w.gradings[key].id)
-        graded.state = state
+        walk(graded, state)
         db.commit()
         return graded.id
 
@@ -146,7 +150,7 @@ def ballot_session(key: str, state: str = "open") -> Callable[[World, Session], 
 
     def make(w: World, db: Session) -> int:
         graded = db.get_one(Grading, w.gradings[key].id)
-        graded.state = "evaluation"
+        walk(graded, "evaluation")
         org = db.get_one(Organization, graded.organization_id)
         campaign = db.get_one(Campaign, graded.campaign_id)
         opened = ballots.open_session(
@@ -157,7 +161,8 @@ def ballot_session(key: str, state: str = "open") -> Callable[[World, Session], 
             {"title": "会", "categories": [{"code": "members", "issued": 1}]},
         )
         if state != "open":
-            opened.state = state
+            for step in {"closed": ["close"], "counted": ["close", "count"]}[state]:
+                BALLOT_SESSION_WORKFLOW.apply(opened, step)
         db.commit()
         return opened.id
 
@@ -174,7 +179,7 @@ PAPER = {
 def with_paper_tally(key: str) -> Callable[[World, Session], int]:
     def make(w: World, db: Session) -> int:
         graded = db.get_one(Grading, w.gradings[key].id)
-        graded.state = "evaluation"
+        walk(graded, "evaluation")
         campaign = db.get_one(Campaign, graded.campaign_id)
         ballots.paper_tally(db, Actor.system("t"), campaign, graded, PAPER)
         db.commit()
@@ -188,7 +193,7 @@ def scored(key: str, record_type: str | None = None) -> Callable[[World, Session
 
     def make(w: World, db: Session) -> int:
         graded = db.get_one(Grading, w.gradings[key].id)
-        graded.state = "superior_review"
+        walk(graded, "superior_review")
         actor = Actor.system("t")
         for sheet in ("assessment", "self_rating"):
             records.write(db, actor, graded, sheet, {"totals": {"total": "70"}})
@@ -229,7 +234,8 @@ def under_publicity(key: str, complaint: str | None = None) -> Callable[[World, 
 
     def make(w: World, db: Session) -> int:
         graded = db.get_one(Grading, w.gradings[key].id)
-        graded.state, graded.level = "publicity", "average"
+        walk(graded, "publicity")
+        graded.level = "average"
         if complaint is None:
             db.commit()
             return graded.id
@@ -237,9 +243,13 @@ def under_publicity(key: str, complaint: str | None = None) -> Callable[[World, 
             grading_id=graded.id,
             text="t",
             tracking_code=f"T{graded.id:011d}",
-            state=complaint,
+            state=ComplaintState.RECEIVED,
             assigned_to="reviewer" if complaint != "received" else None,
         )
+        for step in {"received": [], "investigating": ["assign"], "answered": ["assign", "answer"]}[
+            complaint
+        ]:
+            COMPLAINT_WORKFLOW.apply(filed, step)
         db.add(filed)
         db.commit()
         return filed.id
@@ -262,7 +272,8 @@ def rectifying(key: str, item_status: str | None = None) -> Callable[[World, Ses
 
     def make(w: World, db: Session) -> int:
         graded = db.get_one(Grading, w.gradings[key].id)
-        graded.state, graded.level = "rectification", "good"
+        walk(graded, "rectification")
+        graded.level = "good"
         if item_status is not None:
             actor = Actor.system("t")
             records.write(

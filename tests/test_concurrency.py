@@ -32,6 +32,7 @@ from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.records import operations as records
 from tests.concurrency_worker import fire_many
+from tests.grading_helpers import walk
 from tests.world import World, build_world
 
 EXTRA_BRANCHES = 200
@@ -154,7 +155,7 @@ def test_fifty_concurrent_submissions_of_one_code_count_once(committed: Setup) -
     engine = make_engine(committed.url)
     with Session(engine, expire_on_commit=False) as session:
         grading = session.get_one(Grading, committed.many[-1])
-        grading.state = "evaluation"
+        walk(grading, "evaluation")
         org = session.get_one(Organization, grading.organization_id)
         campaign = session.get_one(Campaign, grading.campaign_id)
         ballot = ballots.open_session(
@@ -212,7 +213,7 @@ def test_two_supervisors_deciding_at_once_cannot_pass_a_cap_together(committed: 
         approvals = []
         for grading_id in pair:
             grading = session.get_one(Grading, grading_id)
-            grading.state = "superior_review"
+            walk(grading, "superior_review")
             for sheet in ("assessment", "self_rating"):
                 records.write(session, actor, grading, sheet, {"totals": {"total": "96"}})
             records.write(

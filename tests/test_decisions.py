@@ -206,3 +206,20 @@ def test_a_floor_is_checked_when_the_batch_is_final(api: Api, db: Session) -> No
         "transition-blocked",
     )
     assert [r["code"] for r in problem["reasons"]] == ["quota_floors"]
+
+
+def test_guards_are_checked_again_when_the_approval_fires(api: Api, db: Session) -> None:
+    """A veto flagged while the decision waits for approval blocks the approval."""
+    grading_id = scored(db, api, "A1-01", superior="85", members="85", own="85")
+    propose(api, grading_id, "fairly_good")
+    requested = decide(api, grading_id)
+    flagged = api.put(
+        f"/api/v1/gradings/{grading_id}/vetoes",
+        who="reviewer",
+        json={"flags": [{"code": "leader_violation", "note": "支部书记涉及商业贿赂"}]},
+    )
+    assert flagged.status_code == 200, flagged.get_json()
+    problem = assert_problem(approve(api, requested), 409, "transition-blocked")
+    assert [r["code"] for r in problem["reasons"]] == ["veto_respected"]
+    approval = api.get(f"/api/v1/approvals/{requested.get_json()['id']}").get_json()
+    assert approval["state"] == "pending"

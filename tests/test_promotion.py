@@ -8,12 +8,14 @@ from service.context import Actor
 from service.gradings.models import Grading
 from service.records import operations as records
 from tests.conftest import Api, assert_problem
+from tests.grading_helpers import walk
 from tests.test_ballots import cast, codes_of
 
 
 def promoting(db: Session, grading: Grading, level: str = "poor", item: str = "closed") -> int:
     fresh = db.get_one(Grading, grading.id)
-    fresh.state, fresh.level = "rectification", level
+    walk(fresh, "rectification")
+    fresh.level = level
     records.write(
         db,
         Actor.system("t"),
@@ -22,7 +24,7 @@ def promoting(db: Session, grading: Grading, level: str = "poor", item: str = "c
         {"problem": "p", "deadline": "2026-06-30", "status": item, "evidence": "e"},
         key="I1",
     )
-    fresh.state = "promotion"
+    walk(fresh, "promotion")
     db.commit()
     return fresh.id
 

@@ -11,12 +11,14 @@ from service import calendar
 from service.db import utcnow
 from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
+from tests.grading_helpers import walk
 from tests.test_decisions import approve, decide, propose, scored
 
 
 def in_publicity(db: Session, grading: Grading, *, over: bool = False) -> int:
     fresh = db.get_one(Grading, grading.id)
-    fresh.state, fresh.level = "publicity", "average"
+    walk(fresh, "publicity")
+    fresh.level = "average"
     today = utcnow().date()
     fresh.publicity_starts_on = today - timedelta(days=20 if over else 0)
     fresh.publicity_ends_on = today - timedelta(days=10) if over else today + timedelta(days=7)
@@ -88,7 +90,7 @@ def test_a_complaint_is_filed_anonymously_and_tracked(api: Api, db: Session) -> 
 
 def test_a_complaint_after_publicity_ended_is_refused(api: Api, db: Session) -> None:
     grading = api.world.gradings["A1-01"]
-    db.get_one(Grading, grading.id).state = "rated"
+    walk(db.get_one(Grading, grading.id), "rated")
     db.commit()
     assert_problem(complain(api, grading.id), 409, "not-in-publicity")
 

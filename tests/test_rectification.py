@@ -8,11 +8,13 @@ from sqlalchemy.orm import Session
 
 from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
+from tests.grading_helpers import walk
 
 
 def rectifying(db: Session, grading: Grading, level: str = "poor") -> int:
     fresh = db.get_one(Grading, grading.id)
-    fresh.state, fresh.level = "rectification", level
+    walk(fresh, "rectification")
+    fresh.level = level
     db.commit()
     return fresh.id
 

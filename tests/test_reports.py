@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 
 from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
+from tests.grading_helpers import walk
 
 
 def graded(db: Session, api: Api, levels: dict[str, tuple[str, str | None]]) -> int:
     for key, (state, level) in levels.items():
         grading = db.get_one(Grading, api.world.gradings[key].id)
-        grading.state, grading.level = state, level
+        walk(grading, state)
+        grading.level = level
     db.commit()
     return api.world.campaigns["open"].id
 

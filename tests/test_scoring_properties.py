@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.errors import ValidationFailed
-from service.evaluation.composite import SourceValue, compose
-from service.evaluation.sheets import check_sheet
+from service.scoring.composite import SourceValue, compose
+from service.scoring.sheets import check_sheet
 from service.standards.models import Adjustment, Indicator, Level, LevelScheme, Standard
 
 CENT = Decimal("0.01")

@@ -6,6 +6,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 
+import service.api.routes  # noqa: F401  (importing it registers every endpoint)
 from service.api import problems
 from service.api.blueprint import api
 from service.api.docs import pages
@@ -13,8 +14,6 @@ from service.api.routing import REQUEST_ID_RE
 
 
 def install(app: Flask) -> None:
-    import service.api.routes  # noqa: F401  (registers every endpoint)
-
     app.register_blueprint(api)
     app.register_blueprint(pages)
     problems.install(app)

@@ -10,6 +10,7 @@ import yaml
 from flask import Blueprint, Response, json, render_template_string
 
 from service.api.problems import PROBLEM_TYPES, problem
+from service.api.spec import render_yaml
 from service.errors import NotFound
 
 pages = Blueprint("pages", __name__)
@@ -21,9 +22,7 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 def spec_text() -> str:
     if SPEC_PATH.exists():
         return SPEC_PATH.read_text(encoding="utf-8")
-    from service.api.spec import render_yaml  # installed without the repository file
-
-    return render_yaml()
+    return render_yaml()  # installed without the repository's file
 
 
 @functools.cache

@@ -34,7 +34,9 @@ from service.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from service.gradings.models import Approval
 from service.idempotency.models import IdempotentResponse
+from service.records.models import RecordVersion
 
 
 @dataclass
@@ -79,6 +81,13 @@ class Reply:
     data: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def written_or_pending(result: RecordVersion | Approval, render: Any, status: int = 200) -> Reply:
+    """A stage record was written (render it), or it waits for a supervisor's approval (202)."""
+    if isinstance(result, Approval):
+        return Reply(result, 202, {"Location": f"/api/v1/approvals/{result.id}"})
+    return Reply(render(result), status)
 
 
 @dataclass

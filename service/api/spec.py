@@ -14,6 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
+import service.api.routes  # noqa: F401  (importing it registers every operation)
 from service.api.problems import PROBLEM_TYPES
 from service.api.routing import REGISTRY, Operation
 from service.api.schemas.common import ProblemSchema
@@ -150,8 +151,6 @@ def _operation(op: Operation) -> dict[str, Any]:
 
 
 def build_spec() -> dict[str, Any]:
-    import service.api.routes  # noqa: F401  (registers the operations)
-
     plugin = MarshmallowPlugin()
     spec = APISpec(
         title="基层党组织分类定级 API",

@@ -20,10 +20,12 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.db import Base
 from service.scores import ScoreColumn
+from service.workflows.states import BallotSessionState
+from service.workflows.writes import engine_only
 
 
 class BallotSession(Base):
@@ -36,7 +38,7 @@ class BallotSession(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))  # where it is held
     title: Mapped[str] = mapped_column(String(200))
     asks: Mapped[str] = mapped_column(String(20))  # level | indicators
-    state: Mapped[str] = mapped_column(String(20), default="open")
+    state: Mapped[str] = mapped_column(String(20), default=BallotSessionState.OPEN.value)
     quorum: Mapped[Decimal] = mapped_column(Numeric(5, 4))  # share of issued ballots returned
     held_on: Mapped[date] = mapped_column(Date)  # the only time kept: the day of the meeting
     opened_by: Mapped[str] = mapped_column(String(100))
@@ -52,6 +54,8 @@ class BallotSession(Base):
         CheckConstraint("state IN ('open', 'closed', 'counted')", name="state"),
         CheckConstraint("asks IN ('level', 'indicators')", name="asks"),
     )
+
+    _state_by_engine = validates("state")(engine_only(BallotSessionState.OPEN))
 
 
 class BallotSessionGrading(Base):

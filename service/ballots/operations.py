@@ -24,7 +24,6 @@ from service.campaigns.models import Campaign
 from service.context import Actor
 from service.db import utcnow
 from service.errors import (
-    BallotSessionState,
     CodeRejected,
     NotFound,
     QuorumNotMet,
@@ -37,6 +36,11 @@ from service.records import operations as records
 from service.records.models import RecordVersion
 from service.scores import round_score
 from service.standards.models import LevelScheme, Standard
+from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
+from service.workflows.states import BallotSessionState, GradingState
+
+# A ballot meeting rates during evaluation, or measures satisfaction for a promotion.
+BALLOT_STAGES = (GradingState.EVALUATION, GradingState.PROMOTION)
 
 
 def _scheme(session: Session, campaign: Campaign) -> LevelScheme:
@@ -88,7 +92,7 @@ def open_session(
     # A ballot meeting rates during evaluation, or measures satisfaction (群众满意度测评) for a
     # promotion; one session serves one purpose.
     stages = {g.state for g, _ in gradings}
-    not_ready = [g.id for g, _ in gradings if g.state not in ("evaluation", "promotion")]
+    not_ready = [g.id for g, _ in gradings if g.state not in BALLOT_STAGES]
     if not_ready or len(stages) > 1:
         raise StageNotOpen(
             f"gradings {', '.join(map(str, not_ready or [g.id for g, _ in gradings]))} are not all "
@@ -101,7 +105,7 @@ def open_session(
         organization_id=_common_ancestor([o for _, o in gradings]),
         title=data["title"],
         asks=asks,
-        state="open",
+        state=BallotSessionState.OPEN,
         quorum=Decimal(str(config["quorum"])),
         held_on=utcnow().date(),
         opened_by=actor.username,
@@ -181,7 +185,7 @@ def _usable(session: Session, typed_code: str) -> tuple[BallotCode, BallotSessio
             "no ballot has this code; check it for typing mistakes", reason="unknown"
         )
     ballot = session.get_one(BallotSession, row.session_id)
-    if ballot.state != "open":
+    if ballot.state != BallotSessionState.OPEN:
         raise CodeRejected("voting in this session has ended", reason="closed")
     if row.used:
         raise CodeRejected("this code has been used already", reason="used")
@@ -304,11 +308,7 @@ def _check_answers(
 
 
 def close(session: Session, actor: Actor, ballot: BallotSession) -> BallotSession:
-    if ballot.state != "open":
-        raise BallotSessionState(
-            f"the session is {ballot.state}; only an open session closes", state=ballot.state
-        )
-    ballot.state = "closed"
+    BALLOT_SESSION_WORKFLOW.fire(ballot, "close")
     session.flush()
     record(
         session,
@@ -324,10 +324,7 @@ def close(session: Session, actor: Actor, ballot: BallotSession) -> BallotSessio
 
 def count(session: Session, actor: Actor, ballot: BallotSession) -> BallotSession:
     """Check the quorum, then write each grading's tally (a versioned record)."""
-    if ballot.state != "closed":
-        raise BallotSessionState(
-            f"the session is {ballot.state}; close it before counting", state=ballot.state
-        )
+    BALLOT_SESSION_WORKFLOW.check(ballot, "count")
     issued = sum(c.issued for c in ballot.categories)
     returned = sum(c.returned for c in ballot.categories)
     required = (ballot.quorum * issued).to_integral_value(rounding="ROUND_CEILING")
@@ -346,11 +343,11 @@ def count(session: Session, actor: Actor, ballot: BallotSession) -> BallotSessio
             session,
             actor,
             grading,
-            "ballot_tally" if grading.state == "evaluation" else "satisfaction_tally",
+            "ballot_tally" if grading.state == GradingState.EVALUATION else "satisfaction_tally",
             tally(session, ballot, campaign, grading),
             key=f"S{ballot.id}",
         )
-    ballot.state = "counted"
+    BALLOT_SESSION_WORKFLOW.apply(ballot, "count")
     session.flush()
     record(
         session,
@@ -498,11 +495,7 @@ def paper_tally(
         )
     tally_data = {"kind": "paper", "categories": categories, "sources": _by_source(categories)}
     if key is None:
-        if grading.state != "evaluation":
-            raise StageNotOpen(
-                f"tallies are entered in the evaluation stage; the grading is {grading.state}",
-                state=grading.state,
-            )
+        grading.require_stage(GradingState.EVALUATION, "a paper tally")
         existing = [
             v
             for v in records.latest_versions(session, grading.id, "ballot_tally")

@@ -6,33 +6,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
 from service.scores import ScoreColumn
-
-
-class Phase(StrEnum):
-    SURVEY = "survey"  # 调查摸底
-    SELF_RATING = "self_rating"  # 自评
-    EVALUATION = "evaluation"  # 党员群众测评
-    SUPERIOR_REVIEW = "superior_review"  # 上级评定
-    PUBLICITY = "publicity"  # 公示
-    RECTIFICATION = "rectification"  # 整改
-    RE_REVIEW = "re_review"  # 回头看
-    PROMOTION = "promotion"  # 晋位升级
-
-
-PHASE_LABELS = {
-    Phase.SURVEY: "调查摸底",
-    Phase.SELF_RATING: "自评",
-    Phase.EVALUATION: "党员群众测评",
-    Phase.SUPERIOR_REVIEW: "上级评定",
-    Phase.PUBLICITY: "公示",
-    Phase.RECTIFICATION: "整改",
-    Phase.RE_REVIEW: "回头看",
-    Phase.PROMOTION: "晋位升级",
-}
+from service.workflows.states import CampaignStatus
+from service.workflows.writes import engine_only
 
 
 class RatingSourceKind(StrEnum):
@@ -50,12 +29,6 @@ SOURCE_LABELS = {
     RatingSourceKind.PUBLIC: "群众评议",
     RatingSourceKind.SERVICE_RECIPIENTS: "服务对象评议",
 }
-
-
-class CampaignStatus(StrEnum):
-    DRAFT = "draft"
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 class Campaign(Base):
@@ -102,6 +75,8 @@ class Campaign(Base):
         CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
         CheckConstraint("publicity_working_days BETWEEN 1 AND 60", name="publicity_days"),
     )
+
+    _status_by_engine = validates("status")(engine_only(CampaignStatus.DRAFT))
 
 
 class CampaignStandard(Base):

@@ -11,13 +11,10 @@ from sqlalchemy.orm import Session
 
 from service.audit.operations import jsonable, record
 from service.campaigns.models import (
-    PHASE_LABELS,
     Campaign,
     CampaignAmendment,
     CampaignPhase,
     CampaignStandard,
-    CampaignStatus,
-    Phase,
     QuotaRule,
     RatingSource,
     VetoRule,
@@ -35,6 +32,7 @@ from service.gradings.models import Grading
 from service.organizations.models import GRADED_KINDS, Organization, OrgKind, OrgStatus
 from service.standards.models import LevelScheme, Standard
 from service.workflows.campaign import CAMPAIGN_WORKFLOW, CampaignContext
+from service.workflows.states import PHASE_LABELS, CampaignStatus, GradingState, Phase
 
 CONFIG_FIELDS = (
     "name",
@@ -359,7 +357,7 @@ def enroll(session: Session, actor: Actor, campaign: Campaign) -> list[Grading]:
             campaign_id=campaign.id,
             organization_id=org.id,
             standard_id=standard_by_domain[org.domain or ""],
-            state="survey",
+            state=GradingState.SURVEY,
         )
         session.add(grading)
         created.append(grading)

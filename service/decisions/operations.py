@@ -11,21 +11,21 @@ from sqlalchemy.orm import Session
 from service.campaigns.models import VetoRule
 from service.context import Actor
 from service.errors import ScoreIncomplete, StageNotOpen, ValidationFailed
-from service.evaluation.operations import composite
 from service.gradings.models import Approval, Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
+from service.scoring.operations import composite
+from service.workflows.states import GradingState
+
+# Vetoes are flagged before the decision (afterwards a flag is a correction, approved).
+VETO_STAGES = (GradingState.EVALUATION, GradingState.SUPERIOR_REVIEW)
 
 
 def propose(
     session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
 ) -> RecordVersion | Approval:
     """The reviewer's proposal: the computed level, or another one with a reason."""
-    if grading.state != "superior_review":
-        raise StageNotOpen(
-            f"a level is proposed in superior_review; the grading is {grading.state}",
-            state=grading.state,
-        )
+    grading.require_stage(GradingState.SUPERIOR_REVIEW, "a level proposal")
     result, scheme = composite(session, grading)
     if result.total is None or result.level is None:
         missing = ", ".join(result.missing) or "a level for the score"
@@ -73,7 +73,7 @@ def flag_vetoes(
                 },
             )
     if (
-        grading.state not in ("evaluation", "superior_review")
+        grading.state not in VETO_STAGES
         and records.current(session, grading.id, "veto_flags", "main") is None
     ):
         raise StageNotOpen(

@@ -6,12 +6,12 @@
   level unless the decision asks for an exception (the supervisor approving it grants it);
 - source_thresholds: the campaign may require e.g. public satisfaction ≥ 90 for 好 and 较好;
 - quota_cap: a level's cap (好 ≤ 20 % of the campaign's gradings) cannot be passed; while firing,
-  the campaign row is locked so two supervisors cannot pass it together.
+  the campaign row is locked so two supervisors cannot pass it together;
+- quota_floors: once every grading is decided, no level is below its floor (e.g. 较差 ≥ 5 %).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -19,21 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign, QuotaRule, VetoRule
-from service.gradings.guards import GuardContext
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.records import operations as records
-from service.standards.models import LevelScheme
-
-DECIDED_STATES = (
-    "publicity",
-    "complaint_review",
-    "rated",
-    "rectification",
-    "re_review",
-    "promotion",
-    "closed",
-)
+from service.scoring.operations import source_values
+from service.standards.models import LevelScheme, Standard
+from service.workflows.context import GuardContext
+from service.workflows.states import LEVEL_STANDS
 
 
 def decision(session: Session, grading: Grading) -> dict[str, Any] | None:
@@ -65,14 +57,14 @@ def forced_level(session: Session, grading: Grading, campaign: Campaign) -> str 
     return max(forced, key=lambda code: positions.get(code, -1)) if forced else None
 
 
-def _veto_respected(grading: Grading, ctx: GuardContext) -> bool:
+def veto_respected(grading: Grading, ctx: GuardContext) -> bool:
     level = proposed_level(ctx.session, grading)
     campaign = ctx.session.get_one(Campaign, grading.campaign_id)
     forced = forced_level(ctx.session, grading, campaign)
     return level is None or forced is None or level == forced
 
 
-def _new_org_not_top(grading: Grading, ctx: GuardContext) -> bool:
+def new_org_not_top(grading: Grading, ctx: GuardContext) -> bool:
     data = decision(ctx.session, grading)
     campaign = ctx.session.get_one(Campaign, grading.campaign_id)
     if not data or not data.get("level") or campaign.new_org_cutoff is None:
@@ -88,10 +80,7 @@ def thresholds(campaign: Campaign) -> list[dict[str, Any]]:
     return list((campaign.decision_config or {}).get("thresholds") or [])
 
 
-def _source_thresholds(grading: Grading, ctx: GuardContext) -> bool:
-    from service.evaluation.operations import source_values
-    from service.standards.models import Standard
-
+def source_thresholds_met(grading: Grading, ctx: GuardContext) -> bool:
     level = proposed_level(ctx.session, grading)
     campaign = ctx.session.get_one(Campaign, grading.campaign_id)
     rules = thresholds(campaign)
@@ -117,7 +106,7 @@ def decided_counts(
         select(Grading.level, func.count())
         .where(
             Grading.campaign_id == campaign_id,
-            Grading.state.in_(DECIDED_STATES),
+            Grading.state.in_(LEVEL_STANDS),
             Grading.level.is_not(None),
         )
         .group_by(Grading.level)
@@ -127,7 +116,7 @@ def decided_counts(
     return {level: n for level, n in session.execute(query).all() if level is not None}
 
 
-def _quota_cap(grading: Grading, ctx: GuardContext) -> bool:
+def within_cap(grading: Grading, ctx: GuardContext) -> bool:
     level = proposed_level(ctx.session, grading)
     if level is None:
         return True
@@ -156,19 +145,10 @@ def _quota_cap(grading: Grading, ctx: GuardContext) -> bool:
     return all(Decimal(already + 1) * 100 <= Decimal(cap.max_share) * total for cap in caps)  # type: ignore[arg-type]
 
 
-def _quota_floors(grading: Grading, ctx: GuardContext) -> bool:
+def floors_met(grading: Grading, ctx: GuardContext) -> bool:
     """Floors are judged on the committee's whole batch: once every grading is decided."""
     campaign = ctx.session.get_one(Campaign, grading.campaign_id)
     return not any(rule["under_floor"] for rule in quota_status(ctx.session, campaign))
-
-
-CHECKS: dict[str, Callable[[Grading, GuardContext], bool]] = {
-    "veto_respected": _veto_respected,
-    "new_org_not_top": _new_org_not_top,
-    "source_thresholds": _source_thresholds,
-    "quota_cap": _quota_cap,
-    "quota_floors": _quota_floors,
-}
 
 
 def quota_status(session: Session, campaign: Campaign) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
-"""Four eyes (四眼原则): a pending request fires only when a supervisor in scope who is not the
-requester approves it; the transition's guards are checked again at that moment."""
+"""Four eyes (四眼原则): requests that wait for a supervisor — a transition that needs approval,
+or a correction of a record after its stage. This module keeps the approval rows; carrying out
+what was approved is service.gradings.operations.settle_approval, beside `fire`."""
 
 from __future__ import annotations
 
@@ -8,26 +9,29 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.accounts.access import Principal
-from service.accounts.models import Role
 from service.audit.operations import record
 from service.context import Actor
-from service.db import utcnow
-from service.errors import (
-    ApprovalDecided,
-    ApprovalPending,
-    NotFound,
-    SelfApproval,
-    ValidationFailed,
-)
+from service.errors import ApprovalPending, NotFound
 from service.gradings.models import Approval, Grading
-from service.organizations.models import Organization
+from service.workflows.states import ApprovalState
 
 
 def pending_for(session: Session, grading_id: int) -> Approval | None:
     return session.scalars(
-        select(Approval).where(Approval.grading_id == grading_id, Approval.state == "pending")
+        select(Approval).where(
+            Approval.grading_id == grading_id, Approval.state == ApprovalState.PENDING
+        )
     ).first()
+
+
+def refuse_if_pending(session: Session, grading: Grading) -> None:
+    """One request at a time: while one waits, the grading takes no other step."""
+    pending = pending_for(session, grading.id)
+    if pending is not None:
+        raise ApprovalPending(
+            f"approval {pending.id} ({pending.subject}) is pending for this grading",
+            approval_id=pending.id,
+        )
 
 
 def request_approval(
@@ -40,12 +44,7 @@ def request_approval(
     payload: dict[str, Any] | None,
     reason: str | None,
 ) -> Approval:
-    existing = pending_for(session, grading.id)
-    if existing is not None:
-        raise ApprovalPending(
-            f"approval {existing.id} ({existing.subject}) is still pending for this grading",
-            approval_id=existing.id,
-        )
+    refuse_if_pending(session, grading)
     approval = Approval(
         grading_id=grading.id,
         kind=kind,
@@ -74,58 +73,4 @@ def get_approval(session: Session, approval_id: int) -> Approval:
     approval = session.get(Approval, approval_id)
     if approval is None:
         raise NotFound(f"approval {approval_id} was not found")
-    return approval
-
-
-def decide(
-    session: Session,
-    actor: Actor,
-    principal: Principal,
-    approval: Approval,
-    *,
-    approve: bool,
-    comment: str | None,
-) -> Approval:
-    grading = session.get_one(Grading, approval.grading_id)
-    org = session.get_one(Organization, grading.organization_id)
-    principal.require(org, [Role.SUPERVISOR], "deciding an approval")
-    if approval.state != "pending":
-        raise ApprovalDecided(f"approval {approval.id} was {approval.state} already")
-    if approval.requested_by_account_id == principal.account_id:
-        raise SelfApproval("a supervisor cannot approve or reject their own request")
-    if not approve and not (comment and comment.strip()):
-        raise ValidationFailed(
-            "a rejection says why", errors={"comment": ["required when rejecting"]}
-        )
-    if approve:
-        if approval.kind == "transition":
-            from service.gradings.operations import fire
-
-            fire(session, actor, grading, approval.subject, approval.reason, approval=approval)
-        else:
-            from service.records.operations import apply_approved_correction
-
-            apply_approved_correction(session, actor, grading, approval)
-    approval.state = "approved" if approve else "rejected"
-    approval.decided_by_account_id = principal.account_id
-    approval.decided_by = actor.username
-    approval.decided_at = utcnow()
-    approval.comment = comment
-    session.flush()
-    record(
-        session,
-        actor,
-        f"approval.{'approve' if approve else 'reject'}",
-        "grading",
-        grading.id,
-        organization_id=grading.organization_id,
-        before={"approval_id": approval.id, "state": "pending"},
-        after={
-            "approval_id": approval.id,
-            "state": approval.state,
-            "subject": approval.subject,
-            "requested_by": approval.requested_by,
-        },
-        reason=comment,
-    )
     return approval

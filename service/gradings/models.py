@@ -4,9 +4,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
+from service.errors import StageNotOpen
+from service.workflows.states import ApprovalState, GradingState
+from service.workflows.writes import engine_only
 
 
 class Grading(Base):
@@ -22,7 +25,7 @@ class Grading(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     standard_id: Mapped[int] = mapped_column(ForeignKey("standards.id"))
-    state: Mapped[str] = mapped_column(String(40), default="survey", index=True)
+    state: Mapped[str] = mapped_column(String(40), default=GradingState.SURVEY.value, index=True)
     # The decided level: set when a decision is approved, cleared when the grading goes back
     # to superior review (an upheld complaint, a re-review).
     level: Mapped[str | None] = mapped_column(String(40), index=True)
@@ -36,6 +39,16 @@ class Grading(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "organization_id"),)
     __mapper_args__ = {"version_id_col": version}
 
+    _state_by_engine = validates("state")(engine_only(GradingState.SURVEY))
+
+    def require_stage(self, stage: GradingState, what: str) -> None:
+        """Stage work (a sheet, a tally, a plan…) is done while the grading is in its stage."""
+        if self.state != stage:
+            raise StageNotOpen(
+                f"{what} is entered while the grading is in {stage}; it is in {self.state}",
+                state=self.state,
+            )
+
 
 class Approval(Base):
     """A request that waits for a second person (四眼原则): a supervisor, not the requester."""
@@ -47,7 +60,7 @@ class Approval(Base):
     kind: Mapped[str] = mapped_column(String(20))  # transition | correction
     subject: Mapped[str] = mapped_column(String(60))  # the transition or the record type
     payload: Mapped[Any] = mapped_column(JSONType, nullable=True)
-    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    state: Mapped[str] = mapped_column(String(20), default=ApprovalState.PENDING.value, index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     requested_by_account_id: Mapped[int | None] = mapped_column(Integer)
     requested_by: Mapped[str] = mapped_column(String(100))
@@ -61,3 +74,5 @@ class Approval(Base):
         CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state"),
         CheckConstraint("kind IN ('transition', 'correction')", name="kind"),
     )
+
+    _state_by_engine = validates("state")(engine_only(ApprovalState.PENDING))

@@ -1,7 +1,10 @@
-"""Reading a grading with what the caller may do next, and moving it through its lifecycle."""
+"""A grading through its lifecycle: what the caller may do next, firing a transition (or
+requesting it when it needs approval), carrying out what a supervisor approved, many gradings
+at once, and the history read as a story."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,34 +13,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.accounts.access import Principal
+from service.audit.models import AuditEvent
 from service.audit.operations import record
+from service.calendar import add_working_days
 from service.campaigns.models import Campaign, CampaignPhase
 from service.context import Actor
 from service.db import utcnow
+from service.decisions.rules import proposed_level
 from service.errors import (
-    ApprovalPending,
+    DomainError,
     NotFound,
     PreconditionFailed,
+    SelfApproval,
     ValidationFailed,
 )
-from service.gradings.approvals import pending_for, request_approval
-from service.gradings.guards import GuardContext
+from service.gradings.approvals import pending_for, refuse_if_pending, request_approval
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
+from service.records.operations import apply_approved_correction
+from service.workflows.approval import APPROVAL_WORKFLOW
+from service.workflows.context import GuardContext
 from service.workflows.grading import GRADING_SPEC, GRADING_WORKFLOW
-
-# The campaign phase whose deadline applies in each state.
-PHASE_OF_STATE = {
-    "survey": "survey",
-    "self_rating": "self_rating",
-    "evaluation": "evaluation",
-    "superior_review": "superior_review",
-    "publicity": "publicity",
-    "complaint_review": "publicity",
-    "rectification": "rectification",
-    "re_review": "re_review",
-    "promotion": "promotion",
-}
+from service.workflows.states import PHASE_OF_STATE, GradingState
 
 
 def get_grading(session: Session, grading_id: int) -> Grading:
@@ -47,13 +44,19 @@ def get_grading(session: Session, grading_id: int) -> Grading:
     return grading
 
 
-def guard_context(
-    session: Session, grading: Grading, today: date | None = None, *, for_update: bool = False
-) -> GuardContext:
+def _publicity_days(session: Session, grading: Grading) -> int:
     days = session.scalar(
         select(Campaign.publicity_working_days).where(Campaign.id == grading.campaign_id)
     )
-    return GuardContext(session, today or utcnow().date(), days or 0, for_update)
+    return days or 0
+
+
+def guard_context(
+    session: Session, grading: Grading, today: date | None = None, *, for_update: bool = False
+) -> GuardContext:
+    return GuardContext(
+        session, today or utcnow().date(), _publicity_days(session, grading), for_update
+    )
 
 
 def deadline(session: Session, grading: Grading) -> date | None:
@@ -139,17 +142,11 @@ def fire(
     GRADING_WORKFLOW.fire(grading, name, guard_context(session, grading, for_update=True), reason)
     grading.state_entered_at = utcnow()
     if name == "decide":
-        from service.calendar import add_working_days
-        from service.decisions.rules import proposed_level
-
         grading.level = proposed_level(session, grading)
         today = utcnow().date()
-        days = session.scalar(
-            select(Campaign.publicity_working_days).where(Campaign.id == grading.campaign_id)
-        )
         grading.publicity_starts_on = today
-        grading.publicity_ends_on = add_working_days(today, days or 0)
-    elif grading.state == "superior_review":
+        grading.publicity_ends_on = add_working_days(today, _publicity_days(session, grading))
+    elif grading.state == GradingState.SUPERIOR_REVIEW:
         grading.level = None  # sent back: the level is decided again
     session.flush()  # the version check: a concurrent writer of the same version fails here
     after: dict[str, Any] = {
@@ -190,13 +187,8 @@ def request_transition(
     reason: str | None,
     if_match: frozenset[int] | None = None,
 ) -> Outcome:
-    transition = GRADING_SPEC.transition(name)
-    if transition is None:
-        raise ValidationFailed(
-            f"the grading workflow has no transition {name!r}",
-            errors={"transition": [f"unknown transition {name!r}"]},
-        )
-    principal.require(org, transition.roles, f"{name} ({transition.label})")
+    """Fire `name` now, or — when it needs a supervisor — check it and request approval."""
+    transition = GRADING_WORKFLOW.authorize(principal, org, name)
     PreconditionFailed.check(grading.version, if_match)
     if transition.needs_approval:
         GRADING_WORKFLOW.check(grading, name, guard_context(session, grading), reason)
@@ -210,11 +202,149 @@ def request_transition(
             reason=reason,
         )
         return Outcome(grading, approval)
-    pending = pending_for(session, grading.id)
-    if pending is not None:
-        raise ApprovalPending(
-            f"approval {pending.id} ({pending.subject}) is pending for this grading",
-            approval_id=pending.id,
-        )
+    refuse_if_pending(session, grading)
     fire(session, actor, grading, name, reason)
     return Outcome(grading, None)
+
+
+def fire_many(
+    session: Session,
+    actor: Actor,
+    principal: Principal,
+    selected: Iterable[tuple[Grading, Organization]],
+    name: str,
+    reason: str | None,
+) -> list[dict[str, Any]]:
+    """One transition on many gradings, each in its own savepoint: a refusal undoes only its
+    own grading. Each result says fired / approval_requested / refused (with the problem)."""
+    results = []
+    for grading, org in selected:
+        savepoint = session.begin_nested()
+        try:
+            outcome = request_transition(session, actor, principal, grading, org, name, reason)
+        except DomainError as exc:
+            savepoint.rollback()
+            session.refresh(grading)
+            problem = {
+                "type": f"/problems/{exc.type}",
+                "status": exc.status,
+                "detail": exc.detail,
+                **({"reasons": exc.extra["reasons"]} if "reasons" in exc.extra else {}),
+            }
+            results.append(_bulk_result(grading, "refused", None, problem))
+            continue
+        savepoint.commit()
+        kind = "approval_requested" if outcome.approval else "fired"
+        results.append(_bulk_result(grading, kind, outcome.approval, None))
+    return results
+
+
+def _bulk_result(
+    grading: Grading, outcome: str, approval: Approval | None, problem: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "grading_id": grading.id,
+        "state": grading.state,
+        "version": grading.version,
+        "outcome": outcome,
+        "approval_id": approval.id if approval else None,
+        "problem": problem,
+    }
+
+
+def settle_approval(
+    session: Session,
+    actor: Actor,
+    principal: Principal,
+    approval: Approval,
+    *,
+    approve: bool,
+    comment: str | None,
+) -> Approval:
+    """A supervisor in scope, not the requester, approves (the request is carried out now, its
+    guards checked again) or rejects it with a comment."""
+    grading = session.get_one(Grading, approval.grading_id)
+    org = session.get_one(Organization, grading.organization_id)
+    step = "approve" if approve else "reject"
+    APPROVAL_WORKFLOW.authorize(principal, org, step)
+    APPROVAL_WORKFLOW.require_source(approval, step)
+    if approval.requested_by_account_id == principal.account_id:
+        raise SelfApproval("a supervisor cannot approve or reject their own request")
+    if not approve and not (comment and comment.strip()):
+        raise ValidationFailed(
+            "a rejection says why", errors={"comment": ["required when rejecting"]}
+        )
+    if approve and approval.kind == "transition":
+        fire(session, actor, grading, approval.subject, approval.reason, approval=approval)
+    elif approve:
+        apply_approved_correction(session, actor, grading, approval)
+    APPROVAL_WORKFLOW.apply(approval, step)
+    approval.decided_by_account_id = principal.account_id
+    approval.decided_by = actor.username
+    approval.decided_at = utcnow()
+    approval.comment = comment
+    session.flush()
+    record(
+        session,
+        actor,
+        f"approval.{step}",
+        "grading",
+        grading.id,
+        organization_id=grading.organization_id,
+        before={"approval_id": approval.id, "state": APPROVAL_WORKFLOW.spec.initial},
+        after={
+            "approval_id": approval.id,
+            "state": approval.state,
+            "subject": approval.subject,
+            "requested_by": approval.requested_by,
+        },
+        reason=comment,
+    )
+    return approval
+
+
+def history(session: Session, grading: Grading) -> list[dict[str, Any]]:
+    """The grading's audit events in order, each with a one-line summary a person can read."""
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "grading", AuditEvent.entity_id == str(grading.id))
+        .order_by(AuditEvent.id)
+    ).all()
+    return [
+        {
+            "event_id": event.id,
+            "at": event.occurred_at,
+            "actor": event.actor_username,
+            "role": event.actor_role,
+            "action": event.action,
+            "summary": _summary(event.action, event.before or {}, event.after or {}),
+            "reason": event.reason,
+            "before": event.before,
+            "after": event.after,
+        }
+        for event in events
+    ]
+
+
+def _summary(action: str, before: dict[str, Any], after: dict[str, Any]) -> str:
+    label = GRADING_SPEC.state_label
+    if action == "grading.transition":
+        return (
+            f"{after.get('transition')}: {before.get('state')} {label(before.get('state', ''))}"
+            f" → {after.get('state')} {label(after.get('state', ''))}"
+        )
+    if action.startswith("approval."):
+        return f"{action} #{after.get('approval_id')} {after.get('subject', '')}".strip()
+    if action.startswith("record."):
+        return f"{action} {after.get('record_type')} v{after.get('version')}"
+    complaint = f"complaint #{after.get('complaint_id')}"
+    if action == "complaint.file":
+        return f"收到投诉 {complaint} filed"
+    if action == "complaint.assign":
+        return f"受理调查 {complaint} taken up by {after.get('assigned_to')}"
+    if action == "complaint.answer":
+        verdict = "成立 upheld" if after.get("upheld") else "不成立 not upheld"
+        return f"答复投诉 {complaint}: {verdict}"
+    if action == "grading.promote":
+        return f"晋位升级 promoted: {before.get('level')} → {after.get('level')}"
+    return action

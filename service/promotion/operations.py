@@ -13,29 +13,22 @@ from service.audit.operations import record
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.decisions.rules import forced_level
-from service.errors import NotPromotable, StageNotOpen, ValidationFailed
-from service.evaluation.composite import ballot_source_values
+from service.errors import NotPromotable, ValidationFailed
 from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
 from service.rectification.operations import needs_helpers
+from service.scoring.composite import ballot_source_values
 from service.standards.models import LevelScheme
+from service.workflows.states import GradingState, ItemStatus
 
 DEFAULT_MIN_SATISFACTION = Decimal(80)
-
-
-def _in_promotion(grading: Grading) -> None:
-    if grading.state != "promotion":
-        raise StageNotOpen(
-            f"promotion happens in the promotion stage; the grading is {grading.state}",
-            state=grading.state,
-        )
 
 
 def file_report(
     session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
 ) -> RecordVersion:
-    _in_promotion(grading)
+    grading.require_stage(GradingState.PROMOTION, "the special report")
     written = records.write(
         session,
         actor,
@@ -58,10 +51,11 @@ def satisfaction(session: Session, grading: Grading) -> Decimal | None:
     return (total / count).quantize(Decimal("0.01")) if count else None
 
 
-def decide(
+def give_verdict(
     session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
 ) -> RecordVersion:
-    _in_promotion(grading)
+    """The promotion's verdict: the level stays, or rises one step when every condition holds."""
+    grading.require_stage(GradingState.PROMOTION, "the promotion verdict")
     campaign = session.get_one(Campaign, grading.campaign_id)
     scheme = session.get_one(LevelScheme, campaign.level_scheme_id)
     positions = {lv.code: lv.position for lv in scheme.levels}
@@ -81,7 +75,7 @@ def decide(
             )
         reasons = []
         items = records.latest_versions(session, grading.id, "rectification_item")
-        if any(i.data["status"] != "closed" for i in items):
+        if any(i.data["status"] != ItemStatus.CLOSED for i in items):
             reasons.append("rectification_items_open")
         if records.current(session, grading.id, "special_report", "main") is None:
             reasons.append("special_report_missing")

@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from service.db import Base, UTCDateTime, utcnow
+from service.workflows.states import ComplaintState
+from service.workflows.writes import engine_only
 
 
 class Complaint(Base):
@@ -18,7 +20,9 @@ class Complaint(Base):
     tracking_code: Mapped[str] = mapped_column(String(20), unique=True)
     text: Mapped[str] = mapped_column(Text)
     contact: Mapped[str | None] = mapped_column(String(200))
-    state: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    state: Mapped[str] = mapped_column(
+        String(20), default=ComplaintState.RECEIVED.value, index=True
+    )
     assigned_to: Mapped[str | None] = mapped_column(String(100))
     findings: Mapped[str | None] = mapped_column(Text)  # 调查核实
     reply: Mapped[str | None] = mapped_column(Text)  # 反馈
@@ -29,6 +33,8 @@ class Complaint(Base):
     __table_args__ = (
         CheckConstraint("state IN ('received', 'investigating', 'answered')", name="state"),
     )
+
+    _state_by_engine = validates("state")(engine_only(ComplaintState.RECEIVED))
 
 
 class RateLimitHit(Base):

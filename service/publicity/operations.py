@@ -8,19 +8,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.accounts.access import Principal
 from service.audit.operations import record
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.db import utcnow
-from service.errors import ComplaintState, NotFound, NotInPublicity, ValidationFailed
+from service.errors import NotFound, NotInPublicity, ValidationFailed
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
+from service.gradings.operations import fire
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
 from service.standards.models import LevelScheme
+from service.workflows.complaint import COMPLAINT_WORKFLOW
+from service.workflows.states import UNDER_PUBLICITY, ComplaintState, GradingState
 
-UNDER_PUBLICITY = ("publicity", "complaint_review")
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -89,10 +90,10 @@ def get_complaint(session: Session, complaint_id: int) -> Complaint:
 
 
 def assign(session: Session, actor: Actor, complaint: Complaint) -> Complaint:
-    if complaint.state == "answered":
-        raise ComplaintState("the complaint is answered already")
+    """Take the complaint up (or over, from another reviewer) to investigate it."""
     before = {"state": complaint.state, "assigned_to": complaint.assigned_to}
-    complaint.state = "investigating"
+    taken = "assign" if complaint.state == ComplaintState.RECEIVED else "reassign"
+    COMPLAINT_WORKFLOW.fire(complaint, taken)
     complaint.assigned_to = actor.username
     session.flush()
     grading = session.get_one(Grading, complaint.grading_id)
@@ -106,7 +107,7 @@ def assign(session: Session, actor: Actor, complaint: Complaint) -> Complaint:
         before={"complaint_id": complaint.id, **before},
         after={
             "complaint_id": complaint.id,
-            "state": "investigating",
+            "state": complaint.state,
             "assigned_to": actor.username,
         },
     )
@@ -116,22 +117,20 @@ def assign(session: Session, actor: Actor, complaint: Complaint) -> Complaint:
 def answer(
     session: Session,
     actor: Actor,
-    principal: Principal,
     complaint: Complaint,
     findings: str,
     reply: str,
     upheld: bool,
 ) -> Complaint:
-    if complaint.state != "investigating":
-        raise ComplaintState(
-            f"the complaint is {complaint.state}; it is answered while investigated"
-        )
+    """The findings (调查核实) and the reply (反馈); an upheld complaint asks a supervisor to send
+    the grading back to superior review, with the complaint as the reason."""
+    COMPLAINT_WORKFLOW.check(complaint, "answer")
     if complaint.assigned_to != actor.username:
         raise ValidationFailed(
             "the complaint is answered by the reviewer investigating it",
             errors={"assigned_to": [f"assigned to {complaint.assigned_to}"]},
         )
-    complaint.state = "answered"
+    COMPLAINT_WORKFLOW.apply(complaint, "answer")
     complaint.findings, complaint.reply, complaint.upheld = findings, reply, upheld
     complaint.answered_at = utcnow()
     session.flush()
@@ -147,10 +146,8 @@ def answer(
         reason=findings,
     )
     if upheld:
-        from service.gradings.operations import fire
-
         reason = f"投诉#{complaint.id}成立：{findings}"
-        if grading.state == "publicity":
+        if grading.state == GradingState.PUBLICITY:
             fire(session, actor, grading, "receive_complaint", reason)
         request_approval(
             session,

@@ -2,7 +2,7 @@
 
 Writing a record that exists already is a correction: it needs a reason, becomes a new version
 naming the one it supersedes, and — once the record's stage is over — waits for a supervisor's
-approval before it is written.
+approval before it is written. Which state is a record type's stage: service.workflows.states.
 """
 
 from __future__ import annotations
@@ -15,26 +15,13 @@ from sqlalchemy.orm import Session, aliased
 from service.audit.operations import jsonable, record
 from service.context import Actor
 from service.errors import ValidationFailed
+from service.gradings.approvals import request_approval
 from service.gradings.models import Approval, Grading
 from service.records.models import RecordVersion
+from service.workflows.states import STAGE_OF_RECORD
 
 # Corrections of these always wait for a supervisor, whatever the stage (paper ballot tallies).
 ALWAYS_APPROVED = frozenset({"ballot_tally"})
-# The state during which a record type is written without approval.
-STAGE_OF = {
-    "survey_entry": "survey",
-    "self_rating": "self_rating",
-    "ballot_tally": "evaluation",
-    "assessment": "superior_review",
-    "decision": "superior_review",
-    "veto_flags": "superior_review",
-    "rectification_item": "rectification",
-    "rectification_helpers": "rectification",
-    "rectification_plan": "rectification",
-    "special_report": "promotion",
-    "satisfaction_tally": "promotion",
-    "promotion_decision": "promotion",
-}
 
 
 def latest_versions(session: Session, grading_id: int, record_type: str) -> list[RecordVersion]:
@@ -75,7 +62,7 @@ def write(
     key: str = "main",
     reason: str | None = None,
 ) -> RecordVersion | Approval:
-    if record_type not in STAGE_OF:
+    if record_type not in STAGE_OF_RECORD:
         raise ValidationFailed(
             f"unknown record type {record_type!r}", errors={"record_type": ["unknown"]}
         )
@@ -85,10 +72,8 @@ def write(
             "a correction needs a reason", errors={"reason": ["required for a correction"]}
         )
     if previous is not None and (
-        grading.state != STAGE_OF[record_type] or record_type in ALWAYS_APPROVED
+        grading.state != STAGE_OF_RECORD[record_type] or record_type in ALWAYS_APPROVED
     ):
-        from service.gradings.approvals import request_approval
-
         return request_approval(
             session,
             actor,

@@ -1,12 +1,13 @@
 """整改: helpers for weak organizations, the plan of items, each item closed only when verified.
 
-Item lifecycle: open → in_progress → submitted (with evidence) → closed (销号, by the superior),
-or returned (with a reason) to in_progress. Every step is a new version of the item's record.
+An item's lifecycle is service.workflows.rectification_item; every step is a new version of
+the item's record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -18,33 +19,33 @@ from service.campaigns.models import Campaign
 from service.context import Actor
 from service.errors import (
     HelpersRequired,
-    ItemState,
     NotFound,
     PlanApproved,
     PlanEmpty,
     PlanNotApproved,
-    StageNotOpen,
     ValidationFailed,
 )
 from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
 from service.standards.models import LevelScheme
-
-STEPS = {  # action: (from states, to state, role that acts)
-    "start": (("open",), "in_progress"),
-    "submit": (("in_progress",), "submitted"),
-    "close": (("submitted",), "closed"),
-    "return": (("submitted",), "in_progress"),
-}
+from service.workflows.rectification_item import RECTIFICATION_ITEM_WORKFLOW
+from service.workflows.states import GradingState, ItemStatus
 
 
-def _in_rectification(grading: Grading, what: str) -> None:
-    if grading.state != "rectification":
-        raise StageNotOpen(
-            f"{what} happens during rectification; the grading is {grading.state}",
-            state=grading.state,
-        )
+@dataclass
+class _Item:
+    """What the item workflow moves: the data of the item's next version (its `status`)."""
+
+    data: dict[str, Any]
+
+    @property
+    def status(self) -> str:
+        return str(self.data["status"])
+
+    @status.setter
+    def status(self, value: str) -> None:
+        self.data["status"] = value
 
 
 def needs_helpers(session: Session, grading: Grading) -> bool:
@@ -60,7 +61,7 @@ def needs_helpers(session: Session, grading: Grading) -> bool:
 def assign_helpers(
     session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
 ) -> RecordVersion:
-    _in_rectification(grading, "assigning helpers")
+    grading.require_stage(GradingState.RECTIFICATION, "assigning helpers")
     written = records.write(
         session,
         actor,
@@ -81,7 +82,7 @@ def assign_helpers(
 def add_item(
     session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
 ) -> RecordVersion:
-    _in_rectification(grading, "planning")
+    grading.require_stage(GradingState.RECTIFICATION, "planning")
     if records.current(session, grading.id, "rectification_plan", "main") is not None:
         raise PlanApproved("the plan is approved; items are no longer added")
     if body.get("problem_ref") and not _survey_item_exists(session, grading, body["problem_ref"]):
@@ -90,7 +91,12 @@ def add_item(
             errors={"problem_ref": ["not a finding of this grading's survey"]},
         )
     key = f"I{len(records.latest_versions(session, grading.id, 'rectification_item')) + 1}"
-    data = {**jsonable(dict(body)), "status": "open", "evidence": None, "returned_reason": None}
+    data = {
+        **jsonable(dict(body)),
+        "status": ItemStatus.OPEN.value,
+        "evidence": None,
+        "returned_reason": None,
+    }
     written = records.write(session, actor, grading, "rectification_item", data, key=key)
     assert isinstance(written, RecordVersion)
     return written
@@ -104,7 +110,7 @@ def _survey_item_exists(session: Session, grading: Grading, ref: str) -> bool:
 
 
 def approve_plan(session: Session, actor: Actor, grading: Grading) -> RecordVersion:
-    _in_rectification(grading, "approving the plan")
+    grading.require_stage(GradingState.RECTIFICATION, "approving the plan")
     if records.current(session, grading.id, "rectification_plan", "main") is not None:
         raise PlanApproved("the plan is approved already")
     items = records.latest_versions(session, grading.id, "rectification_item")
@@ -134,36 +140,27 @@ def approve_plan(session: Session, actor: Actor, grading: Grading) -> RecordVers
 def step(
     session: Session, actor: Actor, grading: Grading, key: str, action: str, body: Mapping[str, Any]
 ) -> RecordVersion:
-    _in_rectification(grading, "working on items")
+    grading.require_stage(GradingState.RECTIFICATION, "working on items")
     current = records.current(session, grading.id, "rectification_item", key)
     if current is None:
         raise NotFound(f"grading {grading.id} has no rectification item {key}")
     if records.current(session, grading.id, "rectification_plan", "main") is None:
         raise PlanNotApproved("the plan is not approved yet")
-    sources, target = STEPS[action]
-    status = current.data["status"]
-    if status not in sources:
-        raise ItemState(
-            f"{action} needs the item {' or '.join(sources)}; it is {status}", item_status=status
-        )
-    data = dict(current.data)
-    data["status"] = target
+    item = _Item(dict(current.data))
+    RECTIFICATION_ITEM_WORKFLOW.check(item, action, reason=body.get("reason"))
     if action == "submit":
         if not (body.get("evidence") or "").strip():
             raise ValidationFailed(
                 "submitting an item for closing needs evidence", errors={"evidence": ["required"]}
             )
-        data["evidence"] = body["evidence"]
+        item.data["evidence"] = body["evidence"]
     if action == "return":
-        if not (body.get("reason") or "").strip():
-            raise ValidationFailed(
-                "returning an item needs a reason", errors={"reason": ["required"]}
-            )
-        data["returned_reason"] = body["reason"]
-    if action == "close" and not data.get("evidence"):
+        item.data["returned_reason"] = body["reason"]
+    if action == "close" and not item.data.get("evidence"):
         raise ValidationFailed(
             "an item closes only with evidence", errors={"evidence": ["missing"]}
         )
+    RECTIFICATION_ITEM_WORKFLOW.apply(item, action)
     reason = (
         body.get("reason")
         or {"start": "开始整改", "submit": "申请销号", "close": "验收销号", "return": "退回"}[
@@ -171,7 +168,7 @@ def step(
         ]
     )
     written = records.write(
-        session, actor, grading, "rectification_item", data, key=key, reason=reason
+        session, actor, grading, "rectification_item", item.data, key=key, reason=reason
     )
     assert isinstance(written, RecordVersion)
     return written
@@ -184,7 +181,7 @@ def ledger(
     for grading in gradings:
         for item in records.latest_versions(session, grading.id, "rectification_item"):
             deadline = date.fromisoformat(item.data["deadline"])
-            overdue = item.data["status"] != "closed" and deadline < today
+            overdue = item.data["status"] != ItemStatus.CLOSED and deadline < today
             if overdue_only and not overdue:
                 continue
             out.append(

@@ -13,13 +13,32 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
-from service.campaigns.models import Campaign
+from service.ballots.models import BallotCategory, BallotSession
+from service.campaigns.models import Campaign, CampaignPhase, CampaignStandard
+from service.db import utcnow
 from service.gradings.models import Grading
 from service.organizations.models import Domain, Organization, OrgKind
-from service.standards.models import LevelScheme
+from service.publicity.models import Complaint
+from service.records import operations as records
+from service.records.models import RecordVersion
+from service.rectification.operations import ledger
+from service.standards.models import Indicator, LevelScheme
+from service.workflows.states import (
+    LEVEL_STANDS,
+    PHASE_OF_STATE,
+    UNDER_PUBLICITY,
+    ComplaintState,
+    GradingState,
+    ItemStatus,
+)
 
-FINAL_STATES = ("rated", "rectification", "re_review", "promotion", "closed")
-PROVISIONAL_STATES = (*FINAL_STATES, "publicity", "complaint_review")
+# A level stands from the decision on; it is final once publicity is over.
+PROVISIONAL_STATES = LEVEL_STANDS
+FINAL_STATES = tuple(s for s in LEVEL_STANDS if s not in UNDER_PUBLICITY)
+# Rectification has begun (its items count in the progress report).
+RECTIFYING_STATES = tuple(
+    s for s in LEVEL_STANDS if s not in (*UNDER_PUBLICITY, GradingState.RATED)
+)
 
 
 def _share(count: int, total: int) -> Decimal:
@@ -148,9 +167,6 @@ DETAIL_COLUMNS = [
 
 def indicator_columns(session: Session, campaign: Campaign) -> list[tuple[str, str]]:
     """Each indicator of the campaign's standards, scored by the superior (上级) and self (自评)."""
-    from service.campaigns.models import CampaignStandard
-    from service.standards.models import Indicator
-
     indicators = session.execute(
         select(Indicator.code, Indicator.name)
         .join(CampaignStandard, CampaignStandard.standard_id == Indicator.standard_id)
@@ -169,8 +185,6 @@ def indicator_columns(session: Session, campaign: Campaign) -> list[tuple[str, s
 
 def _latest(record_type: str) -> Any:
     """The newest version of a grading's main record of one type, as a joinable subquery."""
-    from service.records.models import RecordVersion
-
     newest = (
         select(RecordVersion.grading_id, func.max(RecordVersion.version).label("version"))
         .where(RecordVersion.record_type == record_type, RecordVersion.record_key == "main")
@@ -282,8 +296,6 @@ def poor_status(
     session: Session, campaign: Campaign, root: Organization, provisional: bool
 ) -> list[dict[str, Any]]:
     """较差状况明细表: problems and causes, measures, helpers, deadlines, progress."""
-    from service.records import operations as records
-
     states = PROVISIONAL_STATES if provisional else FINAL_STATES
     lowest = _lowest_level(session, campaign)
     rows = session.execute(
@@ -300,6 +312,7 @@ def poor_status(
     out = []
     for grading, org in rows:
         items = [i.data for i in records.latest_versions(session, grading.id, "rectification_item")]
+        closed = sum(1 for i in items if i.get("status") == ItemStatus.CLOSED)
         helpers_record = records.current(session, grading.id, "rectification_helpers", "main")
         helpers = helpers_record.data if helpers_record else {}
         out.append(
@@ -311,7 +324,7 @@ def poor_status(
                 "paired_leader": helpers.get("paired_leader"),
                 "liaison": helpers.get("liaison"),
                 "deadline": max((i.get("deadline", "") for i in items), default=None),
-                "progress": f"{sum(1 for i in items if i.get('status') == 'closed')}/{len(items)}",
+                "progress": f"{closed}/{len(items)}",
             }
         )
     return out
@@ -319,9 +332,6 @@ def poor_status(
 
 def progress(session: Session, campaign: Campaign, root: Organization) -> dict[str, Any]:
     """Campaign progress: gradings per state per committee, ballots, complaints, items."""
-    from service.ballots.models import BallotCategory, BallotSession
-    from service.publicity.models import Complaint
-
     unit = aliased(Organization)
     in_scope = Organization.path.startswith(root.path, autoescape=True)
     per_state = session.execute(
@@ -353,11 +363,6 @@ def progress(session: Session, campaign: Campaign, root: Organization) -> dict[s
             .group_by(Complaint.state)
         ).all()
     )
-    from service.campaigns.models import CampaignPhase
-    from service.db import utcnow
-    from service.gradings.operations import PHASE_OF_STATE
-    from service.rectification.operations import ledger
-
     today = utcnow().date()
     due = dict(
         session.execute(
@@ -378,7 +383,7 @@ def progress(session: Session, campaign: Campaign, root: Organization) -> dict[s
         .where(
             Grading.campaign_id == campaign.id,
             in_scope,
-            Grading.state.in_(("rectification", "re_review", "promotion", "closed")),
+            Grading.state.in_(RECTIFYING_STATES),
         )
     ).all()
     items = ledger(session, list(rectifying), today, False)
@@ -388,13 +393,14 @@ def progress(session: Session, campaign: Campaign, root: Organization) -> dict[s
         "gradings_by_unit": [{"unit": k, "states": v} for k, v in states.items()],
         "overdue_by_stage": overdue,
         "rectification_items": {
-            "open": sum(1 for i in items if i["status"] != "closed"),
-            "closed": sum(1 for i in items if i["status"] == "closed"),
+            "open": sum(1 for i in items if i["status"] != ItemStatus.CLOSED),
+            "closed": sum(1 for i in items if i["status"] == ItemStatus.CLOSED),
             "overdue": sum(1 for i in items if i["overdue"]),
         },
         "ballots": {"issued": int(issued), "returned": int(returned)},
         "complaints": {
-            "open": complaints.get("received", 0) + complaints.get("investigating", 0),
-            "answered": complaints.get("answered", 0),
+            "open": complaints.get(ComplaintState.RECEIVED, 0)
+            + complaints.get(ComplaintState.INVESTIGATING, 0),
+            "answered": complaints.get(ComplaintState.ANSWERED, 0),
         },
     }

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.audit.operations import record
-from service.campaigns.models import Campaign, CampaignStandard, CampaignStatus
+from service.campaigns.models import Campaign, CampaignStandard
 from service.context import Actor
 from service.errors import Duplicate, NotFound, StandardFrozen, ValidationFailed
 from service.organizations.operations import domain_codes
@@ -23,6 +23,7 @@ from service.standards.models import (
     Standard,
     SubItem,
 )
+from service.workflows.states import CampaignStatus
 
 
 def get_standard(session: Session, standard_id: int) -> Standard:

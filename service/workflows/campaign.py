@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from service.accounts.models import Role
 from service.workflows.engine import Workflow
 from service.workflows.spec import Guard, StateSpec, TransitionSpec, WorkflowSpec
+from service.workflows.states import CampaignStatus
 
 
 @dataclass
@@ -32,18 +33,19 @@ def _has_deadlines(campaign: object, _ctx: CampaignContext) -> bool:
 
 CAMPAIGN_SPEC = WorkflowSpec(
     name="campaign",
+    label="分类定级工作",
     attribute="status",
-    initial="draft",
+    initial=CampaignStatus.DRAFT,
     states=(
-        StateSpec("draft", "草稿"),
-        StateSpec("open", "进行中"),
-        StateSpec("closed", "已结束"),
+        StateSpec(CampaignStatus.DRAFT, "草稿"),
+        StateSpec(CampaignStatus.OPEN, "进行中"),
+        StateSpec(CampaignStatus.CLOSED, "已结束"),
     ),
     transitions=(
         TransitionSpec(
             "open",
-            "draft",
-            "open",
+            CampaignStatus.DRAFT,
+            CampaignStatus.OPEN,
             "启动",
             roles=(Role.ADMIN,),
             guards=(
@@ -67,7 +69,7 @@ CAMPAIGN_SPEC = WorkflowSpec(
                 ),
             ),
         ),
-        TransitionSpec("close", "open", "closed", "结束", roles=(Role.ADMIN,), needs_reason=False),
+        TransitionSpec("close", CampaignStatus.OPEN, CampaignStatus.CLOSED, "结束", (Role.ADMIN,)),
     ),
 )
 

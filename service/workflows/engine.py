@@ -1,37 +1,25 @@
 """Runs a WorkflowSpec with one shared `transitions.Machine` per workflow.
 
-The machine is never attached to ORM objects for longer than one firing (pytransitions FAQ:
-one machine for all records, add_model with the current state, remove_model afterwards).
+As the pytransitions FAQ does for many records: the machine is built once with `model=None`
+and fires `machine.events[name].trigger(record)` on the record itself, whose state attribute
+(`model_attribute`) it reads and writes — no handle, no add_model/remove_model, no lock.
 The database transaction, not the machine, is the unit of atomicity: the caller's unit of
-work commits or rolls back the state change together with its data and audit event.
+work commits or rolls back the state change together with its data and audit event, and row
+versions / locks make it safe across processes.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from transitions import Machine
 
-from service.errors import TransitionBlocked, TransitionNotAllowed, ValidationFailed
+from service.accounts.access import Principal
+from service.errors import TransitionBlocked, ValidationFailed
+from service.organizations.models import Organization
 from service.workflows.spec import Refusal, TransitionSpec, WorkflowSpec
-
-
-class _Handle:
-    """What the machine sees: a state property that reads and writes the ORM object."""
-
-    def __init__(self, subject: Any, attribute: str) -> None:
-        self._subject = subject
-        self._attribute = attribute
-
-    @property
-    def state(self) -> str:
-        return str(getattr(self._subject, self._attribute))
-
-    @state.setter
-    def state(self, value: str) -> None:
-        setattr(self._subject, self._attribute, value)
+from service.workflows.writes import moving
 
 
 @dataclass
@@ -43,20 +31,37 @@ class Availability:
 class Workflow:
     def __init__(self, spec: WorkflowSpec) -> None:
         self.spec = spec
-        self._lock = threading.Lock()  # add_model/remove_model mutate the shared machine
+        # Plain strings: `transitions` would name an Enum state by its member name.
         self.machine = Machine(
             model=None,
-            states=[s.name for s in spec.states],
+            states=[str(s.name) for s in spec.states],
             transitions=[
-                {"trigger": t.name, "source": t.source, "dest": t.dest} for t in spec.transitions
+                {"trigger": t.name, "source": str(t.source), "dest": str(t.dest)}
+                for t in spec.transitions
             ],
-            initial=spec.initial,
+            initial=str(spec.initial),
             auto_transitions=False,
             send_event=True,
+            model_attribute=spec.attribute,
         )
 
     def state_of(self, subject: Any) -> str:
         return str(getattr(subject, self.spec.attribute))
+
+    def transition(self, name: str) -> TransitionSpec:
+        transition = self.spec.transition(name)
+        if transition is None:
+            raise ValidationFailed(
+                f"{self.spec.name} has no transition {name!r}",
+                errors={"transition": [f"unknown transition {name!r}"]},
+            )
+        return transition
+
+    def authorize(self, principal: Principal, org: Organization, name: str) -> TransitionSpec:
+        """404 outside the caller's subtree, 403 without a role the transition names."""
+        transition = self.transition(name)
+        principal.require(org, transition.roles, f"{name} ({transition.label})")
+        return transition
 
     def refusals(self, subject: Any, transition: TransitionSpec, context: Any) -> list[Refusal]:
         return [g.refusal() for g in transition.guards if not g.check(subject, context)]
@@ -69,22 +74,22 @@ class Workflow:
             if t.source == state
         ]
 
-    def check(
-        self, subject: Any, name: str, context: Any, reason: str | None = None
-    ) -> TransitionSpec:
-        """Raise what `fire` would raise, without firing."""
-        transition = self.spec.transition(name)
-        if transition is None:
-            raise ValidationFailed(
-                f"{self.spec.name} has no transition {name!r}",
-                errors={"transition": [f"unknown transition {name!r}"]},
-            )
+    def require_source(self, subject: Any, name: str) -> TransitionSpec:
+        """The transition, if it starts from the subject's state; the spec's wrong_state if not."""
+        transition = self.transition(name)
         state = self.state_of(subject)
         if transition.source != state:
-            raise TransitionNotAllowed(
+            raise self.spec.wrong_state(
                 f"{name} starts from {transition.source}, but the {self.spec.name} is {state}",
                 state=state,
             )
+        return transition
+
+    def check(
+        self, subject: Any, name: str, context: Any = None, reason: str | None = None
+    ) -> TransitionSpec:
+        """Raise what `fire` would raise, without firing."""
+        transition = self.require_source(subject, name)
         if transition.needs_reason and not (reason and reason.strip()):
             raise ValidationFailed(
                 f"{name} needs a reason", errors={"reason": ["required for this transition"]}
@@ -97,17 +102,17 @@ class Workflow:
             )
         return transition
 
-    def fire(self, subject: Any, name: str, context: Any, reason: str | None = None) -> str:
-        """Check state and guards, then move `subject` to the destination; returns it."""
+    def fire(self, subject: Any, name: str, context: Any = None, reason: str | None = None) -> str:
+        """Check state, reason and guards, then move `subject` to the destination."""
         self.check(subject, name, context, reason)
-        state = self.state_of(subject)
-        handle = _Handle(subject, self.spec.attribute)
-        with self._lock:
-            self.machine.add_model(handle, initial=state)
-            try:
-                self.machine.events[name].trigger(handle)
-            finally:
-                self.machine.remove_model(handle)
+        return self.apply(subject, name)
+
+    def apply(self, subject: Any, name: str) -> str:
+        """Move `subject` along a declared transition from its current state, without its
+        guards — `fire` checks them first; tests use this to set a stage up."""
+        self.require_source(subject, name)
+        with moving(subject):
+            self.machine.events[name].trigger(subject)
         return self.state_of(subject)
 
     def mermaid(self) -> str:

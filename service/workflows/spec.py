@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from service.accounts.models import Role
+from service.errors import Conflict, TransitionNotAllowed
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,19 @@ class Guard:
 
 @dataclass(frozen=True)
 class StateSpec:
+    """A state and what holds while a subject is in it (the grading's facts; others use none).
+
+    phase: the campaign phase whose deadline applies; records: the stage records written in
+    this state without a supervisor's approval; level_stands: a decided level stands (it
+    counts toward quotas); noticed: under publicity (on the public notice, complaints taken).
+    """
+
     name: str
     label: str
+    phase: str | None = None
+    records: tuple[str, ...] = ()
+    level_stands: bool = False
+    noticed: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,11 +65,13 @@ class TransitionSpec:
 @dataclass(frozen=True)
 class WorkflowSpec:
     name: str
-    attribute: str  # the model attribute holding the state
+    label: str
+    attribute: str  # the subject's attribute holding the state
     initial: str
     states: tuple[StateSpec, ...]
     transitions: tuple[TransitionSpec, ...]
-    labels: dict[str, str] = field(default_factory=dict)
+    # What firing from the wrong state answers (each lifecycle keeps its own problem type).
+    wrong_state: type[Conflict] = TransitionNotAllowed
 
     def transition(self, name: str) -> TransitionSpec | None:
         return next((t for t in self.transitions if t.name == name), None)

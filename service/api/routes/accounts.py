@@ -8,7 +8,6 @@ from sqlalchemy import select
 from service.accounts import operations as ops
 from service.accounts.models import Account, ApiToken, Role, RoleGrant
 from service.api.blueprint import api
-from service.api.routes.organizations import visible_org, within
 from service.api.routing import Ctx, Reply, operation, paginate
 from service.api.schemas.accounts import (
     AccountCreate,
@@ -25,6 +24,7 @@ from service.api.schemas.accounts import (
     TokenOut,
 )
 from service.api.schemas.common import ReasonBody
+from service.api.scope import scoped, within
 from service.errors import NotFound
 from service.organizations.models import Organization
 
@@ -91,11 +91,11 @@ def list_accounts(ctx: Ctx) -> Any:
     errors=(403, 404, 409, 422),
 )
 def create_account(ctx: Ctx) -> Any:
-    home = visible_org(ctx, ctx.body["organization_id"], "organization_id")
+    home = scoped(ctx, Organization, ctx.body["organization_id"], "organization_id")[0]
     ctx.caller.require(home, [Role.ADMIN], "creating an account")
     grants = []
     for n, grant in enumerate(ctx.body.get("grants") or []):
-        org = visible_org(ctx, grant["organization_id"], f"grants.{n}.organization_id")
+        org = scoped(ctx, Organization, grant["organization_id"], f"grants.{n}.organization_id")[0]
         ctx.caller.require(org, [Role.ADMIN], "granting a role there")
         grants.append((Role(grant["role"]), org))
     account = ops.create_account(
@@ -155,7 +155,7 @@ def patch_account(ctx: Ctx, account_id: int) -> Any:
 )
 def add_grant(ctx: Ctx, account_id: int) -> Any:
     account = _account(ctx, account_id, [Role.ADMIN], "granting a role")
-    org = visible_org(ctx, ctx.body["organization_id"], "organization_id")
+    org = scoped(ctx, Organization, ctx.body["organization_id"], "organization_id")[0]
     ctx.caller.require(org, [Role.ADMIN], "granting a role there")
     return Reply(ops.grant_role(ctx.session, ctx.actor, account, Role(ctx.body["role"]), org), 201)
 
@@ -175,7 +175,7 @@ def revoke_grant(ctx: Ctx, account_id: int, grant_id: int) -> Any:
     grant = ctx.session.get(RoleGrant, grant_id)
     if grant is None or grant.account_id != account.id:
         raise NotFound(f"grant {grant_id} was not found")
-    org = visible_org(ctx, grant.organization_id)
+    org = scoped(ctx, Organization, grant.organization_id)[0]
     ctx.caller.require(org, [Role.ADMIN], "revoking a role there")
     return ops.revoke_grant(ctx.session, ctx.actor, grant, ctx.body.get("reason"))
 

@@ -11,7 +11,6 @@ from sqlalchemy import Select, or_, select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routes.organizations import within
 from service.api.routing import Ctx, Reply, operation, paginate
 from service.api.schemas.audit import (
     AuditEventOut,
@@ -22,6 +21,7 @@ from service.api.schemas.audit import (
     PublicKeyOut,
     VerifyOut,
 )
+from service.api.scope import within
 from service.audit import checkpoints, signing
 from service.audit.models import AuditEvent, Checkpoint
 from service.audit.operations import chain_key_for, jsonable, record

@@ -7,8 +7,6 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routes.campaigns import visible_campaign
-from service.api.routes.gradings import visible_grading
 from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.ballots import (
     BallotAccepted,
@@ -23,30 +21,23 @@ from service.api.schemas.ballots import (
     TallyOut,
 )
 from service.api.schemas.gradings import ApprovalOut
+from service.api.scope import scoped
 from service.ballots import operations as ops
 from service.ballots import sheets
 from service.ballots.models import BallotCode, BallotSession
 from service.campaigns.models import Campaign
-from service.errors import BallotSessionState, NotFound
-from service.gradings.models import Approval
-from service.organizations.models import Organization
+from service.errors import BallotSessionWrongState
+from service.gradings.models import Approval, Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
+from service.workflows.states import BallotSessionState
 
 TAG = "ballots"
 
 
-def visible_session(ctx: Ctx, session_id: int) -> tuple[BallotSession, Organization]:
-    ballot = ctx.session.get(BallotSession, session_id)
-    org = ctx.session.get(Organization, ballot.organization_id) if ballot else None
-    if ballot is None or org is None or not ctx.caller.sees(org):
-        raise NotFound(f"ballot session {session_id} was not found")
-    return ballot, org
-
-
 def _out(ctx: Ctx, ballot: BallotSession) -> dict[str, Any]:
     results = None
-    if ballot.state == "counted":
+    if ballot.state == BallotSessionState.COUNTED:
         results = []
         for link in ballot.gradings:
             current = records.current(
@@ -72,7 +63,7 @@ def _out(ctx: Ctx, ballot: BallotSession) -> dict[str, Any]:
                 "label": c.label,
                 "source": c.source,
                 "issued": c.issued,
-                "returned": None if ballot.state == "open" else c.returned,
+                "returned": None if ballot.state == BallotSessionState.OPEN else c.returned,
             }
             for c in ballot.categories
         ],
@@ -94,10 +85,10 @@ def _out(ctx: Ctx, ballot: BallotSession) -> dict[str, Any]:
     "codes, or CSV).",
 )
 def open_session(ctx: Ctx) -> Any:
-    campaign, _ = visible_campaign(ctx, ctx.body["campaign_id"])
+    campaign, _ = scoped(ctx, Campaign, ctx.body["campaign_id"])
     gradings = []
     for grading_id in dict.fromkeys(ctx.body["grading_ids"]):
-        grading, org = visible_grading(ctx, grading_id)
+        grading, org = scoped(ctx, Grading, grading_id)
         ctx.caller.require(org, [Role.TELLER], "holding a ballot session")
         gradings.append((grading, org))
     ballot = ops.open_session(ctx.session, ctx.actor, campaign, gradings, ctx.body)
@@ -114,7 +105,7 @@ def open_session(ctx: Ctx) -> Any:
     errors=(404,),
 )
 def get_session(ctx: Ctx, session_id: int) -> Any:
-    ballot, _ = visible_session(ctx, session_id)
+    ballot, _ = scoped(ctx, BallotSession, session_id)
     return _out(ctx, ballot)
 
 
@@ -130,10 +121,12 @@ def get_session(ctx: Ctx, session_id: int) -> Any:
     spec_extra={"x-streamed-formats": ["image/svg+xml", "text/csv"]},
 )
 def get_codes(ctx: Ctx, session_id: int) -> Any:
-    ballot, org = visible_session(ctx, session_id)
+    ballot, org = scoped(ctx, BallotSession, session_id)
     ctx.caller.require(org, [Role.TELLER], "printing ballot codes")
-    if ballot.state != "open":
-        raise BallotSessionState("codes are printed while the session is open", state=ballot.state)
+    if ballot.state != BallotSessionState.OPEN:
+        raise BallotSessionWrongState(
+            "codes are printed while the session is open", state=ballot.state
+        )
     found = ctx.session.scalars(
         select(BallotCode).where(BallotCode.session_id == ballot.id).order_by(BallotCode.id)
     ).all()
@@ -163,7 +156,7 @@ def get_codes(ctx: Ctx, session_id: int) -> Any:
     errors=(403, 404, 409),
 )
 def close_session(ctx: Ctx, session_id: int) -> Any:
-    ballot, org = visible_session(ctx, session_id)
+    ballot, org = scoped(ctx, BallotSession, session_id)
     ctx.caller.require(org, [Role.TELLER], "closing a ballot session")
     return _out(ctx, ops.close(ctx.session, ctx.actor, ballot))
 
@@ -178,7 +171,7 @@ def close_session(ctx: Ctx, session_id: int) -> Any:
     errors=(403, 404, 409),
 )
 def count_session(ctx: Ctx, session_id: int) -> Any:
-    ballot, org = visible_session(ctx, session_id)
+    ballot, org = scoped(ctx, BallotSession, session_id)
     ctx.caller.require(org, [Role.TELLER], "counting a ballot session")
     return _out(ctx, ops.count(ctx.session, ctx.actor, ballot))
 
@@ -242,7 +235,7 @@ def _tally(version: RecordVersion) -> dict[str, Any]:
     errors=(404,),
 )
 def list_tallies(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = visible_grading(ctx, grading_id)
+    grading, _ = scoped(ctx, Grading, grading_id)
     return {
         "items": [
             _tally(v) for v in records.latest_versions(ctx.session, grading.id, "ballot_tally")
@@ -261,7 +254,7 @@ def list_tallies(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def add_paper_tally(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.TELLER], "entering a paper tally")
     campaign = ctx.session.get_one(Campaign, grading.campaign_id)
     written = ops.paper_tally(ctx.session, ctx.actor, campaign, grading, ctx.body)
@@ -280,7 +273,7 @@ def add_paper_tally(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def correct_paper_tally(ctx: Ctx, grading_id: int, key: str) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.TELLER], "correcting a paper tally")
     campaign = ctx.session.get_one(Campaign, grading.campaign_id)
     result = ops.paper_tally(

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, literal, or_, select
+from sqlalchemy import case, or_, select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routes.organizations import visible_org, within
 from service.api.routing import Ctx, Reply, check_if_match, etag, operation, paginate
 from service.api.schemas.campaigns import (
     AmendmentCreate,
@@ -22,32 +21,15 @@ from service.api.schemas.campaigns import (
     GradingPage,
 )
 from service.api.schemas.common import ReasonBody
+from service.api.scope import campaign_visibility, scoped, within
 from service.campaigns import operations as ops
 from service.campaigns.models import Campaign, CampaignAmendment, CampaignPhase
 from service.db import utcnow
-from service.errors import NotFound
 from service.gradings.models import Grading
 from service.gradings.operations import PHASE_OF_STATE
 from service.organizations.models import Organization
 
 TAG = "campaigns"
-
-
-def _campaign_visibility(ctx: Ctx) -> Any:
-    """A campaign is visible inside its committee's subtree and to whoever it covers."""
-    covered = [literal(g.path).startswith(Organization.path) for g in ctx.caller.grants]
-    return or_(ctx.caller.visible_filter(Organization.path), *covered)
-
-
-def visible_campaign(ctx: Ctx, campaign_id: int) -> tuple[Campaign, Organization]:
-    row = ctx.session.execute(
-        select(Campaign, Organization)
-        .join(Organization, Organization.id == Campaign.organization_id)
-        .where(Campaign.id == campaign_id, _campaign_visibility(ctx))
-    ).first()
-    if row is None:
-        raise NotFound(f"campaign {campaign_id} was not found")
-    return row[0], row[1]
 
 
 @operation(
@@ -64,7 +46,7 @@ def list_campaigns(ctx: Ctx) -> Any:
     query = (
         select(Campaign)
         .join(Organization, Organization.id == Campaign.organization_id)
-        .where(_campaign_visibility(ctx))
+        .where(campaign_visibility(ctx.caller))
     )
     for name in ("organization_id", "year", "status"):
         if name in ctx.query:
@@ -83,7 +65,7 @@ def list_campaigns(ctx: Ctx) -> Any:
     errors=(403, 404, 422),
 )
 def create_campaign(ctx: Ctx) -> Any:
-    committee = visible_org(ctx, ctx.body["organization_id"], "organization_id")
+    committee = scoped(ctx, Organization, ctx.body["organization_id"], "organization_id")[0]
     ctx.caller.require(committee, [Role.ADMIN], "creating a campaign")
     campaign = ops.create_campaign(ctx.session, ctx.actor, committee, ctx.body)
     return Reply(
@@ -101,12 +83,12 @@ def create_campaign(ctx: Ctx) -> Any:
     errors=(404,),
 )
 def get_campaign(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = visible_campaign(ctx, campaign_id)
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
     return Reply(campaign, 200, etag(campaign.version))
 
 
 def _managed_campaign(ctx: Ctx, campaign_id: int, what: str) -> Campaign:
-    campaign, committee = visible_campaign(ctx, campaign_id)
+    campaign, committee = scoped(ctx, Campaign, campaign_id)
     ctx.caller.require(committee, [Role.ADMIN], what)
     return campaign
 
@@ -208,7 +190,7 @@ def amend(ctx: Ctx, campaign_id: int) -> Any:
     errors=(404,),
 )
 def list_amendments(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = visible_campaign(ctx, campaign_id)
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
     return {
         "items": ctx.session.scalars(
             select(CampaignAmendment)
@@ -229,7 +211,7 @@ def list_amendments(ctx: Ctx, campaign_id: int) -> Any:
     errors=(404, 422),
 )
 def list_gradings(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = visible_campaign(ctx, campaign_id)
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
     query = (
         select(Grading)
         .join(Organization, Organization.id == Grading.organization_id)

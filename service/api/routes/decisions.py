@@ -4,9 +4,7 @@ from typing import Any
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routes.campaigns import visible_campaign
-from service.api.routes.gradings import visible_grading, written_or_pending
-from service.api.routing import Ctx, operation
+from service.api.routing import Ctx, operation, written_or_pending
 from service.api.schemas.decisions import (
     DecisionIn,
     DecisionOut,
@@ -15,6 +13,7 @@ from service.api.schemas.decisions import (
     VetoesOut,
 )
 from service.api.schemas.gradings import ApprovalOut
+from service.api.scope import scoped
 from service.campaigns.models import Campaign
 from service.decisions import operations as ops
 from service.decisions import rules
@@ -62,7 +61,7 @@ def _current(ctx: Ctx, grading: Grading, record_type: str) -> RecordVersion:
     errors=(404,),
 )
 def get_decision(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = visible_grading(ctx, grading_id)
+    grading, _ = scoped(ctx, Grading, grading_id)
     return _decision(grading, _current(ctx, grading, "decision"))
 
 
@@ -80,7 +79,7 @@ def get_decision(ctx: Ctx, grading_id: int) -> Any:
     "checked when `decide` is requested and again when it is approved.",
 )
 def put_decision(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.REVIEWER], "proposing a level")
     result = ops.propose(ctx.session, ctx.actor, grading, ctx.body)
     return written_or_pending(result, lambda version: _decision(grading, version))
@@ -96,7 +95,7 @@ def put_decision(ctx: Ctx, grading_id: int) -> Any:
     errors=(404,),
 )
 def get_vetoes(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = visible_grading(ctx, grading_id)
+    grading, _ = scoped(ctx, Grading, grading_id)
     return _vetoes(ctx, grading, _current(ctx, grading, "veto_flags"))
 
 
@@ -111,7 +110,7 @@ def get_vetoes(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def put_vetoes(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.REVIEWER], "flagging a veto")
     result = ops.flag_vetoes(ctx.session, ctx.actor, grading, ctx.body)
     return written_or_pending(result, lambda version: _vetoes(ctx, grading, version))
@@ -127,5 +126,5 @@ def put_vetoes(ctx: Ctx, grading_id: int) -> Any:
     errors=(404,),
 )
 def get_quotas(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = visible_campaign(ctx, campaign_id)
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
     return {"items": rules.quota_status(ctx.session, campaign)}

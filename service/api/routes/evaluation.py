@@ -6,8 +6,7 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routes.gradings import visible_grading, written_or_pending
-from service.api.routing import Ctx, Reply, operation
+from service.api.routing import Ctx, Reply, operation, written_or_pending
 from service.api.schemas.evaluation import (
     ApprovalOut,
     AssessmentIn,
@@ -19,12 +18,14 @@ from service.api.schemas.evaluation import (
     SurveyEntryOut,
     SurveyLedgerOut,
 )
+from service.api.scope import scoped
 from service.errors import NotFound
-from service.evaluation import operations as ops
-from service.evaluation.composite import ROUNDING
 from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
+from service.scoring import operations as ops
+from service.scoring.composite import ROUNDING
+from service.survey import operations as survey
 
 TAG = "evaluation"
 
@@ -35,7 +36,7 @@ def _entry(version: RecordVersion) -> dict[str, Any]:
         "key": version.record_key,
         "version": version.version,
         **data,
-        "method_label": ops.METHOD_LABELS[data["method"]],
+        "method_label": survey.METHOD_LABELS[data["method"]],
         "created_by": version.created_by,
         "created_at": version.created_at,
         "reason": version.reason,
@@ -52,7 +53,7 @@ def _entry(version: RecordVersion) -> dict[str, Any]:
     errors=(404,),
 )
 def list_survey_entries(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = visible_grading(ctx, grading_id)
+    grading, _ = scoped(ctx, Grading, grading_id)
     entries = records.latest_versions(ctx.session, grading.id, "survey_entry")
     return {
         "grading_id": grading.id,
@@ -71,9 +72,9 @@ def list_survey_entries(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def add_survey_entry(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.REVIEWER], "recording the survey")
-    return Reply(_entry(ops.add_survey_entry(ctx.session, ctx.actor, grading, ctx.body)), 201)
+    return Reply(_entry(survey.add_survey_entry(ctx.session, ctx.actor, grading, ctx.body)), 201)
 
 
 @operation(
@@ -88,12 +89,12 @@ def add_survey_entry(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def correct_survey_entry(ctx: Ctx, grading_id: int, key: str) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.REVIEWER], "correcting the survey")
     body = dict(ctx.body)
     reason = body.pop("reason")
     return written_or_pending(
-        ops.correct_survey_entry(ctx.session, ctx.actor, grading, key, body, reason), _entry
+        survey.correct_survey_entry(ctx.session, ctx.actor, grading, key, body, reason), _entry
     )
 
 
@@ -143,7 +144,7 @@ def _sheet(ctx: Ctx, grading: Grading, record_type: str) -> dict[str, Any]:
     errors=(404,),
 )
 def get_self_rating(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = visible_grading(ctx, grading_id)
+    grading, _ = scoped(ctx, Grading, grading_id)
     return _sheet(ctx, grading, "self_rating")
 
 
@@ -161,7 +162,7 @@ def get_self_rating(ctx: Ctx, grading_id: int) -> Any:
     "left self_rating) a change waits for a supervisor's approval (202).",
 )
 def put_self_rating(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.SECRETARY], "entering the self-rating")
     result = ops.write_sheet(ctx.session, ctx.actor, grading, "self_rating", ctx.body)
     return written_or_pending(result, lambda _: _sheet(ctx, grading, "self_rating"))
@@ -177,7 +178,7 @@ def put_self_rating(ctx: Ctx, grading_id: int) -> Any:
     errors=(404,),
 )
 def get_assessment(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = visible_grading(ctx, grading_id)
+    grading, _ = scoped(ctx, Grading, grading_id)
     return _sheet(ctx, grading, "assessment")
 
 
@@ -192,7 +193,7 @@ def get_assessment(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def put_assessment(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.REVIEWER], "entering the assessment")
     result = ops.write_sheet(ctx.session, ctx.actor, grading, "assessment", ctx.body)
     return written_or_pending(result, lambda _: _sheet(ctx, grading, "assessment"))
@@ -208,7 +209,7 @@ def put_assessment(ctx: Ctx, grading_id: int) -> Any:
     errors=(404,),
 )
 def get_score(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = visible_grading(ctx, grading_id)
+    grading, _ = scoped(ctx, Grading, grading_id)
     result, scheme = ops.composite(ctx.session, grading)
     return {
         "grading_id": grading.id,

@@ -6,8 +6,6 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routes.campaigns import visible_campaign
-from service.api.routes.organizations import within
 from service.api.routing import Ctx, Reply, etag, if_match, operation, paginate
 from service.api.schemas.gradings import (
     ApprovalListQuery,
@@ -20,28 +18,14 @@ from service.api.schemas.gradings import (
     HistoryOut,
     TransitionRequest,
 )
-from service.audit.models import AuditEvent
+from service.api.scope import scoped, within
 from service.audit.operations import record
-from service.errors import DomainError, NotFound
-from service.gradings import approvals as approval_ops
+from service.campaigns.models import Campaign
 from service.gradings import operations as ops
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
-from service.records.models import RecordVersion
-from service.workflows.grading import GRADING_SPEC
 
 TAG = "gradings"
-
-
-def visible_grading(ctx: Ctx, grading_id: int) -> tuple[Grading, Organization]:
-    row = ctx.session.execute(
-        select(Grading, Organization)
-        .join(Organization, Organization.id == Grading.organization_id)
-        .where(Grading.id == grading_id, ctx.caller.visible_filter(Organization.path))
-    ).first()
-    if row is None:
-        raise NotFound(f"grading {grading_id} was not found")
-    return row[0], row[1]
 
 
 @operation(
@@ -54,7 +38,7 @@ def visible_grading(ctx: Ctx, grading_id: int) -> tuple[Grading, Organization]:
     errors=(404,),
 )
 def get_grading(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     return Reply(ops.view(ctx.session, ctx.caller, grading, org), 200, etag(grading.version))
 
 
@@ -72,7 +56,7 @@ def get_grading(ctx: Ctx, grading_id: int) -> Any:
     "created; the transition fires when a supervisor approves it.",
 )
 def post_transition(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     outcome = ops.request_transition(
         ctx.session,
         ctx.actor,
@@ -102,12 +86,7 @@ def post_transition(ctx: Ctx, grading_id: int) -> Any:
     errors=(404,),
 )
 def get_history(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
-    events = ctx.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.entity_type == "grading", AuditEvent.entity_id == str(grading.id))
-        .order_by(AuditEvent.id)
-    ).all()
+    grading, org = scoped(ctx, Grading, grading_id)
     if Role.INSPECTOR in ctx.caller.roles_at(org):
         record(
             ctx.session,
@@ -118,44 +97,7 @@ def get_history(ctx: Ctx, grading_id: int) -> Any:
             organization_id=grading.organization_id,
             after={"view": "history"},
         )
-    return {"grading_id": grading.id, "items": [_entry(e) for e in events]}
-
-
-def _entry(event: AuditEvent) -> dict[str, Any]:
-    before, after = event.before or {}, event.after or {}
-    if event.action == "grading.transition":
-        summary = (
-            f"{after.get('transition')}: {before.get('state')} "
-            f"{GRADING_SPEC.state_label(before.get('state', ''))} → {after.get('state')} "
-            f"{GRADING_SPEC.state_label(after.get('state', ''))}"
-        )
-    elif event.action.startswith("approval."):
-        summary = f"{event.action} #{after.get('approval_id')} {after.get('subject', '')}".strip()
-    elif event.action.startswith("record."):
-        summary = f"{event.action} {after.get('record_type')} v{after.get('version')}"
-    elif event.action == "complaint.file":
-        summary = f"收到投诉 complaint #{after.get('complaint_id')} filed"
-    elif event.action == "complaint.assign":
-        who = after.get("assigned_to")
-        summary = f"受理调查 complaint #{after.get('complaint_id')} taken up by {who}"
-    elif event.action == "complaint.answer":
-        verdict = "成立 upheld" if after.get("upheld") else "不成立 not upheld"
-        summary = f"答复投诉 complaint #{after.get('complaint_id')}: {verdict}"
-    elif event.action == "grading.promote":
-        summary = f"晋位升级 promoted: {before.get('level')} → {after.get('level')}"
-    else:
-        summary = event.action
-    return {
-        "event_id": event.id,
-        "at": event.occurred_at,
-        "actor": event.actor_username,
-        "role": event.actor_role,
-        "action": event.action,
-        "summary": summary,
-        "reason": event.reason,
-        "before": event.before,
-        "after": event.after,
-    }
+    return {"grading_id": grading.id, "items": ops.history(ctx.session, grading)}
 
 
 @operation(
@@ -172,7 +114,7 @@ def _entry(event: AuditEvent) -> dict[str, Any]:
     "others. The results say, per grading, fired / approval_requested / refused.",
 )
 def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = visible_campaign(ctx, campaign_id)
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
     body = ctx.body
     query = (
         select(Grading, Organization)
@@ -187,72 +129,19 @@ def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
         query = query.where(Grading.state == body["state"])
     if "founded_since" in body:
         query = query.where(Organization.founded_on >= body["founded_since"])
-    results = []
-    for grading, org in ctx.session.execute(query).all():
-        savepoint = ctx.session.begin_nested()
-        try:
-            outcome = ops.request_transition(
-                ctx.session,
-                ctx.actor,
-                ctx.caller,
-                grading,
-                org,
-                body["transition"],
-                body.get("reason"),
-            )
-            savepoint.commit()
-            results.append(
-                {
-                    "grading_id": grading.id,
-                    "state": grading.state,
-                    "version": grading.version,
-                    "outcome": "approval_requested" if outcome.approval else "fired",
-                    "approval_id": outcome.approval.id if outcome.approval else None,
-                    "problem": None,
-                }
-            )
-        except DomainError as exc:
-            savepoint.rollback()
-            ctx.session.refresh(grading)
-            results.append(
-                {
-                    "grading_id": grading.id,
-                    "state": grading.state,
-                    "version": grading.version,
-                    "outcome": "refused",
-                    "approval_id": None,
-                    "problem": {
-                        "type": f"/problems/{exc.type}",
-                        "status": exc.status,
-                        "detail": exc.detail,
-                        **({"reasons": exc.extra["reasons"]} if "reasons" in exc.extra else {}),
-                    },
-                }
-            )
+    results = ops.fire_many(
+        ctx.session,
+        ctx.actor,
+        ctx.caller,
+        [(grading, org) for grading, org in ctx.session.execute(query)],
+        body["transition"],
+        body.get("reason"),
+    )
     counts = {
         k: sum(1 for r in results if r["outcome"] == k)
         for k in ("fired", "approval_requested", "refused")
     }
     return {"transition": body["transition"], **counts, "results": results}
-
-
-def written_or_pending(result: RecordVersion | Approval, render: Any, status: int = 200) -> Reply:
-    """A stage record was written (render it), or it waits for a supervisor's approval (202)."""
-    if isinstance(result, Approval):
-        return Reply(result, 202, {"Location": f"/api/v1/approvals/{result.id}"})
-    return Reply(render(result), status)
-
-
-def visible_approval(ctx: Ctx, approval_id: int) -> Approval:
-    row = ctx.session.execute(
-        select(Approval)
-        .join(Grading, Grading.id == Approval.grading_id)
-        .join(Organization, Organization.id == Grading.organization_id)
-        .where(Approval.id == approval_id, ctx.caller.visible_filter(Organization.path))
-    ).first()
-    if row is None:
-        raise NotFound(f"approval {approval_id} was not found")
-    return row[0]
 
 
 @operation(
@@ -288,7 +177,7 @@ def list_approvals(ctx: Ctx) -> Any:
     errors=(404,),
 )
 def get_approval(ctx: Ctx, approval_id: int) -> Any:
-    return visible_approval(ctx, approval_id)
+    return scoped(ctx, Approval, approval_id)[0]
 
 
 @operation(
@@ -302,8 +191,8 @@ def get_approval(ctx: Ctx, approval_id: int) -> Any:
     errors=(403, 404, 409, 412, 422),
 )
 def approve(ctx: Ctx, approval_id: int) -> Any:
-    approval = visible_approval(ctx, approval_id)
-    return approval_ops.decide(
+    approval = scoped(ctx, Approval, approval_id)[0]
+    return ops.settle_approval(
         ctx.session, ctx.actor, ctx.caller, approval, approve=True, comment=ctx.body.get("comment")
     )
 
@@ -319,7 +208,7 @@ def approve(ctx: Ctx, approval_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def reject(ctx: Ctx, approval_id: int) -> Any:
-    approval = visible_approval(ctx, approval_id)
-    return approval_ops.decide(
+    approval = scoped(ctx, Approval, approval_id)[0]
+    return ops.settle_approval(
         ctx.session, ctx.actor, ctx.caller, approval, approve=False, comment=ctx.body.get("comment")
     )

@@ -10,11 +10,7 @@ from service.api.blueprint import api
 from service.api.problems import problem
 from service.api.routing import Ctx, operation
 from service.errors import DatabaseUnavailable, NotFound
-from service.workflows.campaign import CAMPAIGN_WORKFLOW
-from service.workflows.engine import Workflow
-from service.workflows.grading import GRADING_WORKFLOW
-
-WORKFLOWS: dict[str, Workflow] = {"campaign": CAMPAIGN_WORKFLOW, "grading": GRADING_WORKFLOW}
+from service.workflows.catalogue import WORKFLOWS
 
 
 class HealthOut(Schema):

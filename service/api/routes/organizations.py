@@ -27,7 +27,7 @@ from service.api.schemas.organizations import (
     OrganizationPage,
     OrganizationPatch,
 )
-from service.errors import NotFound
+from service.api.scope import scoped, within
 from service.organizations import importer
 from service.organizations import operations as ops
 from service.organizations.models import Organization, OrganizationMove
@@ -35,23 +35,6 @@ from service.organizations.models import Organization, OrganizationMove
 TAG = "organizations"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT_TYPES = ("text/csv", XLSX, "application/octet-stream", "multipart/form-data")
-
-
-def visible_org(ctx: Ctx, org_id: int, field: str | None = None) -> Organization:
-    """The organization if the caller may see it; 404 (naming the field) otherwise."""
-    org = ctx.session.get(Organization, org_id)
-    if org is None or not ctx.caller.sees(org):
-        detail = f"organization {org_id} was not found"
-        raise NotFound(detail, errors={field: ["not found"]} if field else None)
-    return org
-
-
-def within(ctx: Ctx, query: Any, args: dict[str, Any]) -> Any:
-    """Narrow a query joined to Organization to the subtree named by `within` (if given)."""
-    if "within" not in args:
-        return query
-    root = visible_org(ctx, args["within"], "within")
-    return query.where(Organization.path.startswith(root.path, autoescape=True))
 
 
 @operation(
@@ -98,7 +81,7 @@ def list_organizations(ctx: Ctx) -> Any:
     errors=(403, 404, 409, 422),
 )
 def create_organization(ctx: Ctx) -> Any:
-    parent = visible_org(ctx, ctx.body["parent_id"], "parent_id")
+    parent = scoped(ctx, Organization, ctx.body["parent_id"], "parent_id")[0]
     ctx.caller.require(parent, [Role.ADMIN], "creating an organization")
     org = ops.create_organization(ctx.session, ctx.actor, parent, ctx.body)
     return Reply(org, 201, {"Location": f"/api/v1/organizations/{org.id}", **etag(org.version)})
@@ -114,7 +97,7 @@ def create_organization(ctx: Ctx) -> Any:
     errors=(404,),
 )
 def get_organization(ctx: Ctx, org_id: int) -> Any:
-    org = visible_org(ctx, org_id)
+    org = scoped(ctx, Organization, org_id)[0]
     return Reply(org, 200, etag(org.version))
 
 
@@ -130,14 +113,14 @@ def get_organization(ctx: Ctx, org_id: int) -> Any:
     description="Send If-Match with the ETag you read to refuse a lost update (412).",
 )
 def patch_organization(ctx: Ctx, org_id: int) -> Any:
-    org = visible_org(ctx, org_id)
+    org = scoped(ctx, Organization, org_id)[0]
     ctx.caller.require(org, [Role.ADMIN], "changing an organization")
     check_if_match(org.version)
     changes = dict(ctx.body)
     reason = changes.pop("reason", None)
     new_parent = None
     if "parent_id" in changes:
-        new_parent = visible_org(ctx, changes.pop("parent_id"), "parent_id")
+        new_parent = scoped(ctx, Organization, changes.pop("parent_id"), "parent_id")[0]
         ctx.caller.require(new_parent, [Role.ADMIN], "moving an organization there")
     ops.update_organization(
         ctx.session, ctx.actor, org, changes, new_parent=new_parent, reason=reason
@@ -155,7 +138,7 @@ def patch_organization(ctx: Ctx, org_id: int) -> Any:
     errors=(404,),
 )
 def list_moves(ctx: Ctx, org_id: int) -> Any:
-    org = visible_org(ctx, org_id)
+    org = scoped(ctx, Organization, org_id)[0]
     moves = ctx.session.scalars(
         select(OrganizationMove)
         .where(OrganizationMove.organization_id == org.id)

@@ -6,9 +6,9 @@ from marshmallow import Schema, fields, validate
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routes.gradings import visible_grading
 from service.api.routing import Ctx, operation
 from service.api.schemas.common import text as text_field
+from service.api.scope import scoped
 from service.gradings.models import Grading
 from service.promotion import operations as ops
 from service.records import operations as records
@@ -70,7 +70,7 @@ def _view(ctx: Ctx, grading: Grading) -> dict[str, Any]:
     errors=(404,),
 )
 def get_promotion(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = visible_grading(ctx, grading_id)
+    grading, _ = scoped(ctx, Grading, grading_id)
     return _view(ctx, grading)
 
 
@@ -85,7 +85,7 @@ def get_promotion(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def put_report(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.SECRETARY], "filing the special report")
     ops.file_report(ctx.session, ctx.actor, grading, ctx.body)
     return _view(ctx, grading)
@@ -106,7 +106,7 @@ def put_report(ctx: Ctx, grading_id: int) -> Any:
     "list their reasons. Deciding the same level settles it without promotion.",
 )
 def post_promotion(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.REVIEWER], "deciding a promotion")
-    ops.decide(ctx.session, ctx.actor, grading, ctx.body)
+    ops.give_verdict(ctx.session, ctx.actor, grading, ctx.body)
     return _view(ctx, grading)

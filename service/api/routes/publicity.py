@@ -19,6 +19,7 @@ from service.api.schemas.publicity import (
     NoticeOut,
     NoticeQuery,
 )
+from service.api.scope import scoped
 from service.campaigns.models import Campaign
 from service.errors import NotFound
 from service.gradings.models import Grading
@@ -103,18 +104,6 @@ def track_complaint(ctx: Ctx, code: str) -> Any:
     return ops.find_by_code(ctx.session, code)
 
 
-def visible_complaint(ctx: Ctx, complaint_id: int) -> tuple[Complaint, Organization]:
-    row = ctx.session.execute(
-        select(Complaint, Organization)
-        .join(Grading, Grading.id == Complaint.grading_id)
-        .join(Organization, Organization.id == Grading.organization_id)
-        .where(Complaint.id == complaint_id, ctx.caller.visible_filter(Organization.path))
-    ).first()
-    if row is None:
-        raise NotFound(f"complaint {complaint_id} was not found")
-    return row[0], row[1]
-
-
 @operation(
     api,
     "GET",
@@ -147,7 +136,7 @@ def list_complaints(ctx: Ctx) -> Any:
     errors=(403, 404, 409),
 )
 def assign_complaint(ctx: Ctx, complaint_id: int) -> Any:
-    complaint, org = visible_complaint(ctx, complaint_id)
+    complaint, org = scoped(ctx, Complaint, complaint_id)
     ctx.caller.require(org, [Role.REVIEWER], "investigating a complaint")
     return ops.assign(ctx.session, ctx.actor, complaint)
 
@@ -165,12 +154,11 @@ def assign_complaint(ctx: Ctx, complaint_id: int) -> Any:
     "supervisor to send it back to superior review, with the complaint as the reason.",
 )
 def answer_complaint(ctx: Ctx, complaint_id: int) -> Any:
-    complaint, org = visible_complaint(ctx, complaint_id)
+    complaint, org = scoped(ctx, Complaint, complaint_id)
     ctx.caller.require(org, [Role.REVIEWER], "answering a complaint")
     return ops.answer(
         ctx.session,
         ctx.actor,
-        ctx.caller,
         complaint,
         ctx.body["findings"],
         ctx.body["reply"],

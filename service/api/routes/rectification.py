@@ -6,9 +6,6 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routes.campaigns import visible_campaign
-from service.api.routes.gradings import visible_grading
-from service.api.routes.organizations import within
 from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.rectification import (
     HelpersIn,
@@ -19,6 +16,8 @@ from service.api.schemas.rectification import (
     RectificationOut,
     StepIn,
 )
+from service.api.scope import scoped, within
+from service.campaigns.models import Campaign
 from service.db import utcnow
 from service.gradings.models import Grading
 from service.organizations.models import Organization
@@ -56,7 +55,7 @@ def _item(ctx: Ctx, grading: Grading, key: str) -> dict[str, Any]:
     errors=(404,),
 )
 def get_rectification(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = visible_grading(ctx, grading_id)
+    grading, _ = scoped(ctx, Grading, grading_id)
     return _view(ctx, grading)
 
 
@@ -71,7 +70,7 @@ def get_rectification(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def put_helpers(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.REVIEWER], "assigning helpers")
     ops.assign_helpers(ctx.session, ctx.actor, grading, ctx.body)
     return _view(ctx, grading)
@@ -89,7 +88,7 @@ def put_helpers(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def add_item(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.SECRETARY], "planning rectification")
     written = ops.add_item(ctx.session, ctx.actor, grading, ctx.body)
     return Reply(_item(ctx, grading, written.record_key), 201)
@@ -105,7 +104,7 @@ def add_item(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409),
 )
 def approve_plan(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = visible_grading(ctx, grading_id)
+    grading, org = scoped(ctx, Grading, grading_id)
     ctx.caller.require(org, [Role.SUPERVISOR], "approving a rectification plan")
     ops.approve_plan(ctx.session, ctx.actor, grading)
     return _view(ctx, grading)
@@ -113,7 +112,7 @@ def approve_plan(ctx: Ctx, grading_id: int) -> Any:
 
 def _step_route(action: str, role: Role, summary: str) -> None:
     def handler(ctx: Ctx, grading_id: int, key: str) -> Any:
-        grading, org = visible_grading(ctx, grading_id)
+        grading, org = scoped(ctx, Grading, grading_id)
         ctx.caller.require(org, [role], f"{action} a rectification item")
         ops.step(ctx.session, ctx.actor, grading, key, action, ctx.body)
         return _item(ctx, grading, key)
@@ -148,7 +147,7 @@ _step_route("return", Role.REVIEWER, "Return a submitted item with a reason (the
     errors=(404,),
 )
 def get_ledger(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = visible_campaign(ctx, campaign_id)
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
     query = (
         select(Grading)
         .join(Organization, Organization.id == Grading.organization_id)

@@ -6,10 +6,9 @@ from flask import Response, current_app, request, stream_with_context
 from marshmallow import Schema, fields, validate
 
 from service.api.blueprint import api
-from service.api.routes.campaigns import visible_campaign
-from service.api.routes.organizations import visible_org
 from service.api.routing import Ctx, operation
 from service.api.schemas.common import query_id
+from service.api.scope import scoped
 from service.campaigns.models import Campaign
 from service.errors import NotFound
 from service.organizations.models import Organization
@@ -48,7 +47,7 @@ class DetailOut(Schema):
 def _root(ctx: Ctx, campaign: Campaign) -> Organization:
     """The caller's part of the campaign: a township sees itself, the county all its townships."""
     if "within" in ctx.query:
-        return visible_org(ctx, ctx.query["within"], "within")
+        return scoped(ctx, Organization, ctx.query["within"], "within")[0]
     committee = ctx.session.get_one(Organization, campaign.organization_id)
     if ctx.caller.sees(committee):
         return committee
@@ -94,7 +93,7 @@ SPEC = {"x-streamed-formats": ["text/csv", XLSX]}
     spec_extra=SPEC,
 )
 def summary(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = visible_campaign(ctx, campaign_id)
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
     report = queries.summary(ctx.session, campaign, root, bool(ctx.query.get("provisional")))
     fmt = _format()
@@ -117,7 +116,7 @@ def summary(ctx: Ctx, campaign_id: int) -> Any:
     spec_extra=SPEC,
 )
 def detail(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = visible_campaign(ctx, campaign_id)
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
     provisional = bool(ctx.query.get("provisional"))
     fmt = _format()
@@ -221,7 +220,7 @@ def _listing(
     spec_extra=SPEC,
 )
 def poor_list(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = visible_campaign(ctx, campaign_id)
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
     items = queries.poor_list(ctx.session, campaign, root, bool(ctx.query.get("provisional")))
     return _listing(ctx, campaign, root, items, POOR_COLUMNS, "poor-list", "较差基层党组织名单")
@@ -239,7 +238,7 @@ def poor_list(ctx: Ctx, campaign_id: int) -> Any:
     spec_extra=SPEC,
 )
 def poor_status(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = visible_campaign(ctx, campaign_id)
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
     items = queries.poor_status(ctx.session, campaign, root, bool(ctx.query.get("provisional")))
     return _listing(
@@ -259,7 +258,7 @@ def poor_status(ctx: Ctx, campaign_id: int) -> Any:
     spec_extra=SPEC,
 )
 def progress(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = visible_campaign(ctx, campaign_id)
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
     report = queries.progress(ctx.session, campaign, root)
     fmt = _format()

@@ -12,7 +12,8 @@ from service.api.schemas.common import (
     strict_int,
     text,
 )
-from service.campaigns.models import Phase, RatingSourceKind
+from service.campaigns.models import RatingSourceKind
+from service.workflows.states import Phase
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")
 

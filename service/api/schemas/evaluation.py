@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from service.api.schemas.common import Score, ScoreOut, strict_int, text
 from service.api.schemas.gradings import ApprovalOut
-from service.evaluation.operations import SURVEY_METHODS
+from service.survey.operations import SURVEY_METHODS
 
 COUNT_NAMES = (
     "meetings_held",

@@ -10,7 +10,7 @@ from service.api.schemas.common import (
     strict_int,
     text,
 )
-from service.organizations.models import OrgKind, OrgStatus
+from service.organizations.models import KIND_LABELS, OrgKind, OrgStatus
 
 KINDS = [k.value for k in OrgKind]
 STATUSES = [s.value for s in OrgStatus]
@@ -72,8 +72,6 @@ class OrganizationOut(Schema):
     updated_at = fields.DateTime(required=True)
 
     def _kind_label(self, org: object) -> str:
-        from service.organizations.models import KIND_LABELS
-
         return KIND_LABELS[OrgKind(org.kind)]  # type: ignore[attr-defined]
 
 

@@ -1,4 +1,5 @@
-"""Survey ledger, self-rating and superior assessment: stage data kept as versioned records."""
+"""The self-rating and the superior's assessment (score sheets kept as versioned records), and
+the composite score that combines them with the ballots."""
 
 from __future__ import annotations
 
@@ -11,84 +12,20 @@ from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign, RatingSource
 from service.context import Actor
-from service.errors import StageNotOpen, ValidationFailed
-from service.evaluation.composite import (
+from service.errors import ValidationFailed
+from service.gradings.models import Approval, Grading
+from service.records import operations as records
+from service.records.models import RecordVersion
+from service.scoring.composite import (
     SHEET_SOURCES,
     Composite,
     SourceValue,
     ballot_source_values,
     compose,
 )
-from service.evaluation.sheets import Totals, check_sheet, normalized
-from service.gradings.models import Approval, Grading
-from service.records import operations as records
-from service.records.models import RecordVersion
+from service.scoring.sheets import Totals, check_sheet, normalized
 from service.standards.models import LevelScheme, Standard
-
-SURVEY_METHODS = ("meeting", "household_visit", "questionnaire", "interview", "phone", "email")
-METHOD_LABELS = {
-    "meeting": "座谈会",
-    "household_visit": "走访入户",
-    "questionnaire": "问卷调查",
-    "interview": "个别访谈",
-    "phone": "电话",
-    "email": "电子邮件",
-}
-
-
-def _require_stage(grading: Grading, stage: str, what: str) -> None:
-    if grading.state != stage:
-        raise StageNotOpen(
-            f"{what} is entered while the grading is in {stage}; it is in {grading.state}",
-            state=grading.state,
-        )
-
-
-def add_survey_entry(
-    session: Session, actor: Actor, grading: Grading, entry: Mapping[str, Any]
-) -> RecordVersion:
-    """A new ledger entry; problems and suggestions become items with stable ids (P1, S1…)."""
-    _require_stage(grading, "survey", "a survey entry")
-    existing = records.latest_versions(session, grading.id, "survey_entry")
-    key = f"E{len(existing) + 1}"
-    written = records.write(
-        session, actor, grading, "survey_entry", _ledger_data(key, entry), key=key
-    )
-    assert isinstance(written, RecordVersion)
-    return written
-
-
-def correct_survey_entry(
-    session: Session,
-    actor: Actor,
-    grading: Grading,
-    key: str,
-    entry: Mapping[str, Any],
-    reason: str,
-) -> RecordVersion | Approval:
-    if records.current(session, grading.id, "survey_entry", key) is None:
-        from service.errors import NotFound
-
-        raise NotFound(f"grading {grading.id} has no survey entry {key}")
-    return records.write(
-        session, actor, grading, "survey_entry", _ledger_data(key, entry), key=key, reason=reason
-    )
-
-
-def _ledger_data(key: str, entry: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "method": entry["method"],
-        "date": entry["date"].isoformat(),
-        "counts": dict(entry.get("counts") or {}),
-        "problems": [
-            {"id": f"{key}-P{n + 1}", "text": t} for n, t in enumerate(entry.get("problems") or [])
-        ],
-        "suggestions": [
-            {"id": f"{key}-S{n + 1}", "text": t}
-            for n, t in enumerate(entry.get("suggestions") or [])
-        ],
-        "note": entry.get("note"),
-    }
+from service.workflows.states import STAGE_OF_RECORD, GradingState
 
 
 def _standard_and_scheme(session: Session, grading: Grading) -> tuple[Standard, LevelScheme]:
@@ -122,10 +59,10 @@ def write_sheet(
     session: Session, actor: Actor, grading: Grading, record_type: str, sheet: Mapping[str, Any]
 ) -> RecordVersion | Approval:
     """The self-rating (secretary) or the superior's assessment (reviewer), as a new version."""
-    stage = records.STAGE_OF[record_type]
+    stage = STAGE_OF_RECORD[record_type]
     previous = records.current(session, grading.id, record_type, "main")
     if previous is None:
-        _require_stage(grading, stage, "the first version of this sheet")
+        grading.require_stage(GradingState(stage), "the first version of this sheet")
     standard, scheme = _standard_and_scheme(session, grading)
     totals = check_sheet(standard, sheet)
     level = sheet.get("proposed_level")

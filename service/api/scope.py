@@ -1,0 +1,70 @@
+"""What a caller may see: a resource inside one of their subtrees, or 404 — never 403, so a
+resource outside them does not exist for them (no existence leaks). One helper loads any scoped
+resource; each kind says how it reaches the organization it belongs to."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, literal, or_, select
+
+from service.accounts.access import Principal
+from service.api.routing import Ctx
+from service.ballots.models import BallotSession
+from service.campaigns.models import Campaign
+from service.errors import NotFound
+from service.gradings.models import Approval, Grading
+from service.organizations.models import Organization
+from service.publicity.models import Complaint
+
+T = TypeVar("T")
+
+_GRADING_ORG = (Organization, Organization.id == Grading.organization_id)
+# kind -> (its name in a 404, the joins from it to its organization)
+_REACH: dict[type, tuple[str, tuple[tuple[Any, Any], ...]]] = {
+    Organization: ("organization", ()),
+    Campaign: ("campaign", ((Organization, Organization.id == Campaign.organization_id),)),
+    Grading: ("grading", (_GRADING_ORG,)),
+    BallotSession: (
+        "ballot session",
+        ((Organization, Organization.id == BallotSession.organization_id),),
+    ),
+    Approval: ("approval", ((Grading, Grading.id == Approval.grading_id), _GRADING_ORG)),
+    Complaint: ("complaint", ((Grading, Grading.id == Complaint.grading_id), _GRADING_ORG)),
+}
+
+
+def campaign_visibility(principal: Principal) -> ColumnElement[bool]:
+    """A campaign is visible inside its committee's subtree and to whoever it covers."""
+    covered = [literal(g.path).startswith(Organization.path) for g in principal.grants]
+    return or_(principal.visible_filter(Organization.path), *covered)
+
+
+def scoped(
+    ctx: Ctx, kind: type[T], resource_id: int, field: str | None = None
+) -> tuple[T, Organization]:
+    """The resource and its organization if the caller sees it; 404 (naming `field`) if not."""
+    noun, joins = _REACH[kind]
+    query: Any = select(kind, Organization) if kind is not Organization else select(kind)
+    for target, onclause in joins:
+        query = query.join(target, onclause)
+    visible = (
+        campaign_visibility(ctx.caller)
+        if kind is Campaign
+        else ctx.caller.visible_filter(Organization.path)
+    )
+    row = ctx.session.execute(query.where(kind.id == resource_id, visible)).first()  # type: ignore[attr-defined]
+    if row is None:
+        raise NotFound(
+            f"{noun} {resource_id} was not found", errors={field: ["not found"]} if field else None
+        )
+    found = tuple(row)
+    return found[0], found[-1]
+
+
+def within(ctx: Ctx, query: Any, args: dict[str, Any]) -> Any:
+    """Narrow a query joined to Organization to the subtree named by `within` (if given)."""
+    if "within" not in args:
+        return query
+    root, _ = scoped(ctx, Organization, args["within"], "within")
+    return query.where(Organization.path.startswith(root.path, autoescape=True))

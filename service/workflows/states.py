@@ -1,0 +1,116 @@
+"""The lifecycles' vocabulary: one StrEnum of states per lifecycle, and the facts of each
+grading state (its label, the campaign phase whose deadline applies, the records written in
+it, whether a level stands) on its StateSpec — every table about states is derived from here.
+
+This module imports nothing from the domain, so models, rules and operations can all use it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from service.workflows.spec import StateSpec
+
+
+class Phase(StrEnum):
+    """A campaign's phases, each with a deadline (截止日期)."""
+
+    SURVEY = "survey"  # 调查摸底
+    SELF_RATING = "self_rating"  # 自评
+    EVALUATION = "evaluation"  # 党员群众测评
+    SUPERIOR_REVIEW = "superior_review"  # 上级评定
+    PUBLICITY = "publicity"  # 公示
+    RECTIFICATION = "rectification"  # 整改
+    RE_REVIEW = "re_review"  # 回头看
+    PROMOTION = "promotion"  # 晋位升级
+
+
+class GradingState(StrEnum):
+    SURVEY = "survey"
+    SELF_RATING = "self_rating"
+    EVALUATION = "evaluation"
+    SUPERIOR_REVIEW = "superior_review"
+    PUBLICITY = "publicity"
+    COMPLAINT_REVIEW = "complaint_review"
+    RATED = "rated"
+    RECTIFICATION = "rectification"
+    RE_REVIEW = "re_review"
+    PROMOTION = "promotion"
+    CLOSED = "closed"
+
+
+G = GradingState
+GRADING_STATES: tuple[StateSpec, ...] = (
+    StateSpec(G.SURVEY, "调查摸底", phase=Phase.SURVEY, records=("survey_entry",)),
+    StateSpec(G.SELF_RATING, "自评", phase=Phase.SELF_RATING, records=("self_rating",)),
+    StateSpec(G.EVALUATION, "党员群众测评", phase=Phase.EVALUATION, records=("ballot_tally",)),
+    StateSpec(
+        G.SUPERIOR_REVIEW,
+        "上级评定",
+        phase=Phase.SUPERIOR_REVIEW,
+        records=("assessment", "decision", "veto_flags"),
+    ),
+    StateSpec(G.PUBLICITY, "公示", phase=Phase.PUBLICITY, level_stands=True, noticed=True),
+    StateSpec(
+        G.COMPLAINT_REVIEW, "投诉复核", phase=Phase.PUBLICITY, level_stands=True, noticed=True
+    ),
+    StateSpec(G.RATED, "定级", level_stands=True),
+    StateSpec(
+        G.RECTIFICATION,
+        "整改",
+        phase=Phase.RECTIFICATION,
+        records=("rectification_item", "rectification_helpers", "rectification_plan"),
+        level_stands=True,
+    ),
+    StateSpec(G.RE_REVIEW, "回头看", phase=Phase.RE_REVIEW, level_stands=True),
+    StateSpec(
+        G.PROMOTION,
+        "晋位升级",
+        phase=Phase.PROMOTION,
+        records=("special_report", "satisfaction_tally", "promotion_decision"),
+        level_stands=True,
+    ),
+    StateSpec(G.CLOSED, "结束", level_stands=True),
+)
+del G
+
+# Derived, never retyped.
+PHASE_OF_STATE: dict[str, str] = {s.name: s.phase for s in GRADING_STATES if s.phase}
+STAGE_OF_RECORD: dict[str, str] = {r: s.name for s in GRADING_STATES for r in s.records}
+LEVEL_STANDS: tuple[str, ...] = tuple(s.name for s in GRADING_STATES if s.level_stands)
+UNDER_PUBLICITY: tuple[str, ...] = tuple(s.name for s in GRADING_STATES if s.noticed)
+GRADING_STATE_LABELS: dict[str, str] = {s.name: s.label for s in GRADING_STATES}
+PHASE_LABELS: dict[str, str] = {p: GRADING_STATE_LABELS[p] for p in Phase}
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class BallotSessionState(StrEnum):
+    OPEN = "open"  # codes issued, ballots accepted
+    CLOSED = "closed"  # no more ballots
+    COUNTED = "counted"  # tallies written
+
+
+class ComplaintState(StrEnum):
+    RECEIVED = "received"
+    INVESTIGATING = "investigating"
+    ANSWERED = "answered"
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ItemStatus(StrEnum):
+    """A rectification item (整改项目)."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    CLOSED = "closed"  # 销号

@@ -1,0 +1,152 @@
+"""The shape of the code: dependencies flow one way, and only the workflow engine writes a
+lifecycle's state."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from service.errors import StateWriteRefused
+from service.gradings.models import Grading
+from service.workflows.catalogue import WORKFLOWS
+from tests.conftest import Api
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "service"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _imported(node: ast.Import | ast.ImportFrom, importer: str) -> list[str]:
+    """The service modules an import statement loads (a name that is a module counts as one)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names if a.name in MODULES]
+    base = node.module or ""
+    if node.level:  # relative
+        package = importer.rsplit(".", node.level)[0]
+        base = f"{package}.{base}" if base else package
+    found = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in MODULES]
+    if len(found) < len(node.names) and base in MODULES:
+        found.append(base)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        targets = graph.setdefault(name, set())
+        for node in ast.walk(tree):  # every import, at module level or not
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                targets.update(t for t in _imported(node, name) if t != name)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    graph = import_graph()
+    assert len(graph) > 50 and "service.gradings.operations" in graph
+    assert cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_no_service_module_is_imported_inside_a_function() -> None:
+    inside = []
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                inside += [
+                    f"{name}:{inner.lineno}"
+                    for inner in ast.walk(node)
+                    if isinstance(inner, ast.Import | ast.ImportFrom) and _imported(inner, name)
+                ]
+    assert inside == []
+
+
+# An assignment statement with `<something>.state` (or `.status`) among its targets.
+STATE_WRITE = re.compile(r"^\s*[\w.\[\], ]*\.(state|status)\b[\w.\[\], ]*=(?!=)")
+
+
+@pytest.mark.parametrize("folder", ["service", "tests"])
+def test_only_the_engine_assigns_a_lifecycle_state(folder: str) -> None:
+    # An organization's status (active, merged, dissolved) is not one of the lifecycles.
+    allowed = {"service/organizations/operations.py": "org.status = status"}
+    writes = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in (ROOT / folder).rglob("*.py")
+        if "workflows" not in path.parts and path.name != "test_architecture.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if STATE_WRITE.search(line) and allowed.get(str(path.relative_to(ROOT))) != line.strip()
+    ]
+    assert writes == []
+
+
+def test_a_state_written_directly_is_refused(api: Api, db: Session) -> None:
+    grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
+    with pytest.raises(StateWriteRefused):
+        grading.state = "rated"
+    assert grading.state == "survey"
+
+
+def test_every_lifecycle_is_served_with_its_diagram(api: Api) -> None:
+    names = {"campaign", "grading", "ballot_session", "complaint", "approval", "rectification_item"}
+    assert set(WORKFLOWS) == names
+    for name in names:
+        served = api.get(f"/api/v1/workflows/{name}", who=None).get_json()
+        assert served["name"] == name
+        assert served["mermaid"].startswith("stateDiagram-v2")
+        states = {s["name"] for s in served["states"]}
+        assert {t["source"] for t in served["transitions"]} <= states
+        assert {t["dest"] for t in served["transitions"]} <= states
+        assert all(t["roles"] for t in served["transitions"])
