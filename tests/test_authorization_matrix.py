@@ -180,8 +180,7 @@ def with_paper_tally(key: str) -> Callable[[World, Session], int]:
     def make(w: World, db: Session) -> int:
         graded = db.get_one(Grading, w.gradings[key].id)
         walk(graded, "evaluation")
-        campaign = db.get_one(Campaign, graded.campaign_id)
-        ballots.paper_tally(db, Actor.system("t"), campaign, graded, PAPER)
+        ballots.paper_tally(db, Actor.system("t"), graded, PAPER)
         db.commit()
         return graded.id
 

@@ -434,14 +434,13 @@ def _by_source(categories: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def paper_tally(
     session: Session,
     actor: Actor,
-    campaign: Campaign,
     grading: Grading,
     data: Mapping[str, Any],
     key: str | None = None,
     reason: str | None = None,
 ) -> RecordVersion | Approval:
     """The teller's tally of paper ballots; a correction is a new version a supervisor approves."""
-    config = config_of(session, campaign)
+    config = config_of(session, session.get_one(Campaign, grading.campaign_id))
     known = {c["code"]: c for c in config["categories"]}
     points = choice_points(config)
     errors: dict[str, list[str]] = {}

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
+from service.api.records import write_record
 from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.ballots import (
     BallotAccepted,
@@ -27,7 +28,7 @@ from service.ballots import sheets
 from service.ballots.models import BallotCode, BallotSession
 from service.campaigns.models import Campaign
 from service.errors import BallotSessionWrongState
-from service.gradings.models import Approval, Grading
+from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
 from service.workflows.states import BallotSessionState
@@ -254,12 +255,15 @@ def list_tallies(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def add_paper_tally(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.TELLER], "entering a paper tally")
-    campaign = ctx.session.get_one(Campaign, grading.campaign_id)
-    written = ops.paper_tally(ctx.session, ctx.actor, campaign, grading, ctx.body)
-    assert isinstance(written, RecordVersion)
-    return Reply(_tally(written), 201)
+    return write_record(
+        ctx,
+        grading_id,
+        Role.TELLER,
+        "entering a paper tally",
+        lambda grading: ops.paper_tally(ctx.session, ctx.actor, grading, ctx.body),
+        lambda _, version: _tally(version),
+        201,
+    )
 
 
 @operation(
@@ -273,11 +277,14 @@ def add_paper_tally(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def correct_paper_tally(ctx: Ctx, grading_id: int, key: str) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.TELLER], "correcting a paper tally")
-    campaign = ctx.session.get_one(Campaign, grading.campaign_id)
-    result = ops.paper_tally(
-        ctx.session, ctx.actor, campaign, grading, ctx.body, key=key, reason=ctx.body["reason"]
+    # A correction of a tally always waits for a supervisor (records.ALWAYS_APPROVED): 202.
+    return write_record(
+        ctx,
+        grading_id,
+        Role.TELLER,
+        "correcting a paper tally",
+        lambda grading: ops.paper_tally(
+            ctx.session, ctx.actor, grading, ctx.body, key=key, reason=ctx.body["reason"]
+        ),
+        lambda _, version: _tally(version),
     )
-    assert isinstance(result, Approval)
-    return Reply(result, 202, {"Location": f"/api/v1/approvals/{result.id}"})

@@ -4,7 +4,8 @@ from typing import Any
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routing import Ctx, operation, written_or_pending
+from service.api.records import current_or_404, stage_record
+from service.api.routing import Ctx, operation
 from service.api.schemas.decisions import (
     DecisionIn,
     DecisionOut,
@@ -12,20 +13,17 @@ from service.api.schemas.decisions import (
     VetoesIn,
     VetoesOut,
 )
-from service.api.schemas.gradings import ApprovalOut
 from service.api.scope import scoped
 from service.campaigns.models import Campaign
 from service.decisions import operations as ops
 from service.decisions import rules
-from service.errors import NotFound
 from service.gradings.models import Grading
-from service.records import operations as records
-from service.records.models import RecordVersion
 
 TAG = "decisions"
 
 
-def _decision(grading: Grading, version: RecordVersion) -> dict[str, Any]:
+def _decision(ctx: Ctx, grading: Grading) -> dict[str, Any]:
+    version = current_or_404(ctx, grading, "decision")
     return {
         "grading_id": grading.id,
         "version": version.version,
@@ -34,7 +32,8 @@ def _decision(grading: Grading, version: RecordVersion) -> dict[str, Any]:
     }
 
 
-def _vetoes(ctx: Ctx, grading: Grading, version: RecordVersion) -> dict[str, Any]:
+def _vetoes(ctx: Ctx, grading: Grading) -> dict[str, Any]:
+    version = current_or_404(ctx, grading, "veto_flags")
     campaign = ctx.session.get_one(Campaign, grading.campaign_id)
     return {
         "grading_id": grading.id,
@@ -44,76 +43,36 @@ def _vetoes(ctx: Ctx, grading: Grading, version: RecordVersion) -> dict[str, Any
     }
 
 
-def _current(ctx: Ctx, grading: Grading, record_type: str) -> RecordVersion:
-    current = records.current(ctx.session, grading.id, record_type, "main")
-    if current is None:
-        raise NotFound(f"grading {grading.id} has no {record_type.replace('_', ' ')} yet")
-    return current
-
-
-@operation(
-    api,
-    "GET",
-    "/gradings/<int:grading_id>/decision",
-    summary="The proposed level",
+stage_record(
+    "decision",
     tag=TAG,
-    responses={200: DecisionOut},
-    errors=(404,),
-)
-def get_decision(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = scoped(ctx, Grading, grading_id)
-    return _decision(grading, _current(ctx, grading, "decision"))
-
-
-@operation(
-    api,
-    "PUT",
-    "/gradings/<int:grading_id>/decision",
-    summary="Propose the level (a reviewer); it takes effect when a supervisor approves `decide`",
-    tag=TAG,
+    out=DecisionOut,
     body=DecisionIn,
-    responses={200: DecisionOut, 202: ApprovalOut},
-    errors=(403, 404, 409, 422),
+    role=Role.REVIEWER,
+    doing="proposing a level",
+    write=lambda ctx, grading: ops.propose(ctx.session, ctx.actor, grading, ctx.body),
+    render=_decision,
+    get=("get_decision", "The proposed level"),
+    put=(
+        "put_decision",
+        "Propose the level (a reviewer); it takes effect when a supervisor approves `decide`",
+    ),
     description="The composite score must be complete. A level other than the computed one needs "
     "a reason. The rules (veto, new organizations, source thresholds, quota caps) are "
     "checked when `decide` is requested and again when it is approved.",
 )
-def put_decision(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.REVIEWER], "proposing a level")
-    result = ops.propose(ctx.session, ctx.actor, grading, ctx.body)
-    return written_or_pending(result, lambda version: _decision(grading, version))
-
-
-@operation(
-    api,
-    "GET",
-    "/gradings/<int:grading_id>/vetoes",
-    summary="Veto flags (一票否决) on the grading and the level they force",
+stage_record(
+    "vetoes",
     tag=TAG,
-    responses={200: VetoesOut},
-    errors=(404,),
-)
-def get_vetoes(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = scoped(ctx, Grading, grading_id)
-    return _vetoes(ctx, grading, _current(ctx, grading, "veto_flags"))
-
-
-@operation(
-    api,
-    "PUT",
-    "/gradings/<int:grading_id>/vetoes",
-    summary="Flag the campaign's veto rules that apply (a reviewer)",
-    tag=TAG,
+    out=VetoesOut,
     body=VetoesIn,
-    responses={200: VetoesOut, 202: ApprovalOut},
-    errors=(403, 404, 409, 422),
+    role=Role.REVIEWER,
+    doing="flagging a veto",
+    write=lambda ctx, grading: ops.flag_vetoes(ctx.session, ctx.actor, grading, ctx.body),
+    render=_vetoes,
+    get=("get_vetoes", "Veto flags (一票否决) on the grading and the level they force"),
+    put=("put_vetoes", "Flag the campaign's veto rules that apply (a reviewer)"),
 )
-def put_vetoes(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.REVIEWER], "flagging a veto")
-    result = ops.flag_vetoes(ctx.session, ctx.actor, grading, ctx.body)
-    return written_or_pending(result, lambda version: _vetoes(ctx, grading, version))
 
 
 @operation(

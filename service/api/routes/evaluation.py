@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routing import Ctx, Reply, operation, written_or_pending
+from service.api.records import stage_record, write_record
+from service.api.routing import Ctx, operation
 from service.api.schemas.evaluation import (
     ApprovalOut,
     AssessmentIn,
@@ -20,7 +22,7 @@ from service.api.schemas.evaluation import (
 )
 from service.api.scope import scoped
 from service.errors import NotFound
-from service.gradings.models import Grading
+from service.gradings.models import Approval, Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
 from service.scoring import operations as ops
@@ -72,9 +74,15 @@ def list_survey_entries(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def add_survey_entry(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.REVIEWER], "recording the survey")
-    return Reply(_entry(survey.add_survey_entry(ctx.session, ctx.actor, grading, ctx.body)), 201)
+    return write_record(
+        ctx,
+        grading_id,
+        Role.REVIEWER,
+        "recording the survey",
+        lambda grading: survey.add_survey_entry(ctx.session, ctx.actor, grading, ctx.body),
+        lambda _, version: _entry(version),
+        201,
+    )
 
 
 @operation(
@@ -89,114 +97,101 @@ def add_survey_entry(ctx: Ctx, grading_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def correct_survey_entry(ctx: Ctx, grading_id: int, key: str) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.REVIEWER], "correcting the survey")
     body = dict(ctx.body)
     reason = body.pop("reason")
-    return written_or_pending(
-        survey.correct_survey_entry(ctx.session, ctx.actor, grading, key, body, reason), _entry
+    return write_record(
+        ctx,
+        grading_id,
+        Role.REVIEWER,
+        "correcting the survey",
+        lambda grading: survey.correct_survey_entry(
+            ctx.session, ctx.actor, grading, key, body, reason
+        ),
+        lambda _, version: _entry(version),
     )
 
 
-def _sheet(ctx: Ctx, grading: Grading, record_type: str) -> dict[str, Any]:
-    versions = ctx.session.scalars(
-        select(RecordVersion)
-        .where(
-            RecordVersion.grading_id == grading.id,
-            RecordVersion.record_type == record_type,
-            RecordVersion.record_key == "main",
-        )
-        .order_by(RecordVersion.version)
-    ).all()
-    if not versions:
-        raise NotFound(f"grading {grading.id} has no {record_type.replace('_', '-')} yet")
-    current = versions[-1]
-    data = current.data
-    return {
-        "grading_id": grading.id,
-        "kind": record_type,
-        "version": current.version,
-        "scores": data["scores"],
-        "adjustments": data["adjustments"],
-        "totals": data["totals"],
-        "proposed_level": data.get("proposed_level"),
-        "explanation": data.get("explanation"),
-        "note": data.get("note"),
-        "versions": [
-            {
-                "version": v.version,
-                "created_by": v.created_by,
-                "created_at": v.created_at,
-                "reason": v.reason,
-            }
-            for v in versions
-        ],
-    }
+def _sheet(record_type: str) -> Callable[[Ctx, Grading], dict[str, Any]]:
+    def render(ctx: Ctx, grading: Grading) -> dict[str, Any]:
+        versions = ctx.session.scalars(
+            select(RecordVersion)
+            .where(
+                RecordVersion.grading_id == grading.id,
+                RecordVersion.record_type == record_type,
+                RecordVersion.record_key == "main",
+            )
+            .order_by(RecordVersion.version)
+        ).all()
+        if not versions:
+            raise NotFound(f"grading {grading.id} has no {record_type.replace('_', '-')} yet")
+        current = versions[-1]
+        data = current.data
+        return {
+            "grading_id": grading.id,
+            "kind": record_type,
+            "version": current.version,
+            "scores": data["scores"],
+            "adjustments": data["adjustments"],
+            "totals": data["totals"],
+            "proposed_level": data.get("proposed_level"),
+            "explanation": data.get("explanation"),
+            "note": data.get("note"),
+            "versions": [
+                {
+                    "version": v.version,
+                    "created_by": v.created_by,
+                    "created_at": v.created_at,
+                    "reason": v.reason,
+                }
+                for v in versions
+            ],
+        }
+
+    return render
 
 
-@operation(
-    api,
-    "GET",
-    "/gradings/<int:grading_id>/self-rating",
-    summary="The self-rating (自评): scores, evidence, proposed level, every version",
+def _write_sheet(record_type: str) -> Callable[[Ctx, Grading], RecordVersion | Approval]:
+    return lambda ctx, grading: ops.write_sheet(
+        ctx.session, ctx.actor, grading, record_type, ctx.body
+    )
+
+
+stage_record(
+    "self-rating",
     tag=TAG,
-    responses={200: SheetOut},
-    errors=(404,),
-)
-def get_self_rating(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = scoped(ctx, Grading, grading_id)
-    return _sheet(ctx, grading, "self_rating")
-
-
-@operation(
-    api,
-    "PUT",
-    "/gradings/<int:grading_id>/self-rating",
-    summary="Enter the self-rating (the branch secretary); each save is a new version",
-    tag=TAG,
+    out=SheetOut,
     body=SelfRatingIn,
-    responses={200: SheetOut, 202: ApprovalOut},
-    errors=(403, 404, 409, 422),
+    role=Role.SECRETARY,
+    doing="entering the self-rating",
+    write=_write_sheet("self_rating"),
+    render=_sheet("self_rating"),
+    get=(
+        "get_self_rating",
+        "The self-rating (自评): scores, evidence, proposed level, every version",
+    ),
+    put=(
+        "put_self_rating",
+        "Enter the self-rating (the branch secretary); each save is a new version",
+    ),
     description="Scores never above an indicator's maximum; bonus/deduction items within their "
     "limits. Versions after the first need a reason; once submitted (the grading has "
     "left self_rating) a change waits for a supervisor's approval (202).",
 )
-def put_self_rating(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.SECRETARY], "entering the self-rating")
-    result = ops.write_sheet(ctx.session, ctx.actor, grading, "self_rating", ctx.body)
-    return written_or_pending(result, lambda _: _sheet(ctx, grading, "self_rating"))
-
-
-@operation(
-    api,
-    "GET",
-    "/gradings/<int:grading_id>/assessment",
-    summary="The superior's assessment (上级评定, 量化考核)",
+stage_record(
+    "assessment",
     tag=TAG,
-    responses={200: SheetOut},
-    errors=(404,),
-)
-def get_assessment(ctx: Ctx, grading_id: int) -> Any:
-    grading, _ = scoped(ctx, Grading, grading_id)
-    return _sheet(ctx, grading, "assessment")
-
-
-@operation(
-    api,
-    "PUT",
-    "/gradings/<int:grading_id>/assessment",
-    summary="Enter the superior's assessment (a reviewer); each save is a new version",
-    tag=TAG,
+    out=SheetOut,
     body=AssessmentIn,
-    responses={200: SheetOut, 202: ApprovalOut},
-    errors=(403, 404, 409, 422),
+    role=Role.REVIEWER,
+    doing="entering the assessment",
+    write=_write_sheet("assessment"),
+    render=_sheet("assessment"),
+    get=("get_assessment", "The superior's assessment (上级评定, 量化考核)"),
+    put=(
+        "put_assessment",
+        "Enter the superior's assessment (a reviewer); each save is a new version",
+    ),
 )
-def put_assessment(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.REVIEWER], "entering the assessment")
-    result = ops.write_sheet(ctx.session, ctx.actor, grading, "assessment", ctx.body)
-    return written_or_pending(result, lambda _: _sheet(ctx, grading, "assessment"))
 
 
 @operation(

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from service.accounts.models import Role
 from service.api.blueprint import api
+from service.api.records import stage_record
 from service.api.routing import Ctx, operation
 from service.api.schemas.common import text as text_field
 from service.api.scope import scoped
@@ -74,21 +75,18 @@ def get_promotion(ctx: Ctx, grading_id: int) -> Any:
     return _view(ctx, grading)
 
 
-@operation(
-    api,
-    "PUT",
-    "/gradings/<int:grading_id>/promotion/report",
-    summary="The secretary's special report (专项述职)",
+stage_record(
+    "promotion/report",
     tag=TAG,
+    out=PromotionOut,
     body=ReportIn,
-    responses={200: PromotionOut},
-    errors=(403, 404, 409, 422),
+    role=Role.SECRETARY,
+    doing="filing the special report",
+    write=lambda ctx, grading: ops.file_report(ctx.session, ctx.actor, grading, ctx.body),
+    render=_view,
+    put=("put_report", "The secretary's special report (专项述职)"),
+    may_wait=False,
 )
-def put_report(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.SECRETARY], "filing the special report")
-    ops.file_report(ctx.session, ctx.actor, grading, ctx.body)
-    return _view(ctx, grading)
 
 
 @operation(

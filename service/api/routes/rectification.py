@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
+from service.api.records import stage_record
 from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.rectification import (
     HelpersIn,
@@ -59,21 +60,18 @@ def get_rectification(ctx: Ctx, grading_id: int) -> Any:
     return _view(ctx, grading)
 
 
-@operation(
-    api,
-    "PUT",
-    "/gradings/<int:grading_id>/rectification/helpers",
-    summary="Assign the paired leader, liaison, helping department, first secretary",
+stage_record(
+    "rectification/helpers",
     tag=TAG,
+    out=RectificationOut,
     body=HelpersIn,
-    responses={200: RectificationOut},
-    errors=(403, 404, 409, 422),
+    role=Role.REVIEWER,
+    doing="assigning helpers",
+    write=lambda ctx, grading: ops.assign_helpers(ctx.session, ctx.actor, grading, ctx.body),
+    render=_view,
+    put=("put_helpers", "Assign the paired leader, liaison, helping department, first secretary"),
+    may_wait=False,
 )
-def put_helpers(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.REVIEWER], "assigning helpers")
-    ops.assign_helpers(ctx.session, ctx.actor, grading, ctx.body)
-    return _view(ctx, grading)
 
 
 @operation(

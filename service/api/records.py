@@ -1,0 +1,101 @@
+"""One pattern for a grading's stage records over HTTP (the self-rating, the assessment, the
+proposed level, veto flags, helpers, the special report, survey entries, paper tallies): load
+the grading in the caller's scope, check the writer's role, write a new version through the
+domain, and answer with the record — or 202 with the approval it waits for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from marshmallow import Schema
+
+from service.accounts.models import Role
+from service.api.blueprint import api
+from service.api.routing import Ctx, Reply, operation, written_or_pending
+from service.api.schemas.gradings import ApprovalOut
+from service.api.scope import scoped
+from service.errors import NotFound
+from service.gradings.models import Approval, Grading
+from service.records import operations as records
+from service.records.models import RecordVersion
+
+Write = Callable[[Ctx, Grading], RecordVersion | Approval]
+Render = Callable[[Ctx, Grading], Any]
+
+
+def write_record(
+    ctx: Ctx,
+    grading_id: int,
+    role: Role,
+    doing: str,
+    write: Callable[[Grading], RecordVersion | Approval],
+    render: Callable[[Grading, RecordVersion], Any],
+    status: int = 200,
+) -> Reply:
+    """Write a stage record of a grading in scope, as `role`: the record (rendered), or 202."""
+    grading, org = scoped(ctx, Grading, grading_id)
+    ctx.caller.require(org, [role], doing)
+    return written_or_pending(write(grading), lambda version: render(grading, version), status)
+
+
+def current_or_404(ctx: Ctx, grading: Grading, record_type: str) -> RecordVersion:
+    current = records.current(ctx.session, grading.id, record_type, "main")
+    if current is None:
+        raise NotFound(f"grading {grading.id} has no {record_type.replace('_', ' ')} yet")
+    return current
+
+
+def stage_record(
+    path: str,
+    *,
+    tag: str,
+    out: type[Schema],
+    body: type[Schema],
+    role: Role,
+    doing: str,
+    write: Write,
+    render: Render,
+    put: tuple[str, str],
+    get: tuple[str, str] | None = None,
+    description: str | None = None,
+    may_wait: bool = True,
+    status: int = 200,
+) -> None:
+    """Register `PUT /gradings/<id>/<path>` (and `GET`, when `get` names it): `put` and `get`
+    are (operation id, summary); `may_wait`: a correction may answer 202 (an approval)."""
+    rule = f"/gradings/<int:grading_id>/{path}"
+    if get is not None:
+
+        def read(ctx: Ctx, grading_id: int) -> Any:
+            grading, _ = scoped(ctx, Grading, grading_id)
+            return render(ctx, grading)
+
+        read.__name__ = get[0]
+        operation(api, "GET", rule, summary=get[1], tag=tag, responses={200: out}, errors=(404,))(
+            read
+        )
+
+    def replace(ctx: Ctx, grading_id: int) -> Any:
+        return write_record(
+            ctx,
+            grading_id,
+            role,
+            doing,
+            lambda grading: write(ctx, grading),
+            lambda grading, _: render(ctx, grading),
+            status,
+        )
+
+    replace.__name__ = put[0]
+    operation(
+        api,
+        "PUT",
+        rule,
+        summary=put[1],
+        tag=tag,
+        body=body,
+        responses={status: out, **({202: ApprovalOut} if may_wait else {})},
+        errors=(403, 404, 409, 422),
+        description=description,
+    )(replace)
