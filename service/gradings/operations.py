@@ -4,7 +4,7 @@ at once, and the history read as a story."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -180,15 +180,14 @@ class Outcome:
 def request_transition(
     session: Session,
     actor: Actor,
-    principal: Principal,
     grading: Grading,
-    org: Organization,
     name: str,
     reason: str | None,
     if_match: frozenset[int] | None = None,
 ) -> Outcome:
-    """Fire `name` now, or — when it needs a supervisor — check it and request approval."""
-    transition = GRADING_WORKFLOW.authorize(principal, org, name)
+    """Fire `name` now, or — when it needs a supervisor — check it and request approval.
+    The caller has checked who may (GRADING_WORKFLOW.authorize)."""
+    transition = GRADING_WORKFLOW.transition(name)
     PreconditionFailed.check(grading.version, if_match)
     if transition.needs_approval:
         GRADING_WORKFLOW.check(grading, name, guard_context(session, grading), reason)
@@ -210,18 +209,20 @@ def request_transition(
 def fire_many(
     session: Session,
     actor: Actor,
-    principal: Principal,
     selected: Iterable[tuple[Grading, Organization]],
     name: str,
     reason: str | None,
+    authorize: Callable[[Organization], object],
 ) -> list[dict[str, Any]]:
-    """One transition on many gradings, each in its own savepoint: a refusal undoes only its
-    own grading. Each result says fired / approval_requested / refused (with the problem)."""
+    """One transition on many gradings, each in its own savepoint: a refusal (`authorize`
+    refusing the caller at that organization, too) undoes only its own grading. Each result
+    says fired / approval_requested / refused (with the problem)."""
     results = []
     for grading, org in selected:
         savepoint = session.begin_nested()
         try:
-            outcome = request_transition(session, actor, principal, grading, org, name, reason)
+            authorize(org)
+            outcome = request_transition(session, actor, grading, name, reason)
         except DomainError as exc:
             savepoint.rollback()
             session.refresh(grading)
@@ -255,20 +256,18 @@ def _bulk_result(
 def settle_approval(
     session: Session,
     actor: Actor,
-    principal: Principal,
     approval: Approval,
     *,
     approve: bool,
     comment: str | None,
 ) -> Approval:
-    """A supervisor in scope, not the requester, approves (the request is carried out now, its
-    guards checked again) or rejects it with a comment."""
+    """A supervisor (the caller has checked the role: APPROVAL_WORKFLOW.authorize) who is not
+    the requester approves — the request is carried out now, its guards checked again — or
+    rejects it with a comment."""
     grading = session.get_one(Grading, approval.grading_id)
-    org = session.get_one(Organization, grading.organization_id)
     step = "approve" if approve else "reject"
-    APPROVAL_WORKFLOW.authorize(principal, org, step)
     APPROVAL_WORKFLOW.require_source(approval, step)
-    if approval.requested_by_account_id == principal.account_id:
+    if approval.requested_by_account_id == actor.account_id:
         raise SelfApproval("a supervisor cannot approve or reject their own request")
     if not approve and not (comment and comment.strip()):
         raise ValidationFailed(
@@ -279,7 +278,7 @@ def settle_approval(
     elif approve:
         apply_approved_correction(session, actor, grading, approval)
     APPROVAL_WORKFLOW.apply(approval, step)
-    approval.decided_by_account_id = principal.account_id
+    approval.decided_by_account_id = actor.account_id
     approval.decided_by = actor.username
     approval.decided_at = utcnow()
     approval.comment = comment

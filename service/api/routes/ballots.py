@@ -31,6 +31,7 @@ from service.errors import BallotSessionWrongState
 from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
+from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
 from service.workflows.states import BallotSessionState
 
 TAG = "ballots"
@@ -158,7 +159,7 @@ def get_codes(ctx: Ctx, session_id: int) -> Any:
 )
 def close_session(ctx: Ctx, session_id: int) -> Any:
     ballot, org = scoped(ctx, BallotSession, session_id)
-    ctx.caller.require(org, [Role.TELLER], "closing a ballot session")
+    BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, "close")
     return _out(ctx, ops.close(ctx.session, ctx.actor, ballot))
 
 
@@ -173,7 +174,7 @@ def close_session(ctx: Ctx, session_id: int) -> Any:
 )
 def count_session(ctx: Ctx, session_id: int) -> Any:
     ballot, org = scoped(ctx, BallotSession, session_id)
-    ctx.caller.require(org, [Role.TELLER], "counting a ballot session")
+    BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, "count")
     return _out(ctx, ops.count(ctx.session, ctx.actor, ballot))
 
 

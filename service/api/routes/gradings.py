@@ -24,6 +24,8 @@ from service.campaigns.models import Campaign
 from service.gradings import operations as ops
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
+from service.workflows.approval import APPROVAL_WORKFLOW
+from service.workflows.grading import GRADING_WORKFLOW
 
 TAG = "gradings"
 
@@ -57,15 +59,9 @@ def get_grading(ctx: Ctx, grading_id: int) -> Any:
 )
 def post_transition(ctx: Ctx, grading_id: int) -> Any:
     grading, org = scoped(ctx, Grading, grading_id)
+    GRADING_WORKFLOW.authorize(ctx.caller, org, ctx.body["transition"])
     outcome = ops.request_transition(
-        ctx.session,
-        ctx.actor,
-        ctx.caller,
-        grading,
-        org,
-        ctx.body["transition"],
-        ctx.body.get("reason"),
-        if_match(),
+        ctx.session, ctx.actor, grading, ctx.body["transition"], ctx.body.get("reason"), if_match()
     )
     if outcome.approval is not None:
         return Reply(
@@ -132,10 +128,10 @@ def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
     results = ops.fire_many(
         ctx.session,
         ctx.actor,
-        ctx.caller,
         [(grading, org) for grading, org in ctx.session.execute(query)],
         body["transition"],
         body.get("reason"),
+        authorize=lambda org: GRADING_WORKFLOW.authorize(ctx.caller, org, body["transition"]),
     )
     counts = {
         k: sum(1 for r in results if r["outcome"] == k)
@@ -191,9 +187,10 @@ def get_approval(ctx: Ctx, approval_id: int) -> Any:
     errors=(403, 404, 409, 412, 422),
 )
 def approve(ctx: Ctx, approval_id: int) -> Any:
-    approval = scoped(ctx, Approval, approval_id)[0]
+    approval, org = scoped(ctx, Approval, approval_id)
+    APPROVAL_WORKFLOW.authorize(ctx.caller, org, "approve")
     return ops.settle_approval(
-        ctx.session, ctx.actor, ctx.caller, approval, approve=True, comment=ctx.body.get("comment")
+        ctx.session, ctx.actor, approval, approve=True, comment=ctx.body.get("comment")
     )
 
 
@@ -208,7 +205,8 @@ def approve(ctx: Ctx, approval_id: int) -> Any:
     errors=(403, 404, 409, 422),
 )
 def reject(ctx: Ctx, approval_id: int) -> Any:
-    approval = scoped(ctx, Approval, approval_id)[0]
+    approval, org = scoped(ctx, Approval, approval_id)
+    APPROVAL_WORKFLOW.authorize(ctx.caller, org, "reject")
     return ops.settle_approval(
-        ctx.session, ctx.actor, ctx.caller, approval, approve=False, comment=ctx.body.get("comment")
+        ctx.session, ctx.actor, approval, approve=False, comment=ctx.body.get("comment")
     )

@@ -5,7 +5,6 @@ from typing import Any
 from flask import current_app, request
 from sqlalchemy import select
 
-from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.routing import Ctx, Reply, operation, paginate
 from service.api.schemas.publicity import (
@@ -27,6 +26,7 @@ from service.organizations.models import Organization
 from service.publicity import operations as ops
 from service.publicity.models import Complaint
 from service.publicity.ratelimit import hit
+from service.workflows.complaint import COMPLAINT_WORKFLOW
 
 TAG = "publicity"
 
@@ -137,7 +137,7 @@ def list_complaints(ctx: Ctx) -> Any:
 )
 def assign_complaint(ctx: Ctx, complaint_id: int) -> Any:
     complaint, org = scoped(ctx, Complaint, complaint_id)
-    ctx.caller.require(org, [Role.REVIEWER], "investigating a complaint")
+    COMPLAINT_WORKFLOW.authorize(ctx.caller, org, "assign")
     return ops.assign(ctx.session, ctx.actor, complaint)
 
 
@@ -155,7 +155,7 @@ def assign_complaint(ctx: Ctx, complaint_id: int) -> Any:
 )
 def answer_complaint(ctx: Ctx, complaint_id: int) -> Any:
     complaint, org = scoped(ctx, Complaint, complaint_id)
-    ctx.caller.require(org, [Role.REVIEWER], "answering a complaint")
+    COMPLAINT_WORKFLOW.authorize(ctx.caller, org, "answer")
     return ops.answer(
         ctx.session,
         ctx.actor,

@@ -24,6 +24,7 @@ from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.records import operations as records
 from service.rectification import operations as ops
+from service.workflows.rectification_item import RECTIFICATION_ITEM_WORKFLOW
 
 TAG = "rectification"
 
@@ -108,10 +109,10 @@ def approve_plan(ctx: Ctx, grading_id: int) -> Any:
     return _view(ctx, grading)
 
 
-def _step_route(action: str, role: Role, summary: str) -> None:
+def _step_route(action: str, summary: str) -> None:
     def handler(ctx: Ctx, grading_id: int, key: str) -> Any:
         grading, org = scoped(ctx, Grading, grading_id)
-        ctx.caller.require(org, [role], f"{action} a rectification item")
+        RECTIFICATION_ITEM_WORKFLOW.authorize(ctx.caller, org, action)
         ops.step(ctx.session, ctx.actor, grading, key, action, ctx.body)
         return _item(ctx, grading, key)
 
@@ -128,10 +129,10 @@ def _step_route(action: str, role: Role, summary: str) -> None:
     )(handler)
 
 
-_step_route("start", Role.SECRETARY, "Start work on an item (the secretary)")
-_step_route("submit", Role.SECRETARY, "Submit an item for closing, with evidence (the secretary)")
-_step_route("close", Role.REVIEWER, "Verify and close an item (销号, the superior)")
-_step_route("return", Role.REVIEWER, "Return a submitted item with a reason (the superior)")
+_step_route("start", "Start work on an item (the secretary)")
+_step_route("submit", "Submit an item for closing, with evidence (the secretary)")
+_step_route("close", "Verify and close an item (销号, the superior)")
+_step_route("return", "Return a submitted item with a reason (the superior)")
 
 
 @operation(
