@@ -292,585 +292,445 @@ def rectifying(key: str, item_status: str | None = None) -> Callable[[World, Ses
     return make
 
 
-def step_case(action: str, item_status: str, role: str) -> Case:
+@dataclass(frozen=True)
+class Side:
+    """Where a case's resource is: inside the callers' subtree (county A) or outside it (B)."""
+
+    grading: str
+    campaign: str
+    county: str
+    township: str
+    branch: str
+    account: str
+
+
+INSIDE = Side("A1-01", "open", "A", "A1", "A1-01", "reviewer")
+OUTSIDE = Side("b:B-01", "open_b", "B", "B", "B-01", "admin_b")
+SideTarget = Callable[[Side, World, Session], tuple[str, Any]]
+
+
+def twin(
+    method: str,
+    rule: str,
+    target: SideTarget,
+    expected: dict[str, int],
+    *,
+    outside_expect: dict[str, int] | None = None,
+    slug_409: str = "standard-frozen",
+) -> Case:
+    """The same request on a resource inside the subtree and on its twin outside."""
     return Case(
-        "POST",
-        f"/gradings/<int:grading_id>/rectification/items/<key>/{action}",
-        lambda w, db: (
-            f"/gradings/{rectifying('A1-01', item_status)(w, db)}/rectification/items/I1/{action}",
-            {"evidence": "e", "reason": "r"},
-        ),
-        expect(403, **{role: 200}),
-        lambda w, db: (
-            f"/gradings/{rectifying('b:B-01', item_status)(w, db)}/rectification/items/I1/{action}",
-            {"evidence": "e", "reason": "r"},
-        ),
+        method,
+        rule,
+        lambda w, db: target(INSIDE, w, db),
+        expected,
+        lambda w, db: target(OUTSIDE, w, db),
+        outside_expect,
+        slug_409,
     )
+
+
+def anywhere(
+    method: str,
+    rule: str,
+    expected: dict[str, int],
+    *,
+    path: str | Callable[[World], str] | None = None,
+    body: Any = None,
+    slug_409: str = "standard-frozen",
+) -> Case:
+    """A resource that belongs to no subtree (or to the caller's own): inside only."""
+
+    def target(w: World, db: Session) -> tuple[str, Any]:
+        return (path(w) if callable(path) else path or rule), body
+
+    return Case(method, rule, target, expected, slug_409=slug_409)
 
 
 def grading(key: str) -> Callable[[World, Session], int]:
     return lambda w, db: w.gradings[key].id
 
 
+def on_grading(
+    method: str,
+    suffix: str,
+    expected: dict[str, int],
+    *,
+    setup: Callable[[str], Callable[[World, Session], int]] = grading,
+    body: Any = None,
+    key: str = "",
+    slug_409: str = "standard-frozen",
+) -> Case:
+    """`/gradings/<id><suffix>` on a grading `setup` prepares (e.g. puts in a stage)."""
+    return twin(
+        method,
+        f"/gradings/<int:grading_id>{suffix}",
+        lambda s, w, db: (
+            f"/gradings/{setup(s.grading)(w, db)}{suffix.replace('<key>', key)}",
+            body,
+        ),
+        expected,
+        slug_409=slug_409,
+    )
+
+
+def on_campaign(
+    method: str,
+    suffix: str,
+    expected: dict[str, int],
+    *,
+    body: Any = None,
+    inside: str = "open",
+) -> Case:
+    """`/campaigns/<id><suffix>` on the world's open campaign (or `inside`) and county B's."""
+    return twin(
+        method,
+        f"/campaigns/<int:campaign_id>{suffix}",
+        lambda s, w, db: (
+            f"/campaigns/{w.campaigns[inside if s is INSIDE else s.campaign].id}{suffix}",
+            body,
+        ),
+        expected,
+    )
+
+
+def on_account(
+    method: str, suffix: str, expected: dict[str, int], body: Callable[[Side, World], Any]
+) -> Case:
+    """`/accounts/<id><suffix>` on county A's reviewer and county B's admin."""
+    return twin(
+        method,
+        f"/accounts/<int:account_id>{suffix}",
+        lambda s, w, db: (f"/accounts/{w.accounts[s.account].id}{suffix}", body(s, w)),
+        expected,
+    )
+
+
+def on_session(
+    method: str, suffix: str, expected: dict[str, int], state: str = "open", **kw: Any
+) -> Case:
+    return twin(
+        method,
+        f"/ballot-sessions/<int:session_id>{suffix}",
+        lambda s, w, db: (
+            f"/ballot-sessions/{ballot_session(s.grading, state)(w, db)}{suffix}",
+            None,
+        ),
+        expected,
+        **kw,
+    )
+
+
+def on_complaint(
+    method: str, suffix: str, expected: dict[str, int], state: str, body: Any = None
+) -> Case:
+    return twin(
+        method,
+        f"/complaints/<int:complaint_id>{suffix}",
+        lambda s, w, db: (f"/complaints/{under_publicity(s.grading, state)(w, db)}{suffix}", body),
+        expected,
+    )
+
+
+def on_approval(method: str, suffix: str, expected: dict[str, int], body: Any = None) -> Case:
+    return twin(
+        method,
+        f"/approvals/<int:approval_id>{suffix}",
+        lambda s, w, db: (f"/approvals/{approval_on(s.grading)(w, db)}{suffix}", body),
+        expected,
+    )
+
+
+def step_case(action: str, item_status: str, role: str) -> Case:
+    return on_grading(
+        "POST",
+        f"/rectification/items/<key>/{action}",
+        expect(403, **{role: 200}),
+        setup=lambda key: rectifying(key, item_status),
+        body={"evidence": "e", "reason": "r"},
+        key="I1",
+    )
+
+
+def in_stage(state: str) -> Callable[[str], Callable[[World, Session], int]]:
+    return lambda key: in_state(key, state)
+
+
+def recorded(record_type: str) -> Callable[[str], Callable[[World, Session], int]]:
+    return lambda key: with_record(key, record_type)
+
+
+def scored_with(record_type: str | None = None) -> Callable[[str], Callable[[World, Session], int]]:
+    return lambda key: scored(key, record_type)
+
+
 CSV_IN = b"code,name,kind,parent_code,domain\nA1-08,m,branch,A1,village\n"
 CSV_OUT = b"code,name,kind,parent_code,domain\nB-08,m,branch,B,village\n"
+NEW_ORG = {"code": "N1", "name": "n", "kind": "branch", "domain": "village"}
+TWO_LEVELS = {
+    "code": "two",
+    "name": "两级",
+    "levels": [
+        {"code": "a", "label": "优", "lower_bound": "80"},
+        {"code": "b", "label": "差", "lower_bound": "0"},
+    ],
+}
+ASSESSMENT_BODY = {k: v for k, v in SHEET_BODY.items() if k in ("scores", "reason")}
+ANY = expect(200)
+VILLAGE_STANDARD: Callable[[World], str] = lambda w: f"/standards/{w.standards['village'].id}"  # noqa: E731
+ADMIN_OR_INSPECTOR = expect(403, admin=200, inspector=200)
 
 CASES: list[Case] = [
-    Case("GET", "/domains", lambda w, db: ("/domains", None), expect(200)),
-    Case("GET", "/me", lambda w, db: ("/me", None), expect(200)),
-    Case(
+    # organizations and accounts
+    anywhere("GET", "/domains", ANY),
+    anywhere("GET", "/me", ANY),
+    twin(
         "GET",
         "/organizations",
-        lambda w, db: (f"/organizations?within={w.org('A1-01').id}", None),
-        expect(200),
-        lambda w, db: (f"/organizations?within={w.org('B').id}", None),
+        lambda s, w, db: (
+            f"/organizations?within={w.org(s.branch if s is INSIDE else s.county).id}",
+            None,
+        ),
+        ANY,
     ),
-    Case(
+    twin(
         "GET",
         "/organizations/<int:org_id>",
-        lambda w, db: (f"/organizations/{w.org('A1-01').id}", None),
-        expect(200),
-        lambda w, db: (f"/organizations/{w.org('B-01').id}", None),
+        lambda s, w, db: (f"/organizations/{w.org(s.branch).id}", None),
+        ANY,
     ),
-    Case(
+    twin(
         "PATCH",
         "/organizations/<int:org_id>",
-        lambda w, db: (f"/organizations/{w.org('A1-01').id}", {"member_count": 11}),
+        lambda s, w, db: (
+            f"/organizations/{w.org(s.branch).id}",
+            {"member_count": 11},
+        ),
         expect(403, admin=200),
-        lambda w, db: (f"/organizations/{w.org('B-01').id}", {"member_count": 11}),
     ),
-    Case(
+    twin(
         "GET",
         "/organizations/<int:org_id>/moves",
-        lambda w, db: (f"/organizations/{w.org('A1-01').id}/moves", None),
-        expect(200),
-        lambda w, db: (f"/organizations/{w.org('B-01').id}/moves", None),
+        lambda s, w, db: (f"/organizations/{w.org(s.branch).id}/moves", None),
+        ANY,
     ),
-    Case(
+    twin(
         "POST",
         "/organizations",
-        lambda w, db: (
-            "/organizations",
-            {
-                "code": "N1",
-                "name": "n",
-                "kind": "branch",
-                "domain": "village",
-                "parent_id": w.org("A1").id,
-            },
-        ),
+        lambda s, w, db: ("/organizations", {**NEW_ORG, "parent_id": w.org(s.township).id}),
         managed(201),
-        lambda w, db: (
-            "/organizations",
-            {
-                "code": "N1",
-                "name": "n",
-                "kind": "branch",
-                "domain": "village",
-                "parent_id": w.org("B").id,
-            },
-        ),
     ),
-    Case(
+    twin(
         "POST",
         "/organizations/import",
-        lambda w, db: ("/organizations/import", CSV_IN),
+        lambda s, w, db: ("/organizations/import", CSV_IN if s is INSIDE else CSV_OUT),
         expect(403, admin=200),
-        lambda w, db: ("/organizations/import", CSV_OUT),
-        expect(403, admin=422),
+        outside_expect=expect(403, admin=422),
     ),
-    Case("GET", "/campaigns", lambda w, db: ("/campaigns", None), expect(200)),
-    Case(
-        "POST",
-        "/campaigns",
-        lambda w, db: (
-            "/campaigns",
-            {"organization_id": w.org("A").id, "name": "c", "year": 2027, "level_scheme_id": 1},
-        ),
-        managed(201),
-        lambda w, db: (
-            "/campaigns",
-            {"organization_id": w.org("B").id, "name": "c", "year": 2027, "level_scheme_id": 1},
-        ),
-    ),
-    Case(
-        "GET",
-        "/campaigns/<int:campaign_id>",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}", None),
-        expect(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}", None),
-    ),
-    Case(
-        "PATCH",
-        "/campaigns/<int:campaign_id>",
-        lambda w, db: (f"/campaigns/{w.campaigns['draft'].id}", {"publicity_working_days": 6}),
-        managed(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}", {"publicity_working_days": 6}),
-    ),
-    Case(
-        "POST",
-        "/campaigns/<int:campaign_id>/open",
-        lambda w, db: (f"/campaigns/{w.campaigns['draft'].id}/open", None),
-        managed(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/open", None),
-    ),
-    Case(
-        "POST",
-        "/campaigns/<int:campaign_id>/close",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/close", {"reason": "r"}),
-        managed(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/close", {"reason": "r"}),
-    ),
-    Case(
-        "POST",
-        "/campaigns/<int:campaign_id>/enrollments",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/enrollments", None),
-        managed(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/enrollments", None),
-    ),
-    Case(
-        "POST",
-        "/campaigns/<int:campaign_id>/amendments",
-        lambda w, db: (
-            f"/campaigns/{w.campaigns['open'].id}/amendments",
-            {"reason": "r", "changes": {"publicity_working_days": 6}},
-        ),
-        managed(201),
-        lambda w, db: (
-            f"/campaigns/{w.campaigns['open_b'].id}/amendments",
-            {"reason": "r", "changes": {"publicity_working_days": 6}},
-        ),
-    ),
-    Case(
-        "GET",
-        "/campaigns/<int:campaign_id>/amendments",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/amendments", None),
-        expect(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/amendments", None),
-    ),
-    Case(
-        "GET",
-        "/campaigns/<int:campaign_id>/gradings",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/gradings", None),
-        expect(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/gradings", None),
-    ),
-    Case(
-        "GET", "/accounts", lambda w, db: ("/accounts", None), expect(403, admin=200, inspector=200)
-    ),
-    Case(
+    anywhere("GET", "/accounts", ADMIN_OR_INSPECTOR),
+    twin(
         "POST",
         "/accounts",
-        lambda w, db: (
+        lambda s, w, db: (
             "/accounts",
-            {"username": "new.user", "display_name": "n", "organization_id": w.org("A1").id},
+            {"username": "new.user", "display_name": "n", "organization_id": w.org(s.township).id},
         ),
         managed(201),
-        lambda w, db: (
-            "/accounts",
-            {"username": "new.user", "display_name": "n", "organization_id": w.org("B").id},
-        ),
     ),
-    Case(
-        "GET",
-        "/accounts/<int:account_id>",
-        lambda w, db: (f"/accounts/{w.accounts['reviewer'].id}", None),
-        expect(403, admin=200, inspector=200, secretary=404),
-        lambda w, db: (f"/accounts/{w.accounts['admin_b'].id}", None),
-    ),
-    Case(
-        "PATCH",
-        "/accounts/<int:account_id>",
-        lambda w, db: (f"/accounts/{w.accounts['reviewer'].id}", {"is_active": True}),
-        managed(200),
-        lambda w, db: (f"/accounts/{w.accounts['admin_b'].id}", {"is_active": True}),
-    ),
-    Case(
+    on_account("GET", "", expect(403, admin=200, inspector=200, secretary=404), lambda s, w: None),
+    on_account("PATCH", "", managed(200), lambda s, w: {"is_active": True}),
+    on_account(
         "POST",
-        "/accounts/<int:account_id>/grants",
-        lambda w, db: (
-            f"/accounts/{w.accounts['reviewer'].id}/grants",
-            {"role": "teller", "organization_id": w.org("A1").id},
-        ),
+        "/grants",
         managed(201),
-        lambda w, db: (
-            f"/accounts/{w.accounts['admin_b'].id}/grants",
-            {"role": "teller", "organization_id": w.org("B").id},
-        ),
+        lambda s, w: {"role": "teller", "organization_id": w.org(s.township).id},
     ),
-    Case(
+    twin(
         "POST",
         "/accounts/<int:account_id>/grants/<int:grant_id>/revoke",
-        lambda w, db: (
-            f"/accounts/{w.accounts['reviewer'].id}/grants/{grant_of('reviewer')(w, db)}/revoke",
+        lambda s, w, db: (
+            f"/accounts/{w.accounts[s.account].id}/grants/{grant_of(s.account)(w, db)}/revoke",
             {"reason": "r"},
         ),
         managed(200),
-        lambda w, db: (
-            f"/accounts/{w.accounts['admin_b'].id}/grants/{grant_of('admin_b')(w, db)}/revoke",
-            {"reason": "r"},
-        ),
     ),
-    Case(
-        "GET",
-        "/accounts/<int:account_id>/tokens",
-        lambda w, db: (f"/accounts/{w.accounts['reviewer'].id}/tokens", None),
-        expect(403, admin=200, inspector=200, secretary=404),
-        lambda w, db: (f"/accounts/{w.accounts['admin_b'].id}/tokens", None),
+    on_account(
+        "GET", "/tokens", expect(403, admin=200, inspector=200, secretary=404), lambda s, w: None
     ),
-    Case(
-        "POST",
-        "/accounts/<int:account_id>/tokens",
-        lambda w, db: (f"/accounts/{w.accounts['reviewer'].id}/tokens", {"name": "t"}),
-        managed(201),
-        lambda w, db: (f"/accounts/{w.accounts['admin_b'].id}/tokens", {"name": "t"}),
-    ),
-    Case(
+    on_account("POST", "/tokens", managed(201), lambda s, w: {"name": "t"}),
+    twin(
         "POST",
         "/accounts/<int:account_id>/tokens/<int:token_id>/revoke",
-        lambda w, db: (
-            f"/accounts/{w.accounts['reviewer'].id}/tokens/{token_of('reviewer', db, w)}/revoke",
+        lambda s, w, db: (
+            f"/accounts/{w.accounts[s.account].id}/tokens/{token_of(s.account, db, w)}/revoke",
             {"reason": "r"},
         ),
         expect(403, admin=200, reviewer=200, secretary=404),
-        lambda w, db: (
-            f"/accounts/{w.accounts['admin_b'].id}/tokens/{token_of('admin_b', db, w)}/revoke",
-            {"reason": "r"},
-        ),
     ),
-    Case("GET", "/standards", lambda w, db: ("/standards", None), expect(200)),
-    Case(
-        "POST",
-        "/standards",
-        lambda w, db: ("/standards", standard_body("school")),
-        expect(403, admin=201),
-    ),
-    Case(
-        "GET",
-        "/standards/<int:standard_id>",
-        lambda w, db: (f"/standards/{w.standards['village'].id}", None),
-        expect(200),
-    ),
-    Case(
+    # standards and level schemes (shared by every county)
+    anywhere("GET", "/standards", ANY),
+    anywhere("POST", "/standards", expect(403, admin=201), body=standard_body("school")),
+    anywhere("GET", "/standards/<int:standard_id>", ANY, path=VILLAGE_STANDARD),
+    anywhere(
         "PATCH",
         "/standards/<int:standard_id>",
-        lambda w, db: (f"/standards/{w.standards['village'].id}", {"name": "x"}),
         expect(403, admin=409),
+        path=VILLAGE_STANDARD,
+        body={"name": "x"},
     ),
-    Case(
+    anywhere(
         "POST",
         "/standards/<int:standard_id>/versions",
-        lambda w, db: (f"/standards/{w.standards['village'].id}/versions", {"name": "x"}),
         expect(403, admin=201),
+        path=lambda w: f"{VILLAGE_STANDARD(w)}/versions",
+        body={"name": "x"},
     ),
-    Case("GET", "/level-schemes", lambda w, db: ("/level-schemes", None), expect(200)),
-    Case(
+    anywhere("GET", "/level-schemes", ANY),
+    anywhere("POST", "/level-schemes", expect(403, admin=201), body=TWO_LEVELS),
+    anywhere("GET", "/level-schemes/<int:scheme_id>", ANY, path="/level-schemes/1"),
+    anywhere("GET", "/health", ANY),
+    anywhere("GET", "/workflows/<name>", ANY, path="/workflows/campaign"),
+    # campaigns
+    anywhere("GET", "/campaigns", ANY),
+    twin(
         "POST",
-        "/level-schemes",
-        lambda w, db: (
-            "/level-schemes",
+        "/campaigns",
+        lambda s, w, db: (
+            "/campaigns",
             {
-                "code": "two",
-                "name": "两级",
-                "levels": [
-                    {"code": "a", "label": "优", "lower_bound": "80"},
-                    {"code": "b", "label": "差", "lower_bound": "0"},
-                ],
+                "organization_id": w.org(s.county).id,
+                "name": "c",
+                "year": 2027,
+                "level_scheme_id": 1,
             },
         ),
-        expect(403, admin=201),
+        managed(201),
     ),
-    Case(
-        "GET",
-        "/level-schemes/<int:scheme_id>",
-        lambda w, db: ("/level-schemes/1", None),
-        expect(200),
-    ),
-    Case("GET", "/health", lambda w, db: ("/health", None), expect(200)),
-    Case(
-        "GET",
-        "/gradings/<int:grading_id>",
-        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}", None),
-        expect(200),
-        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}", None),
-    ),
-    Case(
+    on_campaign("GET", "", ANY),
+    on_campaign("PATCH", "", managed(200), body={"publicity_working_days": 6}, inside="draft"),
+    on_campaign("POST", "/open", managed(200), inside="draft"),
+    on_campaign("POST", "/close", managed(200), body={"reason": "r"}),
+    on_campaign("POST", "/enrollments", managed(200)),
+    on_campaign(
         "POST",
-        "/gradings/<int:grading_id>/transitions",
-        lambda w, db: (
-            f"/gradings/{grading('A1-01')(w, db)}/transitions",
-            {"transition": "open_self_rating"},
-        ),
+        "/amendments",
+        managed(201),
+        body={"reason": "r", "changes": {"publicity_working_days": 6}},
+    ),
+    on_campaign("GET", "/amendments", ANY),
+    on_campaign("GET", "/gradings", ANY),
+    on_campaign("POST", "/transitions", ANY, body={"transition": "open_self_rating"}),
+    on_campaign("GET", "/quotas", ANY),
+    on_campaign("GET", "/rectification-items", ANY),
+    *[
+        on_campaign("GET", f"/reports/{kind}", ANY)
+        for kind in ("summary", "detail", "poor-list", "poor-status", "progress")
+    ],
+    # a grading through its lifecycle
+    on_grading("GET", "", ANY),
+    on_grading(
+        "POST",
+        "/transitions",
         expect(403, reviewer=409),
-        lambda w, db: (
-            f"/gradings/{grading('b:B-01')(w, db)}/transitions",
-            {"transition": "open_self_rating"},
-        ),
+        body={"transition": "open_self_rating"},
         slug_409="transition-blocked",
     ),
-    Case(
-        "GET",
-        "/gradings/<int:grading_id>/history",
-        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/history", None),
-        expect(200),
-        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/history", None),
-    ),
-    Case(
-        "POST",
-        "/campaigns/<int:campaign_id>/transitions",
-        lambda w, db: (
-            f"/campaigns/{w.campaigns['open'].id}/transitions",
-            {"transition": "open_self_rating"},
-        ),
-        expect(200),
-        lambda w, db: (
-            f"/campaigns/{w.campaigns['open_b'].id}/transitions",
-            {"transition": "open_self_rating"},
-        ),
-    ),
-    Case("GET", "/approvals", lambda w, db: ("/approvals?state=pending", None), expect(200)),
-    Case(
-        "GET",
-        "/approvals/<int:approval_id>",
-        lambda w, db: (f"/approvals/{approval_on('A1-01')(w, db)}", None),
-        expect(200),
-        lambda w, db: (f"/approvals/{approval_on('b:B-01')(w, db)}", None),
-    ),
-    Case(
-        "POST",
-        "/approvals/<int:approval_id>/approve",
-        lambda w, db: (f"/approvals/{approval_on('A1-01')(w, db)}/approve", {}),
-        expect(403, supervisor=200),
-        lambda w, db: (f"/approvals/{approval_on('b:B-01')(w, db)}/approve", {}),
-    ),
-    Case(
-        "POST",
-        "/approvals/<int:approval_id>/reject",
-        lambda w, db: (f"/approvals/{approval_on('A1-01')(w, db)}/reject", {"comment": "不同意"}),
-        expect(403, supervisor=200),
-        lambda w, db: (f"/approvals/{approval_on('b:B-01')(w, db)}/reject", {"comment": "x"}),
-    ),
-    Case(
-        "GET",
-        "/audit/events",
-        lambda w, db: ("/audit/events", None),
-        expect(403, admin=200, inspector=200),
-        lambda w, db: (f"/audit/events?within={w.org('B').id}", None),
-        expect(403, admin=404, inspector=404),
-    ),
-    Case(
-        "GET",
-        "/gradings/<int:grading_id>/survey-entries",
-        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/survey-entries", None),
-        expect(200),
-        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/survey-entries", None),
-    ),
-    Case(
-        "POST",
-        "/gradings/<int:grading_id>/survey-entries",
-        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/survey-entries", SURVEY_BODY),
-        expect(403, reviewer=201),
-        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/survey-entries", SURVEY_BODY),
-    ),
-    Case(
+    on_grading("GET", "/history", ANY),
+    anywhere("GET", "/approvals", ANY, path="/approvals?state=pending"),
+    on_approval("GET", "", ANY),
+    on_approval("POST", "/approve", expect(403, supervisor=200), body={}),
+    on_approval("POST", "/reject", expect(403, supervisor=200), body={"comment": "不同意"}),
+    on_grading("GET", "/survey-entries", ANY),
+    on_grading("POST", "/survey-entries", expect(403, reviewer=201), body=SURVEY_BODY),
+    on_grading(
         "PUT",
-        "/gradings/<int:grading_id>/survey-entries/<key>",
-        lambda w, db: (
-            f"/gradings/{with_record('A1-01', 'survey_entry')(w, db)}/survey-entries/E1",
-            {**SURVEY_BODY, "reason": "r"},
-        ),
+        "/survey-entries/<key>",
         expect(403, reviewer=200),
-        lambda w, db: (
-            f"/gradings/{with_record('b:B-01', 'survey_entry')(w, db)}/survey-entries/E1",
-            {**SURVEY_BODY, "reason": "r"},
-        ),
+        setup=recorded("survey_entry"),
+        body={**SURVEY_BODY, "reason": "r"},
+        key="E1",
     ),
-    Case(
-        "GET",
-        "/gradings/<int:grading_id>/self-rating",
-        lambda w, db: (f"/gradings/{with_record('A1-01', 'self_rating')(w, db)}/self-rating", None),
-        expect(200),
-        lambda w, db: (
-            f"/gradings/{with_record('b:B-01', 'self_rating')(w, db)}/self-rating",
-            None,
-        ),
-    ),
-    Case(
+    on_grading("GET", "/self-rating", ANY, setup=recorded("self_rating")),
+    on_grading(
         "PUT",
-        "/gradings/<int:grading_id>/self-rating",
-        lambda w, db: (
-            f"/gradings/{in_state('A1-01', 'self_rating')(w, db)}/self-rating",
-            SHEET_BODY,
-        ),
+        "/self-rating",
         expect(403, secretary=200),
-        lambda w, db: (
-            f"/gradings/{in_state('b:B-01', 'self_rating')(w, db)}/self-rating",
-            SHEET_BODY,
-        ),
+        setup=in_stage("self_rating"),
+        body=SHEET_BODY,
     ),
-    Case(
-        "GET",
-        "/gradings/<int:grading_id>/assessment",
-        lambda w, db: (f"/gradings/{with_record('A1-01', 'assessment')(w, db)}/assessment", None),
-        expect(200),
-        lambda w, db: (f"/gradings/{with_record('b:B-01', 'assessment')(w, db)}/assessment", None),
-    ),
-    Case(
+    on_grading("GET", "/assessment", ANY, setup=recorded("assessment")),
+    on_grading(
         "PUT",
-        "/gradings/<int:grading_id>/assessment",
-        lambda w, db: (
-            f"/gradings/{in_state('A1-01', 'superior_review')(w, db)}/assessment",
-            {k: v for k, v in SHEET_BODY.items() if k in ("scores", "reason")},
-        ),
+        "/assessment",
         expect(403, reviewer=200),
-        lambda w, db: (
-            f"/gradings/{in_state('b:B-01', 'superior_review')(w, db)}/assessment",
-            {k: v for k, v in SHEET_BODY.items() if k in ("scores", "reason")},
-        ),
+        setup=in_stage("superior_review"),
+        body=ASSESSMENT_BODY,
     ),
-    Case(
-        "GET",
-        "/gradings/<int:grading_id>/score",
-        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/score", None),
-        expect(200),
-        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/score", None),
-    ),
-    Case(
+    on_grading("GET", "/score", ANY),
+    twin(
         "POST",
         "/ballot-sessions",
-        lambda w, db: (
+        lambda s, w, db: (
             "/ballot-sessions",
             {
-                "campaign_id": w.campaigns["open"].id,
+                "campaign_id": w.campaigns[s.campaign].id,
                 "title": "会",
-                "grading_ids": [in_state("A1-01", "evaluation")(w, db)],
+                "grading_ids": [in_state(s.grading, "evaluation")(w, db)],
                 "categories": [{"code": "members", "issued": 2}],
             },
         ),
         expect(403, teller=201),
-        lambda w, db: (
-            "/ballot-sessions",
-            {
-                "campaign_id": w.campaigns["open_b"].id,
-                "title": "会",
-                "grading_ids": [in_state("b:B-01", "evaluation")(w, db)],
-                "categories": [{"code": "members", "issued": 2}],
-            },
-        ),
     ),
-    Case(
-        "GET",
-        "/ballot-sessions/<int:session_id>",
-        lambda w, db: (f"/ballot-sessions/{ballot_session('A1-01')(w, db)}", None),
-        expect(200),
-        lambda w, db: (f"/ballot-sessions/{ballot_session('b:B-01')(w, db)}", None),
+    on_session("GET", "", ANY),
+    on_session("GET", "/codes", expect(403, teller=200)),
+    on_session("POST", "/close", expect(403, teller=200)),
+    on_session(
+        "POST", "/count", expect(403, teller=409), state="closed", slug_409="quorum-not-met"
     ),
-    Case(
-        "GET",
-        "/ballot-sessions/<int:session_id>/codes",
-        lambda w, db: (f"/ballot-sessions/{ballot_session('A1-01')(w, db)}/codes", None),
-        expect(403, teller=200),
-        lambda w, db: (f"/ballot-sessions/{ballot_session('b:B-01')(w, db)}/codes", None),
-    ),
-    Case(
-        "POST",
-        "/ballot-sessions/<int:session_id>/close",
-        lambda w, db: (f"/ballot-sessions/{ballot_session('A1-01')(w, db)}/close", None),
-        expect(403, teller=200),
-        lambda w, db: (f"/ballot-sessions/{ballot_session('b:B-01')(w, db)}/close", None),
-    ),
-    Case(
-        "POST",
-        "/ballot-sessions/<int:session_id>/count",
-        lambda w, db: (f"/ballot-sessions/{ballot_session('A1-01', 'closed')(w, db)}/count", None),
-        expect(403, teller=409),
-        lambda w, db: (f"/ballot-sessions/{ballot_session('b:B-01', 'closed')(w, db)}/count", None),
-        slug_409="quorum-not-met",
-    ),
-    Case(
+    anywhere(
         "POST",
         "/ballots",
-        lambda w, db: (
-            "/ballots",
-            {"code": "ZZZZZ-ZZZZZ", "answers": [{"grading_id": 1, "level": "good"}]},
-        ),
         expect(409),
+        body={"code": "ZZZZZ-ZZZZZ", "answers": [{"grading_id": 1, "level": "good"}]},
         slug_409="ballot-code-rejected",
     ),
-    Case(
+    anywhere(
         "GET",
         "/ballots/<code>",
-        lambda w, db: ("/ballots/ZZZZZ-ZZZZZ", None),
         expect(409),
+        path="/ballots/ZZZZZ-ZZZZZ",
         slug_409="ballot-code-rejected",
     ),
-    Case(
-        "GET",
-        "/gradings/<int:grading_id>/tallies",
-        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/tallies", None),
-        expect(200),
-        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/tallies", None),
+    on_grading("GET", "/tallies", ANY),
+    on_grading(
+        "POST", "/paper-tallies", expect(403, teller=201), setup=in_stage("evaluation"), body=PAPER
     ),
-    Case(
-        "POST",
-        "/gradings/<int:grading_id>/paper-tallies",
-        lambda w, db: (f"/gradings/{in_state('A1-01', 'evaluation')(w, db)}/paper-tallies", PAPER),
-        expect(403, teller=201),
-        lambda w, db: (f"/gradings/{in_state('b:B-01', 'evaluation')(w, db)}/paper-tallies", PAPER),
-    ),
-    Case(
+    on_grading(
         "PUT",
-        "/gradings/<int:grading_id>/paper-tallies/<key>",
-        lambda w, db: (
-            f"/gradings/{with_paper_tally('A1-01')(w, db)}/paper-tallies/P1",
-            {**PAPER, "reason": "r"},
-        ),
+        "/paper-tallies/<key>",
         expect(403, teller=202),
-        lambda w, db: (
-            f"/gradings/{with_paper_tally('b:B-01')(w, db)}/paper-tallies/P1",
-            {**PAPER, "reason": "r"},
-        ),
+        setup=with_paper_tally,
+        body={**PAPER, "reason": "r"},
+        key="P1",
     ),
-    Case(
-        "GET",
-        "/gradings/<int:grading_id>/decision",
-        lambda w, db: (f"/gradings/{scored('A1-01', 'decision')(w, db)}/decision", None),
-        expect(200),
-        lambda w, db: (f"/gradings/{scored('b:B-01', 'decision')(w, db)}/decision", None),
-    ),
-    Case(
+    on_grading("GET", "/decision", ANY, setup=scored_with("decision")),
+    on_grading(
         "PUT",
-        "/gradings/<int:grading_id>/decision",
-        lambda w, db: (f"/gradings/{scored('A1-01')(w, db)}/decision", {"level": "average"}),
+        "/decision",
         expect(403, reviewer=200),
-        lambda w, db: (f"/gradings/{scored('b:B-01')(w, db)}/decision", {"level": "average"}),
+        setup=scored_with(),
+        body={"level": "average"},
     ),
-    Case(
-        "GET",
-        "/gradings/<int:grading_id>/vetoes",
-        lambda w, db: (f"/gradings/{scored('A1-01', 'veto_flags')(w, db)}/vetoes", None),
-        expect(200),
-        lambda w, db: (f"/gradings/{scored('b:B-01', 'veto_flags')(w, db)}/vetoes", None),
+    on_grading("GET", "/vetoes", ANY, setup=scored_with("veto_flags")),
+    on_grading(
+        "PUT", "/vetoes", expect(403, reviewer=200), setup=scored_with(), body={"flags": []}
     ),
-    Case(
-        "PUT",
-        "/gradings/<int:grading_id>/vetoes",
-        lambda w, db: (f"/gradings/{scored('A1-01')(w, db)}/vetoes", {"flags": []}),
-        expect(403, reviewer=200),
-        lambda w, db: (f"/gradings/{scored('b:B-01')(w, db)}/vetoes", {"flags": []}),
-    ),
-    Case(
-        "GET",
-        "/campaigns/<int:campaign_id>/quotas",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/quotas", None),
-        expect(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/quotas", None),
-    ),
-    Case(
+    # publicity and complaints
+    anywhere(
         "GET",
         "/public/notices/<int:campaign_id>",
-        lambda w, db: (f"/public/notices/{w.campaigns['open'].id}", None),
-        expect(200),
+        ANY,
+        path=lambda w: f"/public/notices/{w.campaigns['open'].id}",
     ),
     Case(
         "POST",
@@ -881,163 +741,72 @@ CASES: list[Case] = [
         ),
         expect(201),
     ),
-    Case(
-        "GET",
-        "/public/complaints/<code>",
-        lambda w, db: ("/public/complaints/NOSUCHCODE99", None),
-        expect(404),
+    anywhere(
+        "GET", "/public/complaints/<code>", expect(404), path="/public/complaints/NOSUCHCODE99"
     ),
-    Case("GET", "/complaints", lambda w, db: ("/complaints", None), expect(200)),
-    Case(
+    anywhere("GET", "/complaints", ANY),
+    on_complaint("POST", "/assign", expect(403, reviewer=200), "received"),
+    on_complaint(
         "POST",
-        "/complaints/<int:complaint_id>/assign",
-        lambda w, db: (f"/complaints/{under_publicity('A1-01', 'received')(w, db)}/assign", None),
+        "/answer",
         expect(403, reviewer=200),
-        lambda w, db: (f"/complaints/{under_publicity('b:B-01', 'received')(w, db)}/assign", None),
+        "investigating",
+        {"findings": "f", "reply": "r", "upheld": False},
     ),
-    Case(
-        "POST",
-        "/complaints/<int:complaint_id>/answer",
-        lambda w, db: (
-            f"/complaints/{under_publicity('A1-01', 'investigating')(w, db)}/answer",
-            {"findings": "f", "reply": "r", "upheld": False},
-        ),
-        expect(403, reviewer=200),
-        lambda w, db: (
-            f"/complaints/{under_publicity('b:B-01', 'investigating')(w, db)}/answer",
-            {"findings": "f", "reply": "r", "upheld": False},
-        ),
-    ),
-    Case(
-        "GET",
-        "/gradings/<int:grading_id>/rectification",
-        lambda w, db: (f"/gradings/{rectifying('A1-01')(w, db)}/rectification", None),
-        expect(200),
-        lambda w, db: (f"/gradings/{rectifying('b:B-01')(w, db)}/rectification", None),
-    ),
-    Case(
+    # rectification and promotion
+    on_grading("GET", "/rectification", ANY, setup=rectifying),
+    on_grading(
         "PUT",
-        "/gradings/<int:grading_id>/rectification/helpers",
-        lambda w, db: (
-            f"/gradings/{rectifying('A1-01')(w, db)}/rectification/helpers",
-            {"liaison": "l"},
-        ),
+        "/rectification/helpers",
         expect(403, reviewer=200),
-        lambda w, db: (
-            f"/gradings/{rectifying('b:B-01')(w, db)}/rectification/helpers",
-            {"liaison": "l"},
-        ),
+        setup=rectifying,
+        body={"liaison": "l"},
     ),
-    Case(
-        "POST",
-        "/gradings/<int:grading_id>/rectification/items",
-        lambda w, db: (f"/gradings/{rectifying('A1-01')(w, db)}/rectification/items", ITEM),
-        expect(403, secretary=201),
-        lambda w, db: (f"/gradings/{rectifying('b:B-01')(w, db)}/rectification/items", ITEM),
+    on_grading(
+        "POST", "/rectification/items", expect(403, secretary=201), setup=rectifying, body=ITEM
     ),
-    Case(
+    on_grading(
         "POST",
-        "/gradings/<int:grading_id>/rectification/plan/approve",
-        lambda w, db: (f"/gradings/{rectifying('A1-01')(w, db)}/rectification/plan/approve", None),
+        "/rectification/plan/approve",
         expect(403, supervisor=409),
-        lambda w, db: (f"/gradings/{rectifying('b:B-01')(w, db)}/rectification/plan/approve", None),
+        setup=rectifying,
         slug_409="plan-empty",
     ),
     step_case("start", "open", "secretary"),
     step_case("submit", "in_progress", "secretary"),
     step_case("close", "submitted", "reviewer"),
     step_case("return", "submitted", "reviewer"),
-    Case(
-        "GET",
-        "/campaigns/<int:campaign_id>/rectification-items",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/rectification-items", None),
-        expect(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/rectification-items", None),
-    ),
-    Case(
-        "GET",
-        "/gradings/<int:grading_id>/promotion",
-        lambda w, db: (f"/gradings/{grading('A1-01')(w, db)}/promotion", None),
-        expect(200),
-        lambda w, db: (f"/gradings/{grading('b:B-01')(w, db)}/promotion", None),
-    ),
-    Case(
+    on_grading("GET", "/promotion", ANY),
+    on_grading(
         "PUT",
-        "/gradings/<int:grading_id>/promotion/report",
-        lambda w, db: (
-            f"/gradings/{in_state('A1-01', 'promotion')(w, db)}/promotion/report",
-            {"text": "t"},
-        ),
+        "/promotion/report",
         expect(403, secretary=200),
-        lambda w, db: (
-            f"/gradings/{in_state('b:B-01', 'promotion')(w, db)}/promotion/report",
-            {"text": "t"},
-        ),
+        setup=in_stage("promotion"),
+        body={"text": "t"},
     ),
-    Case(
+    on_grading(
         "POST",
-        "/gradings/<int:grading_id>/promotion",
-        lambda w, db: (
-            f"/gradings/{in_state('A1-01', 'promotion')(w, db)}/promotion",
-            {"level": "good"},
-        ),
+        "/promotion",
         expect(403, reviewer=409),
-        lambda w, db: (
-            f"/gradings/{in_state('b:B-01', 'promotion')(w, db)}/promotion",
-            {"level": "good"},
-        ),
+        setup=in_stage("promotion"),
+        body={"level": "good"},
         slug_409="promotion-refused",
     ),
-    Case(
+    # the audit trail
+    twin(
         "GET",
-        "/campaigns/<int:campaign_id>/reports/summary",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/reports/summary", None),
-        expect(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/reports/summary", None),
+        "/audit/events",
+        lambda s, w, db: (
+            "/audit/events" if s is INSIDE else f"/audit/events?within={w.org('B').id}",
+            None,
+        ),
+        ADMIN_OR_INSPECTOR,
+        outside_expect=expect(403, admin=404, inspector=404),
     ),
-    Case(
-        "GET",
-        "/campaigns/<int:campaign_id>/reports/detail",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/reports/detail", None),
-        expect(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/reports/detail", None),
-    ),
-    Case(
-        "GET",
-        "/campaigns/<int:campaign_id>/reports/poor-list",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/reports/poor-list", None),
-        expect(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/reports/poor-list", None),
-    ),
-    Case(
-        "GET",
-        "/campaigns/<int:campaign_id>/reports/poor-status",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/reports/poor-status", None),
-        expect(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/reports/poor-status", None),
-    ),
-    Case(
-        "GET",
-        "/campaigns/<int:campaign_id>/reports/progress",
-        lambda w, db: (f"/campaigns/{w.campaigns['open'].id}/reports/progress", None),
-        expect(200),
-        lambda w, db: (f"/campaigns/{w.campaigns['open_b'].id}/reports/progress", None),
-    ),
-    Case("GET", "/audit/verify", lambda w, db: ("/audit/verify", None), expect(403, inspector=200)),
-    Case("GET", "/audit/public-key", lambda w, db: ("/audit/public-key", None), expect(200)),
-    Case(
-        "POST",
-        "/audit/checkpoints",
-        lambda w, db: ("/audit/checkpoints", None),
-        expect(403, admin=201, inspector=201),
-    ),
-    Case(
-        "GET",
-        "/audit/checkpoints",
-        lambda w, db: ("/audit/checkpoints", None),
-        expect(403, admin=200, inspector=200),
-    ),
-    Case("GET", "/workflows/<name>", lambda w, db: ("/workflows/campaign", None), expect(200)),
+    anywhere("GET", "/audit/verify", expect(403, inspector=200)),
+    anywhere("GET", "/audit/public-key", ANY),
+    anywhere("POST", "/audit/checkpoints", expect(403, admin=201, inspector=201)),
+    anywhere("GET", "/audit/checkpoints", ADMIN_OR_INSPECTOR),
 ]
 
 PARAMS = [
