@@ -16,11 +16,14 @@ from sqlalchemy.orm import Session
 from service.accounts import operations as accounts
 from service.accounts.models import Role
 from service.campaigns import operations as campaigns
+from service.campaigns.models import Campaign
 from service.context import Actor
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.standards import operations as standards
 from service.standards.models import LevelScheme
+from service.standards.reference import SEVEN_INDICATORS
+from service.workflows.states import Phase
 
 VILLAGES = [
     "白河",
@@ -65,17 +68,28 @@ GIVEN = [
     "慧敏",
 ]
 
-# 七项指标, weights from seed document 4 (a school branch's self-assessment).
-INDICATORS = [
-    ("leader", "党组织带头人", "15", "书记及班子成员的政治素质、履职能力、群众公认度"),
-    ("work_plan", "工作思路", "10", "发展思路清晰，年度工作计划具体可行"),
-    ("rules", "工作制度", "10", "三会一课、民主评议党员等制度健全并落实"),
-    ("venue", "活动阵地", "10", "有固定活动场所，设施齐全，使用正常"),
-    ("resources", "保障机制", "10", "经费、报酬、培训等保障落实"),
-    ("performance", "工作业绩", "20", "完成中心任务、服务群众、推动发展的实绩"),
-    ("public_opinion", "群众评价", "25", "党员群众测评满意度"),
-]
 DOMAINS_USED = ["village", "organ", "institution", "private_enterprise", "school"]
+VILLAGE_PERFORMANCE = [
+    {"code": "economy", "name": "发展村级集体经济", "max_points": Decimal(8), "description": None},
+    {"code": "services", "name": "为民服务全程代理", "max_points": Decimal(6), "description": None},
+    {"code": "stability", "name": "维护稳定", "max_points": Decimal(6), "description": None},
+]
+ADJUSTMENTS = [
+    {
+        "code": "honours",
+        "kind": "bonus",
+        "name": "获得上级表彰",
+        "max_points": Decimal(5),
+        "description": "县级以上表彰每项加1-3分",
+    },
+    {
+        "code": "incidents",
+        "kind": "deduction",
+        "name": "发生违规违纪问题",
+        "max_points": Decimal(10),
+        "description": "视情节扣分",
+    },
+]
 
 
 @dataclass
@@ -94,9 +108,26 @@ def is_empty(session: Session) -> bool:
     return not session.scalar(select(func.count()).select_from(Organization))
 
 
+@dataclass
+class Places:
+    """The organizations the rest of the demo refers to."""
+
+    city: Organization
+    county: Organization
+    town: Organization
+
+
 def load(session: Session, year: int | None = None) -> list[DemoAccount]:
+    """The whole demo: organizations, standards, this year's campaign (opened), accounts."""
     actor = Actor.system("demo")
     year = year or date.today().year
+    places = organizations(session, actor, year)
+    campaign(session, actor, places.county, standards_per_domain(session, actor), year)
+    return demo_accounts(session, actor, places)
+
+
+def organizations(session: Session, actor: Actor, year: int) -> Places:
+    """宜昌市委组织部 → 兴隆县委 → 凤凰镇党委 (21 branches) and 青石镇党委 (3), and a school."""
 
     def org(
         parent: Organization | None,
@@ -130,7 +161,6 @@ def load(session: Session, year: int | None = None) -> list[DemoAccount]:
     town = org(county, "YC-XL-FH", "凤凰镇党委", "committee", n=2)
     other_town = org(county, "YC-XL-QS", "青石镇党委", "committee", n=3)
     for i, village in enumerate(VILLAGES):
-        area = "东片协作区" if i < 8 else "西片协作区"
         org(
             town,
             f"YC-XL-FH-V{i + 1:02d}",
@@ -139,13 +169,14 @@ def load(session: Session, year: int | None = None) -> list[DemoAccount]:
             "village",
             members=18 + (i * 7) % 40,
             n=10 + i,
-            area=area,
+            area="东片协作区" if i < 8 else "西片协作区",
             founded=date(1950 + i * 3, 1 + i % 12, 1 + i % 27),
         )
     org(town, "YC-XL-FH-G01", "凤凰镇机关第一党支部", "branch", "organ", 24, 30)
     org(town, "YC-XL-FH-G02", "凤凰镇机关第二党支部", "branch", "organ", 19, 31)
     org(town, "YC-XL-FH-I01", "凤凰镇卫生院党支部", "branch", "institution", 15, 32)
     org(town, "YC-XL-FH-I02", "凤凰镇农业服务中心党支部", "branch", "institution", 11, 33)
+    # Two non-public enterprises founded recently: the new-organization rule applies to them.
     org(
         town,
         "YC-XL-FH-P01",
@@ -178,7 +209,11 @@ def load(session: Session, year: int | None = None) -> list[DemoAccount]:
         )
     school = org(county, "YC-XL-SZ3", "兴隆县第三中学党总支", "general_branch", "school", 41, 50)
     org(school, "YC-XL-SZ3-01", "兴隆县第三中学第一党支部", "branch", "school", 13, 51)
+    return Places(city, county, town)
 
+
+def standards_per_domain(session: Session, actor: Actor) -> dict[str, int]:
+    """The reference standard for each 领域 used; villages refine 工作业绩 into sub-items."""
     ids: dict[str, int] = {}
     for domain in DOMAINS_USED:
         content: dict[str, Any] = {
@@ -190,68 +225,30 @@ def load(session: Session, year: int | None = None) -> list[DemoAccount]:
             "deduction_cap": Decimal(10),
             "indicators": [
                 {
-                    "code": c,
-                    "name": n,
-                    "max_points": Decimal(p),
-                    "description": d,
+                    "code": i.code,
+                    "name": i.name,
+                    "max_points": Decimal(i.max_points),
+                    "description": i.description,
                     "guidance": None,
-                    "sub_items": [],
+                    "sub_items": VILLAGE_PERFORMANCE
+                    if domain == "village" and i.code == "performance"
+                    else [],
                 }
-                for c, n, p, d in INDICATORS
+                for i in SEVEN_INDICATORS
             ],
-            "adjustments": [
-                {
-                    "code": "honours",
-                    "kind": "bonus",
-                    "name": "获得上级表彰",
-                    "max_points": Decimal(5),
-                    "description": "县级以上表彰每项加1-3分",
-                },
-                {
-                    "code": "incidents",
-                    "kind": "deduction",
-                    "name": "发生违规违纪问题",
-                    "max_points": Decimal(10),
-                    "description": "视情节扣分",
-                },
-            ],
+            "adjustments": ADJUSTMENTS,
         }
-        if domain == "village":
-            content["indicators"][5]["sub_items"] = [
-                {
-                    "code": "economy",
-                    "name": "发展村级集体经济",
-                    "max_points": Decimal(8),
-                    "description": None,
-                },
-                {
-                    "code": "services",
-                    "name": "为民服务全程代理",
-                    "max_points": Decimal(6),
-                    "description": None,
-                },
-                {
-                    "code": "stability",
-                    "name": "维护稳定",
-                    "max_points": Decimal(6),
-                    "description": None,
-                },
-            ]
         ids[domain] = standards.create_standard(session, actor, content).id
+    return ids
 
+
+def campaign(
+    session: Session, actor: Actor, county: Organization, standard_ids: dict[str, int], year: int
+) -> Campaign:
+    """This year's campaign of the county, opened (one grading per grassroots organization)."""
     scheme = session.scalars(select(LevelScheme).where(LevelScheme.code == "four_levels")).one()
     start = date(year, 3, 15)
-    phases = [
-        "survey",
-        "self_rating",
-        "evaluation",
-        "superior_review",
-        "publicity",
-        "rectification",
-        "re_review",
-        "promotion",
-    ]
-    campaign = campaigns.create_campaign(
+    created = campaigns.create_campaign(
         session,
         actor,
         county,
@@ -259,10 +256,10 @@ def load(session: Session, year: int | None = None) -> list[DemoAccount]:
             "name": f"{year}年兴隆县基层党组织分类定级",
             "year": year,
             "level_scheme_id": scheme.id,
-            "standards": [{"domain": d, "standard_id": i} for d, i in ids.items()],
+            "standards": [{"domain": d, "standard_id": i} for d, i in standard_ids.items()],
             "phases": [
                 {"phase": p, "starts_on": None, "due_on": start + timedelta(days=10 * (n + 1))}
-                for n, p in enumerate(phases)
+                for n, p in enumerate(Phase)
             ],
             "publicity_working_days": 5,
             "sources": [
@@ -282,15 +279,19 @@ def load(session: Session, year: int | None = None) -> list[DemoAccount]:
             "new_org_cutoff": date(year - 1, 7, 1),
         },
     )
-    campaigns.open_campaign(session, actor, campaign)
+    campaigns.open_campaign(session, actor, created)
+    return created
 
+
+def demo_accounts(session: Session, actor: Actor, places: Places) -> list[DemoAccount]:
+    """One account per role, each with a token valid for a year."""
     people = [
-        ("admin", "市委组织部管理员", Role.ADMIN, city),
-        ("county.supervisor", "兴隆县委审批人", Role.SUPERVISOR, county),
-        ("county.reviewer", "兴隆县委评定人", Role.REVIEWER, county),
-        ("county.teller", "兴隆县委计票人", Role.TELLER, county),
-        ("county.inspector", "兴隆县纪委检查人", Role.INSPECTOR, county),
-        ("fenghuang.admin", "凤凰镇党委管理员", Role.ADMIN, town),
+        ("admin", "市委组织部管理员", Role.ADMIN, places.city),
+        ("county.supervisor", "兴隆县委审批人", Role.SUPERVISOR, places.county),
+        ("county.reviewer", "兴隆县委评定人", Role.REVIEWER, places.county),
+        ("county.teller", "兴隆县委计票人", Role.TELLER, places.county),
+        ("county.inspector", "兴隆县纪委检查人", Role.INSPECTOR, places.county),
+        ("fenghuang.admin", "凤凰镇党委管理员", Role.ADMIN, places.town),
         (
             "baihe.secretary",
             "白河村党支部书记",

@@ -8,6 +8,7 @@ branch is in publicity with its level and the audit trail verifies.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -110,42 +111,59 @@ def demo_app(fresh_database_url: Any, openapi: OpenAPI) -> Any:
     engine.dispose()
 
 
-def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
-    app, tokens, engine = demo_app
-    http = Http(app.test_client(), tokens)
-    town = http("GET", "/organizations?q=凤凰镇党委", "admin")["items"][0]
-    campaign = http("GET", "/campaigns", "admin")["items"][0]
-    gradings = http(
-        "GET",
-        f"/campaigns/{campaign['id']}/gradings?within={town['id']}&limit=100",
-        "county.reviewer",
-    )["items"]
-    branches = {
-        o["id"]: o
-        for o in http("GET", f"/organizations?parent_id={town['id']}&limit=100", "admin")["items"]
-    }
-    by_code = {branches[g["organization_id"]]["code"].rsplit("-", 1)[1]: g for g in gradings}
-    assert len(by_code) == 21
+@dataclass
+class Township:
+    """凤凰镇 in the demo's campaign, as the story's steps see it."""
 
-    # 1. The survey, then self-rating opens for all 21 at once.
-    for grading in gradings:
-        http(
+    http: Http
+    tokens: dict[str, str]
+    campaign: dict[str, Any]
+    town: dict[str, Any]
+    by_code: dict[str, dict[str, Any]]  # branch code suffix (V01, G01, …) -> its grading
+
+    @classmethod
+    def of_demo(cls, http: Http, tokens: dict[str, str]) -> Township:
+        town = http("GET", "/organizations?q=凤凰镇党委", "admin")["items"][0]
+        campaign = http("GET", "/campaigns", "admin")["items"][0]
+        gradings = http(
+            "GET",
+            f"/campaigns/{campaign['id']}/gradings?within={town['id']}&limit=100",
+            "county.reviewer",
+        )["items"]
+        branches = {
+            o["id"]: o
+            for o in http("GET", f"/organizations?parent_id={town['id']}&limit=100", "admin")[
+                "items"
+            ]
+        }
+        by_code = {branches[g["organization_id"]]["code"].rsplit("-", 1)[1]: g for g in gradings}
+        return cls(http, tokens, campaign, town, by_code)
+
+    def bulk(self, who: str, transition: str, **extra: Any) -> Any:
+        return self.http(
+            "POST",
+            f"/campaigns/{self.campaign['id']}/transitions",
+            who,
+            {"transition": transition, "within": self.town["id"], **extra},
+        )
+
+
+def the_survey_then_self_rating_opens_for_all(t: Township) -> None:
+    for grading in t.by_code.values():
+        t.http(
             "POST",
             f"/gradings/{grading['id']}/survey-entries",
             "county.reviewer",
             {"method": "meeting", "date": "2026-03-20", "problems": ["党员教育不够经常"]},
             201,
         )
-    opened = http(
-        "POST",
-        f"/campaigns/{campaign['id']}/transitions",
-        "county.reviewer",
-        {"transition": "open_self_rating", "within": town["id"]},
-    )
-    assert opened["fired"] == 21
+    assert t.bulk("county.reviewer", "open_self_rating")["fired"] == 21
 
-    # 2. Each branch's secretary (accounts made by the township's admin) rates the branch.
-    for code, grading in by_code.items():
+
+def each_secretary_rates_the_branch(t: Township) -> None:
+    """Accounts made by the township's admin; each secretary enters and submits the sheet."""
+    http = t.http
+    for code, grading in t.by_code.items():
         org_id = grading["organization_id"]
         account = http(
             "POST",
@@ -159,7 +177,7 @@ def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
             },
             201,
         )
-        tokens[f"sec.{code}"] = http(
+        t.tokens[f"sec.{code}"] = http(
             "POST", f"/accounts/{account['id']}/tokens", "fenghuang.admin", {"name": "e2e"}, 201
         )["token"]
         standard = http("GET", f"/standards/{grading['standard_id']}", f"sec.{code}")
@@ -181,14 +199,17 @@ def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
             {"transition": "submit_self_rating"},
         )
 
-    # 3. One ballot meeting for the 15 villages; paper tallies for the other six.
+
+def members_and_the_public_vote(t: Township) -> None:
+    """One ballot meeting for the 15 villages; paper tallies for the other six."""
+    http, by_code = t.http, t.by_code
     villages = [by_code[f"V{n:02d}"]["id"] for n in range(1, 16)]
     session = http(
         "POST",
         "/ballot-sessions",
         "county.teller",
         {
-            "campaign_id": campaign["id"],
+            "campaign_id": t.campaign["id"],
             "title": "凤凰镇村党支部党员群众测评会",
             "grading_ids": villages,
             "categories": [{"code": "members", "issued": 6}, {"code": "public_reps", "issued": 3}],
@@ -235,15 +256,12 @@ def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
             },
             201,
         )
-    closed = http(
-        "POST",
-        f"/campaigns/{campaign['id']}/transitions",
-        "county.teller",
-        {"transition": "close_evaluation", "within": town["id"]},
-    )
-    assert closed["fired"] == 21
+    assert t.bulk("county.teller", "close_evaluation")["fired"] == 21
 
-    # 4. The superior's assessment and the proposed levels; V15 is vetoed, V14 raised.
+
+def the_superior_assesses_and_proposes_levels(t: Township) -> None:
+    """Every score reaches its target level; V15 is vetoed, V14 raised with a reason."""
+    http, by_code = t.http, t.by_code
     for code, grading in by_code.items():
         standard = http("GET", f"/standards/{grading['standard_id']}", "county.reviewer")
         http(
@@ -270,22 +288,21 @@ def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
                 "reason": "年内完成村级集体经济翻番，分类定级会议研究提高一档",
             }
         http("PUT", f"/gradings/{grading['id']}/decision", "county.reviewer", body)
-    requested = http(
-        "POST",
-        f"/campaigns/{campaign['id']}/transitions",
-        "county.reviewer",
-        {"transition": "decide", "within": town["id"], "reason": "镇分类定级会议"},
-    )
+    requested = t.bulk("county.reviewer", "decide", reason="镇分类定级会议")
     assert requested["approval_requested"] == 21
 
-    # 5. The supervisor approves; the sixth 好 passes the 20 % cap of the campaign's 26 gradings.
+
+def the_supervisor_approves_within_the_quota(t: Township) -> None:
+    """The sixth 好 would pass the 20 % cap of the campaign's 26 gradings: refused, then decided
+    as 较好 with a reason."""
+    http = t.http
     pending = http("GET", "/approvals?state=pending&limit=100", "county.supervisor")["items"]
     refused = []
     for approval in sorted(pending, key=lambda a: a["grading_id"]):
         response = http.client.post(
             f"/api/v1/approvals/{approval['id']}/approve",
             json={"comment": "同意"},
-            headers={"Authorization": f"Bearer {tokens['county.supervisor']}"},
+            headers={"Authorization": f"Bearer {t.tokens['county.supervisor']}"},
         )
         if response.status_code == 409:
             assert [r["code"] for r in response.get_json()["reasons"]] == ["quota_cap"]
@@ -312,7 +329,9 @@ def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
     )
     http("POST", f"/approvals/{again['id']}/approve", "county.supervisor", {"comment": "同意"})
 
-    # 6. Every branch is publicly noticed with its level; the quota holds; the trail verifies.
+
+def every_branch_is_publicly_noticed_with_its_level(t: Township) -> None:
+    http, by_code = t.http, t.by_code
     final = {
         by: http("GET", f"/gradings/{g['id']}", "county.inspector") for by, g in by_code.items()
     }
@@ -323,11 +342,11 @@ def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
     }
     assert levels["V15"] == "poor" and levels["V14"] == "fairly_good"
     assert sum(1 for lv in levels.values() if lv == "good") == 5
-    quotas = http("GET", f"/campaigns/{campaign['id']}/quotas", "county.inspector")["items"]
+    quotas = http("GET", f"/campaigns/{t.campaign['id']}/quotas", "county.inspector")["items"]
     assert quotas[0]["decided"] == 5 and quotas[0]["over_cap"] is False
     summary = http(
         "GET",
-        f"/campaigns/{campaign['id']}/reports/summary?provisional=true&within={town['id']}",
+        f"/campaigns/{t.campaign['id']}/reports/summary?provisional=true&within={t.town['id']}",
         "county.inspector",
     )
     assert {code: v["count"] for code, v in summary["total"]["levels"].items()} == {
@@ -337,6 +356,18 @@ def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
         "poor": 1,
     }
     assert summary["total"]["levels"]["good"]["share"] == "23.81"
-    assert http("GET", "/audit/verify", "county.inspector")["intact"] is True
+
+
+def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
+    app, tokens, engine = demo_app
+    township = Township.of_demo(Http(app.test_client(), tokens), tokens)
+    assert len(township.by_code) == 21
+    the_survey_then_self_rating_opens_for_all(township)
+    each_secretary_rates_the_branch(township)
+    members_and_the_public_vote(township)
+    the_superior_assesses_and_proposes_levels(township)
+    the_supervisor_approves_within_the_quota(township)
+    every_branch_is_publicly_noticed_with_its_level(township)
+    assert township.http("GET", "/audit/verify", "county.inspector")["intact"] is True
     with Session(engine) as session:
         assert verify(session).intact

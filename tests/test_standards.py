@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.standards.reference import SEVEN_INDICATORS
 from tests.conftest import Api, assert_problem
 from tests.world import standard_body
 
@@ -165,3 +166,8 @@ def test_a_custom_level_scheme_needs_decreasing_bounds(api: Api) -> None:
 
 def test_a_missing_standard_is_a_404(api: Api) -> None:
     assert_problem(api.get("/api/v1/standards/999999"), 404, "not-found")
+
+
+def test_the_reference_standard_has_seven_indicators_summing_to_100() -> None:
+    assert len(SEVEN_INDICATORS) == 7
+    assert sum(i.max_points for i in SEVEN_INDICATORS) == 100

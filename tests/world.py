@@ -33,16 +33,10 @@ from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.standards import operations as standards
 from service.standards.models import Standard
+from service.standards.reference import SEVEN_INDICATORS
 
-SEVEN = [
-    ("leader", "党组织带头人", 15),
-    ("work_plan", "工作思路", 10),
-    ("rules", "工作制度", 10),
-    ("venue", "活动阵地", 10),
-    ("resources", "保障机制", 10),
-    ("performance", "工作业绩", 20),
-    ("public_opinion", "群众评价", 25),
-]
+# (code, name, maximum) of the reference standard's seven indicators.
+SEVEN = [(i.code, i.name, i.max_points) for i in SEVEN_INDICATORS]
 
 
 def standard_body(domain: str, **overrides: Any) -> dict[str, Any]:
