@@ -26,8 +26,8 @@ from service.campaigns import operations as ops
 from service.campaigns.models import Campaign, CampaignAmendment, CampaignPhase
 from service.db import utcnow
 from service.gradings.models import Grading
-from service.gradings.operations import PHASE_OF_STATE
 from service.organizations.models import Organization
+from service.workflows.states import PHASE_OF_STATE
 
 TAG = "campaigns"
 
