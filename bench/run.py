@@ -36,6 +36,7 @@ from service.accounts.models import Role  # noqa: E402
 from service.audit.models import AuditEvent  # noqa: E402
 from service.audit.verify import verify  # noqa: E402
 from service.campaigns import operations as campaigns  # noqa: E402
+from service.config import Settings  # noqa: E402
 from service.context import Actor  # noqa: E402
 from service.db import make_engine, normalize_url  # noqa: E402
 from service.gradings.models import Grading  # noqa: E402
@@ -155,6 +156,7 @@ def ballot_session(
             campaign,
             pairs,
             {"title": "bench", "categories": [{"code": "members", "issued": issued}]},
+            box_secret=Settings.from_env().box_secret,
         )
         s.commit()
         codes = list(s.scalars(select(BallotCode.code).where(BallotCode.session_id == session.id)))

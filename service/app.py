@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import api, calendar
+from service.api.throttle import Throttle
 from service.audit.signing import load_private_key
 from service.config import Settings
 from service.db import make_engine, make_sessionmaker
@@ -34,6 +35,7 @@ def create_app(
     app.extensions["grading.sessions"] = session_factory
     app.extensions["grading.settings"] = settings
     app.extensions["grading.clock"] = time.time
+    app.extensions["grading.throttle"] = Throttle(settings.secret_key)
     calendar.configure(settings.holidays)
     app.extensions["grading.signing_key"] = load_private_key(
         settings.audit_signing_key, settings.secret_key

@@ -44,7 +44,15 @@ class Settings:
     holidays: frozenset[date] = frozenset()
     complaint_limit: int = 5  # complaints per client …
     complaint_window_seconds: int = 3600  # … per window
+    ballot_limit: int = 1000  # ballot form and submission requests per client …
+    ballot_window_seconds: int = 600  # … per window (per worker process)
+    ballot_box_secret: str | None = None  # wraps each ballot box's private key
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def box_secret(self) -> str:
+        """BALLOT_BOX_SECRET, or (development only) one derived from SECRET_KEY."""
+        return self.ballot_box_secret or f"ballot-box-dev:{self.secret_key}"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -63,6 +71,9 @@ class Settings:
             "holidays": _holidays(os.environ.get("HOLIDAYS", "")),
             "complaint_limit": _int("COMPLAINT_LIMIT", 5),
             "complaint_window_seconds": _int("COMPLAINT_WINDOW_SECONDS", 3600),
+            "ballot_limit": _int("BALLOT_LIMIT", cls.ballot_limit),
+            "ballot_window_seconds": _int("BALLOT_WINDOW_SECONDS", cls.ballot_window_seconds),
+            "ballot_box_secret": os.environ.get("BALLOT_BOX_SECRET") or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

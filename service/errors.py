@@ -281,6 +281,15 @@ class BallotSessionWrongState(Conflict):
     description = "Sessions go open → closed → counted."
 
 
+class BallotBoxLocked(Conflict):
+    type = "ballot-box-locked"
+    title = "Ballot box cannot be opened"
+    description = (
+        "The session's key was sealed under another BALLOT_BOX_SECRET: restore it, or a "
+        "supervisor voids the session with a reason and the meeting is held again."
+    )
+
+
 class QuorumNotMet(Conflict):
     type = "quorum-not-met"
     title = "Quorum not met"

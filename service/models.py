@@ -5,9 +5,9 @@ from service.audit.models import AuditEvent, ChainHead, Checkpoint
 from service.ballots.models import (
     BallotCategory,
     BallotCode,
-    BallotCounter,
     BallotSession,
     BallotSessionGrading,
+    SealedBallot,
 )
 from service.campaigns.models import (
     Campaign,
@@ -34,7 +34,6 @@ __all__ = [
     "AuditEvent",
     "BallotCategory",
     "BallotCode",
-    "BallotCounter",
     "BallotSession",
     "BallotSessionGrading",
     "Base",
@@ -58,6 +57,7 @@ __all__ = [
     "RatingSource",
     "RecordVersion",
     "RoleGrant",
+    "SealedBallot",
     "Standard",
     "SubItem",
     "VetoRule",

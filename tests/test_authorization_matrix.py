@@ -19,6 +19,7 @@ from service.accounts.models import ApiToken, RoleGrant
 from service.api.routing import REGISTRY
 from service.ballots import operations as ballots
 from service.campaigns.models import Campaign
+from service.config import Settings
 from service.context import Actor
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
@@ -159,6 +160,7 @@ def ballot_session(key: str, state: str = "open") -> Callable[[World, Session], 
             campaign,
             [(graded, org)],
             {"title": "会", "categories": [{"code": "members", "issued": 1}]},
+            box_secret=Settings.from_env().box_secret,
         )
         if state != "open":
             for step in {"closed": ["close"], "counted": ["close", "count"]}[state]:
@@ -407,17 +409,37 @@ def on_account(
 
 
 def on_session(
-    method: str, suffix: str, expected: dict[str, int], state: str = "open", **kw: Any
+    method: str,
+    suffix: str,
+    expected: dict[str, int],
+    state: str = "open",
+    body: Any = None,
+    **kw: Any,
 ) -> Case:
     return twin(
         method,
         f"/ballot-sessions/<int:session_id>{suffix}",
         lambda s, w, db: (
             f"/ballot-sessions/{ballot_session(s.grading, state)(w, db)}{suffix}",
-            None,
+            body,
         ),
         expected,
         **kw,
+    )
+
+
+def public_board(suffix: str) -> Case:
+    """The bulletin board is public; before counting it answers 409 to everyone."""
+    return Case(
+        "GET",
+        f"/public/ballot-sessions/<int:session_id>/receipts{suffix}",
+        lambda w, db: (
+            f"/public/ballot-sessions/{ballot_session('A1-01')(w, db)}/receipts"
+            + suffix.replace("<receipt>", "7KQ2M-XB4RT"),
+            None,
+        ),
+        expect(409),
+        slug_409="ballot-session-state",
     )
 
 
@@ -687,6 +709,9 @@ CASES: list[Case] = [
     on_session(
         "POST", "/count", expect(403, teller=409), state="closed", slug_409="quorum-not-met"
     ),
+    on_session("POST", "/void", expect(403, supervisor=200), body={"reason": "会场秩序混乱"}),
+    public_board(""),
+    public_board("/<receipt>"),
     anywhere(
         "POST",
         "/ballots",

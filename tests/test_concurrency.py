@@ -20,7 +20,7 @@ from service.app import create_app
 from service.audit.models import AuditEvent
 from service.audit.verify import verify
 from service.ballots import operations as ballots
-from service.ballots.models import BallotCategory, BallotCode, BallotCounter
+from service.ballots.models import BallotCode, SealedBallot
 from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign, QuotaRule
 from service.config import Settings
@@ -164,6 +164,7 @@ def test_fifty_concurrent_submissions_of_one_code_count_once(committed: Setup) -
             campaign,
             [(grading, org)],
             {"title": "并发测评", "categories": [{"code": "members", "issued": 3}]},
+            box_secret=Settings.from_env().box_secret,
         )
         session.commit()
         code = session.scalars(
@@ -183,15 +184,17 @@ def test_fifty_concurrent_submissions_of_one_code_count_once(committed: Setup) -
         statuses = Counter(pool.map(submit, range(50)))
     assert statuses == Counter({201: 1, 409: 49}), statuses
     with Session(engine) as session:
-        returned = session.scalar(
-            select(BallotCategory.returned).where(BallotCategory.session_id == ballot.id)
+        used = session.scalar(
+            select(func.count())
+            .select_from(BallotCode)
+            .where(BallotCode.session_id == ballot.id, BallotCode.used.is_(True))
         )
-        counted = session.scalar(
-            select(BallotCounter.count).where(
-                BallotCounter.session_id == ballot.id, BallotCounter.item == "level:good"
-            )
+        sealed = session.scalar(
+            select(func.count())
+            .select_from(SealedBallot)
+            .where(SealedBallot.session_id == ballot.id)
         )
-        assert (returned, counted) == (1, 1)
+        assert (used, sealed) == (1, 1)
     app.extensions["grading.engine"].dispose()
     engine.dispose()
 

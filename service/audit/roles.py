@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-APPEND_ONLY = ("audit_events", "audit_checkpoints", "record_versions")
+APPEND_ONLY = ("audit_events", "audit_checkpoints", "record_versions", "ballot_box")
 
 
 def app_role_sql(role: str) -> str:

@@ -1,8 +1,9 @@
-"""Anonymous ballots (无记名测评票).
+"""Anonymous ballots (无记名测评票) in a sealed box.
 
-There is no table of ballots. A submitted ballot only marks its code as used and adds one to the
-counters of its answers, so nothing stored can lead from a code, a submission time or an order of
-submission to what was chosen. The code row records nothing but "used".
+A submitted ballot marks its code as used and appends the ballot, sealed to the session's public
+key, to the session's box; nothing is counted while the box is open. Counting opens the box in
+memory and writes only totals. No row records a time finer than the meeting's day, and no
+audit event is written per ballot (docs/decisions/0017).
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    LargeBinary,
     Numeric,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.db import Base
-from service.scores import ScoreColumn
 from service.workflows.states import BallotSessionState
 from service.workflows.writes import engine_only
 
@@ -42,6 +44,14 @@ class BallotSession(Base):
     quorum: Mapped[Decimal] = mapped_column(Numeric(5, 4))  # share of issued ballots returned
     held_on: Mapped[date] = mapped_column(Date)  # the only time kept: the day of the meeting
     opened_by: Mapped[str] = mapped_column(String(100))
+    # The box's key pair: the public key in the clear, the private key wrapped under the
+    # server's BALLOT_BOX_SECRET (never in the clear in the database).
+    box_public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    box_private_key_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Set by counting: how many sealed ballots the box held, and the digest over them.
+    box_ballots: Mapped[int | None] = mapped_column(Integer)
+    box_digest: Mapped[str | None] = mapped_column(String(64))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     categories: Mapped[list[BallotCategory]] = relationship(
         order_by="BallotCategory.position", cascade="all, delete-orphan", lazy="selectin"
@@ -51,7 +61,7 @@ class BallotSession(Base):
     )
 
     __table_args__ = (
-        CheckConstraint("state IN ('open', 'closed', 'counted')", name="state"),
+        CheckConstraint("state IN ('open', 'closed', 'counted', 'voided')", name="state"),
         CheckConstraint("asks IN ('level', 'indicators')", name="asks"),
     )
 
@@ -100,17 +110,13 @@ class BallotCode(Base):
     used: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class BallotCounter(Base):
-    """How many ballots gave an answer (`item`: level:<code> or indicator:<code>)."""
+class SealedBallot(Base):
+    """One ballot in its session's box: ciphertext only, keyed by its digest (no serial number,
+    no time). Append-only in the database, like the audit trail."""
 
-    __tablename__ = "ballot_counters"
+    __tablename__ = "ballot_box"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("ballot_sessions.id"), index=True)
-    grading_id: Mapped[int] = mapped_column(ForeignKey("gradings.id"))
-    category: Mapped[str] = mapped_column(String(40))
-    item: Mapped[str] = mapped_column(String(60))
-    count: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[Decimal] = mapped_column(ScoreColumn, default=Decimal(0))  # sum of scores
-
-    __table_args__ = (UniqueConstraint("session_id", "grading_id", "category", "item"),)
+    session_id: Mapped[int] = mapped_column(ForeignKey("ballot_sessions.id"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of `sealed`
+    receipt: Mapped[str] = mapped_column(String(11), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)

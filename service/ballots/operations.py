@@ -1,5 +1,6 @@
-"""Ballot sessions: open (codes issued), submit (anonymous), close, count (quorum), results;
-and paper tallies entered by the teller."""
+"""Ballot sessions: open (codes issued, the box's key pair made), submit (a sealed ballot into
+the box), close, count (quorum, then the box opened in memory), void; and paper tallies entered
+by the teller. See service/ballots/box.py and docs/decisions/0017."""
 
 from __future__ import annotations
 
@@ -7,23 +8,25 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.audit.operations import record
-from service.ballots import codes
+from service.ballots import box, codes
 from service.ballots.config import UNKNOWN, ballot_config, choice_points
 from service.ballots.models import (
     BallotCategory,
     BallotCode,
-    BallotCounter,
     BallotSession,
     BallotSessionGrading,
+    SealedBallot,
 )
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.db import utcnow
 from service.errors import (
+    BallotBoxLocked,
+    BallotSessionWrongState,
     CodeRejected,
     NotFound,
     QuorumNotMet,
@@ -74,6 +77,8 @@ def open_session(
     campaign: Campaign,
     gradings: list[tuple[Grading, Organization]],
     data: Mapping[str, Any],
+    *,
+    box_secret: str,
 ) -> BallotSession:
     config = config_of(session, campaign)
     known = {c["code"]: c for c in config["categories"]}
@@ -131,18 +136,8 @@ def open_session(
                 code = codes.new_code()
             issued.add(code)
             session.add(BallotCode(session_id=ballot.id, category=category.code, code=code))
-    items = _items(session, ballot, campaign)
-    for grading, _ in gradings:
-        for category in ballot.categories:
-            for item in items:
-                session.add(
-                    BallotCounter(
-                        session_id=ballot.id,
-                        grading_id=grading.id,
-                        category=category.code,
-                        item=item,
-                    )
-                )
+    keys = box.new_keys(box_secret, ballot.id)
+    ballot.box_public_key, ballot.box_private_key_wrapped = keys.public, keys.wrapped_private
     session.flush()
     record(
         session,
@@ -161,18 +156,23 @@ def open_session(
     return ballot
 
 
-def _items(session: Session, ballot: BallotSession, campaign: Campaign) -> list[str]:
+def layout(session: Session, ballot: BallotSession) -> box.Layout:
+    """What every ballot of the session answers, in a fixed order (the sealed encoding's)."""
+    categories = tuple(c.code for c in ballot.categories)
+    gradings = tuple(link.grading_id for link in ballot.gradings)
     if ballot.asks == "level":
-        return [f"level:{lv.code}" for lv in _scheme(session, campaign).levels] + [
-            f"level:{UNKNOWN}"
-        ]
-    standard_ids = {session.get_one(Grading, g.grading_id).standard_id for g in ballot.gradings}
-    indicator_codes: list[str] = []
-    for standard_id in sorted(standard_ids):
-        for indicator in session.get_one(Standard, standard_id).indicators:
-            if f"indicator:{indicator.code}" not in indicator_codes:
-                indicator_codes.append(f"indicator:{indicator.code}")
-    return indicator_codes
+        campaign = session.get_one(Campaign, ballot.campaign_id)
+        choices = (*(lv.code for lv in _scheme(session, campaign).levels), UNKNOWN)
+        return box.Layout(categories, gradings, choices=choices)
+    indicators = tuple(
+        tuple(i.code for i in session.get_one(Standard, _standard_of(session, g)).indicators)
+        for g in gradings
+    )
+    return box.Layout(categories, gradings, indicators=indicators)
+
+
+def _standard_of(session: Session, grading_id: int) -> int:
+    return session.get_one(Grading, grading_id).standard_id
 
 
 def _usable(session: Session, typed_code: str) -> tuple[BallotCode, BallotSession]:
@@ -223,12 +223,19 @@ def form(session: Session, typed_code: str) -> dict[str, Any]:
 
 
 def submit(
-    session: Session, actor: Actor, typed_code: str, answers: list[Mapping[str, Any]]
-) -> BallotSession:
-    """Accept one anonymous ballot. Nothing that links the code to the answers is kept."""
+    session: Session, typed_code: str, answers: list[Mapping[str, Any]]
+) -> tuple[BallotSession, str]:
+    """Seal one anonymous ballot into its session's box; returns the session and the receipt.
+
+    In the transaction: the code marked used and one ciphertext appended — no counter, no
+    audit event, no time (docs/decisions/0017)."""
     row, ballot = _usable(session, typed_code)
     campaign = session.get_one(Campaign, ballot.campaign_id)
-    increments = _check_answers(session, ballot, campaign, answers)
+    checked = _check_answers(session, ballot, campaign, answers)
+    assert ballot.box_public_key is not None
+    sealed = box.seal(
+        ballot.box_public_key, ballot.id, box.encode(layout(session, ballot), row.category, checked)
+    )
     marked: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(BallotCode)
         .where(BallotCode.id == row.id, BallotCode.used.is_(False))
@@ -237,40 +244,21 @@ def submit(
     )
     if marked.rowcount != 1:  # a concurrent submission of the same code won
         raise CodeRejected("this code has been used already", reason="used")
-    for grading_id, item, value in increments:
-        session.execute(
-            update(BallotCounter)
-            .where(
-                BallotCounter.session_id == ballot.id,
-                BallotCounter.grading_id == grading_id,
-                BallotCounter.category == row.category,
-                BallotCounter.item == item,
-            )
-            .values(count=BallotCounter.count + 1, total=BallotCounter.total + value)
-            .execution_options(synchronize_session=False)
-        )
+    digest = box.digest(sealed)
+    receipt = box.receipt(digest)
     session.execute(
-        update(BallotCategory)
-        .where(BallotCategory.session_id == ballot.id, BallotCategory.code == row.category)
-        .values(returned=BallotCategory.returned + 1)
-        .execution_options(synchronize_session=False)
+        insert(SealedBallot).values(
+            session_id=ballot.id, digest=digest, receipt=receipt, sealed=sealed
+        )
     )
-    # No code, no content, no address, no request id: only that a ballot arrived.
-    anonymous = Actor(account_id=None, username="anonymous voter", role=None)
-    record(
-        session,
-        anonymous,
-        "ballot.submit",
-        "ballot_session",
-        ballot.id,
-        organization_id=ballot.organization_id,
-    )
-    return ballot
+    return ballot, receipt
 
 
 def _check_answers(
     session: Session, ballot: BallotSession, campaign: Campaign, answers: list[Mapping[str, Any]]
-) -> list[tuple[int, str, Decimal]]:
+) -> dict[int, box.Answer]:
+    """Each grading of the session answered once: a choice of the scheme (or 不了解 where the
+    campaign allows it), or a score within its maximum for every indicator."""
     config = config_of(session, campaign)
     expected = {g.grading_id for g in ballot.gradings}
     given = [a["grading_id"] for a in answers]
@@ -281,14 +269,14 @@ def _check_answers(
         ]
         raise ValidationFailed("the ballot does not match its session", errors=errors)
     levels = set(config["choice_points"]) | ({UNKNOWN} if config["allow_unknown"] else set())
-    increments: list[tuple[int, str, Decimal]] = []
+    checked: dict[int, box.Answer] = {}
     for n, answer in enumerate(answers):
         if ballot.asks == "level":
             choice = answer.get("level")
             if choice not in levels:
                 errors[f"answers.{n}.level"] = [f"choose one of {', '.join(sorted(levels))}"]
                 continue
-            increments.append((answer["grading_id"], f"level:{choice}", Decimal(0)))
+            checked[answer["grading_id"]] = choice
             continue
         grading = session.get_one(Grading, answer["grading_id"])
         indicators = {i.code: i for i in session.get_one(Standard, grading.standard_id).indicators}
@@ -301,14 +289,24 @@ def _check_answers(
                 errors[f"answers.{n}.scores"] = [
                     f"{code}: above its maximum {indicators[code].max_points}"
                 ]
-            increments.append((answer["grading_id"], f"indicator:{code}", score))
+        checked[answer["grading_id"]] = scores
     if errors:
         raise ValidationFailed("the ballot's answers are not valid", errors=errors)
-    return increments
+    return checked
 
 
 def close(session: Session, actor: Actor, ballot: BallotSession) -> BallotSession:
+    """No more ballots: each category's returned ballots are its used codes, counted now."""
     BALLOT_SESSION_WORKFLOW.fire(ballot, "close")
+    used = dict(
+        session.execute(
+            select(BallotCode.category, func.count())
+            .where(BallotCode.session_id == ballot.id, BallotCode.used.is_(True))
+            .group_by(BallotCode.category)
+        ).all()
+    )
+    for category in ballot.categories:
+        category.returned = used.get(category.code, 0)
     session.flush()
     record(
         session,
@@ -322,8 +320,16 @@ def close(session: Session, actor: Actor, ballot: BallotSession) -> BallotSessio
     return ballot
 
 
-def count(session: Session, actor: Actor, ballot: BallotSession) -> BallotSession:
-    """Check the quorum, then write each grading's tally (a versioned record)."""
+# (grading id, category code, item) -> (ballots, sum of scores); item: a choice or an indicator
+Totals = dict[tuple[int, str, str], tuple[int, Decimal]]
+
+
+def count(
+    session: Session, actor: Actor, ballot: BallotSession, *, box_secret: str
+) -> BallotSession:
+    """Check the quorum, open the box in memory (in digest order, unrelated to arrival), add the
+    ballots up and write each grading's tally (a versioned record). Decrypted ballots are never
+    written, logged or returned; the counting event commits to the box (ballots and digest)."""
     BALLOT_SESSION_WORKFLOW.check(ballot, "count")
     issued = sum(c.issued for c in ballot.categories)
     returned = sum(c.returned for c in ballot.categories)
@@ -336,6 +342,9 @@ def count(session: Session, actor: Actor, ballot: BallotSession) -> BallotSessio
             returned=returned,
             required=int(required),
         )
+    digests, totals = _open_box(session, ballot, box_secret)
+    if len(digests) != returned:  # every used code sealed exactly one ballot
+        raise RuntimeError(f"ballot session {ballot.id}: {len(digests)} sealed, {returned} used")
     campaign = session.get_one(Campaign, ballot.campaign_id)
     for link in ballot.gradings:
         grading = session.get_one(Grading, link.grading_id)
@@ -344,9 +353,10 @@ def count(session: Session, actor: Actor, ballot: BallotSession) -> BallotSessio
             actor,
             grading,
             "ballot_tally" if grading.state == GradingState.EVALUATION else "satisfaction_tally",
-            tally(session, ballot, campaign, grading),
+            tally(session, ballot, campaign, grading, totals),
             key=f"S{ballot.id}",
         )
+    ballot.box_ballots, ballot.box_digest = len(digests), box.box_digest(digests)
     BALLOT_SESSION_WORKFLOW.apply(ballot, "count")
     session.flush()
     record(
@@ -356,25 +366,55 @@ def count(session: Session, actor: Actor, ballot: BallotSession) -> BallotSessio
         "ballot_session",
         ballot.id,
         organization_id=ballot.organization_id,
-        after={"issued": issued, "returned": returned},
+        after={
+            "issued": issued,
+            "returned": returned,
+            "ballots": ballot.box_ballots,
+            "box_digest": ballot.box_digest,
+        },
     )
     return ballot
 
 
+def _open_box(session: Session, ballot: BallotSession, box_secret: str) -> tuple[list[str], Totals]:
+    if ballot.box_private_key_wrapped is None:
+        raise BallotBoxLocked(f"ballot session {ballot.id} has no box key", session_id=ballot.id)
+    try:
+        private = box.unwrap(box_secret, ballot.id, ballot.box_private_key_wrapped)
+    except box.BoxKeyUnavailable as exc:
+        raise BallotBoxLocked(
+            f"the box of ballot session {ballot.id} cannot be opened: its key was sealed under "
+            "another BALLOT_BOX_SECRET. Restore that secret, or have a supervisor void the "
+            "session with a reason and hold the meeting again",
+            session_id=ballot.id,
+        ) from exc
+    shape = layout(session, ballot)
+    digests: list[str] = []
+    totals: Totals = {}
+    for digest, sealed in session.execute(
+        select(SealedBallot.digest, SealedBallot.sealed)
+        .where(SealedBallot.session_id == ballot.id)
+        .order_by(SealedBallot.digest)
+    ):
+        category, answers = box.decode(shape, box.open_sealed(private, ballot.id, sealed))
+        digests.append(digest)
+        for grading_id, answer in answers.items():
+            items = {answer: Decimal(0)} if isinstance(answer, str) else answer
+            for item, value in items.items():
+                n, total = totals.get((grading_id, category, item), (0, Decimal(0)))
+                totals[(grading_id, category, item)] = (n + 1, total + value)
+    return digests, totals
+
+
 def tally(
-    session: Session, ballot: BallotSession, campaign: Campaign, grading: Grading
+    session: Session, ballot: BallotSession, campaign: Campaign, grading: Grading, totals: Totals
 ) -> dict[str, Any]:
     """One grading's results in a session: per category, and per rating source."""
-    counters = session.scalars(
-        select(BallotCounter).where(
-            BallotCounter.session_id == ballot.id, BallotCounter.grading_id == grading.id
-        )
-    ).all()
     points = choice_points(config_of(session, campaign))
     standard = session.get_one(Standard, grading.standard_id)
+    shape = layout(session, ballot)
     categories = []
     for category in ballot.categories:
-        mine = [c for c in counters if c.category == category.code]
         figures: dict[str, Any] = {
             "code": category.code,
             "label": category.label,
@@ -383,8 +423,12 @@ def tally(
             "returned": category.returned,
             "invalid": 0,
         }
+        mine = {
+            item: totals.get((grading.id, category.code, item), (0, Decimal(0)))
+            for item in (shape.choices or [i.code for i in standard.indicators])
+        }
         if ballot.asks == "level":
-            distribution = {c.item.split(":", 1)[1]: c.count for c in mine}
+            distribution = {choice: n for choice, (n, _) in mine.items()}
             valid = sum(n for choice, n in distribution.items() if choice != UNKNOWN)
             earned = sum(
                 (points[choice] * n for choice, n in distribution.items() if choice != UNKNOWN),
@@ -397,11 +441,8 @@ def tally(
                 "points": round_score(earned / valid) if valid else None,
             }
         else:
-            valid = mine[0].count if mine else 0
-            averages = {
-                c.item.split(":", 1)[1]: (c.total / c.count if c.count else Decimal(0))
-                for c in mine
-            }
+            valid = max((n for n, _ in mine.values()), default=0)
+            averages = {code: (total / n if n else Decimal(0)) for code, (n, total) in mine.items()}
             total = sum(averages.values(), Decimal(0)) * Decimal(100) / standard.total_points
             figures |= {
                 "averages": {k: round_score(v) for k, v in averages.items()},
@@ -416,6 +457,66 @@ def tally(
         "categories": categories,
         "sources": _by_source(categories),
     }
+
+
+def void(session: Session, actor: Actor, ballot: BallotSession, reason: str) -> BallotSession:
+    """A supervisor voids a session that cannot or must not be counted; its box stays sealed."""
+    step = "void" if ballot.state == BallotSessionState.OPEN else "void_closed"
+    before = ballot.state
+    BALLOT_SESSION_WORKFLOW.fire(ballot, step, reason=reason)
+    ballot.void_reason = reason
+    session.flush()
+    record(
+        session,
+        actor,
+        "ballot_session.void",
+        "ballot_session",
+        ballot.id,
+        organization_id=ballot.organization_id,
+        before={"state": before},
+        after={"state": ballot.state},
+        reason=reason,
+    )
+    return ballot
+
+
+def bulletin_board(ballot: BallotSession, session: Session) -> dict[str, Any]:
+    """After counting: every receipt in the box, sorted, and the digest counting committed to."""
+    if ballot.state != BallotSessionState.COUNTED:
+        raise BallotSessionWrongState(
+            f"the session is {ballot.state}; its receipts are published once it is counted",
+            state=ballot.state,
+        )
+    receipts = session.scalars(
+        select(SealedBallot.receipt)
+        .where(SealedBallot.session_id == ballot.id)
+        .order_by(SealedBallot.receipt)
+    ).all()
+    return {
+        "session_id": ballot.id,
+        "title": ballot.title,
+        "ballots": ballot.box_ballots,
+        "box_digest": ballot.box_digest,
+        "receipts": list(receipts),
+    }
+
+
+def receipt_counted(session: Session, ballot: BallotSession, typed: str) -> str:
+    """The receipt, if it is in the counted box; 404 otherwise (the same for everyone)."""
+    if ballot.state != BallotSessionState.COUNTED:
+        raise BallotSessionWrongState(
+            f"the session is {ballot.state}; receipts are checked once it is counted",
+            state=ballot.state,
+        )
+    receipt = codes.normalize(typed)
+    found = receipt is not None and session.scalar(
+        select(SealedBallot.receipt).where(
+            SealedBallot.session_id == ballot.id, SealedBallot.receipt == receipt
+        )
+    )
+    if not found:
+        raise NotFound("no ballot counted in this session has this receipt")
+    return str(found)
 
 
 def _by_source(categories: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

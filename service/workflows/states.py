@@ -92,7 +92,8 @@ class CampaignStatus(StrEnum):
 class BallotSessionState(StrEnum):
     OPEN = "open"  # codes issued, ballots accepted
     CLOSED = "closed"  # no more ballots
-    COUNTED = "counted"  # tallies written
+    COUNTED = "counted"  # the box opened, tallies written
+    VOIDED = "voided"  # not counted, with a reason (e.g. its box key is lost)
 
 
 class ComplaintState(StrEnum):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app, request
 from sqlalchemy import select
 
 from service.accounts.models import Role
@@ -15,11 +15,14 @@ from service.api.schemas.ballots import (
     BallotIn,
     BallotSessionIn,
     BallotSessionOut,
+    BulletinBoardOut,
     CodesQuery,
     PaperTallyCorrection,
     PaperTallyIn,
+    ReceiptOut,
     TallyList,
     TallyOut,
+    VoidIn,
 )
 from service.api.schemas.gradings import ApprovalOut
 from service.api.scope import scoped
@@ -27,7 +30,7 @@ from service.ballots import operations as ops
 from service.ballots import sheets
 from service.ballots.models import BallotCode, BallotSession
 from service.campaigns.models import Campaign
-from service.errors import BallotSessionWrongState
+from service.errors import BallotSessionWrongState, NotFound
 from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
@@ -70,6 +73,9 @@ def _out(ctx: Ctx, ballot: BallotSession) -> dict[str, Any]:
             for c in ballot.categories
         ],
         "results": results,
+        "ballots": ballot.box_ballots,
+        "box_digest": ballot.box_digest,
+        "void_reason": ballot.void_reason,
     }
 
 
@@ -93,7 +99,9 @@ def open_session(ctx: Ctx) -> Any:
         grading, org = scoped(ctx, Grading, grading_id)
         ctx.caller.require(org, [Role.TELLER], "holding a ballot session")
         gradings.append((grading, org))
-    ballot = ops.open_session(ctx.session, ctx.actor, campaign, gradings, ctx.body)
+    ballot = ops.open_session(
+        ctx.session, ctx.actor, campaign, gradings, ctx.body, box_secret=ctx.settings.box_secret
+    )
     return Reply(_out(ctx, ballot), 201, {"Location": f"/api/v1/ballot-sessions/{ballot.id}"})
 
 
@@ -171,11 +179,32 @@ def close_session(ctx: Ctx, session_id: int) -> Any:
     tag=TAG,
     responses={200: BallotSessionOut},
     errors=(403, 404, 409),
+    description="Opens the sealed box in memory and writes only the totals. If the box's key "
+    "cannot be unwrapped (BALLOT_BOX_SECRET changed or lost) the answer is 409 "
+    "ballot-box-locked: the ballots cannot be counted by anyone; restore the secret, or "
+    "have a supervisor void the session (POST …/void) and hold the meeting again.",
 )
 def count_session(ctx: Ctx, session_id: int) -> Any:
     ballot, org = scoped(ctx, BallotSession, session_id)
     BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, "count")
-    return _out(ctx, ops.count(ctx.session, ctx.actor, ballot))
+    return _out(ctx, ops.count(ctx.session, ctx.actor, ballot, box_secret=ctx.settings.box_secret))
+
+
+@operation(
+    api,
+    "POST",
+    "/ballot-sessions/<int:session_id>/void",
+    summary="Void a session that cannot or must not be counted (a supervisor, with a reason)",
+    tag=TAG,
+    body=VoidIn,
+    responses={200: BallotSessionOut},
+    errors=(403, 404, 409, 422),
+)
+def void_session(ctx: Ctx, session_id: int) -> Any:
+    ballot, org = scoped(ctx, BallotSession, session_id)
+    step = "void" if ballot.state == BallotSessionState.OPEN else "void_closed"
+    BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, step)
+    return _out(ctx, ops.void(ctx.session, ctx.actor, ballot, ctx.body["reason"]))
 
 
 @operation(
@@ -188,14 +217,20 @@ def count_session(ctx: Ctx, session_id: int) -> Any:
     idempotent=False,
     body=BallotIn,
     responses={201: BallotAccepted},
-    errors=(409, 422),
+    errors=(409, 422, 429),
     description="A used, unknown or closed code answers 409 ballot-code-rejected with `reason` "
-    "unknown / used / closed. Nothing that links the code to the answers is stored "
-    "or logged.",
+    "unknown / used / closed. The ballot is sealed to the session's key and put in its box; "
+    "nothing is counted, timed or logged per ballot. The answer carries a receipt: after "
+    "counting, GET /public/ballot-sessions/{id}/receipts/{receipt} tells whether it was "
+    "counted. Limited per client (BALLOT_LIMIT per BALLOT_WINDOW_SECONDS): past it, 429.",
 )
 def cast_ballot(ctx: Ctx) -> Any:
-    ballot = ops.submit(ctx.session, ctx.actor, ctx.body["code"], ctx.body["answers"])
-    return Reply({"accepted": True, "session": ballot.title}, 201)
+    _throttle(ctx)
+    ballot, receipt = ops.submit(ctx.session, ctx.body["code"], ctx.body["answers"])
+    return Reply(
+        {"accepted": True, "session": ballot.title, "session_id": ballot.id, "receipt": receipt},
+        201,
+    )
 
 
 @operation(
@@ -206,11 +241,63 @@ def cast_ballot(ctx: Ctx) -> Any:
     tag=TAG,
     auth=False,
     responses={200: BallotFormOut},
-    errors=(409,),
-    description="The same refusals as casting it: unknown, used or closed codes answer 409.",
+    errors=(409, 429),
+    description="The same refusals as casting it: unknown, used or closed codes answer 409. "
+    "Limited per client like casting.",
 )
 def ballot_form(ctx: Ctx, code: str) -> Any:
+    _throttle(ctx)
     return ops.form(ctx.session, code)
+
+
+def _throttle(ctx: Ctx) -> None:
+    current_app.extensions["grading.throttle"].hit(
+        "ballots",
+        request.remote_addr or "unknown",
+        limit=ctx.settings.ballot_limit,
+        window=ctx.settings.ballot_window_seconds,
+        now=current_app.extensions["grading.clock"](),
+    )
+
+
+def _public_session(ctx: Ctx, session_id: int) -> BallotSession:
+    ballot = ctx.session.get(BallotSession, session_id)
+    if ballot is None:
+        raise NotFound(f"ballot session {session_id} was not found")
+    return ballot
+
+
+@operation(
+    api,
+    "GET",
+    "/public/ballot-sessions/<int:session_id>/receipts",
+    summary="The bulletin board of a counted session: every receipt in its box, sorted, and "
+    "the digest its counting committed to (no account)",
+    tag=TAG,
+    auth=False,
+    responses={200: BulletinBoardOut},
+    errors=(404, 409),
+)
+def bulletin_board(ctx: Ctx, session_id: int) -> Any:
+    return ops.bulletin_board(_public_session(ctx, session_id), ctx.session)
+
+
+@operation(
+    api,
+    "GET",
+    "/public/ballot-sessions/<int:session_id>/receipts/<receipt>",
+    summary="Was the ballot with this receipt counted? (no account; never its content)",
+    tag=TAG,
+    auth=False,
+    responses={200: ReceiptOut},
+    errors=(404, 409),
+    description="200 when the receipt is in the counted box, 404 when it is not — the same "
+    "answer for everyone who asks. 409 while the session is not counted yet.",
+)
+def check_receipt(ctx: Ctx, session_id: int, receipt: str) -> Any:
+    ballot = _public_session(ctx, session_id)
+    found = ops.receipt_counted(ctx.session, ballot, receipt)
+    return {"session_id": ballot.id, "receipt": found, "counted": True}
 
 
 def _tally(version: RecordVersion) -> dict[str, Any]:

@@ -54,6 +54,13 @@ class BallotSessionOut(Schema):
         required=True,
         metadata={"description": "per grading, once counted"},
     )
+    ballots = fields.Integer(
+        allow_none=True, metadata={"description": "sealed ballots in the box, once counted"}
+    )
+    box_digest = fields.String(
+        allow_none=True, metadata={"description": "the digest counting committed to"}
+    )
+    void_reason = fields.String(allow_none=True)
 
 
 class ScoreAnswerIn(Schema):
@@ -83,6 +90,39 @@ class BallotIn(Schema):
 class BallotAccepted(Schema):
     accepted = fields.Boolean(required=True)
     session = fields.String(required=True)
+    session_id = fields.Integer(required=True)
+    receipt = fields.String(
+        required=True,
+        metadata={
+            "description": "a fingerprint of the sealed ballot (first 50 bits of its SHA-256, "
+            "Crockford base32, e.g. 7KQ2M-XB4RT): keep it to check, after counting, that the "
+            "ballot was counted"
+        },
+    )
+
+
+class VoidIn(Schema):
+    reason = text(2000, required=True)
+
+
+class BulletinBoardOut(Schema):
+    session_id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    ballots = fields.Integer(required=True, metadata={"description": "sealed ballots counted"})
+    box_digest = fields.String(
+        required=True,
+        metadata={
+            "description": "SHA-256 over the sorted SHA-256 digests of the sealed ballots, one a "
+            "line; the same value the counting event in the audit trail committed to"
+        },
+    )
+    receipts = fields.List(fields.String(), required=True)
+
+
+class ReceiptOut(Schema):
+    session_id = fields.Integer(required=True)
+    receipt = fields.String(required=True)
+    counted = fields.Boolean(required=True)
 
 
 class PaperCategoryIn(Schema):

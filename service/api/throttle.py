@@ -1,0 +1,42 @@
+"""Per-process rate limits for the anonymous ballot endpoints.
+
+Kept in memory, keyed by an HMAC of the client address: nothing of it is written to the
+database, so nothing it keeps can share a transaction with a sealed ballot (the complaint
+limiter, service/publicity/ratelimit.py, is in the database because it must hold across
+workers). Each gunicorn worker counts on its own: the effective limit is `limit × workers`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+
+from service.errors import TooManyRequests
+
+MAX_KEYS = 100_000  # past this, windows that have ended are forgotten
+
+
+class Throttle:
+    def __init__(self, secret: str) -> None:
+        self._secret = secret.encode()
+        self._windows: dict[str, tuple[int, int]] = {}  # key -> (window start, requests)
+        self._lock = threading.Lock()
+
+    def hit(self, scope: str, client: str, *, limit: int, window: int, now: float) -> None:
+        """Count one request; 429 (with Retry-After) past `limit` in the current window."""
+        key = hmac.new(self._secret, f"{scope}:{client}".encode(), hashlib.sha256).hexdigest()
+        start = int(now) - int(now) % window
+        with self._lock:
+            if len(self._windows) > MAX_KEYS:
+                self._windows = {k: v for k, v in self._windows.items() if v[0] == start}
+            began, count = self._windows.get(key, (start, 0))
+            count = count + 1 if began == start else 1
+            self._windows[key] = (start, count)
+        if count > limit:
+            retry_after = max(1, start + window - int(now))
+            raise TooManyRequests(
+                f"at most {limit} ballot requests per {window} s from one client; try again in "
+                f"{retry_after} s",
+                retry_after=retry_after,
+            )
