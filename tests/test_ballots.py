@@ -6,16 +6,24 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 import service.models  # noqa: F401
 from service.audit.models import AuditEvent
-from service.ballots.models import BallotCode, SealedBallot
+from service.audit.operations import jsonable
+from service.ballots import box
+from service.ballots import operations as ops
+from service.ballots.models import BallotCode, BallotSession, SealedBallot
+from service.campaigns.models import Campaign
+from service.config import Settings
 from service.db import Base
+from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import put_in_state
 
@@ -334,3 +342,150 @@ def test_a_code_opens_its_ballot_form(api: Api, evaluating: list[int]) -> None:
         api.get(f"/api/v1/ballots/{code}", who=None), 409, "ballot-code-rejected"
     )
     assert problem["reason"] == "used"
+
+
+def counted_session(api: Api, evaluating: list[int]) -> tuple[dict[str, Any], list[str]]:
+    """A session where five of six ballots were cast, then closed and counted; the receipts."""
+    session = open_session(api, evaluating)
+    receipts = []
+    for row in codes_of(api, session["id"])[:5]:
+        accepted = cast(api, row["code"], levels(evaluating))
+        assert accepted.status_code == 201
+        receipts.append(accepted.get_json()["receipt"])
+    url = f"/api/v1/ballot-sessions/{session['id']}"
+    api.post(f"{url}/close", who="teller")
+    counted = api.post(f"{url}/count", who="teller")
+    assert counted.status_code == 200, counted.get_json()
+    return counted.get_json(), receipts
+
+
+def test_a_voter_finds_the_receipt_after_counting_and_a_made_up_one_is_not_found(
+    api: Api, evaluating: list[int]
+) -> None:
+    session = open_session(api, evaluating)
+    code = codes_of(api, session["id"])[0]["code"]
+    receipt = cast(api, code, levels(evaluating)).get_json()["receipt"]
+    assert len(receipt) == 11 and receipt[5] == "-"
+    public = f"/api/v1/public/ballot-sessions/{session['id']}/receipts"
+    assert_problem(api.get(f"{public}/{receipt}", who=None), 409, "ballot-session-state")
+    for row in codes_of(api, session["id"])[1:4]:
+        cast(api, row["code"], levels(evaluating))
+    api.post(f"/api/v1/ballot-sessions/{session['id']}/close", who="teller")
+    api.post(f"/api/v1/ballot-sessions/{session['id']}/count", who="teller")
+    found = api.get(f"{public}/{receipt.lower().replace('-', ' ')}", who=None)
+    assert found.status_code == 200
+    assert found.get_json() == {"session_id": session["id"], "receipt": receipt, "counted": True}
+    assert_problem(api.get(f"{public}/00000-00000", who=None), 404, "not-found")
+    assert_problem(api.get(f"{public}/not-a-receipt", who=None), 404, "not-found")
+
+
+def test_the_bulletin_board_lists_every_receipt_and_the_digest_counting_committed_to(
+    api: Api, db: Session, evaluating: list[int]
+) -> None:
+    counted, receipts = counted_session(api, evaluating)
+    board = api.get(f"/api/v1/public/ballot-sessions/{counted['id']}/receipts", who=None)
+    assert board.status_code == 200
+    body = board.get_json()
+    assert body["receipts"] == sorted(receipts) and body["ballots"] == 5
+    event = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "ballot_session.count",
+            AuditEvent.entity_id == str(counted["id"]),
+        )
+    ).one()
+    assert event.after["box_digest"] == body["box_digest"] == counted["box_digest"]
+    assert event.after["ballots"] == 5
+    digests = db.scalars(
+        select(SealedBallot.digest).where(SealedBallot.session_id == counted["id"])
+    ).all()
+    assert box.box_digest(list(digests)) == body["box_digest"]
+    assert sorted(box.receipt(d) for d in digests) == sorted(receipts)
+
+
+def test_the_same_box_always_counts_the_same(
+    api: Api, db: Session, settings: Settings, evaluating: list[int]
+) -> None:
+    counted, _ = counted_session(api, evaluating)
+    ballot = db.get_one(BallotSession, counted["id"])
+    stored = {r["grading_id"]: r for r in counted["results"]}
+    campaign = db.get_one(Campaign, ballot.campaign_id)
+    for _ in range(2):  # opened again, in memory: the same totals
+        _, totals = ops._open_box(db, ballot, settings.box_secret)
+        for grading_id in evaluating:
+            again = ops.tally(db, ballot, campaign, db.get_one(Grading, grading_id), totals)
+            assert jsonable(again["categories"]) == stored[grading_id]["categories"]
+            assert jsonable(again["sources"]) == stored[grading_id]["sources"]
+
+
+def test_a_sealed_ballot_is_never_changed_or_removed(
+    api: Api, db: Session, evaluating: list[int]
+) -> None:
+    session = open_session(api, evaluating)
+    cast(api, codes_of(api, session["id"])[0]["code"], levels(evaluating))
+    for statement in (
+        update(SealedBallot).values(sealed=b"forged"),
+        delete(SealedBallot),
+    ):
+        with pytest.raises(DBAPIError), db.begin_nested():
+            db.execute(statement)
+
+
+def test_a_box_whose_key_is_lost_cannot_be_counted_and_a_supervisor_voids_it(
+    app: Any, api: Api, evaluating: list[int]
+) -> None:
+    session = open_session(api, evaluating)
+    for row in codes_of(api, session["id"])[:5]:
+        cast(api, row["code"], levels(evaluating))
+    url = f"/api/v1/ballot-sessions/{session['id']}"
+    api.post(f"{url}/close", who="teller")
+    settings = app.extensions["grading.settings"]
+    app.extensions["grading.settings"] = replace(settings, ballot_box_secret="another secret")
+    assert_problem(api.post(f"{url}/count", who="teller"), 409, "ballot-box-locked")
+    assert_problem(
+        api.post(f"{url}/void", json={"reason": "密钥丢失"}, who="teller"), 403, "forbidden"
+    )
+    assert_problem(api.post(f"{url}/void", json={}, who="supervisor"), 422, "validation-error")
+    voided = api.post(
+        f"{url}/void", json={"reason": "计票密钥丢失，重新召开测评会"}, who="supervisor"
+    )
+    assert voided.status_code == 200
+    assert (voided.get_json()["state"], voided.get_json()["void_reason"]) == (
+        "voided",
+        "计票密钥丢失，重新召开测评会",
+    )
+    assert_problem(api.post(f"{url}/count", who="teller"), 409, "ballot-session-state")
+    assert_problem(
+        api.post(f"{url}/void", json={"reason": "again"}, who="supervisor"),
+        409,
+        "ballot-session-state",
+    )
+
+
+def test_a_counted_session_is_not_voided(api: Api, evaluating: list[int]) -> None:
+    counted, _ = counted_session(api, evaluating)
+    assert_problem(
+        api.post(
+            f"/api/v1/ballot-sessions/{counted['id']}/void", json={"reason": "r"}, who="supervisor"
+        ),
+        409,
+        "ballot-session-state",
+    )
+
+
+def test_the_anonymous_ballot_endpoints_are_rate_limited_per_client(
+    app: Any, api: Api, evaluating: list[int]
+) -> None:
+    now = [1_800_000_000.0]  # a fixed clock, moved by hand
+    app.extensions["grading.clock"] = lambda: now[0]
+    settings = app.extensions["grading.settings"]
+    app.extensions["grading.settings"] = replace(settings, ballot_limit=3, ballot_window_seconds=60)
+    code = codes_of(api, open_session(api, evaluating)["id"])[0]["code"]
+    for _ in range(3):
+        assert api.get(f"/api/v1/ballots/{code}", who=None).status_code == 200
+    refused = cast(api, code, levels(evaluating))
+    problem = assert_problem(refused, 429, "rate-limited")
+    assert (
+        refused.headers["Retry-After"] == str(60 - int(now[0]) % 60) == str(problem["retry_after"])
+    )
+    now[0] += 60  # the next window: the code was not used by the refused request
+    assert cast(api, code, levels(evaluating)).status_code == 201
