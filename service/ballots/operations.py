@@ -5,6 +5,7 @@ by the teller. See service/ballots/box.py and docs/decisions/0017."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -222,23 +223,91 @@ def form(session: Session, typed_code: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What a session's ballots answer and how they are checked and sealed. Fixed once the
+    session opens (the campaign's ballot configuration, scheme and standards are frozen), so
+    each process keeps it after building it once — keyed by the session's public key, which is
+    random per session (an id could name another session in another database)."""
+
+    title: str
+    asks: str
+    public_key: bytes
+    layout: box.Layout
+    allowed: frozenset[str]  # the choices a ballot may give (level sessions)
+    maxima: dict[int, dict[str, Decimal]]  # grading -> indicator -> maximum (indicator sessions)
+
+
+_SHAPES: dict[bytes, Shape] = {}
+_SHAPES_KEPT = 1024
+
+
+def shape(session: Session, session_id: int, public_key: bytes) -> Shape:
+    found = _SHAPES.get(public_key)
+    if found is not None:
+        return found
+    ballot = session.get_one(BallotSession, session_id)
+    campaign = session.get_one(Campaign, ballot.campaign_id)
+    config = config_of(session, campaign)
+    maxima = {
+        link.grading_id: {
+            i.code: i.max_points
+            for i in session.get_one(Standard, _standard_of(session, link.grading_id)).indicators
+        }
+        for link in ballot.gradings
+    }
+    built = Shape(
+        ballot.title,
+        ballot.asks,
+        public_key,
+        layout(session, ballot),
+        frozenset(config["choice_points"]) | ({UNKNOWN} if config["allow_unknown"] else set()),
+        maxima,
+    )
+    if len(_SHAPES) >= _SHAPES_KEPT:
+        _SHAPES.clear()
+    _SHAPES[public_key] = built
+    return built
+
+
 def submit(
     session: Session, typed_code: str, answers: list[Mapping[str, Any]]
-) -> tuple[BallotSession, str]:
-    """Seal one anonymous ballot into its session's box; returns the session and the receipt.
-
-    In the transaction: the code marked used and one ciphertext appended — no counter, no
-    audit event, no time (docs/decisions/0017)."""
-    row, ballot = _usable(session, typed_code)
-    campaign = session.get_one(Campaign, ballot.campaign_id)
-    checked = _check_answers(session, ballot, campaign, answers)
-    assert ballot.box_public_key is not None
-    sealed = box.seal(
-        ballot.box_public_key, ballot.id, box.encode(layout(session, ballot), row.category, checked)
+) -> tuple[int, str, str]:
+    """Seal one anonymous ballot into its session's box; returns the session's id and title and
+    the receipt. In the transaction: the code marked used and one ciphertext appended — no counter,
+    no audit event, no time (docs/decisions/0017). Three statements: find, mark, append."""
+    code = codes.normalize(typed_code)
+    row = (
+        session.execute(
+            select(
+                BallotCode.id,
+                BallotCode.category,
+                BallotCode.used,
+                BallotSession.id,
+                BallotSession.state,
+                BallotSession.box_public_key,
+            )
+            .join(BallotSession, BallotSession.id == BallotCode.session_id)
+            .where(BallotCode.code == code)
+        ).first()
+        if code
+        else None
     )
+    if row is None:
+        raise CodeRejected(
+            "no ballot has this code; check it for typing mistakes", reason="unknown"
+        )
+    code_id, category, used, session_id, state, public_key = row
+    if state != BallotSessionState.OPEN or public_key is None:
+        raise CodeRejected("voting in this session has ended", reason="closed")
+    if used:
+        raise CodeRejected("this code has been used already", reason="used")
+    fixed = shape(session, session_id, public_key)
+    checked = _check_answers(fixed, answers)
+    sealed = box.seal(fixed.public_key, session_id, box.encode(fixed.layout, category, checked))
     marked: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(BallotCode)
-        .where(BallotCode.id == row.id, BallotCode.used.is_(False))
+        .where(BallotCode.id == code_id, BallotCode.used.is_(False))
         .values(used=True)
         .execution_options(synchronize_session=False)
     )
@@ -248,19 +317,16 @@ def submit(
     receipt = box.receipt(digest)
     session.execute(
         insert(SealedBallot).values(
-            session_id=ballot.id, digest=digest, receipt=receipt, sealed=sealed
+            session_id=session_id, digest=digest, receipt=receipt, sealed=sealed
         )
     )
-    return ballot, receipt
+    return session_id, fixed.title, receipt
 
 
-def _check_answers(
-    session: Session, ballot: BallotSession, campaign: Campaign, answers: list[Mapping[str, Any]]
-) -> dict[int, box.Answer]:
+def _check_answers(fixed: Shape, answers: list[Mapping[str, Any]]) -> dict[int, box.Answer]:
     """Each grading of the session answered once: a choice of the scheme (or 不了解 where the
     campaign allows it), or a score within its maximum for every indicator."""
-    config = config_of(session, campaign)
-    expected = {g.grading_id for g in ballot.gradings}
+    expected = set(fixed.layout.gradings)
     given = [a["grading_id"] for a in answers]
     errors: dict[str, list[str]] = {}
     if sorted(given) != sorted(expected):
@@ -268,27 +334,23 @@ def _check_answers(
             f"answer for exactly these gradings: {', '.join(map(str, sorted(expected)))}"
         ]
         raise ValidationFailed("the ballot does not match its session", errors=errors)
-    levels = set(config["choice_points"]) | ({UNKNOWN} if config["allow_unknown"] else set())
     checked: dict[int, box.Answer] = {}
     for n, answer in enumerate(answers):
-        if ballot.asks == "level":
+        if fixed.asks == "level":
             choice = answer.get("level")
-            if choice not in levels:
-                errors[f"answers.{n}.level"] = [f"choose one of {', '.join(sorted(levels))}"]
+            if choice not in fixed.allowed:
+                errors[f"answers.{n}.level"] = [f"choose one of {', '.join(sorted(fixed.allowed))}"]
                 continue
             checked[answer["grading_id"]] = choice
             continue
-        grading = session.get_one(Grading, answer["grading_id"])
-        indicators = {i.code: i for i in session.get_one(Standard, grading.standard_id).indicators}
+        maxima = fixed.maxima[answer["grading_id"]]
         scores = {s["indicator"]: s["score"] for s in answer.get("scores") or []}
-        if set(scores) != set(indicators):
-            errors[f"answers.{n}.scores"] = [f"score each of {', '.join(indicators)} once"]
+        if set(scores) != set(maxima):
+            errors[f"answers.{n}.scores"] = [f"score each of {', '.join(maxima)} once"]
             continue
         for code, score in scores.items():
-            if score > indicators[code].max_points:
-                errors[f"answers.{n}.scores"] = [
-                    f"{code}: above its maximum {indicators[code].max_points}"
-                ]
+            if score > maxima[code]:
+                errors[f"answers.{n}.scores"] = [f"{code}: above its maximum {maxima[code]}"]
         checked[answer["grading_id"]] = scores
     if errors:
         raise ValidationFailed("the ballot's answers are not valid", errors=errors)

@@ -226,10 +226,9 @@ def void_session(ctx: Ctx, session_id: int) -> Any:
 )
 def cast_ballot(ctx: Ctx) -> Any:
     _throttle(ctx)
-    ballot, receipt = ops.submit(ctx.session, ctx.body["code"], ctx.body["answers"])
+    session_id, title, receipt = ops.submit(ctx.session, ctx.body["code"], ctx.body["answers"])
     return Reply(
-        {"accepted": True, "session": ballot.title, "session_id": ballot.id, "receipt": receipt},
-        201,
+        {"accepted": True, "session": title, "session_id": session_id, "receipt": receipt}, 201
     )
 
 
