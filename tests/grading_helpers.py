@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -86,3 +87,12 @@ def fire(
 
 
 ALL_TRANSITIONS = [t.name for t in GRADING_SPEC.transitions]
+
+
+def ballot_tally(points: str, valid: int, source: str = "members") -> dict[str, Any]:
+    """A counted tally as the ballots write it: counts, with the average derived."""
+    earned = Decimal(points) * valid
+    return {
+        "categories": [{"code": source, "source": source, "valid": valid, "earned": str(earned)}],
+        "sources": {source: {"points": points, "valid": valid}},
+    }

@@ -30,7 +30,7 @@ from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
 from service.workflows.complaint import COMPLAINT_WORKFLOW
 from service.workflows.states import ComplaintState
 from tests.conftest import Api
-from tests.grading_helpers import walk
+from tests.grading_helpers import ballot_tally, walk
 from tests.world import SEVEN, World, standard_body
 
 ROLES = ["admin", "supervisor", "reviewer", "teller", "inspector", "secretary"]
@@ -203,7 +203,7 @@ def scored(key: str, record_type: str | None = None) -> Callable[[World, Session
             actor,
             graded,
             "ballot_tally",
-            {"sources": {"members": {"points": "70", "valid": 5}}},
+            ballot_tally("70", 5),
             key="P1",
         )
         if record_type == "decision":

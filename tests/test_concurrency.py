@@ -32,7 +32,7 @@ from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.records import operations as records
 from tests.concurrency_worker import fire_many
-from tests.grading_helpers import walk
+from tests.grading_helpers import ballot_tally, walk
 from tests.world import World, build_world
 
 EXTRA_BRANCHES = 200
@@ -224,7 +224,7 @@ def test_two_supervisors_deciding_at_once_cannot_pass_a_cap_together(committed: 
                 actor,
                 grading,
                 "ballot_tally",
-                {"sources": {"members": {"points": "96", "valid": 9}}},
+                ballot_tally("96", 9),
                 key="P1",
             )
             records.write(session, actor, grading, "decision", {"level": "good"})

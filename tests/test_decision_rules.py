@@ -18,7 +18,7 @@ from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.records import operations as records
 from service.workflows.context import GuardContext
-from tests.grading_helpers import walk
+from tests.grading_helpers import ballot_tally, walk
 from tests.world import World
 
 ACTOR = Actor.system("test")
@@ -89,7 +89,7 @@ def test_a_source_below_its_threshold_caps_the_level(db: Session, world: World) 
         ACTOR,
         grading,
         "ballot_tally",
-        {"sources": {"members": {"points": "85", "valid": 10}}},
+        ballot_tally("85", 10),
         key="P1",
     )
     propose(db, grading, "fairly_good")

@@ -14,7 +14,7 @@ from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.records import operations as records
 from tests.conftest import Api, assert_problem
-from tests.grading_helpers import put_in_state
+from tests.grading_helpers import ballot_tally, put_in_state
 
 
 def scored(
@@ -37,10 +37,12 @@ def scored(
             record_type,
             {"scores": [], "adjustments": [], "totals": {"total": total}},
         )
-    sources = {"members": {"points": members, "valid": 10}}
+    tally = ballot_tally(members, 10)
     if public is not None:
-        sources["public"] = {"points": public, "valid": 10}
-    records.write(db, actor, grading, "ballot_tally", {"sources": sources}, key="P1")
+        extra = ballot_tally(public, 10, "public")
+        tally["categories"] += extra["categories"]
+        tally["sources"] |= extra["sources"]
+    records.write(db, actor, grading, "ballot_tally", tally, key="P1")
     db.commit()
     return grading.id
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from service.context import Actor
 from service.records import operations as records
 from tests.conftest import Api, assert_problem
-from tests.grading_helpers import put_in_state
+from tests.grading_helpers import ballot_tally, put_in_state
 from tests.world import SEVEN
 
 
@@ -205,7 +205,7 @@ def test_the_score_is_shown_step_by_step(api: Api, db: Session) -> None:
         Actor.system("t"),
         db.get_one(type(grading), grading.id),
         "ballot_tally",
-        {"sources": {"members": {"points": "85.00", "valid": 20}}},
+        ballot_tally("85.00", 20),
         key="S1",
     )
     db.commit()
@@ -216,6 +216,6 @@ def test_the_score_is_shown_step_by_step(api: Api, db: Session) -> None:
         ("members", "85.00", "25.50"),
         ("self", "95.00", "19.00"),
     ]
-    assert (score["unrounded"], score["total"]) == ("87.0000", "87.00")
+    assert (score["unrounded"], score["total"]) == ("87", "87.00")  # exact, then rounded once
     assert score["level"] == {"code": "fairly_good", "label": "较好"}
     assert score["rounding"].startswith("ROUND_HALF_UP")

@@ -141,3 +141,28 @@ def test_a_good_organization_is_settled_without_promotion(api: Api, db: Session)
     ] == ["not_eligible"]
     settled = promote(api, grading_id, "fairly_good", reason=None)
     assert settled.status_code == 200 and settled.get_json()["level"] == "fairly_good"
+
+
+def test_satisfaction_is_rounded_half_up_once(api: Api, db: Session) -> None:
+    """8 ballots: 5 × 好 (100) + 1 × 较好 (85) + 2 × 一般 (70) = 725 / 8 = 90.625 → "90.63"."""
+    grading_id = promoting(db, api.world.gradings["A1-01"])
+    session = api.post(
+        "/api/v1/ballot-sessions",
+        who="teller",
+        json={
+            "campaign_id": api.world.campaigns["open"].id,
+            "title": "群众满意度测评会",
+            "grading_ids": [grading_id],
+            "categories": [{"code": "members", "issued": 8}],
+        },
+    ).get_json()
+    choices = ["good"] * 5 + ["fairly_good"] + ["average"] * 2
+    for row, choice in zip(codes_of(api, session["id"]), choices, strict=True):
+        answer = [{"grading_id": grading_id, "level": choice}]
+        assert cast(api, row["code"], answer).status_code == 201
+    api.post(f"/api/v1/ballot-sessions/{session['id']}/close", who="teller")
+    assert (
+        api.post(f"/api/v1/ballot-sessions/{session['id']}/count", who="teller").status_code == 200
+    )
+    view = api.get(f"/api/v1/gradings/{grading_id}/promotion").get_json()
+    assert view["satisfaction"] == "90.63"

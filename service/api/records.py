@@ -13,6 +13,7 @@ from marshmallow import Schema
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.routing import Ctx, Reply, operation, written_or_pending
+from service.api.schemas.common import VersionQuery
 from service.api.schemas.gradings import ApprovalOut
 from service.api.scope import scoped
 from service.errors import NotFound
@@ -40,10 +41,17 @@ def write_record(
 
 
 def current_or_404(ctx: Ctx, grading: Grading, record_type: str) -> RecordVersion:
-    current = records.current(ctx.session, grading.id, record_type, "main")
-    if current is None:
-        raise NotFound(f"grading {grading.id} has no {record_type.replace('_', ' ')} yet")
-    return current
+    """The record's current version — or, with `?version=N`, that version as it was written."""
+    wanted = ctx.query.get("version")
+    found = (
+        records.current(ctx.session, grading.id, record_type, "main")
+        if wanted is None
+        else records.version(ctx.session, grading.id, record_type, "main", wanted)
+    )
+    if found is None:
+        which = f"a version {wanted} of its" if wanted else "a"
+        raise NotFound(f"grading {grading.id} has no {which} {record_type.replace('_', ' ')}")
+    return found
 
 
 def stage_record(
@@ -72,9 +80,16 @@ def stage_record(
             return render(ctx, grading)
 
         read.__name__ = get[0]
-        operation(api, "GET", rule, summary=get[1], tag=tag, responses={200: out}, errors=(404,))(
-            read
-        )
+        operation(
+            api,
+            "GET",
+            rule,
+            summary=get[1],
+            tag=tag,
+            query=VersionQuery,
+            responses={200: out},
+            errors=(404, 422),
+        )(read)
 
     def replace(ctx: Ctx, grading_id: int) -> Any:
         return write_record(

@@ -14,16 +14,19 @@ from service.audit.canonical import GENESIS, event_hash
 from service.audit.models import AuditEvent, ChainHead
 from service.context import Actor
 from service.db import utcnow
+from service.scores import score_text
 
 
 def jsonable(value: Any) -> Any:
-    """Turn model snapshots into JSON: Decimals as strings (exact), dates as ISO 8601."""
+    """Turn model snapshots into JSON: Decimals as strings (exact; a score — two places or
+    fewer — always with two decimals, "15.00"), dates as ISO 8601."""
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, Decimal):
-        return str(value)
+        places = value.as_tuple().exponent
+        return score_text(value) if isinstance(places, int) and places >= -2 else str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value

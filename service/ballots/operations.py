@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import CursorResult, func, insert, select, update
@@ -38,7 +39,8 @@ from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
 from service.records import operations as records
 from service.records.models import RecordVersion
-from service.scores import round_score
+from service.scores import exact, round_score
+from service.scoring.composite import category_earned
 from service.standards.models import LevelScheme, Standard
 from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
 from service.workflows.states import BallotSessionState, GradingState
@@ -500,18 +502,23 @@ def tally(
                 "distribution": distribution,
                 "unknown": distribution.get(UNKNOWN, 0),
                 "valid": valid,
-                "points": round_score(earned / valid) if valid else None,
+                "earned": earned,
+                "points": round_score(exact(earned) / valid) if valid else None,
             }
         else:
             valid = max((n for n, _ in mine.values()), default=0)
-            averages = {code: (total / n if n else Decimal(0)) for code, (n, total) in mine.items()}
-            total = sum(averages.values(), Decimal(0)) * Decimal(100) / standard.total_points
+            sums = {code: total for code, (_, total) in mine.items()}
             figures |= {
-                "averages": {k: round_score(v) for k, v in averages.items()},
+                "sums": sums,
+                "scale": standard.total_points,
+                "averages": {
+                    code: round_score(exact(total) / n) if n else None
+                    for code, (n, total) in mine.items()
+                },
                 "unknown": 0,
                 "valid": valid,
-                "points": round_score(total) if valid else None,
             }
+            figures["points"] = round_score(category_earned(figures) / valid) if valid else None
         categories.append(figures)
     return {
         "session_id": ballot.id,
@@ -582,15 +589,13 @@ def receipt_counted(session: Session, ballot: BallotSession, typed: str) -> str:
 
 
 def _by_source(categories: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    sums: dict[str, tuple[Decimal, int]] = {}
+    """Each source's points per valid ballot (shown rounded; computed from the counts)."""
+    sums: dict[str, tuple[Fraction, int]] = {}
     for category in categories:
-        if not category["valid"] or category["points"] is None:
+        if not category["valid"]:
             continue
-        total, valid = sums.get(category["source"], (Decimal(0), 0))
-        sums[category["source"]] = (
-            total + Decimal(category["points"]) * category["valid"],
-            valid + category["valid"],
-        )
+        total, valid = sums.get(category["source"], (Fraction(0), 0))
+        sums[category["source"]] = (total + category_earned(category), valid + category["valid"])
     return {s: {"points": round_score(t / v), "valid": v} for s, (t, v) in sums.items()}
 
 
@@ -641,7 +646,8 @@ def paper_tally(
                 "unknown": distribution.get(UNKNOWN, 0),
                 "distribution": distribution,
                 "valid": valid,
-                "points": round_score(earned / valid) if valid else None,
+                "earned": earned,  # the points of the valid ballots: the average is derived
+                "points": round_score(exact(earned) / valid) if valid else None,
             }
         )
     if errors:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from service.campaigns.models import Campaign, QuotaRule, VetoRule
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.records import operations as records
+from service.scores import round_score
 from service.scoring.operations import source_values
 from service.standards.models import LevelScheme, Standard
 from service.workflows.context import GuardContext
@@ -92,7 +94,7 @@ def source_thresholds_met(grading: Grading, ctx: GuardContext) -> bool:
         value = values.get(rule["source"])
         if (
             value is not None
-            and value.value < Decimal(str(rule["min_points"]))
+            and round_score(value.value) < Decimal(str(rule["min_points"]))
             and positions[level] < positions[rule["max_level"]]
         ):
             return False
@@ -163,7 +165,7 @@ def quota_status(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
     out = []
     for rule in campaign.quota_rules:
         n = counts.get(rule.level_code, 0)
-        share = (Decimal(n) * 100 / total).quantize(Decimal("0.01")) if total else Decimal(0)
+        share = round_score(Fraction(n * 100, total)) if total else round_score(0)
         over_cap = rule.max_share is not None and share > rule.max_share
         # A floor can only be judged once every grading is decided.
         under_floor = rule.min_share is not None and decided == total and share < rule.min_share

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
 from service.rectification.operations import needs_helpers
+from service.scores import round_score
 from service.scoring.composite import ballot_source_values
 from service.standards.models import LevelScheme
 from service.workflows.states import GradingState, ItemStatus
@@ -43,12 +45,13 @@ def file_report(
 
 
 def satisfaction(session: Session, grading: Grading) -> Decimal | None:
-    """Average points of every counted satisfaction ballot (0–100), or None."""
+    """Points per valid satisfaction ballot (0–100) over every counted session, or None; exact
+    until the one rounding (725/8 = 90.625 → 90.63)."""
     tallies = [t.data for t in records.latest_versions(session, grading.id, "satisfaction_tally")]
-    values = ballot_source_values(tallies)
-    total = sum((v.value * v.ballots for v in values.values()), Decimal(0))
-    count = sum(v.ballots for v in values.values())
-    return (total / count).quantize(Decimal("0.01")) if count else None
+    values = ballot_source_values(tallies).values()
+    earned = sum((v.value * v.ballots for v in values), Fraction(0))
+    count = sum(v.ballots for v in values)
+    return round_score(earned / count) if count else None
 
 
 def give_verdict(

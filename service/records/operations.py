@@ -39,6 +39,20 @@ def latest_versions(session: Session, grading_id: int, record_type: str) -> list
     return list(session.scalars(query))
 
 
+def version(
+    session: Session, grading_id: int, record_type: str, key: str, number: int
+) -> RecordVersion | None:
+    """One version of a record, as it was written (who, when, why are on it)."""
+    return session.scalars(
+        select(RecordVersion).where(
+            RecordVersion.grading_id == grading_id,
+            RecordVersion.record_type == record_type,
+            RecordVersion.record_key == key,
+            RecordVersion.version == number,
+        )
+    ).first()
+
+
 def current(session: Session, grading_id: int, record_type: str, key: str) -> RecordVersion | None:
     return session.scalars(
         select(RecordVersion)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -22,6 +23,7 @@ from service.publicity.models import Complaint
 from service.records import operations as records
 from service.records.models import RecordVersion
 from service.rectification.operations import ledger
+from service.scores import round_score
 from service.standards.models import Indicator, LevelScheme
 from service.workflows.states import (
     LEVEL_STANDS,
@@ -42,7 +44,7 @@ RECTIFYING_STATES = tuple(
 
 
 def _share(count: int, total: int) -> Decimal:
-    return (Decimal(count) * 100 / total).quantize(Decimal("0.01")) if total else Decimal(0)
+    return round_score(Fraction(count * 100, total)) if total else round_score(0)
 
 
 def levels(session: Session, campaign: Campaign) -> list[tuple[str, str]]:

@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from service.errors import ValidationFailed
-from service.scores import round_score
+from service.scores import exact, round_score
 from service.standards.models import Standard
 
 
@@ -106,6 +107,6 @@ def check_sheet(standard: Standard, sheet: Mapping[str, Any]) -> Totals:
     return Totals(indicator_sum, sums["bonus"], sums["deduction"], round_score(total))
 
 
-def normalized(total: Decimal, standard: Standard) -> Decimal:
+def normalized(total: Decimal, standard: Standard) -> Fraction:
     """A sheet's total on the 100-point scale the level schemes use (exact; rounded later)."""
-    return total * Decimal(100) / standard.total_points
+    return exact(total) * 100 / exact(standard.total_points)

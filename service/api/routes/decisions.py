@@ -29,6 +29,7 @@ def _decision(ctx: Ctx, grading: Grading) -> dict[str, Any]:
         "version": version.version,
         **version.data,
         "created_by": version.created_by,
+        "created_at": version.created_at,
     }
 
 

@@ -25,6 +25,7 @@ from service.errors import NotFound
 from service.gradings.models import Approval, Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
+from service.scores import exact_text
 from service.scoring import operations as ops
 from service.scoring.composite import ROUNDING
 from service.survey import operations as survey
@@ -122,9 +123,12 @@ def _sheet(record_type: str) -> Callable[[Ctx, Grading], dict[str, Any]]:
             )
             .order_by(RecordVersion.version)
         ).all()
-        if not versions:
-            raise NotFound(f"grading {grading.id} has no {record_type.replace('_', '-')} yet")
-        current = versions[-1]
+        wanted = ctx.query.get("version")
+        chosen = [v for v in versions if wanted is None or v.version == wanted]
+        if not chosen:
+            which = f"no version {wanted} of its" if wanted else "no"
+            raise NotFound(f"grading {grading.id} has {which} {record_type.replace('_', '-')}")
+        current = chosen[-1]
         data = current.data
         return {
             "grading_id": grading.id,
@@ -136,6 +140,9 @@ def _sheet(record_type: str) -> Callable[[Ctx, Grading], dict[str, Any]]:
             "proposed_level": data.get("proposed_level"),
             "explanation": data.get("explanation"),
             "note": data.get("note"),
+            "created_by": current.created_by,
+            "created_at": current.created_at,
+            "reason": current.reason,
             "versions": [
                 {
                     "version": v.version,
@@ -211,7 +218,7 @@ def get_score(ctx: Ctx, grading_id: int) -> Any:
         "scheme": scheme.code,
         "steps": result.steps,
         "missing": result.missing,
-        "unrounded": None if result.unrounded is None else str(result.unrounded),
+        "unrounded": None if result.unrounded is None else exact_text(result.unrounded),
         "total": result.total,
         "rounding": ROUNDING,
         "level": {"code": result.level.code, "label": result.level.label} if result.level else None,

@@ -88,6 +88,13 @@ def query_id(**kw: Any) -> fields.Integer:
     return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kw)
 
 
+class VersionQuery(Schema):
+    version = fields.Integer(
+        validate=validate.Range(min=1, max=1_000_000),
+        metadata={"description": "an earlier version of the record (default: the current one)"},
+    )
+
+
 class PageQuery(Schema):
     limit = fields.Integer(
         validate=validate.Range(min=1, max=500),

@@ -35,6 +35,7 @@ class DecisionOut(Schema):
     reason = fields.String(allow_none=True, required=True)
     new_org_exception = fields.String(allow_none=True, required=True)
     created_by = fields.String(required=True)
+    created_at = fields.DateTime()
 
 
 class VetoFlagIn(Schema):

@@ -139,6 +139,9 @@ class SheetOut(Schema):
     proposed_level = fields.String(allow_none=True, required=True)
     explanation = fields.String(allow_none=True, required=True)
     note = fields.String(allow_none=True, required=True)
+    created_by = fields.String(metadata={"description": "who wrote this version"})
+    created_at = fields.DateTime(metadata={"description": "when"})
+    reason = fields.String(allow_none=True, metadata={"description": "why (a correction)"})
     versions = fields.List(fields.Nested(VersionOut), required=True)
 
 
@@ -148,6 +151,10 @@ class ScoreStepOut(Schema):
     weight = ScoreOut(required=True)
     value = ScoreOut(allow_none=True, required=True, metadata={"description": "100-point scale"})
     weighted = ScoreOut(allow_none=True, required=True)
+    exact = fields.String(
+        allow_none=True,
+        metadata={"description": "the weighted value before the one rounding, exactly"},
+    )
     basis = fields.String(required=True)
 
 
@@ -161,7 +168,11 @@ class ScoreViewOut(Schema):
     scheme = fields.String(required=True)
     steps = fields.List(fields.Nested(ScoreStepOut), required=True)
     missing = fields.List(fields.String(), required=True)
-    unrounded = fields.String(allow_none=True, required=True)
+    unrounded = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "the exact weighted sum before the one rounding"},
+    )
     total = ScoreOut(allow_none=True, required=True)
     rounding = fields.String(required=True)
     level = fields.Nested(LevelRefOut, allow_none=True, required=True)
