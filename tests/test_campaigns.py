@@ -28,7 +28,7 @@ def test_a_committee_admin_creates_a_draft_campaign(api: Api) -> None:
     assert campaign["status"] == "draft"
     assert [s["weight"] for s in campaign["sources"]] == ["50.00", "30.00", "20.00"]
     assert campaign["quota_rules"] == [
-        {"level_code": "good", "max_share": "20.00", "min_share": None}
+        {"level_code": "good", "scope": "campaign", "max_share": "20.00", "min_share": None}
     ]
 
 

@@ -148,10 +148,15 @@ def test_a_quota_cap_refuses_the_decision_that_would_pass_it(api: Api, db: Sessi
     assert approve(api, requests[0]).status_code == 200
     problem = assert_problem(approve(api, requests[1]), 409, "transition-blocked")
     assert [r["code"] for r in problem["reasons"]] == ["quota_cap"]
+    assert problem["reasons"][0]["detail"] == "全部: good 1 of 2 (cap 50.00%)"
     status = api.get(f"/api/v1/campaigns/{campaign.id}/quotas").get_json()["items"]
     assert status == [
         {
             "level_code": "good",
+            "scope": "campaign",
+            "unit_id": api.world.org("A").id,
+            "unit_name": "甲县委",
+            "headroom": 0,
             "max_share": "50.00",
             "min_share": None,
             "decided": 1,

@@ -115,18 +115,29 @@ class RatingSource(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "source"),)
 
 
+class QuotaScope(StrEnum):
+    """Over which organizations a quota is counted (docs/decisions/0018)."""
+
+    CAMPAIGN = "campaign"  # every organization taking part in the campaign
+    COMMITTEE = "committee"  # each deciding committee's own organizations (e.g. each township)
+
+
 class QuotaRule(Base):
-    """A cap and/or floor on the share of one level, e.g. 好 ≤ 20 %."""
+    """A cap and/or floor on the share of one level, e.g. 好 ≤ 20 %, over a scope."""
 
     __tablename__ = "campaign_quota_rules"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     level_code: Mapped[str] = mapped_column(String(40))
+    scope: Mapped[str] = mapped_column(String(20), default=QuotaScope.CAMPAIGN.value)
     max_share: Mapped[Decimal | None] = mapped_column(ScoreColumn)  # percent
     min_share: Mapped[Decimal | None] = mapped_column(ScoreColumn)
 
-    __table_args__ = (UniqueConstraint("campaign_id", "level_code"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "level_code", "scope"),
+        CheckConstraint("scope IN ('campaign', 'committee')", name="scope"),
+    )
 
 
 class VetoRule(Base):

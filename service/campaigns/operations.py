@@ -16,6 +16,7 @@ from service.campaigns.models import (
     CampaignPhase,
     CampaignStandard,
     QuotaRule,
+    QuotaScope,
     RatingSource,
     VetoRule,
 )
@@ -84,7 +85,12 @@ def snapshot(campaign: Campaign) -> dict[str, Any]:
         ],
         "sources": [{"source": s.source, "weight": s.weight} for s in campaign.sources],
         "quota_rules": [
-            {"level_code": q.level_code, "max_share": q.max_share, "min_share": q.min_share}
+            {
+                "level_code": q.level_code,
+                "scope": q.scope,
+                "max_share": q.max_share,
+                "min_share": q.min_share,
+            }
             for q in campaign.quota_rules
         ],
         "ballot_config": campaign.ballot_config,
@@ -138,6 +144,9 @@ def _validate(session: Session, campaign: Campaign, data: Mapping[str, Any]) -> 
         total = sum((Decimal(s["weight"]) for s in data["sources"]), Decimal(0))
         if data["sources"] and total != 100:
             errors["sources"] = [f"the weights sum to {total}, not to 100"]
+    scoped = [(r["level_code"], r.get("scope", "campaign")) for r in data.get("quota_rules") or []]
+    if len(set(scoped)) != len(scoped):
+        errors["quota_rules"] = ["each level once per scope"]
     for n, rule in enumerate(data.get("quota_rules") or []):
         if rule["level_code"] not in level_codes:
             errors[f"quota_rules.{n}.level_code"] = ["not a level of the campaign's scheme"]
@@ -190,6 +199,7 @@ def _set(campaign: Campaign, data: Mapping[str, Any]) -> None:
         campaign.quota_rules = [
             QuotaRule(
                 level_code=q["level_code"],
+                scope=q.get("scope", QuotaScope.CAMPAIGN),
                 max_share=q.get("max_share"),
                 min_share=q.get("min_share"),
             )

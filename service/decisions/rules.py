@@ -17,13 +17,13 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from service.campaigns.models import Campaign, QuotaRule, VetoRule
+from service.campaigns.models import Campaign, QuotaRule, QuotaScope, VetoRule
 from service.gradings.models import Grading
-from service.organizations.models import Organization
+from service.organizations.models import Organization, OrgKind
 from service.records import operations as records
-from service.scores import round_score
+from service.scores import exact, round_score
 from service.scoring.operations import source_values
 from service.standards.models import LevelScheme, Standard
 from service.workflows.context import GuardContext
@@ -104,24 +104,74 @@ def source_thresholds_met(grading: Grading, ctx: GuardContext) -> bool:
 def decided_counts(
     session: Session, campaign_id: int, exclude: int | None = None
 ) -> dict[str, int]:
-    query = (
-        select(Grading.level, func.count())
+    """Levels standing in the whole campaign (every scope)."""
+    return _counts(session, campaign_id, None, exclude)[1]
+
+
+def _deciding_unit_of(org: Any) -> Any:
+    """SQL: the nearest committee above an organization — the one that decides its level."""
+    committee = aliased(Organization)
+    return (
+        select(committee.id)
         .where(
-            Grading.campaign_id == campaign_id,
-            Grading.state.in_(LEVEL_STANDS),
-            Grading.level.is_not(None),
+            committee.kind == OrgKind.COMMITTEE.value,
+            committee.id != org.id,
+            org.path.startswith(committee.path),
         )
-        .group_by(Grading.level)
+        .order_by(func.length(committee.path).desc())
+        .limit(1)
+        .scalar_subquery()
     )
+
+
+def deciding_unit(session: Session, org: Organization) -> Organization:
+    committee_id = session.scalar(
+        select(_deciding_unit_of(Organization)).where(Organization.id == org.id)
+    )
+    return session.get_one(Organization, committee_id) if committee_id else org
+
+
+def _counts(
+    session: Session, campaign_id: int, unit: Organization | None, exclude: int | None = None
+) -> tuple[int, dict[str, int]]:
+    """(organizations taking part, levels standing) in the campaign, or only those `unit`
+    decides — the denominator counts every grading of the scope, decided or not."""
+    query = (
+        select(Grading.state, Grading.level, func.count())
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(Grading.campaign_id == campaign_id)
+        .group_by(Grading.state, Grading.level)
+    )
+    if unit is not None:
+        query = query.where(
+            Organization.path.startswith(unit.path, autoescape=True),
+            _deciding_unit_of(Organization) == unit.id,
+        )
+    total, decided = 0, dict[str, int]()
+    for state, level, n in session.execute(query).all():
+        total += n
+        if state in LEVEL_STANDS and level is not None:
+            decided[level] = decided.get(level, 0) + n
     if exclude is not None:
-        query = query.where(Grading.id != exclude)
-    return {level: n for level, n in session.execute(query).all() if level is not None}
+        row = session.execute(
+            select(Grading.state, Grading.level).where(Grading.id == exclude)
+        ).first()
+        if row is not None and row[0] in LEVEL_STANDS and row[1] is not None:
+            decided[row[1]] -= 1
+    return total, decided
 
 
-def within_cap(grading: Grading, ctx: GuardContext) -> bool:
+def _scope_unit(session: Session, rule: QuotaRule, campaign: Campaign, org: Organization) -> Any:
+    if rule.scope == QuotaScope.COMMITTEE:
+        return deciding_unit(session, org)
+    return None  # the whole campaign
+
+
+def _caps(grading: Grading, ctx: GuardContext) -> list[tuple[QuotaRule, str, int, int]]:
+    """For each cap on the proposed level: (rule, scope name, already decided, taking part)."""
     level = proposed_level(ctx.session, grading)
     if level is None:
-        return True
+        return []
     caps = ctx.session.scalars(
         select(QuotaRule).where(
             QuotaRule.campaign_id == grading.campaign_id,
@@ -130,21 +180,38 @@ def within_cap(grading: Grading, ctx: GuardContext) -> bool:
         )
     ).all()
     if not caps:
-        return True
-    if ctx.for_update:  # serialize deciders of one campaign: the count below stays true
+        return []
+    if ctx.for_update:  # serialize deciders of one campaign: the counts below stay true
         ctx.session.execute(
             select(Campaign.id).where(Campaign.id == grading.campaign_id).with_for_update()
         )
-    total = (
-        ctx.session.scalar(
-            select(func.count())
-            .select_from(Grading)
-            .where(Grading.campaign_id == grading.campaign_id)
-        )
-        or 0
+    campaign = ctx.session.get_one(Campaign, grading.campaign_id)
+    org = ctx.session.get_one(Organization, grading.organization_id)
+    out = []
+    for cap in caps:
+        unit = _scope_unit(ctx.session, cap, campaign, org)
+        total, decided = _counts(ctx.session, campaign.id, unit, exclude=grading.id)
+        name = unit.name if unit is not None else "全部"
+        out.append((cap, name, decided.get(level, 0), total))
+    return out
+
+
+def within_cap(grading: Grading, ctx: GuardContext) -> bool:
+    return all(
+        (already + 1) * 100 <= exact(cap.max_share) * total  # type: ignore[arg-type]
+        for cap, _, already, total in _caps(grading, ctx)
     )
-    already = decided_counts(ctx.session, grading.campaign_id, exclude=grading.id).get(level, 0)
-    return all(Decimal(already + 1) * 100 <= Decimal(cap.max_share) * total for cap in caps)  # type: ignore[arg-type]
+
+
+def cap_detail(grading: Grading, ctx: GuardContext) -> str | None:
+    """Which scope's cap the decision would pass, e.g. '凤凰镇党委: 好 4 of 21 (cap 20.00%)'."""
+    level = proposed_level(ctx.session, grading)
+    passed = [
+        f"{name}: {level} {already} of {total} (cap {cap.max_share}%)"
+        for cap, name, already, total in _caps(grading, ctx)
+        if (already + 1) * 100 > exact(cap.max_share) * total  # type: ignore[arg-type]
+    ]
+    return "; ".join(passed) or None
 
 
 def floors_met(grading: Grading, ctx: GuardContext) -> bool:
@@ -154,32 +221,50 @@ def floors_met(grading: Grading, ctx: GuardContext) -> bool:
 
 
 def quota_status(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
-    total = (
-        session.scalar(
-            select(func.count()).select_from(Grading).where(Grading.campaign_id == campaign.id)
-        )
-        or 0
-    )
-    counts = decided_counts(session, campaign.id)
-    decided = sum(counts.values())
+    """Every quota rule in every scope it applies to: decided, taking part, share, headroom."""
     out = []
+    units: list[Organization | None] = [None]
+    if any(rule.scope == QuotaScope.COMMITTEE for rule in campaign.quota_rules):
+        unit_ids = session.scalars(
+            select(_deciding_unit_of(Organization))
+            .select_from(Grading)
+            .join(Organization, Organization.id == Grading.organization_id)
+            .where(Grading.campaign_id == campaign.id)
+            .distinct()
+        ).all()
+        deciding = [session.get_one(Organization, i) for i in unit_ids if i is not None]
+        units = [None, *sorted(deciding, key=lambda o: o.path)]
+    counted = {id(u): _counts(session, campaign.id, u) for u in units}
+    top = session.get_one(Organization, campaign.organization_id)
     for rule in campaign.quota_rules:
-        n = counts.get(rule.level_code, 0)
-        share = round_score(Fraction(n * 100, total)) if total else round_score(0)
-        over_cap = rule.max_share is not None and share > rule.max_share
-        # A floor can only be judged once every grading is decided.
-        under_floor = rule.min_share is not None and decided == total and share < rule.min_share
-        out.append(
-            {
-                "level_code": rule.level_code,
-                "max_share": rule.max_share,
-                "min_share": rule.min_share,
-                "decided": n,
-                "total": total,
-                "share": share,
-                "all_decided": decided == total,
-                "over_cap": over_cap,
-                "under_floor": under_floor,
-            }
-        )
+        for unit in units:
+            if (unit is None) != (rule.scope == QuotaScope.CAMPAIGN):
+                continue
+            total, decided = counted[id(unit)]
+            n = decided.get(rule.level_code, 0)
+            all_decided = sum(decided.values()) == total
+            share = round_score(Fraction(n * 100, total)) if total else round_score(0)
+            cap_count = (
+                None if rule.max_share is None else int(exact(rule.max_share) * total // 100)
+            )
+            out.append(
+                {
+                    "level_code": rule.level_code,
+                    "scope": rule.scope,
+                    "unit_id": (unit or top).id,
+                    "unit_name": (unit or top).name,
+                    "max_share": rule.max_share,
+                    "min_share": rule.min_share,
+                    "decided": n,
+                    "total": total,
+                    "share": share,
+                    "headroom": None if cap_count is None else max(0, cap_count - n),
+                    "all_decided": all_decided,
+                    "over_cap": rule.max_share is not None and share > rule.max_share,
+                    # A floor can only be judged once every grading of its scope is decided.
+                    "under_floor": rule.min_share is not None
+                    and all_decided
+                    and share < rule.min_share,
+                }
+            )
     return out

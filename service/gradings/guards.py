@@ -124,7 +124,11 @@ SOURCE_THRESHOLDS = Guard(
     rules.source_thresholds_met,
 )
 QUOTA_CAP = Guard(
-    "quota_cap", "该等次已达到比例上限", "this level's quota (cap) is reached", rules.within_cap
+    "quota_cap",
+    "该等次已达到比例上限",
+    "this level's quota (cap) is reached",
+    rules.within_cap,
+    explain=rules.cap_detail,
 )
 QUOTA_FLOORS = Guard(
     "quota_floors",

@@ -64,7 +64,9 @@ class Workflow:
         return transition
 
     def refusals(self, subject: Any, transition: TransitionSpec, context: Any) -> list[Refusal]:
-        return [g.refusal() for g in transition.guards if not g.check(subject, context)]
+        return [
+            g.refusal(subject, context) for g in transition.guards if not g.check(subject, context)
+        ]
 
     def available(self, subject: Any, context: Any) -> list[Availability]:
         state = self.state_of(subject)

@@ -12,14 +12,19 @@ from service.errors import Conflict, TransitionNotAllowed
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a transition cannot fire: a stable code plus Chinese and English text."""
+    """Why a transition cannot fire: a stable code plus Chinese and English text, and where
+    the guard can say more (e.g. which scope's quota), a detail."""
 
     code: str
     message_zh: str
     message_en: str
+    detail: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message_zh": self.message_zh, "message_en": self.message_en}
+        out = {"code": self.code, "message_zh": self.message_zh, "message_en": self.message_en}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
 
 
 @dataclass(frozen=True)
@@ -28,9 +33,11 @@ class Guard:
     message_zh: str
     message_en: str
     check: Callable[[Any, Any], bool]  # (subject, context) -> holds?
+    explain: Callable[[Any, Any], str | None] | None = None  # what failed, when it does
 
-    def refusal(self) -> Refusal:
-        return Refusal(self.code, self.message_zh, self.message_en)
+    def refusal(self, subject: Any = None, context: Any = None) -> Refusal:
+        detail = self.explain(subject, context) if self.explain and subject is not None else None
+        return Refusal(self.code, self.message_zh, self.message_en, detail)
 
 
 @dataclass(frozen=True)

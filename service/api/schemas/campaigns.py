@@ -38,6 +38,14 @@ class SourceIn(Schema):
 
 class QuotaIn(Schema):
     level_code = fields.String(required=True, validate=CODE)
+    scope = fields.String(
+        validate=validate.OneOf(["campaign", "committee"]),
+        load_default="campaign",
+        metadata={
+            "description": "campaign: over every organization taking part (default); "
+            "committee: over each deciding committee's own organizations (e.g. each township)"
+        },
+    )
     max_share = Score(
         allow_none=True, minimum="0", maximum="100", metadata={"description": "percent"}
     )
@@ -135,6 +143,7 @@ class SourceOut(Schema):
 
 class QuotaOut(Schema):
     level_code = fields.String(required=True)
+    scope = fields.String(required=True)
     max_share = ScoreOut(allow_none=True, required=True)
     min_share = ScoreOut(allow_none=True, required=True)
 

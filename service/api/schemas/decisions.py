@@ -57,6 +57,16 @@ class VetoesOut(Schema):
 
 class QuotaStatusOut(Schema):
     level_code = fields.String(required=True)
+    scope = fields.String(required=True)
+    unit_id = fields.Integer(
+        required=True, metadata={"description": "the campaign's committee, or the deciding one"}
+    )
+    unit_name = fields.String(required=True)
+    headroom = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={"description": "how many more may still get this level under the cap"},
+    )
     max_share = ScoreOut(allow_none=True, required=True)
     min_share = ScoreOut(allow_none=True, required=True)
     decided = fields.Integer(required=True)

@@ -9,6 +9,7 @@ class RefusalOut(Schema):
     code = fields.String(required=True)
     message_zh = fields.String(required=True)
     message_en = fields.String(required=True)
+    detail = fields.String(metadata={"description": "what failed, e.g. which scope's quota"})
 
 
 class AvailableTransitionOut(Schema):
