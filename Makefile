@@ -8,7 +8,7 @@ PORT ?= 8000
 export DATABASE_URL ?= sqlite:///instance/grading.db
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-sqlite test-postgresql lint format typecheck openapi bench clean
+.PHONY: install run test test-sqlite test-postgresql lint format typecheck openapi bench report-pictures clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ openapi: install
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/reports.py
+
+# The demo county's 汇总表 and 明细表 printed through LibreOffice, as PNGs for the README.
+report-pictures: install
+	command -v soffice >/dev/null && command -v pdftoppm >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq libreoffice-calc-nogui poppler-utils fonts-noto-cjk)
+	$(BIN)/python docs/reports/render.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -325,8 +325,9 @@ def report(
         elif fmt == "csv":
             Path(out).write_text("".join(formats.csv_stream(header, rows)), encoding="utf-8")
         else:
-            title = f"{campaign.name} {kind}（{root.name}）"
-            Path(out).write_bytes(formats.xlsx_bytes(title, header, rows, [24] * len(header)))
+            Path(out).write_bytes(
+                formats.report_xlsx(kind, campaign, root, header, rows, provisional=provisional)
+            )
     click.echo(f"wrote {out}")
 
 

@@ -19,6 +19,19 @@ from service.audit.models import AuditEvent
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import fire, put_in_state
 
+# members' paper ballots: 6 × 好 (100) + 1 × 较好 (85) = 685/7 on average
+SIX_GOOD_ONE_FAIRLY_GOOD = {
+    "categories": [
+        {
+            "code": "members",
+            "issued": 7,
+            "returned": 7,
+            "invalid": 0,
+            "distribution": {"good": 6, "fairly_good": 1},
+        }
+    ]
+}
+
 
 def sheet(last: str) -> list[dict[str, str]]:
     """Full marks on six indicators (75 points), `last` on 群众评价 (of 25)."""
@@ -57,17 +70,7 @@ def test_a_paper_tally_average_is_not_rounded_before_the_composite(api: Api, db:
     grading_id = rated_by_self(api, db)
     tally = api.post(
         f"/api/v1/gradings/{grading_id}/paper-tallies",
-        json={
-            "categories": [
-                {
-                    "code": "members",
-                    "issued": 7,
-                    "returned": 7,
-                    "invalid": 0,
-                    "distribution": {"good": 6, "fairly_good": 1},
-                }
-            ]
-        },
+        json=SIX_GOOD_ONE_FAIRLY_GOOD,
         who="teller",
     )
     assert tally.status_code == 201, tally.get_json()
@@ -145,17 +148,7 @@ def test_every_score_in_responses_and_audit_payloads_has_two_decimals(
     grading_id = rated_by_self(api, db)  # integer input: "15", "10", …
     api.post(
         f"/api/v1/gradings/{grading_id}/paper-tallies",
-        json={
-            "categories": [
-                {
-                    "code": "members",
-                    "issued": 7,
-                    "returned": 7,
-                    "invalid": 0,
-                    "distribution": {"good": 6, "fairly_good": 1},
-                }
-            ]
-        },
+        json=SIX_GOOD_ONE_FAIRLY_GOOD,
         who="teller",
     )
     assessed(api, grading_id)

@@ -29,8 +29,10 @@ def promoting(db: Session, grading: Grading, level: str = "poor", item: str = "c
     return fresh.id
 
 
-def satisfied(api: Api, grading_id: int, choice: str = "good") -> None:
-    """A satisfaction meeting (reusing ballot sessions) chaired by the superior."""
+def satisfied(api: Api, grading_id: int, choice: str = "good", *more: str) -> None:
+    """A satisfaction meeting (reusing ballot sessions) chaired by the superior: three ballots
+    of `choice`, or one ballot per choice given."""
+    choices = [choice, *more] if more else [choice] * 3
     session = api.post(
         "/api/v1/ballot-sessions",
         who="teller",
@@ -38,13 +40,12 @@ def satisfied(api: Api, grading_id: int, choice: str = "good") -> None:
             "campaign_id": api.world.campaigns["open"].id,
             "title": "群众满意度测评会",
             "grading_ids": [grading_id],
-            "categories": [{"code": "public_reps", "issued": 3}],
+            "categories": [{"code": "public_reps", "issued": len(choices)}],
         },
     ).get_json()
-    for row in codes_of(api, session["id"]):
-        assert (
-            cast(api, row["code"], [{"grading_id": grading_id, "level": choice}]).status_code == 201
-        )
+    for row, chosen in zip(codes_of(api, session["id"]), choices, strict=True):
+        answer = [{"grading_id": grading_id, "level": chosen}]
+        assert cast(api, row["code"], answer).status_code == 201
     api.post(f"/api/v1/ballot-sessions/{session['id']}/close", who="teller")
     assert (
         api.post(f"/api/v1/ballot-sessions/{session['id']}/count", who="teller").status_code == 200
@@ -146,23 +147,6 @@ def test_a_good_organization_is_settled_without_promotion(api: Api, db: Session)
 def test_satisfaction_is_rounded_half_up_once(api: Api, db: Session) -> None:
     """8 ballots: 5 × 好 (100) + 1 × 较好 (85) + 2 × 一般 (70) = 725 / 8 = 90.625 → "90.63"."""
     grading_id = promoting(db, api.world.gradings["A1-01"])
-    session = api.post(
-        "/api/v1/ballot-sessions",
-        who="teller",
-        json={
-            "campaign_id": api.world.campaigns["open"].id,
-            "title": "群众满意度测评会",
-            "grading_ids": [grading_id],
-            "categories": [{"code": "members", "issued": 8}],
-        },
-    ).get_json()
-    choices = ["good"] * 5 + ["fairly_good"] + ["average"] * 2
-    for row, choice in zip(codes_of(api, session["id"]), choices, strict=True):
-        answer = [{"grading_id": grading_id, "level": choice}]
-        assert cast(api, row["code"], answer).status_code == 201
-    api.post(f"/api/v1/ballot-sessions/{session['id']}/close", who="teller")
-    assert (
-        api.post(f"/api/v1/ballot-sessions/{session['id']}/count", who="teller").status_code == 200
-    )
+    satisfied(api, grading_id, *(["good"] * 5 + ["fairly_good"] + ["average"] * 2))
     view = api.get(f"/api/v1/gradings/{grading_id}/promotion").get_json()
     assert view["satisfaction"] == "90.63"

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
+from urllib.parse import quote
 
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
+from service.campaigns.models import Campaign
 from service.gradings.models import Grading
+from service.reports import queries as reports
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
 
@@ -25,8 +29,10 @@ def graded(db: Session, api: Api, levels: dict[str, tuple[str, str | None]]) -> 
 def test_the_summary_counts_final_levels_per_unit_domain_and_area(api: Api, db: Session) -> None:
     campaign = graded(db, api, {"A1-01": ("rated", "good"), "A1-02": ("publicity", "average")})
     report = api.get(f"/api/v1/campaigns/{campaign}/reports/summary", who="inspector").get_json()
-    assert [(r["name"], r["total"]) for r in report["rows"]] == [("甲县委", 1), ("甲镇党委", 1)]
-    assert report["total"]["levels"]["good"] == {"count": 1, "share": "100.00"}
+    # 党组织数 counts every organization in scope; a level only once it is final
+    assert [(r["name"], r["total"]) for r in report["rows"]] == [("甲县委", 2), ("甲镇党委", 2)]
+    assert report["total"]["levels"]["good"] == {"count": 1, "share": "50.00"}
+    assert report["total"]["levels"]["average"] == {"count": 0, "share": "0.00"}
     provisional = api.get(
         f"/api/v1/campaigns/{campaign}/reports/summary?provisional=true", who="inspector"
     ).get_json()
@@ -57,10 +63,22 @@ def test_csv_opens_in_excel_and_the_sums_match_the_detail(api: Api, db: Session)
 def test_xlsx_has_a_title_frozen_headers_and_numbers_as_numbers(api: Api, db: Session) -> None:
     campaign = graded(db, api, {"A1-01": ("rated", "good"), "A1-02": ("rated", "fairly_good")})
     response = api.get(f"/api/v1/campaigns/{campaign}/reports/summary?format=xlsx", who="admin")
-    assert response.headers["Content-Disposition"] == 'attachment; filename="summary.xlsx"'
+    year = db.get_one(Campaign, campaign).year
+    name = f"甲县委{year}年基层党组织分类定级汇总表"
+    assert response.headers["Content-Disposition"] == (
+        f"attachment; filename=\"summary.xlsx\"; filename*=UTF-8''{quote(name)}.xlsx"
+    )
     sheet = load_workbook(io.BytesIO(response.data)).active
-    assert sheet is not None
-    assert "分类定级情况汇总表" in sheet["A1"].value and sheet.freeze_panes == "A3"
+    assert sheet is not None and sheet.title == "汇总表"
+    assert sheet["A1"].value == name and sheet.freeze_panes == "A3"
+    # ready to print: landscape, one page wide, title and header on every page, a footer
+    assert sheet.page_setup.orientation == "landscape"
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
+    assert sheet.print_title_rows == "$1:$2"
+    assert "生成于" in sheet.oddFooter.left.text and "正式等次" in sheet.oddFooter.left.text
+    assert sheet["A3"].border.left.style == "thin"
+    assert sheet.column_dimensions["A"].width >= len("甲镇党委") * 2
     assert [c.value for c in sheet[2]][:3] == ["单位", "党组织数", "好(个)"]
     total = next(row for row in sheet.iter_rows(min_row=3, values_only=True) if row[0] == "合计")
     assert total[1] == 2 and total[2] == 1 and total[3] == 50.0
@@ -203,4 +221,20 @@ def test_progress_exports_as_a_table(api: Api, db: Session) -> None:
     campaign = graded(db, api, {"A1-02": ("rated", "good")})
     response = api.get(f"/api/v1/campaigns/{campaign}/reports/progress?format=csv", who="inspector")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0] == ["单位", "项目", "数量"] and ["甲镇党委", "状态:rated", "1"] in rows
+    assert rows[0] == ["单位", "项目", "数量"] and ["甲镇党委", "状态:定级", "1"] in rows
+
+
+def test_an_indicator_scored_by_sub_items_is_their_sum_in_the_detail() -> None:
+    sheet = {
+        "scores": [
+            {"indicator": "leader", "score": "12.00"},
+            {
+                "indicator": "performance",
+                "sub_items": [
+                    {"code": "economy", "score": "7.50"},
+                    {"code": "services", "score": "6.00"},
+                ],
+            },
+        ]
+    }
+    assert reports._scores(sheet) == {"leader": Decimal("12.00"), "performance": Decimal("13.50")}

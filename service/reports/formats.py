@@ -5,12 +5,18 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from datetime import timedelta, timezone
+from decimal import Decimal
+from itertools import chain, islice
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+
+from service.db import utcnow
+from service.workflows.states import GRADING_STATE_LABELS
 
 
 def summary_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
@@ -37,8 +43,14 @@ def progress_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     header = ["单位", "项目", "数量"]
     rows: list[list[Any]] = []
     for unit in report["gradings_by_unit"]:
-        rows += [[unit["unit"], f"状态:{state}", n] for state, n in sorted(unit["states"].items())]
-    rows += [["", f"逾期:{state}", n] for state, n in sorted(report["overdue_by_stage"].items())]
+        rows += [
+            [unit["unit"], f"状态:{GRADING_STATE_LABELS.get(state, state)}", n]
+            for state, n in sorted(unit["states"].items())
+        ]
+    rows += [
+        ["", f"逾期:{GRADING_STATE_LABELS.get(state, state)}", n]
+        for state, n in sorted(report["overdue_by_stage"].items())
+    ]
     items = report["rectification_items"]
     rows += [
         ["", "整改项目:未销号", items["open"]],
@@ -68,26 +80,106 @@ def csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def xlsx_bytes(
-    title: str, header: list[str], rows: Iterable[list[Any]], widths: list[int]
+KIND_LABELS = {
+    "summary": "汇总表",
+    "detail": "明细表",
+    "poor-list": "较差基层党组织名单",
+    "poor-status": "较差基层党组织状况明细表",
+    "progress": "工作进度表",
+}
+BEIJING = timezone(timedelta(hours=8))  # no daylight saving in China
+
+
+def report_title(kind: str, campaign: Any, root: Any) -> str:
+    """e.g. 兴隆县委2026年基层党组织分类定级汇总表 — also the file's name."""
+    return f"{root.name}{campaign.year}年基层党组织分类定级{KIND_LABELS[kind]}"
+
+
+def report_xlsx(
+    kind: str,
+    campaign: Any,
+    root: Any,
+    header: list[str],
+    rows: Iterable[list[Any]],
+    *,
+    provisional: bool,
 ) -> bytes:
-    """A write-only workbook: rows are written as they come, not held in memory."""
+    made = utcnow().astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    data = "含公示期内的等次（临时）" if provisional else "正式等次"
+    footer = f"{campaign.name} · 生成于 {made}（北京时间） · {data}"
+    return xlsx_bytes(
+        report_title(kind, campaign, root),
+        header,
+        rows,
+        sheet_name=KIND_LABELS[kind],
+        footer=footer,
+    )
+
+
+THIN = Side(style="thin", color="808080")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+WIDTH_SAMPLE = 200  # rows read ahead to size the columns (the rest stream)
+
+
+def _width(value: Any) -> int:
+    """Display width: a CJK character takes two columns."""
+    text = "" if value is None else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def xlsx_bytes(
+    title: str,
+    header: list[str],
+    rows: Iterable[list[Any]],
+    *,
+    sheet_name: str,
+    footer: str,
+) -> bytes:
+    """A write-only workbook ready to print and file: the title row and the header repeated on
+    every page, landscape, fitted to the page width, bordered cells, columns sized to their
+    content, and a footer saying when and from what data it was made. Rows are written as they
+    come (the first 200 are read ahead to size the columns)."""
+    iterator = iter(rows)
+    sample = list(islice(iterator, WIDTH_SAMPLE))
+    # Columns fit their data; a long header wraps onto a second or third line instead.
+    widths = [
+        min(40, max(6, *(_width(r[n]) for r in sample), min(_width(name), 10)) + 2)
+        for n, name in enumerate(header)
+    ]
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("报表")
+    sheet = workbook.create_sheet(sheet_name[:31])
     sheet.freeze_panes = "A3"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = "9"  # A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages down as it takes
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:2"
+    sheet.oddFooter.left.text = footer
+    sheet.oddFooter.right.text = "第 &P 页，共 &N 页"
     for n, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(n)].width = width
     title_cell = WriteOnlyCell(sheet, value=title)
     title_cell.font = Font(bold=True, size=14)
     sheet.append([title_cell])
-    bold = []
-    for name in header:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = Font(bold=True)
-        bold.append(cell)
-    sheet.append(bold)
-    for row in rows:
-        sheet.append(row)
+    lines = max(
+        1, *(-(-_width(name) // max(1, int(w) - 2)) for name, w in zip(header, widths, strict=True))
+    )
+    sheet.row_dimensions[2].height = 15 * lines  # the wrapped header, on as many lines as needed
+    sheet.append([_cell(sheet, name, bold=True) for name in header])
+    for row in chain(sample, iterator):
+        sheet.append([_cell(sheet, value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _cell(sheet: Any, value: Any, *, bold: bool = False) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.border = BOX
+    if bold:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    elif isinstance(value, Decimal | float):
+        cell.number_format = "0.00"
+    return cell

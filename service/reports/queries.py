@@ -11,7 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from service.ballots.models import BallotCategory, BallotSession
@@ -26,6 +26,7 @@ from service.rectification.operations import ledger
 from service.scores import round_score
 from service.standards.models import Indicator, LevelScheme
 from service.workflows.states import (
+    GRADING_STATE_LABELS,
     LEVEL_STANDS,
     PHASE_OF_STATE,
     UNDER_PUBLICITY,
@@ -52,7 +53,8 @@ def levels(session: Session, campaign: Campaign) -> list[tuple[str, str]]:
     return [(lv.code, lv.label) for lv in scheme.levels]
 
 
-def _row(name: str, counts: dict[str, int], level_codes: list[str]) -> dict[str, Any]:
+def _row(name: str, counts: dict[Any, int], level_codes: list[str]) -> dict[str, Any]:
+    """党组织数 counts every organization (the `None` key: no level yet); shares are of it."""
     total = sum(counts.values())
     return {
         "name": name,
@@ -69,9 +71,14 @@ def summary(
 ) -> dict[str, Any]:
     states = PROVISIONAL_STATES if provisional else FINAL_STATES
     codes = [c for c, _ in levels(session, campaign)]
+    # Every organization in scope counts in 党组织数; its level only once it stands (final, or
+    # provisional when asked): `level` is NULL for the others.
     graded = (
         select(
-            Grading.level,
+            case(
+                (and_(Grading.state.in_(states), Grading.level.is_not(None)), Grading.level),
+                else_=None,
+            ).label("level"),
             Organization.id.label("org_id"),
             Organization.parent_id,
             Organization.domain,
@@ -80,8 +87,6 @@ def summary(
         .join(Organization, Organization.id == Grading.organization_id)
         .where(
             Grading.campaign_id == campaign.id,
-            Grading.state.in_(states),
-            Grading.level.is_not(None),
             Organization.path.startswith(root.path, autoescape=True),
         )
         .subquery()
@@ -123,7 +128,7 @@ def summary(
         ),
     )
     domain_labels = dict(session.execute(select(Domain.code, Domain.label)).all())
-    totals: dict[str, int] = dict(
+    totals: dict[str | None, int] = dict(
         session.execute(select(graded.c.level, func.count()).group_by(graded.c.level)).all()
     )
     return {
@@ -206,10 +211,15 @@ def _latest(record_type: str) -> Any:
 
 
 def _scores(sheet: Any) -> dict[str, Decimal | None]:
-    return {
-        entry["indicator"]: _number(entry.get("score"))
-        for entry in (sheet or {}).get("scores") or []
-    }
+    """Each indicator's score; one scored by sub-items is the sum of its sub-items."""
+    out: dict[str, Decimal | None] = {}
+    for entry in (sheet or {}).get("scores") or []:
+        subs = entry.get("sub_items") or []
+        if entry.get("score") is None and subs:
+            out[entry["indicator"]] = sum((Decimal(str(s["score"])) for s in subs), Decimal(0))
+        else:
+            out[entry["indicator"]] = _number(entry.get("score"))
+    return out
 
 
 def _number(value: Any) -> Decimal | None:
@@ -270,7 +280,7 @@ def detail_rows(
             "secretary": secretary,
             "members": members,
             "level": labels.get(level or "", level),
-            "state": state,
+            "state": GRADING_STATE_LABELS.get(state, state),
             "composite": _number((dec or {}).get("composite")),
             "computed_level": labels.get((dec or {}).get("computed_level") or ""),
         }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, current_app, request, stream_with_context
 from marshmallow import Schema, fields, validate
@@ -66,15 +67,27 @@ def _format() -> str:
 
 
 def _file(
-    fmt: str, name: str, title: str, header: list[str], rows: Any, widths: list[int]
+    fmt: str,
+    kind: str,
+    campaign: Campaign,
+    root: Organization,
+    header: list[str],
+    rows: Any,
+    provisional: bool = False,
 ) -> Response:
+    """A report file named and titled in Chinese, e.g. 兴隆县委2026年基层党组织分类定级汇总表.xlsx
+    (RFC 6266: an ASCII fallback `filename`, the real name in `filename*`)."""
+    title = formats.report_title(kind, campaign, root)
     if fmt == "csv":
         response = Response(
             stream_with_context(formats.csv_stream(header, rows)), mimetype="text/csv"
         )
     else:
-        response = Response(formats.xlsx_bytes(title, header, rows, widths), mimetype=XLSX)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+        body = formats.report_xlsx(kind, campaign, root, header, rows, provisional=provisional)
+        response = Response(body, mimetype=XLSX)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{kind}.{fmt}\"; filename*=UTF-8''{quote(f'{title}.{fmt}')}"
+    )
     return response
 
 
@@ -100,8 +113,7 @@ def summary(ctx: Ctx, campaign_id: int) -> Any:
     if fmt == "json":
         return report
     header, rows = formats.summary_table(report)
-    title = f"{campaign.name} 分类定级情况汇总表（{root.name}）"
-    return _file(fmt, "summary", title, header, rows, [24, 10] + [9] * (len(header) - 2))
+    return _file(fmt, "summary", campaign, root, header, rows, report["provisional"])
 
 
 @operation(
@@ -138,16 +150,7 @@ def detail(ctx: Ctx, campaign_id: int) -> Any:
         finally:
             session.close()
 
-    rows = stream()
-    title = f"{campaign.name} 分类定级情况明细表（{root.name}）"
-    return _file(
-        fmt,
-        "detail",
-        title,
-        [h for _, h in columns],
-        rows,
-        [20, 28, 10, 10, 8, 10, 12],
-    )
+    return _file(fmt, "detail", campaign, root, [h for _, h in columns], stream(), provisional)
 
 
 class ListOut(Schema):
@@ -191,21 +194,14 @@ def _listing(
     root: Organization,
     items: list[dict[str, Any]],
     columns: list[tuple[str, str]],
-    name: str,
-    title: str,
+    kind: str,
 ) -> Any:
     fmt = _format()
     if fmt == "json":
         return {"campaign": campaign.name, "unit": root.name, "items": items}
     rows = [[item.get(k) for k, _ in columns] for item in items]
-    return _file(
-        fmt,
-        name,
-        f"{campaign.name} {title}（{root.name}）",
-        [h for _, h in columns],
-        rows,
-        [24] * len(columns),
-    )
+    provisional = bool(ctx.query.get("provisional"))
+    return _file(fmt, kind, campaign, root, [h for _, h in columns], rows, provisional)
 
 
 @operation(
@@ -223,7 +219,7 @@ def poor_list(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
     items = queries.poor_list(ctx.session, campaign, root, bool(ctx.query.get("provisional")))
-    return _listing(ctx, campaign, root, items, POOR_COLUMNS, "poor-list", "较差基层党组织名单")
+    return _listing(ctx, campaign, root, items, POOR_COLUMNS, "poor-list")
 
 
 @operation(
@@ -241,9 +237,7 @@ def poor_status(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
     items = queries.poor_status(ctx.session, campaign, root, bool(ctx.query.get("provisional")))
-    return _listing(
-        ctx, campaign, root, items, STATUS_COLUMNS, "poor-status", "较差基层党组织状况明细表"
-    )
+    return _listing(ctx, campaign, root, items, STATUS_COLUMNS, "poor-status")
 
 
 @operation(
@@ -265,6 +259,4 @@ def progress(ctx: Ctx, campaign_id: int) -> Any:
     if fmt == "json":
         return report
     header, rows = formats.progress_table(report)
-    return _file(
-        fmt, "progress", f"{campaign.name} 工作进度（{root.name}）", header, rows, [24, 18, 10]
-    )
+    return _file(fmt, "progress", campaign, root, header, rows)
