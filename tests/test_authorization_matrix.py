@@ -658,6 +658,16 @@ CASES: list[Case] = [
         slug_409="transition-blocked",
     ),
     on_grading("GET", "/history", ANY),
+    twin(
+        "GET",
+        "/gradings/<int:grading_id>/records/<record_type>/<key>/versions",
+        lambda s, w, db: (
+            f"/gradings/{with_record(s.grading, 'survey_entry')(w, db)}/records/survey_entry/E1"
+            "/versions",
+            None,
+        ),
+        ANY,
+    ),
     anywhere("GET", "/approvals", ANY, path="/approvals?state=pending"),
     on_approval("GET", "", ANY),
     on_approval("POST", "/approve", expect(403, supervisor=200), body={}),

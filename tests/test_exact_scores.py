@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from service.audit.models import AuditEvent
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import fire, put_in_state
+from tests.test_decisions import propose, scored
 
 # members' paper ballots: 6 × 好 (100) + 1 × 较好 (85) = 685/7 on average
 SIX_GOOD_ONE_FAIRLY_GOOD = {
@@ -186,3 +187,37 @@ def test_an_earlier_version_of_a_sheet_is_read_as_it_was_written(api: Api, db: S
     assert [v["version"] for v in latest["versions"]] == [1, 2]
     assert_problem(api.get(f"{url}?version=3"), 404, "not-found")
     assert_problem(api.get(f"{url}?version=0"), 422, "validation-error")
+
+
+def test_every_version_of_a_proposed_level_is_listed_and_readable(api: Api, db: Session) -> None:
+    grading_id = scored(db, api, "A1-01", superior="85", members="85", own="85")
+    assert propose(api, grading_id, "fairly_good").status_code == 200
+    assert propose(api, grading_id, "good", reason="全年工作突出").status_code == 200
+    url = f"/api/v1/gradings/{grading_id}/decision"
+    latest = api.get(url).get_json()
+    assert [(v["version"], v["reason"]) for v in latest["versions"]] == [
+        (1, None),
+        (2, "全年工作突出"),
+    ]
+    assert api.get(f"{url}?version=1").get_json()["level"] == "fairly_good"
+    assert latest["level"] == "good"
+
+
+def test_every_version_of_any_stage_record_is_readable(api: Api, db: Session) -> None:
+    grading = put_in_state(db, api.world.gradings["A1-01"], "survey")
+    url = f"/api/v1/gradings/{grading.id}/survey-entries"
+    assert (
+        api.post(url, json={"method": "meeting", "date": "2026-03-01"}, who="reviewer").status_code
+        == 201
+    )
+    corrected = {"method": "household_visit", "date": "2026-03-02", "reason": "记录有误"}
+    assert api.put(f"{url}/E1", json=corrected, who="reviewer").status_code == 200
+    versions = api.get(f"/api/v1/gradings/{grading.id}/records/survey_entry/E1/versions")
+    items = versions.get_json()["items"]
+    assert [(i["version"], i["data"]["method"], i["reason"]) for i in items] == [
+        (1, "meeting", None),
+        (2, "household_visit", "记录有误"),
+    ]
+    base = f"/api/v1/gradings/{grading.id}/records"
+    assert_problem(api.get(f"{base}/survey_entry/E9/versions"), 404, "not-found")
+    assert_problem(api.get(f"{base}/no_such_type/E1/versions"), 404, "not-found")

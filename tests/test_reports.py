@@ -51,6 +51,7 @@ def test_csv_opens_in_excel_and_the_sums_match_the_detail(api: Api, db: Session)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[0][:4] == ["单位", "党组织数", "好(个)", "好(占比%)"]
     total = next(r for r in rows if r[0] == "合计")
+    assert total[2:4] == ["1", "50.00"]  # a share is spelled like every score: two decimals
     detail = api.get(f"/api/v1/campaigns/{campaign}/reports/detail?format=csv", who="admin")
     detail_rows = list(csv.reader(io.StringIO(detail.get_data(as_text=True).lstrip("\ufeff"))))
     assert detail_rows[0][:5] == ["单位", "党组织名称", "领域", "书记", "党员数"]
@@ -237,4 +238,9 @@ def test_an_indicator_scored_by_sub_items_is_their_sum_in_the_detail() -> None:
             },
         ]
     }
-    assert reports._scores(sheet) == {"leader": Decimal("12.00"), "performance": Decimal("13.50")}
+    assert reports._scores(sheet) == {
+        "leader": Decimal("12.00"),
+        "performance": Decimal("13.50"),
+        "performance.economy": Decimal("7.50"),
+        "performance.services": Decimal("6.00"),
+    }

@@ -54,6 +54,20 @@ def current_or_404(ctx: Ctx, grading: Grading, record_type: str) -> RecordVersio
     return found
 
 
+def versions_of(ctx: Ctx, grading: Grading, record_type: str) -> list[dict[str, Any]]:
+    """Every version of a grading's record: who wrote it, when and why (the list a client
+    picks `?version=N` from)."""
+    return [
+        {
+            "version": v.version,
+            "created_by": v.created_by,
+            "created_at": v.created_at,
+            "reason": v.reason,
+        }
+        for v in records.versions(ctx.session, grading.id, record_type, "main")
+    ]
+
+
 def stage_record(
     path: str,
     *,

@@ -39,6 +39,21 @@ def latest_versions(session: Session, grading_id: int, record_type: str) -> list
     return list(session.scalars(query))
 
 
+def versions(session: Session, grading_id: int, record_type: str, key: str) -> list[RecordVersion]:
+    """Every version of one record, oldest first."""
+    return list(
+        session.scalars(
+            select(RecordVersion)
+            .where(
+                RecordVersion.grading_id == grading_id,
+                RecordVersion.record_type == record_type,
+                RecordVersion.record_key == key,
+            )
+            .order_by(RecordVersion.version)
+        )
+    )
+
+
 def version(
     session: Session, grading_id: int, record_type: str, key: str, number: int
 ) -> RecordVersion | None:

@@ -34,7 +34,7 @@ def summary_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
             row: list[Any] = [section + item["name"], item["total"]]
             for level in report["levels"]:
                 figures = item["levels"][level["code"]]
-                row += [figures["count"], float(figures["share"])]
+                row += [figures["count"], figures["share"]]
             rows.append(row)
     return header, rows
 

@@ -173,21 +173,28 @@ DETAIL_COLUMNS = [
 
 
 def indicator_columns(session: Session, campaign: Campaign) -> list[tuple[str, str]]:
-    """Each indicator of the campaign's standards, scored by the superior (上级) and self (自评)."""
-    indicators = session.execute(
-        select(Indicator.code, Indicator.name)
+    """Each indicator of the campaign's standards, scored by the superior (上级) and self (自评);
+    an indicator refined into sub-items (细化分解) is followed by a column per sub-item."""
+    indicators = session.scalars(
+        select(Indicator)
         .join(CampaignStandard, CampaignStandard.standard_id == Indicator.standard_id)
         .where(CampaignStandard.campaign_id == campaign.id)
         .order_by(Indicator.position)
     ).all()
-    seen: dict[str, str] = {}
-    for code, name in indicators:
-        seen.setdefault(code, name)
-    return [
-        (f"{source}:{code}", f"{name}({label})")
-        for code, name in seen.items()
-        for source, label in (("assessment", "上级"), ("self_rating", "自评"))
-    ]
+    seen: dict[str, tuple[str, dict[str, str]]] = {}
+    for indicator in indicators:
+        name, subs = seen.setdefault(indicator.code, (indicator.name, {}))
+        for sub in indicator.sub_items:
+            subs.setdefault(sub.code, sub.name)
+    columns = []
+    for code, (name, subs) in seen.items():
+        for source, label in (("assessment", "上级"), ("self_rating", "自评")):
+            columns.append((f"{source}:{code}", f"{name}({label})"))
+            columns += [
+                (f"{source}:{code}.{sub}", f"{name}·{sub_name}({label})")
+                for sub, sub_name in subs.items()
+            ]
+    return columns
 
 
 def _latest(record_type: str) -> Any:
@@ -211,10 +218,13 @@ def _latest(record_type: str) -> Any:
 
 
 def _scores(sheet: Any) -> dict[str, Decimal | None]:
-    """Each indicator's score; one scored by sub-items is the sum of its sub-items."""
+    """Each indicator's score — one scored by sub-items is their sum — and each sub-item's
+    (keyed `indicator.sub_item`)."""
     out: dict[str, Decimal | None] = {}
     for entry in (sheet or {}).get("scores") or []:
         subs = entry.get("sub_items") or []
+        for sub in subs:
+            out[f"{entry['indicator']}.{sub['code']}"] = _number(sub["score"])
         if entry.get("score") is None and subs:
             out[entry["indicator"]] = sum((Decimal(str(s["score"])) for s in subs), Decimal(0))
         else:

@@ -4,7 +4,7 @@ from typing import Any
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.records import current_or_404, stage_record
+from service.api.records import current_or_404, stage_record, versions_of
 from service.api.routing import Ctx, operation
 from service.api.schemas.decisions import (
     DecisionIn,
@@ -30,6 +30,7 @@ def _decision(ctx: Ctx, grading: Grading) -> dict[str, Any]:
         **version.data,
         "created_by": version.created_by,
         "created_at": version.created_at,
+        "versions": versions_of(ctx, grading, "decision"),
     }
 
 
@@ -41,6 +42,7 @@ def _vetoes(ctx: Ctx, grading: Grading) -> dict[str, Any]:
         "version": version.version,
         "flags": version.data["flags"],
         "forced_level": rules.forced_level(ctx.session, grading, campaign),
+        "versions": versions_of(ctx, grading, "veto_flags"),
     }
 
 

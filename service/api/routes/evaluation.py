@@ -3,8 +3,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.records import stage_record, write_record
@@ -114,15 +112,7 @@ def correct_survey_entry(ctx: Ctx, grading_id: int, key: str) -> Any:
 
 def _sheet(record_type: str) -> Callable[[Ctx, Grading], dict[str, Any]]:
     def render(ctx: Ctx, grading: Grading) -> dict[str, Any]:
-        versions = ctx.session.scalars(
-            select(RecordVersion)
-            .where(
-                RecordVersion.grading_id == grading.id,
-                RecordVersion.record_type == record_type,
-                RecordVersion.record_key == "main",
-            )
-            .order_by(RecordVersion.version)
-        ).all()
+        versions = records.versions(ctx.session, grading.id, record_type, "main")
         wanted = ctx.query.get("version")
         chosen = [v for v in versions if wanted is None or v.version == wanted]
         if not chosen:

@@ -16,16 +16,20 @@ from service.api.schemas.gradings import (
     DecisionRequest,
     GradingView,
     HistoryOut,
+    RecordVersionsOut,
     TransitionRequest,
 )
 from service.api.scope import scoped, within
 from service.audit.operations import record
 from service.campaigns.models import Campaign
+from service.errors import NotFound
 from service.gradings import operations as ops
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
+from service.records import operations as records
 from service.workflows.approval import APPROVAL_WORKFLOW
 from service.workflows.grading import GRADING_WORKFLOW
+from service.workflows.states import STAGE_OF_RECORD
 
 TAG = "gradings"
 
@@ -94,6 +98,32 @@ def get_history(ctx: Ctx, grading_id: int) -> Any:
             after={"view": "history"},
         )
     return {"grading_id": grading.id, "items": ops.history(ctx.session, grading)}
+
+
+@operation(
+    api,
+    "GET",
+    "/gradings/<int:grading_id>/records/<record_type>/<key>/versions",
+    summary="Every version of one stage record, oldest first: the data, who, when, why",
+    tag=TAG,
+    responses={200: RecordVersionsOut},
+    errors=(404,),
+    description="Any versioned record of the grading (`record_type`: survey_entry, self_rating, "
+    "ballot_tally, assessment, decision, veto_flags, rectification_item, "
+    "rectification_helpers, rectification_plan, special_report, satisfaction_tally, "
+    "promotion_decision; `key`: E1, I1, P1, S3 … or main). Nothing is ever overwritten: a "
+    "correction is a new version naming why.",
+)
+def get_record_versions(ctx: Ctx, grading_id: int, record_type: str, key: str) -> Any:
+    grading, _ = scoped(ctx, Grading, grading_id)
+    versions = (
+        records.versions(ctx.session, grading.id, record_type, key)
+        if record_type in STAGE_OF_RECORD
+        else []
+    )
+    if not versions:
+        raise NotFound(f"grading {grading.id} has no {record_type} {key}")
+    return {"grading_id": grading.id, "record_type": record_type, "key": key, "items": versions}
 
 
 @operation(

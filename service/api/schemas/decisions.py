@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from service.api.schemas.common import ScoreOut, text
+from service.api.schemas.evaluation import VersionOut, validate
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")
 
@@ -36,6 +37,7 @@ class DecisionOut(Schema):
     new_org_exception = fields.String(allow_none=True, required=True)
     created_by = fields.String(required=True)
     created_at = fields.DateTime()
+    versions = fields.List(fields.Nested(VersionOut))
 
 
 class VetoFlagIn(Schema):
@@ -53,6 +55,7 @@ class VetoesOut(Schema):
     version = fields.Integer(required=True)
     flags = fields.List(fields.Dict(), required=True)
     forced_level = fields.String(allow_none=True, required=True)
+    versions = fields.List(fields.Nested(VersionOut))
 
 
 class QuotaStatusOut(Schema):

@@ -115,6 +115,24 @@ class HistoryOut(Schema):
     items = fields.List(fields.Nested(HistoryEntryOut), required=True)
 
 
+class RecordVersionOut(Schema):
+    version = fields.Integer(required=True)
+    data = fields.Dict(required=True)
+    created_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    reason = fields.String(allow_none=True, required=True)
+    approval_id = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "the approval it waited for"}
+    )
+
+
+class RecordVersionsOut(Schema):
+    grading_id = fields.Integer(required=True)
+    record_type = fields.String(required=True)
+    key = fields.String(required=True)
+    items = fields.List(fields.Nested(RecordVersionOut), required=True)
+
+
 class DecisionRequest(Schema):
     comment = text(2000, allow_none=True)
 
