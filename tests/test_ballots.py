@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, event, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -489,3 +489,24 @@ def test_the_anonymous_ballot_endpoints_are_rate_limited_per_client(
     )
     now[0] += 60  # the next window: the code was not used by the refused request
     assert cast(api, code, levels(evaluating)).status_code == 201
+
+
+def test_a_ballot_is_three_statements_find_mark_append(
+    api: Api, connection: Connection, evaluating: list[int]
+) -> None:
+    """The hot path of a meeting: no counters, no audit event, no category row (bench: ≥ 500/s)."""
+    session = open_session(api, evaluating)
+    first, second = [row["code"] for row in codes_of(api, session["id"])[:2]]
+    assert cast(api, first, levels(evaluating)).status_code == 201  # the session's shape cached
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            seen.append(statement.split()[0].upper())
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        assert cast(api, second, levels(evaluating)).status_code == 201
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    assert seen == ["SELECT", "UPDATE", "INSERT"]
