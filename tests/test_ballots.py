@@ -409,10 +409,12 @@ def test_the_same_box_always_counts_the_same(
     ballot = db.get_one(BallotSession, counted["id"])
     stored = {r["grading_id"]: r for r in counted["results"]}
     campaign = db.get_one(Campaign, ballot.campaign_id)
+    shape = ops.layout(db, ballot)
     for _ in range(2):  # opened again, in memory: the same totals
-        _, totals = ops._open_box(db, ballot, settings.box_secret)
+        _, totals = ops._open_box(db, ballot, settings.box_secret, shape)
         for grading_id in evaluating:
-            again = ops.tally(db, ballot, campaign, db.get_one(Grading, grading_id), totals)
+            grading = db.get_one(Grading, grading_id)
+            again = ops.tally(db, ballot, campaign, grading, totals, shape)
             assert jsonable(again["categories"]) == stored[grading_id]["categories"]
             assert jsonable(again["sources"]) == stored[grading_id]["sources"]
 

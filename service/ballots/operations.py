@@ -178,26 +178,50 @@ def _standard_of(session: Session, grading_id: int) -> int:
     return session.get_one(Grading, grading_id).standard_id
 
 
-def _usable(session: Session, typed_code: str) -> tuple[BallotCode, BallotSession]:
+@dataclass(frozen=True)
+class UsableCode:
+    code_id: int
+    category: str
+    session_id: int
+    public_key: bytes
+
+
+def _usable(session: Session, typed_code: str) -> UsableCode:
+    """The code, if a ballot may still be cast with it: known, its session open, unused. One
+    statement (it is on the submission's hot path)."""
     code = codes.normalize(typed_code)
     row = (
-        session.scalars(select(BallotCode).where(BallotCode.code == code)).first() if code else None
+        session.execute(
+            select(
+                BallotCode.id,
+                BallotCode.category,
+                BallotCode.used,
+                BallotSession.id,
+                BallotSession.state,
+                BallotSession.box_public_key,
+            )
+            .join(BallotSession, BallotSession.id == BallotCode.session_id)
+            .where(BallotCode.code == code)
+        ).first()
+        if code
+        else None
     )
     if row is None:
         raise CodeRejected(
             "no ballot has this code; check it for typing mistakes", reason="unknown"
         )
-    ballot = session.get_one(BallotSession, row.session_id)
-    if ballot.state != BallotSessionState.OPEN:
+    code_id, category, used, session_id, state, public_key = row
+    if state != BallotSessionState.OPEN or public_key is None:
         raise CodeRejected("voting in this session has ended", reason="closed")
-    if row.used:
+    if used:
         raise CodeRejected("this code has been used already", reason="used")
-    return row, ballot
+    return UsableCode(code_id, category, session_id, public_key)
 
 
 def form(session: Session, typed_code: str) -> dict[str, Any]:
     """What the ballot of this code asks, for the page a voter's QR code opens."""
-    row, ballot = _usable(session, typed_code)
+    usable = _usable(session, typed_code)
+    ballot = session.get_one(BallotSession, usable.session_id)
     campaign = session.get_one(Campaign, ballot.campaign_id)
     config = config_of(session, campaign)
     choices = [{"code": lv.code, "label": lv.label} for lv in _scheme(session, campaign).levels]
@@ -216,7 +240,7 @@ def form(session: Session, typed_code: str) -> dict[str, Any]:
                 for i in session.get_one(Standard, grading.standard_id).indicators
             ]
         questions.append(question)
-    category = next(c.label for c in ballot.categories if c.code == row.category)
+    category = next(c.label for c in ballot.categories if c.code == usable.category)
     return {
         "session": ballot.title,
         "category": category,
@@ -278,38 +302,14 @@ def submit(
     """Seal one anonymous ballot into its session's box; returns the session's id and title and
     the receipt. In the transaction: the code marked used and one ciphertext appended — no counter,
     no audit event, no time (docs/decisions/0017). Three statements: find, mark, append."""
-    code = codes.normalize(typed_code)
-    row = (
-        session.execute(
-            select(
-                BallotCode.id,
-                BallotCode.category,
-                BallotCode.used,
-                BallotSession.id,
-                BallotSession.state,
-                BallotSession.box_public_key,
-            )
-            .join(BallotSession, BallotSession.id == BallotCode.session_id)
-            .where(BallotCode.code == code)
-        ).first()
-        if code
-        else None
-    )
-    if row is None:
-        raise CodeRejected(
-            "no ballot has this code; check it for typing mistakes", reason="unknown"
-        )
-    code_id, category, used, session_id, state, public_key = row
-    if state != BallotSessionState.OPEN or public_key is None:
-        raise CodeRejected("voting in this session has ended", reason="closed")
-    if used:
-        raise CodeRejected("this code has been used already", reason="used")
-    fixed = shape(session, session_id, public_key)
+    usable = _usable(session, typed_code)
+    session_id, category = usable.session_id, usable.category
+    fixed = shape(session, session_id, usable.public_key)
     checked = _check_answers(fixed, answers)
     sealed = box.seal(fixed.public_key, session_id, box.encode(fixed.layout, category, checked))
     marked: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(BallotCode)
-        .where(BallotCode.id == code_id, BallotCode.used.is_(False))
+        .where(BallotCode.id == usable.code_id, BallotCode.used.is_(False))
         .values(used=True)
         .execution_options(synchronize_session=False)
     )
@@ -406,7 +406,8 @@ def count(
             returned=returned,
             required=int(required),
         )
-    digests, totals = _open_box(session, ballot, box_secret)
+    ballot_layout = layout(session, ballot)
+    digests, totals = _open_box(session, ballot, box_secret, ballot_layout)
     if len(digests) != returned:  # every used code sealed exactly one ballot
         raise RuntimeError(f"ballot session {ballot.id}: {len(digests)} sealed, {returned} used")
     campaign = session.get_one(Campaign, ballot.campaign_id)
@@ -417,7 +418,7 @@ def count(
             actor,
             grading,
             "ballot_tally" if grading.state == GradingState.EVALUATION else "satisfaction_tally",
-            tally(session, ballot, campaign, grading, totals),
+            tally(session, ballot, campaign, grading, totals, ballot_layout),
             key=f"S{ballot.id}",
         )
     ballot.box_ballots, ballot.box_digest = len(digests), box.box_digest(digests)
@@ -440,7 +441,9 @@ def count(
     return ballot
 
 
-def _open_box(session: Session, ballot: BallotSession, box_secret: str) -> tuple[list[str], Totals]:
+def _open_box(
+    session: Session, ballot: BallotSession, box_secret: str, ballot_layout: box.Layout
+) -> tuple[list[str], Totals]:
     if ballot.box_private_key_wrapped is None:
         raise BallotBoxLocked(f"ballot session {ballot.id} has no box key", session_id=ballot.id)
     try:
@@ -452,7 +455,6 @@ def _open_box(session: Session, ballot: BallotSession, box_secret: str) -> tuple
             "session with a reason and hold the meeting again",
             session_id=ballot.id,
         ) from exc
-    shape = layout(session, ballot)
     digests: list[str] = []
     totals: Totals = {}
     for digest, sealed in session.execute(
@@ -460,7 +462,7 @@ def _open_box(session: Session, ballot: BallotSession, box_secret: str) -> tuple
         .where(SealedBallot.session_id == ballot.id)
         .order_by(SealedBallot.digest)
     ):
-        category, answers = box.decode(shape, box.open_sealed(private, ballot.id, sealed))
+        category, answers = box.decode(ballot_layout, box.open_sealed(private, ballot.id, sealed))
         digests.append(digest)
         for grading_id, answer in answers.items():
             items = {answer: Decimal(0)} if isinstance(answer, str) else answer
@@ -471,12 +473,16 @@ def _open_box(session: Session, ballot: BallotSession, box_secret: str) -> tuple
 
 
 def tally(
-    session: Session, ballot: BallotSession, campaign: Campaign, grading: Grading, totals: Totals
+    session: Session,
+    ballot: BallotSession,
+    campaign: Campaign,
+    grading: Grading,
+    totals: Totals,
+    ballot_layout: box.Layout,
 ) -> dict[str, Any]:
     """One grading's results in a session: per category, and per rating source."""
     points = choice_points(config_of(session, campaign))
     standard = session.get_one(Standard, grading.standard_id)
-    shape = layout(session, ballot)
     categories = []
     for category in ballot.categories:
         figures: dict[str, Any] = {
@@ -489,7 +495,7 @@ def tally(
         }
         mine = {
             item: totals.get((grading.id, category.code, item), (0, Decimal(0)))
-            for item in (shape.choices or [i.code for i in standard.indicators])
+            for item in (ballot_layout.choices or [i.code for i in standard.indicators])
         }
         if ballot.asks == "level":
             distribution = {choice: n for choice, (n, _) in mine.items()}
