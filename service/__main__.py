@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from service import demo as demo_data
-from service import migrate
+from service import demo_examples, migrate
 from service.accounts import operations as accounts
 from service.accounts.models import Account, Role
 from service.api.routes import reports as http
@@ -101,6 +101,7 @@ def demo(if_empty: bool, quiet: bool) -> None:
                 _print_tokens()
             return
         people = demo_data.load(session)
+        demo_examples.stage(session, box_secret=settings.box_secret)
     TOKENS_FILE.parent.mkdir(parents=True, exist_ok=True)
     TOKENS_FILE.write_text(
         json.dumps(

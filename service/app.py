@@ -10,11 +10,12 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import api, calendar
+from service import api, calendar, logs
 from service.api.throttle import Throttle
 from service.audit.signing import load_private_key
 from service.config import Settings
 from service.db import make_engine, make_sessionmaker
+from service.pages import site
 
 
 def create_app(
@@ -47,5 +48,7 @@ def create_app(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("transitions").setLevel(logging.WARNING)  # a line per callback otherwise
+    logs.install()
     api.install(app)
+    site.install(app)
     return app

@@ -1,8 +1,24 @@
-"""Working days: Monday to Friday, less the configured holidays (HOLIDAYS, e.g. 清明, 五一)."""
+"""Working days: Monday to Friday, less the configured holidays (HOLIDAYS, e.g. 清明, 五一);
+and the date in Beijing, where every campaign is run."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+
+BEIJING = timezone(timedelta(hours=8))  # no daylight saving in China
+
+
+def beijing_today() -> date:
+    return datetime.now(BEIJING).date()
+
+
+def beijing_date(moment: datetime | None) -> date | None:
+    """The Beijing calendar date of a stored (UTC) moment."""
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(BEIJING).date()
+
 
 _holidays: frozenset[date] = frozenset()
 

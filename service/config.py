@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 
 def _int(name: str, default: int) -> int:
@@ -28,6 +29,19 @@ def _holidays(raw: str) -> frozenset[date]:
         raise SystemExit(f"configuration: HOLIDAYS has a bad date: {exc}") from exc
 
 
+def _public_url(raw: str) -> str | None:
+    """PUBLIC_BASE_URL: an absolute http(s) address without query or fragment, or unset."""
+    if not raw.strip():
+        return None
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SystemExit(
+            f"configuration: PUBLIC_BASE_URL must look like https://dangjian.example.gov.cn, "
+            f"not {raw!r}"
+        )
+    return raw.strip().rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///instance/grading.db"
@@ -38,7 +52,9 @@ class Settings:
     max_import_rows: int = 50_000
     page_size_default: int = 50
     page_size_max: int = 500
-    base_url: str = "http://127.0.0.1:8000"
+    # Where people open the pages: the QR codes and printed links use it. None: the address
+    # the request came to (the one the server listens on, or the proxy's with TRUSTED_PROXIES).
+    public_base_url: str | None = None
     trusted_proxies: int = 0
     audit_signing_key: str | None = None
     holidays: frozenset[date] = frozenset()
@@ -65,7 +81,9 @@ class Settings:
             "max_import_rows": _int("MAX_IMPORT_ROWS", cls.max_import_rows),
             "page_size_default": _int("PAGE_SIZE_DEFAULT", cls.page_size_default),
             "page_size_max": _int("PAGE_SIZE_MAX", cls.page_size_max),
-            "base_url": (os.environ.get("BASE_URL") or cls.base_url).rstrip("/"),
+            "public_base_url": _public_url(
+                os.environ.get("PUBLIC_BASE_URL") or os.environ.get("BASE_URL") or ""
+            ),
             "trusted_proxies": _int("TRUSTED_PROXIES", 0),
             "audit_signing_key": os.environ.get("AUDIT_SIGNING_KEY") or None,
             "holidays": _holidays(os.environ.get("HOLIDAYS", "")),

@@ -68,6 +68,9 @@ def test_the_public_notice_lists_an_area_without_a_token(api: Api, db: Session) 
     assert [(i["grading_id"], i["organization"], i["level_label"]) for i in notice["items"]] == [
         (grading_id, "东村党支部", "一般")
     ]
+    assert notice["items"][0]["domain_label"] == "农村"
+    assert notice["committee"] == "甲县委" and notice["publicity_working_days"] == 5
+    assert notice["page"] == f"http://localhost/notice/{campaign_id}"  # the page people read
     area = api.get(f"/api/v1/public/notices/{campaign_id}?area={api.world.org('A1').id}", who=None)
     assert len(area.get_json()["items"]) == 1
     assert_problem(

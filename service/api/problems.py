@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -81,6 +81,19 @@ def _for_status(status: int) -> type[DomainError]:
     return _HTTP.get(status, MalformedRequest)
 
 
+def http_problem(exc: HTTPException) -> Response:
+    """An HTTP error raised by Flask or Werkzeug (no route, wrong method, body too large …)."""
+    status = exc.code or 500
+    detail = exc.description or exc.name
+    if status == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        detail = f"the request body is larger than {limit} bytes"
+    response = problem(_for_status(status), detail)
+    if status == 405 and exc.get_response().headers.get("Allow"):
+        response.headers["Allow"] = exc.get_response().headers["Allow"]
+    return response
+
+
 def install(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
@@ -109,17 +122,7 @@ def install(app: Flask) -> None:
             Conflict, "a concurrent request changed the same data first; read it again and retry"
         )
 
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        detail = exc.description or exc.name
-        if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
-            detail = f"the request body is larger than {limit} bytes"
-        response = problem(_for_status(status), detail)
-        if status == 405 and exc.get_response().headers.get("Allow"):
-            response.headers["Allow"] = exc.get_response().headers["Allow"]
-        return response
+    app.register_error_handler(HTTPException, http_problem)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

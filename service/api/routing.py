@@ -101,6 +101,12 @@ TOKEN_RE = re.compile(r"^Bearer ([A-Za-z0-9_\-\.~+/]+=*)$")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
 
+def public_base() -> str:
+    """Where people open the pages: PUBLIC_BASE_URL, or the address this request came to."""
+    settings: Settings = current_app.extensions["grading.settings"]
+    return settings.public_base_url or request.host_url.rstrip("/")
+
+
 def session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["grading.sessions"]()

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import threading
 
+from flask import current_app, request
+
 from service.errors import TooManyRequests
 
 MAX_KEYS = 100_000  # past this, windows that have ended are forgotten
@@ -40,3 +42,15 @@ class Throttle:
                 f"{retry_after} s",
                 retry_after=retry_after,
             )
+
+
+def throttle_ballots() -> None:
+    """One request to a ballot form or submission (the API's or the page's) by this client."""
+    settings = current_app.extensions["grading.settings"]
+    current_app.extensions["grading.throttle"].hit(
+        "ballots",
+        request.remote_addr or "unknown",
+        limit=settings.ballot_limit,
+        window=settings.ballot_window_seconds,
+        now=current_app.extensions["grading.clock"](),
+    )

@@ -4,7 +4,7 @@ by the teller. See service/ballots/box.py and docs/decisions/0017."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -297,7 +297,7 @@ def shape(session: Session, session_id: int, public_key: bytes) -> Shape:
 
 
 def submit(
-    session: Session, typed_code: str, answers: list[Mapping[str, Any]]
+    session: Session, typed_code: str, answers: Sequence[Mapping[str, Any]]
 ) -> tuple[int, str, str]:
     """Seal one anonymous ballot into its session's box; returns the session's id and title and
     the receipt. In the transaction: the code marked used and one ciphertext appended — no counter,
@@ -325,7 +325,7 @@ def submit(
     return session_id, fixed.title, receipt
 
 
-def _check_answers(fixed: Shape, answers: list[Mapping[str, Any]]) -> dict[int, box.Answer]:
+def _check_answers(fixed: Shape, answers: Sequence[Mapping[str, Any]]) -> dict[int, box.Answer]:
     """Each grading of the session answered once: a choice of the scheme (or 不了解 where the
     campaign allows it), or a score within its maximum for every indicator."""
     expected = set(fixed.layout.gradings)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import secrets
 from typing import Any
 
@@ -17,6 +20,7 @@ from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
 from service.gradings.operations import fire
 from service.organizations.models import Organization
+from service.organizations.operations import domain_codes
 from service.publicity.models import Complaint
 from service.standards.models import LevelScheme
 from service.workflows.complaint import COMPLAINT_WORKFLOW
@@ -29,6 +33,7 @@ def notice(session: Session, campaign: Campaign, area: Organization) -> list[dic
     """The organizations of an area under publicity, with their levels and the period."""
     scheme = session.get_one(LevelScheme, campaign.level_scheme_id)
     labels = {lv.code: lv.label for lv in scheme.levels}
+    domains = domain_codes(session)
     rows = session.execute(
         select(Grading, Organization)
         .join(Organization, Organization.id == Grading.organization_id)
@@ -44,6 +49,7 @@ def notice(session: Session, campaign: Campaign, area: Organization) -> list[dic
             "grading_id": g.id,
             "organization": o.name,
             "domain": o.domain,
+            "domain_label": domains.get(o.domain or ""),
             "level": g.level,
             "level_label": labels.get(g.level or ""),
             "publicity_starts_on": g.publicity_starts_on,
@@ -53,7 +59,35 @@ def notice(session: Session, campaign: Campaign, area: Organization) -> list[dic
     ]
 
 
-def file_complaint(session: Session, grading_id: int, text: str, contact: str | None) -> Complaint:
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(12))
+
+
+def tracking_code_for(secret: str, nonce: str) -> str:
+    """The tracking code of the complaint filed from the form that carried `nonce`: the same
+    form sent twice files one complaint (the code is unique), and without the secret the code
+    cannot be told from the form."""
+    digest = hmac.new(secret.encode(), f"complaint:{nonce}".encode(), hashlib.sha256).digest()
+    number = int.from_bytes(digest[:10], "big")
+    chars = []
+    for _ in range(12):
+        number, rest = divmod(number, len(TRACKING_ALPHABET))
+        chars.append(TRACKING_ALPHABET[rest])
+    return "".join(chars)
+
+
+def normalize_tracking_code(typed: str) -> str:
+    return re.sub(r"[\s\-]", "", typed).upper()
+
+
+def file_complaint(
+    session: Session,
+    grading_id: int,
+    text: str,
+    contact: str | None,
+    *,
+    tracking_code: str | None = None,
+) -> Complaint:
     grading = session.get(Grading, grading_id)
     if grading is None:
         raise NotFound(f"grading {grading_id} was not found", errors={"grading_id": ["not found"]})
@@ -65,7 +99,7 @@ def file_complaint(session: Session, grading_id: int, text: str, contact: str | 
         grading_id=grading.id,
         text=text,
         contact=contact,
-        tracking_code="".join(secrets.choice(TRACKING_ALPHABET) for _ in range(12)),
+        tracking_code=tracking_code or new_tracking_code(),
     )
     session.add(complaint)
     session.flush()
@@ -163,7 +197,7 @@ def answer(
 
 def find_by_code(session: Session, code: str) -> Complaint:
     complaint = session.scalars(
-        select(Complaint).where(Complaint.tracking_code == code.upper())
+        select(Complaint).where(Complaint.tracking_code == normalize_tracking_code(code)[:20])
     ).first()
     if complaint is None:
         raise NotFound("no complaint has this tracking code")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from datetime import timedelta, timezone
 from decimal import Decimal
 from itertools import chain, islice
 from typing import Any
@@ -15,6 +14,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from service.calendar import BEIJING
 from service.db import utcnow
 from service.workflows.states import GRADING_STATE_LABELS
 
@@ -87,7 +87,6 @@ KIND_LABELS = {
     "poor-status": "较差基层党组织状况明细表",
     "progress": "工作进度表",
 }
-BEIJING = timezone(timedelta(hours=8))  # no daylight saving in China
 
 
 def report_title(kind: str, campaign: Any, root: Any) -> str:

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response
 from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.records import write_record
-from service.api.routing import Ctx, Reply, operation
+from service.api.routing import Ctx, Reply, operation, public_base
 from service.api.schemas.ballots import (
     BallotAccepted,
     BallotFormOut,
@@ -26,6 +26,7 @@ from service.api.schemas.ballots import (
 )
 from service.api.schemas.gradings import ApprovalOut
 from service.api.scope import scoped
+from service.api.throttle import throttle_ballots
 from service.ballots import operations as ops
 from service.ballots import sheets
 from service.ballots.models import BallotCode, BallotSession
@@ -142,7 +143,7 @@ def get_codes(ctx: Ctx, session_id: int) -> Any:
     ).all()
     if ctx.query.get("format", "svg") == "csv":
         return Response(
-            sheets.csv_text(ballot, list(found), ctx.settings.base_url),
+            sheets.csv_text(ballot, list(found), public_base()),
             mimetype="text/csv",
             headers={
                 "Content-Disposition": f'attachment; filename="ballot-codes-{ballot.id}.csv"',
@@ -150,7 +151,7 @@ def get_codes(ctx: Ctx, session_id: int) -> Any:
             },
         )
     return Response(
-        sheets.svg(ballot, list(found), ctx.settings.base_url),
+        sheets.svg(ballot, list(found), public_base()),
         mimetype="image/svg+xml",
         headers={"Cache-Control": "no-store"},
     )
@@ -225,7 +226,7 @@ def void_session(ctx: Ctx, session_id: int) -> Any:
     "counted. Limited per client (BALLOT_LIMIT per BALLOT_WINDOW_SECONDS): past it, 429.",
 )
 def cast_ballot(ctx: Ctx) -> Any:
-    _throttle(ctx)
+    throttle_ballots()
     session_id, title, receipt = ops.submit(ctx.session, ctx.body["code"], ctx.body["answers"])
     return Reply(
         {"accepted": True, "session": title, "session_id": session_id, "receipt": receipt}, 201
@@ -245,18 +246,8 @@ def cast_ballot(ctx: Ctx) -> Any:
     "Limited per client like casting.",
 )
 def ballot_form(ctx: Ctx, code: str) -> Any:
-    _throttle(ctx)
+    throttle_ballots()
     return ops.form(ctx.session, code)
-
-
-def _throttle(ctx: Ctx) -> None:
-    current_app.extensions["grading.throttle"].hit(
-        "ballots",
-        request.remote_addr or "unknown",
-        limit=ctx.settings.ballot_limit,
-        window=ctx.settings.ballot_window_seconds,
-        now=current_app.extensions["grading.clock"](),
-    )
 
 
 def _public_session(ctx: Ctx, session_id: int) -> BallotSession:

@@ -6,7 +6,7 @@ from flask import current_app, request
 from sqlalchemy import select
 
 from service.api.blueprint import api
-from service.api.routing import Ctx, Reply, operation, paginate
+from service.api.routing import Ctx, Reply, operation, paginate, public_base
 from service.api.schemas.publicity import (
     ComplaintAnswerIn,
     ComplaintFiledOut,
@@ -53,9 +53,14 @@ def get_notice(ctx: Ctx, campaign_id: int) -> Any:
         if found is None or not found.path.startswith(committee.path):
             raise NotFound("no such area in this campaign", errors={"area": ["not found"]})
         area = found
+    page = f"{public_base()}/notice/{campaign.id}"
     return {
         "campaign": campaign.name,
         "area": area.name,
+        "committee": committee.name,
+        "publicity_working_days": campaign.publicity_working_days,
+        "page": page if area is committee else f"{page}?area={area.id}",
+        "complaint_form": f"{public_base()}/complaints/new",
         "items": ops.notice(ctx.session, campaign, area),
     }
 

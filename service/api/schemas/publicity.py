@@ -16,6 +16,7 @@ class NoticeEntryOut(Schema):
     grading_id = fields.Integer(required=True)
     organization = fields.String(required=True)
     domain = fields.String(allow_none=True, required=True)
+    domain_label = fields.String(allow_none=True, required=True, metadata={"description": "领域"})
     level = fields.String(allow_none=True, required=True)
     level_label = fields.String(allow_none=True, required=True)
     publicity_starts_on = fields.Date(allow_none=True, required=True)
@@ -25,6 +26,16 @@ class NoticeEntryOut(Schema):
 class NoticeOut(Schema):
     campaign = fields.String(required=True)
     area = fields.String(required=True)
+    committee = fields.String(
+        required=True, metadata={"description": "the committee that publishes the notice"}
+    )
+    publicity_working_days = fields.Integer(required=True)
+    page = fields.String(
+        required=True, metadata={"description": "the notice as a page to read and print"}
+    )
+    complaint_form = fields.String(
+        required=True, metadata={"description": "the page where the public files a complaint"}
+    )
     items = fields.List(fields.Nested(NoticeEntryOut), required=True)
 
 

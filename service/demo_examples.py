@@ -1,0 +1,210 @@
+"""The demo in motion, so that `make run` shows every page with something on it: 青石镇's three
+village branches go the whole way to 公示 (survey, self-rating, a paper tally, the superior's
+assessment, a decision approved by the supervisor), and the school's two organizations reach
+the ballot meeting: a session is open and its codes wait to be used.
+
+Everything goes through the same domain operations as the API, acted by the demo's accounts
+(the county's reviewer, teller and supervisor), so the audit trail reads as it would."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts.models import Account
+from service.ballots import operations as ballots
+from service.ballots.models import BallotCode, BallotSession
+from service.calendar import beijing_today
+from service.campaigns.models import Campaign
+from service.context import Actor
+from service.decisions import operations as decisions
+from service.gradings import operations as gradings
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+from service.scoring import operations as scoring
+from service.standards.models import Standard
+from service.survey import operations as survey
+from service.workflows.states import BallotSessionState
+
+# 青石镇: branch code -> (the level its scores reach, the total of its sheets)
+NOTICED = {
+    "YC-XL-QS-V01": ("good", "93.50"),
+    "YC-XL-QS-V02": ("fairly_good", "86.00"),
+    "YC-XL-QS-V03": ("average", "74.00"),
+}
+VOTING = ("YC-XL-SZ3", "YC-XL-SZ3-01")
+BALLOT_TITLE = "兴隆县第三中学党员群众测评会"
+
+
+@dataclass(frozen=True)
+class Cast:
+    reviewer: Actor
+    teller: Actor
+    supervisor: Actor
+    secretary: Actor
+
+
+def _actor(session: Session, username: str) -> Actor:
+    account = session.scalars(select(Account).where(Account.username == username)).one()
+    return Actor(account_id=account.id, username=username, role=None)
+
+
+def _grading(session: Session, campaign: Campaign, code: str) -> Grading:
+    return session.scalars(
+        select(Grading)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(Grading.campaign_id == campaign.id, Organization.code == code)
+    ).one()
+
+
+def sheet(standard: Standard, total: Decimal) -> list[dict[str, object]]:
+    """Scores per indicator adding up to `total` of 100, each within its maximum."""
+    scores: list[dict[str, object]] = []
+    remaining = total
+    for n, indicator in enumerate(standard.indicators):
+        share = (
+            remaining
+            if n == len(standard.indicators) - 1
+            else (indicator.max_points * total / 100).quantize(Decimal("0.01"), ROUND_DOWN)
+        )
+        remaining -= share
+        entry: dict[str, object] = {"indicator": indicator.code, "evidence": "见台账"}
+        if indicator.sub_items:
+            left, subs = share, []
+            for m, sub in enumerate(indicator.sub_items):
+                part = (
+                    left
+                    if m == len(indicator.sub_items) - 1
+                    else (sub.max_points * share / indicator.max_points).quantize(
+                        Decimal("0.01"), ROUND_DOWN
+                    )
+                )
+                left -= part
+                subs.append({"code": sub.code, "score": part})
+            entry["sub_items"] = subs
+        else:
+            entry["score"] = share
+        scores.append(entry)
+    return scores
+
+
+def _to_evaluation(
+    session: Session, cast: Cast, grading: Grading, total: Decimal, level: str
+) -> None:
+    standard = session.get_one(Standard, grading.standard_id)
+    survey.add_survey_entry(
+        session,
+        cast.reviewer,
+        grading,
+        {
+            "method": "meeting",
+            "date": beijing_today(),
+            "problems": ["党员教育不够经常"],
+            "suggestions": ["每月开展一次主题党日"],
+        },
+    )
+    gradings.request_transition(session, cast.reviewer, grading, "open_self_rating", None)
+    scoring.write_sheet(
+        session,
+        cast.secretary,
+        grading,
+        "self_rating",
+        {
+            "scores": sheet(standard, total),
+            "proposed_level": level,
+            "explanation": "对照七项指标逐项自评",
+        },
+    )
+    gradings.request_transition(session, cast.secretary, grading, "submit_self_rating", None)
+
+
+def _to_publicity(
+    session: Session, cast: Cast, grading: Grading, level: str, total: Decimal
+) -> None:
+    _to_evaluation(session, cast, grading, total, level)
+    ballots.paper_tally(
+        session,
+        cast.teller,
+        grading,
+        {
+            "categories": [
+                {
+                    "code": "members",
+                    "issued": 20,
+                    "returned": 19,
+                    "invalid": 0,
+                    "distribution": {level: 19},
+                },
+                {
+                    "code": "public_reps",
+                    "issued": 10,
+                    "returned": 10,
+                    "invalid": 0,
+                    "distribution": {level: 10},
+                },
+            ]
+        },
+    )
+    gradings.request_transition(session, cast.teller, grading, "close_evaluation", None)
+    standard = session.get_one(Standard, grading.standard_id)
+    scoring.write_sheet(
+        session,
+        cast.reviewer,
+        grading,
+        "assessment",
+        {"scores": sheet(standard, total), "note": "量化考核"},
+    )
+    decisions.propose(session, cast.reviewer, grading, {"level": level})
+    outcome = gradings.request_transition(
+        session, cast.reviewer, grading, "decide", "青石镇分类定级会议研究"
+    )
+    assert outcome.approval is not None
+    gradings.settle_approval(
+        session, cast.supervisor, outcome.approval, approve=True, comment="同意"
+    )
+
+
+def stage(session: Session, *, box_secret: str) -> None:
+    """青石镇 under publicity; the school's ballot meeting open."""
+    campaign = session.scalars(select(Campaign).order_by(Campaign.id)).first()
+    assert campaign is not None, "load the demo first"
+    cast = Cast(
+        reviewer=_actor(session, "county.reviewer"),
+        teller=_actor(session, "county.teller"),
+        supervisor=_actor(session, "county.supervisor"),
+        secretary=Actor.system("demo"),
+    )
+    for code, (level, total) in NOTICED.items():
+        _to_publicity(session, cast, _grading(session, campaign, code), level, Decimal(total))
+    voting = [_grading(session, campaign, code) for code in VOTING]
+    for grading in voting:
+        _to_evaluation(session, cast, grading, Decimal("88.00"), "fairly_good")
+    ballots.open_session(
+        session,
+        cast.teller,
+        campaign,
+        [(g, session.get_one(Organization, g.organization_id)) for g in voting],
+        {
+            "title": BALLOT_TITLE,
+            "categories": [{"code": "members", "issued": 12}, {"code": "public_reps", "issued": 6}],
+        },
+        box_secret=box_secret,
+    )
+
+
+def unused_code(session: Session) -> str | None:
+    """A code of the demo's open ballot meeting that nobody has used yet (for `make run`)."""
+    return session.scalar(
+        select(BallotCode.code)
+        .join(BallotSession, BallotSession.id == BallotCode.session_id)
+        .where(
+            BallotSession.title == BALLOT_TITLE,
+            BallotSession.state == BallotSessionState.OPEN,
+            BallotCode.used.is_(False),
+        )
+        .order_by(BallotCode.id)
+        .limit(1)
+    )

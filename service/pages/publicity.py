@@ -1,0 +1,209 @@
+"""公示 for people: the notice of a campaign's area (to read on a phone and to print for the
+notice board), the complaint form, and the page that shows a complaint's reply."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import current_app, redirect, request, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from service.api.routing import public_base
+from service.calendar import beijing_date, beijing_today
+from service.campaigns.models import Campaign
+from service.errors import NotFound, NotInPublicity
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+from service.pages.web import page, settings, unit_of_work, web
+from service.publicity import operations as ops
+from service.publicity.models import Complaint
+from service.publicity.ratelimit import hit
+from service.standards.models import LevelScheme
+from service.workflows.states import UNDER_PUBLICITY, CampaignStatus
+
+TEXT_MAX, CONTACT_MAX = 2000, 200
+FORM_MAX_AGE = 24 * 3600  # a complaint form is filled in within a day
+
+
+@web.get("/notice")
+def notices() -> Response:
+    with unit_of_work() as db:
+        campaigns = db.scalars(
+            select(Campaign)
+            .where(Campaign.status != CampaignStatus.DRAFT)
+            .order_by(Campaign.year.desc(), Campaign.id)
+        ).all()
+    return page("notices.html", heading="公示", campaigns=campaigns)
+
+
+@web.get("/notice/<int:campaign_id>")
+def notice(campaign_id: int) -> Response:
+    with unit_of_work() as db:
+        campaign = db.get(Campaign, campaign_id)
+        if campaign is None:
+            raise NotFound(f"campaign {campaign_id} was not found")
+        committee = db.get_one(Organization, campaign.organization_id)
+        area = committee
+        raw_area = request.args.get("area", "")
+        if raw_area:
+            found = db.get(Organization, int(raw_area)) if raw_area.isdigit() else None
+            if found is None or not found.path.startswith(committee.path):
+                raise NotFound("no such area in this campaign")
+            area = found
+        items = ops.notice(db, campaign, area)
+        areas = db.scalars(
+            select(Organization)
+            .where(
+                Organization.parent_id == committee.id,
+                Organization.kind == "committee",
+            )
+            .order_by(Organization.path)
+        ).all()
+    periods = sorted({(i["publicity_starts_on"], i["publicity_ends_on"]) for i in items})
+    published = min((start for start, _ in periods if start), default=beijing_today())
+    return page(
+        "notice.html",
+        heading=f"{committee.name}关于{campaign.name}结果的公示",
+        campaign=campaign,
+        committee=committee,
+        area=area,
+        areas=areas,
+        items=items,
+        periods=periods,
+        published=published,
+        today=beijing_today(),
+        notice_url=public_base() + request.full_path.rstrip("?"),
+    )
+
+
+def _forms() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings().secret_key, salt="complaint-form")
+
+
+def _grading_under_publicity(db: Any, raw: str) -> tuple[Grading, Organization, str]:
+    grading = db.get(Grading, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    if grading is None:
+        raise NotFound("no such grading")
+    if grading.state not in UNDER_PUBLICITY:
+        raise NotInPublicity("this grading is not under publicity")
+    org = db.get_one(Organization, grading.organization_id)
+    campaign = db.get_one(Campaign, grading.campaign_id)
+    scheme = db.get_one(LevelScheme, campaign.level_scheme_id)
+    label = next((lv.label for lv in scheme.levels if lv.code == grading.level), "")
+    return grading, org, label
+
+
+@web.get("/complaints/new")
+def complaint_form() -> Response:
+    with unit_of_work() as db:
+        grading, org, label = _grading_under_publicity(db, request.args.get("grading", ""))
+        return _complaint_page(grading, org, label, _forms().dumps(secrets.token_urlsafe(16)))
+
+
+def _complaint_page(
+    grading: Grading,
+    org: Organization,
+    label: str,
+    token: str,
+    errors: dict[str, str] | None = None,
+    text: str = "",
+    contact: str = "",
+) -> Response:
+    return page(
+        "complaint_form.html",
+        422 if errors else 200,
+        private=True,
+        heading="对公示结果提出意见",
+        grading=grading,
+        org=org,
+        level_label=label,
+        token=token,
+        errors=errors or {},
+        text=text,
+        contact=contact,
+        text_max=TEXT_MAX,
+        contact_max=CONTACT_MAX,
+        limit=settings().complaint_limit,
+        window_minutes=settings().complaint_window_seconds // 60,
+    )
+
+
+@web.post("/complaints")
+def file_complaint() -> Response:
+    form = request.form
+    text, contact = form.get("text", "").strip(), form.get("contact", "").strip()
+    with unit_of_work() as db:
+        grading, org, label = _grading_under_publicity(db, form.get("grading", ""))
+        try:
+            nonce = _forms().loads(form.get("token", ""), max_age=FORM_MAX_AGE)
+        except BadSignature:
+            return page(
+                "explain.html",
+                400,
+                private=True,
+                heading="表单已过期",
+                text="这个表单打开太久了，请重新打开后填写。",
+                kind="expired",
+            )
+        errors = {}
+        if not text:
+            errors["text"] = "请写下您的意见。"
+        elif len(text) > TEXT_MAX:
+            errors["text"] = f"意见最多 {TEXT_MAX} 字，现在是 {len(text)} 字。"
+        if len(contact) > CONTACT_MAX:
+            errors["contact"] = f"联系方式最多 {CONTACT_MAX} 字。"
+        if errors:
+            return _complaint_page(grading, org, label, form["token"], errors, text, contact)
+        code = ops.tracking_code_for(settings().secret_key, nonce)
+        if db.scalar(select(Complaint.id).where(Complaint.tracking_code == code)):
+            return redirect(url_for("web.complaint_status", code=code), 303)  # sent twice
+        hit(
+            db,
+            secret=settings().secret_key,
+            scope="complaints",
+            client=request.remote_addr or "unknown",
+            limit=settings().complaint_limit,
+            window=settings().complaint_window_seconds,
+            now=current_app.extensions["grading.clock"](),
+        )
+        try:
+            with db.begin_nested():
+                ops.file_complaint(db, grading.id, text, contact or None, tracking_code=code)
+        except IntegrityError:  # the same form, sent twice at once: the other one filed it
+            pass
+    return redirect(url_for("web.complaint_status", code=code), 303)
+
+
+@web.get("/complaints/track")
+def track_complaint() -> Response:
+    typed = request.args.get("code")
+    if typed is None:
+        return page("complaint_track.html", heading="查询意见的答复")
+    return redirect(url_for("web.complaint_status", code=ops.normalize_tracking_code(typed[:40])))
+
+
+@web.get("/complaints/<code>")
+def complaint_status(code: str) -> Response:
+    with unit_of_work() as db:
+        complaint = ops.find_by_code(db, code)
+        grading = db.get_one(Grading, complaint.grading_id)
+        org = db.get_one(Organization, grading.organization_id)
+        return page(
+            "complaint_status.html",
+            private=True,
+            heading="意见的办理情况",
+            complaint=complaint,
+            org=org,
+            received_on=beijing_date(complaint.received_at),
+            answered_on=beijing_date(complaint.answered_at),
+        )
+
+
+@web.app_template_filter("grouped")
+def grouped(code: str) -> str:
+    """A tracking code in groups of four, easier to copy: ABCD-EFGH-JKMN."""
+    return "-".join(code[n : n + 4] for n in range(0, len(code), 4))
