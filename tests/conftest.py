@@ -25,11 +25,12 @@ from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotF
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from service import migrate
+from service import demo, demo_examples, migrate
 from service.app import create_app
 from service.config import Settings
 from service.db import make_engine, normalize_url
 from service.errors import CATALOGUE
+from tests.site import DemoSite
 from tests.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -290,3 +291,21 @@ def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
     assert body["type"] == f"/problems/{slug}", body
     assert body["status"] == status
     return body
+
+
+@pytest.fixture(scope="session")
+def demo_site(fresh_database_url: Any) -> DemoSite:
+    """The database `make run` serves: the demo with its staged examples (青石镇 under
+    publicity, the school's ballot meeting open). Shared by the page and browser tests, which
+    each open their own ballot meetings and file their own complaints."""
+    url = fresh_database_url("pages")
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        people = demo.load(session, year=2026)
+        demo_examples.stage(session, box_secret=Settings.from_env(database_url=url).box_secret)
+        session.commit()
+    engine.dispose()
+    site = DemoSite(url, {p.username: p.token for p in people})
+    site.look_up()
+    return site

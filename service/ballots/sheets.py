@@ -13,10 +13,19 @@ from service.ballots.models import BallotCode, BallotSession
 COLUMNS, ROWS = 4, 6  # 24 cut-out cards per A4 page
 CARD_W, CARD_H = 190, 170  # in SVG user units (A4 = 794 × 1123 at 96 dpi)
 MARGIN_X, MARGIN_Y = 17, 40
+QR_MAX = 102  # the QR code's side on a card, so that three lines of text fit under it
+
+
+INSTRUCTION = "手机扫码投票，或打开下面网址输入票码"
 
 
 def ballot_url(base_url: str, code: str) -> str:
     return f"{base_url.rstrip('/')}/b/{code}"
+
+
+def short_url(base_url: str) -> str:
+    """The typed-code page as printed on a card: no scheme, nothing to mistype."""
+    return base_url.split("://", 1)[-1].rstrip("/") + "/b"
 
 
 def svg(ballot: BallotSession, ballot_codes: list[BallotCode], base_url: str) -> str:
@@ -39,19 +48,32 @@ def svg(ballot: BallotSession, ballot_codes: list[BallotCode], base_url: str) ->
                 f"{escape(ballot.title)} — 无记名测评票 第{page + 1}页</text>"
             )
         qr = segno.make(ballot_url(base_url, code.code), error="m")
-        label = escape(labels.get(code.category, code.category))
-        parts.append(
-            f'<g transform="translate({x},{y})">'
-            f'<rect width="{CARD_W - 8}" height="{CARD_H - 8}" fill="none" stroke="#999" '
-            f'stroke-dasharray="4 3"/>'
-            f'<g transform="translate(8,8)">{qr.svg_inline(scale=3, border=1)}</g>'
-            f'<text x="8" y="{CARD_H - 30}" font-size="16" font-family="monospace">'
-            f"{code.code}</text>"
-            f'<text x="8" y="{CARD_H - 14}" font-size="12">{label}</text>'
-            f"</g>"
-        )
+        parts.append(_card(x, y, qr, labels.get(code.category, code.category), code.code, base_url))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _card(x: int, y: int, qr: segno.QRCode, label: str, code: str, base_url: str) -> str:
+    """One cut-out card: the QR code with the category beside it; under it the code, one line
+    of instructions and the short address of the typed-code page."""
+    modules = qr.symbol_size(scale=1, border=1)[0]
+    scale = min(3.0, QR_MAX / modules)  # a long PUBLIC_BASE_URL makes a denser code
+    side = modules * scale
+    right = 6 + side + 6
+    return (
+        f'<g transform="translate({x},{y})">'
+        f'<rect width="{CARD_W - 8}" height="{CARD_H - 8}" fill="none" stroke="#999" '
+        f'stroke-dasharray="4 3"/>'
+        f'<g transform="translate(6,6)">{qr.svg_inline(scale=scale, border=1)}</g>'
+        f'<text x="{right:g}" y="24" font-size="13" font-weight="bold">{escape(label)}</text>'
+        f'<text x="{right:g}" y="42" font-size="11">无记名</text>'
+        f'<text x="{right:g}" y="58" font-size="11">每码投一次</text>'
+        f'<text x="8" y="{side + 24:g}" font-size="16" font-family="monospace">{code}</text>'
+        f'<text x="8" y="{side + 40:g}" font-size="10.5">{INSTRUCTION}</text>'
+        f'<text x="8" y="{side + 55:g}" font-size="11" font-family="monospace">'
+        f"{escape(short_url(base_url))}</text>"
+        f"</g>"
+    )
 
 
 def csv_text(ballot: BallotSession, ballot_codes: list[BallotCode], base_url: str) -> str:

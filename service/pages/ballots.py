@@ -20,7 +20,7 @@ from service.ballots import codes
 from service.ballots import operations as ops
 from service.ballots.config import UNKNOWN
 from service.ballots.models import BallotSession
-from service.errors import NotFound, ValidationFailed
+from service.errors import CodeRejected, NotFound, ValidationFailed
 from service.pages.web import page, unit_of_work, web
 
 CODE_HELP = "票码是10位字母和数字，例如 7KQ2M-XB4RT；大小写、空格和短横线都可以。"
@@ -55,7 +55,7 @@ def ballot(code: str) -> Response:
             private=True,
             heading="没有这个票码",
             text=CODE_HELP,
-            kind="ballot-code-rejected:unknown",
+            kind=f"{CodeRejected.type}:unknown",
         )
     if canonical != code and request.method == "GET":
         return redirect(url_for("web.ballot", code=canonical), 303)

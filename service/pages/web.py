@@ -19,7 +19,16 @@ from service.api.blueprint import api
 from service.api.problems import http_problem
 from service.api.routing import session as request_session
 from service.config import Settings
-from service.errors import DomainError
+from service.errors import (
+    BallotBoxLocked,
+    BallotSessionWrongState,
+    CodeRejected,
+    DomainError,
+    NotFound,
+    NotInPublicity,
+    TooManyRequests,
+    ValidationFailed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,48 +91,48 @@ def points(value: object) -> str:
 
 # What a refusal means to the person who met it, by problem type (and reason, for codes).
 EXPLANATIONS: dict[str, tuple[str, str]] = {
-    "ballot-code-rejected:unknown": (
+    f"{CodeRejected.type}:unknown": (
         "没有这个票码",
         "请核对票码是否输入正确（10位字母和数字，不区分大小写）。如果是扫码打开的，请向计票人员询问。",
     ),
-    "ballot-code-rejected:used": (
+    f"{CodeRejected.type}:used": (
         "这个票码已经投过票",
         "每个票码只能投一次。如果您刚刚提交过，您的票已经投入票箱，不需要再投。"
         "如果您没有投过，请向计票人员反映。",
     ),
-    "ballot-code-rejected:closed": (
+    f"{CodeRejected.type}:closed": (
         "本次测评已经结束",
         "投票已截止，不能再投。计票后可以凭回执核对您的票是否计入。",
     ),
-    "too-many-requests": (
+    TooManyRequests.type: (
         "操作太频繁，请稍后再试",
         "为防止有人反复试探，同一网络在短时间内的请求次数有限制。",
     ),
-    "not-found": ("没有找到", "您要找的内容不存在，请核对链接或号码。"),
-    "not-in-publicity": (
+    NotFound.type: ("没有找到", "您要找的内容不存在，请核对链接或号码。"),
+    NotInPublicity.type: (
         "该组织目前不在公示期",
         "只有在公示期内才能对定级结果提出意见。请查看公示页面上的公示时间。",
     ),
-    "ballot-session-wrong-state": (
+    BallotSessionWrongState.type: (
         "还不能核对回执",
         "本次测评还没有计票。计票结束后，再用回执核对。",
     ),
-    "ballot-box-locked": (
+    BallotBoxLocked.type: (
         "这次测评的票箱暂时无法打开",
         "请联系组织部门，这不影响您已经投出的票。",
     ),
-    "validation-failed": ("填写的内容有问题", "请返回检查后重新提交。"),
+    ValidationFailed.type: ("填写的内容有问题", "请返回检查后重新提交。"),
 }
 FALLBACK = ("出了点问题", "请稍后再试。如果一直这样，请联系组织部门。")
 
 
 def explain(exc: DomainError) -> Response:
     key = exc.type
-    if exc.type == "ballot-code-rejected":
+    if isinstance(exc, CodeRejected):
         key = f"{exc.type}:{exc.extra.get('reason', 'unknown')}"
     title, text = EXPLANATIONS.get(key, FALLBACK)
     status = exc.status
-    if key == "ballot-code-rejected:unknown":
+    if key == f"{CodeRejected.type}:unknown":
         status = 404
     extra: dict[str, Any] = {}
     if exc.status == 429:
@@ -145,7 +154,7 @@ def _http_error(exc: HTTPException) -> Response:
         return http_problem(exc)
     status = exc.code or 500
     if status == 404:
-        title, text = EXPLANATIONS["not-found"]
+        title, text = EXPLANATIONS[NotFound.type]
     elif status == 413:
         title, text = "内容太长", "提交的内容太多了，请删减后再试。"
     else:

@@ -1,0 +1,129 @@
+"""The demo county as people meet it: the database `make run` builds (demo and its staged
+examples), an app over it, and the steps a teller and a reviewer take through the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.app import create_app
+from service.ballots.models import BallotSession
+from service.config import Settings
+from service.db import make_engine
+from service.demo_examples import BALLOT_TITLE, VOTING
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+from service.publicity.models import Complaint
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+TOKEN = re.compile(r'name="token" value="([^"]+)"')
+
+
+@dataclass
+class DemoSite:
+    url: str
+    tokens: dict[str, str]
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def settings(self, **overrides: Any) -> Settings:
+        return Settings.from_env(database_url=self.url, **overrides)
+
+    def app(self, **overrides: Any) -> Flask:
+        return create_app(self.settings(**overrides))
+
+    def look_up(self) -> None:
+        engine = make_engine(self.url)
+        with Session(engine) as db:
+            self.ids["campaign"] = db.scalars(select(Grading.campaign_id)).first() or 0
+            self.ids["meeting"] = db.scalars(
+                select(BallotSession.id).where(BallotSession.title == BALLOT_TITLE)
+            ).one()
+            for org in db.scalars(select(Organization)):
+                self.ids[org.code] = org.id
+            self.ids.update(
+                {
+                    f"grading:{code}": grading_id
+                    for code, grading_id in db.execute(
+                        select(Organization.code, Grading.id).join(
+                            Organization, Organization.id == Grading.organization_id
+                        )
+                    )
+                }
+            )
+        engine.dispose()
+
+
+def bearer(site: DemoSite, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {site.tokens[who]}"}
+
+
+def open_meeting(client: FlaskClient, site: DemoSite, members: int = 3, public: int = 0) -> int:
+    """A new ballot meeting for the school's two organizations (a teller, through the API)."""
+    categories = [{"code": "members", "issued": members}]
+    if public:
+        categories.append({"code": "public_reps", "issued": public})
+    response = client.post(
+        "/api/v1/ballot-sessions",
+        json={
+            "campaign_id": site.ids["campaign"],
+            "title": "第三中学补充测评会",
+            "grading_ids": [site.ids[f"grading:{code}"] for code in VOTING],
+            "categories": categories,
+        },
+        headers=bearer(site, "county.teller"),
+    )
+    assert response.status_code == 201, response.get_json()
+    return int(response.get_json()["id"])
+
+
+def codes_of(client: FlaskClient, site: DemoSite, session_id: int) -> list[tuple[str, str]]:
+    """(code, url) of every ballot of a session, as the teller's CSV lists them."""
+    response = client.get(
+        f"/api/v1/ballot-sessions/{session_id}/codes?format=csv",
+        headers=bearer(site, "county.teller"),
+    )
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    return [(row["code"], row["url"]) for row in rows]
+
+
+def close_and_count(client: FlaskClient, site: DemoSite, session_id: int) -> None:
+    for step in ("close", "count"):
+        response = client.post(
+            f"/api/v1/ballot-sessions/{session_id}/{step}", headers=bearer(site, "county.teller")
+        )
+        assert response.status_code == 200, response.get_json()
+
+
+def answer_complaint(client: FlaskClient, site: DemoSite, tracking: str, reply: str) -> None:
+    """The county's reviewer takes the complaint up and answers it (not upheld)."""
+    engine = make_engine(site.url)
+    with Session(engine) as db:
+        complaint_id = db.scalars(
+            select(Complaint.id).where(Complaint.tracking_code == tracking)
+        ).one()
+    engine.dispose()
+    assigned = client.post(
+        f"/api/v1/complaints/{complaint_id}/assign", headers=bearer(site, "county.reviewer")
+    )
+    assert assigned.status_code == 200, assigned.get_json()
+    answered = client.post(
+        f"/api/v1/complaints/{complaint_id}/answer",
+        json={"findings": "经查，测评程序规范", "reply": reply, "upheld": False},
+        headers=bearer(site, "county.reviewer"),
+    )
+    assert answered.status_code == 200, answered.get_json()
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "the form carries a CSRF token"
+    return found.group(1)
