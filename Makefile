@@ -8,7 +8,10 @@ PORT ?= 8000
 export DATABASE_URL ?= sqlite:///instance/grading.db
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-sqlite test-postgresql lint format typecheck openapi bench report-pictures clean
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+
+.PHONY: install browser run test test-sqlite test-postgresql lint format typecheck openapi bench report-pictures page-pictures clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +21,19 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+# What the browser tests drive: Debian's Chromium and ChromeDriver (and CJK fonts, so pages and
+# screenshots show Chinese), and axe-core from the npm registry for the accessibility check.
+# Under CI=true a browser test without them fails (tests/test_browser.py).
+$(AXE):
+	mkdir -p $(VENV)/npm
+	npm install --prefix $(VENV)/npm --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+
+browser: $(AXE)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium chromium-driver fonts-noto-cjk) || \
+	  echo "!! could not install chromium and chromium-driver: browser tests will not run"
+
 run: install
 	mkdir -p instance
 	$(BIN)/python -m service db upgrade
@@ -26,16 +42,16 @@ run: install
 
 # The whole suite, once on SQLite and once on PostgreSQL. Under CI=true an unreachable
 # PostgreSQL fails the run (tests/conftest.py); elsewhere it is reported loudly and skipped.
-test: install
+test: install browser
 	@echo "==> suite on SQLite"
 	$(BIN)/python -m pytest -p no:cacheprovider --db sqlite $(PYTEST_ARGS)
 	@echo "==> suite on PostgreSQL ($(PG_TEST_URL))"
 	$(BIN)/python -m pytest -p no:cacheprovider --db postgresql --pg-url $(PG_TEST_URL) $(PYTEST_ARGS)
 
-test-sqlite: install
+test-sqlite: install browser
 	$(BIN)/python -m pytest -p no:cacheprovider --db sqlite $(PYTEST_ARGS)
 
-test-postgresql: install
+test-postgresql: install browser
 	$(BIN)/python -m pytest -p no:cacheprovider --db postgresql --pg-url $(PG_TEST_URL) $(PYTEST_ARGS)
 
 lint: install
@@ -61,6 +77,10 @@ report-pictures: install
 	command -v soffice >/dev/null && command -v pdftoppm >/dev/null || \
 	  (apt-get update -qq && apt-get install -y -qq libreoffice-calc-nogui poppler-utils fonts-noto-cjk)
 	$(BIN)/python docs/reports/render.py
+
+# The pages at a phone's size, as the browser tests see them, for the README.
+page-pictures: install browser
+	SCREENSHOT_DIR=docs/pages $(BIN)/python -m pytest -p no:cacheprovider --db sqlite tests/test_browser.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

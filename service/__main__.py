@@ -7,8 +7,10 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
+from sqlalchemy import select
 
 from service import demo as demo_data
 from service import demo_examples, migrate
@@ -125,6 +127,16 @@ def demo(if_empty: bool, quiet: bool) -> None:
         _print_tokens()
 
 
+def _print_pages(sessions: Any, base: str) -> None:
+    """The pages people open, with what the demo has staged on them."""
+    with sessions() as session:
+        code = demo_examples.unused_code(session)
+        campaign = session.scalars(select(Campaign.id).order_by(Campaign.id)).first()
+    click.echo(f"  pages: ballot {base}/b" + (f"   a demo ballot: {base}/b/{code}" if code else ""))
+    if campaign is not None:
+        click.echo(f"         公示 {base}/notice/{campaign}   complaints {base}/complaints/track")
+
+
 def _print_tokens() -> None:
     if not TOKENS_FILE.exists():
         return
@@ -166,8 +178,6 @@ def bootstrap(code: str, name: str, username: str) -> None:
     "--days", type=int, default=None, help="lifetime in days (default TOKEN_LIFETIME_DAYS)"
 )
 def token(username: str, name: str, days: int | None) -> None:
-    from sqlalchemy import select
-
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
     with unit_of_work(factory) as session:
@@ -186,12 +196,14 @@ def token(username: str, name: str, days: int | None) -> None:
 @click.option("--port", default=8000, type=int)
 def serve(host: str, port: int) -> None:
 
-    app = create_app(_settings())
+    settings = _settings()
+    app = create_app(settings)
     base = f"http://{host}:{port}"
     click.echo(
         f"\n基层党组织分类定级 serving on {base}\n"
         f"  API docs: {base}/docs   spec: {base}/openapi.yaml"
     )
+    _print_pages(app.extensions["grading.sessions"], settings.public_base_url or base)
     _print_tokens()
     if TOKENS_FILE.exists():
         admin = json.loads(TOKENS_FILE.read_text(encoding="utf-8"))[0]["token"]

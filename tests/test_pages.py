@@ -4,6 +4,7 @@ page sends (security headers, CSRF). The same pages in a real browser: tests/tes
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -14,8 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.__main__ import _print_pages as print_pages
 from service.ballots.models import BallotCode
-from service.db import make_engine
+from service.db import make_engine, make_sessionmaker
 from service.demo_examples import BALLOT_TITLE
 from service.publicity.models import Complaint
 from tests.site import (
@@ -292,7 +294,9 @@ def test_the_notice_lists_levels_in_chinese_with_the_period_and_how_to_complain(
     page = html(browser.get(f"/notice/{campaign}"))
     assert "兴隆县委关于2026年兴隆县基层党组织分类定级结果的公示" in page
     rows = re.findall(
-        r"<td>\d+</td><td>([^<]+)</td><td>([^<]*)</td>\s*<td class=\"level\">([^<]+)<", page
+        r'<td class="tight">\d+</td><td>([^<]+)</td><td class="tight">([^<]*)</td>\s*'
+        r'<td class="level">([^<]+)<',
+        page,
     )
     assert rows == [
         ("石门村党支部", "农村", "好"),
@@ -460,7 +464,7 @@ def test_the_printed_cards_carry_instructions_and_the_short_address(
         f"/api/v1/ballot-sessions/{demo_site.ids['meeting']}/codes",
         headers=bearer(demo_site, "county.teller"),
     ).get_data(as_text=True)
-    assert svg.count("手机扫码投票，或打开下面网址输入票码") == 18
+    assert svg.count("扫码或打开下方网址输入票码投票") == 18
     assert svg.count(">localhost/b</text>") == 18
 
 
@@ -495,3 +499,40 @@ def test_the_front_door_is_a_page_for_people_and_json_for_programs(site_app: Fla
     assert client.get("/").get_json()["pages"]["ballot"] == "/b"
     page = html(client.get("/", headers={"Accept": "text/html"}))
     assert 'href="/b"' in page and 'href="/notice"' in page
+
+
+def test_make_run_prints_the_page_urls_and_they_work(
+    demo_site: DemoSite, browser: FlaskClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = make_engine(demo_site.url)
+    print_pages(make_sessionmaker(engine), "http://localhost")
+    engine.dispose()
+    printed = capsys.readouterr().out
+    paths = re.findall(r"http://localhost(/\S*)", printed)
+    assert any(re.fullmatch(r"/b/[0-9A-Z]{5}-[0-9A-Z]{5}", p) for p in paths), printed
+    assert f"/notice/{demo_site.ids['campaign']}" in paths
+    for path in paths:
+        assert browser.get(path).status_code == 200, path
+
+
+def test_access_log_lines_never_carry_a_code(
+    site_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [
+        "GET /b/KJ74K-HQ02J HTTP/1.1",
+        "POST /b/KJ74K-HQ02J HTTP/1.1",
+        "GET /b?code=kj74k+hq02j HTTP/1.1",
+        "GET /b/receipt?session=3&receipt=7KQ2M-XB4RT HTTP/1.1",
+        "GET /complaints/ABCDEFGH2345 HTTP/1.1",
+        "GET /api/v1/ballots/KJ74K-HQ02J HTTP/1.1",
+        "GET /api/v1/public/ballot-sessions/3/receipts/7KQ2M-XB4RT HTTP/1.1",
+    ]
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        for line in lines:
+            logging.getLogger("werkzeug").info(
+                '%s - - [%s] "%s" %s -', "10.1.2.3", "now", line, 200
+            )
+    assert len(caplog.records) == len(lines)
+    for secret in ("KJ74K", "kj74k", "7KQ2M", "ABCDEFGH2345"):
+        assert secret not in caplog.text
+    assert "/b/… HTTP/1.1" in caplog.text and "/complaints/…" in caplog.text

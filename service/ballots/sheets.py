@@ -16,7 +16,7 @@ MARGIN_X, MARGIN_Y = 17, 40
 QR_MAX = 102  # the QR code's side on a card, so that three lines of text fit under it
 
 
-INSTRUCTION = "手机扫码投票，或打开下面网址输入票码"
+INSTRUCTION = "扫码或打开下方网址输入票码投票"
 
 
 def ballot_url(base_url: str, code: str) -> str:
@@ -69,7 +69,7 @@ def _card(x: int, y: int, qr: segno.QRCode, label: str, code: str, base_url: str
         f'<text x="{right:g}" y="42" font-size="11">无记名</text>'
         f'<text x="{right:g}" y="58" font-size="11">每码投一次</text>'
         f'<text x="8" y="{side + 24:g}" font-size="16" font-family="monospace">{code}</text>'
-        f'<text x="8" y="{side + 40:g}" font-size="10.5">{INSTRUCTION}</text>'
+        f'<text x="8" y="{side + 40:g}" font-size="10">{INSTRUCTION}</text>'
         f'<text x="8" y="{side + 55:g}" font-size="11" font-family="monospace">'
         f"{escape(short_url(base_url))}</text>"
         f"</g>"

@@ -4,14 +4,19 @@ window.addEventListener("DOMContentLoaded", function () {
   window.ui = SwaggerUIBundle({
     url: "/openapi.json",
     dom_id: "#swagger-ui",
-    deepLinking: true,
-    docExpansion: "none",
+    deepLinking: false,
+    docExpansion: "list",
     filter: true,
     tryItOutEnabled: false,
     displayRequestDuration: true,
     defaultModelsExpandDepth: 0,
     validatorUrl: null,
     presets: [SwaggerUIBundle.presets.apis],
-    layout: "BaseLayout"
+    layout: "BaseLayout",
+    onComplete: function () {
+      // Swagger UI leaves its server list without a name for screen readers.
+      var servers = document.getElementById("servers");
+      if (servers) { servers.setAttribute("aria-label", "Server"); }
+    }
   });
 });
