@@ -55,7 +55,8 @@ def served(app: Flask) -> Iterator[str]:
 
 
 @contextmanager
-def chromium() -> Iterator[WebDriver]:
+def chromium(font_size: int | None = None) -> Iterator[WebDriver]:
+    """Headless Chromium; `font_size` is the phone's text-size setting (default 16 px)."""
     profile = tempfile.mkdtemp(prefix="grading-chromium-")
     options = Options()
     options.binary_location = str(CHROMIUM)
@@ -75,6 +76,10 @@ def chromium() -> Iterator[WebDriver]:
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if font_size:
+        options.add_experimental_option(
+            "prefs", {"webkit": {"webprefs": {"default_font_size": font_size}}}
+        )
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     try:
         phone(driver)

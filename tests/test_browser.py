@@ -270,26 +270,22 @@ def test_the_ballot_code_never_reaches_another_site_in_a_referer(
     assert "Referer" not in arrival[0] and code not in json.dumps(arrival), arrival
 
 
-@pytest.mark.parametrize("path", ["/b/{code}", "/notice/{campaign}", "/complaints/track"])
 def test_pages_fit_a_phone_with_its_font_size_turned_up(
-    page: Page, site: tuple[Flask, str], demo_site: DemoSite, path: str
+    site: tuple[Flask, str], demo_site: DemoSite
 ) -> None:
-    app, _ = site
+    app, base = site
     client = app.test_client()
     code, _ = codes_of(client, demo_site, open_meeting(client, demo_site, members=1))[0]
-    page.driver.execute_cdp_cmd("Page.setFontSizes", {"fontSizes": {"standard": 26, "fixed": 22}})
-    try:
-        page.open(path.format(code=code, campaign=demo_site.ids["campaign"]))
-        body = page.driver.execute_script("return getComputedStyle(document.body).fontSize")
-        assert float(body.removesuffix("px")) >= 26  # the page follows the phone's setting
-        overflow = page.driver.execute_script(
-            "return document.documentElement.scrollWidth - window.innerWidth"
-        )
-        assert overflow <= 0  # nothing runs off the side of the screen
-        for target in page.all("button, .choice, input[type=text], textarea"):
-            if target.is_displayed():
-                assert target.size["height"] >= 44, target.get_attribute("outerHTML")[:80]
-    finally:
-        page.driver.execute_cdp_cmd(
-            "Page.setFontSizes", {"fontSizes": {"standard": 16, "fixed": 13}}
-        )
+    with chromium(font_size=26) as large:
+        page = Page(large, base)
+        for path in (f"/b/{code}", f"/notice/{demo_site.ids['campaign']}", "/complaints/track"):
+            page.open(path)
+            body = large.execute_script("return getComputedStyle(document.body).fontSize")
+            assert float(body.removesuffix("px")) >= 26  # the page follows the phone's setting
+            overflow = large.execute_script(
+                "return document.documentElement.scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 0, path  # nothing runs off the side of the screen
+            for target in page.all("button, .choice, input[type=text], textarea"):
+                if target.is_displayed():
+                    assert target.size["height"] >= 44, target.get_attribute("outerHTML")[:80]
