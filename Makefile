@@ -78,9 +78,13 @@ report-pictures: install
 	  (apt-get update -qq && apt-get install -y -qq libreoffice-calc-nogui poppler-utils fonts-noto-cjk)
 	$(BIN)/python docs/reports/render.py
 
-# The pages at a phone's size, as the browser tests see them, for the README.
+# The pages at a phone's size, as the browser tests see them (instance/screenshots), and the
+# ones the README shows copied to docs/pages.
+README_PAGES := ballot ballot-confirm ballot-receipt ballot-used notice complaint-form complaint-reply
 page-pictures: install browser
-	SCREENSHOT_DIR=docs/pages $(BIN)/python -m pytest -p no:cacheprovider --db sqlite tests/test_browser.py
+	SCREENSHOT_DIR=instance/screenshots $(BIN)/python -m pytest -p no:cacheprovider --db sqlite tests/test_browser.py
+	mkdir -p docs/pages
+	for name in $(README_PAGES); do cp instance/screenshots/$$name.png docs/pages/; done
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

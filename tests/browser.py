@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -35,6 +36,11 @@ AXE = Path(os.environ.get("AXE_JS", ROOT / ".venv/npm/node_modules/axe-core/axe.
 # Where each test saves its screenshot; `make page-pictures` points it at docs/pages.
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "instance/screenshots"))
 PHONE = {"width": 360, "height": 740}
+
+
+def shot_name(prefix: str, path: str) -> str:
+    """A screenshot's file name for a page address: /notice/1 -> notice-1."""
+    return prefix + re.sub(r"[^a-z0-9]+", "-", path.lower()).rstrip("-")
 
 
 def missing() -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +26,8 @@ from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotF
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from service import demo, demo_examples, migrate
+from service import calendar, demo, demo_examples, migrate
+from service.api.throttle import Throttle
 from service.app import create_app
 from service.config import Settings
 from service.db import make_engine, normalize_url
@@ -221,20 +223,44 @@ def _assert_in_catalogue(body: dict[str, Any]) -> None:
     assert (body["title"], body["status"]) == (CATALOGUE[slug].title, CATALOGUE[slug].status)
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
+def suite_settings(database_url: str) -> Settings:
     return Settings.from_env(
         database_url=database_url, max_body_bytes=64 * 1024, token_lifetime=timedelta(days=30)
     )
 
 
 @pytest.fixture
-def app(settings: Settings, session_factory: Any, openapi: OpenAPI) -> Flask:
-    app = create_app(settings, session_factory=session_factory)
+def settings(database_url: str) -> Settings:
+    return suite_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+def shared_app(database_url: str, openapi: OpenAPI) -> Flask:
+    """One app for the suite: building one compiles ~120 URL rules (about 90 ms), which per
+    test was minutes per run. Each test gets it with its own session factory, settings, clock
+    and rate limits (the `app` fixture)."""
+    app = create_app(suite_settings(database_url), session_factory=lambda: None)
     app.testing = True
     ContractClient.openapi = openapi
     app.test_client_class = ContractClient
     return app
+
+
+@pytest.fixture
+def app(shared_app: Flask, settings: Settings, session_factory: Any) -> Flask:
+    shared_app.extensions.update(
+        {
+            "grading.sessions": session_factory,
+            "grading.settings": settings,
+            "grading.clock": time.time,
+            "grading.throttle": Throttle(settings.secret_key),
+        }
+    )
+    shared_app.config.update(
+        SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_body_bytes
+    )
+    calendar.configure(settings.holidays)
+    return shared_app
 
 
 @pytest.fixture

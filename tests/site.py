@@ -95,6 +95,11 @@ def codes_of(client: FlaskClient, site: DemoSite, session_id: int) -> list[tuple
     return [(row["code"], row["url"]) for row in rows]
 
 
+def fresh_code(client: FlaskClient, site: DemoSite, members: int = 2) -> str:
+    """The first code of a new meeting: nobody else's test has used it."""
+    return codes_of(client, site, open_meeting(client, site, members=members))[0][0]
+
+
 def close_and_count(client: FlaskClient, site: DemoSite, session_id: int) -> None:
     for step in ("close", "count"):
         response = client.post(

@@ -6,10 +6,12 @@ checks every page; each test saves screenshots (README, `make page-pictures`).""
 
 from __future__ import annotations
 
+import base64
 import http.server
 import io
 import json
 import os
+import re
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -20,8 +22,8 @@ import zxingcpp
 from flask import Flask
 from PIL import Image
 
-from tests.browser import Page, chromium, missing, served
-from tests.site import DemoSite, answer_complaint, bearer, codes_of, open_meeting
+from tests.browser import Page, chromium, missing, served, shot_name
+from tests.site import DemoSite, answer_complaint, bearer, codes_of, fresh_code, open_meeting
 
 pytestmark = pytest.mark.browser
 
@@ -69,9 +71,7 @@ def accessible(page: Page, *, scripts_off: bool = False) -> None:
 def scan(page: Page, svg: str) -> list[str]:
     """What a phone's camera reads off the printed sheet: the sheet rendered by the browser,
     photographed (a screenshot) and decoded (zxing-cpp)."""
-    page.driver.get(
-        "data:image/svg+xml;base64," + __import__("base64").b64encode(svg.encode()).decode()
-    )
+    page.driver.get("data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode())
     shot = page.driver.get_screenshot_as_png()
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
     return [barcode.text for barcode in found]
@@ -124,9 +124,7 @@ def test_a_voter_scans_the_code_votes_confirms_and_keeps_the_receipt(
 def test_a_code_typed_by_hand_works_with_javascript_off(
     page: Page, site: tuple[Flask, str], demo_site: DemoSite
 ) -> None:
-    app, _ = site
-    client = app.test_client()
-    code, _ = codes_of(client, demo_site, open_meeting(client, demo_site, members=2))[0]
+    code = fresh_code(site[0].test_client(), demo_site, members=2)
     page.driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
     page.open("/b")
     accessible(page, scripts_off=True)
@@ -161,15 +159,11 @@ def test_the_notice_on_a_phone_and_on_a4(page: Page, demo_site: DemoSite) -> Non
         assert not page.find("table.notice th.screen-only").is_displayed()
         assert page.find(".signature").is_displayed()
         assert "notice/" in page.find("li.print-only").text
-        pdf = page.driver.execute_cdp_cmd(
-            "Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69}
-        )
+        pdf = page.driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})
     finally:
         page.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
-    data = __import__("base64").b64decode(pdf["data"])
-    assert (
-        data.count(b"/Type /Page\n") + data.count(b"/Type /Page>") + data.count(b"/Type/Page") >= 1
-    )
+    pages = re.search(rb"/Count (\d+)", base64.b64decode(pdf["data"]))
+    assert pages and int(pages.group(1)) == 1  # three organizations: one sheet of A4
 
 
 def test_a_complaint_from_the_notice_to_its_reply(
@@ -204,6 +198,7 @@ def test_a_complaint_from_the_notice_to_its_reply(
 )
 def test_every_other_page_passes_the_accessibility_check(page: Page, path: str) -> None:
     page.open(path)
+    page.screenshot(shot_name("page", path))
     accessible(page)
     own_status = f"{page.base}{path} - Failed to load resource"  # a 404 page's own status
     assert [e for e in page.console_errors() if not e.startswith(own_status)] == []
@@ -228,6 +223,7 @@ def test_the_api_reference_loads_offline_and_lists_every_operation(
     )
     assert resources and all(r.startswith(base) for r in resources), resources
     assert page.console_errors() == []
+    page.screenshot("docs")
     accessible(page)
 
 
@@ -248,13 +244,12 @@ class _Elsewhere(http.server.BaseHTTPRequestHandler):
 def test_the_ballot_code_never_reaches_another_site_in_a_referer(
     page: Page, site: tuple[Flask, str], demo_site: DemoSite
 ) -> None:
-    app, _ = site
-    client = app.test_client()
-    code, _ = codes_of(client, demo_site, open_meeting(client, demo_site, members=1))[0]
+    code = fresh_code(site[0].test_client(), demo_site, members=1)
     elsewhere = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Elsewhere)
     threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
     try:
         page.open(f"/b/{code}")
+        page.screenshot("ballot-before-leaving")
         target = f"http://127.0.0.1:{elsewhere.server_port}/next"
         page.driver.execute_script(
             "const a = document.createElement('a'); a.id = 'away'; a.href = arguments[0];"
@@ -274,8 +269,7 @@ def test_pages_fit_a_phone_with_its_font_size_turned_up(
     site: tuple[Flask, str], demo_site: DemoSite
 ) -> None:
     app, base = site
-    client = app.test_client()
-    code, _ = codes_of(client, demo_site, open_meeting(client, demo_site, members=1))[0]
+    code = fresh_code(app.test_client(), demo_site, members=1)
     with chromium(font_size=26) as large:
         page = Page(large, base)
         for path in (f"/b/{code}", f"/notice/{demo_site.ids['campaign']}", "/complaints/track"):
@@ -286,6 +280,7 @@ def test_pages_fit_a_phone_with_its_font_size_turned_up(
                 "return document.documentElement.scrollWidth - window.innerWidth"
             )
             assert overflow <= 0, path  # nothing runs off the side of the screen
+            page.screenshot(shot_name("large-text", path))
             for target in page.all("button, .choice, input[type=text], textarea"):
                 if target.is_displayed():
                     assert target.size["height"] >= 44, target.get_attribute("outerHTML")[:80]

@@ -27,6 +27,7 @@ from tests.site import (
     close_and_count,
     codes_of,
     csrf_of,
+    fresh_code,
     open_meeting,
 )
 
@@ -122,7 +123,7 @@ def test_a_ballot_is_confirmed_before_it_is_cast_and_the_receipt_shown_after(
 def test_going_back_from_the_confirmation_keeps_the_choices(
     demo_site: DemoSite, browser: FlaskClient
 ) -> None:
-    code, _ = codes_of(browser, demo_site, open_meeting(browser, demo_site))[0]
+    code = fresh_code(browser, demo_site)
     form = html(browser.get(f"/b/{code}"))
     names = sorted(set(re.findall(r'type="radio" name="(g\d+)"', form)))
     back = html(
@@ -138,7 +139,7 @@ def test_going_back_from_the_confirmation_keeps_the_choices(
 def test_an_incomplete_ballot_names_each_organization_left_out(
     demo_site: DemoSite, browser: FlaskClient
 ) -> None:
-    code, _ = codes_of(browser, demo_site, open_meeting(browser, demo_site))[0]
+    code = fresh_code(browser, demo_site)
     form = html(browser.get(f"/b/{code}"))
     names = sorted(set(re.findall(r'type="radio" name="(g\d+)"', form)))
     response = browser.post(
@@ -154,7 +155,7 @@ def test_an_incomplete_ballot_names_each_organization_left_out(
 def test_a_used_code_gets_a_chinese_explanation_not_json(
     demo_site: DemoSite, browser: FlaskClient
 ) -> None:
-    code, _ = codes_of(browser, demo_site, open_meeting(browser, demo_site))[0]
+    code = fresh_code(browser, demo_site)
     assert vote(browser, code).status_code == 303
     again = browser.get(f"/b/{code}")
     assert again.status_code == 409
@@ -264,7 +265,7 @@ def test_ballot_and_tracking_pages_are_never_cached(
 def test_a_post_without_the_csrf_token_is_refused_and_nothing_is_cast(
     demo_site: DemoSite, browser: FlaskClient
 ) -> None:
-    code, _ = codes_of(browser, demo_site, open_meeting(browser, demo_site))[0]
+    code = fresh_code(browser, demo_site)
     form = html(browser.get(f"/b/{code}"))
     names = sorted(set(re.findall(r'type="radio" name="(g\d+)"', form)))
     refused = browser.post(f"/b/{code}", data={**dict.fromkeys(names, "good"), "step": "cast"})
@@ -338,6 +339,13 @@ def test_the_notice_by_area_and_an_unknown_area(demo_site: DemoSite, browser: Fl
 # --- complaints -----------------------------------------------------------------------------
 
 
+def from_address(app: Flask, address: str) -> FlaskClient:
+    """A member of the public on their own network (complaint limits count per address)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
 def complaint_form(browser: FlaskClient, site: DemoSite, code: str = "YC-XL-QS-V02") -> str:
     response = browser.get("/complaints/new", query_string={"grading": site.ids[f"grading:{code}"]})
     assert response.status_code == 200
@@ -366,8 +374,7 @@ def complaints_count(site: DemoSite) -> int:
 
 
 def test_a_complaint_from_the_form_to_its_reply(demo_site: DemoSite, site_app: Flask) -> None:
-    browser = site_app.test_client()
-    browser.environ_base["REMOTE_ADDR"] = "10.0.0.1"
+    browser = from_address(site_app, "10.0.0.1")
     form = complaint_form(browser, demo_site)
     assert "高岭村党支部" in form and "“较好”" in form
     assert "可以匿名" in form and "同一网络每 60 分钟最多提交 5 条意见" in form
@@ -387,8 +394,7 @@ def test_a_complaint_from_the_form_to_its_reply(demo_site: DemoSite, site_app: F
 def test_the_same_complaint_form_sent_twice_files_one_complaint(
     demo_site: DemoSite, site_app: Flask
 ) -> None:
-    browser = site_app.test_client()
-    browser.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+    browser = from_address(site_app, "10.0.0.2")
     form = complaint_form(browser, demo_site)
     before = complaints_count(demo_site)
     first = send(browser, demo_site, form, "重复提交的意见")
@@ -400,8 +406,7 @@ def test_the_same_complaint_form_sent_twice_files_one_complaint(
 def test_a_complaint_without_text_or_with_too_much_is_returned_with_the_reason(
     demo_site: DemoSite, site_app: Flask
 ) -> None:
-    browser = site_app.test_client()
-    browser.environ_base["REMOTE_ADDR"] = "10.0.0.3"
+    browser = from_address(site_app, "10.0.0.3")
     form = complaint_form(browser, demo_site)
     before = complaints_count(demo_site)
     empty = send(browser, demo_site, form, "   ")
@@ -416,8 +421,7 @@ def test_a_complaint_without_text_or_with_too_much_is_returned_with_the_reason(
 def test_past_the_complaint_limit_the_page_says_when_to_try_again(
     demo_site: DemoSite, site_app: Flask
 ) -> None:
-    browser = site_app.test_client()
-    browser.environ_base["REMOTE_ADDR"] = "10.0.0.4"
+    browser = from_address(site_app, "10.0.0.4")
     for n in range(5):
         assert (
             send(browser, demo_site, complaint_form(browser, demo_site), f"意见{n}").status_code

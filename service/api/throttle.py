@@ -13,8 +13,10 @@ import hmac
 import threading
 
 from flask import current_app, request
+from sqlalchemy.orm import Session
 
 from service.errors import TooManyRequests
+from service.publicity.ratelimit import hit as complaint_hit
 
 MAX_KEYS = 100_000  # past this, windows that have ended are forgotten
 
@@ -52,5 +54,20 @@ def throttle_ballots() -> None:
         request.remote_addr or "unknown",
         limit=settings.ballot_limit,
         window=settings.ballot_window_seconds,
+        now=current_app.extensions["grading.clock"](),
+    )
+
+
+def throttle_complaints(session: Session) -> None:
+    """One complaint filed by this client (the API's or the page's), counted in the database so
+    the limit holds across workers (service/publicity/ratelimit.py)."""
+    settings = current_app.extensions["grading.settings"]
+    complaint_hit(
+        session,
+        secret=settings.secret_key,
+        scope="complaints",
+        client=request.remote_addr or "unknown",
+        limit=settings.complaint_limit,
+        window=settings.complaint_window_seconds,
         now=current_app.extensions["grading.clock"](),
     )

@@ -6,13 +6,14 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import current_app, redirect, request, url_for
+from flask import redirect, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from service.api.routing import public_base
+from service.api.throttle import throttle_complaints
 from service.calendar import beijing_date, beijing_today
 from service.campaigns.models import Campaign
 from service.errors import NotFound, NotInPublicity
@@ -21,7 +22,6 @@ from service.organizations.models import Organization
 from service.pages.web import page, settings, unit_of_work, web
 from service.publicity import operations as ops
 from service.publicity.models import Complaint
-from service.publicity.ratelimit import hit
 from service.standards.models import LevelScheme
 from service.workflows.states import UNDER_PUBLICITY, CampaignStatus
 
@@ -161,15 +161,7 @@ def file_complaint() -> Response:
         code = ops.tracking_code_for(settings().secret_key, nonce)
         if db.scalar(select(Complaint.id).where(Complaint.tracking_code == code)):
             return redirect(url_for("web.complaint_status", code=code), 303)  # sent twice
-        hit(
-            db,
-            secret=settings().secret_key,
-            scope="complaints",
-            client=request.remote_addr or "unknown",
-            limit=settings().complaint_limit,
-            window=settings().complaint_window_seconds,
-            now=current_app.extensions["grading.clock"](),
-        )
+        throttle_complaints(db)
         try:
             with db.begin_nested():
                 ops.file_complaint(db, grading.id, text, contact or None, tracking_code=code)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
 from sqlalchemy import select
 
 from service.api.blueprint import api
@@ -19,13 +18,13 @@ from service.api.schemas.publicity import (
     NoticeQuery,
 )
 from service.api.scope import scoped
+from service.api.throttle import throttle_complaints
 from service.campaigns.models import Campaign
 from service.errors import NotFound
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.publicity import operations as ops
 from service.publicity.models import Complaint
-from service.publicity.ratelimit import hit
 from service.workflows.complaint import COMPLAINT_WORKFLOW
 
 TAG = "publicity"
@@ -80,15 +79,7 @@ def get_notice(ctx: Ctx, campaign_id: int) -> Any:
     "with Retry-After. Keep the tracking code to read the reply.",
 )
 def file_complaint(ctx: Ctx) -> Any:
-    hit(
-        ctx.session,
-        secret=ctx.settings.secret_key,
-        scope="complaints",
-        client=request.remote_addr or "unknown",
-        limit=ctx.settings.complaint_limit,
-        window=ctx.settings.complaint_window_seconds,
-        now=current_app.extensions["grading.clock"](),
-    )
+    throttle_complaints(ctx.session)
     complaint = ops.file_complaint(
         ctx.session, ctx.body["grading_id"], ctx.body["text"], ctx.body.get("contact")
     )
