@@ -19,9 +19,8 @@ from service.accounts.models import Account, Role
 from service.api.routes import reports as http
 from service.api.spec import render_yaml
 from service.app import create_app
-from service.audit import checkpoints, signing
+from service.audit import checkpoints, inspection, log, notes, signing
 from service.audit.roles import app_role_sql
-from service.audit.verify import check_against_checkpoint, verify
 from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
@@ -224,30 +223,31 @@ def audit() -> None:
 
 @audit.command(
     "verify",
-    help="Recompute every chain. Exit 0 when intact, 1 when not, naming the "
-    "first bad event and the kind of damage.",
+    help="Recompute every chain and the Merkle log, and hold them to every checkpoint the "
+    "service has signed and kept (and to any saved ones given). Exit 0 when intact, 1 when "
+    "not, naming the first bad event or checkpoint and the kind of damage.",
 )
 @click.option(
     "--checkpoint",
-    "checkpoint_file",
+    "checkpoint_files",
+    multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="a checkpoint saved earlier (JSON from POST /api/v1/audit/checkpoints)",
+    help="a checkpoint saved earlier: the signed note of GET /api/v1/audit/checkpoints/latest, "
+    "or the JSON of POST /api/v1/audit/checkpoints (repeatable)",
 )
-def audit_verify(checkpoint_file: str | None) -> None:
-
+def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
     settings = _settings()
+    key = signing.load_private_key(settings.audit_signing_key, settings.secret_key)
+    saved = [
+        inspection.Saved(name, Path(name).read_text(encoding="utf-8")) for name in checkpoint_files
+    ]
     factory = make_sessionmaker(make_engine(settings.database_url))
     with factory() as session:
-        report = verify(session)
-    if checkpoint_file:
-        key = signing.load_private_key(settings.audit_signing_key, settings.secret_key)
-        saved = json.loads(Path(checkpoint_file).read_text(encoding="utf-8"))
         try:
-            heads = checkpoints.read_saved(saved, signing.public_pem(key.public_key()))
-        except checkpoints.BadCheckpoint as exc:
-            click.echo(f"DAMAGED: {exc}")
+            report = inspection.check(session, key, settings.audit_log_origin, saved)
+        except (checkpoints.BadCheckpoint, notes.BadNote) as exc:
+            click.echo(f"DAMAGED: a saved checkpoint does not verify: {exc}")
             sys.exit(1)
-        report.damage.extend(check_against_checkpoint(report, heads))
     click.echo(report.summary())
     for damage in report.damage[1:]:
         click.echo(
@@ -257,18 +257,35 @@ def audit_verify(checkpoint_file: str | None) -> None:
     sys.exit(0 if report.intact else 1)
 
 
-@audit.command("checkpoint", help="Sign the current heads (run it from cron, e.g. hourly).")
+@audit.command(
+    "integrate",
+    help="Give committed audit events their leaves in the Merkle log (run it from cron; "
+    "checkpoints integrate too).",
+)
+def audit_integrate() -> None:
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with unit_of_work(factory) as session:
+        head = log.integrate(session)
+    click.echo(f"the log has {head.size} events; root {head.root.hex()}")
+
+
+@audit.command(
+    "checkpoint",
+    help="Sign the Merkle log's tree head (and the chains' heads); run it from cron, e.g. "
+    "hourly. Prints the JSON an inspector keeps; --out also writes it to a file.",
+)
 @click.option(
     "--out", type=click.Path(dir_okay=False), help="also write the checkpoint to this file"
 )
 def audit_checkpoint(out: str | None) -> None:
-
     settings = _settings()
     key = signing.load_private_key(settings.audit_signing_key, settings.secret_key)
     factory = make_sessionmaker(make_engine(settings.database_url))
     with unit_of_work(factory) as session:
-        checkpoint = checkpoints.create_checkpoint(session, Actor.system("checkpoint"), key)
-        exported = checkpoints.export(checkpoint, signing.public_pem(key.public_key()))
+        exported = checkpoints.sign_all(
+            session, Actor.system("checkpoint"), key, settings.audit_log_origin
+        )
     text = json.dumps(exported, ensure_ascii=False, indent=1)
     if out:
         Path(out).write_text(text, encoding="utf-8")

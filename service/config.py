@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlsplit
@@ -27,6 +28,16 @@ def _holidays(raw: str) -> frozenset[date]:
         return frozenset(date.fromisoformat(p) for p in raw.replace(",", " ").split() if p)
     except ValueError as exc:
         raise SystemExit(f"configuration: HOLIDAYS has a bad date: {exc}") from exc
+
+
+def _origin(raw: str) -> str:
+    """A log's origin is its checkpoints' first line and its key's name: printable ASCII, no
+    spaces and no '+' (the signed-note rules)."""
+    if not re.fullmatch(r"[!-*,-~]{1,200}", raw):
+        raise SystemExit(
+            f"configuration: AUDIT_LOG_ORIGIN {raw!r} must be ASCII without spaces or '+'"
+        )
+    return raw
 
 
 def _public_url(raw: str) -> str | None:
@@ -57,6 +68,7 @@ class Settings:
     public_base_url: str | None = None
     trusted_proxies: int = 0
     audit_signing_key: str | None = None
+    audit_log_origin: str = "grading-service/audit-log"  # names the log in its checkpoints
     holidays: frozenset[date] = frozenset()
     complaint_limit: int = 5  # complaints per client …
     complaint_window_seconds: int = 3600  # … per window
@@ -86,6 +98,7 @@ class Settings:
             ),
             "trusted_proxies": _int("TRUSTED_PROXIES", 0),
             "audit_signing_key": os.environ.get("AUDIT_SIGNING_KEY") or None,
+            "audit_log_origin": _origin(os.environ.get("AUDIT_LOG_ORIGIN") or cls.audit_log_origin),
             "holidays": _holidays(os.environ.get("HOLIDAYS", "")),
             "complaint_limit": _int("COMPLAINT_LIMIT", 5),
             "complaint_window_seconds": _int("COMPLAINT_WINDOW_SECONDS", 3600),

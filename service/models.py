@@ -1,7 +1,16 @@
 """Every model, imported in one place so Alembic and the metadata see them all."""
 
 from service.accounts.models import Account, ApiToken, RoleGrant
-from service.audit.models import AuditEvent, ChainHead, Checkpoint
+from service.audit.models import (
+    AuditEvent,
+    ChainHead,
+    Checkpoint,
+    LogCheckpoint,
+    LogCosignature,
+    LogLeaf,
+    LogNode,
+    LogTip,
+)
 from service.ballots.models import (
     BallotCategory,
     BallotCode,
@@ -50,6 +59,11 @@ __all__ = [
     "Indicator",
     "Level",
     "LevelScheme",
+    "LogCheckpoint",
+    "LogCosignature",
+    "LogLeaf",
+    "LogNode",
+    "LogTip",
     "Organization",
     "OrganizationMove",
     "QuotaRule",

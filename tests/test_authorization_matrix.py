@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.accounts.models import ApiToken, RoleGrant
 from service.api.routing import REGISTRY
+from service.audit import log, notes, signing
+from service.audit.operations import record
 from service.ballots import operations as ballots
 from service.campaigns.models import Campaign
 from service.config import Settings
@@ -347,6 +350,34 @@ def anywhere(
         return (path(w) if callable(path) else path or rule), body
 
     return Case(method, rule, target, expected, slug_409=slug_409)
+
+
+def on_log(
+    method: str,
+    rule: str,
+    path: Callable[[int, int], str],
+    expected: dict[str, int],
+    body: Any = None,
+) -> Case:
+    """The Merkle log, with one event of the root's chain integrated and a tree head signed."""
+
+    def target(w: World, db: Session) -> tuple[str, Any]:
+        event = record(db, Actor.system("t"), "test.note", "test", 1, organization_id=None)
+        signed = log.sign(db, signing.load_private_key(None, "t"), "test/log")
+        db.commit()
+        sent = body(signed.note) if callable(body) else body
+        return path(signed.tree_size, event.id) or rule, sent
+
+    return Case(method, rule, target, expected)
+
+
+def witness_cosignature(note: str) -> dict[str, str]:
+    key = Ed25519PrivateKey.from_private_bytes(bytes(32))
+    return {
+        "witness": "jiwei.example/witness",
+        "verifier_key": notes.verifier_key("jiwei.example/witness", key.public_key()),
+        "line": notes.cosign(note, "jiwei.example/witness", key, 1_800_000_000),
+    }
 
 
 def grading(key: str) -> Callable[[World, Session], int]:
@@ -842,6 +873,27 @@ CASES: list[Case] = [
     anywhere("GET", "/audit/public-key", ANY),
     anywhere("POST", "/audit/checkpoints", expect(403, admin=201, inspector=201)),
     anywhere("GET", "/audit/checkpoints", ADMIN_OR_INSPECTOR),
+    on_log("GET", "/audit/checkpoints/latest", lambda size, event: "", ANY),
+    on_log("GET", "/audit/checkpoints/history", lambda size, event: "", ANY),
+    on_log(
+        "POST",
+        "/audit/checkpoints/<int:tree_size>/cosignatures",
+        lambda size, event: f"/audit/checkpoints/{size}/cosignatures",
+        expect(403, inspector=201),
+        body=witness_cosignature,
+    ),
+    on_log(
+        "GET",
+        "/audit/events/<int:event_id>/proof",
+        lambda size, event: f"/audit/events/{event}/proof",
+        ADMIN_OR_INSPECTOR,
+    ),
+    on_log(
+        "GET",
+        "/audit/consistency",
+        lambda size, event: f"/audit/consistency?from=1&to={size}",
+        ADMIN_OR_INSPECTOR,
+    ),
 ]
 
 PARAMS = [

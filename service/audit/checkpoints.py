@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.audit import signing
+from service.audit import log, notes, signing
 from service.audit.canonical import canonical_json, timestamp
 from service.audit.models import ChainHead, Checkpoint
 from service.audit.operations import record
@@ -44,6 +44,21 @@ def create_checkpoint(session: Session, actor: Actor, private_key: Ed25519Privat
         after={"chains": len(heads), "key_id": checkpoint.key_id},
     )
     return checkpoint
+
+
+def sign_all(session: Session, actor: Actor, key: Ed25519PrivateKey, origin: str) -> dict[str, Any]:
+    """Sign the chains' heads and the Merkle log's tree head at once; what an inspector saves:
+    the chain heads (grows with the organizations) and the note (constant size)."""
+    chains = create_checkpoint(session, actor, key)
+    tree = log.sign(session, key, origin)
+    exported = export(chains, signing.public_pem(key.public_key()))
+    return {
+        **exported,
+        "tree_size": tree.tree_size,
+        "root_hash": tree.root_hash,
+        "note": tree.note,
+        "verifier_key": notes.verifier_key(origin, key.public_key()),
+    }
 
 
 def export(checkpoint: Checkpoint, public_key_pem: str) -> dict[str, Any]:

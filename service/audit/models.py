@@ -70,3 +70,64 @@ class Checkpoint(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text)  # the canonical JSON that was signed
     signature: Mapped[str] = mapped_column(String(200))  # base64 Ed25519 signature
+
+
+class LogLeaf(Base):
+    """The Merkle log's leaves: every audit event, in the order the integrator took them up.
+    leaf_hash = SHA-256(0x00 ‖ the event's 32-byte hash). Append-only."""
+
+    __tablename__ = "audit_log_leaves"
+
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LogNode(Base):
+    """A complete subtree of the Merkle log: level ≥ 1 covers leaves
+    [index·2^level, (index+1)·2^level). Written once, when its last leaf arrives. Append-only."""
+
+    __tablename__ = "audit_log_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    node_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LogTip(Base):
+    """The log's current size and root (one row). Its row lock serializes integrators; it is a
+    convenience, never trusted: verify recomputes the root from the events."""
+
+    __tablename__ = "audit_log_tip"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[str] = mapped_column(String(64))
+
+
+class LogCheckpoint(Base):
+    """A signed tree head in the C2SP tlog-checkpoint / signed-note text format. Append-only."""
+
+    __tablename__ = "audit_log_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    note: Mapped[str] = mapped_column(Text)
+
+
+class LogCosignature(Base):
+    """A witness's cosignature of a checkpoint (C2SP tlog-cosignature line). Append-only."""
+
+    __tablename__ = "audit_log_cosignatures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    checkpoint_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    witness: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[str] = mapped_column(String(100))  # base64 Ed25519 public key
+    line: Mapped[str] = mapped_column(Text)  # the signature line as it is appended to the note
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (UniqueConstraint("checkpoint_id", "witness"),)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-APPEND_ONLY = ("audit_events", "audit_checkpoints", "record_versions", "ballot_box")
+APPEND_ONLY = (
+    "audit_events",
+    "audit_checkpoints",
+    "record_versions",
+    "ballot_box",
+    "audit_log_leaves",
+    "audit_log_nodes",
+    "audit_log_checkpoints",
+    "audit_log_cosignatures",
+)
 
 
 def app_role_sql(role: str) -> str:

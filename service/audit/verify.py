@@ -6,7 +6,8 @@ Kinds of damage, for the first bad event of a chain:
   inserted     an event does not link to its predecessor, repeats a sequence number, or lies
                beyond the recorded head of its chain
   re-ordered   events were moved: sequence order and insertion order disagree
-  rolled-back  the chain is shorter than a saved checkpoint says it was
+  rolled-back  the chain (or the Merkle log) is shorter than a signed checkpoint says it was
+  forked       the history a signed checkpoint saw was rewritten since
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.audit import log, merkle
 from service.audit.canonical import GENESIS, event_hash
 from service.audit.models import AuditEvent, ChainHead
+from service.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,10 @@ def _verify_chain(
     if recorded is not None and recorded[0] > head[0]:
         detail = f"the chain ends at #{head[0]} but its head says #{recorded[0]}"
         return Damage("missing", key, None, head[0] + 1, detail), head
+    if recorded is not None and recorded[1] != head[1]:
+        last = events[-1]
+        detail = "the chain's last hash is not the one its head recorded"
+        return damage("modified", last, detail), head
     return None, head
 
 
@@ -162,4 +169,99 @@ def check_against_checkpoint(
                     "modified", key, None, seq, "the chain's history differs from the checkpoint"
                 )
             )
+    return damage
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    """A checkpoint the log once signed: where it came from (the database or a file)."""
+
+    source: str
+    size: int
+    root: bytes
+
+
+def verify_log(session: Session, heads: Iterable[SignedHead]) -> list[Damage]:
+    """Recompute the Merkle log from the events (each leaf from its event's hash) and hold it to
+    every checkpoint it has signed: shorter → rolled-back, another root → forked. A leaf whose
+    event is gone is missing; a leaf that no longer matches its event, modified. The stored
+    subtrees that proofs are served from must give the same roots."""
+    wanted = sorted(heads, key=lambda h: h.size)
+    damage: list[Damage] = []
+    frontier = merkle.Frontier()
+    pending = iter(wanted)
+    head = next(pending, None)
+
+    def check_heads_at(size: int) -> SignedHead | None:
+        nonlocal head
+        while head is not None and head.size == size:
+            if frontier.root() != head.root:
+                damage.append(
+                    Damage(
+                        "forked",
+                        "merkle",
+                        None,
+                        head.size,
+                        f"the log's first {head.size} events do not give the root {head.source} "
+                        "signed: history was rewritten",
+                    )
+                )
+            head = next(pending, None)
+        return head
+
+    check_heads_at(0)
+    for index, event_id, stored_leaf, chain_hash in log.leaves_in_order(session):
+        if index != frontier.size:
+            damage.append(
+                Damage(
+                    "missing", "merkle", None, frontier.size, f"leaves {frontier.size}.. are gone"
+                )
+            )
+            break
+        if chain_hash is None:
+            damage.append(
+                Damage("missing", "merkle", event_id, index, f"leaf {index}'s event is gone")
+            )
+            recomputed = bytes.fromhex(stored_leaf)
+        else:
+            recomputed = log.leaf_of(chain_hash)
+            if recomputed.hex() != stored_leaf:
+                damage.append(
+                    Damage(
+                        "modified",
+                        "merkle",
+                        event_id,
+                        index,
+                        f"event {event_id} no longer gives leaf {index} of the log",
+                    )
+                )
+        frontier.append(recomputed)
+        check_heads_at(frontier.size)
+    while head is not None:
+        damage.append(
+            Damage(
+                "rolled-back",
+                "merkle",
+                None,
+                head.size,
+                f"{head.source} signed a log of {head.size} events; it now has {frontier.size}",
+            )
+        )
+        head = next(pending, None)
+    for signed in wanted:
+        if signed.size <= frontier.size and signed.size > 0:
+            try:
+                stored = log.stored_root(session, signed.size)
+            except NotFound:
+                stored = b""
+            if stored != signed.root:
+                damage.append(
+                    Damage(
+                        "modified",
+                        "merkle",
+                        None,
+                        signed.size,
+                        f"the stored subtrees do not give the root {signed.source} signed",
+                    )
+                )
     return damage

@@ -17,15 +17,28 @@ from service.api.schemas.audit import (
     AuditEventPage,
     AuditEventQuery,
     CheckpointList,
-    CheckpointOut,
+    ConsistencyOut,
+    ConsistencyQuery,
+    CosignatureIn,
+    CosignerOut,
+    InclusionOut,
+    InclusionQuery,
     PublicKeyOut,
+    SignedCheckpointOut,
+    TreeHeadList,
     VerifyOut,
 )
 from service.api.scope import within
-from service.audit import checkpoints, signing
-from service.audit.models import AuditEvent, Checkpoint
+from service.audit import checkpoints, inspection, log, notes, signing
+from service.audit.models import (
+    AuditEvent,
+    Checkpoint,
+    LogCheckpoint,
+    LogCosignature,
+    LogLeaf,
+)
 from service.audit.operations import chain_key_for, jsonable, record
-from service.audit.verify import verify
+from service.errors import Conflict, NotFound, ValidationFailed
 from service.organizations.models import Organization
 
 TAG = "audit"
@@ -97,12 +110,17 @@ def _stream(query: Select[Any], fmt: str) -> Iterator[str]:
             buffer = io.StringIO()
             writer = csv.writer(buffer)
             writer.writerow(CSV_COLUMNS)
-        for event in session.scalars(
-            query.order_by(AuditEvent.id).execution_options(yield_per=1000)
+        with_leaves = query.add_columns(LogLeaf.leaf_index).outerjoin(
+            LogLeaf, LogLeaf.event_id == AuditEvent.id
+        )
+        for event, leaf_index in session.execute(
+            with_leaves.order_by(AuditEvent.id).execution_options(yield_per=1000)
         ):
             row = _row(event)
             if fmt == "ndjson":
-                yield json.dumps(row, ensure_ascii=False) + "\n"
+                # the event's place in the Merkle log (null until integrated): what the offline
+                # verifier (tools/verify_audit.py) rebuilds the tree from
+                yield json.dumps({**row, "leaf_index": leaf_index}, ensure_ascii=False) + "\n"
                 continue
             writer.writerow(
                 [
@@ -171,14 +189,18 @@ def _scoped_chain_keys(ctx: Ctx) -> list[str]:
     api,
     "GET",
     "/audit/verify",
-    summary="Recompute the hash chains of your subtree: intact, or the first damage",
+    summary="Recompute the hash chains of your subtree and the Merkle log, held to every "
+    "checkpoint signed: intact, or the first damage",
     tag=TAG,
     responses={200: VerifyOut},
     errors=(403,),
 )
 def verify_trail(ctx: Ctx) -> Any:
     ctx.caller.require_role_anywhere([Role.INSPECTOR], "verifying the audit trail")
-    report = verify(ctx.session, _scoped_chain_keys(ctx))
+    key = current_app.extensions["grading.signing_key"]
+    report = inspection.check(
+        ctx.session, key, ctx.settings.audit_log_origin, chain_keys=_scoped_chain_keys(ctx)
+    )
     record(
         ctx.session,
         ctx.actor,
@@ -212,6 +234,7 @@ def public_key(ctx: Ctx) -> Any:
         "algorithm": "Ed25519",
         "key_id": signing.key_id(key),
         "public_key": signing.public_pem(key),
+        "verifier_key": notes.verifier_key(ctx.settings.audit_log_origin, key),
     }
 
 
@@ -219,16 +242,199 @@ def public_key(ctx: Ctx) -> Any:
     api,
     "POST",
     "/audit/checkpoints",
-    summary="Sign the current head of every chain; save the answer to prove history later",
+    summary="Sign the Merkle log's tree head (and every chain's head); save the answer to prove "
+    "history later",
     tag=TAG,
-    responses={201: CheckpointOut},
+    responses={201: SignedCheckpointOut},
     errors=(403,),
+    description="Integrates the events committed so far into the Merkle log first. `note` is "
+    "the C2SP tlog-checkpoint signed note (constant size); `payload` the chains' heads.",
 )
 def create_checkpoint(ctx: Ctx) -> Any:
     ctx.caller.require_role_anywhere(READERS, "signing a checkpoint")
     key = current_app.extensions["grading.signing_key"]
-    checkpoint = checkpoints.create_checkpoint(ctx.session, ctx.actor, key)
-    return Reply(checkpoints.export(checkpoint, signing.public_pem(key.public_key())), 201)
+    exported = checkpoints.sign_all(ctx.session, ctx.actor, key, ctx.settings.audit_log_origin)
+    return Reply(exported, 201)
+
+
+@operation(
+    api,
+    "GET",
+    "/audit/checkpoints/latest",
+    summary="The latest signed tree head, as a signed note with its witnesses' cosignatures "
+    "(text/plain; no token: anyone may keep and compare it)",
+    tag=TAG,
+    auth=False,
+    responses={200: None},
+    errors=(404,),
+    spec_extra={"x-streamed-formats": ["text/plain"]},
+)
+def latest_tree_head(ctx: Ctx) -> Any:
+    found = log.latest_checkpoint(ctx.session)
+    if found is None:
+        raise NotFound("no checkpoint has been signed yet")
+    lines = "".join(c.line for c in _cosignatures(ctx, [found.id]).get(found.id, []))
+    return Response(found.note + lines, mimetype="text/plain")
+
+
+@operation(
+    api,
+    "GET",
+    "/audit/checkpoints/history",
+    summary="Signed tree heads, newest first, with the witnesses that cosigned each",
+    tag=TAG,
+    auth=False,
+    responses={200: TreeHeadList},
+)
+def tree_head_history(ctx: Ctx) -> Any:
+    rows = ctx.session.scalars(
+        select(LogCheckpoint).order_by(LogCheckpoint.id.desc()).limit(100)
+    ).all()
+    cosigned = _cosignatures(ctx, [r.id for r in rows])
+    return {
+        "items": [
+            {
+                "id": r.id,
+                "tree_size": r.tree_size,
+                "root_hash": r.root_hash,
+                "created_at": r.created_at,
+                "note": r.note,
+                "cosigners": [
+                    {"witness": c.witness, "public_key": c.public_key, "created_at": c.created_at}
+                    for c in cosigned.get(r.id, [])
+                ],
+            }
+            for r in rows
+        ]
+    }
+
+
+def _cosignatures(ctx: Ctx, ids: list[int]) -> dict[int, list[LogCosignature]]:
+    found: dict[int, list[LogCosignature]] = {}
+    for row in ctx.session.scalars(
+        select(LogCosignature)
+        .where(LogCosignature.checkpoint_id.in_(ids))
+        .order_by(LogCosignature.id)
+    ):
+        found.setdefault(row.checkpoint_id, []).append(row)
+    return found
+
+
+@operation(
+    api,
+    "POST",
+    "/audit/checkpoints/<int:tree_size>/cosignatures",
+    summary="A witness cosigns a tree head it has checked (C2SP tlog-cosignature/v1)",
+    tag=TAG,
+    body=CosignatureIn,
+    responses={201: CosignerOut},
+    errors=(403, 404, 409, 422),
+    description="The witness (an inspector's account, e.g. the discipline inspection "
+    "commission's) has verified the log's signature and a consistency proof from the last "
+    "tree head it accepted; the cosignature must verify with its verifier key.",
+)
+def cosign_tree_head(ctx: Ctx, tree_size: int) -> Any:
+    ctx.caller.require_role_anywhere([Role.INSPECTOR], "cosigning a checkpoint")
+    checkpoint = ctx.session.scalars(
+        select(LogCheckpoint)
+        .where(LogCheckpoint.tree_size == tree_size)
+        .order_by(LogCheckpoint.id.desc())
+    ).first()
+    if checkpoint is None:
+        raise NotFound(f"no checkpoint of tree size {tree_size}")
+    try:
+        name, key = notes.parse_verifier_key(ctx.body["verifier_key"])
+        if name != ctx.body["witness"]:
+            raise notes.BadNote("the verifier key names another witness")
+        notes.check_cosignature(checkpoint.note, ctx.body["line"], name, key)
+    except notes.BadNote as exc:
+        raise ValidationFailed(str(exc), errors={"line": [str(exc)]}) from exc
+    exists = ctx.session.scalar(
+        select(LogCosignature.id).where(
+            LogCosignature.checkpoint_id == checkpoint.id, LogCosignature.witness == name
+        )
+    )
+    if exists:
+        raise Conflict(f"{name} has cosigned this checkpoint already")
+    row = LogCosignature(
+        checkpoint_id=checkpoint.id,
+        witness=name,
+        public_key=ctx.body["verifier_key"],
+        line=ctx.body["line"].strip() + "\n",
+        created_by=ctx.actor.username,
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    record(
+        ctx.session,
+        ctx.actor,
+        "audit.cosign",
+        "audit_log_checkpoint",
+        checkpoint.id,
+        organization_id=_home(ctx),
+        after={"tree_size": tree_size, "witness": name},
+    )
+    return Reply(
+        {"witness": row.witness, "public_key": row.public_key, "created_at": row.created_at}, 201
+    )
+
+
+@operation(
+    api,
+    "GET",
+    "/audit/events/<int:event_id>/proof",
+    summary="Proof that one event is in the Merkle log (RFC 6962 inclusion proof)",
+    tag=TAG,
+    query=InclusionQuery,
+    responses={200: InclusionOut},
+    errors=(403, 404, 422),
+    description="Check it against a signed checkpoint of the same tree size: the leaf is "
+    "SHA-256(0x00 ‖ the event's hash), the path leads from it to the root.",
+)
+def event_proof(ctx: Ctx, event_id: int) -> Any:
+    ctx.caller.require_role_anywhere(READERS, "proving an audit event")
+    event = ctx.session.get(AuditEvent, event_id)
+    if event is None or not _visible(ctx, event):
+        raise NotFound(f"audit event {event_id} was not found")
+    proof = log.inclusion(ctx.session, event_id, ctx.query.get("tree_size"))
+    return {
+        "event_id": proof.event_id,
+        "leaf_index": proof.leaf_index,
+        "tree_size": proof.tree_size,
+        "leaf_hash": proof.leaf_hash.hex(),
+        "path": [p.hex() for p in proof.path],
+        "root_hash": proof.root.hex(),
+    }
+
+
+def _visible(ctx: Ctx, event: AuditEvent) -> bool:
+    if event.organization_id is None:
+        return True
+    org = ctx.session.get(Organization, event.organization_id)
+    return org is not None and ctx.caller.sees(org)
+
+
+@operation(
+    api,
+    "GET",
+    "/audit/consistency",
+    summary="Proof that the log of `to` events extends the log of `from` (RFC 6962)",
+    tag=TAG,
+    query=ConsistencyQuery,
+    responses={200: ConsistencyOut},
+    errors=(403, 422),
+)
+def consistency_proof(ctx: Ctx) -> Any:
+    ctx.caller.require_role_anywhere(READERS, "proving the log's consistency")
+    first, second = ctx.query["first"], ctx.query["second"]
+    path, first_root, second_root = log.consistency(ctx.session, first, second)
+    return {
+        "first": first,
+        "second": second,
+        "first_root": first_root.hex(),
+        "second_root": second_root.hex(),
+        "path": [p.hex() for p in path],
+    }
 
 
 @operation(

@@ -70,6 +70,10 @@ class PublicKeyOut(Schema):
     public_key = fields.String(
         required=True, metadata={"description": "PEM (SubjectPublicKeyInfo)"}
     )
+    verifier_key = fields.String(
+        required=True,
+        metadata={"description": "signed-note verifier key for the log's checkpoints"},
+    )
 
 
 class CheckpointOut(Schema):
@@ -84,3 +88,79 @@ class CheckpointOut(Schema):
 
 class CheckpointList(Schema):
     items = fields.List(fields.Nested(CheckpointOut), required=True)
+
+
+class SignedCheckpointOut(CheckpointOut):
+    tree_size = fields.Integer(required=True, metadata={"description": "leaves in the Merkle log"})
+    root_hash = fields.String(required=True, metadata={"description": "hex RFC 6962 root"})
+    note = fields.String(
+        required=True,
+        metadata={"description": "the tree head as a C2SP tlog-checkpoint signed note"},
+    )
+    verifier_key = fields.String(
+        required=True, metadata={"description": "the signed-note verifier key of the log"}
+    )
+
+
+class CosignerOut(Schema):
+    witness = fields.String(required=True)
+    public_key = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class TreeHeadOut(Schema):
+    id = fields.Integer(required=True)
+    tree_size = fields.Integer(required=True)
+    root_hash = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    note = fields.String(required=True)
+    cosigners = fields.List(fields.Nested(CosignerOut), required=True)
+
+
+class TreeHeadList(Schema):
+    items = fields.List(fields.Nested(TreeHeadOut), required=True)
+
+
+class InclusionQuery(Schema):
+    tree_size = fields.Integer(
+        validate=validate.Range(min=1, max=2**62),
+        metadata={"description": "default: the log's size now"},
+    )
+
+
+class InclusionOut(Schema):
+    event_id = fields.Integer(required=True)
+    leaf_index = fields.Integer(required=True)
+    tree_size = fields.Integer(required=True)
+    leaf_hash = fields.String(required=True, metadata={"description": "SHA-256(0x00 ‖ hash)"})
+    path = fields.List(fields.String(), required=True, metadata={"description": "RFC 6962 PATH"})
+    root_hash = fields.String(required=True)
+
+
+class ConsistencyQuery(Schema):
+    first = fields.Integer(
+        required=True, validate=validate.Range(min=1, max=2**62), data_key="from"
+    )
+    second = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62), data_key="to")
+
+
+class ConsistencyOut(Schema):
+    first = fields.Integer(required=True, data_key="from")
+    second = fields.Integer(required=True, data_key="to")
+    first_root = fields.String(required=True, data_key="from_root")
+    second_root = fields.String(required=True, data_key="to_root")
+    path = fields.List(fields.String(), required=True, metadata={"description": "RFC 6962 PROOF"})
+
+
+class CosignatureIn(Schema):
+    witness = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    verifier_key = fields.String(
+        required=True,
+        validate=validate.Length(max=400),
+        metadata={"description": "the witness's signed-note verifier key (name+hash+key)"},
+    )
+    line = fields.String(
+        required=True,
+        validate=validate.Length(max=400),
+        metadata={"description": "the C2SP tlog-cosignature/v1 signature line"},
+    )

@@ -1,0 +1,223 @@
+"""A database superuser rewrites history where hashes alone cannot tell: consistently (every
+hash recomputed, the chain's head moved), the Merkle tables rebuilt to match, or the whole log
+truncated. Plain `audit verify` catches each against the checkpoint the service signed and kept,
+and the offline verifier (tools/verify_audit.py) against the checkpoint an inspector saved."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.orm import Session
+
+from service import migrate
+from service.app import create_app
+from service.audit import log
+from service.audit.canonical import HASHED_FIELDS, event_hash
+from service.audit.roles import APPEND_ONLY
+from service.config import Settings
+from service.db import make_engine, normalize_url
+from tests.conftest import _pg_admin_engine
+from tests.test_audit_cli import _cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def signed_demo(fresh_database_url: Any, db_kind: str) -> str:
+    """The demo, with a tree head signed: the template each scenario copies."""
+    url = fresh_database_url("tampertemplate")
+    migrate.upgrade(url)
+    assert _cli(url, "demo", "--quiet").returncode == 0
+    assert _cli(url, "audit", "checkpoint").returncode == 0
+    return url
+
+
+@pytest.fixture
+def copy(signed_demo: str, db_kind: str, fresh_database_url: Any, request: Any) -> str:
+    """A scenario's own copy of the signed demo."""
+    if db_kind == "sqlite":
+        target = fresh_database_url(f"tamper{request.node.name[-20:]}")
+        shutil.copy(signed_demo.removeprefix("sqlite:///"), target.removeprefix("sqlite:///"))
+        return str(target)
+    name = make_engine(signed_demo).url.database
+    target = fresh_database_url(f"tamper{abs(hash(request.node.name)) % 10**8}")
+    clone = make_engine(target).url.database
+    admin = _pg_admin_engine(request.config.getoption("--pg-url"))
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{clone}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{clone}" TEMPLATE "{name}"'))
+    admin.dispose()
+    return str(target)
+
+
+@contextmanager
+def superuser(url: str, db_kind: str) -> Iterator[Connection]:
+    """A connection with the append-only triggers off, as a superuser could have."""
+    if db_kind == "postgresql":
+        engine = create_engine(normalize_url(url))
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            yield conn
+        engine.dispose()
+        return
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        triggers = conn.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        ).all()
+        for name, _ in triggers:
+            conn.execute(text(f"DROP TRIGGER {name}"))
+        yield conn
+        for _, sql in triggers:
+            conn.execute(text(sql))
+    engine.dispose()
+
+
+def rewrite_chain(conn: Connection, *, from_seq: int = 2) -> int:
+    """Change one event's reason in the longest chain and recompute it and every later hash of
+    the chain, moving the chain's head: the chain alone looks intact. Returns the event's id."""
+    key = conn.execute(
+        text("SELECT chain_key FROM audit_events GROUP BY chain_key ORDER BY count(*) DESC LIMIT 1")
+    ).scalar_one()
+    rows = (
+        conn.execute(
+            text("SELECT * FROM audit_events WHERE chain_key = :k ORDER BY chain_seq"), {"k": key}
+        )
+        .mappings()
+        .all()
+    )
+    previous = rows[from_seq - 2]["hash"]
+    for row in rows[from_seq - 1 :]:
+        fields = {name: row[name] for name in HASHED_FIELDS}
+        fields["prev_hash"] = previous
+        if row["chain_seq"] == from_seq:
+            fields["reason"] = "history, as it should have been"
+        for name in ("before", "after"):
+            if isinstance(fields[name], str):
+                fields[name] = json.loads(fields[name])
+        if isinstance(fields["occurred_at"], str):  # SQLite hands the raw text back
+            moment = datetime.fromisoformat(fields["occurred_at"])
+            fields["occurred_at"] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        digest = event_hash(SimpleNamespace(**fields))
+        conn.execute(
+            text(
+                "UPDATE audit_events SET reason = :reason, prev_hash = :prev, hash = :hash "
+                "WHERE id = :id"
+            ),
+            {"reason": fields["reason"], "prev": previous, "hash": digest, "id": row["id"]},
+        )
+        previous = digest
+    conn.execute(
+        text("UPDATE audit_chain_heads SET hash = :h WHERE chain_key = :k"),
+        {"h": previous, "k": key},
+    )
+    return int(rows[from_seq - 1]["id"])
+
+
+def rebuild_merkle_tables(conn: Connection) -> None:
+    """Recompute the whole Merkle log from the (rewritten) events, as a careful forger would."""
+    conn.execute(text("DELETE FROM audit_log_leaves"))
+    conn.execute(text("DELETE FROM audit_log_nodes"))
+    conn.execute(text(f"UPDATE audit_log_tip SET size = 0, root = '{log.merkle.EMPTY_ROOT.hex()}'"))
+    with Session(bind=conn) as session:
+        log.integrate(session)
+        session.flush()
+
+
+def verify(url: str, *files: str) -> subprocess.CompletedProcess[str]:
+    args = [a for f in files for a in ("--checkpoint", f)]
+    return _cli(url, "audit", "verify", *args)
+
+
+def export(url: str, tmp: Path) -> tuple[Path, Path, str]:
+    """What an inspector keeps: the NDJSON export, the latest signed note, the verifier key."""
+    app = create_app(Settings.from_env(database_url=url))
+    token = _cli(url, "token", "--username", "admin").stdout.strip()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    events = client.get("/api/v1/audit/events?format=ndjson", headers=headers).get_data(
+        as_text=True
+    )
+    note = client.get("/api/v1/audit/checkpoints/latest").get_data(as_text=True)
+    key = client.get("/api/v1/audit/public-key").get_json()["verifier_key"]
+    app.extensions["grading.engine"].dispose()
+    (tmp / "events.ndjson").write_text(events, encoding="utf-8")
+    (tmp / "checkpoint.note").write_text(note, encoding="utf-8")
+    return tmp / "events.ndjson", tmp / "checkpoint.note", key
+
+
+def offline(events: Path, note: Path, key: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools/verify_audit.py"), str(events), str(note), "--key", key],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_an_intact_log_passes_every_check(copy: str, tmp_path: Path) -> None:
+    assert verify(copy).returncode == 0
+    events, note, key = export(copy, tmp_path)
+    checked = offline(events, note, key)
+    assert checked.returncode == 0, checked.stdout
+    assert "the Merkle root agree" in checked.stdout
+
+
+def test_a_consistent_rewrite_of_a_chain_after_the_checkpoint_is_caught(
+    copy: str, db_kind: str, tmp_path: Path
+) -> None:
+    saved = export(copy, tmp_path)  # the inspector's copy, before the rewrite
+    with superuser(copy, db_kind) as conn:
+        event_id = rewrite_chain(conn)
+    found = verify(copy)
+    assert found.returncode == 1
+    assert f"modified at event {event_id} (merkle" in found.stdout  # its leaf no longer fits
+    assert "forked at event None (merkle" in found.stdout  # the signed root is not reached
+    (tmp_path / "after").mkdir()
+    events, _, key = export(copy, tmp_path / "after")
+    caught = offline(events, saved[1], key)
+    assert caught.returncode == 1 and "not the signed root" in caught.stdout
+
+
+def test_a_rewrite_with_the_merkle_tables_rebuilt_is_still_caught_by_the_signature(
+    copy: str, db_kind: str
+) -> None:
+    with superuser(copy, db_kind) as conn:
+        rewrite_chain(conn)
+        rebuild_merkle_tables(conn)
+    found = verify(copy)
+    assert found.returncode == 1
+    assert "forked" in found.stdout and "checkpoint #1" in found.stdout
+
+
+def test_truncating_the_whole_log_is_a_rollback(copy: str, db_kind: str) -> None:
+    with superuser(copy, db_kind) as conn:
+        for table in ("audit_events", "audit_chain_heads", "audit_log_leaves", "audit_log_nodes"):
+            conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(
+            text(f"UPDATE audit_log_tip SET size = 0, root = '{log.merkle.EMPTY_ROOT.hex()}'")
+        )
+    found = verify(copy)
+    assert found.returncode == 1
+    assert "rolled-back" in found.stdout and "checkpoint #1" in found.stdout
+
+
+def test_the_merkle_tables_refuse_changes_without_a_superuser(copy: str) -> None:
+    engine = make_engine(copy)
+    for table in ("audit_log_leaves", "audit_log_nodes", "audit_log_checkpoints"):
+        assert table in APPEND_ONLY  # the production role holds only SELECT and INSERT
+        with pytest.raises(Exception, match=r"append-only"), engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
