@@ -19,7 +19,7 @@ from service.accounts.models import Account, Role
 from service.api.routes import reports as http
 from service.api.spec import render_yaml
 from service.app import create_app
-from service.audit import checkpoints, inspection, log, notes, signing
+from service.audit import checkpoints, inspection, log, notes, signing, witness
 from service.audit.roles import app_role_sql
 from service.campaigns.models import Campaign
 from service.config import Settings
@@ -255,6 +255,30 @@ def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
             f"#{damage.seq}): {damage.detail}"
         )
     sys.exit(0 if report.intact else 1)
+
+
+@audit.command(
+    "witness",
+    help="Check the log at URL like an independent witness and cosign its latest checkpoint: "
+    "the log's signature, and a consistency proof from the last checkpoint accepted (kept in "
+    "--state). Exit 0 when cosigned, 2 (loudly) when the log went back or forked.",
+)
+@click.argument("url")
+@click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--name", required=True, help="the witness's name, e.g. jiwei.example/witness")
+@click.option("--token", envvar="WITNESS_TOKEN", help="an inspector's API token (WITNESS_TOKEN)")
+@click.option("--log-key", help="the log's verifier key (default: pinned on the first run)")
+def audit_witness(
+    url: str, state_dir: str, name: str, token: str | None, log_key: str | None
+) -> None:
+    try:
+        outcome = witness.run(Path(state_dir), url.rstrip("/"), name, token, log_key)
+    except witness.Refused as exc:
+        click.echo(f"WITNESS REFUSES: {exc}", err=True)
+        sys.exit(2)
+    since = f" (extends {outcome.previous})" if outcome.previous is not None else " (first)"
+    done = "cosigned" if outcome.cosigned else "already cosigned"
+    click.echo(f"{done} the checkpoint of {outcome.size} events{since}")
 
 
 @audit.command(

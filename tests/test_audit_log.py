@@ -184,3 +184,11 @@ def test_a_note_signed_by_another_key_or_changed_is_refused() -> None:
         except notes.BadNote:
             continue
         raise AssertionError(f"accepted: {bad!r}")
+
+
+def test_a_verifier_key_whose_base64_holds_a_plus_sign_is_read() -> None:
+    for seed in range(64):  # some of these public keys encode with '+'
+        key = Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32)
+        vkey = notes.verifier_key(WITNESS, key.public_key())
+        name, public = notes.parse_verifier_key(vkey)
+        assert name == WITNESS and notes.raw_public(public) == notes.raw_public(key.public_key())

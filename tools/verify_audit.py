@@ -130,7 +130,7 @@ def verify_consistency(m: int, n: int, proof: list[bytes], first: bytes, second:
 
 
 def read_key(vkey: str) -> tuple[str, Ed25519PublicKey, bytes]:
-    name, hash_hex, encoded = vkey.strip().split("+")
+    name, hash_hex, encoded = vkey.strip().split("+", 2)
     raw = base64.b64decode(encoded)
     if raw[:1] != b"\x01" or len(raw) != 33:
         raise Failed("the verifier key is not an Ed25519 signed-note key")

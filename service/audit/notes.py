@@ -53,7 +53,7 @@ def verifier_key(name: str, key: Ed25519PublicKey) -> str:
 
 def parse_verifier_key(vkey: str) -> tuple[str, Ed25519PublicKey]:
     try:
-        name, hash_hex, encoded = vkey.strip().split("+")
+        name, hash_hex, encoded = vkey.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
     except ValueError as exc:
         raise BadNote("a verifier key is name+hash+base64 key") from exc

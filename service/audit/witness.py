@@ -1,0 +1,126 @@
+"""A witness: what an independent office (e.g. the discipline inspection commission) runs from
+cron on its own machine. It fetches the log's latest checkpoint, checks the log's signature and
+that the log extends the last checkpoint it accepted (a consistency proof), cosigns it with its
+own key and sends the cosignature back. A log that went back or forked is refused, loudly.
+
+Its state is a directory of its own: `witness.pem` (its key, made on first run), `log.vkey`
+(the log's verifier key, pinned on first run unless given) and `accepted.note`."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from service.audit import merkle, notes
+
+
+class Refused(Exception):
+    """The log is not one the witness may cosign: it went back, forked or is not signed."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    size: int
+    previous: int | None
+    cosigned: bool
+
+
+def _key(state: Path) -> Ed25519PrivateKey:
+    path = state / "witness.pem"
+    if not path.exists():
+        key = Ed25519PrivateKey.generate()
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        path.chmod(0o600)
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(loaded, Ed25519PrivateKey)
+    return loaded
+
+
+def _get(url: str, token: str | None) -> bytes:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body: bytes = response.read()
+        return body
+
+
+def run(
+    state: Path, base_url: str, name: str, token: str | None, log_key: str | None = None
+) -> Outcome:
+    state.mkdir(parents=True, exist_ok=True)
+    pinned = state / "log.vkey"
+    if log_key:
+        pinned.write_text(log_key.strip() + "\n", encoding="utf-8")
+    elif not pinned.exists():
+        found = json.loads(_get(f"{base_url}/api/v1/audit/public-key", None))
+        pinned.write_text(found["verifier_key"] + "\n", encoding="utf-8")
+    origin, log_public = notes.parse_verifier_key(pinned.read_text(encoding="utf-8"))
+    note = _get(f"{base_url}/api/v1/audit/checkpoints/latest", None).decode()
+    text, _ = notes.split_note(note)
+    signed_part = text + "\n" + note[len(text) + 1 :].splitlines()[0] + "\n"
+    try:
+        head = notes.read_checkpoint(note, origin, log_public)
+    except notes.BadNote as exc:
+        raise Refused(f"the latest checkpoint does not verify: {exc}") from exc
+    accepted_path = state / "accepted.note"
+    previous = None
+    if accepted_path.exists():
+        before = notes.read_checkpoint(
+            accepted_path.read_text(encoding="utf-8"), origin, log_public
+        )
+        previous = before.size
+        if head.size < before.size:
+            raise Refused(
+                f"ROLLED BACK: the log shows {head.size} events; it signed {before.size} before"
+            )
+        if head.size == before.size and head.root != before.root:
+            raise Refused(f"FORKED: two different logs of {head.size} events were signed")
+        if head.size > before.size:
+            proof = json.loads(
+                _get(
+                    f"{base_url}/api/v1/audit/consistency?from={before.size}&to={head.size}",
+                    token,
+                )
+            )
+            path = [bytes.fromhex(p) for p in proof["path"]]
+            if not merkle.verify_consistency(before.size, head.size, path, before.root, head.root):
+                raise Refused(
+                    f"FORKED: the log of {head.size} does not extend the log of {before.size} "
+                    "this witness accepted"
+                )
+    key = _key(state)
+    line = notes.cosign(signed_part, name, key, int(time.time()))
+    body = json.dumps(
+        {"witness": name, "verifier_key": notes.verifier_key(name, key.public_key()), "line": line}
+    ).encode()
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/audit/checkpoints/{head.size}/cosignatures",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30):
+            cosigned = True
+    except urllib.error.HTTPError as exc:
+        if exc.code != 409:  # 409: this witness cosigned this checkpoint already
+            raise Refused(
+                f"the log refused the cosignature: {exc.code} {exc.read()[:300]!r}"
+            ) from exc
+        cosigned = False
+    accepted_path.write_text(signed_part, encoding="utf-8")
+    return Outcome(head.size, previous, cosigned)

@@ -1,0 +1,95 @@
+"""`python -m service audit witness`: an independent office checks the log over HTTP, cosigns
+each checkpoint that extends the last one it accepted, and refuses (exit 2) a log that went back
+or forked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from service.app import create_app
+from service.audit import log
+from service.config import Settings
+from tests.browser import served
+from tests.test_audit_cli import _cli
+from tests.test_audit_tamper import (  # noqa: F401 (fixtures)
+    copy,
+    rebuild_merkle_tables,
+    rewrite_chain,
+    signed_demo,
+    superuser,
+)
+
+WITNESS = "jiwei.xinglong.example/witness"
+
+
+@pytest.fixture
+def site(copy: str) -> Iterator[tuple[str, str]]:  # noqa: F811
+    app = create_app(Settings.from_env(database_url=copy))
+    with served(app) as base:
+        yield copy, base
+    app.extensions["grading.engine"].dispose()
+
+
+def witness(base: str, url: str, state: Path) -> tuple[int, str]:
+    token = _cli(url, "token", "--username", "county.inspector").stdout.strip()
+    done = _cli(
+        url, "audit", "witness", base, "--state", str(state), "--name", WITNESS, "--token", token
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def more_events_and_a_checkpoint(url: str) -> None:
+    assert _cli(url, "token", "--username", "admin").returncode == 0  # an audited write
+    assert _cli(url, "audit", "checkpoint").returncode == 0
+
+
+def test_a_witness_cosigns_each_checkpoint_that_extends_the_last(
+    site: tuple[str, str], tmp_path: Path
+) -> None:
+    url, base = site
+    code, out = witness(base, url, tmp_path)
+    assert code == 0 and "cosigned the checkpoint of" in out and "(first)" in out, out
+    more_events_and_a_checkpoint(url)
+    code, out = witness(base, url, tmp_path)
+    assert code == 0 and "(extends " in out, out
+    again, out = witness(base, url, tmp_path)
+    assert again == 0 and "already cosigned" in out
+    latest = _cli(url, "audit", "verify")
+    assert latest.returncode == 0, latest.stdout + latest.stderr
+    assert (tmp_path / "accepted.note").read_text().startswith("grading-service/audit-log\n")
+
+
+def test_a_witness_refuses_a_forked_log(
+    site: tuple[str, str], db_kind: str, tmp_path: Path
+) -> None:
+    url, base = site
+    first = witness(base, url, tmp_path)
+    assert first[0] == 0, first[1]
+    with superuser(url, db_kind) as conn:
+        rewrite_chain(conn)
+        rebuild_merkle_tables(conn)
+    more_events_and_a_checkpoint(url)  # the service signs the rewritten log
+    code, out = witness(base, url, tmp_path)
+    assert code == 2 and "FORKED" in out, out
+
+
+def test_a_witness_refuses_a_log_that_went_back(
+    site: tuple[str, str], db_kind: str, tmp_path: Path
+) -> None:
+    url, base = site
+    more_events_and_a_checkpoint(url)
+    first = witness(base, url, tmp_path)
+    assert first[0] == 0, first[1]
+    with superuser(url, db_kind) as conn:
+        for table in ("audit_events", "audit_chain_heads", "audit_log_leaves", "audit_log_nodes"):
+            conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(
+            text(f"UPDATE audit_log_tip SET size = 0, root = '{log.merkle.EMPTY_ROOT.hex()}'")
+        )
+    assert _cli(url, "audit", "checkpoint").returncode == 0  # a fresh, short log, signed
+    code, out = witness(base, url, tmp_path)
+    assert code == 2 and "ROLLED BACK" in out, out
