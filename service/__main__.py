@@ -19,7 +19,7 @@ from service.accounts.models import Account, Role
 from service.api.routes import reports as http
 from service.api.spec import render_yaml
 from service.app import create_app
-from service.audit import checkpoints, inspection, log, notes, signing, witness
+from service.audit import checkpoints, inspection, log, notes, signing, state, witness
 from service.audit.roles import app_role_sql
 from service.campaigns.models import Campaign
 from service.config import Settings
@@ -235,7 +235,13 @@ def audit() -> None:
     help="a checkpoint saved earlier: the signed note of GET /api/v1/audit/checkpoints/latest, "
     "or the JSON of POST /api/v1/audit/checkpoints (repeatable)",
 )
-def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
+@click.option(
+    "--state",
+    "with_state",
+    is_flag=True,
+    help="also replay each grading's story from the trail and compare it with its row",
+)
+def audit_verify(checkpoint_files: tuple[str, ...], with_state: bool) -> None:
     settings = _settings()
     key = signing.load_private_key(settings.audit_signing_key, settings.secret_key)
     saved = [
@@ -245,6 +251,8 @@ def audit_verify(checkpoint_files: tuple[str, ...]) -> None:
     with factory() as session:
         try:
             report = inspection.check(session, key, settings.audit_log_origin, saved)
+            if with_state:
+                report.damage.extend(state.diverged(session))
         except (checkpoints.BadCheckpoint, notes.BadNote) as exc:
             click.echo(f"DAMAGED: a saved checkpoint does not verify: {exc}")
             sys.exit(1)

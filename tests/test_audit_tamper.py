@@ -221,3 +221,28 @@ def test_the_merkle_tables_refuse_changes_without_a_superuser(copy: str) -> None
         with pytest.raises(Exception, match=r"append-only"), engine.begin() as conn:
             conn.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
+
+
+def test_a_level_changed_in_its_table_without_an_event_is_state_diverged(copy: str) -> None:
+    """No superuser needed: the application's own role may UPDATE gradings."""
+    assert _cli(copy, "audit", "verify", "--state").returncode == 0
+    engine = make_engine(copy)
+    with engine.begin() as conn:
+        grading_id, level = conn.execute(
+            text("SELECT id, level FROM gradings WHERE level IS NOT NULL ORDER BY id LIMIT 1")
+        ).one()
+        forged = "poor" if level != "poor" else "good"
+        conn.execute(
+            text("UPDATE gradings SET level = :level WHERE id = :id"),
+            {"level": forged, "id": grading_id},
+        )
+        conn.execute(
+            text("UPDATE gradings SET state = 'rated' WHERE id = :id"), {"id": grading_id + 1}
+        )
+    engine.dispose()
+    found = _cli(copy, "audit", "verify", "--state")
+    assert found.returncode == 1, found.stdout
+    said = f"grading {grading_id}: the table says level '{forged}', the trail '{level}'"
+    assert said in found.stdout
+    assert f"grading {grading_id + 1}: the table says state 'rated'" in found.stdout
+    assert "state-diverged" in found.stdout
