@@ -10,11 +10,11 @@ O(log n) stored hashes.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from service.audit import merkle, notes
@@ -107,11 +107,43 @@ def integrate(session: Session, *, batch: int = BATCH, limit: int | None = None)
 
 
 class _Subtrees:
-    """MTH(D[lo:hi]) from the stored complete subtrees, each read once per proof."""
+    """MTH(D[lo:hi]) from the stored complete subtrees, each read once per proof; `prefetch`
+    reads all a proof needs in two statements."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.seen: dict[tuple[int, int], bytes] = {}
+
+    def prefetch(self, ranges: list[tuple[int, int]]) -> None:
+        complete: set[tuple[int, int]] = set()
+
+        def walk(lo: int, hi: int) -> None:
+            if merkle.is_complete(lo, hi):
+                complete.add((lo, hi))
+            else:
+                k = merkle.split(hi - lo)
+                walk(lo, lo + k)
+                walk(lo + k, hi)
+
+        for lo, hi in ranges:
+            walk(lo, hi)
+        leaves = [lo for lo, hi in complete if hi - lo == 1]
+        if leaves:
+            for index, digest in self.session.execute(
+                select(LogLeaf.leaf_index, LogLeaf.leaf_hash).where(LogLeaf.leaf_index.in_(leaves))
+            ):
+                self.seen[(index, index + 1)] = bytes.fromhex(digest)
+        wanted = {
+            ((hi - lo).bit_length() - 1, lo // (hi - lo)) for lo, hi in complete if hi - lo > 1
+        }
+        if wanted:
+            for level, index, digest in self.session.execute(
+                select(LogNode.level, LogNode.node_index, LogNode.hash).where(
+                    tuple_(LogNode.level, LogNode.node_index).in_(list(wanted))
+                )
+            ):
+                width = 1 << level
+                self.seen[(index * width, (index + 1) * width)] = bytes.fromhex(digest)
 
     def __call__(self, lo: int, hi: int) -> bytes:
         key = (lo, hi)
@@ -158,6 +190,7 @@ def inclusion(session: Session, event_id: int, tree_size: int | None = None) -> 
             errors={"tree_size": [f"more than {leaf.leaf_index}"]},
         )
     subtree = _Subtrees(session)
+    subtree.prefetch(_ranges(lambda f: merkle.inclusion_path(leaf.leaf_index, size, f), size))
     path = merkle.inclusion_path(leaf.leaf_index, size, subtree)
     return Inclusion(
         event_id, leaf.leaf_index, size, bytes.fromhex(leaf.leaf_hash), path, subtree(0, size)
@@ -172,7 +205,21 @@ def consistency(session: Session, first: int, second: int) -> tuple[list[bytes],
             f"from must be between 1 and {second}", errors={"from": [f"between 1 and {second}"]}
         )
     subtree = _Subtrees(session)
+    needed = _ranges(lambda f: merkle.consistency_path(first, second, f), second)
+    subtree.prefetch([*needed, (0, first)])
     return merkle.consistency_path(first, second, subtree), subtree(0, first), subtree(0, second)
+
+
+def _ranges(proof: Callable[[merkle.Subtree], list[bytes]], size: int) -> list[tuple[int, int]]:
+    """The subtrees a proof asks for (and the root's), found by running it on placeholders."""
+    asked: list[tuple[int, int]] = [(0, size)]
+
+    def record(lo: int, hi: int) -> bytes:
+        asked.append((lo, hi))
+        return b""
+
+    proof(record)
+    return asked
 
 
 def sign(
