@@ -159,7 +159,15 @@ def export(url: str, tmp: Path) -> tuple[Path, Path, str]:
 
 def offline(events: Path, note: Path, key: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(ROOT / "tools/verify_audit.py"), str(events), str(note), "--key", key],
+        [
+            sys.executable,
+            str(ROOT / "tools/verify_audit.py"),
+            str(events),
+            str(note),
+            "--key",
+            key,
+            "--whole",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -246,3 +254,69 @@ def test_a_level_changed_in_its_table_without_an_event_is_state_diverged(copy: s
     assert said in found.stdout
     assert f"grading {grading_id + 1}: the table says state 'rated'" in found.stdout
     assert "state-diverged" in found.stdout
+
+
+def _longest_chain(conn: Connection) -> list[Any]:
+    key = conn.execute(
+        text("SELECT chain_key FROM audit_events GROUP BY chain_key ORDER BY count(*) DESC LIMIT 1")
+    ).scalar_one()
+    return list(
+        conn.execute(
+            text(
+                "SELECT id, chain_seq, hash FROM audit_events WHERE chain_key = :k "
+                "ORDER BY chain_seq"
+            ),
+            {"k": key},
+        )
+    )
+
+
+def _modify(conn: Connection, chain: list[Any]) -> int:
+    conn.execute(
+        text("UPDATE audit_events SET reason = 'changed' WHERE id = :id"), {"id": chain[1][0]}
+    )
+    return int(chain[1][0])
+
+
+def _delete(conn: Connection, chain: list[Any]) -> int:
+    conn.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": chain[1][0]})
+    return int(chain[2][0])
+
+
+def _reorder(conn: Connection, chain: list[Any]) -> int:
+    first, second = chain[0][0], chain[1][0]
+    conn.execute(text("UPDATE audit_events SET chain_seq = -1 WHERE id = :id"), {"id": first})
+    conn.execute(text("UPDATE audit_events SET chain_seq = 1 WHERE id = :id"), {"id": second})
+    conn.execute(text("UPDATE audit_events SET chain_seq = 2 WHERE id = :id"), {"id": first})
+    return int(second)
+
+
+def _truncate_tail(conn: Connection, chain: list[Any]) -> int:
+    (last_id, last_seq, _), (_, _, previous) = chain[-1], chain[-2]
+    conn.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": last_id})
+    conn.execute(
+        text(
+            "UPDATE audit_chain_heads SET seq = :seq, hash = :hash WHERE chain_key = "
+            "(SELECT chain_key FROM audit_events WHERE id = :id)"
+        ),
+        {"seq": last_seq - 1, "hash": previous, "id": chain[-2][0]},
+    )
+    return int(last_id)
+
+
+@pytest.mark.parametrize(
+    "tamper", [_modify, _delete, _reorder, _truncate_tail], ids=lambda f: f.__name__.strip("_")
+)
+def test_each_kind_of_damage_is_caught_by_verify_and_offline(
+    copy: str, db_kind: str, tmp_path: Path, tamper: Any
+) -> None:
+    before = export(copy, tmp_path)  # the inspector's note and key, from before
+    with superuser(copy, db_kind) as conn:
+        event_id = tamper(conn, _longest_chain(conn))
+    found = verify(copy)
+    assert found.returncode == 1, found.stdout
+    assert f"event {event_id}" in found.stdout
+    (tmp_path / "after").mkdir()
+    events, _, key = export(copy, tmp_path / "after")
+    caught = offline(events, before[1], key)
+    assert caught.returncode == 1 and "FAILED" in caught.stdout, caught.stdout

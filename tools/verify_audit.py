@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check an export of the grading service's audit trail offline, without the service.
 
-    python tools/verify_audit.py EXPORT.ndjson CHECKPOINT.note --key VERIFIER_KEY \
+    python tools/verify_audit.py EXPORT.ndjson CHECKPOINT.note --key VERIFIER_KEY [--whole] \
         [--proof PROOF.json ...] [--previous OLDER.note --consistency PROOF.json]
 
 EXPORT.ndjson is `GET /api/v1/audit/events?format=ndjson` (one event per line, with its
@@ -11,8 +11,9 @@ checks, and says which check failed:
 
 1. the checkpoint's signature (C2SP signed note, Ed25519);
 2. every event's hash (SHA-256 of its canonical JSON) and every chain's links;
-3. when the export holds the whole log up to the checkpoint's size: the Merkle root of RFC 6962
-   over the leaves SHA-256(0x00 ‖ event hash), in leaf order, equals the signed root;
+3. when the export holds the whole log up to the checkpoint's size (`--whole` insists on it): the
+   Merkle root of RFC 6962 over the leaves SHA-256(0x00 ‖ event hash), in leaf order, equals
+   the signed root;
 4. each inclusion proof given (GET /api/v1/audit/events/{id}/proof) leads from its event to the
    signed root; a consistency proof (GET /api/v1/audit/consistency) shows the checkpoint
    extends the older one.
@@ -185,9 +186,13 @@ def check_events(events: list[dict]) -> list[str]:
     return problems
 
 
-def check_tree(events: list[dict], size: int, root: bytes) -> list[str]:
+def check_tree(events: list[dict], size: int, root: bytes, whole: bool) -> list[str]:
     placed = {e["leaf_index"]: e for e in events if e.get("leaf_index") is not None}
-    if any(i not in placed for i in range(size)):
+    absent = [i for i in range(size) if i not in placed]
+    if absent and whole:
+        return [f"leaf {absent[0]} (and {len(absent) - 1} more) of the signed log is not in the "
+                "export: its event was removed"]  # fmt: skip
+    if absent:
         return ["partial"]
     leaves = [leaf(bytes.fromhex(placed[i]["hash"])) for i in range(size)]
     if root_of(leaves) != root:
@@ -203,6 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--proof", action="append", default=[], help="an inclusion proof (JSON)")
     parser.add_argument("--previous", help="an older checkpoint the log must extend")
     parser.add_argument("--consistency", help="the consistency proof from --previous (JSON)")
+    parser.add_argument(
+        "--whole",
+        action="store_true",
+        help="the export is the whole log (an export by the root's inspector): every leaf up to "
+        "the checkpoint's size must be in it",
+    )
     args = parser.parse_args(argv)
     problems: list[str] = []
     try:
@@ -212,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             events = [json.loads(line) for line in handle if line.strip()]
         by_id = {e["id"]: e for e in events}
         problems += check_events(events)
-        tree = check_tree(events, size, root)
+        tree = check_tree(events, size, root, args.whole)
         whole = tree != ["partial"]
         problems += [] if tree == ["partial"] else tree
         for name in args.proof:
