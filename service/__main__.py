@@ -236,10 +236,10 @@ def audit() -> None:
     "or the JSON of POST /api/v1/audit/checkpoints (repeatable)",
 )
 @click.option(
-    "--state",
+    "--state/--no-state",
     "with_state",
-    is_flag=True,
-    help="also replay each grading's story from the trail and compare it with its row",
+    default=True,
+    help="replay each grading's story from the trail and compare it with its row (default on)",
 )
 def audit_verify(checkpoint_files: tuple[str, ...], with_state: bool) -> None:
     settings = _settings()
