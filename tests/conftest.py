@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -335,3 +337,21 @@ def demo_site(fresh_database_url: Any) -> DemoSite:
     site = DemoSite(url, {p.username: p.token for p in people})
     site.look_up()
     return site
+
+
+@pytest.fixture(scope="session")
+def signed_demo(fresh_database_url: Any, db_kind: str) -> str:
+    """The demo, with a tree head signed: the template each scenario copies."""
+    url = fresh_database_url("tampertemplate")
+    migrate.upgrade(url)
+    for args in (("demo", "--quiet"), ("audit", "checkpoint")):
+        done = subprocess.run(
+            [sys.executable, "-m", "service", *args],
+            env={**os.environ, "DATABASE_URL": url},
+            cwd=ROOT,
+            capture_output=True,
+            check=False,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+    return url

@@ -11,36 +11,28 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy.orm import Session
 
-from service import migrate
+from service.accounts import operations as accounts
+from service.accounts.models import Account
 from service.app import create_app
 from service.audit import log
 from service.audit.canonical import HASHED_FIELDS, event_hash
 from service.audit.roles import APPEND_ONLY
 from service.config import Settings
+from service.context import Actor
 from service.db import make_engine, normalize_url
 from tests.conftest import _pg_admin_engine
 from tests.test_audit_cli import _cli
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def signed_demo(fresh_database_url: Any, db_kind: str) -> str:
-    """The demo, with a tree head signed: the template each scenario copies."""
-    url = fresh_database_url("tampertemplate")
-    migrate.upgrade(url)
-    assert _cli(url, "demo", "--quiet").returncode == 0
-    assert _cli(url, "audit", "checkpoint").returncode == 0
-    return url
 
 
 @pytest.fixture
@@ -135,6 +127,19 @@ def rebuild_merkle_tables(conn: Connection) -> None:
         session.flush()
 
 
+def token_for(url: str, username: str) -> str:
+    """An API token, issued in process (an audited write, like `python -m service token`)."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        account = session.scalars(select(Account).where(Account.username == username)).one()
+        _, plain = accounts.issue_token(
+            session, Actor.system("test"), account, name="test", lifetime=timedelta(days=1)
+        )
+        session.commit()
+    engine.dispose()
+    return plain
+
+
 def verify(url: str, *files: str) -> subprocess.CompletedProcess[str]:
     args = [a for f in files for a in ("--checkpoint", f)]
     return _cli(url, "audit", "verify", *args)
@@ -143,7 +148,7 @@ def verify(url: str, *files: str) -> subprocess.CompletedProcess[str]:
 def export(url: str, tmp: Path) -> tuple[Path, Path, str]:
     """What an inspector keeps: the NDJSON export, the latest signed note, the verifier key."""
     app = create_app(Settings.from_env(database_url=url))
-    token = _cli(url, "token", "--username", "admin").stdout.strip()
+    token = token_for(url, "admin")
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     events = client.get("/api/v1/audit/events?format=ndjson", headers=headers).get_data(

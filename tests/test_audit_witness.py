@@ -19,8 +19,8 @@ from tests.test_audit_tamper import (  # noqa: F401 (fixtures)
     copy,
     rebuild_merkle_tables,
     rewrite_chain,
-    signed_demo,
     superuser,
+    token_for,
 )
 
 WITNESS = "jiwei.xinglong.example/witness"
@@ -35,7 +35,7 @@ def site(copy: str) -> Iterator[tuple[str, str]]:  # noqa: F811
 
 
 def witness(base: str, url: str, state: Path) -> tuple[int, str]:
-    token = _cli(url, "token", "--username", "county.inspector").stdout.strip()
+    token = token_for(url, "county.inspector")
     done = _cli(
         url, "audit", "witness", base, "--state", str(state), "--name", WITNESS, "--token", token
     )
@@ -43,7 +43,7 @@ def witness(base: str, url: str, state: Path) -> tuple[int, str]:
 
 
 def more_events_and_a_checkpoint(url: str) -> None:
-    assert _cli(url, "token", "--username", "admin").returncode == 0  # an audited write
+    token_for(url, "admin")  # an audited write
     assert _cli(url, "audit", "checkpoint").returncode == 0
 
 
