@@ -76,7 +76,7 @@ def superuser(url: str, db_kind: str) -> Iterator[Connection]:
     engine.dispose()
 
 
-def rewrite_chain(conn: Connection, *, from_seq: int = 2) -> int:
+def rewrite_chain(conn: Connection, *, from_seq: int = 2, move_head: bool = True) -> int:
     """Change one event's reason in the longest chain and recompute it and every later hash of
     the chain, moving the chain's head: the chain alone looks intact. Returns the event's id."""
     key = conn.execute(
@@ -110,10 +110,11 @@ def rewrite_chain(conn: Connection, *, from_seq: int = 2) -> int:
             {"reason": fields["reason"], "prev": previous, "hash": digest, "id": row["id"]},
         )
         previous = digest
-    conn.execute(
-        text("UPDATE audit_chain_heads SET hash = :h WHERE chain_key = :k"),
-        {"h": previous, "k": key},
-    )
+    if move_head:
+        conn.execute(
+            text("UPDATE audit_chain_heads SET hash = :h WHERE chain_key = :k"),
+            {"h": previous, "k": key},
+        )
     return int(rows[from_seq - 1]["id"])
 
 
@@ -325,3 +326,19 @@ def test_each_kind_of_damage_is_caught_by_verify_and_offline(
     events, _, key = export(copy, tmp_path / "after")
     caught = offline(events, before[1], key)
     assert caught.returncode == 1 and "FAILED" in caught.stdout, caught.stdout
+
+
+def test_a_consistent_rewrite_that_leaves_the_chain_head_is_caught(
+    copy: str, db_kind: str, tmp_path: Path
+) -> None:
+    saved = export(copy, tmp_path)
+    with superuser(copy, db_kind) as conn:
+        rewrite_chain(conn, move_head=False)
+    found = verify(copy)
+    assert found.returncode == 1
+    assert "the chain's last hash is not the one its head recorded" in found.stdout
+    assert "forked" in found.stdout
+    (tmp_path / "after").mkdir()
+    events, _, key = export(copy, tmp_path / "after")
+    caught = offline(events, saved[1], key)
+    assert caught.returncode == 1 and "not the signed root" in caught.stdout
