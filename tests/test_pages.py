@@ -329,10 +329,11 @@ def test_the_notice_by_area_and_an_unknown_area(demo_site: DemoSite, browser: Fl
     assert "范围：青石镇党委" in qingshi and qingshi.count('<td class="level">') == 3
     fenghuang = html(browser.get(f"/notice/{campaign}?area={demo_site.ids['YC-XL-FH']}"))
     assert "凤凰镇党委目前没有正在公示的基层党组织" in fenghuang
-    for bad in ("999999", "abc"):
+    for bad in ("999999", "abc", "99999999999999999999"):  # the last: beyond any id column
         missing = browser.get(f"/notice/{campaign}?area={bad}")
         assert missing.status_code == 404 and "没有找到" in html(missing)
     assert browser.get("/notice/999999").status_code == 404
+    assert browser.get("/notice/99999999999999999999").status_code == 404
     assert "2026年兴隆县基层党组织分类定级" in html(browser.get("/notice"))
 
 

@@ -192,7 +192,7 @@ def verify_log(session: Session, heads: Iterable[SignedHead]) -> list[Damage]:
     pending = iter(wanted)
     head = next(pending, None)
 
-    def check_heads_at(size: int) -> SignedHead | None:
+    def check_heads_at(size: int) -> None:
         nonlocal head
         while head is not None and head.size == size:
             if frontier.root() != head.root:
@@ -207,7 +207,6 @@ def verify_log(session: Session, heads: Iterable[SignedHead]) -> list[Damage]:
                     )
                 )
             head = next(pending, None)
-        return head
 
     check_heads_at(0)
     for index, event_id, stored_leaf, chain_hash in log.leaves_in_order(session):

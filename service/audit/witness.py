@@ -70,8 +70,8 @@ def run(
         pinned.write_text(found["verifier_key"] + "\n", encoding="utf-8")
     origin, log_public = notes.parse_verifier_key(pinned.read_text(encoding="utf-8"))
     note = _get(f"{base_url}/api/v1/audit/checkpoints/latest", None).decode()
-    text, _ = notes.split_note(note)
-    signed_part = text + "\n" + note[len(text) + 1 :].splitlines()[0] + "\n"
+    text, lines = notes.split_note(note)
+    signed_part = f"{text}\n{lines[0]}\n"  # the log's own line; witnesses' lines follow it
     try:
         head = notes.read_checkpoint(note, origin, log_public)
     except notes.BadNote as exc:

@@ -19,7 +19,6 @@ from service.api.throttle import throttle_ballots
 from service.ballots import codes
 from service.ballots import operations as ops
 from service.ballots.config import UNKNOWN
-from service.ballots.models import BallotSession
 from service.errors import CodeRejected, NotFound, ValidationFailed
 from service.pages.web import page, unit_of_work, web
 
@@ -107,9 +106,7 @@ def check_receipt() -> Response:
         context["error"] = "测评编号应是数字，见您的回执页面。"
         return page("ballot_receipt.html", 422, private=True, heading="核对投票回执", **context)
     with unit_of_work() as db:
-        found = db.get(BallotSession, int(raw_session))
-        if found is None:
-            raise NotFound(f"ballot session {raw_session} was not found")
+        found = ops.get_session(db, int(raw_session))
         context["title"] = found.title
         try:
             context["counted"] = ops.receipt_counted(db, found, typed)

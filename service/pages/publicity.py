@@ -19,7 +19,7 @@ from service.campaigns.models import Campaign
 from service.errors import NotFound, NotInPublicity
 from service.gradings.models import Grading
 from service.organizations.models import Organization
-from service.pages.web import page, settings, unit_of_work, web
+from service.pages.web import known_id, page, settings, unit_of_work, web
 from service.publicity import operations as ops
 from service.publicity.models import Complaint
 from service.standards.models import LevelScheme
@@ -42,18 +42,10 @@ def notices() -> Response:
 
 @web.get("/notice/<int:campaign_id>")
 def notice(campaign_id: int) -> Response:
+    raw_area = request.args.get("area", "")
+    area_id = known_id(raw_area, "area") if raw_area else None
     with unit_of_work() as db:
-        campaign = db.get(Campaign, campaign_id)
-        if campaign is None:
-            raise NotFound(f"campaign {campaign_id} was not found")
-        committee = db.get_one(Organization, campaign.organization_id)
-        area = committee
-        raw_area = request.args.get("area", "")
-        if raw_area:
-            found = db.get(Organization, int(raw_area)) if raw_area.isdigit() else None
-            if found is None or not found.path.startswith(committee.path):
-                raise NotFound("no such area in this campaign")
-            area = found
+        campaign, committee, area = ops.notice_scope(db, known_id(campaign_id, "campaign"), area_id)
         items = ops.notice(db, campaign, area)
         areas = db.scalars(
             select(Organization)
@@ -85,7 +77,7 @@ def _forms() -> URLSafeTimedSerializer:
 
 
 def _grading_under_publicity(db: Any, raw: str) -> tuple[Grading, Organization, str]:
-    grading = db.get(Grading, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    grading = db.get(Grading, known_id(raw, "grading"))
     if grading is None:
         raise NotFound("no such grading")
     if grading.state not in UNDER_PUBLICITY:

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from service.api.blueprint import api
 from service.api.problems import http_problem
 from service.api.routing import session as request_session
+from service.api.schemas.common import MAX_ID
 from service.config import Settings
 from service.errors import (
     BallotBoxLocked,
@@ -78,6 +79,15 @@ def page(template: str, status: int = 200, *, private: bool = False, **context: 
     response = Response(render_template(template, **context), status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store" if private else "no-cache"
     return response
+
+
+def known_id(raw: str | int, what: str) -> int:
+    """An id from an address or a form, as the API takes ids: digits, at most MAX_ID (a larger
+    number is no resource of ours, not a database error)."""
+    text = str(raw)
+    if not text.isdigit() or int(text) > MAX_ID:
+        raise NotFound(f"no {what} {text[:20]!r}")
+    return int(text)
 
 
 def cn_date(day: date | None) -> str:

@@ -29,6 +29,23 @@ from service.workflows.states import UNDER_PUBLICITY, ComplaintState, GradingSta
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+def notice_scope(
+    session: Session, campaign_id: int, area_id: int | None
+) -> tuple[Campaign, Organization, Organization]:
+    """The campaign, its committee (who publishes the notice) and the area noticed: the
+    committee's own subtree unless an area inside it is asked for."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} was not found")
+    committee = session.get_one(Organization, campaign.organization_id)
+    if area_id is None:
+        return campaign, committee, committee
+    area = session.get(Organization, area_id)
+    if area is None or not area.path.startswith(committee.path):
+        raise NotFound("no such area in this campaign", errors={"area": ["not found"]})
+    return campaign, committee, area
+
+
 def notice(session: Session, campaign: Campaign, area: Organization) -> list[dict[str, Any]]:
     """The organizations of an area under publicity, with their levels and the period."""
     scheme = session.get_one(LevelScheme, campaign.level_scheme_id)

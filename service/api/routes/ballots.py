@@ -31,7 +31,7 @@ from service.ballots import operations as ops
 from service.ballots import sheets
 from service.ballots.models import BallotCode, BallotSession
 from service.campaigns.models import Campaign
-from service.errors import BallotSessionWrongState, NotFound
+from service.errors import BallotSessionWrongState
 from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
@@ -250,13 +250,6 @@ def ballot_form(ctx: Ctx, code: str) -> Any:
     return ops.form(ctx.session, code)
 
 
-def _public_session(ctx: Ctx, session_id: int) -> BallotSession:
-    ballot = ctx.session.get(BallotSession, session_id)
-    if ballot is None:
-        raise NotFound(f"ballot session {session_id} was not found")
-    return ballot
-
-
 @operation(
     api,
     "GET",
@@ -269,7 +262,7 @@ def _public_session(ctx: Ctx, session_id: int) -> BallotSession:
     errors=(404, 409),
 )
 def bulletin_board(ctx: Ctx, session_id: int) -> Any:
-    return ops.bulletin_board(_public_session(ctx, session_id), ctx.session)
+    return ops.bulletin_board(ops.get_session(ctx.session, session_id), ctx.session)
 
 
 @operation(
@@ -285,7 +278,7 @@ def bulletin_board(ctx: Ctx, session_id: int) -> Any:
     "answer for everyone who asks. 409 while the session is not counted yet.",
 )
 def check_receipt(ctx: Ctx, session_id: int, receipt: str) -> Any:
-    ballot = _public_session(ctx, session_id)
+    ballot = ops.get_session(ctx.session, session_id)
     found = ops.receipt_counted(ctx.session, ballot, receipt)
     return {"session_id": ballot.id, "receipt": found, "counted": True}
 

@@ -19,8 +19,6 @@ from service.api.schemas.publicity import (
 )
 from service.api.scope import scoped
 from service.api.throttle import throttle_complaints
-from service.campaigns.models import Campaign
-from service.errors import NotFound
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.publicity import operations as ops
@@ -42,16 +40,7 @@ TAG = "publicity"
     errors=(404,),
 )
 def get_notice(ctx: Ctx, campaign_id: int) -> Any:
-    campaign = ctx.session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"campaign {campaign_id} was not found")
-    committee = ctx.session.get_one(Organization, campaign.organization_id)
-    area = committee
-    if "area" in ctx.query:
-        found = ctx.session.get(Organization, ctx.query["area"])
-        if found is None or not found.path.startswith(committee.path):
-            raise NotFound("no such area in this campaign", errors={"area": ["not found"]})
-        area = found
+    campaign, committee, area = ops.notice_scope(ctx.session, campaign_id, ctx.query.get("area"))
     page = f"{public_base()}/notice/{campaign.id}"
     return {
         "campaign": campaign.name,
