@@ -19,7 +19,7 @@ from service.accounts.models import Account, Role
 from service.api.routes import reports as http
 from service.api.spec import render_yaml
 from service.app import create_app
-from service.audit import checkpoints, inspection, log, notes, signing, state, witness
+from service.audit import checkpoints, inspection, log, notes, signing, witness
 from service.audit.roles import app_role_sql
 from service.campaigns.models import Campaign
 from service.config import Settings
@@ -250,9 +250,9 @@ def audit_verify(checkpoint_files: tuple[str, ...], with_state: bool) -> None:
     factory = make_sessionmaker(make_engine(settings.database_url))
     with factory() as session:
         try:
-            report = inspection.check(session, key, settings.audit_log_origin, saved)
-            if with_state:
-                report.damage.extend(state.diverged(session))
+            report = inspection.check(
+                session, key, settings.audit_log_origin, saved, with_state=with_state
+            )
         except (checkpoints.BadCheckpoint, notes.BadNote) as exc:
             click.echo(f"DAMAGED: a saved checkpoint does not verify: {exc}")
             sys.exit(1)
@@ -269,18 +269,25 @@ def audit_verify(checkpoint_files: tuple[str, ...], with_state: bool) -> None:
     "witness",
     help="Check the log at URL like an independent witness and cosign its latest checkpoint: "
     "the log's signature, and a consistency proof from the last checkpoint accepted (kept in "
-    "--state). Exit 0 when cosigned, 2 (loudly) when the log went back or forked.",
+    "--state). Exit 0 when cosigned, 2 (loudly) when the log went back, forked or (with "
+    "--full) its events or tables were changed.",
 )
 @click.argument("url")
 @click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--name", required=True, help="the witness's name, e.g. jiwei.example/witness")
 @click.option("--token", envvar="WITNESS_TOKEN", help="an inspector's API token (WITNESS_TOKEN)")
 @click.option("--log-key", help="the log's verifier key (default: pinned on the first run)")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="also download the whole trail and check every event, chain and the signed root, and "
+    "the service's own verify (the token must be an inspector's at the root)",
+)
 def audit_witness(
-    url: str, state_dir: str, name: str, token: str | None, log_key: str | None
+    url: str, state_dir: str, name: str, token: str | None, log_key: str | None, full: bool
 ) -> None:
     try:
-        outcome = witness.run(Path(state_dir), url.rstrip("/"), name, token, log_key)
+        outcome = witness.run(Path(state_dir), url.rstrip("/"), name, token, log_key, full=full)
     except witness.Refused as exc:
         click.echo(f"WITNESS REFUSES: {exc}", err=True)
         sys.exit(2)

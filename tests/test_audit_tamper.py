@@ -9,7 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,14 +21,16 @@ from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy.orm import Session
 
 from service.accounts import operations as accounts
-from service.accounts.models import Account
+from service.accounts.models import Account, Role
 from service.app import create_app
-from service.audit import log
+from service.audit import log, witness
 from service.audit.canonical import HASHED_FIELDS, event_hash
 from service.audit.roles import APPEND_ONLY
 from service.config import Settings
 from service.context import Actor
 from service.db import make_engine, normalize_url
+from service.organizations.models import Organization
+from tests.browser import served
 from tests.conftest import _pg_admin_engine
 from tests.test_audit_cli import _cli
 
@@ -141,6 +143,25 @@ def token_for(url: str, username: str) -> str:
     return plain
 
 
+def root_inspector_token(url: str) -> str:
+    """The witness's token: an inspector of the whole tree (the city's discipline commission),
+    who may read the whole trail."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        root = session.scalars(
+            select(Organization).where(Organization.parent_id.is_(None)).order_by(Organization.id)
+        ).first()
+        assert root is not None
+        actor = Actor.system("test")
+        account = accounts.create_account(
+            session, actor, username="city.witness", display_name="市纪委", organization=root
+        )
+        accounts.grant_role(session, actor, account, Role.INSPECTOR, root)
+        session.commit()
+    engine.dispose()
+    return token_for(url, "city.witness")
+
+
 def verify(url: str, *files: str) -> subprocess.CompletedProcess[str]:
     args = [a for f in files for a in ("--checkpoint", f)]
     return _cli(url, "audit", "verify", *args)
@@ -161,6 +182,27 @@ def export(url: str, tmp: Path) -> tuple[Path, Path, str]:
     (tmp / "events.ndjson").write_text(events, encoding="utf-8")
     (tmp / "checkpoint.note").write_text(note, encoding="utf-8")
     return tmp / "events.ndjson", tmp / "checkpoint.note", key
+
+
+@contextmanager
+def witnessed(url: str, tmp: Path) -> Iterator[Callable[[], str]]:
+    """A witness doing full audits (the whole trail, the service's own verify) accepts the log
+    as it is now; the block gets a function that runs it again and returns why it refused
+    ("" if it did not)."""
+    app = create_app(Settings.from_env(database_url=url))
+    token = root_inspector_token(url)
+    with served(app) as base:
+        witness.run(tmp / "witness", base, "jiwei.example/witness", token, full=True)
+
+        def again() -> str:
+            try:
+                witness.run(tmp / "witness", base, "jiwei.example/witness", token, full=True)
+            except witness.Refused as exc:
+                return str(exc)
+            return ""
+
+        yield again
+    app.extensions["grading.engine"].dispose()
 
 
 def offline(events: Path, note: Path, key: str) -> subprocess.CompletedProcess[str]:
@@ -193,8 +235,11 @@ def test_a_consistent_rewrite_of_a_chain_after_the_checkpoint_is_caught(
     copy: str, db_kind: str, tmp_path: Path
 ) -> None:
     saved = export(copy, tmp_path)  # the inspector's copy, before the rewrite
-    with superuser(copy, db_kind) as conn:
-        event_id = rewrite_chain(conn)
+    with witnessed(copy, tmp_path) as witness_again:
+        with superuser(copy, db_kind) as conn:
+            event_id = rewrite_chain(conn)
+        refused = witness_again()
+    assert refused.startswith("DAMAGED: ") and "do not hash to the signed root" in refused, refused
     found = verify(copy)
     assert found.returncode == 1
     assert f"modified at event {event_id} (merkle" in found.stdout  # its leaf no longer fits
@@ -206,26 +251,47 @@ def test_a_consistent_rewrite_of_a_chain_after_the_checkpoint_is_caught(
 
 
 def test_a_rewrite_with_the_merkle_tables_rebuilt_is_still_caught_by_the_signature(
-    copy: str, db_kind: str
+    copy: str, db_kind: str, tmp_path: Path
 ) -> None:
-    with superuser(copy, db_kind) as conn:
-        rewrite_chain(conn)
-        rebuild_merkle_tables(conn)
+    saved = export(copy, tmp_path)
+    with witnessed(copy, tmp_path) as witness_again:
+        with superuser(copy, db_kind) as conn:
+            rewrite_chain(conn)
+            rebuild_merkle_tables(conn)
+        refused = witness_again()
+    assert refused.startswith("DAMAGED: ") and "do not hash to the signed root" in refused, refused
     found = verify(copy)
     assert found.returncode == 1
     assert "forked" in found.stdout and "checkpoint #1" in found.stdout
+    (tmp_path / "after").mkdir()
+    events, _, key = export(copy, tmp_path / "after")
+    caught = offline(events, saved[1], key)
+    assert caught.returncode == 1 and "not the signed root" in caught.stdout
 
 
-def test_truncating_the_whole_log_is_a_rollback(copy: str, db_kind: str) -> None:
-    with superuser(copy, db_kind) as conn:
-        for table in ("audit_events", "audit_chain_heads", "audit_log_leaves", "audit_log_nodes"):
-            conn.execute(text(f"DELETE FROM {table}"))
-        conn.execute(
-            text(f"UPDATE audit_log_tip SET size = 0, root = '{log.merkle.EMPTY_ROOT.hex()}'")
-        )
+def test_truncating_the_whole_log_is_a_rollback(copy: str, db_kind: str, tmp_path: Path) -> None:
+    saved = export(copy, tmp_path)
+    with witnessed(copy, tmp_path) as witness_again:
+        with superuser(copy, db_kind) as conn:
+            for table in (
+                "audit_events",
+                "audit_chain_heads",
+                "audit_log_leaves",
+                "audit_log_nodes",
+            ):
+                conn.execute(text(f"DELETE FROM {table}"))
+            conn.execute(
+                text(f"UPDATE audit_log_tip SET size = 0, root = '{log.merkle.EMPTY_ROOT.hex()}'")
+            )
+        refused = witness_again()
+    assert refused.startswith("DAMAGED: leaf 0 (") and "of the signed log is gone" in refused
     found = verify(copy)
     assert found.returncode == 1
     assert "rolled-back" in found.stdout and "checkpoint #1" in found.stdout
+    (tmp_path / "after").mkdir()
+    events, _, key = export(copy, tmp_path / "after")
+    caught = offline(events, saved[1], key)
+    assert caught.returncode == 1 and "of the signed log is not in the export" in caught.stdout
 
 
 def test_the_merkle_tables_refuse_changes_without_a_superuser(copy: str) -> None:
@@ -237,11 +303,13 @@ def test_the_merkle_tables_refuse_changes_without_a_superuser(copy: str) -> None
     engine.dispose()
 
 
-def test_a_level_changed_in_its_table_without_an_event_is_state_diverged(copy: str) -> None:
+def test_a_level_changed_in_its_table_without_an_event_is_state_diverged(
+    copy: str, tmp_path: Path
+) -> None:
     """No superuser needed: the application's own role may UPDATE gradings."""
     assert _cli(copy, "audit", "verify").returncode == 0
     engine = make_engine(copy)
-    with engine.begin() as conn:
+    with witnessed(copy, tmp_path) as witness_again, engine.begin() as conn:
         grading_id, level = conn.execute(
             text("SELECT id, level FROM gradings WHERE level IS NOT NULL ORDER BY id LIMIT 1")
         ).one()
@@ -253,13 +321,65 @@ def test_a_level_changed_in_its_table_without_an_event_is_state_diverged(copy: s
         conn.execute(
             text("UPDATE gradings SET state = 'rated' WHERE id = :id"), {"id": grading_id + 1}
         )
+        conn.commit()
+        refused = witness_again()
     engine.dispose()
+    assert refused.startswith("DAMAGED: the service's own verify:") and "state-diverged" in refused
     found = _cli(copy, "audit", "verify")  # plain verify replays the gradings' stories too
     assert found.returncode == 1, found.stdout
     said = f"grading {grading_id}: the table says level '{forged}', the trail '{level}'"
     assert said in found.stdout
     assert f"grading {grading_id + 1}: the table says state 'rated'" in found.stdout
     assert "state-diverged" in found.stdout
+
+
+FORGERIES = {
+    "record data": (
+        "UPDATE record_versions SET data = :data WHERE id = (SELECT min(id) FROM record_versions)",
+        {"data": '{"score": 100}'},
+        "the table says data '{\"score\":100}'",
+    ),
+    "approval state": (
+        "UPDATE approvals SET state = 'rejected' WHERE id = (SELECT min(id) FROM approvals "
+        "WHERE state = 'approved')",
+        {},
+        "the table says state 'rejected', the trail 'approved'",
+    ),
+    "ballots issued": (
+        "UPDATE ballot_categories SET issued = issued + 7 WHERE id = (SELECT min(id) "
+        "FROM ballot_categories)",
+        {},
+        "the table says issued {",
+    ),
+    "box digest": (
+        "UPDATE ballot_sessions SET box_digest = :digest WHERE id = (SELECT min(id) FROM "
+        "ballot_sessions)",
+        {"digest": "f" * 64},
+        f"the table says box_digest '{'f' * 64}'",
+    ),
+    "grading version": (
+        "UPDATE gradings SET version = version + 5 WHERE id = (SELECT min(id) FROM gradings)",
+        {},
+        "the table says version ",
+    ),
+}
+
+
+@pytest.mark.parametrize("forgery", list(FORGERIES))
+def test_a_decided_fact_changed_in_its_table_is_state_diverged(
+    copy: str, db_kind: str, tmp_path: Path, forgery: str
+) -> None:
+    """Records, approvals and ballot totals are held to the trail like the gradings' levels
+    (record versions are append-only: changing one takes a superuser)."""
+    sql, params, said = FORGERIES[forgery]
+    with witnessed(copy, tmp_path) as witness_again:
+        with superuser(copy, db_kind) as conn:
+            assert conn.execute(text(sql), params).rowcount == 1
+        refused = witness_again()
+    assert refused.startswith("DAMAGED: the service's own verify:") and said in refused, refused
+    found = _cli(copy, "audit", "verify")
+    assert found.returncode == 1, found.stdout
+    assert "state-diverged" in found.stdout and said in found.stdout, found.stdout
 
 
 def _longest_chain(conn: Connection) -> list[Any]:
@@ -313,12 +433,17 @@ def _truncate_tail(conn: Connection, chain: list[Any]) -> int:
 @pytest.mark.parametrize(
     "tamper", [_modify, _delete, _reorder, _truncate_tail], ids=lambda f: f.__name__.strip("_")
 )
-def test_each_kind_of_damage_is_caught_by_verify_and_offline(
+def test_each_kind_of_damage_is_caught_by_verify_the_witness_and_offline(
     copy: str, db_kind: str, tmp_path: Path, tamper: Any
 ) -> None:
     before = export(copy, tmp_path)  # the inspector's note and key, from before
-    with superuser(copy, db_kind) as conn:
-        event_id = tamper(conn, _longest_chain(conn))
+    with witnessed(copy, tmp_path) as witness_again:
+        with superuser(copy, db_kind) as conn:
+            event_id = tamper(conn, _longest_chain(conn))
+        refused = witness_again()
+    # a removed tail leaves no event to name: the witness names the leaf the signed log had
+    named = "of the signed log is gone" if tamper is _truncate_tail else f"event {event_id}"
+    assert refused.startswith("DAMAGED: ") and named in refused, refused
     found = verify(copy)
     assert found.returncode == 1, found.stdout
     assert f"event {event_id}" in found.stdout
@@ -332,8 +457,11 @@ def test_a_consistent_rewrite_that_leaves_the_chain_head_is_caught(
     copy: str, db_kind: str, tmp_path: Path
 ) -> None:
     saved = export(copy, tmp_path)
-    with superuser(copy, db_kind) as conn:
-        rewrite_chain(conn, move_head=False)
+    with witnessed(copy, tmp_path) as witness_again:
+        with superuser(copy, db_kind) as conn:
+            rewrite_chain(conn, move_head=False)
+        refused = witness_again()
+    assert refused.startswith("DAMAGED: ") and "do not hash to the signed root" in refused, refused
     found = verify(copy)
     assert found.returncode == 1
     assert "the chain's last hash is not the one its head recorded" in found.stdout

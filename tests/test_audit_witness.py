@@ -19,6 +19,7 @@ from tests.test_audit_tamper import (  # noqa: F401 (fixtures)
     copy,
     rebuild_merkle_tables,
     rewrite_chain,
+    root_inspector_token,
     superuser,
     token_for,
 )
@@ -93,3 +94,17 @@ def test_a_witness_refuses_a_log_that_went_back(
     assert _cli(url, "audit", "checkpoint").returncode == 0  # a fresh, short log, signed
     code, out = witness(base, url, tmp_path)
     assert code == 2 and "ROLLED BACK" in out, out
+
+
+def test_a_full_audit_cosigns_an_intact_log_and_needs_the_whole_trail(
+    site: tuple[str, str], tmp_path: Path
+) -> None:
+    url, base = site
+    county = token_for(url, "county.inspector")  # sees the county's part of the trail only
+    partial = _cli(url, "audit", "witness", base, "--state", str(tmp_path), "--name", WITNESS,
+                   "--token", county, "--full")  # fmt: skip
+    assert partial.returncode == 2 and "of the signed log is gone" in partial.stderr
+    root = root_inspector_token(url)
+    whole = _cli(url, "audit", "witness", base, "--state", str(tmp_path), "--name", WITNESS,
+                 "--token", root, "--full")  # fmt: skip
+    assert whole.returncode == 0 and "cosigned the checkpoint of" in whole.stdout, whole.stderr

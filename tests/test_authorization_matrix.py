@@ -689,6 +689,7 @@ CASES: list[Case] = [
         slug_409="transition-blocked",
     ),
     on_grading("GET", "/history", ANY),
+    on_grading("GET", "/evidence", ANY),
     twin(
         "GET",
         "/gradings/<int:grading_id>/records/<record_type>/<key>/versions",

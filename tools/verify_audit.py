@@ -3,6 +3,7 @@
 
     python tools/verify_audit.py EXPORT.ndjson CHECKPOINT.note --key VERIFIER_KEY [--whole] \
         [--proof PROOF.json ...] [--previous OLDER.note --consistency PROOF.json]
+    python tools/verify_audit.py --evidence EVIDENCE.json --key VERIFIER_KEY
 
 EXPORT.ndjson is `GET /api/v1/audit/events?format=ndjson` (one event per line, with its
 `leaf_index`); CHECKPOINT.note is `GET /api/v1/audit/checkpoints/latest`; VERIFIER_KEY is the
@@ -17,6 +18,11 @@ checks, and says which check failed:
 4. each inclusion proof given (GET /api/v1/audit/events/{id}/proof) leads from its event to the
    signed root; a consistency proof (GET /api/v1/audit/consistency) shows the checkpoint
    extends the older one.
+
+EVIDENCE.json is `GET /api/v1/gradings/{id}/evidence`: one grading's events, each with its
+inclusion proof, and the checkpoint they were proven against. The tool checks the checkpoint's
+signature with VERIFIER_KEY (not with the key the file names), every event's hash, and every
+proof; events newer than the checkpoint are listed as pending.
 
 Exit 0 when everything holds, 1 otherwise. Standard library and `cryptography` only: nothing
 of the service is imported, so the checks can be read (and rewritten in another language) from
@@ -200,10 +206,45 @@ def check_tree(events: list[dict], size: int, root: bytes, whole: bool) -> list[
     return []
 
 
+def check_evidence(name: str, vkey: str) -> int:
+    """One grading's events, each proven in the signed checkpoint the file carries."""
+    with open(name, encoding="utf-8") as handle:
+        evidence = json.load(handle)
+    if not evidence.get("checkpoint"):
+        raise Failed("the evidence carries no checkpoint: ask for it after the next checkpoint")
+    size, root = read_checkpoint(evidence["checkpoint"], vkey)
+    problems, proven, pending = [], 0, []
+    for event in evidence["events"]:
+        if event_hash(event) != event["hash"]:
+            problems.append(f"event {event['id']}: its content does not match its hash")
+            continue
+        proof = event.get("inclusion")
+        if proof is None:
+            pending.append(event["id"])
+            continue
+        path = [bytes.fromhex(p) for p in proof["path"]]
+        digest = leaf(bytes.fromhex(event["hash"]))
+        if proof["tree_size"] != size or not verify_inclusion(
+            digest, proof["leaf_index"], size, path, root
+        ):
+            problems.append(f"event {event['id']} is not proven in the checkpoint of {size}")
+            continue
+        proven += 1
+    for problem in problems:
+        print(f"FAILED: {problem}")
+    if problems:
+        return 1
+    waiting = f"; {len(pending)} newer than it (pending): {pending}" if pending else ""
+    print(f"intact: {proven} events of grading {evidence.get('grading_id')} are in the signed "
+          f"checkpoint of {size} events{waiting}")  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("export")
-    parser.add_argument("checkpoint")
+    parser.add_argument("export", nargs="?")
+    parser.add_argument("checkpoint", nargs="?")
+    parser.add_argument("--evidence", help="a grading's evidence (JSON), checked on its own")
     parser.add_argument("--key", required=True, help="the log's signed-note verifier key")
     parser.add_argument("--proof", action="append", default=[], help="an inclusion proof (JSON)")
     parser.add_argument("--previous", help="an older checkpoint the log must extend")
@@ -215,6 +256,14 @@ def main(argv: list[str] | None = None) -> int:
         "the checkpoint's size must be in it",
     )
     args = parser.parse_args(argv)
+    if args.evidence:
+        try:
+            return check_evidence(args.evidence, args.key)
+        except (Failed, OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"FAILED: {exc}")
+            return 1
+    if not (args.export and args.checkpoint):
+        parser.error("give EXPORT and CHECKPOINT, or --evidence")
     problems: list[str] = []
     try:
         with open(args.checkpoint, encoding="utf-8") as handle:

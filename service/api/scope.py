@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, literal, or_, select
 
 from service.accounts.access import Principal
+from service.accounts.models import Role
 from service.api.routing import Ctx
+from service.audit.operations import record
 from service.ballots.models import BallotSession
 from service.campaigns.models import Campaign
 from service.errors import NotFound
@@ -68,3 +70,20 @@ def within(ctx: Ctx, query: Any, args: dict[str, Any]) -> Any:
         return query
     root, _ = scoped(ctx, Organization, args["within"], "within")
     return query.where(Organization.path.startswith(root.path, autoescape=True))
+
+
+def read_grading_story(ctx: Ctx, grading_id: int, view: str) -> Grading:
+    """A grading in scope whose story (history, evidence) is read: an inspector's read is
+    itself an audit event (audit.read, naming the view)."""
+    grading, org = scoped(ctx, Grading, grading_id)
+    if Role.INSPECTOR in ctx.caller.roles_at(org):
+        record(
+            ctx.session,
+            ctx.actor,
+            "audit.read",
+            "grading",
+            grading.id,
+            organization_id=grading.organization_id,
+            after={"view": view},
+        )
+    return grading

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.audit import checkpoints, notes, signing
+from service.audit import checkpoints, notes, signing, state
 from service.audit.models import Checkpoint, LogCheckpoint
 from service.audit.verify import (
     Damage,
@@ -45,7 +45,13 @@ def check(
     origin: str,
     saved: Iterable[Saved] = (),
     chain_keys: Iterable[str] | None = None,
+    *,
+    with_state: bool = True,
 ) -> Report:
+    """The chains (of `chain_keys`, default all), the Merkle log against every signed head, and
+    (`with_state`) the tables replayed against the trail."""
+    if chain_keys is not None:
+        chain_keys = list(chain_keys)
     report = verify(session, chain_keys)
     pem = signing.public_pem(key.public_key())
     heads: list[SignedHead] = []
@@ -70,6 +76,8 @@ def check(
         if chains_found is not None:
             report.damage.extend(check_against_checkpoint(report, chains_found))
     report.damage.extend(verify_log(session, heads))
+    if with_state:
+        report.damage.extend(_scoped(state.diverged(session), chain_keys))
     return report
 
 

@@ -1,70 +1,214 @@
-"""Do the tables still say what the trail says? For each grading, the trail's story (enrolled in
-a state; each transition's state and level; each promotion's level) is replayed and compared
-with the row: a level or state changed in the table without an event — with the application's
-own database role, no trigger stands in the way — is `state-diverged`."""
+"""Do the tables still say what the trail says? The trail's stories are replayed, oldest first,
+and each subject's facts compared with its row:
+
+- a grading: the state it was enrolled in or moved to, its level, its version;
+- a decided record (every version of every stage record): its data;
+- an approval: its state;
+- a ballot session: its state, ballots issued and returned per category, the box's count and
+  digest.
+
+A fact changed in a table without an event — with the application's own database role, no
+trigger stands in the way — is `state-diverged`, naming the subject and its last event."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.audit.canonical import canonical_json
 from service.audit.models import AuditEvent
 from service.audit.operations import chain_key_for
 from service.audit.verify import Damage
-from service.gradings.models import Grading
+from service.ballots.models import BallotCategory, BallotSession
+from service.gradings.models import Approval, Grading
+from service.records.models import RecordVersion
 
-STORY = ("grading.enroll", "grading.transition", "grading.promote")
 UNSET = object()
+BALLOT_STATES = {
+    "ballot_session.open": "open",
+    "ballot_session.close": "closed",
+    "ballot_session.count": "counted",
+}
+
+Told = dict[tuple[str, Any], dict[str, Any]]  # (subject, id) -> facts, "event", "chain"
 
 
-def _replayed(session: Session) -> dict[int, dict[str, Any]]:
-    """grading id -> {"state", "level", "event"} as the trail tells it."""
-    told: dict[int, dict[str, Any]] = {}
+def _tell(told: Told, subject: str, ident: Any, event_id: int, chain: str, **facts: Any) -> None:
+    entry = told.setdefault((subject, ident), {})
+    entry.update(facts, event=event_id, chain=chain)
+
+
+def _read(told: Told, row: tuple[Any, ...]) -> None:
+    """Fold one event into what the trail tells."""
+    event_id, entity_type, entity_id, action, org, after = row
+    after, chain = after or {}, chain_key_for(org)
+    if entity_type == "grading" and action in ("grading.enroll", "grading.transition"):
+        facts = {k: after[k] for k in ("state", "level", "version") if k in after}
+        _tell(told, "grading", int(entity_id), event_id, chain, **facts)
+    elif entity_type == "grading" and action == "grading.promote":
+        facts = {k: after[k] for k in ("level", "version") if k in after}
+        _tell(told, "grading", int(entity_id), event_id, chain, **facts)
+    elif action in ("record.create", "record.correct"):
+        ident = (int(entity_id), after["record_type"], after["key"], after["version"])
+        _tell(told, "record", ident, event_id, chain, data=canonical_json(after["data"]))
+    elif action.startswith("approval.") and "approval_id" in after:
+        state = after.get("state", "pending")
+        _tell(told, "approval", after["approval_id"], event_id, chain, state=state)
+    elif entity_type == "ballot_session":
+        facts = {"state": BALLOT_STATES.get(action, after.get("state"))}
+        if action == "ballot_session.open":
+            issued = after["issued"]
+            facts |= {"issued": issued, "returned": dict.fromkeys(issued, 0)}
+            facts |= {"ballots": None, "box_digest": None}
+        elif action == "ballot_session.close":
+            facts["returned"] = after["returned"]
+        elif action == "ballot_session.count":
+            facts |= {"ballots": after["ballots"], "box_digest": after["box_digest"]}
+        _tell(told, "ballot session", int(entity_id), event_id, chain, **facts)
+
+
+def _replayed(session: Session) -> Told:
     events = AuditEvent.__table__
+    told: Told = {}
     query = (
-        select(events.c.id, events.c.entity_id, events.c.action, events.c.after)
-        .where(events.c.entity_type == "grading", events.c.action.in_(STORY))
+        select(
+            events.c.id,
+            events.c.entity_type,
+            events.c.entity_id,
+            events.c.action,
+            events.c.organization_id,
+            events.c.after,
+        )
+        .where(
+            events.c.action.in_(
+                [
+                    "grading.enroll",
+                    "grading.transition",
+                    "grading.promote",
+                    "record.create",
+                    "record.correct",
+                    "approval.request",
+                    "approval.approve",
+                    "approval.reject",
+                    "approval.withdraw",
+                    *BALLOT_STATES,
+                    "ballot_session.void",
+                ]
+            )
+        )
         .order_by(events.c.id)
     )
-    for event_id, entity_id, action, after in session.execute(
-        query.execution_options(yield_per=5000)
-    ):
-        after = after or {}
-        facts = told.setdefault(int(entity_id), {"state": UNSET, "level": None, "event": None})
-        if "state" in after and action != "grading.promote":
-            facts["state"] = after["state"]
-        if "level" in after:
-            facts["level"] = after["level"]
-        facts["event"] = event_id
+    for row in session.execute(query.execution_options(yield_per=5000)):
+        _read(told, tuple(row))
     return told
+
+
+Rows = Iterator[tuple[Any, int | None, dict[str, Any]]]  # (id, organization id, facts)
+
+
+def _gradings(session: Session) -> Rows:
+    query = select(
+        Grading.id, Grading.organization_id, Grading.state, Grading.level, Grading.version
+    )
+    for gid, org, state, level, version in session.execute(query.order_by(Grading.id)):
+        yield gid, org, {"state": state, "level": level, "version": version}
+
+
+def _records(session: Session) -> Rows:
+    query = select(
+        RecordVersion.grading_id,
+        RecordVersion.record_type,
+        RecordVersion.record_key,
+        RecordVersion.version,
+        RecordVersion.data,
+        Grading.organization_id,
+    ).join(Grading, Grading.id == RecordVersion.grading_id)
+    for gid, kind, key, version, data, org in session.execute(
+        query.order_by(RecordVersion.id).execution_options(yield_per=5000)
+    ):
+        yield (gid, kind, key, version), org, {"data": canonical_json(data)}
+
+
+def _approvals(session: Session) -> Rows:
+    query = select(Approval.id, Grading.organization_id, Approval.state).join(
+        Grading, Grading.id == Approval.grading_id
+    )
+    for aid, org, state in session.execute(query.order_by(Approval.id)):
+        yield aid, org, {"state": state}
+
+
+def _ballot_sessions(session: Session) -> Rows:
+    counts: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
+    for sid, code, issued_here, returned_here in session.execute(
+        select(
+            BallotCategory.session_id,
+            BallotCategory.code,
+            BallotCategory.issued,
+            BallotCategory.returned,
+        )
+    ):
+        entry = counts.setdefault(sid, ({}, {}))
+        entry[0][code], entry[1][code] = issued_here, returned_here
+    query = select(
+        BallotSession.id,
+        BallotSession.organization_id,
+        BallotSession.state,
+        BallotSession.box_ballots,
+        BallotSession.box_digest,
+    )
+    for sid, org, state, ballots, digest in session.execute(query.order_by(BallotSession.id)):
+        issued, returned = counts.get(sid, ({}, {}))
+        facts: dict[str, Any] = {"state": state, "issued": issued, "returned": returned}
+        yield sid, org, facts | {"ballots": ballots, "box_digest": digest}
+
+
+SUBJECTS: dict[str, Callable[[Session], Rows]] = {
+    "grading": _gradings,
+    "record": _records,
+    "approval": _approvals,
+    "ballot session": _ballot_sessions,
+}
+
+
+def _name(subject: str, ident: Any) -> str:
+    if subject == "record":
+        grading, kind, key, version = ident
+        return f"record {kind}/{key} v{version} of grading {grading}"
+    return f"{subject} {ident}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bytes):
+        text = value.decode()
+        return repr(text if len(text) <= 80 else text[:77] + "...")
+    return repr(value)
 
 
 def diverged(session: Session) -> list[Damage]:
     told = _replayed(session)
     damage = []
-    rows = session.execute(
-        select(Grading.id, Grading.organization_id, Grading.state, Grading.level).order_by(
-            Grading.id
-        )
-    )
-    for grading_id, organization_id, state, level in rows:
-        facts = told.pop(grading_id, None)
-        key = chain_key_for(organization_id)
-        if facts is None:
-            detail = f"grading {grading_id} is in the table but the trail never enrolled it"
-            damage.append(Damage("state-diverged", key, None, None, detail))
-            continue
-        for name, have in (("state", state), ("level", level)):
-            want = facts[name]
-            if want is not UNSET and want != have:
-                detail = (
-                    f"grading {grading_id}: the table says {name} {have!r}, the trail "
-                    f"{want!r} (its last event is {facts['event']})"
-                )
-                damage.append(Damage("state-diverged", key, facts["event"], None, detail))
-    for grading_id, facts in told.items():
-        detail = f"grading {grading_id} is in the trail but gone from the table"
-        damage.append(Damage("state-diverged", "grading", facts["event"], None, detail))
+    for subject, rows in SUBJECTS.items():
+        for ident, org, have in rows(session):
+            facts = told.pop((subject, ident), None)
+            name = _name(subject, ident)
+            if facts is None:
+                detail = f"{name} is in its table but the trail never told of it"
+                damage.append(Damage("state-diverged", chain_key_for(org), None, None, detail))
+                continue
+            for fact, value in have.items():
+                want = facts.get(fact, UNSET)
+                if want is not UNSET and want != value:
+                    detail = (
+                        f"{name}: the table says {fact} {_shown(value)}, the trail "
+                        f"{_shown(want)} (its last event is {facts['event']})"
+                    )
+                    damage.append(
+                        Damage("state-diverged", facts["chain"], facts["event"], None, detail)
+                    )
+    for (subject, ident), facts in told.items():
+        detail = f"{_name(subject, ident)} is in the trail but gone from its table"
+        damage.append(Damage("state-diverged", facts["chain"], facts["event"], None, detail))
     return damage

@@ -3,6 +3,13 @@ cron on its own machine. It fetches the log's latest checkpoint, checks the log'
 that the log extends the last checkpoint it accepted (a consistency proof), cosigns it with its
 own key and sends the cosignature back. A log that went back or forked is refused, loudly.
 
+With `full`, it also audits what the checkpoint stands for before cosigning: it downloads the
+whole trail (NDJSON, with an inspector's token at the root), re-hashes every event, walks every
+chain, rebuilds the Merkle root of the signed size and asks the service's own verify (which
+replays the tables against the trail). An event edited, removed or reordered since it was
+signed, or a table that no longer says what the trail says, is refused although no new
+checkpoint was signed.
+
 Its state is a directory of its own: `witness.pem` (its key, made on first run), `log.vkey`
 (the log's verifier key, pinned on first run unless given) and `accepted.note`."""
 
@@ -12,13 +19,17 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.audit import merkle, notes
+from service.audit.canonical import GENESIS, event_hash
 
 
 class Refused(Exception):
@@ -49,17 +60,75 @@ def _key(state: Path) -> Ed25519PrivateKey:
     return loaded
 
 
-def _get(url: str, token: str | None) -> bytes:
+def _request(url: str, token: str | None) -> urllib.request.Request:
     request = urllib.request.Request(url)
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=30) as response:
+    return request
+
+
+def _get(url: str, token: str | None) -> bytes:
+    with urllib.request.urlopen(_request(url, token), timeout=30) as response:
         body: bytes = response.read()
         return body
 
 
+def audit_export(lines: Iterable[bytes], size: int, root: bytes) -> list[str]:
+    """What is wrong with an NDJSON export of the whole trail, held to a signed tree head:
+    events whose content does not match their hash, broken chains, missing leaves, another
+    root. Streams: memory is one leaf hash per event and one head per chain."""
+    problems: list[str] = []
+    heads: dict[str, tuple[int, str]] = {}
+    leaves: dict[int, bytes] = {}
+    for raw in lines:
+        if not raw.strip():
+            continue
+        event = json.loads(raw)
+        fields = dict(event, occurred_at=datetime.fromisoformat(event["occurred_at"]))
+        if event_hash(SimpleNamespace(**fields)) != event["hash"]:
+            problems.append(f"event {event['id']}: its content does not match its hash")
+        seq, previous = heads.get(event["chain_key"], (0, GENESIS))
+        if event["chain_seq"] != seq + 1 or event["prev_hash"] != previous:
+            problems.append(
+                f"event {event['id']}: #{event['chain_seq']} of {event['chain_key']} does not "
+                f"follow #{seq}"
+            )
+        heads[event["chain_key"]] = (event["chain_seq"], event["hash"])
+        if event.get("leaf_index") is not None:
+            leaves[event["leaf_index"]] = merkle.leaf_hash(bytes.fromhex(event["hash"]))
+    missing = [i for i in range(size) if i not in leaves]
+    if missing:
+        problems.append(
+            f"leaf {missing[0]} ({len(missing)} in all) of the signed log is gone (or the "
+            "token is not an inspector's at the root, and sees only part of the trail)"
+        )
+    elif merkle.root_of([leaves[i] for i in range(size)]) != root:
+        problems.append(f"the first {size} events do not hash to the signed root")
+    return problems
+
+
+def _full_audit(base_url: str, token: str | None, head: notes.Checkpoint) -> None:
+    if not token:
+        raise Refused("a full audit needs an inspector's token (--token or WITNESS_TOKEN)")
+    url = f"{base_url}/api/v1/audit/events?format=ndjson"
+    with urllib.request.urlopen(_request(url, token), timeout=300) as response:
+        problems = audit_export(response, head.size, head.root)
+    report = json.loads(_get(f"{base_url}/api/v1/audit/verify", token))
+    if not report["intact"]:
+        problems.append(f"the service's own verify: {report['summary']}")
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise Refused(f"DAMAGED: {'; '.join(problems[:3])}{more}")
+
+
 def run(
-    state: Path, base_url: str, name: str, token: str | None, log_key: str | None = None
+    state: Path,
+    base_url: str,
+    name: str,
+    token: str | None,
+    log_key: str | None = None,
+    *,
+    full: bool = False,
 ) -> Outcome:
     state.mkdir(parents=True, exist_ok=True)
     pinned = state / "log.vkey"
@@ -102,6 +171,8 @@ def run(
                     f"FORKED: the log of {head.size} does not extend the log of {before.size} "
                     "this witness accepted"
                 )
+    if full:
+        _full_audit(base_url, token, head)
     key = _key(state)
     line = notes.cosign(signed_part, name, key, int(time.time()))
     body = json.dumps(

@@ -302,13 +302,19 @@ def settle_approval(
     return approval
 
 
+def history_events(session: Session, grading: Grading) -> list[AuditEvent]:
+    """The grading's audit events in order: its story, its records, approvals, complaints."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "grading", AuditEvent.entity_id == str(grading.id))
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
 def history(session: Session, grading: Grading) -> list[dict[str, Any]]:
     """The grading's audit events in order, each with a one-line summary a person can read."""
-    events = session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.entity_type == "grading", AuditEvent.entity_id == str(grading.id))
-        .order_by(AuditEvent.id)
-    ).all()
     return [
         {
             "event_id": event.id,
@@ -321,7 +327,7 @@ def history(session: Session, grading: Grading) -> list[dict[str, Any]]:
             "before": event.before,
             "after": event.after,
         }
-        for event in events
+        for event in history_events(session, grading)
     ]
 
 

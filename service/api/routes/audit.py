@@ -21,6 +21,7 @@ from service.api.schemas.audit import (
     ConsistencyQuery,
     CosignatureIn,
     CosignerOut,
+    EvidenceOut,
     InclusionOut,
     InclusionQuery,
     PublicKeyOut,
@@ -28,7 +29,7 @@ from service.api.schemas.audit import (
     TreeHeadList,
     VerifyOut,
 )
-from service.api.scope import within
+from service.api.scope import read_grading_story, within
 from service.audit import checkpoints, inspection, log, notes, signing
 from service.audit.models import (
     AuditEvent,
@@ -39,6 +40,7 @@ from service.audit.models import (
 )
 from service.audit.operations import chain_key_for, jsonable, record
 from service.errors import Conflict, NotFound, ValidationFailed
+from service.gradings import operations as gradings
 from service.organizations.models import Organization
 
 TAG = "audit"
@@ -273,8 +275,13 @@ def latest_tree_head(ctx: Ctx) -> Any:
     found = log.latest_checkpoint(ctx.session)
     if found is None:
         raise NotFound("no checkpoint has been signed yet")
-    lines = "".join(c.line for c in _cosignatures(ctx, [found.id]).get(found.id, []))
-    return Response(found.note + lines, mimetype="text/plain")
+    return Response(_cosigned_note(ctx, found), mimetype="text/plain")
+
+
+def _cosigned_note(ctx: Ctx, checkpoint: LogCheckpoint) -> str:
+    """The note as the log signed it, with each witness's line after the log's."""
+    lines = _cosignatures(ctx, [checkpoint.id]).get(checkpoint.id, [])
+    return checkpoint.note + "".join(c.line for c in lines)
 
 
 @operation(
@@ -404,6 +411,56 @@ def event_proof(ctx: Ctx, event_id: int) -> Any:
         "leaf_hash": proof.leaf_hash.hex(),
         "path": [p.hex() for p in proof.path],
         "root_hash": proof.root.hex(),
+    }
+
+
+@operation(
+    api,
+    "GET",
+    "/gradings/<int:grading_id>/evidence",
+    summary="A grading's history with the proof of each event against the latest signed "
+    "checkpoint: what a complainant or an inspector keeps",
+    tag=TAG,
+    responses={200: EvidenceOut},
+    errors=(404,),
+    description="Every event of the grading (decisions, records and their corrections, "
+    "approvals, complaints) with its RFC 6962 inclusion proof against the checkpoint included "
+    "here. Saved as a file, it is checked without the service: `python tools/verify_audit.py "
+    "--evidence FILE --key VERIFIER_KEY` (the key from a source you trust, not from the file). "
+    "Events newer than the checkpoint are listed in `pending`.",
+)
+def grading_evidence(ctx: Ctx, grading_id: int) -> Any:
+    grading = read_grading_story(ctx, grading_id, "evidence")
+    events = gradings.history_events(ctx.session, grading)
+    checkpoint = log.latest_checkpoint(ctx.session)
+    size = checkpoint.tree_size if checkpoint else 0
+    leaves: dict[int, int] = {
+        event_id: index
+        for event_id, index in ctx.session.execute(
+            select(LogLeaf.event_id, LogLeaf.leaf_index).where(
+                LogLeaf.event_id.in_([e.id for e in events])
+            )
+        )
+    }
+    items, pending = [], []
+    for event in events:
+        index = leaves.get(event.id)
+        proof = None
+        if index is not None and index < size:
+            found = log.inclusion(ctx.session, event.id, size)
+            proof = {"tree_size": size, "leaf_index": index, "path": [p.hex() for p in found.path]}
+        else:
+            pending.append(event.id)
+        fields = {name: getattr(event, name) for name in AuditEventOut().fields}
+        items.append({**fields, "inclusion": proof})
+    key = current_app.extensions["grading.signing_key"].public_key()
+    return {
+        "grading_id": grading.id,
+        "checkpoint": _cosigned_note(ctx, checkpoint) if checkpoint else None,
+        "verifier_key": notes.verifier_key(ctx.settings.audit_log_origin, key),
+        "events": items,
+        "pending": pending,
+        "how_to_check": "python tools/verify_audit.py --evidence THIS_FILE --key VERIFIER_KEY",
     }
 
 

@@ -4,7 +4,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.routing import Ctx, Reply, etag, if_match, operation, paginate
 from service.api.schemas.gradings import (
@@ -19,8 +18,7 @@ from service.api.schemas.gradings import (
     RecordVersionsOut,
     TransitionRequest,
 )
-from service.api.scope import scoped, within
-from service.audit.operations import record
+from service.api.scope import read_grading_story, scoped, within
 from service.campaigns.models import Campaign
 from service.errors import NotFound
 from service.gradings import operations as ops
@@ -86,17 +84,7 @@ def post_transition(ctx: Ctx, grading_id: int) -> Any:
     errors=(404,),
 )
 def get_history(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    if Role.INSPECTOR in ctx.caller.roles_at(org):
-        record(
-            ctx.session,
-            ctx.actor,
-            "audit.read",
-            "grading",
-            grading.id,
-            organization_id=grading.organization_id,
-            after={"view": "history"},
-        )
+    grading = read_grading_story(ctx, grading_id, "history")
     return {"grading_id": grading.id, "items": ops.history(ctx.session, grading)}
 
 

@@ -137,6 +137,38 @@ class InclusionOut(Schema):
     root_hash = fields.String(required=True)
 
 
+class EvidenceProof(Schema):
+    tree_size = fields.Integer(required=True)
+    leaf_index = fields.Integer(required=True)
+    path = fields.List(fields.String(), required=True, metadata={"description": "RFC 6962 PATH"})
+
+
+class EvidenceEvent(AuditEventOut):
+    inclusion = fields.Nested(
+        EvidenceProof,
+        allow_none=True,
+        required=True,
+        metadata={"description": "null while the event is newer than the checkpoint"},
+    )
+
+
+class EvidenceOut(Schema):
+    grading_id = fields.Integer(required=True)
+    checkpoint = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "the latest signed checkpoint (signed note, with cosignatures)"},
+    )
+    verifier_key = fields.String(required=True)
+    events = fields.List(fields.Nested(EvidenceEvent), required=True)
+    pending = fields.List(
+        fields.Integer(),
+        required=True,
+        metadata={"description": "events a later checkpoint will cover: ask again after it"},
+    )
+    how_to_check = fields.String(required=True)
+
+
 class ConsistencyQuery(Schema):
     first = fields.Integer(
         required=True, validate=validate.Range(min=1, max=2**62), data_key="from"
