@@ -78,6 +78,18 @@ def superuser(url: str, db_kind: str) -> Iterator[Connection]:
     engine.dispose()
 
 
+def rehashed(row: Any, **changes: Any) -> tuple[dict[str, Any], str]:
+    """A stored event's hashed fields with some changed, and the hash they give."""
+    fields = {name: row[name] for name in HASHED_FIELDS} | changes
+    for name in ("before", "after"):
+        if isinstance(fields[name], str):
+            fields[name] = json.loads(fields[name])
+    if isinstance(fields["occurred_at"], str):  # SQLite hands the raw text back
+        moment = datetime.fromisoformat(fields["occurred_at"])
+        fields["occurred_at"] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return fields, event_hash(SimpleNamespace(**fields))
+
+
 def rewrite_chain(conn: Connection, *, from_seq: int = 2, move_head: bool = True) -> int:
     """Change one event's reason in the longest chain and recompute it and every later hash of
     the chain, moving the chain's head: the chain alone looks intact. Returns the event's id."""
@@ -93,17 +105,10 @@ def rewrite_chain(conn: Connection, *, from_seq: int = 2, move_head: bool = True
     )
     previous = rows[from_seq - 2]["hash"]
     for row in rows[from_seq - 1 :]:
-        fields = {name: row[name] for name in HASHED_FIELDS}
-        fields["prev_hash"] = previous
+        fields = {"prev_hash": previous}
         if row["chain_seq"] == from_seq:
             fields["reason"] = "history, as it should have been"
-        for name in ("before", "after"):
-            if isinstance(fields[name], str):
-                fields[name] = json.loads(fields[name])
-        if isinstance(fields["occurred_at"], str):  # SQLite hands the raw text back
-            moment = datetime.fromisoformat(fields["occurred_at"])
-            fields["occurred_at"] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        digest = event_hash(SimpleNamespace(**fields))
+        fields, digest = rehashed(row, **fields)
         conn.execute(
             text(
                 "UPDATE audit_events SET reason = :reason, prev_hash = :prev, hash = :hash "
@@ -409,6 +414,37 @@ def _delete(conn: Connection, chain: list[Any]) -> int:
     return int(chain[2][0])
 
 
+def _insert(conn: Connection, chain: list[Any]) -> int:
+    """A made-up event slipped in as #2, with a hash of its own; the later events move up."""
+    key = conn.execute(
+        text("SELECT chain_key FROM audit_events WHERE id = :id"), {"id": chain[0][0]}
+    ).scalar_one()
+    for shift in (10**6, 1 - 10**6):  # two steps: (chain_key, chain_seq) stays unique
+        conn.execute(
+            text(
+                "UPDATE audit_events SET chain_seq = chain_seq + :d "
+                "WHERE chain_key = :k AND chain_seq >= :from"
+            ),
+            {"d": shift, "k": key, "from": 2 if shift > 0 else 10**6 + 2},
+        )
+    template = (
+        conn.execute(text("SELECT * FROM audit_events WHERE id = :id"), {"id": chain[1][0]})
+        .mappings()
+        .one()
+    )
+    _, digest = rehashed(template, chain_seq=2, prev_hash=chain[0][2], reason="made up")
+    chosen = {"chain_seq": ":seq", "prev_hash": ":prev", "reason": ":reason"}
+    columns = ", ".join(chosen.get(name, name) for name in HASHED_FIELDS)
+    conn.execute(
+        text(
+            f"INSERT INTO audit_events ({', '.join(HASHED_FIELDS)}, hash) "
+            f"SELECT {columns}, :hash FROM audit_events WHERE id = :id"
+        ),
+        {"seq": 2, "prev": chain[0][2], "reason": "made up", "hash": digest, "id": chain[1][0]},
+    )
+    return int(chain[1][0])  # the first true event that no longer fits: it is #3 now
+
+
 def _reorder(conn: Connection, chain: list[Any]) -> int:
     first, second = chain[0][0], chain[1][0]
     conn.execute(text("UPDATE audit_events SET chain_seq = -1 WHERE id = :id"), {"id": first})
@@ -431,7 +467,9 @@ def _truncate_tail(conn: Connection, chain: list[Any]) -> int:
 
 
 @pytest.mark.parametrize(
-    "tamper", [_modify, _delete, _reorder, _truncate_tail], ids=lambda f: f.__name__.strip("_")
+    "tamper",
+    [_modify, _delete, _insert, _reorder, _truncate_tail],
+    ids=lambda f: f.__name__.strip("_"),
 )
 def test_each_kind_of_damage_is_caught_by_verify_the_witness_and_offline(
     copy: str, db_kind: str, tmp_path: Path, tamper: Any
