@@ -210,7 +210,21 @@ def witnessed(url: str, tmp: Path) -> Iterator[Callable[[], str]]:
     app.extensions["grading.engine"].dispose()
 
 
-def offline(events: Path, note: Path, key: str) -> subprocess.CompletedProcess[str]:
+def gradings_listing(url: str, tmp: Path) -> Path:
+    """Every grading as GET /api/v1/campaigns/{id}/gradings lists it, in one file."""
+    app = create_app(Settings.from_env(database_url=url))
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token_for(url, 'admin')}"}
+    items = []
+    for campaign in client.get("/api/v1/campaigns", headers=headers).get_json()["items"]:
+        path = f"/api/v1/campaigns/{campaign['id']}/gradings?limit=200"
+        items += client.get(path, headers=headers).get_json()["items"]
+    app.extensions["grading.engine"].dispose()
+    (tmp / "gradings.json").write_text(json.dumps({"items": items}), encoding="utf-8")
+    return tmp / "gradings.json"
+
+
+def offline(events: Path, note: Path, key: str, *more: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -220,6 +234,7 @@ def offline(events: Path, note: Path, key: str) -> subprocess.CompletedProcess[s
             "--key",
             key,
             "--whole",
+            *more,
         ],
         capture_output=True,
         text=True,
@@ -231,9 +246,10 @@ def offline(events: Path, note: Path, key: str) -> subprocess.CompletedProcess[s
 def test_an_intact_log_passes_every_check(copy: str, tmp_path: Path) -> None:
     assert verify(copy).returncode == 0
     events, note, key = export(copy, tmp_path)
-    checked = offline(events, note, key)
+    checked = offline(events, note, key, "--gradings", str(gradings_listing(copy, tmp_path)))
     assert checked.returncode == 0, checked.stdout
     assert "the Merkle root agree" in checked.stdout
+    assert "the gradings listed in 1 file(s) are what the events tell" in checked.stdout
 
 
 def test_a_consistent_rewrite_of_a_chain_after_the_checkpoint_is_caught(
@@ -330,6 +346,12 @@ def test_a_level_changed_in_its_table_without_an_event_is_state_diverged(
         refused = witness_again()
     engine.dispose()
     assert refused.startswith("DAMAGED: the service's own verify:") and "state-diverged" in refused
+    events, note, key = export(copy, tmp_path)
+    caught = offline(events, note, key, "--gradings", str(gradings_listing(copy, tmp_path)))
+    assert caught.returncode == 1, caught.stdout
+    assert f"FAILED: grading {grading_id}: the listing says level '{forged}', the events " in (
+        caught.stdout
+    )
     found = _cli(copy, "audit", "verify")  # plain verify replays the gradings' stories too
     assert found.returncode == 1, found.stdout
     said = f"grading {grading_id}: the table says level '{forged}', the trail '{level}'"

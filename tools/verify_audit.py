@@ -3,6 +3,8 @@
 
     python tools/verify_audit.py EXPORT.ndjson CHECKPOINT.note --key VERIFIER_KEY [--whole] \
         [--proof PROOF.json ...] [--previous OLDER.note --consistency PROOF.json]
+    python tools/verify_audit.py EXPORT.ndjson CHECKPOINT.note --key VERIFIER_KEY \
+        --gradings GRADINGS.json ...
     python tools/verify_audit.py --evidence EVIDENCE.json --key VERIFIER_KEY
 
 EXPORT.ndjson is `GET /api/v1/audit/events?format=ndjson` (one event per line, with its
@@ -18,6 +20,10 @@ checks, and says which check failed:
 4. each inclusion proof given (GET /api/v1/audit/events/{id}/proof) leads from its event to the
    signed root; a consistency proof (GET /api/v1/audit/consistency) shows the checkpoint
    extends the older one.
+
+GRADINGS.json is a page of `GET /api/v1/campaigns/{id}/gradings` (repeatable): each grading's
+state, level and version there must be what the export's events tell (its enrolment, every
+transition, every promotion) — a level changed in the table without an event shows here.
 
 EVIDENCE.json is `GET /api/v1/gradings/{id}/evidence`: one grading's events, each with its
 inclusion proof, and the checkpoint they were proven against. The tool checks the checkpoint's
@@ -206,6 +212,35 @@ def check_tree(events: list[dict], size: int, root: bytes, whole: bool) -> list[
     return []
 
 
+STORY = ("grading.enroll", "grading.transition", "grading.promote")
+
+
+def check_gradings(events: list[dict], listings: list[dict]) -> list[str]:
+    """Each listed grading's state, level and version against the story the events tell."""
+    told: dict[int, dict] = {}
+    for event in sorted(events, key=lambda e: e["id"]):
+        if event["entity_type"] != "grading" or event["action"] not in STORY:
+            continue
+        after = event["after"] or {}
+        names = ("level", "version") if event["action"] == "grading.promote" else (
+            "state", "level", "version")  # fmt: skip
+        facts = told.setdefault(int(event["entity_id"]), {})
+        facts.update({n: after[n] for n in names if n in after}, event=event["id"])
+    problems = []
+    for grading in listings:
+        facts = told.get(grading["id"])
+        if facts is None:
+            problems.append(f"grading {grading['id']} is listed but no event enrolled it")
+            continue
+        for name in ("state", "level", "version"):
+            if name in facts and name in grading and grading[name] != facts[name]:
+                problems.append(
+                    f"grading {grading['id']}: the listing says {name} {grading[name]!r}, the "
+                    f"events {facts[name]!r} (the last is event {facts['event']})"
+                )
+    return problems
+
+
 def check_evidence(name: str, vkey: str) -> int:
     """One grading's events, each proven in the signed checkpoint the file carries."""
     with open(name, encoding="utf-8") as handle:
@@ -245,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("export", nargs="?")
     parser.add_argument("checkpoint", nargs="?")
     parser.add_argument("--evidence", help="a grading's evidence (JSON), checked on its own")
+    parser.add_argument(
+        "--gradings",
+        action="append",
+        default=[],
+        help="a page of GET /api/v1/campaigns/{id}/gradings to hold to the events (repeatable)",
+    )
     parser.add_argument("--key", required=True, help="the log's signed-note verifier key")
     parser.add_argument("--proof", action="append", default=[], help="an inclusion proof (JSON)")
     parser.add_argument("--previous", help="an older checkpoint the log must extend")
@@ -293,6 +334,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             if not ok:
                 problems.append(f"{name}: event {proof['event_id']} is not proven in the log")
+        for name in args.gradings:
+            with open(name, encoding="utf-8") as handle:
+                listed = json.load(handle)
+            problems += check_gradings(events, listed.get("items", listed))
         if args.previous:
             with open(args.previous, encoding="utf-8") as handle:
                 old_size, old_root = read_checkpoint(handle.read(), args.key)
@@ -312,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     scope = "the Merkle root" if whole else "the proofs given (the export is not the whole log)"
     print(f"intact: {len(events)} events, their chains and {scope} agree with the checkpoint "
           f"of {size} events")  # fmt: skip
+    if args.gradings:
+        print(f"the gradings listed in {len(args.gradings)} file(s) are what the events tell")
     return 0
 
 

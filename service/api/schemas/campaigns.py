@@ -212,6 +212,7 @@ class GradingOut(Schema):
     organization_id = fields.Integer(required=True)
     standard_id = fields.Integer(required=True)
     state = fields.String(required=True)
+    level = fields.String(allow_none=True, required=True, metadata={"description": "once decided"})
     version = fields.Integer(required=True)
     enrolled_at = fields.DateTime(required=True)
 
