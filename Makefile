@@ -72,6 +72,7 @@ bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/audit_log.py
+	$(BIN)/python bench/events.py
 
 # The demo county's 汇总表 and 明细表 printed through LibreOffice, as PNGs for the README.
 report-pictures: install

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +39,7 @@ from service.campaigns import operations as campaigns  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.context import Actor  # noqa: E402
 from service.db import make_engine, normalize_url  # noqa: E402
+from service.events.models import OutboxEvent  # noqa: E402
 from service.gradings.models import Grading  # noqa: E402
 from service.organizations import operations as orgs  # noqa: E402
 from service.records import operations as records  # noqa: E402
@@ -345,6 +346,14 @@ def main() -> None:
     )
     print(f"raw SELECT + sha256 of the same {n} rows: {raw_s:.2f} s = {n / raw_s:,.0f} rows/s")
     assert events == report.events
+    with Session(engine) as s:
+        written = s.scalar(select(func.count()).select_from(OutboxEvent))
+        moved = s.scalar(select(func.count()).where(OutboxEvent.type == "grading.state_changed"))
+    engine.dispose()
+    print(
+        f"outbox: {written} portal events written in the same transactions "
+        f"({moved} grading.state_changed: one per transition)"
+    )
 
 
 if __name__ == "__main__":

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
 from service.db import make_engine, make_sessionmaker, unit_of_work
+from service.events.worker import Worker
 from service.migrate import alembic_config
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
@@ -193,11 +197,21 @@ def token(username: str, name: str, days: int | None) -> None:
 @cli.command(help="Serve the API with the development server (production: gunicorn, see README).")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    help="also run the worker (webhooks, timers, the audit integrator) in a thread",
+)
+def serve(host: str, port: int, worker: bool) -> None:
 
     settings = _settings()
     app = create_app(settings)
     base = f"http://{host}:{port}"
+    if worker:
+        background = Worker(settings, app.extensions["grading.sessions"], base_url=base)
+        threading.Thread(
+            target=background.run, args=(threading.Event(),), daemon=True, name="worker"
+        ).start()
     click.echo(
         f"\n基层党组织分类定级 serving on {base}\n"
         f"  API docs: {base}/docs   spec: {base}/openapi.yaml"
@@ -208,6 +222,23 @@ def serve(host: str, port: int) -> None:
         admin = json.loads(TOKENS_FILE.read_text(encoding="utf-8"))[0]["token"]
         click.echo(f"\ntry:\n  curl -H 'Authorization: Bearer {admin}' {base}/api/v1/campaigns\n")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@cli.command(
+    "worker",
+    help="Deliver webhooks, fire timers (due soon, overdue, notice ended; e-mail when SMTP_HOST "
+    "is set), integrate the audit log, sign hourly checkpoints, purge old keys. Run one or "
+    "several (PostgreSQL); SIGTERM stops it after the current step.",
+)
+@click.option("--concurrency", default=8, type=int, help="webhook requests in parallel")
+def worker_command(concurrency: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    Worker(settings, factory, concurrency=concurrency).run(stop)
 
 
 @cli.command(help="Print openapi.yaml as generated from the routes and schemas.")

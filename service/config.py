@@ -53,6 +53,12 @@ def _public_url(raw: str) -> str | None:
     return raw.strip().rstrip("/")
 
 
+def _smtp_tls(raw: str) -> str:
+    if raw not in ("starttls", "ssl", "none"):
+        raise SystemExit(f"configuration: SMTP_TLS must be starttls, ssl or none, not {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///instance/grading.db"
@@ -75,6 +81,15 @@ class Settings:
     ballot_limit: int = 1000  # ballot form and submission requests per client …
     ballot_window_seconds: int = 600  # … per window (per worker process)
     ballot_box_secret: str | None = None  # wraps each ballot box's private key
+    worker_lease_seconds: int = 60  # a delivery a worker took and did not finish goes again
+    webhook_timeout_seconds: int = 10
+    idempotency_hours: int = 24  # how long an Idempotency-Key is remembered
+    smtp_host: str | None = None  # reminders by e-mail: off unless set
+    smtp_port: int = 25
+    smtp_tls: str = "starttls"  # starttls | ssl | none
+    smtp_sender: str = "noreply@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -105,6 +120,15 @@ class Settings:
             "ballot_limit": _int("BALLOT_LIMIT", cls.ballot_limit),
             "ballot_window_seconds": _int("BALLOT_WINDOW_SECONDS", cls.ballot_window_seconds),
             "ballot_box_secret": os.environ.get("BALLOT_BOX_SECRET") or None,
+            "worker_lease_seconds": _int("WORKER_LEASE_SECONDS", cls.worker_lease_seconds),
+            "webhook_timeout_seconds": _int("WEBHOOK_TIMEOUT_SECONDS", 10),
+            "idempotency_hours": _int("IDEMPOTENCY_HOURS", cls.idempotency_hours),
+            "smtp_host": os.environ.get("SMTP_HOST") or None,
+            "smtp_port": _int("SMTP_PORT", cls.smtp_port),
+            "smtp_tls": _smtp_tls(os.environ.get("SMTP_TLS") or cls.smtp_tls),
+            "smtp_sender": os.environ.get("SMTP_SENDER") or cls.smtp_sender,
+            "smtp_user": os.environ.get("SMTP_USER") or None,
+            "smtp_password": os.environ.get("SMTP_PASSWORD") or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from service.campaigns.models import (
     VetoRule,
 )
 from service.db import Base
+from service.events.models import OutboxEvent, OutboxTip, WebhookDelivery, WebhookSubscription
 from service.gradings.models import Approval, Grading
 from service.idempotency.models import IdempotentResponse
 from service.organizations.models import Domain, Organization, OrganizationMove
@@ -66,6 +67,8 @@ __all__ = [
     "LogTip",
     "Organization",
     "OrganizationMove",
+    "OutboxEvent",
+    "OutboxTip",
     "QuotaRule",
     "RateLimitHit",
     "RatingSource",
@@ -75,4 +78,6 @@ __all__ = [
     "Standard",
     "SubItem",
     "VetoRule",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

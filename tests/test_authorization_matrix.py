@@ -24,6 +24,8 @@ from service.ballots import operations as ballots
 from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
+from service.events import outbox, webhooks
+from service.events.models import WebhookDelivery, WebhookSubscription
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
 from service.organizations.models import Organization
@@ -378,6 +380,44 @@ def witness_cosignature(note: str) -> dict[str, str]:
         "verifier_key": notes.verifier_key("jiwei.example/witness", key.public_key()),
         "line": notes.cosign(note, "jiwei.example/witness", key, 1_800_000_000),
     }
+
+
+def subscribed(side: Side, w: World, db: Session, with_delivery: bool = False) -> str:
+    """A webhook subscription of the side's county (and one queued delivery): its path."""
+    sub = WebhookSubscription(
+        name="portal",
+        url="http://127.0.0.1:9/hook",
+        types=[],
+        organization_id=w.org(side.county).id,
+        secret_wrapped=webhooks.wrap("t", webhooks.new_secret(), 0),
+        created_by="t",
+    )
+    db.add(sub)
+    db.flush()
+    path = f"/webhooks/{sub.id}"
+    if with_delivery:
+        outbox.emit(db, "grading.state_changed", "gradings/1", w.org(side.county).id, {})
+        outbox.sequence(db)
+        delivery = db.scalars(
+            select(WebhookDelivery.id).where(WebhookDelivery.subscription_id == sub.id)
+        ).first()
+        path += f"/deliveries/{delivery}/redeliver"
+    db.commit()
+    return path
+
+
+def on_subscription(method: str, suffix: str, expected: dict[str, int]) -> Case:
+    rule = "/webhooks/<int:subscription_id>" + suffix
+    delivery = "redeliver" in suffix
+    return twin(
+        method,
+        rule,
+        lambda s, w, db: (
+            subscribed(s, w, db, delivery) + ("" if delivery else suffix),
+            None,
+        ),
+        expected,
+    )
 
 
 def grading(key: str) -> Callable[[World, Session], int]:
@@ -859,6 +899,33 @@ CASES: list[Case] = [
         body={"level": "good"},
         slug_409="promotion-refused",
     ),
+    # events for portals: the feed and webhook subscriptions
+    twin(
+        "GET",
+        "/events",
+        lambda s, w, db: ("/events" if s is INSIDE else f"/events?within={w.org('B').id}", None),
+        ANY,
+    ),
+    twin(
+        "POST",
+        "/webhooks",
+        lambda s, w, db: (
+            "/webhooks",
+            {
+                "name": "p",
+                "url": "https://portal.example/hook",
+                "organization_id": w.org(s.county).id,
+            },
+        ),
+        managed(201),
+    ),
+    anywhere("GET", "/webhooks", expect(403, admin=200)),
+    on_subscription("GET", "", managed(200)),
+    on_subscription("POST", "/pause", managed(200)),
+    on_subscription("POST", "/resume", managed(200)),
+    on_subscription("DELETE", "", managed(204)),
+    on_subscription("GET", "/deliveries", managed(200)),
+    on_subscription("POST", "/deliveries/<int:delivery_id>/redeliver", managed(202)),
     # the audit trail
     twin(
         "GET",

@@ -14,6 +14,7 @@ from service.audit.canonical import GENESIS, event_hash
 from service.audit.models import AuditEvent, ChainHead
 from service.context import Actor
 from service.db import utcnow
+from service.events import outbox
 from service.scores import score_text
 
 
@@ -90,5 +91,8 @@ def record(
     session.add(event)
     head.seq = event.chain_seq
     head.hash = event.hash
+    outbox.from_audit(
+        session, action, entity_type, event.entity_id, organization_id, event.before, event.after
+    )
     session.flush()
     return event

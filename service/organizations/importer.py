@@ -32,6 +32,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "domain": ("domain", "领域", "所属领域"),
     "coordination_area": ("coordination_area", "协作区"),
     "secretary": ("secretary", "书记", "党组织书记"),
+    "contact_email": ("contact_email", "联系邮箱", "邮箱"),
     "member_count": ("member_count", "党员数", "党员人数"),
     "founded_on": ("founded_on", "成立日期", "成立时间"),
 }
@@ -40,6 +41,7 @@ KIND_BY_TEXT = {k.value: k.value for k in OrgKind} | {v: k.value for k, v in KIN
 KIND_BY_TEXT |= {"党工委": "committee", "党组": "committee"}
 
 XLSX_MAGIC = b"PK\x03\x04"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DATE_PATTERNS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
@@ -227,6 +229,11 @@ def parse_rows(
             if len(text) > limit:
                 errors.append(RowError(number, column, f"longer than {limit} characters"))
             values[column] = text or None
+        if "contact_email" in cells:  # absent column: the address kept as it is
+            email = _cell(cells.get("contact_email"))
+            if email and (len(email) > 200 or not EMAIL.match(email)):
+                errors.append(RowError(number, "contact_email", f"{email!r} is not an address"))
+            values["contact_email"] = email or None
         count_text = _cell(cells.get("member_count"))
         values["member_count"] = 0
         if count_text:
@@ -324,7 +331,7 @@ def _apply_row(
         if parent is not None:
             authorize_parent(parent)
         current = existing.get(v["code"])
-        fields = {k: v[k] for k in ops.EDITABLE_FIELDS}
+        fields = {k: v[k] for k in ops.EDITABLE_FIELDS if k in v}
         if current is None:
             resolved[v["code"]] = ops.create_organization(
                 session, actor, parent, {"code": v["code"], **fields}

@@ -51,6 +51,8 @@ class Organization(Base):
     domain: Mapped[str | None] = mapped_column(ForeignKey("domains.code"))
     coordination_area: Mapped[str | None] = mapped_column(String(100))
     secretary: Mapped[str | None] = mapped_column(String(100))
+    # where due-soon and overdue reminders go when e-mail is configured (SMTP_HOST)
+    contact_email: Mapped[str | None] = mapped_column(String(200))
     member_count: Mapped[int] = mapped_column(Integer, default=0)
     founded_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default=OrgStatus.ACTIVE.value)
@@ -80,6 +82,7 @@ class Organization(Base):
             "domain": self.domain,
             "coordination_area": self.coordination_area,
             "secretary": self.secretary,
+            "contact_email": self.contact_email,
             "member_count": self.member_count,
             "founded_on": self.founded_on,
             "status": self.status,

@@ -34,6 +34,7 @@ EDITABLE_FIELDS = (
     "domain",
     "coordination_area",
     "secretary",
+    "contact_email",
     "member_count",
     "founded_on",
 )
@@ -104,6 +105,7 @@ def create_organization(
         domain=data.get("domain"),
         coordination_area=data.get("coordination_area"),
         secretary=data.get("secretary"),
+        contact_email=data.get("contact_email"),
         member_count=data.get("member_count") or 0,
         founded_on=data.get("founded_on"),
         parent_id=parent.id if parent else None,

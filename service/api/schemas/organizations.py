@@ -18,6 +18,12 @@ CODE = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$", error="letters, digits, '.', '_' or '-', at most 64"
 )
 
+EMAIL = fields.Email(
+    allow_none=True,
+    validate=validate.Length(max=200),
+    metadata={"description": "联系邮箱: due-soon and overdue reminders (when e-mail is on)"},
+)
+
 
 class OrganizationCreate(Schema):
     code = fields.String(required=True, validate=CODE)
@@ -31,6 +37,7 @@ class OrganizationCreate(Schema):
     )
     coordination_area = text(100, allow_none=True, metadata={"description": "协作区"})
     secretary = text(100, allow_none=True, metadata={"description": "书记"})
+    contact_email = EMAIL
     member_count = strict_int(minimum=0, maximum=1_000_000)
     founded_on = nullable_date()
 
@@ -42,6 +49,7 @@ class OrganizationPatch(Schema):
     domain = fields.String(allow_none=True, validate=validate.Length(max=30))
     coordination_area = text(100, allow_none=True)
     secretary = text(100, allow_none=True)
+    contact_email = EMAIL
     member_count = strict_int(minimum=0, maximum=1_000_000)
     founded_on = nullable_date()
     status = fields.String(
@@ -62,6 +70,7 @@ class OrganizationOut(Schema):
     domain = fields.String(allow_none=True, required=True)
     coordination_area = fields.String(allow_none=True, required=True)
     secretary = fields.String(allow_none=True, required=True)
+    contact_email = fields.String(allow_none=True, required=True)
     member_count = fields.Integer(required=True)
     founded_on = fields.Date(allow_none=True, required=True)
     status = fields.String(required=True)

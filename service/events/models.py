@@ -1,0 +1,94 @@
+"""The outbox portals read and webhooks deliver: one row per domain event, written in the
+transaction that caused it, given its place in the feed (`seq`) by the sequencer after commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, JSONType, UTCDateTime, utcnow
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class OutboxEvent(Base):
+    """A domain event (CloudEvents 1.0 when sent). `seq` is null until the sequencer, which
+    takes committed events in one lock, numbers it: the feed's order, with no gaps a reader could
+    pass over while a slower transaction commits. `dedup_key` makes a timer's event once-only."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    type: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(80))  # "gradings/12"
+    organization_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    data: Mapped[Any] = mapped_column(JSONType)
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+    __table_args__ = (
+        Index(
+            "ix_outbox_events_unsequenced",
+            "id",
+            postgresql_where=seq.is_(None),
+            sqlite_where=seq.is_(None),
+        ),
+    )
+
+
+class OutboxTip(Base):
+    """The last sequence number given (one row); its row lock serializes sequencers."""
+
+    __tablename__ = "outbox_tip"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class WebhookSubscription(Base):
+    """A portal's endpoint: the event types it wants (empty: all) from one subtree. The signing
+    secret is kept wrapped (AES-GCM under a key derived from SECRET_KEY) and shown only once."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(500))
+    types: Mapped[Any] = mapped_column(JSONType)
+    organization_id: Mapped[int] = mapped_column(Integer, index=True)
+    secret_wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | paused
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: pending until a 2xx, retried with backoff for over a
+    day, then dead. A worker leases it (`leased_until`) while it sends; a worker killed
+    mid-send leaves a lease that runs out, and the delivery is sent again (at least once)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    subject: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_order", "subscription_id", "subject", "seq"),
+    )

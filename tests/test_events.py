@@ -1,0 +1,406 @@
+"""Portals hear about changes: the outbox written with the change, the feed, signed webhooks
+with retries and per-grading order, timers that fire once, e-mail reminders, and workers that
+share the work and survive kill -9."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from standardwebhooks.webhooks import Webhook
+
+from service.app import create_app
+from service.calendar import BEIJING
+from service.campaigns.models import CampaignPhase
+from service.config import Settings
+from service.db import unit_of_work
+from service.events import outbox
+from service.events.models import OutboxEvent, WebhookDelivery
+from service.events.worker import Worker
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+from service.publicity import operations as publicity
+from tests.test_audit_tamper import ROOT, copy, token_for  # noqa: F401 (fixture)
+
+
+class Receiver:
+    """A portal's endpoint on 127.0.0.1: records every request; the first `failures` get 500;
+    each answer takes `delay` seconds."""
+
+    def __init__(self, failures: int = 0, delay: float = 0.0) -> None:
+        self.failures, self.delay = failures, delay
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(receiver.delay)
+                with receiver.lock:
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    receiver.requests.append((headers, body))
+                    failing = len(receiver.requests) <= receiver.failures
+                self.send_response(500 if failing else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/grading"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def ids(self) -> list[str]:
+        with self.lock:
+            return [h["webhook-id"] for h, _ in self.requests]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta.total_seconds()
+
+
+class Site:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.app: Flask = create_app(Settings.from_env(database_url=url))
+        self.client: FlaskClient = self.app.test_client()
+        self.factory: sessionmaker[Session] = self.app.extensions["grading.sessions"]
+        self.settings: Settings = self.app.extensions["grading.settings"]
+        self.tokens: dict[str, str] = {}
+
+    def headers(self, who: str) -> dict[str, str]:
+        if who not in self.tokens:
+            self.tokens[who] = token_for(self.url, who)
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def get(self, path: str, who: str = "admin") -> Any:
+        return self.client.get(path, headers=self.headers(who))
+
+    def post(self, path: str, body: Any = None, who: str = "admin") -> Any:
+        return self.client.post(path, json=body, headers=self.headers(who))
+
+    def org(self, code: str) -> int:
+        with self.factory() as session:
+            return session.scalars(select(Organization.id).where(Organization.code == code)).one()
+
+    def publicity_grading(self) -> int:
+        with self.factory() as session:
+            return (
+                session.scalars(
+                    select(Grading.id).where(Grading.state == "publicity").order_by(Grading.id)
+                ).first()
+                or 0
+            )
+
+    def subscribe(self, url: str, types: list[str] | None = None, org: str = "YC") -> Any:
+        body = {"name": "县党建平台", "url": url, "organization_id": self.org(org)}
+        reply = self.post("/api/v1/webhooks", body | ({"types": types} if types else {}))
+        assert reply.status_code == 201, reply.get_json()
+        return reply.get_json()
+
+    def complain(self) -> None:
+        filed = self.client.post(
+            "/api/v1/public/complaints",
+            json={"grading_id": self.publicity_grading(), "text": "评定结果与实际不符"},
+        )
+        assert filed.status_code == 201, filed.get_json()
+
+    def worker(self, clock: Clock, **overrides: Any) -> Worker:
+        settings = Settings.from_env(database_url=self.url, **overrides)
+        found = Worker(settings, self.factory, clock=clock, concurrency=2)
+        found.last_minute = found.last_hour = clock()  # timers only when a test asks
+        return found
+
+    def count(self, model: Any, *where: Any) -> int:
+        with self.factory() as session:
+            return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+@pytest.fixture
+def site(copy: str) -> Iterator[Site]:  # noqa: F811
+    found = Site(copy)
+    with unit_of_work(found.factory) as session:  # the demo's own events are history here
+        outbox.sequence(session, batch=100_000)
+    yield found
+    found.app.extensions["grading.engine"].dispose()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.close()
+
+
+def hand_signature(secret: str, headers: dict[str, str], body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def test_a_webhook_is_signed_and_retried_until_it_arrives_with_the_same_id(
+    site: Site, receiver: Receiver
+) -> None:
+    receiver.failures = 3
+    subscription = site.subscribe(receiver.url, ["complaint.received"])
+    assert subscription["secret"].startswith("whsec_")
+    site.complain()
+    clock = Clock()
+    worker = site.worker(clock)
+    worker.sequence()
+    for wait in (timedelta(0), timedelta(seconds=6), timedelta(minutes=6), timedelta(minutes=34)):
+        clock.advance(wait)
+        assert worker.deliver() == 1
+    assert worker.deliver() == 0  # delivered: nothing more to send
+    assert len(set(receiver.ids())) == 1 and len(receiver.ids()) == 4
+    first_headers, first_body = receiver.requests[0]
+    Webhook(subscription["secret"]).verify(first_body, first_headers)  # the independent check
+    last_headers, last_body = receiver.requests[-1]
+    signature = hand_signature(subscription["secret"], last_headers, last_body)
+    assert last_headers["webhook-signature"] == signature
+    event = json.loads(last_body)
+    assert event["specversion"] == "1.0" and event["type"] == "complaint.received"
+    assert event["data"]["link"].startswith("/api/v1/complaints/")
+    assert "text" not in event["data"] and "contact" not in event["data"]
+    log = site.get(f"/api/v1/webhooks/{subscription['id']}/deliveries").get_json()["items"]
+    assert [(d["status"], d["attempts"], d["last_status"]) for d in log] == [("delivered", 4, 204)]
+
+
+def test_events_of_one_grading_arrive_in_order_while_others_go_on(
+    site: Site, receiver: Receiver
+) -> None:
+    receiver.failures = 1  # the first event of grading 1 fails once
+    site.subscribe(receiver.url)
+    org = site.org("YC-XL-QS-V01")
+    with unit_of_work(site.factory) as session:
+        for n, subject in enumerate(["gradings/1", "gradings/2", "gradings/1", "gradings/2"]):
+            outbox.emit(session, "grading.state_changed", subject, org, {"n": n})
+        outbox.emit(session, "grading.state_changed", "gradings/1", org, {"n": 4})
+    clock = Clock()
+    worker = site.worker(clock)
+    worker.sequence()
+    while worker.deliver() or site.count(WebhookDelivery, WebhookDelivery.status == "pending"):
+        clock.advance(timedelta(seconds=6))
+    arrived: dict[str, list[int]] = {}
+    for position, (_, body) in enumerate(receiver.requests[1:]):  # the 500 left out
+        event = json.loads(body)
+        arrived.setdefault(event["subject"], []).append(event["data"]["n"])
+        if event["data"]["n"] == 2:
+            assert position > 1  # grading 1's second waited for its first; grading 2 went on
+    assert arrived == {"gradings/1": [0, 2, 4], "gradings/2": [1, 3]}
+
+
+def test_a_rolled_back_transaction_writes_no_event(site: Site) -> None:
+    before = site.count(OutboxEvent)
+    with pytest.raises(RuntimeError), unit_of_work(site.factory) as session:
+        publicity.file_complaint(session, site.publicity_grading(), "不公平", None)
+        assert session.scalar(select(func.count()).select_from(OutboxEvent)) == before + 1
+        raise RuntimeError("the request failed after the write")
+    assert site.count(OutboxEvent) == before
+    site.complain()
+    assert site.count(OutboxEvent) == before + 1
+
+
+def test_a_subscription_that_keeps_failing_is_paused_and_resumed_by_an_admin(
+    site: Site, receiver: Receiver
+) -> None:
+    receiver.failures = 10**6
+    subscription = site.subscribe(receiver.url, ["complaint.received"])
+    site.complain()
+    clock = Clock()
+    worker = site.worker(clock)
+    worker.sequence()
+    for _ in range(12):
+        worker.deliver()
+        clock.advance(timedelta(hours=11))
+    assert len(receiver.ids()) == 8  # the first try and seven retries, over more than a day
+    shown = site.get(f"/api/v1/webhooks/{subscription['id']}").get_json()
+    assert shown["status"] == "paused" and "failed 8 times" in shown["paused_reason"]
+    dead = site.get(f"/api/v1/webhooks/{subscription['id']}/deliveries?status=dead").get_json()
+    assert len(dead["items"]) == 1 and dead["items"][0]["last_status"] == 500
+    receiver.failures = 0
+    resumed = site.post(f"/api/v1/webhooks/{subscription['id']}/resume")
+    assert resumed.status_code == 200 and resumed.get_json()["status"] == "active"
+    assert worker.deliver() == 1 and len(set(receiver.ids())) == 1
+    again = site.post(
+        f"/api/v1/webhooks/{subscription['id']}/deliveries/{dead['items'][0]['id']}/redeliver"
+    )
+    assert again.status_code == 202 and again.get_json()["status"] == "pending"
+    assert worker.deliver() == 1 and len(receiver.ids()) == 10
+
+
+def test_the_feed_gives_what_came_after_a_cursor_within_the_callers_subtree(site: Site) -> None:
+    start = site.get("/api/v1/events?after=0&limit=500").get_json()["next_after"]
+    site.complain()
+    everything = site.get(f"/api/v1/events?after={start}").get_json()
+    assert [e["type"] for e in everything["items"]] == ["complaint.received"]
+    assert everything["items"][0]["data"]["link"].startswith("http://localhost/api/v1/")
+    cursor = everything["next_after"]
+    assert site.get(f"/api/v1/events?after={cursor}").get_json()["items"] == []
+    # a secretary elsewhere in the county does not see 青石镇's complaint
+    other = site.get(f"/api/v1/events?after={start}", who="baihe.secretary").get_json()
+    assert other["items"] == []
+    only = site.get(f"/api/v1/events?after={start}&types=approval.requested").get_json()
+    assert only["items"] == []
+    bad = site.get("/api/v1/events?types=grading.exploded")
+    assert bad.status_code == 422 and "grading.exploded" in json.dumps(bad.get_json())
+
+
+def test_a_long_poll_returns_within_a_second_of_the_commit(site: Site) -> None:
+    cursor = site.get("/api/v1/events?after=0&limit=500").get_json()["next_after"]
+    headers = site.headers("admin")
+
+    def later() -> None:
+        time.sleep(0.5)
+        with unit_of_work(site.factory) as session:
+            publicity.file_complaint(session, site.publicity_grading(), "结果不实", None)
+
+    threading.Thread(target=later).start()
+    began = time.monotonic()
+    reply = site.client.get(f"/api/v1/events?after={cursor}&wait=10", headers=headers)
+    took = time.monotonic() - began
+    assert [e["type"] for e in reply.get_json()["items"]] == ["complaint.received"]
+    assert took < 0.5 + 1.0, took
+
+
+def _due_in(site: Site, days: int, clock: Clock) -> int:
+    """Every stage due far ahead except the survey's, due in `days` (Beijing); returns how many
+    gradings are in the survey."""
+    today = datetime.fromtimestamp(clock(), UTC).astimezone(BEIJING).date()
+    with unit_of_work(site.factory) as session:
+        session.execute(update(CampaignPhase).values(due_on=today + timedelta(days=400)))
+        session.execute(
+            update(CampaignPhase)
+            .where(CampaignPhase.phase == "survey")
+            .values(due_on=today + timedelta(days=days))
+        )
+        session.execute(update(Grading).values(publicity_ends_on=today + timedelta(days=30)))
+        return int(session.scalar(select(func.count()).where(Grading.state == "survey")) or 0)
+
+
+def test_a_stage_due_in_three_days_gives_one_event_per_grading_however_often_timers_run(
+    site: Site,
+) -> None:
+    clock = Clock()
+    surveyed = _due_in(site, 3, clock)
+    assert surveyed > 5
+    first, second = site.worker(clock), site.worker(clock)
+    for worker in (first, second, first):
+        worker.timers()
+    due_soon = OutboxEvent.type == "campaign.phase_due_soon"
+    assert site.count(OutboxEvent, due_soon) == surveyed
+    assert site.count(OutboxEvent, OutboxEvent.type == "campaign.phase_overdue") == 0
+    clock.advance(timedelta(days=4))  # now overdue: one more each, once
+    first.timers()
+    second.timers()
+    assert site.count(OutboxEvent, OutboxEvent.type == "campaign.phase_overdue") == surveyed
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def test_a_reminder_reaches_the_organizations_contact_by_e_mail(site: Site) -> None:
+    mailbox = Mailbox()
+    with socket.socket() as probe:  # a free port for the SMTP server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        clock = Clock()
+        _due_in(site, 2, clock)
+        org = site.org("YC-XL-FH-V06")
+        changed = site.client.patch(
+            f"/api/v1/organizations/{org}",
+            json={"contact_email": "v06@dangjian.example.cn"},
+            headers=site.headers("admin") | {"If-Match": '"1"'},
+        )
+        assert changed.status_code == 200, changed.get_json()
+        worker = site.worker(clock, smtp_host="127.0.0.1", smtp_port=port, smtp_tls="none")
+        worker.timers()
+        worker.timers()  # the same events: no second message
+    finally:
+        smtp.stop()
+    assert [m.rcpt_tos for m in mailbox.messages] == [["v06@dangjian.example.cn"]]
+    body = mailbox.messages[0].content.decode()
+    assert "Subject: =?utf-8?" in body  # a Chinese subject, encoded
+
+
+def test_two_workers_deliver_everything_at_least_once_through_a_kill_9(
+    site: Site, db_kind: str, tmp_path: Path
+) -> None:
+    if db_kind != "postgresql":
+        pytest.skip("several workers at once is the PostgreSQL deployment")
+    receiver = Receiver(delay=0.05)
+    try:
+        site.subscribe(receiver.url, ["grading.state_changed"])
+        org = site.org("YC-XL-QS-V01")
+        with unit_of_work(site.factory) as session:
+            first_id = (session.scalar(select(func.max(OutboxEvent.id))) or 0) + 1
+            for n in range(60):
+                outbox.emit(session, "grading.state_changed", f"gradings/{n % 7}", org, {"n": n})
+        env = {**os.environ, "DATABASE_URL": site.url, "WORKER_LEASE_SECONDS": "2"}
+        command = [sys.executable, "-m", "service", "worker", "--concurrency", "2"]
+
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+
+        workers = [start(), start()]
+        deadline = time.monotonic() + 60
+        while len(receiver.ids()) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers[0].send_signal(signal.SIGKILL)  # mid-delivery: its leases are left behind
+        workers[0].wait()
+        workers[0] = start()
+        expected = {str(i) for i in range(first_id, first_id + 60)}
+        while not expected <= set(receiver.ids()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            assert worker.wait(timeout=30) == 0  # a graceful stop
+    finally:
+        receiver.close()
+    assert expected <= set(receiver.ids()), len(expected - set(receiver.ids()))
+    assert site.count(WebhookDelivery, WebhookDelivery.status != "delivered") == 0
