@@ -37,7 +37,7 @@ def create_app(
     app.extensions["grading.settings"] = settings
     app.extensions["grading.clock"] = time.time
     app.extensions["grading.throttle"] = Throttle(settings.secret_key)
-    calendar.configure(settings.holidays)
+    calendar.configure(settings.holidays, settings.extra_workdays, settings.timezone)
     app.extensions["grading.signing_key"] = load_private_key(
         settings.audit_signing_key, settings.secret_key
     )

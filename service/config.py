@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def _int(name: str, default: int) -> int:
@@ -19,15 +20,25 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"configuration: {name} must be an integer, got {raw!r}") from exc
 
 
-def _holidays(raw: str) -> frozenset[date]:
-    """HOLIDAYS: ISO dates separated by commas or spaces, or a path to a file of them."""
+def _dates(raw: str, name: str = "HOLIDAYS") -> frozenset[date]:
+    """HOLIDAYS, EXTRA_WORKDAYS: ISO dates separated by commas or spaces, or a file of them."""
     if raw and os.path.isfile(raw):
         with open(raw, encoding="utf-8") as handle:
             raw = handle.read()
     try:
         return frozenset(date.fromisoformat(p) for p in raw.replace(",", " ").split() if p)
     except ValueError as exc:
-        raise SystemExit(f"configuration: HOLIDAYS has a bad date: {exc}") from exc
+        raise SystemExit(f"configuration: {name} has a bad date: {exc}") from exc
+
+
+def _timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SystemExit(
+            f"configuration: TIMEZONE {raw!r} is not a time zone (e.g. Asia/Shanghai)"
+        ) from exc
+    return raw
 
 
 def _origin(raw: str) -> str:
@@ -75,7 +86,9 @@ class Settings:
     trusted_proxies: int = 0
     audit_signing_key: str | None = None
     audit_log_origin: str = "grading-service/audit-log"  # names the log in its checkpoints
-    holidays: frozenset[date] = frozenset()
+    holidays: frozenset[date] = frozenset()  # days off beyond the national calendar
+    extra_workdays: frozenset[date] = frozenset()  # working days it does not know
+    timezone: str = "Asia/Shanghai"  # where calendar dates are taken
     complaint_limit: int = 5  # complaints per client …
     complaint_window_seconds: int = 3600  # … per window
     ballot_limit: int = 1000  # ballot form and submission requests per client …
@@ -114,7 +127,9 @@ class Settings:
             "trusted_proxies": _int("TRUSTED_PROXIES", 0),
             "audit_signing_key": os.environ.get("AUDIT_SIGNING_KEY") or None,
             "audit_log_origin": _origin(os.environ.get("AUDIT_LOG_ORIGIN") or cls.audit_log_origin),
-            "holidays": _holidays(os.environ.get("HOLIDAYS", "")),
+            "holidays": _dates(os.environ.get("HOLIDAYS", "")),
+            "extra_workdays": _dates(os.environ.get("EXTRA_WORKDAYS", ""), "EXTRA_WORKDAYS"),
+            "timezone": _timezone(os.environ.get("TIMEZONE") or cls.timezone),
             "complaint_limit": _int("COMPLAINT_LIMIT", 5),
             "complaint_window_seconds": _int("COMPLAINT_WINDOW_SECONDS", 3600),
             "ballot_limit": _int("BALLOT_LIMIT", cls.ballot_limit),

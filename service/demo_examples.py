@@ -14,10 +14,10 @@ from decimal import ROUND_DOWN, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import calendar
 from service.accounts.models import Account
 from service.ballots import operations as ballots
 from service.ballots.models import BallotCode, BallotSession
-from service.calendar import beijing_today
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.decisions import operations as decisions
@@ -101,7 +101,7 @@ def _to_evaluation(
         grading,
         {
             "method": "meeting",
-            "date": beijing_today(),
+            "date": calendar.today(),
             "problems": ["党员教育不够经常"],
             "suggestions": ["每月开展一次主题党日"],
         },

@@ -361,5 +361,15 @@ class DatabaseUnavailable(DomainError):
     description = "The service cannot reach its database."
 
 
+class CalendarUnknown(DomainError):
+    status = 503
+    type = "calendar-unknown"
+    title = "Working days unknown for that year"
+    description = (
+        "The working-day calendar (chinesecalendar) does not cover the year; the service needs "
+        "an update. Nothing was written."
+    )
+
+
 class StateWriteRefused(RuntimeError):
     """A programming error, not a client's: a lifecycle's state column was written directly."""

@@ -261,7 +261,7 @@ def app(shared_app: Flask, settings: Settings, session_factory: Any) -> Flask:
     shared_app.config.update(
         SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_body_bytes
     )
-    calendar.configure(settings.holidays)
+    calendar.configure(settings.holidays, settings.extra_workdays, settings.timezone)
     return shared_app
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service import calendar
 from service.audit.verify import verify
-from service.db import utcnow
 from service.gradings.models import Grading
 from tests.conftest import Api
 from tests.test_ballots import cast, codes_of
@@ -56,7 +56,7 @@ def decided(api: Api, grading_id: int, level: str, reason: str | None = None) ->
 def publicity_passes(db: Session, grading_id: int) -> None:
     """Time passes: the publicity period is over (the only step not taken through HTTP)."""
     db.expire_all()
-    db.get_one(Grading, grading_id).publicity_ends_on = utcnow().date() - timedelta(days=1)
+    db.get_one(Grading, grading_id).publicity_ends_on = calendar.today() - timedelta(days=1)
     db.commit()
 
 

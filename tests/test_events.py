@@ -29,8 +29,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
+from service import calendar
 from service.app import create_app
-from service.calendar import BEIJING
 from service.campaigns.models import CampaignPhase
 from service.config import Settings
 from service.db import unit_of_work
@@ -299,7 +299,7 @@ def test_a_long_poll_returns_within_a_second_of_the_commit(site: Site) -> None:
 def _due_in(site: Site, days: int, clock: Clock) -> int:
     """Every stage due far ahead except the survey's, due in `days` (Beijing); returns how many
     gradings are in the survey."""
-    today = datetime.fromtimestamp(clock(), UTC).astimezone(BEIJING).date()
+    today = datetime.fromtimestamp(clock(), UTC).astimezone(calendar.zone()).date()
     with unit_of_work(site.factory) as session:
         session.execute(update(CampaignPhase).values(due_on=today + timedelta(days=400)))
         session.execute(

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service import calendar
-from service.db import utcnow
 from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
@@ -19,7 +18,7 @@ def in_publicity(db: Session, grading: Grading, *, over: bool = False) -> int:
     fresh = db.get_one(Grading, grading.id)
     walk(fresh, "publicity")
     fresh.level = "average"
-    today = utcnow().date()
+    today = calendar.today()
     fresh.publicity_starts_on = today - timedelta(days=20 if over else 0)
     fresh.publicity_ends_on = today - timedelta(days=10) if over else today + timedelta(days=7)
     db.commit()
@@ -56,8 +55,8 @@ def test_a_decision_opens_publicity_for_the_campaigns_working_days(api: Api, db:
     assert approve(api, decide(api, grading_id)).status_code == 200
     db.expire_all()
     grading = db.get_one(Grading, grading_id)
-    assert grading.publicity_starts_on == utcnow().date()
-    assert grading.publicity_ends_on == calendar.add_working_days(utcnow().date(), 5)
+    assert grading.publicity_starts_on == calendar.today()
+    assert grading.publicity_ends_on == calendar.add_working_days(calendar.today(), 5)
 
 
 def test_the_public_notice_lists_an_area_without_a_token(api: Api, db: Session) -> None:

@@ -29,7 +29,8 @@ ERROR_TITLES = {
     413: "Body too large",
     415: "Unsupported media type",
     422: "Invalid fields (see `errors`), or an Idempotency-Key reused for another request",
-    503: "Database unavailable",
+    503: "Unavailable: the database is down or not migrated (with Retry-After), or the "
+    "working-day calendar does not know the year",
 }
 PATH_PARAM = re.compile(r"<(?:(int|string|path):)?(\w+)>")
 
@@ -122,6 +123,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         }
         errors |= {400, 413, 415, 422}
     errors.add(422)  # unknown query parameters are refused everywhere
+    errors.add(503)  # the database down or not migrated: every endpoint says so
     if op.method in ("POST", "PATCH") and op.body is None:
         errors |= {400, 413, 415}
     if op.method == "POST":

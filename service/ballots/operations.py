@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from service import calendar
 from service.audit.operations import record
 from service.ballots import box, codes
 from service.ballots.config import UNKNOWN, ballot_config, choice_points
@@ -25,7 +26,6 @@ from service.ballots.models import (
 )
 from service.campaigns.models import Campaign
 from service.context import Actor
-from service.db import utcnow
 from service.errors import (
     BallotBoxLocked,
     BallotSessionWrongState,
@@ -115,7 +115,7 @@ def open_session(
         asks=asks,
         state=BallotSessionState.OPEN,
         quorum=Decimal(str(config["quorum"])),
-        held_on=utcnow().date(),
+        held_on=calendar.today(),
         opened_by=actor.username,
         categories=[
             BallotCategory(

@@ -26,8 +26,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import calendar
 from service.audit import checkpoints, log, signing
-from service.calendar import BEIJING
 from service.config import Settings
 from service.context import Actor
 from service.db import unit_of_work
@@ -63,7 +63,7 @@ class Worker:
         return datetime.fromtimestamp(self.clock(), UTC)
 
     def today(self) -> date:
-        return self.now().astimezone(BEIJING).date()
+        return self.now().astimezone(calendar.zone()).date()
 
     # --- the steps ----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from service.calendar import add_working_days
+from service.calendar import add_working_days, local_date
 from service.decisions import rules
 from service.gradings.models import Approval
 from service.publicity.models import Complaint
@@ -34,7 +34,7 @@ def _has_record(record_type: str) -> Check:
 def _publicity_over(grading: Any, ctx: GuardContext) -> bool:
     """Publicity closes only after its last day."""
     ends = grading.publicity_ends_on or add_working_days(
-        grading.state_entered_at.date(), ctx.publicity_working_days
+        local_date(grading.state_entered_at) or ctx.today, ctx.publicity_working_days
     )
     return ctx.today > ends
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import calendar
 from service.accounts.access import Principal
 from service.audit.models import AuditEvent
 from service.audit.operations import record
@@ -55,7 +56,7 @@ def guard_context(
     session: Session, grading: Grading, today: date | None = None, *, for_update: bool = False
 ) -> GuardContext:
     return GuardContext(
-        session, today or utcnow().date(), _publicity_days(session, grading), for_update
+        session, today or calendar.today(), _publicity_days(session, grading), for_update
     )
 
 
@@ -143,7 +144,7 @@ def fire(
     grading.state_entered_at = utcnow()
     if name == "decide":
         grading.level = proposed_level(session, grading)
-        today = utcnow().date()
+        today = calendar.today()
         grading.publicity_starts_on = today
         grading.publicity_ends_on = add_working_days(today, _publicity_days(session, grading))
     elif grading.state == GradingState.SUPERIOR_REVIEW:

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from service import calendar
 from service.api.routing import public_base
 from service.api.throttle import throttle_complaints
-from service.calendar import beijing_date, beijing_today
+from service.calendar import local_date
 from service.campaigns.models import Campaign
 from service.errors import NotFound, NotInPublicity
 from service.gradings.models import Grading
@@ -56,7 +57,7 @@ def notice(campaign_id: int) -> Response:
             .order_by(Organization.path)
         ).all()
     periods = sorted({(i["publicity_starts_on"], i["publicity_ends_on"]) for i in items})
-    published = min((start for start, _ in periods if start), default=beijing_today())
+    published = min((start for start, _ in periods if start), default=calendar.today())
     return page(
         "notice.html",
         heading=f"{committee.name}关于{campaign.name}结果的公示",
@@ -67,7 +68,7 @@ def notice(campaign_id: int) -> Response:
         items=items,
         periods=periods,
         published=published,
-        today=beijing_today(),
+        today=calendar.today(),
         notice_url=public_base() + request.full_path.rstrip("?"),
     )
 
@@ -182,8 +183,8 @@ def complaint_status(code: str) -> Response:
             heading="意见的办理情况",
             complaint=complaint,
             org=org,
-            received_on=beijing_date(complaint.received_at),
-            answered_on=beijing_date(complaint.answered_at),
+            received_on=local_date(complaint.received_at),
+            answered_on=local_date(complaint.answered_at),
         )
 
 

@@ -14,7 +14,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from service.calendar import BEIJING
+from service import calendar
 from service.db import utcnow
 from service.workflows.states import GRADING_STATE_LABELS
 
@@ -103,7 +103,7 @@ def report_xlsx(
     *,
     provisional: bool,
 ) -> bytes:
-    made = utcnow().astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    made = utcnow().astimezone(calendar.zone()).strftime("%Y-%m-%d %H:%M")
     data = "含公示期内的等次（临时）" if provisional else "正式等次"
     footer = f"{campaign.name} · 生成于 {made}（北京时间） · {data}"
     return xlsx_bytes(

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from service import calendar
 from service.ballots.models import BallotCategory, BallotSession
 from service.campaigns.models import Campaign, CampaignPhase, CampaignStandard
-from service.db import utcnow
 from service.gradings.models import Grading
 from service.organizations.models import Domain, Organization, OrgKind
 from service.publicity.models import Complaint
@@ -385,7 +385,7 @@ def progress(session: Session, campaign: Campaign, root: Organization) -> dict[s
             .group_by(Complaint.state)
         ).all()
     )
-    today = utcnow().date()
+    today = calendar.today()
     due = dict(
         session.execute(
             select(CampaignPhase.phase, CampaignPhase.due_on).where(

@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlalchemy import case, or_, select
 
+from service import calendar
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.routing import Ctx, Reply, check_if_match, etag, operation, paginate
@@ -24,7 +25,6 @@ from service.api.schemas.common import ReasonBody
 from service.api.scope import campaign_visibility, scoped, within
 from service.campaigns import operations as ops
 from service.campaigns.models import Campaign, CampaignAmendment, CampaignPhase
-from service.db import utcnow
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.workflows.states import PHASE_OF_STATE
@@ -229,6 +229,6 @@ def list_gradings(ctx: Ctx, campaign_id: int) -> Any:
             .where(CampaignPhase.campaign_id == Grading.campaign_id, CampaignPhase.phase == phase)
             .scalar_subquery()
         )
-        late = due < utcnow().date()
+        late = due < calendar.today()
         query = query.where(late if ctx.query["overdue"] else or_(due.is_(None), ~late))
     return paginate(ctx, query, Grading.id)

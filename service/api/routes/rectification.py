@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from service import calendar
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.records import stage_record
@@ -19,7 +20,6 @@ from service.api.schemas.rectification import (
 )
 from service.api.scope import scoped, within
 from service.campaigns.models import Campaign
-from service.db import utcnow
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.records import operations as records
@@ -37,13 +37,13 @@ def _view(ctx: Ctx, grading: Grading) -> dict[str, Any]:
         "needs_helpers": ops.needs_helpers(ctx.session, grading),
         "helpers": helpers.data if helpers else None,
         "plan_approved": plan is not None,
-        "items": ops.ledger(ctx.session, [grading], utcnow().date(), False),
+        "items": ops.ledger(ctx.session, [grading], calendar.today(), False),
     }
 
 
 def _item(ctx: Ctx, grading: Grading, key: str) -> dict[str, Any]:
     return next(
-        i for i in ops.ledger(ctx.session, [grading], utcnow().date(), False) if i["key"] == key
+        i for i in ops.ledger(ctx.session, [grading], calendar.today(), False) if i["key"] == key
     )
 
 
@@ -155,5 +155,5 @@ def get_ledger(ctx: Ctx, campaign_id: int) -> Any:
     )
     gradings = list(ctx.session.scalars(within(ctx, query, ctx.query)))
     return {
-        "items": ops.ledger(ctx.session, gradings, utcnow().date(), bool(ctx.query.get("overdue")))
+        "items": ops.ledger(ctx.session, gradings, calendar.today(), bool(ctx.query.get("overdue")))
     }
