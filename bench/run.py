@@ -172,7 +172,8 @@ def ballot_session(
 
 @contextmanager
 def gunicorn(app: str, workers: int, port: int, url: str, **extra_env: str) -> Iterator[None]:
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), **extra_env}
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "DEVELOPMENT": "1"}
+    env |= extra_env
     log = open(f"/tmp/bench-gunicorn-{port}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [

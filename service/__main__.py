@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
+from sqlalchemy import make_url, select
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from service import demo as demo_data
 from service import demo_examples, migrate
@@ -27,7 +28,7 @@ from service.audit.roles import app_role_sql
 from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
-from service.db import make_engine, make_sessionmaker, unit_of_work
+from service.db import make_engine, make_sessionmaker, normalize_url, unit_of_work
 from service.events.worker import Worker
 from service.migrate import alembic_config
 from service.organizations import operations as orgs
@@ -72,6 +73,20 @@ def db_downgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
+@db.command(
+    "check",
+    help="Exit 0 when the database answers and is at the code's revision; else say why, exit 2 "
+    "(e.g. systemd's ExecStartPre).",
+)
+def db_check() -> None:
+    settings = _settings()
+    why = migrate.not_ready(make_sessionmaker(make_engine(settings.database_url)))
+    if why is not None:
+        click.echo(f"error: {_safe_url(settings.database_url)}: {why}", err=True)
+        sys.exit(2)
+    click.echo(f"ready: {_safe_url(settings.database_url)} at revision {migrate.head()}")
+
+
 @db.command("current", help="Print the schema revision of the database.")
 def db_current() -> None:
     from alembic import command
@@ -80,9 +95,11 @@ def db_current() -> None:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL without its password (as given when it is no URL at all)."""
+    try:
+        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 @cli.command(
@@ -445,5 +462,29 @@ def workflow_diagram(name: str) -> None:
     click.echo(WORKFLOWS[name].mermaid())
 
 
+def database_trouble(exc: BaseException, url: str) -> str:
+    """One line: what is wrong with the database and how to fix it."""
+    shown = _safe_url(url)
+    if isinstance(exc, ArgumentError | ModuleNotFoundError):
+        return (
+            f"DATABASE_URL {shown!r} is not a database URL this service can use ({exc}); e.g. "
+            "postgresql+psycopg://user@host/db or sqlite:///instance/grading.db"
+        )
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "alembic_version" in text or "no such table" in text or "does not exist" in text:
+        return f"the database {shown} is not migrated: run `python -m service db upgrade`"
+    reason = " ".join(str(getattr(exc, "orig", exc)).split())[:200]
+    return f"cannot reach the database {shown}: {reason} — is it running, is DATABASE_URL right?"
+
+
+def main() -> None:
+    try:
+        cli()
+    except (DBAPIError, ArgumentError, ModuleNotFoundError) as exc:
+        url = os.environ.get("DATABASE_URL") or Settings.database_url
+        click.echo(f"error: {database_trouble(exc, url)}", err=True)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    cli()
+    main()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
@@ -10,7 +9,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import api, calendar, logs
+from service import api, calendar, logs, metrics
 from service.api.throttle import Throttle
 from service.audit.signing import load_private_key
 from service.config import Settings
@@ -44,11 +43,9 @@ def create_app(
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("transitions").setLevel(logging.WARNING)  # a line per callback otherwise
+    logs.configure(settings.log_format)
     logs.install()
     api.install(app)
     site.install(app)
+    metrics.install(app)
     return app

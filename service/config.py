@@ -64,10 +64,14 @@ def _public_url(raw: str) -> str | None:
     return raw.strip().rstrip("/")
 
 
-def _smtp_tls(raw: str) -> str:
-    if raw not in ("starttls", "ssl", "none"):
-        raise SystemExit(f"configuration: SMTP_TLS must be starttls, ssl or none, not {raw!r}")
+def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
+    if raw not in allowed:
+        raise SystemExit(f"configuration: {name} must be one of {', '.join(allowed)}, not {raw!r}")
     return raw
+
+
+def _smtp_tls(raw: str) -> str:
+    return _choice("SMTP_TLS", raw, ("starttls", "ssl", "none"))
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class Settings:
     ballot_limit: int = 1000  # ballot form and submission requests per client …
     ballot_window_seconds: int = 600  # … per window (per worker process)
     ballot_box_secret: str | None = None  # wraps each ballot box's private key
+    log_format: str = "json"  # json | text
     worker_lease_seconds: int = 60  # a delivery a worker took and did not finish goes again
     webhook_timeout_seconds: int = 10
     idempotency_hours: int = 24  # how long an Idempotency-Key is remembered
@@ -104,6 +109,18 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    def unsafe_for_production(self) -> list[str]:
+        """What a production server must not run with."""
+        found = []
+        if self.secret_key == Settings.secret_key or len(self.secret_key) < 16:
+            found.append("SECRET_KEY is the development default or shorter than 16 characters")
+        if not self.audit_signing_key:
+            found.append(
+                "AUDIT_SIGNING_KEY is not set (checkpoints would be signed with a key derived "
+                "from SECRET_KEY)"
+            )
+        return found
 
     @property
     def box_secret(self) -> str:
@@ -135,6 +152,9 @@ class Settings:
             "ballot_limit": _int("BALLOT_LIMIT", cls.ballot_limit),
             "ballot_window_seconds": _int("BALLOT_WINDOW_SECONDS", cls.ballot_window_seconds),
             "ballot_box_secret": os.environ.get("BALLOT_BOX_SECRET") or None,
+            "log_format": _choice(
+                "LOG_FORMAT", os.environ.get("LOG_FORMAT") or "json", ("json", "text")
+            ),
             "worker_lease_seconds": _int("WORKER_LEASE_SECONDS", cls.worker_lease_seconds),
             "webhook_timeout_seconds": _int("WEBHOOK_TIMEOUT_SECONDS", 10),
             "idempotency_hours": _int("IDEMPOTENCY_HOURS", cls.idempotency_hours),

@@ -682,6 +682,8 @@ CASES: list[Case] = [
     anywhere("POST", "/level-schemes", expect(403, admin=201), body=TWO_LEVELS),
     anywhere("GET", "/level-schemes/<int:scheme_id>", ANY, path="/level-schemes/1"),
     anywhere("GET", "/health", ANY),
+    anywhere("GET", "/health/live", ANY),
+    anywhere("GET", "/health/ready", ANY),
     anywhere("GET", "/workflows/<name>", ANY, path="/workflows/campaign"),
     # campaigns
     anywhere("GET", "/campaigns", ANY),

@@ -8,13 +8,15 @@ from typing import Any
 
 from flask import Flask, Response, current_app
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from service import migrate
 from service.errors import (
     CATALOGUE,
     Conflict,
+    DatabaseUnavailable,
     DomainError,
     Forbidden,
     InternalError,
@@ -29,6 +31,7 @@ from service.errors import (
 )
 
 log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 30  # what a 503 asks a client to wait
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -100,7 +103,18 @@ def install(app: Flask) -> None:
         response = problem(type(exc), exc.detail, errors=exc.errors, **exc.extra)
         if exc.status == 429:
             response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        if isinstance(exc, DatabaseUnavailable):
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError) -> Response:
+        """The database failed: 503 when it is down or not migrated, else a fault of ours."""
+        why = migrate.not_ready(current_app.extensions["grading.sessions"])
+        if why is None:
+            return _unexpected(exc)
+        log.error("database unavailable: %s (%s)", why, type(exc.orig).__name__)
+        return current_app.handle_user_exception(DatabaseUnavailable(why))  # type: ignore[return-value]
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Response:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import calendar
+from service import calendar, metrics
 from service.accounts.access import Principal
 from service.audit.models import AuditEvent
 from service.audit.operations import record
@@ -169,6 +169,7 @@ def fire(
         after=after,
         reason=reason,
     )
+    metrics.transition_fired(name)
     return grading
 
 

@@ -12,11 +12,13 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from service import migrate
 from service.api.blueprint import api
-from service.api.problems import http_problem
+from service.api.problems import RETRY_AFTER_SECONDS, http_problem, problem
 from service.api.routing import session as request_session
 from service.api.schemas.common import MAX_ID
 from service.config import Settings
@@ -24,6 +26,7 @@ from service.errors import (
     BallotBoxLocked,
     BallotSessionWrongState,
     CodeRejected,
+    DatabaseUnavailable,
     DomainError,
     NotFound,
     NotInPublicity,
@@ -172,6 +175,20 @@ def _http_error(exc: HTTPException) -> Response:
     return page("explain.html", status, private=True, heading=title, text=text, kind=str(status))
 
 
+def _unavailable(exc: DatabaseUnavailable) -> Response:
+    """The database is down or not migrated: a Chinese page for people, problem+json else."""
+    if _is_people_path():
+        heading, text = (
+            "系统暂时无法使用",
+            "系统正在维护或暂时出现故障，请过几分钟再试。您已提交的内容不受影响。",
+        )
+        response = page("explain.html", 503, private=True, heading=heading, text=text, kind="503")
+    else:
+        response = problem(DatabaseUnavailable, exc.detail)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def install(app: Flask) -> None:
     app.config.update(
         SESSION_COOKIE_SAMESITE="Lax",
@@ -191,6 +208,7 @@ def install(app: Flask) -> None:
     app.register_blueprint(web)
     for code in (404, 405, 413):
         app.register_error_handler(code, _http_error)
+    app.register_error_handler(DatabaseUnavailable, _unavailable)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
@@ -228,6 +246,11 @@ def _csrf_error(exc: CSRFError) -> Response:
 def _unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
+    if isinstance(exc, DBAPIError):
+        why = migrate.not_ready(current_app.extensions["grading.sessions"])
+        if why is not None:
+            log.error("database unavailable: %s", why)
+            return _unavailable(DatabaseUnavailable(why))
     log.exception("unhandled error on a page")
     title, text = FALLBACK
     return page("explain.html", 500, private=True, heading=title, text=text, kind="500")

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from marshmallow import Schema, fields
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
+from service import migrate
 from service.api.blueprint import api
-from service.api.problems import problem
 from service.api.routing import Ctx, operation
 from service.errors import DatabaseUnavailable, NotFound
 from service.workflows.catalogue import WORKFLOWS
@@ -53,19 +52,53 @@ class WorkflowOut(Schema):
     api,
     "GET",
     "/health",
-    summary="Liveness and database check",
+    summary="Readiness, as /health/ready (kept for existing monitors)",
     tag="meta",
     auth=False,
     responses={200: HealthOut, 503: None},
     errors=(),
 )
 def health(ctx: Ctx) -> Any:
-    try:
-        revision = ctx.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except SQLAlchemyError:
-        ctx.session.rollback()
-        return problem(DatabaseUnavailable, "the database did not answer or is not migrated")
-    return {"status": "ok", "database": "ok", "schema_revision": revision}
+    return _readiness()
+
+
+def _readiness() -> dict[str, str]:
+    why = migrate.not_ready(current_app.extensions["grading.sessions"])
+    if why is not None:
+        raise DatabaseUnavailable(why)
+    return {"status": "ok", "database": "ok", "schema_revision": migrate.head()}
+
+
+class LiveOut(Schema):
+    status = fields.String(required=True)
+
+
+@operation(
+    api,
+    "GET",
+    "/health/live",
+    summary="Liveness: the process answers (no database call) — for a restart policy",
+    tag="meta",
+    auth=False,
+    responses={200: LiveOut},
+    errors=(),
+)
+def live(ctx: Ctx) -> Any:
+    return {"status": "ok"}
+
+
+@operation(
+    api,
+    "GET",
+    "/health/ready",
+    summary="Readiness: the database answers and is at the code's revision — for a load balancer",
+    tag="meta",
+    auth=False,
+    responses={200: HealthOut, 503: None},
+    errors=(),
+)
+def ready(ctx: Ctx) -> Any:
+    return _readiness()
 
 
 @operation(

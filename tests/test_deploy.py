@@ -1,0 +1,125 @@
+"""The deployment as a county would copy it: gunicorn with deploy/gunicorn.conf.py (two
+processes, metrics added up across them) and the backup runbook (dump, restore into a new
+database, audit verify)."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from service.db import make_engine
+from tests.conftest import _pg_admin_engine
+from tests.test_audit_tamper import copy  # noqa: F401 (fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_metrics_add_up_the_requests_of_two_gunicorn_workers(
+    copy: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": copy,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "THREADS": "1",  # a busy process takes no more: the other one answers
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "SECRET_KEY": "a-production-like-secret-for-the-test",
+        "AUDIT_SIGNING_KEY": "",
+        "DEVELOPMENT": "1",  # the signing key is derived: this is a test
+    }
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "service.wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/v1/health/live", timeout=2).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        with ThreadPoolExecutor(8) as pool:  # 60 with the probe above, 8 at a time
+            list(
+                pool.map(
+                    lambda _: urllib.request.urlopen(f"{base}/api/v1/health/ready").read(),
+                    range(59),
+                )
+            )
+        exposed = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    counted = re.findall(
+        r'grading_http_requests_total\{method="GET",route="/api/v1/health/(live|ready)",'
+        r'status="200"\} ([0-9.]+)',
+        exposed,
+    )
+    assert dict(counted) == {"live": "1.0", "ready": "59.0"}, exposed[:2000]
+    assert "grading_http_request_duration_seconds_bucket" in exposed
+    assert re.search(r"^grading_approvals_pending [0-9.]+$", exposed, re.M)
+    processes = {p.name.split("_")[-1] for p in (tmp_path / "metrics").glob("counter_*.db")}
+    assert len(processes) >= 2, processes  # both workers answered and were added up
+
+
+def test_the_backup_runbook_restores_a_copy_that_verifies(
+    copy: str,  # noqa: F811
+    db_kind: str,
+    tmp_path: Path,
+    request: Any,
+) -> None:
+    if db_kind != "postgresql":
+        pytest.skip("the runbook is for the production database, PostgreSQL")
+    dump = tmp_path / "grading.dump"
+    backup = subprocess.run(
+        [str(ROOT / "deploy/backup.sh"), str(dump)],
+        env={**os.environ, "DATABASE_URL": copy},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert backup.returncode == 0, backup.stderr
+    assert dump.stat().st_size > 10_000
+    source = make_engine(copy).url
+    restored = source.set(database=f"{source.database}_restored")
+    target = restored.render_as_string(hide_password=False)
+    try:
+        done = subprocess.run(
+            [str(ROOT / "deploy/restore.sh"), str(dump), target],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "ready: " in done.stdout and "intact:" in done.stdout
+    finally:
+        admin = _pg_admin_engine(request.config.getoption("--pg-url"))
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{restored.database}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,0 +1,157 @@
+"""How the service fails and reports: 503 with Retry-After when the database is down or not
+migrated, on every endpoint and page; liveness apart from readiness; one line from the CLI; a
+JSON log line per request carrying the request id an error names; Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from service import logs
+from service.api.routing import REGISTRY
+from service.app import create_app
+from service.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"  # nothing listens on port 1
+
+
+def unmigrated() -> str:
+    return f"sqlite:///{tempfile.mkdtemp(prefix='grading-empty-')}/empty.db"
+
+
+def concrete(rule: str) -> str:
+    return "/api/v1" + re.sub(
+        r"<(?:\w+:)?(\w+)>", lambda m: "1" if "id" in m[1] or m[1] in ("tree_size",) else "x", rule
+    )
+
+
+@pytest.fixture(params=["down", "not migrated"])
+def broken(request: Any) -> Flask:
+    url = DOWN if request.param == "down" else unmigrated()
+    app = create_app(Settings.from_env(database_url=url))
+    app.testing = False  # errors are answered, as in production
+    return app
+
+
+def test_every_endpoint_answers_503_with_retry_after_when_the_database_cannot_serve(
+    broken: Flask,
+) -> None:
+    client = broken.test_client()
+    answered: dict[int, int] = {}
+    for op in REGISTRY:
+        reply = client.open(
+            concrete(op.rule),
+            method=op.method,
+            json={} if op.method in ("POST", "PUT", "PATCH") else None,
+            headers={"Authorization": "Bearer whatever"},
+        )
+        answered[reply.status_code] = answered.get(reply.status_code, 0) + 1
+        assert reply.status_code != 500, (op.method, op.rule, reply.get_data(as_text=True))
+        if reply.status_code == 503:
+            assert reply.headers["Retry-After"] == "30"
+            assert reply.get_json()["type"] == "/problems/database-unavailable"
+    # only what needs no database answers otherwise (liveness, the public key, workflows …)
+    assert answered[503] > len(REGISTRY) - 10, answered
+    assert client.get("/api/v1/health/live").status_code == 200
+    ready = client.get("/api/v1/health/ready")
+    assert ready.status_code == 503 and ready.headers["Retry-After"] == "30"
+
+
+def test_a_person_sees_a_chinese_page_when_the_database_is_down(broken: Flask) -> None:
+    page = broken.test_client().get("/notice/1")
+    assert page.status_code == 503 and page.mimetype == "text/html"
+    assert "系统暂时无法使用" in page.get_data(as_text=True)
+
+
+def test_readiness_names_a_database_that_is_not_migrated() -> None:
+    app = create_app(Settings.from_env(database_url=unmigrated()))
+    reply = app.test_client().get("/api/v1/health/ready")
+    assert reply.status_code == 503
+    assert "not migrated: run `python -m service db upgrade`" in reply.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        (DOWN, "error: cannot reach the database postgresql+psycopg://postgres@127.0.0.1:1/"),
+        (
+            "postgress://db/grading",
+            "error: DATABASE_URL 'postgress://db/grading' is not a database",
+        ),
+        ("unmigrated", "is not migrated: run `python -m service db upgrade`"),
+    ],
+)
+def test_the_cli_says_what_is_wrong_in_one_line(url: str, said: str) -> None:
+    env = {**os.environ, "DATABASE_URL": unmigrated() if url == "unmigrated" else url}
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "audit", "verify"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and said in done.stderr, done.stderr
+
+
+def test_a_production_server_refuses_development_secrets() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "AUDIT_SIGNING_KEY")}
+    env |= {"DATABASE_URL": unmigrated()}
+    env.pop("DEVELOPMENT", None)
+    done = subprocess.run(
+        [sys.executable, "-c", "import service.wsgi"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "refusing to start: SECRET_KEY is the development default" in done.stderr
+    assert "AUDIT_SIGNING_KEY is not set" in done.stderr
+
+
+def test_each_request_logs_one_json_line_with_the_id_its_error_names(
+    broken: Flask, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs.configure("json")
+    reply = broken.test_client().get("/api/v1/campaigns", headers={"Authorization": "Bearer x"})
+    assert reply.status_code == 503
+    request_id = reply.headers["X-Request-Id"]
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    mine = [line for line in lines if line.get("request_id") == request_id]
+    access = [line for line in mine if line["message"] == "request"]
+    assert len(access) == 1
+    assert access[0] | {"duration_ms": 0} == {
+        "time": access[0]["time"],
+        "level": "INFO",
+        "logger": "service.request",
+        "message": "request",
+        "method": "GET",
+        "path": "/api/v1/campaigns",
+        "route": "/api/v1/campaigns",
+        "status": 503,
+        "duration_ms": 0,
+        "request_id": request_id,
+        "account": None,
+    }
+    assert any(
+        line["level"] == "ERROR" and "database unavailable" in line["message"] for line in mine
+    )
+    logging.getLogger().handlers.clear()
