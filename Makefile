@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export DATABASE_URL ?= sqlite:///instance/grading.db
@@ -11,7 +12,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: install browser run test test-sqlite test-postgresql lint format typecheck openapi bench report-pictures page-pictures clean
+.PHONY: install dev browser run test test-sqlite test-postgresql lint format typecheck openapi bench report-pictures page-pictures clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +21,13 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# What the tests, linters and benchmarks add (make run needs none of it).
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	touch $(DEV_STAMP)
+
+dev: $(DEV_STAMP)
 
 # What the browser tests drive: Debian's Chromium and ChromeDriver (and CJK fonts, so pages and
 # screenshots show Chinese), and axe-core from the npm registry for the accessibility check.
@@ -42,24 +50,24 @@ run: install
 
 # The whole suite, once on SQLite and once on PostgreSQL. Under CI=true an unreachable
 # PostgreSQL fails the run (tests/conftest.py); elsewhere it is reported loudly and skipped.
-test: install browser
+test: dev browser
 	@echo "==> suite on SQLite"
 	$(BIN)/python -m pytest -p no:cacheprovider --db sqlite $(PYTEST_ARGS)
 	@echo "==> suite on PostgreSQL ($(PG_TEST_URL))"
 	$(BIN)/python -m pytest -p no:cacheprovider --db postgresql --pg-url $(PG_TEST_URL) $(PYTEST_ARGS)
 
-test-sqlite: install browser
+test-sqlite: dev browser
 	$(BIN)/python -m pytest -p no:cacheprovider --db sqlite $(PYTEST_ARGS)
 
-test-postgresql: install browser
+test-postgresql: dev browser
 	$(BIN)/python -m pytest -p no:cacheprovider --db postgresql --pg-url $(PG_TEST_URL) $(PYTEST_ARGS)
 
-lint: install
+lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-format: install
+format: dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
@@ -68,14 +76,14 @@ openapi: install
 	$(BIN)/python -m service openapi > openapi.yaml
 
 # Benchmarks on PostgreSQL (see bench/run.py for the knobs); prints the figures.
-bench: install
+bench: dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/audit_log.py
 	$(BIN)/python bench/events.py
 
 # The demo county's 汇总表 and 明细表 printed through LibreOffice, as PNGs for the README.
-report-pictures: install
+report-pictures: dev
 	command -v soffice >/dev/null && command -v pdftoppm >/dev/null || \
 	  (apt-get update -qq && apt-get install -y -qq libreoffice-calc-nogui poppler-utils fonts-noto-cjk)
 	$(BIN)/python docs/reports/render.py
@@ -83,7 +91,7 @@ report-pictures: install
 # The pages at a phone's size, as the browser tests see them (instance/screenshots), and the
 # ones the README shows copied to docs/pages.
 README_PAGES := ballot ballot-confirm ballot-receipt ballot-used notice complaint-form complaint-reply
-page-pictures: install browser
+page-pictures: dev browser
 	SCREENSHOT_DIR=instance/screenshots $(BIN)/python -m pytest -p no:cacheprovider --db sqlite tests/test_browser.py
 	mkdir -p docs/pages
 	for name in $(README_PAGES); do cp instance/screenshots/$$name.png docs/pages/; done

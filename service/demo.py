@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service import calendar
 from service.accounts import operations as accounts
 from service.accounts.models import Role
 from service.campaigns import operations as campaigns
@@ -120,7 +121,7 @@ class Places:
 def load(session: Session, year: int | None = None) -> list[DemoAccount]:
     """The whole demo: organizations, standards, this year's campaign (opened), accounts."""
     actor = Actor.system("demo")
-    year = year or date.today().year
+    year = year or calendar.today().year
     places = organizations(session, actor, year)
     campaign(session, actor, places.county, standards_per_domain(session, actor), year)
     return demo_accounts(session, actor, places)
@@ -247,7 +248,10 @@ def campaign(
 ) -> Campaign:
     """This year's campaign of the county, opened (one grading per grassroots organization)."""
     scheme = session.scalars(select(LevelScheme).where(LevelScheme.code == "four_levels")).one()
-    start = date(year, 3, 15)
+    # deadlines from today (the survey due in a week, each later stage ten days after the one
+    # before), so a new demo shows work to do rather than everything overdue
+    today = calendar.today()
+    start = today - timedelta(days=3) if year == today.year else date(year, 3, 15)
     created = campaigns.create_campaign(
         session,
         actor,
