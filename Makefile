@@ -46,7 +46,7 @@ run: install
 	mkdir -p instance
 	$(BIN)/python -m service db upgrade
 	$(BIN)/python -m service demo --if-empty --quiet
-	$(BIN)/python -m service serve --host $(HOST) --port $(PORT)
+	LOG_FORMAT=$${LOG_FORMAT:-text} $(BIN)/python -m service serve --host $(HOST) --port $(PORT)
 
 # The whole suite, once on SQLite and once on PostgreSQL. Under CI=true an unreachable
 # PostgreSQL fails the run (tests/conftest.py); elsewhere it is reported loudly and skipped.
