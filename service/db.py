@@ -78,7 +78,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping before every checkout (a round trip per request): connections are recycled before
+    # a server or firewall would drop them, and a request that meets a dropped one answers 503
+    # with Retry-After (service.api.problems) while the pool reconnects.
+    kwargs.setdefault("pool_recycle", 300)
     return create_engine(url, **kwargs)
 
 

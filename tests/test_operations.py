@@ -16,11 +16,15 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import text
 
 from service import logs
 from service.api.routing import REGISTRY
 from service.app import create_app
 from service.config import Settings
+from service.db import make_engine
+from tests.conftest import _pg_admin_engine
+from tests.test_audit_tamper import copy  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"  # nothing listens on port 1
@@ -155,3 +159,34 @@ def test_each_request_logs_one_json_line_with_the_id_its_error_names(
         line["level"] == "ERROR" and "database unavailable" in line["message"] for line in mine
     )
     logging.getLogger().handlers.clear()
+
+
+def test_a_dropped_connection_answers_503_once_and_the_pool_reconnects(
+    copy: str,  # noqa: F811
+    db_kind: str,
+    request: Any,
+) -> None:
+    """No ping before each request: a connection the server dropped fails one request with
+    503 and Retry-After; the next one gets a fresh connection."""
+    if db_kind != "postgresql":
+        pytest.skip("a server that drops connections is PostgreSQL's case")
+    app = create_app(Settings.from_env(database_url=copy))
+    app.testing = False
+    client = app.test_client()
+    assert client.get("/api/v1/health/ready").status_code == 200  # a pooled connection now
+    name = make_engine(copy).url.database
+    admin = _pg_admin_engine(request.config.getoption("--pg-url"))
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
+    admin.dispose()
+    lost = client.get("/api/v1/public/notices/1")
+    assert lost.status_code == 503 and lost.headers["Retry-After"] == "30"
+    assert "connection to the database was lost" in lost.get_json()["detail"]
+    assert client.get("/api/v1/public/notices/1").status_code == 200
+    app.extensions["grading.engine"].dispose()

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from service.accounts.access import Grant, Principal
 from service.accounts.models import Account, ApiToken, Role, RoleGrant
@@ -39,6 +39,7 @@ def principal_for_token(session: Session, token: str, now: datetime | None = Non
         select(ApiToken, Account)
         .join(Account, Account.id == ApiToken.account_id)
         .where(ApiToken.token_hash == hash_token(token))
+        .options(lazyload(Account.grants))  # the live grants come with their paths, below
     ).first()
     if row is None:
         raise TokenUnknown("the API token is not known")

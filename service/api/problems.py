@@ -109,7 +109,13 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def _database(exc: DBAPIError) -> Response:
-        """The database failed: 503 when it is down or not migrated, else a fault of ours."""
+        """The database failed: 503 when it is down or not migrated, or the connection was
+        lost (the pool reconnects; the client retries), else a fault of ours."""
+        if exc.connection_invalidated:
+            log.warning("database connection lost: %s", type(exc.orig).__name__)
+            return current_app.handle_user_exception(  # type: ignore[return-value]
+                DatabaseUnavailable("the connection to the database was lost; retry")
+            )
         why = migrate.not_ready(current_app.extensions["grading.sessions"])
         if why is None:
             return _unexpected(exc)

@@ -46,10 +46,15 @@ def get_grading(session: Session, grading_id: int) -> Grading:
 
 
 def _publicity_days(session: Session, grading: Grading) -> int:
-    days = session.scalar(
-        select(Campaign.publicity_working_days).where(Campaign.id == grading.campaign_id)
-    )
-    return days or 0
+    """The campaign's notice period, read once per session (a request reads it for the guards
+    and again for the answer)."""
+    known: dict[int, int] = session.info.setdefault("publicity_working_days", {})
+    if grading.campaign_id not in known:
+        days = session.scalar(
+            select(Campaign.publicity_working_days).where(Campaign.id == grading.campaign_id)
+        )
+        known[grading.campaign_id] = days or 0
+    return known[grading.campaign_id]
 
 
 def guard_context(

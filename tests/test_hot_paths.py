@@ -1,0 +1,76 @@
+"""The hot paths' round trips, counted: a test fails when one grows. (Issue 16 cuts them
+further; these are the numbers as they stand.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from service.context import Actor
+from service.gradings.models import Grading
+from service.records import operations as records
+from tests.conftest import Api
+
+SURVEY = {
+    "method": "meeting",
+    "date": "2026-03-01",
+    "counts": {},
+    "problems": [],
+    "suggestions": [],
+    "note": None,
+}
+
+
+@contextmanager
+def statements(connection: Connection) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            seen.append(" ".join(statement.split()[:3]).upper())
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+
+
+def surveyed(api: Api, db: Session) -> int:
+    grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
+    records.write(db, Actor.system("t"), grading, "survey_entry", SURVEY, key="E1")
+    db.commit()
+    return grading.id
+
+
+def test_a_transition_takes_fourteen_statements(
+    api: Api, db: Session, connection: Connection
+) -> None:
+    grading_id = surveyed(api, db)
+    api.get(f"/api/v1/gradings/{grading_id}", who="reviewer")  # warm
+    with statements(connection) as seen:
+        moved = api.post(
+            f"/api/v1/gradings/{grading_id}/transitions",
+            json={"transition": "open_self_rating"},
+            who="reviewer",
+        )
+    assert moved.status_code == 200, moved.get_json()
+    # token, grants, grading, approval, notice days, survey; update; chain head, event, head;
+    # outbox; the answer: approval, records, deadline
+    assert len(seen) == 14, seen
+
+
+def test_reading_a_grading_takes_seven_statements(
+    api: Api, db: Session, connection: Connection
+) -> None:
+    grading_id = surveyed(api, db)
+    api.get("/api/v1/me", who="reviewer")  # the token's last use is recorded once a minute
+    with statements(connection) as seen:
+        read = api.get(f"/api/v1/gradings/{grading_id}", who="reviewer")
+    assert read.status_code == 200
+    assert len(seen) == 7, seen
