@@ -15,13 +15,24 @@ from service.errors import ApprovalPending, NotFound
 from service.gradings.models import Approval, Grading
 from service.workflows.states import ApprovalState
 
+NONE_PENDING = "gradings without a pending approval"  # session.info: checked this session
+
 
 def pending_for(session: Session, grading_id: int) -> Approval | None:
-    return session.scalars(
+    """The grading's pending approval. A grading found without one is remembered for the rest
+    of the session (a transition checks before firing and answers with the same fact), until
+    this session requests one."""
+    checked: set[int] = session.info.setdefault(NONE_PENDING, set())
+    if grading_id in checked:
+        return None
+    found = session.scalars(
         select(Approval).where(
             Approval.grading_id == grading_id, Approval.state == ApprovalState.PENDING
         )
     ).first()
+    if found is None:
+        checked.add(grading_id)
+    return found
 
 
 def refuse_if_pending(session: Session, grading: Grading) -> None:
@@ -45,6 +56,7 @@ def request_approval(
     reason: str | None,
 ) -> Approval:
     refuse_if_pending(session, grading)
+    session.info.get(NONE_PENDING, set()).discard(grading.id)
     approval = Approval(
         grading_id=grading.id,
         kind=kind,
