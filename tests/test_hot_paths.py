@@ -48,7 +48,7 @@ def surveyed(api: Api, db: Session) -> int:
     return grading.id
 
 
-def test_a_transition_takes_thirteen_statements(
+def test_a_transition_takes_twelve_statements(
     api: Api, db: Session, connection: Connection
 ) -> None:
     grading_id = surveyed(api, db)
@@ -60,12 +60,12 @@ def test_a_transition_takes_thirteen_statements(
             who="reviewer",
         )
     assert moved.status_code == 200, moved.get_json()
-    # token, grants, grading, approval, notice days, survey; update; chain head, event, head;
+    # token with grants, grading, approval, notice days, survey; update; chain head, event, head;
     # outbox; the answer: records, deadline
-    assert len(seen) == 13, seen
+    assert len(seen) == 12, seen
 
 
-def test_reading_a_grading_takes_seven_statements(
+def test_reading_a_grading_takes_six_statements(
     api: Api, db: Session, connection: Connection
 ) -> None:
     grading_id = surveyed(api, db)
@@ -73,4 +73,4 @@ def test_reading_a_grading_takes_seven_statements(
     with statements(connection) as seen:
         read = api.get(f"/api/v1/gradings/{grading_id}", who="reviewer")
     assert read.status_code == 200
-    assert len(seen) == 7, seen
+    assert len(seen) == 6, seen
