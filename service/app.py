@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from flask import Flask
+from flask_cors import CORS
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -48,4 +49,26 @@ def create_app(
     api.install(app)
     site.install(app)
     metrics.install(app)
+    if settings.cors_origins:
+        CORS(
+            app,
+            resources={r"/api/v1/*": {"origins": list(settings.cors_origins)}},
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "If-Match",
+                "If-None-Match",
+                "Accept-Language",
+                "X-Request-Id",
+            ],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Retry-After",
+                "X-Request-Id",
+                "Idempotent-Replayed",
+            ],
+            max_age=600,
+        )
     return app

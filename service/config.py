@@ -64,6 +64,26 @@ def _public_url(raw: str) -> str | None:
     return raw.strip().rstrip("/")
 
 
+def _flag(name: str) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise SystemExit(f"configuration: {name} must be 1 or 0, not {raw!r}")
+    return raw in ("1", "true", "yes")
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """CORS_ORIGINS: exact origins (scheme://host[:port]) separated by commas or spaces."""
+    found = tuple(o.rstrip("/") for o in raw.replace(",", " ").split() if o)
+    for origin in found:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise SystemExit(
+                f"configuration: CORS_ORIGINS takes origins like https://portal.example.gov.cn, "
+                f"not {origin!r}"
+            )
+    return found
+
+
 def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
     if raw not in allowed:
         raise SystemExit(f"configuration: {name} must be one of {', '.join(allowed)}, not {raw!r}")
@@ -99,6 +119,8 @@ class Settings:
     ballot_window_seconds: int = 600  # … per window (per worker process)
     ballot_box_secret: str | None = None  # wraps each ballot box's private key
     log_format: str = "json"  # json | text
+    require_if_match: bool = False  # writes to versioned resources without If-Match: 428
+    cors_origins: tuple[str, ...] = ()  # browser portals allowed to call the API
     worker_lease_seconds: int = 60  # a delivery a worker took and did not finish goes again
     webhook_timeout_seconds: int = 10
     idempotency_hours: int = 24  # how long an Idempotency-Key is remembered
@@ -152,6 +174,8 @@ class Settings:
             "ballot_limit": _int("BALLOT_LIMIT", cls.ballot_limit),
             "ballot_window_seconds": _int("BALLOT_WINDOW_SECONDS", cls.ballot_window_seconds),
             "ballot_box_secret": os.environ.get("BALLOT_BOX_SECRET") or None,
+            "require_if_match": _flag("REQUIRE_IF_MATCH"),
+            "cors_origins": _origins(os.environ.get("CORS_ORIGINS", "")),
             "log_format": _choice(
                 "LOG_FORMAT", os.environ.get("LOG_FORMAT") or "json", ("json", "text")
             ),

@@ -100,6 +100,15 @@ class PreconditionFailed(DomainError):
             )
 
 
+class PreconditionRequired(DomainError):
+    status = 428
+    type = "precondition-required"
+    title = "If-Match required"
+    description = (
+        "This service requires If-Match on writes (REQUIRE_IF_MATCH): send the ETag you read."
+    )
+
+
 class IdempotencyKeyReused(DomainError):
     status = 422
     type = "idempotency-key-reused"

@@ -25,7 +25,9 @@ ERROR_TITLES = {
     403: "Your role may not do this here",
     404: "Not found, or outside your organizations",
     409: "Conflicts with the current state",
+    304: "Not modified: If-None-Match named the current ETag",
     412: "If-Match names a stale version",
+    428: "If-Match required (REQUIRE_IF_MATCH)",
     413: "Body too large",
     415: "Unsupported media type",
     422: "Invalid fields (see `errors`), or an Idempotency-Key reused for another request",
@@ -124,9 +126,13 @@ def _operation(op: Operation) -> dict[str, Any]:
         errors |= {400, 413, 415, 422}
     errors.add(422)  # unknown query parameters are refused everywhere
     errors.add(503)  # the database down or not migrated: every endpoint says so
+    if 412 in errors:
+        errors.add(428)  # with REQUIRE_IF_MATCH, a write without If-Match
+    if op.method == "GET":
+        errors.add(304)  # If-None-Match naming the ETag the answer carries
     if op.method in ("POST", "PATCH") and op.body is None:
         errors |= {400, 413, 415}
-    if op.method == "POST":
+    if op.method in ("POST", "PUT", "PATCH"):
         errors |= {400, 409}  # malformed Idempotency-Key; a concurrent first use of the key
     for status, schema in op.responses.items():
         if status >= 400:
@@ -139,7 +145,9 @@ def _operation(op: Operation) -> dict[str, Any]:
             entry["content"] = {"application/json": {"schema": schema}}
         data["responses"][str(status)] = entry
     for status in sorted(errors):
-        data["responses"][str(status)] = _problem_response(status)
+        data["responses"][str(status)] = (
+            {"description": ERROR_TITLES[304]} if status == 304 else _problem_response(status)
+        )
     if op.auth:
         data["security"] = [{"bearerAuth": []}]
     else:
