@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -64,6 +65,37 @@ def _public_url(raw: str) -> str | None:
     return raw.strip().rstrip("/")
 
 
+@dataclass(frozen=True)
+class OidcProvider:
+    """An identity provider whose access tokens (JWT) the API accepts (service.accounts.oidc)."""
+
+    issuer: str
+    audience: str
+    jwks_uri: str
+    claim: str = "preferred_username"  # names the account (its username)
+
+
+def _oidc(raw: str) -> tuple[OidcProvider, ...]:
+    """OIDC_PROVIDERS: a JSON list of {issuer, audience, jwks_uri[, claim]}."""
+    if not raw.strip():
+        return ()
+    try:
+        return tuple(
+            OidcProvider(
+                str(item["issuer"]),
+                str(item["audience"]),
+                str(item["jwks_uri"]),
+                str(item.get("claim", "preferred_username")),
+            )
+            for item in json.loads(raw)
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SystemExit(
+            "configuration: OIDC_PROVIDERS must be a JSON list of objects with issuer, "
+            f"audience and jwks_uri ({exc})"
+        ) from exc
+
+
 def _flag(name: str) -> bool:
     raw = (os.environ.get(name) or "").strip().lower()
     if raw not in ("", "0", "1", "true", "false", "yes", "no"):
@@ -119,6 +151,7 @@ class Settings:
     ballot_window_seconds: int = 600  # … per window (per worker process)
     ballot_box_secret: str | None = None  # wraps each ballot box's private key
     log_format: str = "json"  # json | text
+    oidc_providers: tuple[OidcProvider, ...] = ()  # issuers whose access tokens count
     require_if_match: bool = False  # writes to versioned resources without If-Match: 428
     cors_origins: tuple[str, ...] = ()  # browser portals allowed to call the API
     worker_lease_seconds: int = 60  # a delivery a worker took and did not finish goes again
@@ -174,6 +207,7 @@ class Settings:
             "ballot_limit": _int("BALLOT_LIMIT", cls.ballot_limit),
             "ballot_window_seconds": _int("BALLOT_WINDOW_SECONDS", cls.ballot_window_seconds),
             "ballot_box_secret": os.environ.get("BALLOT_BOX_SECRET") or None,
+            "oidc_providers": _oidc(os.environ.get("OIDC_PROVIDERS", "")),
             "require_if_match": _flag("REQUIRE_IF_MATCH"),
             "cors_origins": _origins(os.environ.get("CORS_ORIGINS", "")),
             "log_format": _choice(

@@ -20,6 +20,7 @@ from marshmallow import Schema
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from service.accounts import oidc
 from service.accounts.access import Principal
 from service.accounts.operations import principal_for_token
 from service.api.schemas.common import MAX_ID
@@ -121,7 +122,11 @@ def _authenticate(db: Session) -> Principal:
     m = TOKEN_RE.match(header.strip())
     if not m:
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-    return principal_for_token(db, m.group(1))
+    token = m.group(1)
+    providers = current_app.extensions["grading.settings"].oidc_providers
+    if providers and oidc.looks_like_jwt(token):
+        return oidc.principal_for_jwt(db, token, providers)
+    return principal_for_token(db, token)
 
 
 def _actor(principal: Principal | None) -> Actor:
