@@ -156,10 +156,68 @@ def read_json_body() -> Any:
     if "\x00" in text or "\\u0000" in text:
         raise MalformedRequest("the body contains a NUL character, which no field accepts")
     try:
-        return json.loads(text, parse_float=Decimal)
+        data = json.loads(text, parse_float=_decimal, parse_int=_integer)
     except json.JSONDecodeError as exc:
         raise MalformedRequest(
             f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except RecursionError as exc:
+        raise MalformedRequest(f"the body nests deeper than {MAX_DEPTH} levels") from exc
+    _check_shape(data)
+    return data
+
+
+MAX_DEPTH = 32  # no field of this API nests deeper than a few levels
+MAX_NUMBER_CHARS = 40  # digits of the longest number a field takes, and then some
+
+
+def _integer(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValidationFailed(
+            f"a number in the body has {len(text)} digits; at most {MAX_NUMBER_CHARS}",
+            errors={"_schema": ["number too long"]},
+        )
+    return int(text)
+
+
+def _decimal(text: str) -> Decimal:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValidationFailed(
+            f"a number in the body has {len(text)} characters; at most {MAX_NUMBER_CHARS}",
+            errors={"_schema": ["number too long"]},
+        )
+    return Decimal(text)
+
+
+def _check_shape(data: Any) -> None:
+    """No nesting deeper than MAX_DEPTH; no text that cannot be stored (a lone surrogate such
+    as "\ud800" decodes from JSON but is not UTF-8). Walked without recursion."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise MalformedRequest(f"the body nests deeper than {MAX_DEPTH} levels")
+        if isinstance(value, str):
+            _storable(value, path)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                _storable(key, path)
+                stack.append((item, f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(value, list):
+            stack.extend(
+                (item, f"{path}.{n}" if path else str(n), depth + 1) for n, item in enumerate(value)
+            )
+
+
+def _storable(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        field = path or "_schema"
+        raise ValidationFailed(
+            f"{field} holds a lone surrogate (\\u{ord(text[exc.start]):04x}), which is no "
+            "character",
+            errors={field: ["not valid Unicode text"]},
         ) from exc
 
 

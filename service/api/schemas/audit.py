@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from marshmallow import Schema, fields, validate
 
 from service.api.schemas.common import PageQuery, query_id
@@ -32,6 +34,15 @@ class AuditEventPage(Schema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
+# Moments a query may name: far enough for any trail, near enough that converting to UTC never
+# leaves the calendar (0001-01-01T00:00+01:00 would).
+MOMENTS = validate.Range(
+    min=datetime(1900, 1, 1, tzinfo=UTC),
+    max=datetime(9999, 1, 1, tzinfo=UTC),
+    error="must be between 1900 and 9998",
+)
+
+
 class AuditEventQuery(PageQuery):
     within = query_id(metadata={"description": "events of this organization's subtree"})
     actor = fields.String(
@@ -40,8 +51,10 @@ class AuditEventQuery(PageQuery):
     action = fields.String(validate=validate.Length(min=1, max=80))
     entity_type = fields.String(validate=validate.Length(min=1, max=60))
     entity_id = fields.String(validate=validate.Length(min=1, max=60))
-    since = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset"})
-    until = fields.AwareDateTime()
+    since = fields.AwareDateTime(
+        validate=MOMENTS, metadata={"description": "ISO 8601 with offset, years 1900–9998"}
+    )
+    until = fields.AwareDateTime(validate=MOMENTS)
     format = fields.String(
         validate=validate.OneOf(["json", "csv", "ndjson"]),
         metadata={"description": "or send Accept: text/csv / application/x-ndjson"},
