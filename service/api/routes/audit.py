@@ -42,6 +42,7 @@ from service.audit.operations import chain_key_for, jsonable, record
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.gradings import operations as gradings
 from service.organizations.models import Organization
+from service.reports.formats import inert
 
 TAG = "audit"
 READERS = [Role.INSPECTOR, Role.ADMIN]
@@ -126,9 +127,11 @@ def _stream(query: Select[Any], fmt: str) -> Iterator[str]:
                 continue
             writer.writerow(
                 [
-                    json.dumps(row[c], ensure_ascii=False)
-                    if c in ("before", "after")
-                    else ("" if row[c] is None else row[c])
+                    inert(
+                        json.dumps(row[c], ensure_ascii=False)
+                        if c in ("before", "after")
+                        else ("" if row[c] is None else row[c])
+                    )
                     for c in CSV_COLUMNS
                 ]
             )
