@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import migrate
@@ -27,7 +28,7 @@ from service.config import Settings
 from service.context import Actor
 from service.db import make_engine
 from service.gradings.approvals import request_approval
-from service.gradings.models import Grading
+from service.gradings.models import Approval, Grading
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.records import operations as records
@@ -262,3 +263,106 @@ def test_two_supervisors_deciding_at_once_cannot_pass_a_cap_together(committed: 
         assert verify(session).intact
     app.extensions["grading.engine"].dispose()
     engine.dispose()
+
+
+def _correction(committed: Setup, index: int) -> tuple[int, int]:
+    """A correction waiting for approval on one of the many gradings: (grading, approval)."""
+    engine = make_engine(committed.url)
+    with Session(engine, expire_on_commit=False) as session:
+        grading = session.get_one(Grading, committed.many[index])
+        approval = request_approval(
+            session,
+            Actor.system("t"),
+            grading,
+            kind="correction",
+            subject="survey_entry",
+            payload={"record_key": "main", "data": {"households": 2}},
+            reason="补录",
+        )
+        session.commit()
+        ids = (grading.id, approval.id)
+    engine.dispose()
+    return ids
+
+
+def _decisions_on(url: str, grading_id: int) -> int:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        found = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.entity_id == str(grading_id),
+                AuditEvent.action.in_(["approval.approve", "approval.reject"]),
+            )
+        )
+    engine.dispose()
+    return int(found or 0)
+
+
+def test_an_approve_and_a_reject_at_once_leave_one_outcome(committed: Setup) -> None:
+    grading_id, approval_id = _correction(committed, 40)
+    app = create_app(Settings.from_env(database_url=committed.url))
+    barrier = threading.Barrier(2)
+
+    def decide(args: tuple[str, str, dict[str, str]]) -> int:
+        step, who, body = args
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {committed.world.tokens[who]}"}
+        barrier.wait()
+        return client.post(
+            f"/api/v1/approvals/{approval_id}/{step}", json=body, headers=headers
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = sorted(
+            pool.map(
+                decide, [("approve", "supervisor", {}), ("reject", "chief", {"comment": "否"})]
+            )
+        )
+    app.extensions["grading.engine"].dispose()
+    assert statuses == [200, 409], statuses
+    assert _decisions_on(committed.url, grading_id) == 1  # one event: one outcome
+
+
+def test_two_requests_for_approval_at_once_leave_one_pending(committed: Setup) -> None:
+    engine = make_engine(committed.url)
+    grading_id = committed.many[41]
+    barrier = threading.Barrier(2)
+
+    def ask(n: int) -> str:
+        with Session(engine, expire_on_commit=False) as session:
+            grading = session.get_one(Grading, grading_id)
+            barrier.wait()
+            try:
+                request_approval(
+                    session,
+                    Actor.system(f"t{n}"),
+                    grading,
+                    kind="correction",
+                    subject="survey_entry",
+                    payload={"record_key": "main", "data": {"households": n}},
+                    reason="补录",
+                )
+                session.commit()
+                return "pending"
+            except IntegrityError:
+                session.rollback()
+                return "refused"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(ask, [1, 2]))
+    assert outcomes == ["pending", "refused"], outcomes
+    with Session(engine) as session:
+        pending = session.scalar(
+            select(func.count())
+            .select_from(Approval)
+            .where(Approval.grading_id == grading_id, Approval.state == "pending")
+        )
+        events = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity_id == str(grading_id), AuditEvent.action == "approval.request")
+        )
+    engine.dispose()
+    assert (pending, events) == (1, 1)

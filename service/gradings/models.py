@@ -3,7 +3,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
@@ -73,6 +83,14 @@ class Approval(Base):
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state"),
         CheckConstraint("kind IN ('transition', 'correction')", name="kind"),
+        # one request waits at a time, whatever races: the second insert fails (409)
+        Index(
+            "uq_approvals_one_pending",
+            "grading_id",
+            unique=True,
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
     )
 
     _state_by_engine = validates("state")(engine_only(ApprovalState.PENDING))

@@ -270,7 +270,9 @@ def settle_approval(
 ) -> Approval:
     """A supervisor (the caller has checked the role: APPROVAL_WORKFLOW.authorize) who is not
     the requester approves — the request is carried out now, its guards checked again — or
-    rejects it with a comment."""
+    rejects it with a comment. The approval's row is locked first: of an approve and a reject
+    sent at once, the second waits, finds it decided and is refused (409)."""
+    session.refresh(approval, with_for_update=True)
     grading = session.get_one(Grading, approval.grading_id)
     step = "approve" if approve else "reject"
     APPROVAL_WORKFLOW.require_source(approval, step)
