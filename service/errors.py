@@ -109,6 +109,17 @@ class PreconditionRequired(DomainError):
     )
 
 
+class SecretNotReplayed(DomainError):
+    status = 409
+    type = "secret-not-replayed"
+    title = "The first answer held a secret"
+    description = (
+        "A retry with this Idempotency-Key: the first request succeeded, but its answer held a "
+        "secret shown once (a token, a webhook secret), which is never stored. Read what was "
+        "created (Location, or the list) instead."
+    )
+
+
 class IdempotencyKeyReused(DomainError):
     status = 422
     type = "idempotency-key-reused"

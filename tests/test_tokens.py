@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import JSON, String, Text, cast, func, select
 from sqlalchemy.orm import Session
 
+import service.models  # noqa: F401 (every table in the metadata)
 from service.accounts.models import ApiToken
 from service.accounts.operations import hash_token
-from service.db import utcnow
+from service.db import Base, utcnow
 from tests.conftest import Api, assert_problem
 
 
@@ -97,3 +98,32 @@ def test_one_account_cannot_revoke_another_accounts_token(api: Api) -> None:
         who="teller",
     )
     assert_problem(response, 403, "forbidden")
+
+
+def test_a_token_issued_with_an_idempotency_key_is_never_stored_in_plain(
+    api: Api, db: Session
+) -> None:
+    """The idempotency layer keeps that the key was used, never the answer holding the token;
+    a retry is told so (409) and where to look. No table holds the token afterwards."""
+    account = api.world.accounts["reviewer"]
+    path = f"/api/v1/accounts/{account.id}/tokens"
+    headers = {"Idempotency-Key": "issue-once-91c2"}
+    issued = api.post(path, json={"name": "portal"}, headers=headers)
+    assert issued.status_code == 201
+    plain = issued.get_json()["token"]
+    retry = api.post(path, json={"name": "portal"}, headers=headers)
+    body = assert_problem(retry, 409, "secret-not-replayed")
+    assert plain not in retry.get_data(as_text=True) and "succeeded" in body["detail"]
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    holding = []
+    for table in Base.metadata.sorted_tables:
+        text_columns = [c for c in table.columns if isinstance(c.type, String | Text | JSON)]
+        for column in text_columns:
+            found = db.execute(
+                select(func.count())
+                .select_from(table)
+                .where(cast(column, Text).contains(plain[:20]))
+            ).scalar()
+            if found:
+                holding.append(f"{table.name}.{column.name}")
+    assert holding == []

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from service.accounts import oidc
 from service.accounts.access import Principal
 from service.accounts.operations import principal_for_token
+from service.api.problems import problem
 from service.api.schemas.common import MAX_ID
 from service.config import Settings
 from service.context import Actor
@@ -32,6 +33,7 @@ from service.errors import (
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    SecretNotReplayed,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
@@ -358,6 +360,14 @@ class _Idempotency:
         kept = {
             k: v for k, v in response.headers.items() if k in ("Location", "ETag", "Cache-Control")
         }
+        if "no-store" in response.headers.get("Cache-Control", ""):
+            # The answer holds a secret shown once: keep only that the key was used.
+            secret_free = problem(
+                SecretNotReplayed,
+                f"this Idempotency-Key was used for {request.method} {request.path}, which "
+                "succeeded; its answer held a secret that is shown once and not kept",
+            )
+            response, kept = secret_free, {k: v for k, v in kept.items() if k == "Location"}
         db.add(
             IdempotentResponse(
                 scope=self.scope,
