@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import calendar
 from service.gradings.models import Grading
+from service.publicity.models import Complaint
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
 from tests.test_decisions import approve, decide, propose, scored
@@ -208,3 +210,18 @@ def test_complaints_are_rate_limited_per_client_without_sleeping(
     assert refused.headers["Retry-After"] == str(expected) and problem["retry_after"] == expected
     now[0] += expected  # the next window
     assert complain(api, grading_id).status_code == 201
+
+
+def test_a_complaint_retried_with_its_idempotency_key_is_filed_once(api: Api, db: Session) -> None:
+    grading_id = in_publicity(db, api.world.gradings["A1-01"])
+    key = {"Idempotency-Key": "complaint-after-lost-answer-1"}
+    body = {"grading_id": grading_id, "text": "评定时未听取群众意见"}
+    first = api.post("/api/v1/public/complaints", who=None, json=body, headers=key)
+    again = api.post("/api/v1/public/complaints", who=None, json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["tracking_code"] == first.get_json()["tracking_code"]
+    filed = db.scalar(
+        select(func.count()).select_from(Complaint).where(Complaint.grading_id == grading_id)
+    )
+    assert filed == 1

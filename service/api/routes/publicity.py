@@ -60,12 +60,12 @@ def get_notice(ctx: Ctx, campaign_id: int) -> Any:
     summary="File a complaint against a grading under publicity (no token; anonymous allowed)",
     tag=TAG,
     auth=False,
-    idempotent=False,
     body=ComplaintIn,
     responses={201: ComplaintFiledOut},
     errors=(404, 409, 429),
     description="Limited per client (COMPLAINT_LIMIT per COMPLAINT_WINDOW_SECONDS): past it, 429 "
-    "with Retry-After. Keep the tracking code to read the reply.",
+    "with Retry-After. Keep the tracking code to read the reply. Send an Idempotency-Key: a "
+    "retry after a lost answer gets the same tracking code instead of a second complaint.",
 )
 def file_complaint(ctx: Ctx) -> Any:
     throttle_complaints(ctx.session)
