@@ -8,8 +8,10 @@ from sqlalchemy import JSON, String, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 import service.models  # noqa: F401 (every table in the metadata)
-from service.accounts.models import ApiToken
+from service.accounts import operations as ops
+from service.accounts.models import ApiToken, Role
 from service.accounts.operations import hash_token
+from service.context import Actor
 from service.db import Base, utcnow
 from tests.conftest import Api, assert_problem
 
@@ -127,3 +129,33 @@ def test_a_token_issued_with_an_idempotency_key_is_never_stored_in_plain(
             if found:
                 holding.append(f"{table.name}.{column.name}")
     assert holding == []
+
+
+def test_a_township_admin_cannot_empower_an_account_granted_beyond_its_township(
+    api: Api, db: Session
+) -> None:
+    """The account lives in the township but holds supervisor on the county: no token from the
+    township's admin, no (re)activation either; the county's admin may."""
+    actor = Actor.system("t")
+    township, county = api.world.org("A1"), api.world.org("A")
+    local_admin = ops.create_account(
+        db, actor, username="a1.admin", display_name="甲镇管理员", organization=township
+    )
+    ops.grant_role(db, actor, local_admin, Role.ADMIN, township)
+    _, local_token = ops.issue_token(db, actor, local_admin, name="t", lifetime=timedelta(days=1))
+    strong = ops.create_account(
+        db, actor, username="a1.strong", display_name="挂县职", organization=township
+    )
+    ops.grant_role(db, actor, strong, Role.SUPERVISOR, county)
+    db.commit()
+    headers = {"Authorization": f"Bearer {local_token}"}
+    tokens = f"/api/v1/accounts/{strong.id}/tokens"
+    minted = api.client.post(tokens, json={"name": "x"}, headers=headers)
+    body = assert_problem(minted, 403, "forbidden")
+    assert "holds a role on 甲县委" in body["detail"]
+    paused = api.client.patch(
+        f"/api/v1/accounts/{strong.id}", json={"is_active": False}, headers=headers
+    )
+    assert_problem(paused, 403, "forbidden")
+    assert db.scalar(select(func.count()).where(ApiToken.account_id == strong.id)) == 0
+    assert api.post(tokens, json={"name": "x"}, who="admin").status_code == 201  # the county's

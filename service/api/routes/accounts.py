@@ -25,11 +25,30 @@ from service.api.schemas.accounts import (
 )
 from service.api.schemas.common import ReasonBody
 from service.api.scope import scoped, within
-from service.errors import NotFound
+from service.errors import Forbidden, NotFound
 from service.organizations.models import Organization
 
 TAG = "access"
 READERS = [Role.ADMIN, Role.INSPECTOR]
+
+
+def _empowering(ctx: Ctx, account_id: int, what: str) -> Account:
+    """An account the caller would give power to (a token, activation): an admin where it
+    lives and where every one of its live grants reaches — never beyond the caller's own
+    subtree (a township admin cannot mint a token for an account granted on the county)."""
+    account = _account(ctx, account_id, [Role.ADMIN], what)
+    reaches = ctx.session.scalars(
+        select(Organization)
+        .join(RoleGrant, RoleGrant.organization_id == Organization.id)
+        .where(RoleGrant.account_id == account.id, RoleGrant.revoked_at.is_(None))
+    ).all()
+    for org in reaches:
+        if Role.ADMIN not in ctx.caller.roles_at(org):
+            raise Forbidden(
+                f"{what}: account {account.username} holds a role on {org.name} ({org.code}), "
+                "beyond your administration"
+            )
+    return account
 
 
 def _account(ctx: Ctx, account_id: int, roles: list[Role], what: str) -> Account:
@@ -135,7 +154,7 @@ def get_account(ctx: Ctx, account_id: int) -> Any:
     errors=(403, 404, 422),
 )
 def patch_account(ctx: Ctx, account_id: int) -> Any:
-    account = _account(ctx, account_id, [Role.ADMIN], "changing an account")
+    account = _empowering(ctx, account_id, "changing an account")
     if "is_active" in ctx.body:
         ops.set_account_active(
             ctx.session, ctx.actor, account, ctx.body["is_active"], ctx.body.get("reason")
@@ -209,7 +228,7 @@ def list_tokens(ctx: Ctx, account_id: int) -> Any:
     errors=(403, 404, 422),
 )
 def create_token(ctx: Ctx, account_id: int) -> Any:
-    account = _account(ctx, account_id, [Role.ADMIN], "issuing a token")
+    account = _empowering(ctx, account_id, "issuing a token")
     days = ctx.body.get("expires_in_days")
     lifetime = timedelta(days=days) if days else ctx.settings.token_lifetime
     api_token, plain = ops.issue_token(
