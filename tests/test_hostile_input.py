@@ -3,11 +3,20 @@ need no login as much as on the others (issue 18, first part)."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import json
 import re
+from typing import Any
 
 import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from service.api.routing import REGISTRY
+from service.organizations.models import Organization
+from service.publicity.models import Complaint
 from tests.conftest import Api, assert_problem
 
 COMPLAINTS = "/api/v1/public/complaints"
@@ -93,3 +102,40 @@ def test_hostile_json_to_every_json_endpoint_never_answers_5xx(api: Api) -> None
                 assert reply.status_code < 500, (op.method, op.rule, raw[:40], reply.get_data())
     assert sum(answered.values()) > 500, answered
     assert 404 not in answered or answered[404] < answered.get(400, 0), answered  # bodies read
+
+
+def chunked(api: Api, path: str, body: bytes, content_type: str, who: str | None) -> Any:
+    """A body sent with Transfer-Encoding: chunked (no Content-Length), as gunicorn passes it."""
+    headers = {"Content-Type": content_type, "Transfer-Encoding": "chunked"}
+    if who:
+        headers["Authorization"] = f"Bearer {api.world.tokens[who]}"
+    return api.client.post(
+        path,
+        input_stream=io.BytesIO(body),
+        headers=headers,
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+def test_a_chunked_body_past_the_limit_is_413_not_cut(api: Api, db: Session) -> None:
+    grading = api.world.gradings["A1-01"].id
+    padded = json.dumps({"grading_id": grading, "text": "太长"}).encode() + b" " * 70_000
+    refused = chunked(api, COMPLAINTS, padded, "application/json", None)
+    assert_problem(refused, 413, "payload-too-large")
+    assert db.scalar(select(func.count()).select_from(Complaint)) == 0
+    small = chunked(api, COMPLAINTS, padded[:200], "application/json", None)
+    assert small.status_code != 413  # under the limit the chunked body is read whole
+
+
+def test_a_chunked_import_past_its_limit_creates_nothing(api: Api, db: Session, app: Flask) -> None:
+    settings = app.extensions["grading.settings"]
+    app.extensions["grading.settings"] = dataclasses.replace(settings, max_import_bytes=20_000)
+    rows = "".join(f"A1-Z{n:04d},第{n}支部,branch,A1,village\n" for n in range(2000))
+    body = ("code,name,kind,parent_code,domain\n" + rows).encode()
+    before = db.scalar(select(func.count()).select_from(Organization))
+    try:
+        refused = chunked(api, "/api/v1/organizations/import", body, "text/csv", "admin")
+    finally:
+        app.extensions["grading.settings"] = settings
+    assert_problem(refused, 413, "payload-too-large")
+    assert db.scalar(select(func.count()).select_from(Organization)) == before
