@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import zipfile
 from datetime import date
 
+import pytest
+from flask import Flask
 from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -172,3 +176,85 @@ def test_only_admins_import(api: Api) -> None:
 
 def test_an_unsupported_media_type_is_a_415(api: Api) -> None:
     assert_problem(_import(api, b"{}", "application/json"), 415, "unsupported-media-type")
+
+
+HEAD = "编码,名称,类型,上级编码,领域,党员数\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "said"),
+    [
+        ("A1-05,新村党支部,党支部,A1,农村,²\n", "member_count", "not a whole number"),
+        ("A1-05,新村党支部,党支部,A1,农村,2147483648\n", "member_count", "not a whole number"),
+        ("'; DROP TABLE organizations;--,新村,党支部,A1,农村,1\n", "code", "letters, digits"),
+    ],
+    ids=["superscript-two", "past-2^31", "code-the-api-refuses"],
+)
+def test_a_cell_the_api_would_refuse_is_refused_by_row_and_column(
+    api: Api, db: Session, row: str, column: str, said: str
+) -> None:
+    before = _count(db)
+    refused = _import(api, (HEAD + row).encode(), query="?dry_run=true")
+    body = assert_problem(refused, 422, "import-rejected")
+    assert [(e["row"], e["column"]) for e in body["errors"]] == [(2, column)]
+    assert said in body["errors"][0]["message"]
+    assert _count(db) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        (HEAD + "A1-05,新村\x00党支部,党支部,A1,农村,1\n").encode(),
+        (HEAD + "A1-05," + "长" * 140_000 + ",党支部,A1,农村,1\n").encode(),
+    ],
+    ids=["nul-byte", "field-over-csv-limit"],
+)
+def test_an_unreadable_csv_is_a_422_naming_the_line(api: Api, db: Session, body: bytes) -> None:
+    before = _count(db)
+    refused = assert_problem(_import(api, body), 422, "import-rejected")
+    assert refused["errors"][0]["row"] == 2
+    assert _count(db) == before
+
+
+def _workbook(rows: int) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(["编码", "名称", "类型", "上级编码", "领域"])
+    for n in range(rows):
+        sheet.append([f"A1-Z{n:05d}", "村", "党支部", "A1", "农村"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_broken_workbooks_are_422(api: Api) -> None:
+    with zipfile.ZipFile(io.BytesIO(_workbook(1))) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    sheet_part = next(n for n in parts if n.startswith("xl/worksheets/sheet"))
+
+    def rezip(changed: dict[str, bytes]) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as target:
+            for name, content in (parts | changed).items():
+                target.writestr(name, content)
+        return out.getvalue()
+
+    book = parts["xl/workbook.xml"].decode()
+    start, end = book.index("<sheets>"), book.index("</sheets>") + len("</sheets>")
+    no_sheet = rezip({"xl/workbook.xml": (book[:start] + "<sheets/>" + book[end:]).encode()})
+    body = assert_problem(_import(api, no_sheet, XLSX), 422, "import-rejected")
+    assert "cannot be read" in body["detail"]
+    cut = rezip({sheet_part: parts[sheet_part][: len(parts[sheet_part]) // 2]})  # mid-XML
+    assert_problem(_import(api, cut, XLSX), 422, "import-rejected")
+
+
+def test_a_workbook_past_the_row_cap_stops_at_the_cap(api: Api, app: Flask) -> None:
+    """A small file that inflates to many rows is refused after the cap, not read in full."""
+    settings = app.extensions["grading.settings"]
+    app.extensions["grading.settings"] = dataclasses.replace(settings, max_import_rows=100)
+    try:
+        refused = _import(api, _workbook(20_000), XLSX)
+    finally:
+        app.extensions["grading.settings"] = settings
+    body = assert_problem(refused, 422, "import-rejected")
+    assert "more than 100 rows" in body["detail"]

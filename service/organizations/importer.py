@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ KIND_BY_TEXT = {k.value: k.value for k in OrgKind} | {v: k.value for k, v in KIN
 KIND_BY_TEXT |= {"党工委": "committee", "党组": "committee"}
 
 XLSX_MAGIC = b"PK\x03\x04"
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")  # as the API's organization code
+MEMBER_COUNT = re.compile(r"^[0-9]{1,7}$")  # ASCII digits only ("²" is a digit to isdigit())
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DATE_PATTERNS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
@@ -101,11 +104,24 @@ def _decode(data: bytes) -> str:
 
 def _read_csv(data: bytes, max_rows: int) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
     text = _decode(data)
+    if "\x00" in text:  # no text column stores it (PostgreSQL refuses it outright)
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ImportRejected(
+            f"line {line} holds a NUL character",
+            errors=[RowError(line, None, "NUL character").as_dict()],
+        )
     try:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        rows = list(itertools.islice(reader, max_rows + 2))  # the header, the cap, one more
+    except csv.Error as exc:  # a NUL byte, a field past csv's size limit, a broken quote
+        raise ImportRejected(
+            f"the CSV cannot be read at line {reader.line_num}: {exc}",
+            errors=[RowError(reader.line_num, None, str(exc)).as_dict()],
+        ) from exc
     if not rows:
         raise ImportRejected(
             "the file is empty", errors=[RowError(1, None, "no header row").as_dict()]
@@ -115,20 +131,26 @@ def _read_csv(data: bytes, max_rows: int) -> tuple[list[str], Iterator[tuple[int
 
 
 def _read_xlsx(data: bytes, max_rows: int) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
-    import zipfile
 
     from openpyxl import load_workbook
 
+    workbook = None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        if not workbook.worksheets:
+            raise ValueError("the workbook has no sheet")
+        sheet = workbook.worksheets[0]
+        # rows are read lazily and no further than the cap: a small file that inflates to a
+        # million rows (a decompression bomb) stops here
+        rows = list(itertools.islice(sheet.iter_rows(values_only=True), max_rows + 2))
+    except Exception as exc:  # any parser failure is the file's fault, not ours
         raise ImportRejected(
             "the file looks like xlsx but cannot be read",
-            errors=[RowError(1, None, f"unreadable workbook: {exc.__class__.__name__}").as_dict()],
+            errors=[RowError(1, None, f"unreadable workbook: {exc}"[:300]).as_dict()],
         ) from exc
-    sheet = workbook.worksheets[0]
-    rows = list(sheet.iter_rows(values_only=True))
-    workbook.close()
+    finally:
+        if workbook is not None:
+            workbook.close()
     if not rows:
         raise ImportRejected(
             "the sheet is empty", errors=[RowError(1, None, "no header row").as_dict()]
@@ -141,7 +163,7 @@ def _read_xlsx(data: bytes, max_rows: int) -> tuple[list[str], Iterator[tuple[in
 def _check_size(count: int, max_rows: int) -> None:
     if count > max_rows:
         raise ImportRejected(
-            f"the file has {count} rows; at most {max_rows} are imported at once",
+            f"the file has more than {max_rows} rows; at most {max_rows} are imported at once",
             errors=[RowError(1, None, f"more than {max_rows} rows").as_dict()],
         )
 
@@ -201,8 +223,10 @@ def parse_rows(
                 errors.append(RowError(number, column, "is required"))
         code = _cell(cells.get("code"))
         if code:
-            if len(code) > 64:
-                errors.append(RowError(number, "code", "longer than 64 characters"))
+            if not CODE.match(code):
+                errors.append(
+                    RowError(number, "code", "letters, digits, '.', '_' or '-', at most 64")
+                )
             if code in seen:
                 errors.append(RowError(number, "code", f"{code!r} repeats row {seen[code]}"))
             seen.setdefault(code, number)
@@ -237,7 +261,7 @@ def parse_rows(
         count_text = _cell(cells.get("member_count"))
         values["member_count"] = 0
         if count_text:
-            if not count_text.isdigit():
+            if not MEMBER_COUNT.match(count_text) or int(count_text) > 1_000_000:
                 errors.append(
                     RowError(number, "member_count", f"{count_text!r} is not a whole number ≥ 0")
                 )
