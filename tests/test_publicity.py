@@ -225,3 +225,30 @@ def test_a_complaint_retried_with_its_idempotency_key_is_filed_once(api: Api, db
         select(func.count()).select_from(Complaint).where(Complaint.grading_id == grading_id)
     )
     assert filed == 1
+
+
+def test_failed_complaint_attempts_count_and_each_client_has_its_own_limit(
+    app: Any, api: Api, db: Session
+) -> None:
+    grading_id = in_publicity(db, api.world.gradings["A1-01"])
+    settings = app.extensions["grading.settings"]
+    window, limit = settings.complaint_window_seconds, settings.complaint_limit
+    now = [1_800_000_000.0 + 1234]  # mid-window: 1234 s of it gone
+    app.extensions["grading.clock"] = lambda: now[0]
+    a, b = {"REMOTE_ADDR": "203.0.113.7"}, {"REMOTE_ADDR": "198.51.100.9"}
+
+    def attempt(addr: dict[str, str], body: Any) -> Any:
+        return api.client.post("/api/v1/public/complaints", json=body, environ_base=addr)
+
+    failures = [{"grading_id": grading_id}, {"grading_id": 999_999, "text": "无此评定"}]
+    for n in range(limit):  # invalid (422) and unknown (404) attempts alternate
+        assert attempt(a, failures[n % 2]).status_code in (404, 422)
+    refused = attempt(a, {"grading_id": grading_id, "text": "第六次"})
+    problem = assert_problem(refused, 429, "rate-limited")
+    assert refused.headers["Retry-After"] == str(window - 1234) == str(problem["retry_after"])
+    other = attempt(b, {"grading_id": grading_id, "text": "另一台手机"})
+    assert other.status_code == 201
+    filed = db.scalar(
+        select(func.count()).select_from(Complaint).where(Complaint.grading_id == grading_id)
+    )
+    assert filed == 1

@@ -266,7 +266,11 @@ def operation(
     raw: bool = False,
     idempotent: bool = True,
     spec_extra: dict[str, Any] | None = None,
+    first: Callable[[], None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`first` runs before anything is read of the request (e.g. counting an attempt against a
+    rate limit, so that malformed attempts count too)."""
+
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         endpoint = fn.__name__
         REGISTRY.append(
@@ -292,6 +296,8 @@ def operation(
             for name, value in path.items():
                 if isinstance(value, int) and value > MAX_ID:
                     raise NotFound(f"no resource has {name} {value}")
+            if first is not None:
+                first()
             db = session()
             try:
                 principal = _authenticate(db) if auth else None

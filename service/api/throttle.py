@@ -13,7 +13,6 @@ import hmac
 import threading
 
 from flask import current_app, request
-from sqlalchemy.orm import Session
 
 from service.errors import TooManyRequests
 from service.publicity.ratelimit import hit as complaint_hit
@@ -58,16 +57,23 @@ def throttle_ballots() -> None:
     )
 
 
-def throttle_complaints(session: Session) -> None:
-    """One complaint filed by this client (the API's or the page's), counted in the database so
-    the limit holds across workers (service/publicity/ratelimit.py)."""
+def throttle_complaints() -> None:
+    """One attempt to file a complaint by this client (the API's or the page's), counted in the
+    database so the limit holds across workers (service/publicity/ratelimit.py) — in a
+    transaction of its own, so an attempt that fails (unknown grading, invalid text, notice
+    over) counts as much as one that succeeds."""
     settings = current_app.extensions["grading.settings"]
-    complaint_hit(
-        session,
-        secret=settings.secret_key,
-        scope="complaints",
-        client=request.remote_addr or "unknown",
-        limit=settings.complaint_limit,
-        window=settings.complaint_window_seconds,
-        now=current_app.extensions["grading.clock"](),
-    )
+    own = current_app.extensions["grading.sessions"]()
+    try:
+        complaint_hit(
+            own,
+            secret=settings.secret_key,
+            scope="complaints",
+            client=request.remote_addr or "unknown",
+            limit=settings.complaint_limit,
+            window=settings.complaint_window_seconds,
+            now=current_app.extensions["grading.clock"](),
+        )
+    finally:  # the count is kept, refused or not
+        own.commit()
+        own.close()

@@ -154,7 +154,8 @@ def file_complaint() -> Response:
         code = ops.tracking_code_for(settings().secret_key, nonce)
         if db.scalar(select(Complaint.id).where(Complaint.tracking_code == code)):
             return redirect(url_for("web.complaint_status", code=code), 303)  # sent twice
-        throttle_complaints(db)
+        db.commit()  # only reads so far: the attempt is counted in a transaction of its own
+        throttle_complaints()
         try:
             with db.begin_nested():
                 ops.file_complaint(db, grading.id, text, contact or None, tracking_code=code)

@@ -60,6 +60,7 @@ def get_notice(ctx: Ctx, campaign_id: int) -> Any:
     summary="File a complaint against a grading under publicity (no token; anonymous allowed)",
     tag=TAG,
     auth=False,
+    first=throttle_complaints,  # every attempt counts, malformed or refused ones too
     body=ComplaintIn,
     responses={201: ComplaintFiledOut},
     errors=(404, 409, 429),
@@ -68,7 +69,6 @@ def get_notice(ctx: Ctx, campaign_id: int) -> Any:
     "retry after a lost answer gets the same tracking code instead of a second complaint.",
 )
 def file_complaint(ctx: Ctx) -> Any:
-    throttle_complaints(ctx.session)
     complaint = ops.file_complaint(
         ctx.session, ctx.body["grading_id"], ctx.body["text"], ctx.body.get("contact")
     )
