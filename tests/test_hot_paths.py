@@ -15,15 +15,7 @@ from service.context import Actor
 from service.gradings.models import Grading
 from service.records import operations as records
 from tests.conftest import Api
-
-SURVEY = {
-    "method": "meeting",
-    "date": "2026-03-01",
-    "counts": {},
-    "problems": [],
-    "suggestions": [],
-    "note": None,
-}
+from tests.test_authorization_matrix import SURVEY_DATA as SURVEY
 
 
 @contextmanager
