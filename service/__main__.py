@@ -15,6 +15,7 @@ from typing import Any
 import click
 from sqlalchemy import make_url, select
 from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
 
 from service import demo as demo_data
 from service import demo_examples, migrate
@@ -41,6 +42,10 @@ TOKENS_FILE = Path("instance/demo-tokens.json")
 
 def _settings() -> Settings:
     return Settings.from_env()
+
+
+def _sessions(settings: Settings) -> sessionmaker[Session]:
+    return make_sessionmaker(make_engine(settings.database_url))
 
 
 @click.group(
@@ -80,7 +85,7 @@ def db_downgrade(revision: str) -> None:
 )
 def db_check() -> None:
     settings = _settings()
-    why = migrate.not_ready(make_sessionmaker(make_engine(settings.database_url)))
+    why = migrate.not_ready(_sessions(settings))
     if why is not None:
         click.echo(f"error: {_safe_url(settings.database_url)}: {why}", err=True)
         sys.exit(2)
@@ -113,7 +118,7 @@ def _safe_url(url: str) -> str:
 def demo(if_empty: bool, quiet: bool) -> None:
 
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
+    factory = _sessions(settings)
     with unit_of_work(factory) as session:
         if not demo_data.is_empty(session):
             if not if_empty:
@@ -173,7 +178,7 @@ def _print_tokens() -> None:
 def bootstrap(code: str, name: str, username: str) -> None:
 
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
+    factory = _sessions(settings)
     actor = Actor.system("bootstrap")
     with unit_of_work(factory) as session:
         if session.query(Organization.id).filter(Organization.parent_id.is_(None)).first():
@@ -199,7 +204,7 @@ def bootstrap(code: str, name: str, username: str) -> None:
 )
 def token(username: str, name: str, days: int | None) -> None:
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
+    factory = _sessions(settings)
     with unit_of_work(factory) as session:
         account = session.scalar(select(Account).where(Account.username == username))
         if account is None:
@@ -251,7 +256,7 @@ def serve(host: str, port: int, worker: bool) -> None:
 def worker_command(concurrency: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
+    factory = _sessions(settings)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -295,7 +300,7 @@ def audit_verify(checkpoint_files: tuple[str, ...], with_state: bool) -> None:
     saved = [
         inspection.Saved(name, Path(name).read_text(encoding="utf-8")) for name in checkpoint_files
     ]
-    factory = make_sessionmaker(make_engine(settings.database_url))
+    factory = _sessions(settings)
     with factory() as session:
         try:
             report = inspection.check(
@@ -351,7 +356,7 @@ def audit_witness(
 )
 def audit_integrate() -> None:
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
+    factory = _sessions(settings)
     with unit_of_work(factory) as session:
         head = log.integrate(session)
     click.echo(f"the log has {head.size} events; root {head.root.hex()}")
@@ -368,7 +373,7 @@ def audit_integrate() -> None:
 def audit_checkpoint(out: str | None) -> None:
     settings = _settings()
     key = signing.load_private_key(settings.audit_signing_key, settings.secret_key)
-    factory = make_sessionmaker(make_engine(settings.database_url))
+    factory = _sessions(settings)
     with unit_of_work(factory) as session:
         exported = checkpoints.sign_all(
             session, Actor.system("checkpoint"), key, settings.audit_log_origin
@@ -407,7 +412,7 @@ def report(
 ) -> None:
 
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
+    factory = _sessions(settings)
     with factory() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:

@@ -17,11 +17,11 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.accounts.access import Grant, Principal
-from service.accounts.models import Account, Role, RoleGrant
+from service.accounts.access import Principal
+from service.accounts.models import Account
+from service.accounts.operations import live_grants
 from service.config import OidcProvider as Provider
 from service.errors import AccountInactive, TokenExpired, TokenUnknown
-from service.organizations.models import Organization
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
 LEEWAY_SECONDS = 30
@@ -78,15 +78,9 @@ def principal_for_jwt(session: Session, token: str, providers: tuple[Provider, .
         raise TokenUnknown(f"no account for {provider.claim} {username!r} of this issuer")
     if not account.is_active:
         raise AccountInactive("the account is deactivated")
-    grants = session.execute(
-        select(RoleGrant.role, RoleGrant.organization_id, Organization.path)
-        .join(Organization, Organization.id == RoleGrant.organization_id)
-        .where(RoleGrant.account_id == account.id, RoleGrant.revoked_at.is_(None))
-        .order_by(RoleGrant.id)
-    ).all()
     return Principal(
         account_id=account.id,
         username=account.username,
         token_id=None,
-        grants=tuple(Grant(Role(r), oid, path) for r, oid, path in grants),
+        grants=live_grants(session, account.id),
     )

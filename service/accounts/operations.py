@@ -70,6 +70,17 @@ def principal_for_token(session: Session, token: str, now: datetime | None = Non
     )
 
 
+def live_grants(session: Session, account_id: int) -> tuple[Grant, ...]:
+    """The account's grants not revoked, with their organizations' paths, oldest first."""
+    rows = session.execute(
+        select(RoleGrant.role, RoleGrant.organization_id, Organization.path)
+        .join(Organization, Organization.id == RoleGrant.organization_id)
+        .where(RoleGrant.account_id == account_id, RoleGrant.revoked_at.is_(None))
+        .order_by(RoleGrant.id)
+    )
+    return tuple(Grant(Role(role), oid, path) for role, oid, path in rows)
+
+
 def create_account(
     session: Session, actor: Actor, *, username: str, display_name: str, organization: Organization
 ) -> Account:

@@ -78,6 +78,20 @@ _HTTP: dict[int, type[DomainError]] = {
 }
 
 
+def unavailable(exc: DBAPIError) -> DatabaseUnavailable | None:
+    """Why the database cannot serve, as a 503 to answer — the connection was lost (the pool
+    reconnects; the client retries), or the database is down or not migrated — or None when
+    it can, and the error is a fault of ours. Used by the API's and the pages' handlers."""
+    if exc.connection_invalidated:
+        log.warning("database connection lost: %s", type(exc.orig).__name__)
+        return DatabaseUnavailable("the connection to the database was lost; retry")
+    why = migrate.not_ready(current_app.extensions["grading.sessions"])
+    if why is None:
+        return None
+    log.error("database unavailable: %s (%s)", why, type(exc.orig).__name__)
+    return DatabaseUnavailable(why)
+
+
 def _for_status(status: int) -> type[DomainError]:
     if status >= 500:
         return InternalError
@@ -109,18 +123,10 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def _database(exc: DBAPIError) -> Response:
-        """The database failed: 503 when it is down or not migrated, or the connection was
-        lost (the pool reconnects; the client retries), else a fault of ours."""
-        if exc.connection_invalidated:
-            log.warning("database connection lost: %s", type(exc.orig).__name__)
-            return current_app.handle_user_exception(  # type: ignore[return-value]
-                DatabaseUnavailable("the connection to the database was lost; retry")
-            )
-        why = migrate.not_ready(current_app.extensions["grading.sessions"])
-        if why is None:
+        found = unavailable(exc)
+        if found is None:
             return _unexpected(exc)
-        log.error("database unavailable: %s (%s)", why, type(exc.orig).__name__)
-        return current_app.handle_user_exception(DatabaseUnavailable(why))  # type: ignore[return-value]
+        return current_app.handle_user_exception(found)  # type: ignore[return-value]
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Response:

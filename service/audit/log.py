@@ -197,6 +197,18 @@ def inclusion(session: Session, event_id: int, tree_size: int | None = None) -> 
     )
 
 
+def inclusion_paths(session: Session, leaf_indexes: list[int], size: int) -> dict[int, list[bytes]]:
+    """The inclusion path of each leaf (all below `size`) in the tree of `size` leaves: every
+    subtree the paths need read in two statements, however many leaves."""
+
+    def path_of(index: int) -> Callable[[merkle.Subtree], list[bytes]]:
+        return lambda subtrees: merkle.inclusion_path(index, size, subtrees)
+
+    subtree = _Subtrees(session)
+    subtree.prefetch([r for index in leaf_indexes for r in _ranges(path_of(index), size)])
+    return {index: merkle.inclusion_path(index, size, subtree) for index in leaf_indexes}
+
+
 def consistency(session: Session, first: int, second: int) -> tuple[list[bytes], bytes, bytes]:
     """The proof that the tree of `second` leaves extends the tree of `first`, and both roots."""
     second = _check_size(session, second, "to")

@@ -218,6 +218,9 @@ def sequence(
     """Number the committed events that have no number yet, in id order, and queue their
     webhook deliveries. Sequencers wait for each other on the tip's row lock (`wait=False`: give
     up at once when another holds it, as a feed reader does). Returns how many were numbered."""
+    waiting = select(OutboxEvent.id).where(OutboxEvent.seq.is_(None)).limit(1)
+    if session.scalar(waiting) is None:  # the common case for a poller: no lock taken
+        return 0
     query = select(OutboxTip).where(OutboxTip.id == 1).with_for_update(skip_locked=not wait)
     tip = session.scalars(query).first()
     if tip is None:

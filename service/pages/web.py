@@ -16,9 +16,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from service import migrate
 from service.api.blueprint import api
-from service.api.problems import RETRY_AFTER_SECONDS, http_problem, problem
+from service.api.problems import RETRY_AFTER_SECONDS, http_problem, problem, unavailable
 from service.api.routing import session as request_session
 from service.api.schemas.common import MAX_ID
 from service.config import Settings
@@ -247,10 +246,9 @@ def _unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     if isinstance(exc, DBAPIError):
-        why = migrate.not_ready(current_app.extensions["grading.sessions"])
-        if why is not None:
-            log.error("database unavailable: %s", why)
-            return _unavailable(DatabaseUnavailable(why))
+        found = unavailable(exc)  # a lost connection, a database down: 503, not our fault
+        if found is not None:
+            return _unavailable(found)
     log.exception("unhandled error on a page")
     title, text = FALLBACK
     return page("explain.html", 500, private=True, heading=title, text=text, kind="500")

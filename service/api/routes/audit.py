@@ -445,17 +445,22 @@ def grading_evidence(ctx: Ctx, grading_id: int) -> Any:
             )
         )
     }
+    covered = [index for index in leaves.values() if index < size]
+    paths = log.inclusion_paths(ctx.session, covered, size) if covered else {}
+    names = list(AuditEventOut().fields)
     items, pending = [], []
     for event in events:
         index = leaves.get(event.id)
         proof = None
         if index is not None and index < size:
-            found = log.inclusion(ctx.session, event.id, size)
-            proof = {"tree_size": size, "leaf_index": index, "path": [p.hex() for p in found.path]}
+            proof = {
+                "tree_size": size,
+                "leaf_index": index,
+                "path": [p.hex() for p in paths[index]],
+            }
         else:
             pending.append(event.id)
-        fields = {name: getattr(event, name) for name in AuditEventOut().fields}
-        items.append({**fields, "inclusion": proof})
+        items.append({**{name: getattr(event, name) for name in names}, "inclusion": proof})
     key = current_app.extensions["grading.signing_key"].public_key()
     return {
         "grading_id": grading.id,
