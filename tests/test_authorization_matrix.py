@@ -364,11 +364,11 @@ def on_log(
     """The Merkle log, with one event of the root's chain integrated and a tree head signed."""
 
     def target(w: World, db: Session) -> tuple[str, Any]:
-        event = record(db, Actor.system("t"), "test.note", "test", 1, organization_id=None)
+        event_id = record(db, Actor.system("t"), "test.note", "test", 1, organization_id=None)
         signed = log.sign(db, signing.load_private_key(None, "t"), "test/log")
         db.commit()
         sent = body(signed.note) if callable(body) else body
-        return path(signed.tree_size, event.id) or rule, sent
+        return path(signed.tree_size, event_id) or rule, sent
 
     return Case(method, rule, target, expected)
 

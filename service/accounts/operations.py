@@ -6,8 +6,8 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from service.accounts.access import Grant, Principal
 from service.accounts.models import Account, ApiToken, Role, RoleGrant
@@ -32,41 +32,53 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+# One round trip per request: the token, its account and the account's live grants with their
+# paths (a row per grant; one row with no grant for an account that has none). Plain columns, no
+# ORM objects: this runs on every authenticated request.
+_TOKEN_QUERY = (
+    select(
+        ApiToken.id,
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        Account.id,
+        Account.username,
+        Account.is_active,
+        RoleGrant.role,
+        RoleGrant.organization_id,
+        Organization.path,
+    )
+    .join(Account, Account.id == ApiToken.account_id)
+    .outerjoin(RoleGrant, (RoleGrant.account_id == Account.id) & RoleGrant.revoked_at.is_(None))
+    .outerjoin(Organization, Organization.id == RoleGrant.organization_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .order_by(RoleGrant.id)
+)
+
+
 def principal_for_token(session: Session, token: str, now: datetime | None = None) -> Principal:
     """Resolve a bearer token to its account and live grants; 401 for anything else."""
     now = now or utcnow()
-    # One round trip: the token, its account and the account's live grants with their paths
-    # (a row per grant; one row with no grant for an account that has none).
-    rows = session.execute(
-        select(ApiToken, Account, RoleGrant.role, RoleGrant.organization_id, Organization.path)
-        .join(Account, Account.id == ApiToken.account_id)
-        .outerjoin(
-            RoleGrant,
-            (RoleGrant.account_id == Account.id) & RoleGrant.revoked_at.is_(None),
-        )
-        .outerjoin(Organization, Organization.id == RoleGrant.organization_id)
-        .where(ApiToken.token_hash == hash_token(token))
-        .order_by(RoleGrant.id)
-        .options(lazyload(Account.grants))
-    ).all()
+    rows = session.connection().execute(_TOKEN_QUERY, {"token_hash": hash_token(token)}).all()
     if not rows:
         raise TokenUnknown("the API token is not known")
-    api_token, account = rows[0][0], rows[0][1]
-    if api_token.revoked_at is not None:
+    token_id, revoked_at, expires_at, last_used_at, account_id, username, is_active = rows[0][:7]
+    if revoked_at is not None:
         raise TokenRevoked("the API token was revoked")
-    if api_token.expires_at <= now:
+    if expires_at <= now:
         raise TokenExpired("the API token has expired")
-    if not account.is_active:
+    if not is_active:
         raise AccountInactive("the account is deactivated")
-    grants = [(role, oid, path) for _, _, role, oid, path in rows if role is not None]
     # Recording last use costs a write per request; once a minute is plenty.
-    if api_token.last_used_at is None or now - api_token.last_used_at > timedelta(minutes=1):
-        api_token.last_used_at = now
+    if last_used_at is None or now - last_used_at > timedelta(minutes=1):
+        session.connection().execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+        )
     return Principal(
-        account_id=account.id,
-        username=account.username,
-        token_id=api_token.id,
-        grants=tuple(Grant(Role(r), oid, path) for r, oid, path in grants),
+        account_id=account_id,
+        username=username,
+        token_id=token_id,
+        grants=tuple(Grant(Role(r[7]), r[8], r[9]) for r in rows if r[7] is not None),
     )
 
 

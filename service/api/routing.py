@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import wraps
+from functools import cache, wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
@@ -223,6 +223,14 @@ def _storable(text: str, path: str) -> None:
         ) from exc
 
 
+@cache
+def schema_of(schema_cls: type[Schema]) -> Schema:
+    """One instance per schema class and process: building a schema copies its fields (and
+    its nested schemas' on first use), work a request should not repeat. Loading and dumping
+    keep no state on the instance."""
+    return schema_cls()
+
+
 def _load_body(schema_cls: type[Schema]) -> dict[str, Any]:
     # No body at all is an empty object: the schema then names every required field.
     data = read_json_body() if request.get_data(cache=True) else {}
@@ -230,7 +238,7 @@ def _load_body(schema_cls: type[Schema]) -> dict[str, Any]:
         raise ValidationFailed(
             "the body must be a JSON object", errors={"_schema": ["expected an object"]}
         )
-    return schema_cls().load(data)
+    return schema_of(schema_cls).load(data)
 
 
 def _load_query(schema_cls: type[Schema] | None) -> dict[str, Any]:
@@ -247,7 +255,7 @@ def _load_query(schema_cls: type[Schema] | None) -> dict[str, Any]:
                 errors={k: ["unknown parameter"] for k in args},
             )
         return {}
-    return schema_cls().load(args)
+    return schema_of(schema_cls).load(args)
 
 
 def operation(
@@ -432,7 +440,7 @@ def _render(result: Any, responses: dict[int, type[Schema] | None]) -> Response:
     if reply.status == 204 or schema_cls is None:
         response = Response(status=reply.status)
     else:
-        data = schema_cls().dump(reply.data)
+        data = schema_of(schema_cls).dump(reply.data)
         response = Response(
             json.dumps(data, ensure_ascii=False, default=str),
             status=reply.status,

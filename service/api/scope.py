@@ -4,9 +4,10 @@ resource; each kind says how it reaches the organization it belongs to."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, literal, or_, select
+from sqlalchemy import ColumnElement, bindparam, literal, or_, select
 
 from service.accounts.access import Principal
 from service.accounts.models import Role
@@ -15,6 +16,7 @@ from service.audit.operations import record
 from service.ballots.models import BallotSession
 from service.campaigns.models import Campaign
 from service.errors import NotFound
+from service.gradings import facts
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
@@ -42,24 +44,37 @@ def campaign_visibility(principal: Principal) -> ColumnElement[bool]:
     return or_(principal.visible_filter(Organization.path), *covered)
 
 
-def scoped(
-    ctx: Ctx, kind: type[T], resource_id: int, field: str | None = None
-) -> tuple[T, Organization]:
-    """The resource and its organization if the caller sees it; 404 (naming `field`) if not."""
-    noun, joins = _REACH[kind]
+@cache
+def _by_id(kind: type) -> Any:
+    """The statement that loads one `kind` by id with its organization, built once."""
+    _, joins = _REACH[kind]
     query: Any = select(kind, Organization) if kind is not Organization else select(kind)
     for target, onclause in joins:
         query = query.join(target, onclause)
-    visible = (
-        campaign_visibility(ctx.caller)
-        if kind is Campaign
-        else ctx.caller.visible_filter(Organization.path)
-    )
-    row = ctx.session.execute(query.where(kind.id == resource_id, visible)).first()  # type: ignore[attr-defined]
-    if row is None:
+    if kind is Grading:
+        query = query.add_columns(*facts.FACTS)
+    return query.where(kind.id == bindparam("resource_id"))  # type: ignore[attr-defined]
+
+
+def scoped(
+    ctx: Ctx, kind: type[T], resource_id: int, field: str | None = None
+) -> tuple[T, Organization]:
+    """The resource and its organization if the caller sees it; 404 (naming `field`) if not.
+    A grading comes with the facts its guards and view read (service.gradings.facts)."""
+    noun, joins = _REACH[kind]
+    query = _by_id(kind)  # type: ignore[arg-type]
+    if kind is Campaign:
+        query = query.where(campaign_visibility(ctx.caller))
+    row = ctx.session.execute(query, {"resource_id": resource_id}).first()
+    # Who sees an organization is decided here, in Python, as Principal.visible_filter
+    # decides it in SQL for lists (a campaign is also seen by whoever it covers).
+    if row is None or (kind is not Campaign and not ctx.caller.sees(row[1 if joins else 0])):
         raise NotFound(
             f"{noun} {resource_id} was not found", errors={field: ["not found"]} if field else None
         )
+    if kind is Grading:
+        facts.remember(ctx.session, row[0], row[2:])
+        return row[0], row[1]
     found = tuple(row)
     return found[0], found[-1]
 

@@ -55,3 +55,10 @@ def event_fields(event: Any) -> dict[str, Any]:
 
 def event_hash(event: Any) -> str:
     return hashlib.sha256(canonical_json(event_fields(event))).hexdigest()
+
+
+def fields_hash(values: dict[str, Any]) -> str:
+    """event_hash of an event given as a mapping of its columns."""
+    fields = {name: values[name] for name in HASHED_FIELDS}
+    fields["occurred_at"] = timestamp(fields["occurred_at"])
+    return hashlib.sha256(canonical_json(fields)).hexdigest()

@@ -180,25 +180,32 @@ FROM_AUDIT: dict[str, Translate] = {
 
 
 def from_audit(
-    session: Session,
     action: str,
     entity_type: str,
     entity_id: str,
     organization_id: int | None,
     before: Any,
     after: Any,
-) -> None:
-    """The portal events one audited write stands for (most writes stand for none)."""
+    occurred_at: datetime,
+) -> list[dict[str, Any]]:
+    """The outbox rows one audited write stands for (most writes stand for none); the audit
+    trail inserts them beside its event."""
     translate = FROM_AUDIT.get(action)
     if translate is None:
-        return
+        return []
     ident = int(entity_id)
     subject = f"{'gradings' if entity_type == 'grading' else 'ballot-sessions'}/{ident}"
-    for type_, data in translate(after or {}, before or {}, ident):
-        emit(session, type_, subject, organization_id, data)
-
-
-# --- the sequencer ----------------------------------------------------------------------------
+    return [
+        {
+            "type": type_,
+            "subject": subject,
+            "organization_id": organization_id,
+            "occurred_at": occurred_at,
+            "data": data,
+            "dedup_key": None,
+        }
+        for type_, data in translate(after or {}, before or {}, ident)
+    ]
 
 
 def _subscribers(session: Session) -> list[tuple[int, set[str], str]]:

@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from service.audit.operations import record
 from service.context import Actor
 from service.errors import ApprovalPending, NotFound
+from service.gradings.facts import NONE_PENDING
 from service.gradings.models import Approval, Grading
 from service.workflows.states import ApprovalState
-
-NONE_PENDING = "gradings without a pending approval"  # session.info: checked this session
 
 
 def pending_for(session: Session, grading_id: int) -> Approval | None:

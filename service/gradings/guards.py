@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from service.calendar import add_working_days, local_date
 from service.decisions import rules
+from service.gradings import facts
 from service.gradings.models import Approval
 from service.publicity.models import Complaint
 from service.records.models import RecordVersion
@@ -20,13 +21,20 @@ from service.workflows.states import ApprovalState, ComplaintState, ItemStatus
 
 
 def _has_record(record_type: str) -> Check:
-    def check(grading: Any, ctx: GuardContext) -> bool:
-        found = ctx.session.scalar(
-            select(RecordVersion.id)
-            .where(RecordVersion.grading_id == grading.id, RecordVersion.record_type == record_type)
-            .limit(1)
+    query = (
+        select(RecordVersion.id)
+        .where(
+            RecordVersion.grading_id == bindparam("grading_id"),
+            RecordVersion.record_type == record_type,
         )
-        return found is not None
+        .limit(1)
+    )
+
+    def check(grading: Any, ctx: GuardContext) -> bool:
+        types = facts.known(ctx.session, facts.RECORD_TYPES, grading.id)
+        if types is not None:
+            return record_type in types
+        return ctx.session.scalar(query, {"grading_id": grading.id}) is not None
 
     return check
 

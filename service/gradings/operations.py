@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from service import calendar, metrics
@@ -28,6 +28,7 @@ from service.errors import (
     SelfApproval,
     ValidationFailed,
 )
+from service.gradings import facts
 from service.gradings.approvals import pending_for, refuse_if_pending, request_approval
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
@@ -46,15 +47,16 @@ def get_grading(session: Session, grading_id: int) -> Grading:
 
 
 def _publicity_days(session: Session, grading: Grading) -> int:
-    """The campaign's notice period, read once per session (a request reads it for the guards
-    and again for the answer)."""
-    known: dict[int, int] = session.info.setdefault("publicity_working_days", {})
-    if grading.campaign_id not in known:
+    """The campaign's notice period: remembered when the grading was loaded with its facts,
+    else read once per session (a request reads it for the guards and for the answer)."""
+    days = facts.known(session, facts.NOTICE_DAYS, grading.campaign_id)
+    if days is None:
         days = session.scalar(
             select(Campaign.publicity_working_days).where(Campaign.id == grading.campaign_id)
         )
-        known[grading.campaign_id] = days or 0
-    return known[grading.campaign_id]
+        days = days or 0
+        facts.remember_one(session, facts.NOTICE_DAYS, grading.campaign_id, days)
+    return int(days)
 
 
 def guard_context(
@@ -69,11 +71,15 @@ def deadline(session: Session, grading: Grading) -> date | None:
     phase = PHASE_OF_STATE.get(grading.state)
     if phase is None:
         return None
-    return session.scalar(
-        select(CampaignPhase.due_on).where(
-            CampaignPhase.campaign_id == grading.campaign_id, CampaignPhase.phase == phase
-        )
-    )
+    due_dates = facts.known(session, facts.DUE_DATES, grading.campaign_id)
+    if due_dates is not None:
+        return due_dates.get(phase)
+    return session.scalar(_DUE_ON, {"campaign_id": grading.campaign_id, "phase": phase})
+
+
+_DUE_ON = select(CampaignPhase.due_on).where(
+    CampaignPhase.campaign_id == bindparam("campaign_id"), CampaignPhase.phase == bindparam("phase")
+)
 
 
 def view(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from service.audit.operations import jsonable, record
 from service.context import Actor
 from service.errors import ValidationFailed
+from service.gradings import facts
 from service.gradings.approvals import request_approval
 from service.gradings.models import Approval, Grading
 from service.records.models import RecordVersion
@@ -139,6 +140,7 @@ def _append(
     )
     session.add(version)
     session.flush()
+    facts.record_written(session, grading.id, record_type)
     record(
         session,
         actor,
