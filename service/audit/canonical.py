@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 GENESIS = "0" * 64
+ZERO = timedelta(0)
 HASHED_FIELDS = (
     "chain_key",
     "chain_seq",
@@ -38,13 +40,19 @@ HASHED_FIELDS = (
 
 
 def timestamp(value: datetime) -> str:
+    if value.year >= 1000 and value.utcoffset() == ZERO:
+        # The same text as the strftime below, several times faster (isoformat is C; its year
+        # has four digits from 1000 on, as %Y has).
+        return value.isoformat(timespec="microseconds")[:26] + "Z"
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# One encoder for every call (json.dumps with options builds a new one each time).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def event_fields(event: Any) -> dict[str, Any]:
@@ -59,6 +67,11 @@ def event_hash(event: Any) -> str:
 
 def fields_hash(values: dict[str, Any]) -> str:
     """event_hash of an event given as a mapping of its columns."""
-    fields = {name: values[name] for name in HASHED_FIELDS}
+    return ordered_hash([values[name] for name in HASHED_FIELDS])
+
+
+def ordered_hash(values: Sequence[Any]) -> str:
+    """event_hash of an event given as its HASHED_FIELDS' values, in that order."""
+    fields = dict(zip(HASHED_FIELDS, values, strict=True))
     fields["occurred_at"] = timestamp(fields["occurred_at"])
     return hashlib.sha256(canonical_json(fields)).hexdigest()

@@ -15,13 +15,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.audit import log, merkle
-from service.audit.canonical import GENESIS, event_hash
+from service.audit.canonical import GENESIS, HASHED_FIELDS, ordered_hash
 from service.audit.models import AuditEvent, ChainHead
 from service.errors import NotFound
 
@@ -78,7 +79,7 @@ def _verify_chain(
             return damage("re-ordered", later, detail), (0, GENESIS)
     expected_seq, prev = 1, GENESIS
     for event in events:
-        if event_hash(event) != event.hash:
+        if ordered_hash(_HASHED(event)) != event.hash:
             found = damage("modified", event, "content does not match its hash")
             return found, (expected_seq - 1, prev)
         if event.chain_seq > expected_seq:
@@ -101,6 +102,10 @@ def _verify_chain(
         detail = "the chain's last hash is not the one its head recorded"
         return damage("modified", last, detail), head
     return None, head
+
+
+# The hashed fields of an event row (select(AuditEvent.__table__): the table's column order).
+_HASHED = itemgetter(*(list(AuditEvent.__table__.c.keys()).index(n) for n in HASHED_FIELDS))
 
 
 def _events_by_chain(
