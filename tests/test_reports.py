@@ -265,3 +265,53 @@ def test_a_name_that_looks_like_a_formula_stays_text_in_csv_and_xlsx(api: Api, d
     assert book is not None
     found = [c for row in book.iter_rows() for c in row if c.value == trap]
     assert found and all(c.data_type == "s" for c in found)  # a string cell, not a formula
+
+
+def test_a_branch_under_a_general_branch_rolls_up_to_the_committees_above_it(
+    api: Api, db: Session
+) -> None:
+    """党总支 → 党支部 (no 协作区): the committees on its path count it once each; the area
+    table gives it the row of the unassigned."""
+    from service.context import Actor
+    from service.organizations import operations as orgs
+
+    actor = Actor.system("t")
+    general = orgs.create_organization(
+        db,
+        actor,
+        db.get_one(Organization, api.world.orgs["A1"].id),
+        {"code": "A1-Z", "name": "甲镇某村党总支", "kind": "general_branch", "domain": "village"},
+    )
+    branch = orgs.create_organization(
+        db,
+        actor,
+        general,
+        {"code": "A1-Z1", "name": "某村第一党支部", "kind": "branch", "domain": "village"},
+    )
+    campaign_id = graded(db, api, {"A1-01": ("rated", "good")})
+    existing = db.get_one(Grading, api.world.gradings["A1-01"].id)
+    added = Grading(
+        campaign_id=campaign_id,
+        organization_id=branch.id,
+        standard_id=existing.standard_id,
+        enrolled_at=existing.enrolled_at,
+        state_entered_at=existing.state_entered_at,
+    )
+    db.add(added)
+    db.flush()
+    walk(added, "rated")
+    added.level = "poor"
+    db.commit()
+    report = reports.summary(
+        db,
+        db.get_one(Campaign, campaign_id),
+        db.get_one(Organization, api.world.orgs["A"].id),
+        False,
+    )
+    assert [(r["name"], r["total"], r["levels"]["poor"]["count"]) for r in report["rows"]] == [
+        ("甲县委", 3, 1),
+        ("甲镇党委", 3, 1),
+    ]
+    assert report["total"]["total"] == 3
+    assert [(r["name"], r["total"]) for r in report["by_domain"]] == [("机关", 1), ("农村", 2)]
+    assert ("未划分协作区", 3) in [(r["name"], r["total"]) for r in report["by_area"]]

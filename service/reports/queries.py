@@ -11,7 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import and_, case, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from service import calendar
@@ -91,16 +91,12 @@ def summary(
         )
         .subquery()
     )
-    # Count in SQL per (parent, level): a few thousand groups even for a province; then add each
-    # group to the committees on its parent's path (the roll-up touches groups, not gradings).
-    parent = aliased(Organization)
-    groups = session.execute(
-        select(parent.path, graded.c.level, func.count())
-        .join(parent, parent.id == graded.c.parent_id)
-        .group_by(parent.path, graded.c.level)
-    ).all()
+    # Count in SQL per (parent, level), (domain, level) and (area, level) — one scan of the
+    # gradings on PostgreSQL (GROUPING SETS) — then add each parent's groups to the committees
+    # on its path (the roll-up touches groups, not gradings).
+    by_parent, by_domain, by_area = _counts(session, graded)
     committees = {
-        str(cid): (name, path)
+        cid: (name, path)
         for cid, name, path in session.execute(
             select(Organization.id, Organization.name, Organization.path).where(
                 Organization.kind == OrgKind.COMMITTEE.value,
@@ -108,29 +104,30 @@ def summary(
             )
         )
     }
-    units: dict[str, tuple[str, str, dict[str, int]]] = {}
-    for parent_path, level, n in groups:
-        for cid in parent_path.strip("/").split("/"):
+    paths = {cid: path for cid, (_, path) in committees.items()}
+    others = [pid for pid in by_parent if pid is not None and pid not in paths]
+    if others:  # parents that are not committees (a 党总支 over its branches)
+        paths.update(
+            session.execute(
+                select(Organization.id, Organization.path).where(Organization.id.in_(others))
+            ).all()
+        )
+    units: dict[int, tuple[str, str, dict[str, int]]] = {}
+    for parent_id, counts_here in by_parent.items():
+        if parent_id is None:
+            continue
+        for part in paths[parent_id].strip("/").split("/"):
+            cid = int(part)
             if cid in committees:
                 name, path = committees[cid]
                 counts = units.setdefault(cid, (name, path, {}))[2]
-                counts[level] = counts.get(level, 0) + n
-    by_domain = _grouped(
-        session,
-        select(graded.c.domain, graded.c.level, func.count()).group_by(
-            graded.c.domain, graded.c.level
-        ),
-    )
-    by_area = _grouped(
-        session,
-        select(graded.c.coordination_area, graded.c.level, func.count()).group_by(
-            graded.c.coordination_area, graded.c.level
-        ),
-    )
+                for level, n in counts_here.items():
+                    counts[level] = counts.get(level, 0) + n
     domain_labels = dict(session.execute(select(Domain.code, Domain.label)).all())
-    totals: dict[str | None, int] = dict(
-        session.execute(select(graded.c.level, func.count()).group_by(graded.c.level)).all()
-    )
+    totals: dict[str | None, int] = {}
+    for counts in by_domain.values():
+        for level, n in counts.items():
+            totals[level] = totals.get(level, 0) + n
     return {
         "campaign": campaign.name,
         "unit": root.name,
@@ -152,11 +149,34 @@ def summary(
     }
 
 
-def _grouped(session: Session, query: Select[Any]) -> dict[Any, dict[str, int]]:
-    out: dict[Any, dict[str, int]] = {}
-    for key, level, n in session.execute(query).all():
-        out.setdefault(key, {})[level] = n
-    return out
+Counts = dict[Any, dict[Any, int]]  # key -> level (None: not decided) -> organizations
+
+
+def _counts(session: Session, graded: Any) -> tuple[Counts, Counts, Counts]:
+    """Organizations per (parent, level), (domain, level) and (coordination area, level)."""
+    keys = (graded.c.parent_id, graded.c.domain, graded.c.coordination_area)
+    found: tuple[Counts, Counts, Counts] = ({}, {}, {})
+    if session.get_bind().dialect.name == "postgresql":
+        # GROUPING(parent, domain, area) tells the sets apart: a bit is set for each key left
+        # out of the row's set (a NULL domain is a group of its own, not a missing key).
+        which = {0b011: 0, 0b101: 1, 0b110: 2}
+        rows = session.execute(
+            select(*keys, graded.c.level, func.count(), func.grouping(*keys)).group_by(
+                func.grouping_sets(*(tuple_(key, graded.c.level) for key in keys))
+            )
+        )
+        for parent_id, domain, area, level, n, bits in rows:
+            index = which[bits]
+            key = (parent_id, domain, area)[index]
+            found[index].setdefault(key, {})[level] = n
+        return found
+    for index, key_column in enumerate(keys):
+        query = select(key_column, graded.c.level, func.count()).group_by(
+            key_column, graded.c.level
+        )
+        for key, level, n in session.execute(query):
+            found[index].setdefault(key, {})[level] = n
+    return found
 
 
 DETAIL_COLUMNS = [
