@@ -45,7 +45,10 @@ def _settings() -> Settings:
 
 
 def _sessions(settings: Settings) -> sessionmaker[Session]:
-    return make_sessionmaker(make_engine(settings.database_url))
+    """Sessions on DATABASE_URL; the engine's connections are closed when the command ends."""
+    engine = make_engine(settings.database_url)
+    click.get_current_context().call_on_close(engine.dispose)
+    return make_sessionmaker(engine)
 
 
 @click.group(

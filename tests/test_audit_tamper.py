@@ -5,21 +5,23 @@ and the offline verifier (tools/verify_audit.py) against the checkpoint an inspe
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy.orm import Session
 
+from service.__main__ import cli
 from service.accounts import operations as accounts
 from service.accounts.models import Account, Role
 from service.app import create_app
@@ -32,7 +34,7 @@ from service.db import make_engine, normalize_url
 from service.organizations.models import Organization
 from tests.browser import served
 from tests.conftest import _pg_admin_engine
-from tests.test_audit_cli import _cli
+from tools import verify_audit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -168,8 +170,10 @@ def root_inspector_token(url: str) -> str:
 
 
 def verify(url: str, *files: str) -> subprocess.CompletedProcess[str]:
-    args = [a for f in files for a in ("--checkpoint", f)]
-    return _cli(url, "audit", "verify", *args)
+    """`audit verify` run in this process (test_audit_cli runs the real command)."""
+    args = ["audit", "verify", *(a for f in files for a in ("--checkpoint", f))]
+    done = CliRunner().invoke(cli, args, env={"DATABASE_URL": url}, catch_exceptions=False)
+    return subprocess.CompletedProcess(args, done.exit_code, done.stdout, done.stderr)
 
 
 def export(url: str, tmp: Path) -> tuple[Path, Path, str]:
@@ -225,22 +229,12 @@ def gradings_listing(url: str, tmp: Path) -> Path:
 
 
 def offline(events: Path, note: Path, key: str, *more: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tools/verify_audit.py"),
-            str(events),
-            str(note),
-            "--key",
-            key,
-            "--whole",
-            *more,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    """tools/verify_audit.py run in this process (it imports nothing of the service)."""
+    args = [str(events), str(note), "--key", key, "--whole", *more]
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = verify_audit.main(args)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def test_an_intact_log_passes_every_check(copy: str, tmp_path: Path) -> None:
@@ -328,7 +322,7 @@ def test_a_level_changed_in_its_table_without_an_event_is_state_diverged(
     copy: str, tmp_path: Path
 ) -> None:
     """No superuser needed: the application's own role may UPDATE gradings."""
-    assert _cli(copy, "audit", "verify").returncode == 0
+    assert verify(copy).returncode == 0
     engine = make_engine(copy)
     with witnessed(copy, tmp_path) as witness_again, engine.begin() as conn:
         grading_id, level = conn.execute(
@@ -352,7 +346,7 @@ def test_a_level_changed_in_its_table_without_an_event_is_state_diverged(
     assert f"FAILED: grading {grading_id}: the listing says level '{forged}', the events " in (
         caught.stdout
     )
-    found = _cli(copy, "audit", "verify")  # plain verify replays the gradings' stories too
+    found = verify(copy)  # plain verify replays the gradings' stories too
     assert found.returncode == 1, found.stdout
     said = f"grading {grading_id}: the table says level '{forged}', the trail '{level}'"
     assert said in found.stdout
@@ -404,7 +398,7 @@ def test_a_decided_fact_changed_in_its_table_is_state_diverged(
             assert conn.execute(text(sql), params).rowcount == 1
         refused = witness_again()
     assert refused.startswith("DAMAGED: the service's own verify:") and said in refused, refused
-    found = _cli(copy, "audit", "verify")
+    found = verify(copy)
     assert found.returncode == 1, found.stdout
     assert "state-diverged" in found.stdout and said in found.stdout, found.stdout
 
