@@ -95,3 +95,16 @@ def test_changing_a_campaigns_phases_forgets_its_due_dates(api: Api, db: Session
     db.flush()
     assert facts.known(db, facts.DUE_DATES, grading.campaign_id) is None
     assert ops.deadline(db, grading) == date(2031, 1, 31)
+
+
+def test_a_record_written_in_a_savepoint_that_rolled_back_does_not_count(
+    api: Api, db: Session
+) -> None:
+    grading = loaded_with_facts(db, api.world.gradings["A1-01"].id)
+    savepoint = db.begin_nested()
+    records.write(db, SYSTEM, grading, "survey_entry", {"households": 1})
+    savepoint.rollback()
+    refusals = GRADING_WORKFLOW.refusals(
+        grading, GRADING_WORKFLOW.transition("open_self_rating"), ops.guard_context(db, grading)
+    )
+    assert [r.code for r in refusals] == ["survey_recorded"]

@@ -4,9 +4,10 @@ the statement that loads the grading (FACTS) and kept in `session.info` for the 
 session, so that its guards and its answer read nothing more.
 
 The memos stay true within the session: whoever writes one of these facts here updates them
-(service.records adds a record type, service.gradings.approvals forgets "none pending"), and a
-flush that changes a campaign or its phases forgets that campaign's facts. Another session's
-writes are as invisible as they were to a read at the start of this one."""
+(service.records adds a record type, service.gradings.approvals forgets "none pending"); a
+flush that changes a campaign or its phases forgets the campaigns' facts; a rollback (of a
+savepoint too) forgets them all. Another session's writes are as invisible as they were to a
+read at the start of this one."""
 
 from __future__ import annotations
 
@@ -87,3 +88,10 @@ def _forget_changed_campaigns(session: Session, _context: Any) -> None:
             session.info.pop(NOTICE_DAYS, None)
             session.info.pop(DUE_DATES, None)
             return
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_everything(session: Session, _previous: Any) -> None:
+    """A rollback (a savepoint's too) may undo a fact written since it was remembered."""
+    for memo in (NOTICE_DAYS, DUE_DATES, RECORD_TYPES, NONE_PENDING):
+        session.info.pop(memo, None)
