@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from service.audit.canonical import GENESIS, HASHED_FIELDS, fields_hash
 from service.audit.models import AuditEvent, ChainHead
@@ -73,6 +75,18 @@ def _advance(connection: Connection, key: str) -> tuple[int, str]:
     return row[0], row[1]
 
 
+@dataclass(frozen=True)
+class RowUpdate:
+    """The write an event tells of, made in the event's own statement: `values` on row `id` of
+    `table` if the row is still at `version` (optimistic; otherwise StaleDataError, and the
+    caller's transaction is rolled back)."""
+
+    table: Table
+    id: int
+    version: int
+    values: dict[str, Any]
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -84,10 +98,11 @@ def record(
     before: Any = None,
     after: Any = None,
     reason: str | None = None,
+    update: RowUpdate | None = None,
 ) -> int:
-    """Append one event to its organization's chain, with the portal events it stands for, in
-    the session's transaction; its id. Core statements, not ORM objects: every write passes
-    here."""
+    """Append one event to its organization's chain, with the portal events it stands for (and
+    the row update it tells of, when given), in the session's transaction; its id. Core
+    statements, not ORM objects: every write passes here."""
     session.flush()  # the write this event tells of is in the database before the event
     key = chain_key_for(organization_id)
     connection = session.connection()
@@ -122,16 +137,53 @@ def record(
         event["occurred_at"],
     )
     if connection.dialect.name != "postgresql":
+        if update is not None:
+            changed = connection.execute(
+                _guarded(update.table, tuple(update.values)),
+                {
+                    "row_id": update.id,
+                    "row_version": update.version,
+                    **_prefixed("u_", update.values),
+                },
+            )
+            _check_one(changed.rowcount, update)
         event_id = connection.execute(_INSERT_EVENT, event).inserted_primary_key[0]  # type: ignore[index]
         for row in portal:
             connection.execute(_INSERT_PORTAL, row)
         connection.execute(_SET_HASH, {"chain": key, "new_hash": event["hash"]})
         return int(event_id)
-    params = {"chain": key, "new_hash": event["hash"]}
-    params.update((f"e_{name}", value) for name, value in event.items())
+    params = {"chain": key, "new_hash": event["hash"], **_prefixed("e_", event)}
     for n, row in enumerate(portal):
-        params.update((f"o{n}_{name}", value) for name, value in row.items())
-    return int(connection.execute(_append(len(portal)), params).scalar_one())
+        params.update(_prefixed(f"o{n}_", row))
+    shape = (update.table, tuple(update.values)) if update is not None else None
+    if update is not None:
+        params |= {"row_id": update.id, "row_version": update.version}
+        params.update(_prefixed("u_", update.values))
+    event_id, updated = connection.execute(_append(len(portal), shape), params).one()
+    if update is not None:
+        _check_one(updated, update)
+    return int(event_id)
+
+
+def _prefixed(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}{name}": value for name, value in values.items()}
+
+
+def _check_one(rows: int, update: RowUpdate) -> None:
+    if rows != 1:
+        raise StaleDataError(
+            f"{update.table.name} {update.id} is no longer at version {update.version}"
+        )
+
+
+@cache
+def _guarded(table: Table, columns: tuple[str, ...]) -> Any:
+    """UPDATE table SET columns WHERE id = :row_id AND version = :row_version."""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.version == bindparam("row_version"))
+        .values({c: bindparam(f"u_{c}") for c in columns})
+    )
 
 
 _INSERT_EVENT = insert(EVENTS)
@@ -141,17 +193,23 @@ _PORTAL_COLUMNS = ("type", "subject", "organization_id", "occurred_at", "data", 
 
 
 @cache
-def _append(portal_events: int) -> Any:
-    """PostgreSQL: the event, its portal events and the head's new hash in one round trip —
-    the inserts ride along as data-modifying CTEs of the head's update. Built once per number
-    of portal events."""
+def _append(portal_events: int, guarded: tuple[Table, tuple[str, ...]] | None) -> Any:
+    """PostgreSQL: the row update the event tells of, the event, its portal events and the
+    head's new hash in one round trip — data-modifying CTEs of the head's update, which returns
+    the event's id and how many rows the guarded update changed. Built once per shape."""
     event = (
         insert(EVENTS)
         .values({c: bindparam(f"e_{c}") for c in _EVENT_COLUMNS})
         .returning(EVENTS.c.id)
         .cte("event")
     )
-    statement = _SET_HASH.add_cte(event).returning(select(event.c.id).scalar_subquery())
+    changed: Any = literal(0)
+    statement = _SET_HASH.add_cte(event)
+    if guarded is not None:
+        row = _guarded(*guarded).returning(guarded[0].c.id).cte("row")
+        statement = statement.add_cte(row)
+        changed = select(func.count()).select_from(row).scalar_subquery()
+    statement = statement.returning(select(event.c.id).scalar_subquery(), changed)
     for n in range(portal_events):
         values: dict[str, Any] = {c: bindparam(f"o{n}_{c}") for c in _PORTAL_COLUMNS}
         statement = statement.add_cte(insert(outbox.OUTBOX).values(values).cte(f"portal{n}"))

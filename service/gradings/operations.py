@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service import calendar, metrics
 from service.accounts.access import Principal
 from service.audit.models import AuditEvent
-from service.audit.operations import record
+from service.audit.operations import RowUpdate, record
 from service.calendar import add_working_days
 from service.campaigns.models import Campaign, CampaignPhase
 from service.context import Actor
@@ -160,7 +161,9 @@ def fire(
         grading.publicity_ends_on = add_working_days(today, _publicity_days(session, grading))
     elif grading.state == GradingState.SUPERIOR_REVIEW:
         grading.level = None  # sent back: the level is decided again
-    session.flush()  # the version check: a concurrent writer of the same version fails here
+    # The version check and the event in one statement: a concurrent writer of the same
+    # version makes this fail (StaleDataError) and the whole transaction roll back.
+    change = _written(session, grading)
     after: dict[str, Any] = {
         "state": grading.state,
         "version": grading.version,
@@ -179,9 +182,36 @@ def fire(
         before=before,
         after=after,
         reason=reason,
+        update=change,
     )
     metrics.transition_fired(name)
     return grading
+
+
+GRADINGS: Table = Grading.__table__  # type: ignore[assignment]
+
+
+def _written(session: Session, grading: Grading) -> RowUpdate | None:
+    """The grading's changed columns as one guarded UPDATE for the audit event's statement,
+    with the ORM told they are written (so its own flush leaves them). A grading not yet in
+    the database is flushed by the ORM instead."""
+    state = inspect(grading)
+    if not state.persistent or grading.version is None:
+        session.flush()
+        return None
+    values = {
+        key: state.attrs[key].value
+        for key in _GRADING_COLUMNS
+        if state.attrs[key].history.has_changes()
+    }
+    version = grading.version
+    values["version"] = version + 1
+    for key, value in values.items():
+        set_committed_value(grading, key, value)
+    return RowUpdate(GRADINGS, grading.id, version, values)
+
+
+_GRADING_COLUMNS = tuple(c.key for c in GRADINGS.columns if c.key not in ("id", "version"))
 
 
 @dataclass
