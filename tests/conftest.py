@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -355,3 +356,23 @@ def signed_demo(fresh_database_url: Any, db_kind: str) -> str:
         )
         assert done.returncode == 0, done.stderr
     return url
+
+
+@pytest.fixture
+def demo_copy(signed_demo: str, db_kind: str, fresh_database_url: Any, request: Any) -> str:
+    """A test's own copy of the signed demo (a file copy, or CREATE DATABASE … TEMPLATE): the
+    demo is loaded once per run, not once per test."""
+    name = request.node.name
+    if db_kind == "sqlite":
+        target = fresh_database_url(f"demo{name[-20:]}")
+        shutil.copy(signed_demo.removeprefix("sqlite:///"), target.removeprefix("sqlite:///"))
+        return str(target)
+    template = make_engine(signed_demo).url.database
+    target = fresh_database_url(f"demo{abs(hash(name)) % 10**8}")
+    clone = make_engine(target).url.database
+    admin = _pg_admin_engine(request.config.getoption("--pg-url"))
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{clone}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{clone}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return str(target)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -33,28 +32,15 @@ from service.context import Actor
 from service.db import make_engine, normalize_url
 from service.organizations.models import Organization
 from tests.browser import served
-from tests.conftest import _pg_admin_engine
 from tools import verify_audit
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def copy(signed_demo: str, db_kind: str, fresh_database_url: Any, request: Any) -> str:
+def copy(demo_copy: str) -> str:
     """A scenario's own copy of the signed demo."""
-    if db_kind == "sqlite":
-        target = fresh_database_url(f"tamper{request.node.name[-20:]}")
-        shutil.copy(signed_demo.removeprefix("sqlite:///"), target.removeprefix("sqlite:///"))
-        return str(target)
-    name = make_engine(signed_demo).url.database
-    target = fresh_database_url(f"tamper{abs(hash(request.node.name)) % 10**8}")
-    clone = make_engine(target).url.database
-    admin = _pg_admin_engine(request.config.getoption("--pg-url"))
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{clone}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{clone}" TEMPLATE "{name}"'))
-    admin.dispose()
-    return str(target)
+    return demo_copy
 
 
 @contextmanager
