@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
-from service import logs
+from service import logs, migrate
+from service.api import problems
 from service.api.routing import REGISTRY
 from service.app import create_app
 from service.config import Settings
@@ -190,3 +192,23 @@ def test_a_dropped_connection_answers_503_once_and_the_pool_reconnects(
     assert "connection to the database was lost" in lost.get_json()["detail"]
     assert client.get("/api/v1/public/notices/1").status_code == 200
     app.extensions["grading.engine"].dispose()
+
+
+def test_a_refused_write_is_logged_without_the_request_data_it_carried(
+    fresh_database_url: Any,
+) -> None:
+    """The engine hides a failed statement's parameters, and the 409 log line names the
+    constraint, not PostgreSQL's DETAIL with the values."""
+    url = fresh_database_url("hidden")
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    insert_domain = text("INSERT INTO domains (code, label, position) VALUES (:code, :label, 99)")
+    with engine.connect() as conn:
+        conn.execute(insert_domain, {"code": "secretcode", "label": "第一个标签"})
+        with pytest.raises(IntegrityError) as refused:
+            conn.execute(insert_domain, {"code": "secretcode", "label": "秘密的申诉内容"})
+    engine.dispose()
+    assert "秘密的申诉内容" not in str(refused.value)
+    assert "parameters hidden" in str(refused.value)
+    said = problems.constraint_of(refused.value)
+    assert "secretcode" not in said and said

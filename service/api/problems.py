@@ -111,6 +111,16 @@ def http_problem(exc: HTTPException) -> Response:
     return response
 
 
+def constraint_of(exc: IntegrityError) -> str:
+    """What a log may say of a refused write: the constraint, never the values (PostgreSQL's
+    message carries them in its DETAIL line; SQLite's names the columns only)."""
+    diag = getattr(exc.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return f"constraint {name} ({getattr(exc.orig, 'sqlstate', None) or 'no sqlstate'})"
+    return str(exc.orig).splitlines()[0][:200] if diag is None else type(exc.orig).__name__
+
+
 def install(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
@@ -143,7 +153,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(IntegrityError)
     def _integrity(exc: IntegrityError) -> Response:
-        log.warning("integrity error answered 409: %s", exc.orig)
+        log.warning("integrity error answered 409: %s", constraint_of(exc))
         return problem(
             Conflict, "a concurrent request changed the same data first; read it again and retry"
         )
