@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import calendar
+from service.audit.models import AuditEvent
 from service.gradings.models import Grading
 from service.publicity.models import Complaint
 from tests.conftest import Api, assert_problem
@@ -252,3 +254,23 @@ def test_failed_complaint_attempts_count_and_each_client_has_its_own_limit(
         select(func.count()).select_from(Complaint).where(Complaint.grading_id == grading_id)
     )
     assert filed == 1
+
+
+def test_a_complaints_audit_event_carries_no_address_nor_request_id(api: Api, db: Session) -> None:
+    """Who filed may stay unknown: the trail keeps neither the filer's address nor the request
+    id that the request log (with its address) would tie it to."""
+    grading_id = in_publicity(db, api.world.gradings["A1-01"])
+    filed = api.post(
+        "/api/v1/public/complaints",
+        who=None,
+        json={"grading_id": grading_id, "text": "测评票的发放有问题"},
+        headers={"X-Request-Id": "req-from-the-filer-0001"},
+        environ_base={"REMOTE_ADDR": "203.0.113.77"},
+    )
+    assert filed.status_code == 201, filed.get_json()
+    event = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "complaint.file").order_by(AuditEvent.id)
+    ).all()[-1]
+    assert (event.client_ip, event.request_id, event.token_id) == (None, None, None)
+    stored = json.dumps([event.before, event.after, event.actor_username], ensure_ascii=False)
+    assert "203.0.113.77" not in stored and "req-from-the-filer-0001" not in stored
