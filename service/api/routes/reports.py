@@ -142,13 +142,18 @@ def detail(ctx: Ctx, campaign_id: int) -> Any:
     keys = [k for k, _ in columns]
 
     def stream() -> Any:
-        """Rows in batches from a session of their own: the response may outlive the request's."""
-        session = current_app.extensions["grading.sessions"]()
+        """CSV: rows in batches from a session of their own, as the response outlives the
+        request's. An xlsx is built before the request ends, through the request's session
+        (a second session would wait on SQLite for the request's write lock — the token's
+        last use — and fail)."""
+        own = fmt == "csv"
+        session = current_app.extensions["grading.sessions"]() if own else ctx.session
         try:
             for row in queries.detail_rows(session, campaign, root, provisional):
                 yield [row.get(k) for k in keys]
         finally:
-            session.close()
+            if own:
+                session.close()
 
     return _file(fmt, "detail", campaign, root, [h for _, h in columns], stream(), provisional)
 
