@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from service import logs, migrate
 from service.api import problems
@@ -212,3 +213,18 @@ def test_a_refused_write_is_logged_without_the_request_data_it_carried(
     assert "parameters hidden" in str(refused.value)
     said = problems.constraint_of(refused.value)
     assert "secretcode" not in said and said
+
+
+@pytest.mark.parametrize(
+    "orig",
+    [
+        sqlite3.OperationalError("database is locked"),
+        type("DeadlockDetected", (Exception,), {"sqlstate": "40P01"})("deadlock detected"),
+    ],
+    ids=["sqlite locked", "postgresql deadlock"],
+)
+def test_a_write_that_waited_too_long_for_another_is_a_503_to_retry(orig: Exception) -> None:
+    app = create_app(Settings.from_env(database_url="sqlite://"))
+    with app.test_request_context("/api/v1/gradings/1/transitions", method="POST"):
+        found = problems.unavailable(OperationalError("BEGIN IMMEDIATE", {}, orig))
+    assert found is not None and found.status == 503 and "busy" in str(found)

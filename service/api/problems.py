@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
 from flask import Flask, Response, current_app
@@ -85,11 +86,26 @@ def unavailable(exc: DBAPIError) -> DatabaseUnavailable | None:
     if exc.connection_invalidated:
         log.warning("database connection lost: %s", type(exc.orig).__name__)
         return DatabaseUnavailable("the connection to the database was lost; retry")
+    if _busy(exc):
+        log.warning("database busy: %s", type(exc.orig).__name__)
+        return DatabaseUnavailable("the database is busy with other writes; retry")
     why = migrate.not_ready(current_app.extensions["grading.sessions"])
     if why is None:
         return None
     log.error("database unavailable: %s (%s)", why, type(exc.orig).__name__)
     return DatabaseUnavailable(why)
+
+
+# PostgreSQL: deadlock detected, serialization failure, lock not available.
+BUSY_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def _busy(exc: DBAPIError) -> bool:
+    """A write waited too long for another one: SQLite's lock (after its busy timeout) or a
+    PostgreSQL deadlock or serialization failure — transient, so 503 and retry."""
+    if getattr(exc.orig, "sqlstate", None) in BUSY_SQLSTATES:
+        return True
+    return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
 
 
 def _for_status(status: int) -> type[DomainError]:
