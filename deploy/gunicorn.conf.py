@@ -34,3 +34,43 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def _problem_answer(sock, status_int, reason, mesg):
+    """gunicorn's own refusals — a request line or headers too long (414, 431), a request it
+    cannot parse (400) — answered as problem+json like every other answer of the service,
+    instead of gunicorn's HTML page. gunicorn writes them through util.write_error."""
+    import json
+
+    from gunicorn import util
+
+    from service import errors
+
+    known = {
+        400: errors.MalformedRequest,
+        403: errors.Forbidden,
+        414: errors.UriTooLong,
+        431: errors.HeaderFieldsTooLarge,
+    }
+    kind = known.get(status_int) or (
+        errors.InternalError if status_int >= 500 else errors.MalformedRequest
+    )
+    body = json.dumps(
+        {
+            "type": f"/problems/{kind.type}",
+            "title": kind.title,
+            "status": status_int,
+            "detail": mesg or reason,
+        }
+    )
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, (head + body).encode("latin-1", "replace"))
+
+
+def post_fork(server, worker):
+    from gunicorn import util
+
+    util.write_error = _problem_answer

@@ -76,6 +76,20 @@ class PayloadTooLarge(DomainError):
     description = "The body is larger than the configured limit."
 
 
+class UriTooLong(DomainError):
+    status = 414
+    type = "uri-too-long"
+    title = "URI too long"
+    description = "The request line is longer than the server reads (gunicorn: 4094 bytes)."
+
+
+class HeaderFieldsTooLarge(DomainError):
+    status = 431
+    type = "header-fields-too-large"
+    title = "Request header fields too large"
+    description = "A header, or the headers together, are larger than the server reads."
+
+
 class MethodNotAllowed(DomainError):
     status = 405
     type = "method-not-allowed"

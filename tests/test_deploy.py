@@ -4,6 +4,8 @@ database, audit verify)."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
 import socket
@@ -135,3 +137,47 @@ def test_the_backup_runbook_restores_a_copy_that_verifies(
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{restored.database}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_gunicorns_own_refusals_are_problem_json(copy: str) -> None:  # noqa: F811
+    """A request line or headers too long never reach the app: gunicorn answers them, and with
+    deploy/gunicorn.conf.py in problem+json like the service."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": copy,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "DEVELOPMENT": "1",
+    }
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "service.wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/live").read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        for path, headers, status, kind in (
+            ("/api/v1/gradings?" + "x" * 9000, {}, 414, "uri-too-long"),
+            ("/api/v1/health/live", {"X-Big": "y" * 9000}, 431, "header-fields-too-large"),
+        ):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", path, headers=headers)
+            answer = conn.getresponse()
+            body = json.loads(answer.read())
+            conn.close()
+            assert answer.status == status, body
+            assert answer.getheader("Content-Type") == "application/problem+json"
+            assert body["type"] == f"/problems/{kind}" and body["status"] == status
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
