@@ -12,7 +12,9 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,40 +39,28 @@ def processes(tmp: Path) -> set[str]:
     return {p.name.split("_")[-1] for p in (tmp / "metrics").glob("counter_*.db")}
 
 
-def test_metrics_add_up_the_requests_of_two_gunicorn_workers(
-    copy: str,  # noqa: F811
-    tmp_path: Path,
-) -> None:
+@contextmanager
+def gunicorn(database_url: str, env: dict[str, str], *args: str) -> Iterator[str]:
+    """gunicorn with deploy/gunicorn.conf.py on a free port, started and live; its base URL."""
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": copy,
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "THREADS": "1",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-        "SECRET_KEY": "a-production-like-secret-for-the-test",
-        "AUDIT_SIGNING_KEY": "",
-        "DEVELOPMENT": "1",  # the signing key is derived: this is a test
-    }
-    # sync workers (instead of the config's gthread): a busy process accepts nothing more, so
-    # concurrent requests reach both
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
-            "-c",
-            "deploy/gunicorn.conf.py",
-            "-k",
-            "sync",
+            *("-c", "deploy/gunicorn.conf.py", *args),
             "service.wsgi:app",
         ],
         cwd=ROOT,
-        env=env,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "BIND": f"127.0.0.1:{port}",
+            "DEVELOPMENT": "1",  # the signing key is derived: this is a test
+            **env,
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    ready = f"{base}/api/v1/health/ready"
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -80,15 +70,33 @@ def test_metrics_add_up_the_requests_of_two_gunicorn_workers(
             except OSError:
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_metrics_add_up_the_requests_of_two_gunicorn_workers(
+    copy: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    env = {
+        "WEB_CONCURRENCY": "2",
+        "THREADS": "1",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "SECRET_KEY": "a-production-like-secret-for-the-test",
+        "AUDIT_SIGNING_KEY": "",
+    }
+    # sync workers (instead of the config's gthread): a busy process accepts nothing more, so
+    # concurrent requests reach both
+    with gunicorn(copy, env, "-k", "sync") as base:
+        ready = f"{base}/api/v1/health/ready"
         sent = 0
         with ThreadPoolExecutor(8) as pool:  # until both processes have answered some
             while len(processes(tmp_path)) < 2 and sent < 2000:
                 list(pool.map(lambda _: urllib.request.urlopen(ready).read(), range(40)))
                 sent += 40
         exposed = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     counted = re.findall(
         r'grading_http_requests_total\{method="GET",route="/api/v1/health/(live|ready)",'
         r'status="200"\} ([0-9.]+)',
@@ -142,30 +150,8 @@ def test_the_backup_runbook_restores_a_copy_that_verifies(
 def test_gunicorns_own_refusals_are_problem_json(copy: str) -> None:  # noqa: F811
     """A request line or headers too long never reach the app: gunicorn answers them, and with
     deploy/gunicorn.conf.py in problem+json like the service."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": copy,
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "DEVELOPMENT": "1",
-    }
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "service.wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/live").read()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+    with gunicorn(copy, {"WEB_CONCURRENCY": "1"}) as base:
+        port = int(base.rsplit(":", 1)[1])
         for path, headers, status, kind in (
             ("/api/v1/gradings?" + "x" * 9000, {}, 414, "uri-too-long"),
             ("/api/v1/health/live", {"X-Big": "y" * 9000}, 431, "header-fields-too-large"),
@@ -178,6 +164,3 @@ def test_gunicorns_own_refusals_are_problem_json(copy: str) -> None:  # noqa: F8
             assert answer.status == status, body
             assert answer.getheader("Content-Type") == "application/problem+json"
             assert body["type"] == f"/problems/{kind}" and body["status"] == status
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
