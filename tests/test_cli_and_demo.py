@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -55,7 +56,7 @@ def test_workflow_diagram_prints_mermaid() -> None:
 
 
 def test_db_upgrade_then_demo_once_then_bootstrap_refused(
-    fresh_database_url: Any, tmp_path: Path
+    fresh_database_url: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import os
 
@@ -64,14 +65,20 @@ def test_db_upgrade_then_demo_once_then_bootstrap_refused(
     first = _cli("demo", "--if-empty", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "baihe.secretary" in first.stdout and "gr_" in first.stdout
-    again = _cli("demo", env=env, cwd=tmp_path)
-    assert again.returncode == 1 and "loads only once" in again.stderr
-    tokens_shown_again = _cli("demo", "--if-empty", env=env, cwd=tmp_path)
-    assert tokens_shown_again.returncode == 0 and "baihe.secretary" in tokens_shown_again.stdout
-    refused = _cli("bootstrap", "--code", "X", "--name", "X", "--admin", "x", env=env, cwd=tmp_path)
-    assert refused.returncode == 1 and "root organization exists" in refused.stderr
-    token = _cli("token", "--username", "county.inspector", "--days", "3", env=env, cwd=tmp_path)
-    assert token.returncode == 0 and token.stdout.startswith("gr_")
+    # the rest in this process (CliRunner, same directory): the real program ran above
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(cli, list(args), env={"DATABASE_URL": env["DATABASE_URL"]})
+
+    again = run("demo")
+    assert again.exit_code == 1 and "loads only once" in again.stderr
+    tokens_shown_again = run("demo", "--if-empty")
+    assert tokens_shown_again.exit_code == 0 and "baihe.secretary" in tokens_shown_again.stdout
+    refused = run("bootstrap", "--code", "X", "--name", "X", "--admin", "x")
+    assert refused.exit_code == 1 and "root organization exists" in refused.stderr
+    token = run("token", "--username", "county.inspector", "--days", "3")
+    assert token.exit_code == 0 and token.stdout.startswith("gr_")
 
 
 def test_the_demo_data_looks_like_the_seed_documents(fresh_database_url: Any) -> None:
