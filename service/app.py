@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 from flask_cors import CORS
@@ -16,6 +18,26 @@ from service.audit.signing import load_private_key
 from service.config import Settings
 from service.db import make_engine, make_sessionmaker
 from service.pages import site
+
+
+def behind_proxies(wsgi_app: Any, hops: int, addresses: tuple[str, ...]) -> Any:
+    """X-Forwarded-For/-Proto/-Host believed for `hops` proxies — only when the request comes
+    from one of `addresses` (TRUSTED_PROXY_ADDRESSES). From anywhere else the headers are
+    ignored: without a proxy in front, a client could otherwise name any address it likes
+    (and rotate past the per-client rate limits)."""
+    networks = [ipaddress.ip_network(a, strict=False) for a in addresses]
+    forwarded = ProxyFix(wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            peer = ipaddress.ip_address(environ.get("REMOTE_ADDR", ""))
+        except ValueError:
+            return wsgi_app(environ, start_response)
+        if any(peer in network for network in networks):
+            return forwarded(environ, start_response)
+        return wsgi_app(environ, start_response)
+
+    return app
 
 
 def create_app(
@@ -42,8 +64,9 @@ def create_app(
         settings.audit_signing_key, settings.secret_key
     )
     if settings.trusted_proxies:
-        n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        app.wsgi_app = behind_proxies(  # type: ignore[method-assign]
+            app.wsgi_app, settings.trusted_proxies, settings.trusted_proxy_addresses
+        )
     logs.configure(settings.log_format)
     logs.install()
     api.install(app)

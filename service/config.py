@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -116,6 +117,20 @@ def _origins(raw: str) -> tuple[str, ...]:
     return found
 
 
+def _networks(raw: str) -> tuple[str, ...]:
+    """TRUSTED_PROXY_ADDRESSES: addresses or networks (CIDR) separated by commas or spaces."""
+    found = tuple(raw.replace(",", " ").split())
+    for item in found:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise SystemExit(
+                f"configuration: TRUSTED_PROXY_ADDRESSES takes addresses or networks like "
+                f"10.0.0.5 or 10.0.0.0/24, not {item!r}"
+            ) from exc
+    return found
+
+
 def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
     if raw not in allowed:
         raise SystemExit(f"configuration: {name} must be one of {', '.join(allowed)}, not {raw!r}")
@@ -140,6 +155,9 @@ class Settings:
     # the request came to (the one the server listens on, or the proxy's with TRUSTED_PROXIES).
     public_base_url: str | None = None
     trusted_proxies: int = 0
+    # Whose X-Forwarded-* headers are believed: a request from any other address is taken as
+    # it came, so a client that reaches the server directly cannot choose its own address.
+    trusted_proxy_addresses: tuple[str, ...] = ("127.0.0.1", "::1")
     audit_signing_key: str | None = None
     audit_log_origin: str = "grading-service/audit-log"  # names the log in its checkpoints
     holidays: frozenset[date] = frozenset()  # days off beyond the national calendar
@@ -210,6 +228,8 @@ class Settings:
             "oidc_providers": _oidc(os.environ.get("OIDC_PROVIDERS", "")),
             "require_if_match": _flag("REQUIRE_IF_MATCH"),
             "cors_origins": _origins(os.environ.get("CORS_ORIGINS", "")),
+            "trusted_proxy_addresses": _networks(os.environ.get("TRUSTED_PROXY_ADDRESSES", ""))
+            or cls.trusted_proxy_addresses,
             "log_format": _choice(
                 "LOG_FORMAT", os.environ.get("LOG_FORMAT") or "json", ("json", "text")
             ),

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from service import logs, migrate
 from service.api import problems
 from service.api.routing import REGISTRY
-from service.app import create_app
+from service.app import behind_proxies, create_app
 from service.config import Settings
 from service.db import make_engine
 from tests.conftest import _pg_admin_engine
@@ -228,3 +228,34 @@ def test_a_write_that_waited_too_long_for_another_is_a_503_to_retry(orig: Except
     with app.test_request_context("/api/v1/gradings/1/transitions", method="POST"):
         found = problems.unavailable(OperationalError("BEGIN IMMEDIATE", {}, orig))
     assert found is not None and found.status == 503 and "busy" in str(found)
+
+
+def _seen_address(remote: str, forwarded: str) -> str:
+    seen: list[str] = []
+
+    def echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ["REMOTE_ADDR"])
+        start_response("200 OK", [])
+        return [b""]
+
+    wrapped = behind_proxies(echo, 1, ("127.0.0.1", "10.0.0.0/24"))
+    environ = {"REMOTE_ADDR": remote, "HTTP_X_FORWARDED_FOR": forwarded, "wsgi.url_scheme": "http"}
+    wrapped(environ, lambda *_: None)
+    return seen[0]
+
+
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy_address() -> None:
+    # from the proxy on this machine or the proxies' network: the client it names
+    assert _seen_address("127.0.0.1", "198.51.100.7") == "198.51.100.7"
+    assert _seen_address("10.0.0.9", "198.51.100.7") == "198.51.100.7"
+    # straight from a client: its own address, whatever it claims (no rotating past limits)
+    assert _seen_address("203.0.113.9", "198.51.100.7") == "203.0.113.9"
+    assert _seen_address("203.0.113.9", "127.0.0.1") == "203.0.113.9"
+
+
+def test_a_trusted_proxy_address_that_is_no_address_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRUSTED_PROXY_ADDRESSES", "10.0.0.0/24, nginx.local")
+    with pytest.raises(SystemExit, match="TRUSTED_PROXY_ADDRESSES"):
+        Settings.from_env()
