@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_core import Config, OpenAPI
@@ -30,6 +31,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from service import calendar, demo, demo_examples, migrate
+from service.__main__ import cli
 from service.api.throttle import Throttle
 from service.app import create_app
 from service.config import Settings
@@ -57,6 +59,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database under test: {config.getoption('--db')}"
+
+
+def cli_in_process(database_url: str, *args: str) -> Result:
+    """`python -m service ARGS` on DATABASE_URL, run in this process through click's CliRunner
+    (no Python start; tests of the real program start it themselves)."""
+    return CliRunner().invoke(
+        cli, list(args), env={"DATABASE_URL": database_url}, catch_exceptions=False
+    )
 
 
 def _pg_admin_engine(url: str) -> Engine:

@@ -8,14 +8,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
-from click.testing import CliRunner
 from sqlalchemy import Engine, create_engine, text
 
-from service.__main__ import cli
 from service.audit.canonical import HASHED_FIELDS, event_hash
 from service.db import make_engine, normalize_url
+from tests.conftest import cli_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,12 +122,6 @@ def _forged_after(url: str, last_id: int) -> str:
     )
 
 
-def _in_process(url: str, *args: str) -> Any:
-    """The same command through click's CliRunner: no Python start (the real program runs in
-    the calls above and below)."""
-    return CliRunner().invoke(cli, list(args), env={"DATABASE_URL": url}, catch_exceptions=False)
-
-
 def test_verify_exits_0_when_intact_and_1_naming_each_kind_of_damage(
     demo_copy: str, db_kind: str, tmp_path: Path
 ) -> None:
@@ -138,8 +130,8 @@ def test_verify_exits_0_when_intact_and_1_naming_each_kind_of_damage(
     assert intact.returncode == 0, intact.stdout + intact.stderr
     assert intact.stdout.startswith("intact:")
     saved = tmp_path / "checkpoint.json"
-    assert _in_process(url, "audit", "checkpoint", "--out", str(saved)).exit_code == 0
-    assert _in_process(url, "audit", "verify", "--checkpoint", str(saved)).exit_code == 0
+    assert cli_in_process(url, "audit", "checkpoint", "--out", str(saved)).exit_code == 0
+    assert cli_in_process(url, "audit", "verify", "--checkpoint", str(saved)).exit_code == 0
 
     rolled, modified, deleted, forged, swapped = _chains(url)
     (last_id, last_seq, _), (_, _, prev_hash) = rolled[-1], rolled[-2]
@@ -168,7 +160,7 @@ def test_verify_exits_0_when_intact_and_1_naming_each_kind_of_damage(
     assert "inserted at event " in out and "beyond the recorded head" in out
     assert f"re-ordered at event {swapped[0][0]} " in out
     assert "rolled-back at event None" in out
-    without_checkpoint = _in_process(url, "audit", "verify")
+    without_checkpoint = cli_in_process(url, "audit", "verify")
     assert without_checkpoint.exit_code == 1
     # The checkpoint the service signed and kept is enough: no file needed to see the rollback.
     assert "rolled-back at event None" in without_checkpoint.stdout

@@ -16,11 +16,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import Connection, create_engine, select, text
 from sqlalchemy.orm import Session
 
-from service.__main__ import cli
 from service.accounts import operations as accounts
 from service.accounts.models import Account, Role
 from service.app import create_app
@@ -32,6 +30,7 @@ from service.context import Actor
 from service.db import make_engine, normalize_url
 from service.organizations.models import Organization
 from tests.browser import served
+from tests.conftest import cli_in_process
 from tools import verify_audit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,7 +157,7 @@ def root_inspector_token(url: str) -> str:
 def verify(url: str, *files: str) -> subprocess.CompletedProcess[str]:
     """`audit verify` run in this process (test_audit_cli runs the real command)."""
     args = ["audit", "verify", *(a for f in files for a in ("--checkpoint", f))]
-    done = CliRunner().invoke(cli, args, env={"DATABASE_URL": url}, catch_exceptions=False)
+    done = cli_in_process(url, *args)
     return subprocess.CompletedProcess(args, done.exit_code, done.stdout, done.stderr)
 
 

@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import demo, migrate
-from service.__main__ import cli
 from service.app import create_app
 from service.campaigns.models import Campaign
 from service.config import Settings
@@ -23,6 +21,7 @@ from service.db import make_engine
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.reports.formats import KIND_LABELS
+from tests.conftest import cli_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,7 +68,7 @@ def test_db_upgrade_then_demo_once_then_bootstrap_refused(
     monkeypatch.chdir(tmp_path)
 
     def run(*args: str) -> Any:
-        return CliRunner().invoke(cli, list(args), env={"DATABASE_URL": env["DATABASE_URL"]})
+        return cli_in_process(env["DATABASE_URL"], *args)
 
     again = run("demo")
     assert again.exit_code == 1 and "loads only once" in again.stderr
@@ -175,18 +174,16 @@ def test_report_writes_the_same_files_from_the_command_line(demo_copy: str, tmp_
 def test_the_five_reports_from_the_command_line_are_the_ones_served_over_http(
     demo_copy: str, tmp_path: Path
 ) -> None:
-    # the commands run in this process (CliRunner); the test above runs the real program
-    runner = CliRunner()
-    env = {"DATABASE_URL": demo_copy}
-    token = runner.invoke(cli, ["token", "--username", "county.inspector"], env=env).stdout.strip()
+    # the commands run in this process; the test above runs the real program
+    token = cli_in_process(demo_copy, "token", "--username", "county.inspector").stdout.strip()
     app = create_app(Settings.from_env(database_url=demo_copy))
     client = app.test_client()
     for kind, label in KIND_LABELS.items():
         out = tmp_path / f"{kind}.xlsx"
         # the demo's levels are still under publicity: counted when provisional ones are asked
         args = ["report", kind, "--campaign", "1", "--provisional", "--out", str(out)]
-        result = runner.invoke(cli, args, env=env)
-        assert result.exit_code == 0, (kind, result.stderr, result.exception)
+        result = cli_in_process(demo_copy, *args)
+        assert result.exit_code == 0, (kind, result.stderr)
         sheet = load_workbook(out).active
         assert sheet is not None
         assert str(sheet["A1"].value).endswith(label), (kind, sheet["A1"].value)

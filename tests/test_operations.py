@@ -88,6 +88,18 @@ def test_readiness_names_a_database_that_is_not_migrated() -> None:
     assert "not migrated: run `python -m service db upgrade`" in reply.get_json()["detail"]
 
 
+def _python(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize(
     ("url", "said"),
     [
@@ -101,15 +113,7 @@ def test_readiness_names_a_database_that_is_not_migrated() -> None:
 )
 def test_the_cli_says_what_is_wrong_in_one_line(url: str, said: str) -> None:
     env = {**os.environ, "DATABASE_URL": unmigrated() if url == "unmigrated" else url}
-    done = subprocess.run(
-        [sys.executable, "-m", "service", "audit", "verify"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _python(env, "-m", "service", "audit", "verify")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and said in done.stderr, done.stderr
 
@@ -118,15 +122,7 @@ def test_a_production_server_refuses_development_secrets() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "AUDIT_SIGNING_KEY")}
     env |= {"DATABASE_URL": unmigrated()}
     env.pop("DEVELOPMENT", None)
-    done = subprocess.run(
-        [sys.executable, "-c", "import service.wsgi"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _python(env, "-c", "import service.wsgi")
     assert done.returncode == 1
     assert "refusing to start: SECRET_KEY is the development default" in done.stderr
     assert "AUDIT_SIGNING_KEY is not set" in done.stderr

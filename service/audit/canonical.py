@@ -55,14 +55,9 @@ def canonical_json(value: Any) -> bytes:
     return _ENCODER.encode(value).encode("utf-8")
 
 
-def event_fields(event: Any) -> dict[str, Any]:
-    fields = {name: getattr(event, name) for name in HASHED_FIELDS}
-    fields["occurred_at"] = timestamp(fields["occurred_at"])
-    return fields
-
-
 def event_hash(event: Any) -> str:
-    return hashlib.sha256(canonical_json(event_fields(event))).hexdigest()
+    """The hash of an event given as an object with the HASHED_FIELDS as attributes."""
+    return ordered_hash([getattr(event, name) for name in HASHED_FIELDS])
 
 
 def fields_hash(values: dict[str, Any]) -> str:

@@ -23,13 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.audit import merkle, notes
-from service.audit.canonical import GENESIS, event_hash
+from service.audit.canonical import GENESIS, fields_hash
 
 
 class Refused(Exception):
@@ -85,7 +84,7 @@ def audit_export(lines: Iterable[bytes], size: int, root: bytes) -> list[str]:
             continue
         event = json.loads(raw)
         fields = dict(event, occurred_at=datetime.fromisoformat(event["occurred_at"]))
-        if event_hash(SimpleNamespace(**fields)) != event["hash"]:
+        if fields_hash(fields) != event["hash"]:
             problems.append(f"event {event['id']}: its content does not match its hash")
         seq, previous = heads.get(event["chain_key"], (0, GENESIS))
         if event["chain_seq"] != seq + 1 or event["prev_hash"] != previous:

@@ -196,7 +196,7 @@ def _written(session: Session, grading: Grading) -> RowUpdate | None:
     with the ORM told they are written (so its own flush leaves them). A grading not yet in
     the database is flushed by the ORM instead."""
     state = inspect(grading)
-    if not state.persistent or grading.version is None:
+    if not state.persistent:
         session.flush()
         return None
     values = {
