@@ -140,7 +140,15 @@ def test_a_state_written_directly_is_refused(api: Api, db: Session) -> None:
 
 
 def test_every_lifecycle_is_served_with_its_diagram(api: Api) -> None:
-    names = {"campaign", "grading", "ballot_session", "complaint", "approval", "rectification_item"}
+    names = {
+        "campaign",
+        "grading",
+        "ballot_session",
+        "complaint",
+        "approval",
+        "rectification_item",
+        "grant_request",
+    }
     assert set(WORKFLOWS) == names
     for name in names:
         served = api.get(f"/api/v1/workflows/{name}", who=None).get_json()

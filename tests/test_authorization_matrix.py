@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.accounts.models import ApiToken, RoleGrant
+from service.accounts import operations as accounts
+from service.accounts.models import ApiToken, Role, RoleGrant
 from service.api.routing import REGISTRY
 from service.audit import log, notes, signing
 from service.audit.operations import record
@@ -75,6 +76,19 @@ def token_of(username: str, db: Session, w: World) -> int:
     return db.scalars(
         select(ApiToken.id).where(ApiToken.account_id == w.accounts[username].id)
     ).first()  # type: ignore[return-value]
+
+
+def grant_request_on(side: Side) -> Callable[[World, Session], int]:
+    """Supervisor on the side's township asked for (by the system) for the side's account."""
+
+    def make(w: World, db: Session) -> int:
+        request = accounts.request_grant(
+            db, Actor.system("t"), w.accounts[side.account], Role.SUPERVISOR, w.org(side.township)
+        )
+        db.commit()
+        return request.id
+
+    return make
 
 
 def approval_on(key: str, kind: str = "correction") -> Callable[[World, Session], int]:
@@ -649,6 +663,25 @@ CASES: list[Case] = [
     ),
     on_account(
         "GET", "/tokens", expect(403, admin=200, inspector=200, secretary=404), lambda s, w: None
+    ),
+    anywhere("GET", "/grant-requests", ADMIN_OR_INSPECTOR),
+    twin(
+        "GET",
+        "/grant-requests/<int:request_id>",
+        lambda s, w, db: (f"/grant-requests/{grant_request_on(s)(w, db)}", None),
+        expect(403, admin=200, inspector=200, secretary=404),
+    ),
+    twin(
+        "POST",
+        "/grant-requests/<int:request_id>/approve",
+        lambda s, w, db: (f"/grant-requests/{grant_request_on(s)(w, db)}/approve", {}),
+        managed(200),
+    ),
+    twin(
+        "POST",
+        "/grant-requests/<int:request_id>/reject",
+        lambda s, w, db: (f"/grant-requests/{grant_request_on(s)(w, db)}/reject", {"reason": "r"}),
+        managed(200),
     ),
     on_account("POST", "/tokens", managed(201), lambda s, w: {"name": "t"}),
     twin(

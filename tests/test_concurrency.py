@@ -17,6 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import migrate
+from service.accounts import operations as accounts
+from service.accounts.models import Account, GrantRequest, Role, RoleGrant
 from service.app import create_app
 from service.audit.models import AuditEvent
 from service.audit.verify import verify
@@ -366,3 +368,54 @@ def test_two_requests_for_approval_at_once_leave_one_pending(committed: Setup) -
         )
     engine.dispose()
     assert (pending, events) == (1, 1)
+
+
+def test_an_approve_and_a_reject_of_one_grant_request_leave_one_outcome(
+    committed: Setup,
+) -> None:
+    engine = make_engine(committed.url)
+    with Session(engine, expire_on_commit=False) as session:
+        account = session.get_one(Account, committed.world.accounts["teller"].id)
+        township = session.get_one(Organization, committed.world.org("A1").id)
+        request_id = accounts.request_grant(
+            session, Actor.system("t"), account, Role.SUPERVISOR, township
+        ).id
+        session.commit()
+    app = create_app(Settings.from_env(database_url=committed.url))
+    barrier = threading.Barrier(2)
+
+    def decide(args: tuple[str, str, dict[str, str]]) -> int:
+        step, who, body = args
+        headers = {"Authorization": f"Bearer {committed.world.tokens[who]}"}
+        client = app.test_client()
+        barrier.wait()
+        return client.post(
+            f"/api/v1/grant-requests/{request_id}/{step}", json=body, headers=headers
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = sorted(
+            pool.map(decide, [("approve", "admin", {}), ("reject", "root_admin", {"reason": "否"})])
+        )
+    app.extensions["grading.engine"].dispose()
+    assert statuses == [200, 409], statuses
+    with Session(engine) as session:
+        decided = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.entity_type == "grant_request",
+                AuditEvent.entity_id == str(request_id),
+                AuditEvent.action.in_(["grant.approve", "grant.reject"]),
+            )
+        )
+        state = session.get_one(GrantRequest, request_id).state
+        live = session.scalar(
+            select(func.count()).where(
+                RoleGrant.account_id == committed.world.accounts["teller"].id,
+                RoleGrant.role == "supervisor",
+            )
+        )
+    engine.dispose()
+    assert decided == 1
+    assert (state, live) in {("approved", 1), ("rejected", 0)}

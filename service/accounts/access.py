@@ -51,6 +51,14 @@ class Principal:
     def roles_at(self, org: Organization) -> frozenset[Role]:
         return frozenset(g.role for g in self.grants if self._covers(g, org.path))
 
+    def grants_above(self, org: Organization, role: Role) -> list[Grant]:
+        """The caller's `role` grants on an organization strictly above `org`."""
+        return [
+            g
+            for g in self.grants
+            if g.role == role and g.path != org.path and org.path.startswith(g.path)
+        ]
+
     def require(self, org: Organization, roles: Iterable[Role], what: str) -> Role:
         """The first role of `roles` the caller holds at `org`; 404 or 403 otherwise."""
         if not self.sees(org):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, UTCDateTime, utcnow
@@ -43,6 +43,12 @@ class Account(Base):
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="account", order_by="RoleGrant.id", lazy="selectin"
     )
+    pending_grants: Mapped[list[GrantRequest]] = relationship(
+        primaryjoin="and_(GrantRequest.account_id == Account.id, GrantRequest.state == 'pending')",
+        order_by="GrantRequest.id",
+        lazy="selectin",
+        viewonly=True,
+    )
 
 
 class RoleGrant(Base):
@@ -62,6 +68,44 @@ class RoleGrant(Base):
     account: Mapped[Account] = relationship(back_populates="grants")
 
     __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
+
+
+# Roles that approve others' requests: granting one needs a second admin (docs/decisions/0025).
+APPROVING_ROLES = frozenset({Role.SUPERVISOR})
+
+
+class GrantRequest(Base):
+    """A grant of an approving role, waiting for an admin of a higher scope than the one who
+    asked. Approved, it becomes a RoleGrant; decided, it is final."""
+
+    __tablename__ = "grant_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("role_grants.id"))
+
+    __table_args__ = (
+        CheckConstraint(_ROLE_CHECK, name="role"),
+        CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state"),
+        Index(
+            "uq_grant_requests_one_pending",
+            "account_id",
+            "role",
+            "organization_id",
+            unique=True,
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+    )
 
 
 class ApiToken(Base):

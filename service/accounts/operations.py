@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts.access import Grant, Principal
-from service.accounts.models import Account, ApiToken, Role, RoleGrant
+from service.accounts.models import Account, ApiToken, GrantRequest, Role, RoleGrant
 from service.audit.operations import record
 from service.context import Actor
 from service.db import utcnow
@@ -18,12 +18,14 @@ from service.errors import (
     AccountInactive,
     Duplicate,
     NotFound,
+    SelfApproval,
     TokenExpired,
     TokenRevoked,
     TokenUnknown,
     ValidationFailed,
 )
 from service.organizations.models import Organization
+from service.workflows.grant_request import GRANT_REQUEST_WORKFLOW
 
 TOKEN_PREFIX = "gr_"
 
@@ -172,6 +174,84 @@ def grant_role(
         after={"account_id": account.id, "role": role.value, "organization_id": organization.id},
     )
     return grant
+
+
+def request_grant(
+    session: Session, actor: Actor, account: Account, role: Role, organization: Organization
+) -> GrantRequest:
+    """An approving role asked for: pending until an admin of a higher scope decides
+    (decide_grant_request). Asking again for what waits already changes nothing."""
+    existing = session.scalar(
+        select(GrantRequest).where(
+            GrantRequest.account_id == account.id,
+            GrantRequest.role == role.value,
+            GrantRequest.organization_id == organization.id,
+            GrantRequest.state == GRANT_REQUEST_WORKFLOW.spec.initial,
+        )
+    )
+    if existing is not None:
+        return existing
+    request = GrantRequest(
+        account_id=account.id,
+        role=role.value,
+        organization_id=organization.id,
+        requested_by=actor.username,
+        requested_by_account_id=actor.account_id,
+    )
+    session.add(request)
+    session.flush()
+    record(
+        session,
+        actor,
+        "grant.request",
+        "grant_request",
+        request.id,
+        organization_id=organization.id,
+        after={"account_id": account.id, "role": role.value, "organization_id": organization.id},
+    )
+    return request
+
+
+def decide_grant_request(
+    session: Session, actor: Actor, request: GrantRequest, *, approve: bool, reason: str | None
+) -> GrantRequest:
+    """An admin (the caller has checked the scope: may_decide_grant) who is neither the
+    requester nor the account itself approves — the grant becomes live — or rejects with a
+    reason. The row is locked first: of two decisions sent at once the second finds it
+    decided (409)."""
+    session.refresh(request, with_for_update=True)
+    step = "approve" if approve else "reject"
+    GRANT_REQUEST_WORKFLOW.require_source(request, step)
+    if actor.account_id is not None and actor.account_id in (
+        request.requested_by_account_id,
+        request.account_id,
+    ):
+        raise SelfApproval("an admin cannot decide a grant they asked for or that empowers them")
+    if not approve and not (reason and reason.strip()):
+        raise ValidationFailed(
+            "a rejection says why", errors={"reason": ["required when rejecting"]}
+        )
+    if approve:
+        account = session.get_one(Account, request.account_id)
+        organization = session.get_one(Organization, request.organization_id)
+        request.grant_id = grant_role(session, actor, account, Role(request.role), organization).id
+    GRANT_REQUEST_WORKFLOW.apply(request, step)
+    request.decided_by = actor.username
+    request.decided_at = utcnow()
+    request.reason = reason
+    session.flush()
+    record(
+        session,
+        actor,
+        f"grant.{step}",
+        "grant_request",
+        request.id,
+        organization_id=request.organization_id,
+        before={"state": GRANT_REQUEST_WORKFLOW.spec.initial},
+        after={"state": request.state, "grant_id": request.grant_id},
+        reason=reason,
+    )
+    return request
 
 
 def revoke_grant(session: Session, actor: Actor, grant: RoleGrant, reason: str | None) -> RoleGrant:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, bindparam, literal, or_, select
 
 from service.accounts.access import Principal
-from service.accounts.models import Role
+from service.accounts.models import GrantRequest, Role
 from service.api.routing import Ctx
 from service.audit.operations import record
 from service.ballots.models import BallotSession
@@ -35,6 +35,10 @@ _REACH: dict[type, tuple[str, tuple[tuple[Any, Any], ...]]] = {
     ),
     Approval: ("approval", ((Grading, Grading.id == Approval.grading_id), _GRADING_ORG)),
     Complaint: ("complaint", ((Grading, Grading.id == Complaint.grading_id), _GRADING_ORG)),
+    GrantRequest: (
+        "grant request",
+        ((Organization, Organization.id == GrantRequest.organization_id),),
+    ),
 }
 
 

@@ -8,6 +8,7 @@ from service.workflows.campaign import CAMPAIGN_WORKFLOW
 from service.workflows.complaint import COMPLAINT_WORKFLOW
 from service.workflows.engine import Workflow
 from service.workflows.grading import GRADING_WORKFLOW
+from service.workflows.grant_request import GRANT_REQUEST_WORKFLOW
 from service.workflows.rectification_item import RECTIFICATION_ITEM_WORKFLOW
 
 WORKFLOWS: dict[str, Workflow] = {
@@ -19,5 +20,6 @@ WORKFLOWS: dict[str, Workflow] = {
         COMPLAINT_WORKFLOW,
         APPROVAL_WORKFLOW,
         RECTIFICATION_ITEM_WORKFLOW,
+        GRANT_REQUEST_WORKFLOW,
     )
 }

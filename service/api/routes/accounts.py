@@ -6,7 +6,14 @@ from typing import Any
 from sqlalchemy import select
 
 from service.accounts import operations as ops
-from service.accounts.models import Account, ApiToken, Role, RoleGrant
+from service.accounts.models import (
+    APPROVING_ROLES,
+    Account,
+    ApiToken,
+    GrantRequest,
+    Role,
+    RoleGrant,
+)
 from service.api.blueprint import api
 from service.api.routing import Ctx, Reply, operation, paginate
 from service.api.schemas.accounts import (
@@ -17,6 +24,9 @@ from service.api.schemas.accounts import (
     AccountPatch,
     GrantIn,
     GrantOut,
+    GrantRequestOut,
+    GrantRequestPage,
+    GrantRequestQuery,
     MeOut,
     TokenCreate,
     TokenCreated,
@@ -125,8 +135,8 @@ def create_account(ctx: Ctx) -> Any:
         organization=home,
     )
     for role, org in grants:
-        ops.grant_role(ctx.session, ctx.actor, account, role, org)
-    ctx.session.refresh(account, ["grants"])
+        _grant_or_request(ctx, account, role, org)
+    ctx.session.refresh(account, ["grants", "pending_grants"])
     return Reply(account, 201, {"Location": f"/api/v1/accounts/{account.id}"})
 
 
@@ -162,21 +172,140 @@ def patch_account(ctx: Ctx, account_id: int) -> Any:
     return account
 
 
+def _grant_or_request(
+    ctx: Ctx, account: Account, role: Role, org: Organization
+) -> RoleGrant | GrantRequest:
+    """A role granted now, or — an approving role not held yet — asked for, pending a second
+    admin above (docs/decisions/0025)."""
+    if role in APPROVING_ROLES and not _holds(ctx, account, role, org):
+        return ops.request_grant(ctx.session, ctx.actor, account, role, org)
+    return ops.grant_role(ctx.session, ctx.actor, account, role, org)
+
+
+def _holds(ctx: Ctx, account: Account, role: Role, org: Organization) -> bool:
+    return any(
+        g.role == role.value and g.organization_id == org.id and g.revoked_at is None
+        for g in account.grants
+    )
+
+
 @operation(
     api,
     "POST",
     "/accounts/<int:account_id>/grants",
-    summary="Grant a role on a subtree",
+    summary="Grant a role on a subtree (an approving role: asked for, 202, until approved)",
     tag=TAG,
     body=GrantIn,
-    responses={201: GrantOut},
+    responses={201: GrantOut, 202: GrantRequestOut},
     errors=(403, 404, 422),
+    description="Granting supervisor (审批人) takes effect only when an admin of a higher scope "
+    "than the grant's organization — not the one who asked, not the account itself — approves "
+    "it: the answer is 202 with the pending grant request (Location: /api/v1/grant-requests/{id}).",
 )
 def add_grant(ctx: Ctx, account_id: int) -> Any:
     account = _account(ctx, account_id, [Role.ADMIN], "granting a role")
     org = scoped(ctx, Organization, ctx.body["organization_id"], "organization_id")[0]
     ctx.caller.require(org, [Role.ADMIN], "granting a role there")
-    return Reply(ops.grant_role(ctx.session, ctx.actor, account, Role(ctx.body["role"]), org), 201)
+    outcome = _grant_or_request(ctx, account, Role(ctx.body["role"]), org)
+    if isinstance(outcome, GrantRequest):
+        return Reply(outcome, 202, {"Location": f"/api/v1/grant-requests/{outcome.id}"})
+    return Reply(outcome, 201)
+
+
+@operation(
+    api,
+    "GET",
+    "/grant-requests",
+    summary="Grants of approving roles asked for, in your subtree (newest last)",
+    tag=TAG,
+    query=GrantRequestQuery,
+    responses={200: GrantRequestPage},
+    errors=(403, 404, 422),
+)
+def list_grant_requests(ctx: Ctx) -> Any:
+    ctx.caller.require_role_anywhere(READERS, "listing grant requests")
+    query = (
+        select(GrantRequest)
+        .join(Organization, Organization.id == GrantRequest.organization_id)
+        .where(ctx.caller.visible_filter(Organization.path))
+    )
+    if "state" in ctx.query:
+        query = query.where(GrantRequest.state == ctx.query["state"])
+    return paginate(ctx, within(ctx, query, ctx.query), GrantRequest.id)
+
+
+@operation(
+    api,
+    "GET",
+    "/grant-requests/<int:request_id>",
+    summary="One grant request",
+    tag=TAG,
+    responses={200: GrantRequestOut},
+    errors=(403, 404),
+)
+def get_grant_request(ctx: Ctx, request_id: int) -> Any:
+    request, org = scoped(ctx, GrantRequest, request_id)
+    ctx.caller.require(org, READERS, "reading a grant request")
+    return request
+
+
+def _deciding(ctx: Ctx, request_id: int, step: str) -> GrantRequest:
+    """A grant request the caller may decide: an admin on an organization strictly above the
+    grant's; for a grant on a top organization, another admin there whose own admin grant the
+    requester did not make."""
+    request, org = scoped(ctx, GrantRequest, request_id)
+    ctx.caller.require(org, [Role.ADMIN], f"{step} a grant request")
+    if ctx.caller.grants_above(org, Role.ADMIN):
+        return request
+    if org.parent_id is None:
+        independent = ctx.session.scalar(
+            select(RoleGrant.id).where(
+                RoleGrant.account_id == ctx.caller.account_id,
+                RoleGrant.role == Role.ADMIN.value,
+                RoleGrant.organization_id == org.id,
+                RoleGrant.revoked_at.is_(None),
+                RoleGrant.granted_by != request.requested_by,
+            )
+        )
+        if independent is not None:
+            return request
+    raise Forbidden(
+        f"{step} a grant of {request.role} on {org.name} needs an admin above {org.name}"
+    )
+
+
+@operation(
+    api,
+    "POST",
+    "/grant-requests/<int:request_id>/approve",
+    summary="Approve a grant request (an admin above its organization, not the requester)",
+    tag=TAG,
+    body=ReasonBody,
+    responses={200: GrantRequestOut},
+    errors=(403, 404, 409, 422),
+)
+def approve_grant_request(ctx: Ctx, request_id: int) -> Any:
+    request = _deciding(ctx, request_id, "approving")
+    return ops.decide_grant_request(
+        ctx.session, ctx.actor, request, approve=True, reason=ctx.body.get("reason")
+    )
+
+
+@operation(
+    api,
+    "POST",
+    "/grant-requests/<int:request_id>/reject",
+    summary="Reject a grant request, saying why (an admin above its organization)",
+    tag=TAG,
+    body=ReasonBody,
+    responses={200: GrantRequestOut},
+    errors=(403, 404, 409, 422),
+)
+def reject_grant_request(ctx: Ctx, request_id: int) -> Any:
+    request = _deciding(ctx, request_id, "rejecting")
+    return ops.decide_grant_request(
+        ctx.session, ctx.actor, request, approve=False, reason=ctx.body.get("reason")
+    )
 
 
 @operation(

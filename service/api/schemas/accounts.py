@@ -41,6 +41,33 @@ class GrantOut(Schema):
     revoked_by = fields.String(allow_none=True, required=True)
 
 
+class GrantRequestOut(Schema):
+    id = fields.Integer(required=True)
+    account_id = fields.Integer(required=True)
+    role = fields.String(required=True)
+    organization_id = fields.Integer(required=True)
+    state = fields.String(
+        required=True,
+        metadata={"description": "pending, approved (grant_id names the live grant) or rejected"},
+    )
+    requested_at = fields.DateTime(required=True)
+    requested_by = fields.String(required=True)
+    decided_at = fields.DateTime(allow_none=True, required=True)
+    decided_by = fields.String(allow_none=True, required=True)
+    reason = fields.String(allow_none=True, required=True)
+    grant_id = fields.Integer(allow_none=True, required=True)
+
+
+class GrantRequestPage(Schema):
+    items = fields.List(fields.Nested(GrantRequestOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class GrantRequestQuery(PageQuery):
+    state = fields.String(validate=validate.OneOf(["pending", "approved", "rejected"]))
+    within = query_id()
+
+
 class AccountOut(Schema):
     id = fields.Integer(required=True)
     username = fields.String(required=True)
@@ -49,6 +76,11 @@ class AccountOut(Schema):
     is_active = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)
     grants = fields.List(fields.Nested(GrantOut), required=True)
+    pending_grants = fields.List(
+        fields.Nested(GrantRequestOut),
+        required=True,
+        metadata={"description": "approving roles asked for, waiting for an admin above"},
+    )
 
 
 class AccountPage(Schema):
