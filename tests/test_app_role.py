@@ -1,0 +1,158 @@
+"""The service as production runs it: connected as the restricted application role
+(`python -m service db app-role-sql`), real requests append to every append-only table — and
+that role can change none of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select, table, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+import service.models  # noqa: F401 (every table in the metadata)
+from service import migrate
+from service.app import create_app
+from service.audit import notes
+from service.audit.roles import APPEND_ONLY, app_role_sql
+from service.ballots import operations as ballots
+from service.ballots.models import BallotCode
+from service.campaigns.models import Campaign
+from service.config import Settings
+from service.context import Actor
+from service.db import Base, make_engine
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+from tests.conftest import cli_in_process
+from tests.grading_helpers import walk
+from tests.world import World, build_world
+
+ROLE = "grading_app_it"
+
+
+@pytest.fixture(scope="module")
+def as_app_role(db_kind: str, fresh_database_url: Any) -> Iterator[tuple[str, str, World]]:
+    """A database set up by its owner, and the URL the application role connects with."""
+    if db_kind != "postgresql":
+        pytest.skip("database roles are a PostgreSQL matter")
+    owner_url = fresh_database_url("app_role")
+    migrate.upgrade(owner_url)
+    engine = make_engine(owner_url)
+    with Session(engine, expire_on_commit=False) as session:
+        world = build_world(session)
+        session.commit()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(app_role_sql(ROLE))
+    engine.dispose()
+    role_url = make_url(owner_url).set(username=ROLE).render_as_string(hide_password=False)
+    yield owner_url, role_url, world
+
+
+def _counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = {
+            name: conn.execute(select(func.count()).select_from(table(name))).scalar_one()
+            for name in APPEND_ONLY
+        }
+    engine.dispose()
+    return found
+
+
+def _open_ballot(owner_url: str, world: World) -> tuple[str, int]:
+    """A ballot session on A1-02, opened by the owner: one code and the grading's id."""
+    engine = make_engine(owner_url)
+    with Session(engine, expire_on_commit=False) as session:
+        grading = session.get_one(Grading, world.gradings["A1-02"].id)
+        walk(grading, "evaluation")
+        opened = ballots.open_session(
+            session,
+            Actor.system("t"),
+            session.get_one(Campaign, grading.campaign_id),
+            [(grading, session.get_one(Organization, grading.organization_id))],
+            {"title": "会", "categories": [{"code": "members", "issued": 1}]},
+            box_secret=Settings.from_env().box_secret,
+        )
+        session.commit()
+        code = session.scalars(select(BallotCode.code).where(BallotCode.session_id == opened.id))
+        found = (code.one(), grading.id)
+    engine.dispose()
+    return found
+
+
+def test_real_requests_as_the_app_role_append_to_every_append_only_table(
+    as_app_role: tuple[str, str, World],
+) -> None:
+    owner_url, role_url, world = as_app_role
+    code, voted_on = _open_ballot(owner_url, world)
+    before = _counts(owner_url)
+    app = create_app(Settings.from_env(database_url=role_url))
+    client = app.test_client()
+
+    def send(method: str, path: str, who: str | None, body: Any, expected: int) -> Any:
+        headers = {"Authorization": f"Bearer {world.tokens[who]}"} if who else {}
+        response = client.open(f"/api/v1{path}", method=method, json=body, headers=headers)
+        assert response.status_code == expected, response.get_data(as_text=True)
+        return response.get_json()
+
+    grading = world.gradings["A1-01"].id
+    entry = {"method": "meeting", "date": "2026-03-01"}
+    send("POST", f"/gradings/{grading}/survey-entries", "reviewer", entry, 201)
+    send(
+        "POST",
+        f"/gradings/{grading}/transitions",
+        "reviewer",
+        {"transition": "open_self_rating"},
+        200,
+    )
+    send(
+        "POST",
+        "/ballots",
+        None,
+        {"code": code, "answers": [{"grading_id": voted_on, "level": "good"}]},
+        201,
+    )
+    signed = cli_in_process(role_url, "audit", "checkpoint")
+    assert signed.exit_code == 0, signed.output
+    note = client.get("/api/v1/audit/checkpoints/latest").get_data(as_text=True)
+    size = int(note.splitlines()[1])
+    key = Ed25519PrivateKey.from_private_bytes(bytes(32))
+    witness = "jiwei.example/witness"
+    send(
+        "POST",
+        f"/audit/checkpoints/{size}/cosignatures",
+        "inspector",
+        {
+            "witness": witness,
+            "verifier_key": notes.verifier_key(witness, key.public_key()),
+            "line": notes.cosign(note, witness, key, 1_800_000_000),
+        },
+        201,
+    )
+    app.extensions["grading.engine"].dispose()
+    after = _counts(owner_url)
+    assert [name for name in APPEND_ONLY if after[name] <= before[name]] == []
+
+
+@pytest.mark.parametrize("name", APPEND_ONLY)
+def test_the_app_role_cannot_change_an_append_only_table(
+    as_app_role: tuple[str, str, World], name: str
+) -> None:
+    _, role_url, _ = as_app_role
+    engine = make_engine(role_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT current_user")).scalar() == ROLE
+        conn.rollback()
+        column = next(iter(Base.metadata.tables[name].columns)).name
+        for statement in (
+            f"UPDATE {name} SET {column} = {column}",
+            f"DELETE FROM {name}",
+            f"TRUNCATE {name}",
+        ):
+            with pytest.raises(DBAPIError, match="permission denied"), conn.begin():
+                conn.execute(text(statement))
+    engine.dispose()
