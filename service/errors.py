@@ -348,6 +348,12 @@ class PlanApproved(Conflict):
     description = "An approved plan takes no new items."
 
 
+class PlanFull(Conflict):
+    type = "plan-full"
+    title = "Plan full"
+    description = "A rectification plan holds at most 100 items; merge related ones."
+
+
 class PlanEmpty(Conflict):
     type = "plan-empty"
     title = "Plan empty"

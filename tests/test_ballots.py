@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, event, select, update
+from sqlalchemy import Connection, delete, event, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -247,6 +247,7 @@ def test_nothing_stored_leads_from_a_code_to_its_ballot(
         "category",
         "code",
         "used",
+        "retry_box",  # the receipt sealed under the voter's Idempotency-Key, if one was sent
     }
     # 2. The box holds ciphertext only, keyed by its digest: no serial, no time, no code.
     assert set(Base.metadata.tables["ballot_box"].c.keys()) == {
@@ -512,3 +513,67 @@ def test_a_ballot_is_three_statements_find_mark_append(
     finally:
         event.remove(connection, "before_cursor_execute", count)
     assert seen == ["SELECT", "UPDATE", "INSERT"]
+
+
+def test_a_ballot_retried_with_its_idempotency_key_gets_the_first_answer(
+    api: Api, db: Session, evaluating: list[int]
+) -> None:
+    code = codes_of(api, open_session(api, evaluating)["id"])[0]["code"]
+    key = {"Idempotency-Key": "3f0c6a1e-9d7b-4c55-8a21-5b7e0f2d4c19"}
+    body = {"code": code, "answers": levels(evaluating)}
+    first = api.post("/api/v1/ballots", json=body, who=None, headers=key)
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    again = api.post("/api/v1/ballots", json=body, who=None, headers=key)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert db.scalar(select(func.count()).select_from(SealedBallot)) == 1
+    # the receipt is kept only sealed under the key: the code's row does not show it
+    stored = db.scalar(select(BallotCode.retry_box).where(BallotCode.code == code))
+    receipt = first.get_json()["receipt"]
+    assert (
+        stored
+        and receipt.encode() not in stored
+        and receipt.replace("-", "").encode() not in stored
+    )
+
+
+def test_a_retry_with_other_answers_or_another_key_casts_nothing(
+    api: Api, db: Session, evaluating: list[int]
+) -> None:
+    code = codes_of(api, open_session(api, evaluating)["id"])[0]["code"]
+    key = {"Idempotency-Key": "a-voters-phone-0123456789"}
+    assert cast_with(api, code, levels(evaluating), key).status_code == 201
+    changed = cast_with(api, code, levels(evaluating, "poor", "poor"), key)
+    assert_problem(changed, 422, "idempotency-key-reused")
+    other = cast_with(api, code, levels(evaluating), {"Idempotency-Key": "someone-elses-key-42"})
+    assert assert_problem(other, 409, "ballot-code-rejected")["reason"] == "used"
+    assert assert_problem(cast(api, code, levels(evaluating)), 409, "ballot-code-rejected")
+    assert db.scalar(select(func.count()).select_from(SealedBallot)) == 1
+
+
+def test_a_short_ballot_idempotency_key_is_refused_and_the_code_stays_unused(
+    api: Api, db: Session, evaluating: list[int]
+) -> None:
+    code = codes_of(api, open_session(api, evaluating)["id"])[0]["code"]
+    short = cast_with(api, code, levels(evaluating), {"Idempotency-Key": "1"})
+    assert "16–200" in assert_problem(short, 400, "malformed-request")["detail"]
+    assert db.scalar(select(BallotCode.used).where(BallotCode.code == code)) is False
+
+
+def test_a_retry_after_the_session_closed_still_gets_the_first_answer(
+    api: Api, evaluating: list[int]
+) -> None:
+    session = open_session(api, evaluating)
+    code = codes_of(api, session["id"])[0]["code"]
+    key = {"Idempotency-Key": "0d9e1b2c-closing-time-retry"}
+    first = cast_with(api, code, levels(evaluating), key)
+    closed = api.post(f"/api/v1/ballot-sessions/{session['id']}/close", json={}, who="teller")
+    assert closed.status_code == 200, closed.get_json()
+    again = cast_with(api, code, levels(evaluating), key)
+    assert again.status_code == 201 and again.get_json()["receipt"] == first.get_json()["receipt"]
+
+
+def cast_with(api: Api, code: str, answers: list[dict[str, Any]], headers: dict[str, str]) -> Any:
+    return api.post(
+        "/api/v1/ballots", json={"code": code, "answers": answers}, who=None, headers=headers
+    )

@@ -541,3 +541,28 @@ def test_access_log_lines_never_carry_a_code(
     for secret in ("KJ74K", "kj74k", "7KQ2M", "ABCDEFGH2345"):
         assert secret not in caplog.text
     assert "/b/… HTTP/1.1" in caplog.text and "/complaints/…" in caplog.text
+
+
+def test_a_confirmation_sent_twice_casts_once_and_shows_the_same_receipt(
+    demo_site: DemoSite, browser: FlaskClient
+) -> None:
+    """A double tap, or a resend after the answer was lost on a weak connection."""
+    code = fresh_code(browser, demo_site)
+    form = html(browser.get(f"/b/{code}"))
+    names = sorted(set(re.findall(r'type="radio" name="(g\d+)"', form)))
+    choices = dict.fromkeys(names, "good")
+    review = html(browser.post(f"/b/{code}", data={**choices, "csrf_token": csrf_of(form)}))
+    token = re.search(r'name="retry" value="([0-9a-f]{32})"', review)
+    assert token, review
+    sent = {**choices, "step": "cast", "retry": token.group(1), "csrf_token": csrf_of(review)}
+    receipts = []
+    for _ in range(2):
+        cast = browser.post(f"/b/{code}", data=sent)
+        assert cast.status_code == 303 and cast.headers["Location"].endswith("/b/cast")
+        done = html(browser.get("/b/cast"))
+        found = re.search(r'id="receipt">([0-9A-Z]{5}-[0-9A-Z]{5})<', done)
+        assert found, done
+        receipts.append(found.group(1))
+    assert receipts[0] == receipts[1]
+    forged = browser.post(f"/b/{code}", data={**sent, "retry": "0" * 32})
+    assert forged.status_code == 409  # another token: the code is used, nothing is replayed

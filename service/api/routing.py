@@ -453,34 +453,60 @@ def _render(result: Any, responses: dict[int, type[Schema] | None]) -> Response:
 # --- cursor pagination -------------------------------------------------------------------
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+PATH_CURSOR_RE = re.compile(r"^/(?:[0-9]{1,10}/){0,60}$")
 
 
-def decode_cursor(cursor: str) -> int:
+def encode_cursor(last: int | str) -> str:
+    """An opaque cursor after `last`: an id, or an organization path (lists in tree order)."""
+    kind = "id" if isinstance(last, int) else "path"
+    return base64.urlsafe_b64encode(f"{kind}:{last}".encode()).decode().rstrip("=")
+
+
+def _decoded(cursor: str, expected: str) -> str:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "id" or not value.isdigit() or len(value) > 10 or int(value) > MAX_ID:
+        if kind != expected:
             raise ValueError(text)
-        return int(value)
+        if kind == "id" and (not value.isdigit() or len(value) > 10 or int(value) > MAX_ID):
+            raise ValueError(text)
+        if kind == "path" and not PATH_CURSOR_RE.match(value):
+            raise ValueError(text)
+        return value
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed(
             "the cursor is not one this service issued", errors={"cursor": ["invalid cursor"]}
         ) from exc
 
 
+def decode_cursor(cursor: str) -> int:
+    return int(_decoded(cursor, "id"))
+
+
+def decode_path_cursor(cursor: str) -> str:
+    return _decoded(cursor, "path")
+
+
+def page_limit(ctx: Ctx) -> int:
+    """The page size asked for (`limit`), or the default; never past PAGE_SIZE_MAX."""
+    return int(
+        min(ctx.query.get("limit") or ctx.settings.page_size_default, ctx.settings.page_size_max)
+    )
+
+
+def next_cursor(rows: list[Any], limit: int, last: Callable[[Any], int | str]) -> str | None:
+    """The cursor of the page after `rows` (fetched with limit + 1), None at the end."""
+    return encode_cursor(last(rows[limit - 1])) if len(rows) > limit else None
+
+
 def paginate(ctx: Ctx, query: Select[Any], id_column: Any) -> Page:
     """Keyset pagination on a unique, increasing id: stable while rows are added."""
-    limit = ctx.query.get("limit") or ctx.settings.page_size_default
-    limit = min(limit, ctx.settings.page_size_max)
+    limit = page_limit(ctx)
     cursor = ctx.query.get("cursor")
     if cursor:
         query = query.where(id_column > decode_cursor(cursor))
     rows = list(ctx.session.scalars(query.order_by(id_column).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)
+    return Page(rows[:limit], next_cursor(rows, limit, lambda row: int(row.id)))
 
 
 def if_match() -> frozenset[int] | None:

@@ -11,6 +11,7 @@ server's BALLOT_BOX_SECRET, which is not in the database (docs/decisions/0017).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import struct
 from collections.abc import Sequence
@@ -154,3 +155,41 @@ def decode(layout: Layout, plaintext: bytes) -> tuple[str, dict[int, Answer]]:
     if offset != len(plaintext):
         raise ValueError("the ballot does not fit its session")
     return layout.categories[category], answers
+
+
+# --- the answer to a retried ballot ---------------------------------------------------------
+# A voter whose answer was lost retries with the same Idempotency-Key and must learn that the
+# first ballot was accepted, and its receipt. The receipt is kept on the used code, sealed with
+# a key derived from the Idempotency-Key (never stored) and the code: whoever reads the
+# database knows the code but not the key, so cannot tie the code to its receipt — to the
+# ballot. No time, no counter (docs/decisions/0017).
+
+_RETRY_INFO = b"grading ballot retry v1"
+
+
+def _retry_key(idempotency_key: str, code: str) -> bytes:
+    return _hkdf(idempotency_key.encode(), code.encode(), _RETRY_INFO)
+
+
+def answers_digest(answers: Sequence[object]) -> str:
+    """The answers as sent, canonically: a retry must send the same ballot."""
+    text = json.dumps(answers, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def seal_retry(idempotency_key: str, code: str, receipt_text: str, sent_digest: str) -> bytes:
+    nonce = os.urandom(12)
+    plain = f"{receipt_text}|{sent_digest}".encode()
+    return nonce + ChaCha20Poly1305(_retry_key(idempotency_key, code)).encrypt(nonce, plain, None)
+
+
+def open_retry(idempotency_key: str, code: str, sealed_retry: bytes) -> tuple[str, str] | None:
+    """(receipt, answers digest) if this key sealed it; None for any other key."""
+    try:
+        plain = ChaCha20Poly1305(_retry_key(idempotency_key, code)).decrypt(
+            sealed_retry[:12], sealed_retry[12:], None
+        )
+    except InvalidTag:
+        return None
+    receipt_text, _, sent_digest = plain.decode().partition("|")
+    return receipt_text, sent_digest

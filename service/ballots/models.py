@@ -99,7 +99,9 @@ class BallotCategory(Base):
 
 
 class BallotCode(Base):
-    """A one-time code. Printed for the meeting; nothing but `used` is ever recorded on it."""
+    """A one-time code. Printed for the meeting; nothing but `used` is recorded on it — and,
+    when the ballot came with an Idempotency-Key, its receipt sealed under that key
+    (box.seal_retry), so a retry learns the first answer and a database reader learns nothing."""
 
     __tablename__ = "ballot_codes"
 
@@ -108,6 +110,7 @@ class BallotCode(Base):
     category: Mapped[str] = mapped_column(String(40))
     code: Mapped[str] = mapped_column(String(20), unique=True)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
+    retry_box: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class SealedBallot(Base):

@@ -30,6 +30,7 @@ from service.errors import (
     BallotBoxLocked,
     BallotSessionWrongState,
     CodeRejected,
+    IdempotencyKeyReused,
     NotFound,
     QuorumNotMet,
     StageNotOpen,
@@ -184,6 +185,7 @@ class UsableCode:
     category: str
     session_id: int
     public_key: bytes
+    code: str  # as stored: normalized
 
 
 def _usable(session: Session, typed_code: str) -> UsableCode:
@@ -206,7 +208,7 @@ def _usable(session: Session, typed_code: str) -> UsableCode:
         if code
         else None
     )
-    if row is None:
+    if row is None or code is None:
         raise CodeRejected(
             "no ballot has this code; check it for typing mistakes", reason="unknown"
         )
@@ -215,7 +217,7 @@ def _usable(session: Session, typed_code: str) -> UsableCode:
         raise CodeRejected("voting in this session has ended", reason="closed")
     if used:
         raise CodeRejected("this code has been used already", reason="used")
-    return UsableCode(code_id, category, session_id, public_key)
+    return UsableCode(code_id, category, session_id, public_key, code)
 
 
 def form(session: Session, typed_code: str) -> dict[str, Any]:
@@ -296,33 +298,88 @@ def shape(session: Session, session_id: int, public_key: bytes) -> Shape:
     return built
 
 
+@dataclass(frozen=True)
+class Cast:
+    session_id: int
+    title: str
+    receipt: str
+    replayed: bool = False  # the answer to a retry: the ballot was cast by the first request
+
+
 def submit(
-    session: Session, typed_code: str, answers: Sequence[Mapping[str, Any]]
-) -> tuple[int, str, str]:
+    session: Session,
+    typed_code: str,
+    answers: Sequence[Mapping[str, Any]],
+    retry_key: str | None = None,
+) -> Cast:
     """Seal one anonymous ballot into its session's box; returns the session's id and title and
     the receipt. In the transaction: the code marked used and one ciphertext appended — no counter,
-    no audit event, no time (docs/decisions/0017). Three statements: find, mark, append."""
-    usable = _usable(session, typed_code)
+    no audit event, no time (docs/decisions/0017). Three statements: find, mark, append.
+
+    With `retry_key` (the request's Idempotency-Key) the receipt is also kept on the used code,
+    sealed under that key: the same ballot sent again with the same key gets the first answer."""
+    try:
+        usable = _usable(session, typed_code)
+    except CodeRejected:
+        replayed = replay(session, typed_code, retry_key, answers) if retry_key else None
+        if replayed is None:
+            raise
+        return replayed
     session_id, category = usable.session_id, usable.category
     fixed = shape(session, session_id, usable.public_key)
     checked = _check_answers(fixed, answers)
     sealed = box.seal(fixed.public_key, session_id, box.encode(fixed.layout, category, checked))
+    digest = box.digest(sealed)
+    receipt = box.receipt(digest)
+    retry_box = (
+        box.seal_retry(retry_key, usable.code, receipt, box.answers_digest(answers))
+        if retry_key
+        else None
+    )
     marked: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(BallotCode)
         .where(BallotCode.id == usable.code_id, BallotCode.used.is_(False))
-        .values(used=True)
+        .values(used=True, retry_box=retry_box)
         .execution_options(synchronize_session=False)
     )
     if marked.rowcount != 1:  # a concurrent submission of the same code won
         raise CodeRejected("this code has been used already", reason="used")
-    digest = box.digest(sealed)
-    receipt = box.receipt(digest)
     session.execute(
         insert(SealedBallot).values(
             session_id=session_id, digest=digest, receipt=receipt, sealed=sealed
         )
     )
-    return session_id, fixed.title, receipt
+    return Cast(session_id, fixed.title, receipt)
+
+
+def replay(
+    session: Session,
+    typed_code: str,
+    retry_key: str,
+    answers: Sequence[Mapping[str, Any]] | None = None,
+) -> Cast | None:
+    """The first answer to a ballot sent again with its Idempotency-Key (even after the session
+    closed); None if this key cast nothing with this code. Different `answers` (when given)
+    are refused: the first ballot counts."""
+    code = codes.normalize(typed_code)
+    if code is None:
+        return None
+    row = session.execute(
+        select(BallotCode.retry_box, BallotSession.id, BallotSession.title)
+        .join(BallotSession, BallotSession.id == BallotCode.session_id)
+        .where(BallotCode.code == code, BallotCode.used.is_(True))
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    opened = box.open_retry(retry_key, code, row[0])
+    if opened is None:
+        return None
+    receipt, sent_digest = opened
+    if answers is not None and sent_digest != box.answers_digest(answers):
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key cast a different ballot with this code; the first one counts"
+        )
+    return Cast(row[1], row[2], receipt, replayed=True)
 
 
 def _check_answers(fixed: Shape, answers: Sequence[Mapping[str, Any]]) -> dict[int, box.Answer]:

@@ -347,18 +347,28 @@ def settle_approval(
     return approval
 
 
-def history_events(session: Session, grading: Grading) -> list[AuditEvent]:
-    """The grading's audit events in order: its story, its records, approvals, complaints."""
+def history_events(
+    session: Session, grading: Grading, *, after: int = 0, limit: int | None = None
+) -> list[AuditEvent]:
+    """The grading's audit events in order: its story, its records, approvals, complaints
+    (those after event `after`; at most `limit`)."""
     return list(
         session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.entity_type == "grading", AuditEvent.entity_id == str(grading.id))
+            .where(
+                AuditEvent.entity_type == "grading",
+                AuditEvent.entity_id == str(grading.id),
+                AuditEvent.id > after,
+            )
             .order_by(AuditEvent.id)
+            .limit(limit)
         )
     )
 
 
-def history(session: Session, grading: Grading) -> list[dict[str, Any]]:
+def history(
+    session: Session, grading: Grading, *, after: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
     """The grading's audit events in order, each with a one-line summary a person can read."""
     return [
         {
@@ -372,7 +382,7 @@ def history(session: Session, grading: Grading) -> list[dict[str, Any]]:
             "before": event.before,
             "after": event.after,
         }
-        for event in history_events(session, grading)
+        for event in history_events(session, grading, after=after, limit=limit)
     ]
 
 

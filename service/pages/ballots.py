@@ -8,6 +8,8 @@ memory (service/api/throttle.py)."""
 
 from __future__ import annotations
 
+import re
+import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,6 +25,9 @@ from service.errors import CodeRejected, NotFound, ValidationFailed
 from service.pages.web import page, unit_of_work, web
 
 CODE_HELP = "票码是10位字母和数字，例如 7KQ2M-XB4RT；大小写、空格和短横线都可以。"
+
+
+RETRY_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
 @web.get("/b")
@@ -58,8 +63,16 @@ def ballot(code: str) -> Response:
         )
     if canonical != code and request.method == "GET":
         return redirect(url_for("web.ballot", code=canonical), 303)
+    retry = _retry_key(request.form) if request.method == "POST" else None
     with unit_of_work() as db:
-        form = ops.form(db, canonical)  # refuses unknown, used and closed codes
+        try:
+            form = ops.form(db, canonical)  # refuses unknown, used and closed codes
+        except CodeRejected:
+            # the confirm page sent twice (a double tap, a lost answer): the first one's answer
+            cast = ops.replay(db, canonical, retry) if retry else None
+            if cast is None:
+                raise
+            return _cast(cast)
         if request.method == "GET":
             return _form_page(canonical, form, {}, {})
         step = request.form.get("step", "review")
@@ -75,15 +88,30 @@ def ballot(code: str) -> Response:
                 form=form,
                 chosen=chosen,
                 shown=_shown(form, chosen),
+                retry=secrets.token_hex(16),
             )
         try:
-            session_id, title, receipt = ops.submit(db, canonical, answers)
+            cast = ops.submit(db, canonical, answers, retry)
         except ValidationFailed:
             return _form_page(
                 canonical, form, chosen, {"_": "选票内容与本次测评不符，请重新填写。"}, 422
             )
-    session["ballot"] = {"session_id": session_id, "title": title, "receipt": receipt}
+    return _cast(cast)
+
+
+def _cast(cast: ops.Cast) -> Response:
+    session["ballot"] = {
+        "session_id": cast.session_id,
+        "title": cast.title,
+        "receipt": cast.receipt,
+    }
     return redirect(url_for("web.ballot_cast"), 303)
+
+
+def _retry_key(sent: MultiDict[str, str]) -> str | None:
+    """The confirm page's one-time token (32 hex digits): its Idempotency-Key."""
+    value = sent.get("retry", "")
+    return value if RETRY_RE.match(value) else None
 
 
 @web.get("/b/cast")

@@ -41,13 +41,18 @@ def notices() -> Response:
     return page("notices.html", heading="公示", campaigns=campaigns)
 
 
+# A printed notice is one area's; past this many rows the page asks for an area instead.
+NOTICE_PAGE_ROWS = 1000
+
+
 @web.get("/notice/<int:campaign_id>")
 def notice(campaign_id: int) -> Response:
     raw_area = request.args.get("area", "")
     area_id = known_id(raw_area, "area") if raw_area else None
     with unit_of_work() as db:
         campaign, committee, area = ops.notice_scope(db, known_id(campaign_id, "campaign"), area_id)
-        items = ops.notice(db, campaign, area)
+        rows = ops.notice(db, campaign, area, limit=NOTICE_PAGE_ROWS + 1)
+        items = [item for _, item in rows[:NOTICE_PAGE_ROWS]]
         areas = db.scalars(
             select(Organization)
             .where(
@@ -66,6 +71,7 @@ def notice(campaign_id: int) -> Response:
         area=area,
         areas=areas,
         items=items,
+        truncated=len(rows) > NOTICE_PAGE_ROWS,
         periods=periods,
         published=published,
         today=calendar.today(),

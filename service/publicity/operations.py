@@ -46,8 +46,16 @@ def notice_scope(
     return campaign, committee, area
 
 
-def notice(session: Session, campaign: Campaign, area: Organization) -> list[dict[str, Any]]:
-    """The organizations of an area under publicity, with their levels and the period."""
+def notice(
+    session: Session,
+    campaign: Campaign,
+    area: Organization,
+    *,
+    after_path: str = "",
+    limit: int | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """The organizations of an area under publicity, with their levels and the period, in tree
+    order, each with its organization's path (the keyset of the next page: `after_path`)."""
     scheme = session.get_one(LevelScheme, campaign.level_scheme_id)
     labels = {lv.code: lv.label for lv in scheme.levels}
     domains = domain_codes(session)
@@ -58,20 +66,25 @@ def notice(session: Session, campaign: Campaign, area: Organization) -> list[dic
             Grading.campaign_id == campaign.id,
             Grading.state.in_(UNDER_PUBLICITY),
             Organization.path.startswith(area.path, autoescape=True),
+            Organization.path > after_path,
         )
         .order_by(Organization.path)
+        .limit(limit)
     ).all()
     return [
-        {
-            "grading_id": g.id,
-            "organization": o.name,
-            "domain": o.domain,
-            "domain_label": domains.get(o.domain or ""),
-            "level": g.level,
-            "level_label": labels.get(g.level or ""),
-            "publicity_starts_on": g.publicity_starts_on,
-            "publicity_ends_on": g.publicity_ends_on,
-        }
+        (
+            o.path,
+            {
+                "grading_id": g.id,
+                "organization": o.name,
+                "domain": o.domain,
+                "domain_label": domains.get(o.domain or ""),
+                "level": g.level,
+                "level_label": labels.get(g.level or ""),
+                "publicity_starts_on": g.publicity_starts_on,
+                "publicity_ends_on": g.publicity_ends_on,
+            },
+        )
         for g, o in rows
     ]
 

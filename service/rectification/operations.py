@@ -22,6 +22,7 @@ from service.errors import (
     NotFound,
     PlanApproved,
     PlanEmpty,
+    PlanFull,
     PlanNotApproved,
     ValidationFailed,
 )
@@ -79,6 +80,10 @@ def assign_helpers(
     return written
 
 
+# A plan is read whole (GET …/rectification): it is capped instead of paginated.
+MAX_PLAN_ITEMS = 100
+
+
 def add_item(
     session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
 ) -> RecordVersion:
@@ -90,7 +95,10 @@ def add_item(
             "no such survey finding",
             errors={"problem_ref": ["not a finding of this grading's survey"]},
         )
-    key = f"I{len(records.latest_versions(session, grading.id, 'rectification_item')) + 1}"
+    held = len(records.latest_versions(session, grading.id, "rectification_item"))
+    if held >= MAX_PLAN_ITEMS:
+        raise PlanFull(f"the plan holds {held} items, the most one plan may hold")
+    key = f"I{held + 1}"
     data = {
         **jsonable(dict(body)),
         "status": ItemStatus.OPEN.value,

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.records import write_record
-from service.api.routing import Ctx, Reply, operation, public_base
+from service.api.routing import IDEMPOTENCY_KEY_RE, Ctx, Reply, operation, public_base
 from service.api.schemas.ballots import (
     BallotAccepted,
     BallotFormOut,
@@ -31,7 +31,7 @@ from service.ballots import operations as ops
 from service.ballots import sheets
 from service.ballots.models import BallotCode, BallotSession
 from service.campaigns.models import Campaign
-from service.errors import BallotSessionWrongState
+from service.errors import BallotSessionWrongState, MalformedRequest
 from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
@@ -218,19 +218,36 @@ def void_session(ctx: Ctx, session_id: int) -> Any:
     idempotent=False,
     body=BallotIn,
     responses={201: BallotAccepted},
-    errors=(409, 422, 429),
+    errors=(400, 409, 422, 429),
     description="A used, unknown or closed code answers 409 ballot-code-rejected with `reason` "
     "unknown / used / closed. The ballot is sealed to the session's key and put in its box; "
     "nothing is counted, timed or logged per ballot. The answer carries a receipt: after "
     "counting, GET /public/ballot-sessions/{id}/receipts/{receipt} tells whether it was "
-    "counted. Limited per client (BALLOT_LIMIT per BALLOT_WINDOW_SECONDS): past it, 429.",
+    "counted. Limited per client (BALLOT_LIMIT per BALLOT_WINDOW_SECONDS): past it, 429. "
+    "Send an Idempotency-Key (random, at least 16 characters: a UUID): a retry after a lost "
+    "answer gets the first answer and its receipt (Idempotent-Replayed: true), even once the "
+    "session has closed; the receipt is kept sealed under that key, which is never stored.",
 )
 def cast_ballot(ctx: Ctx) -> Any:
     throttle_ballots()
-    session_id, title, receipt = ops.submit(ctx.session, ctx.body["code"], ctx.body["answers"])
+    cast = ops.submit(ctx.session, ctx.body["code"], ctx.body["answers"], _retry_key())
+    body = {"accepted": True, "session": cast.title, "session_id": cast.session_id}
     return Reply(
-        {"accepted": True, "session": title, "session_id": session_id, "receipt": receipt}, 201
+        {**body, "receipt": cast.receipt},
+        201,
+        {"Idempotent-Replayed": "true"} if cast.replayed else {},
     )
+
+
+def _retry_key() -> str | None:
+    """The ballot's Idempotency-Key: random and long enough that the receipt it seals cannot be
+    opened by guessing it (a UUID will do)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (IDEMPOTENCY_KEY_RE.match(key) and len(key) >= 16):
+        raise MalformedRequest(
+            "a ballot's Idempotency-Key must be 16–200 visible ASCII characters (e.g. a UUID)"
+        )
+    return key
 
 
 @operation(

@@ -21,7 +21,7 @@ from service.api.schemas.campaigns import (
     GradingListQuery,
     GradingPage,
 )
-from service.api.schemas.common import ReasonBody
+from service.api.schemas.common import PageQuery, ReasonBody
 from service.api.scope import campaign_visibility, scoped, within
 from service.campaigns import operations as ops
 from service.campaigns.models import Campaign, CampaignAmendment, CampaignPhase
@@ -186,18 +186,14 @@ def amend(ctx: Ctx, campaign_id: int) -> Any:
     "/campaigns/<int:campaign_id>/amendments",
     summary="The campaign's amendments, oldest first",
     tag=TAG,
+    query=PageQuery,
     responses={200: AmendmentList},
-    errors=(404,),
+    errors=(404, 422),
 )
 def list_amendments(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
-    return {
-        "items": ctx.session.scalars(
-            select(CampaignAmendment)
-            .where(CampaignAmendment.campaign_id == campaign.id)
-            .order_by(CampaignAmendment.id)
-        ).all()
-    }
+    query = select(CampaignAmendment).where(CampaignAmendment.campaign_id == campaign.id)
+    return paginate(ctx, query, CampaignAmendment.id)
 
 
 @operation(

@@ -5,7 +5,18 @@ from typing import Any
 from sqlalchemy import select
 
 from service.api.blueprint import api
-from service.api.routing import Ctx, Reply, etag, if_match, operation, paginate
+from service.api.routing import (
+    Ctx,
+    Reply,
+    decode_cursor,
+    etag,
+    if_match,
+    next_cursor,
+    operation,
+    page_limit,
+    paginate,
+)
+from service.api.schemas.common import PageQuery
 from service.api.schemas.gradings import (
     ApprovalListQuery,
     ApprovalOut,
@@ -80,12 +91,22 @@ def post_transition(ctx: Ctx, grading_id: int) -> Any:
     "/gradings/<int:grading_id>/history",
     summary="The grading's timeline: who did what, when, why, before → after",
     tag=TAG,
+    query=PageQuery,
     responses={200: HistoryOut},
-    errors=(404,),
+    errors=(404, 422),
 )
 def get_history(ctx: Ctx, grading_id: int) -> Any:
     grading = read_grading_story(ctx, grading_id, "history")
-    return {"grading_id": grading.id, "items": ops.history(ctx.session, grading)}
+    limit = page_limit(ctx)
+    cursor = ctx.query.get("cursor")
+    items = ops.history(
+        ctx.session, grading, after=decode_cursor(cursor) if cursor else 0, limit=limit + 1
+    )
+    return {
+        "grading_id": grading.id,
+        "items": items[:limit],
+        "next_cursor": next_cursor(items, limit, lambda item: int(item["event_id"])),
+    }
 
 
 @operation(

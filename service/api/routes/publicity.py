@@ -5,7 +5,16 @@ from typing import Any
 from sqlalchemy import select
 
 from service.api.blueprint import api
-from service.api.routing import Ctx, Reply, operation, paginate, public_base
+from service.api.routing import (
+    Ctx,
+    Reply,
+    decode_path_cursor,
+    next_cursor,
+    operation,
+    page_limit,
+    paginate,
+    public_base,
+)
 from service.api.schemas.publicity import (
     ComplaintAnswerIn,
     ComplaintFiledOut,
@@ -37,11 +46,15 @@ TAG = "publicity"
     auth=False,
     query=NoticeQuery,
     responses={200: NoticeOut},
-    errors=(404,),
+    errors=(404, 422),
 )
 def get_notice(ctx: Ctx, campaign_id: int) -> Any:
     campaign, committee, area = ops.notice_scope(ctx.session, campaign_id, ctx.query.get("area"))
     page = f"{public_base()}/notice/{campaign.id}"
+    limit = page_limit(ctx)
+    cursor = ctx.query.get("cursor")
+    after = decode_path_cursor(cursor) if cursor else ""
+    rows = ops.notice(ctx.session, campaign, area, after_path=after, limit=limit + 1)
     return {
         "campaign": campaign.name,
         "area": area.name,
@@ -49,7 +62,8 @@ def get_notice(ctx: Ctx, campaign_id: int) -> Any:
         "publicity_working_days": campaign.publicity_working_days,
         "page": page if area is committee else f"{page}?area={area.id}",
         "complaint_form": f"{public_base()}/complaints/new",
-        "items": ops.notice(ctx.session, campaign, area),
+        "items": [item for _, item in rows[:limit]],
+        "next_cursor": next_cursor(rows, limit, lambda row: str(row[0])),
     }
 
 

@@ -81,6 +81,7 @@ stage_record(
     "/gradings/<int:grading_id>/rectification/items",
     summary="Add an item to the plan (the branch secretary): problem, cause, measure, target, "
     "deadline, responsible person",
+    description="A plan holds at most 100 items (409 plan-full past that).",
     tag=TAG,
     body=ItemIn,
     responses={201: ItemOut},

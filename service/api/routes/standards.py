@@ -7,6 +7,7 @@ from sqlalchemy import select
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.routing import Ctx, Page, Reply, operation, paginate
+from service.api.schemas.common import PageQuery
 from service.api.schemas.standards import (
     LevelSchemeCreate,
     LevelSchemeList,
@@ -122,10 +123,12 @@ def new_standard_version(ctx: Ctx, standard_id: int) -> Any:
     "/level-schemes",
     summary="Level schemes (built-in and custom)",
     tag=TAG,
+    query=PageQuery,
     responses={200: LevelSchemeList},
+    errors=(422,),
 )
 def list_level_schemes(ctx: Ctx) -> Any:
-    return {"items": ctx.session.scalars(select(LevelScheme).order_by(LevelScheme.id)).all()}
+    return paginate(ctx, select(LevelScheme), LevelScheme.id)
 
 
 @operation(

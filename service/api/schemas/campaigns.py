@@ -204,6 +204,7 @@ class AmendmentOut(Schema):
 
 class AmendmentList(Schema):
     items = fields.List(fields.Nested(AmendmentOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class GradingOut(Schema):

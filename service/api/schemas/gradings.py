@@ -113,6 +113,7 @@ class HistoryEntryOut(Schema):
 class HistoryOut(Schema):
     grading_id = fields.Integer(required=True)
     items = fields.List(fields.Nested(HistoryEntryOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class RecordVersionOut(Schema):

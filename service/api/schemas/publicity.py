@@ -6,7 +6,7 @@ from service.api.schemas.common import PageQuery, id_field, query_id
 from service.api.schemas.common import text as text_field
 
 
-class NoticeQuery(Schema):
+class NoticeQuery(PageQuery):
     area = query_id(
         metadata={"description": "an organization (a committee's subtree); default: the campaign's"}
     )
@@ -37,6 +37,9 @@ class NoticeOut(Schema):
         required=True, metadata={"description": "the page where the public files a complaint"}
     )
     items = fields.List(fields.Nested(NoticeEntryOut), required=True)
+    next_cursor = fields.String(
+        allow_none=True, required=True, metadata={"description": "the next page's cursor"}
+    )
 
 
 class ComplaintIn(Schema):

@@ -131,3 +131,4 @@ class LevelSchemeOut(Schema):
 
 class LevelSchemeList(Schema):
     items = fields.List(fields.Nested(LevelSchemeOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
