@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.accounts import operations as accounts
-from service.accounts.models import ApiToken, Role, RoleGrant
+from service.accounts.models import Account, ApiToken, Role, RoleGrant
 from service.api.routing import REGISTRY
 from service.audit import log, notes, signing
 from service.audit.operations import record
@@ -89,6 +89,34 @@ def grant_request_on(side: Side) -> Callable[[World, Session], int]:
         return request.id
 
     return make
+
+
+def reaching_beyond(w: World, db: Session) -> int:
+    """An account homed in township A1 (inside every caller's county) that holds supervisor on
+    the city above it: giving it power (a token, a grant, activation) is beyond a county's
+    admin."""
+    actor = Actor.system("t")
+    account = accounts.create_account(
+        db,
+        actor,
+        username=f"beyond.{db.scalar(select(func.count()).select_from(Account))}",
+        display_name="挂市职",
+        organization=w.org("A1"),
+    )
+    accounts.grant_role(db, actor, account, Role.SUPERVISOR, w.org("C"))
+    db.commit()
+    return account.id
+
+
+def beyond(method: str, suffix: str, body: Any) -> Case:
+    """`/accounts/<id><suffix>` on an account reaching beyond the callers' county: 403 for
+    every role (the secretary does not see township A1: 404)."""
+    return Case(
+        method,
+        f"/accounts/<int:account_id>{suffix}",
+        lambda w, db: (f"/accounts/{reaching_beyond(w, db)}{suffix}", body(w)),
+        expect(403, secretary=404),
+    )
 
 
 def approval_on(key: str, kind: str = "correction") -> Callable[[World, Session], int]:
@@ -663,6 +691,25 @@ CASES: list[Case] = [
     ),
     on_account(
         "GET", "/tokens", expect(403, admin=200, inspector=200, secretary=404), lambda s, w: None
+    ),
+    # accounts whose grants reach beyond the callers' subtree: nobody below gives them power
+    beyond("POST", "/tokens", lambda w: {"name": "t"}),
+    beyond("POST", "/grants", lambda w: {"role": "teller", "organization_id": w.org("A1").id}),
+    beyond("PATCH", "", lambda w: {"is_active": False}),
+    beyond("PATCH", "", lambda w: {"is_active": True}),
+    twin(
+        "POST",
+        "/accounts",
+        lambda s, w, db: (
+            "/accounts",
+            {
+                "username": "new.strong",
+                "display_name": "n",
+                "organization_id": w.org(s.township).id,
+                "grants": [{"role": "reviewer", "organization_id": w.org("C").id}],
+            },
+        ),
+        expect(403, admin=404, secretary=404),  # the admin: a grant on the city it cannot see
     ),
     anywhere("GET", "/grant-requests", ADMIN_OR_INSPECTOR),
     twin(

@@ -203,7 +203,7 @@ def _holds(ctx: Ctx, account: Account, role: Role, org: Organization) -> bool:
     "it: the answer is 202 with the pending grant request (Location: /api/v1/grant-requests/{id}).",
 )
 def add_grant(ctx: Ctx, account_id: int) -> Any:
-    account = _account(ctx, account_id, [Role.ADMIN], "granting a role")
+    account = _empowering(ctx, account_id, "granting a role")
     org = scoped(ctx, Organization, ctx.body["organization_id"], "organization_id")[0]
     ctx.caller.require(org, [Role.ADMIN], "granting a role there")
     outcome = _grant_or_request(ctx, account, Role(ctx.body["role"]), org)
