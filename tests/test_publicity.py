@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,7 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import calendar
+from service.app import create_app
 from service.audit.models import AuditEvent
+from service.config import Settings
 from service.gradings.models import Grading
 from service.publicity.models import Complaint
 from tests.conftest import Api, assert_problem
@@ -274,3 +277,28 @@ def test_a_complaints_audit_event_carries_no_address_nor_request_id(api: Api, db
     assert (event.client_ip, event.request_id, event.token_id) == (None, None, None)
     stored = json.dumps([event.before, event.after, event.actor_username], ensure_ascii=False)
     assert "203.0.113.77" not in stored and "req-from-the-filer-0001" not in stored
+
+
+def test_with_trusted_proxies_x_forwarded_for_counts_only_from_the_proxy(
+    api: Api, db: Session, settings: Settings, session_factory: Any
+) -> None:
+    """TRUSTED_PROXIES=1: behind the proxy (127.0.0.1) each client it names has its own limit;
+    a client reaching the server directly cannot rotate X-Forwarded-For past its limit."""
+    grading_id = in_publicity(db, api.world.gradings["A1-01"])
+    proxied = create_app(replace(settings, trusted_proxies=1), session_factory=session_factory)
+    client = proxied.test_client()
+    limit = settings.complaint_limit
+
+    def attempt(peer: str, claimed: str) -> int:
+        return client.post(
+            "/api/v1/public/complaints",
+            json={"grading_id": grading_id, "text": "意见"},
+            headers={"X-Forwarded-For": claimed},
+            environ_base={"REMOTE_ADDR": peer},
+        ).status_code
+
+    direct = [attempt("203.0.113.7", f"198.51.100.{n}") for n in range(limit + 1)]
+    assert direct == [201] * limit + [429]
+    via_proxy = [attempt("127.0.0.1", "192.0.2.10") for _ in range(limit + 1)]
+    assert via_proxy == [201] * limit + [429]
+    assert attempt("127.0.0.1", "192.0.2.11") == 201  # another client behind the proxy
