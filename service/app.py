@@ -84,6 +84,7 @@ def create_app(
                 "If-None-Match",
                 "Accept-Language",
                 "X-Request-Id",
+                "On-Behalf-Of",
             ],
             expose_headers=[
                 "ETag",

@@ -13,6 +13,7 @@ class Actor:
     token_id: int | None = None
     client_ip: str | None = None
     request_id: str | None = None
+    via: str | None = None  # the portal's account when it acts for this person (On-Behalf-Of)
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:

@@ -37,6 +37,9 @@ from service.workflows.complaint import COMPLAINT_WORKFLOW
 from service.workflows.states import ComplaintState
 from tests.conftest import Api
 from tests.grading_helpers import ballot_tally, walk
+from tests.test_oidc import jwks, sso  # noqa: F401 (fixtures: the provider, served here)
+from tests.test_oidc import token as jwt_for
+from tests.test_on_behalf_of import portal
 from tests.world import SEVEN, World, standard_body
 
 ROLES = ["admin", "supervisor", "reviewer", "teller", "inspector", "secretary"]
@@ -1052,11 +1055,13 @@ PARAMS = [
     for role in ROLES
     for where in (["inside", "outside"] if case.outside else ["inside"])
 ]
+# The same requests by a portal acting for each person (a portal grant on the city: nothing of
+# theirs is cut) and with the identity provider's access tokens: the same answers.
+CALLERS = ["token", "portal", "oidc"]
 
 
-def _send(api: Api, who: str, method: str, path: str, body: Any) -> Any:
+def _send(api: Api, headers: dict[str, str], method: str, path: str, body: Any) -> Any:
     url = "/api/v1" + path
-    headers = {"Authorization": f"Bearer {api.world.tokens[who]}"}
     if isinstance(body, bytes):
         return api.client.open(
             url, method=method, data=body, headers={**headers, "Content-Type": "text/csv"}
@@ -1064,16 +1069,37 @@ def _send(api: Api, who: str, method: str, path: str, body: Any) -> Any:
     return api.client.open(url, method=method, json=body, headers=headers)
 
 
+def _headers(
+    request: pytest.FixtureRequest, api: Api, db: Session, caller: str, who: str
+) -> dict[str, str]:
+    if caller == "portal":
+        return {"Authorization": f"Bearer {portal(api, db, 'C')}", "On-Behalf-Of": who}
+    if caller == "oidc":
+        request.getfixturevalue("sso")
+        return {"Authorization": f"Bearer {jwt_for(preferred_username=who)}"}
+    return {"Authorization": f"Bearer {api.world.tokens[who]}"}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize(("case", "role", "where"), PARAMS)
-def test_authorization(api: Api, db: Session, case: Case, role: str, where: str) -> None:
+def test_authorization(
+    request: pytest.FixtureRequest,
+    api: Api,
+    db: Session,
+    case: Case,
+    role: str,
+    where: str,
+    caller: str,
+) -> None:
     target = case.inside if where == "inside" else case.outside
     assert target is not None
+    headers = _headers(request, api, db, caller, role)
     path, body = target(api.world, db)
     if where == "inside":
         expected = case.expect[role]
     else:
         expected = (case.outside_expect or expect(404))[role]
-    response = _send(api, role, case.method, path, body)
+    response = _send(api, headers, case.method, path, body)
     assert response.status_code == expected, response.get_data(as_text=True)
     if expected >= 400:
         slug = {403: "forbidden", 404: "not-found", 409: case.slug_409, 422: "import-rejected"}[

@@ -25,6 +25,7 @@ from service.audit.models import AuditEvent
 from service.config import OidcProvider
 from tests.conftest import Api, assert_problem
 from tests.test_evaluation import entry, url
+from tests.test_on_behalf_of import portal
 
 ISSUER = "https://id.example.gov.cn/realms/dangjian"
 AUDIENCE = "grading-api"
@@ -117,3 +118,18 @@ def test_a_bad_access_token_is_401(api: Api, sso: None, bad: Any, slug: str) -> 
 
 def test_without_providers_a_jwt_is_just_an_unknown_token(api: Api) -> None:
     assert_problem(call(api, token()), 401, "token-unknown")
+
+
+def test_a_portal_signed_in_through_the_provider_acts_for_a_person(
+    api: Api, db: Session, sso: None
+) -> None:
+    portal(api, db, "A", username="portal.sso")
+    me = api.client.get(
+        "/api/v1/me",
+        headers={
+            "Authorization": f"Bearer {token(preferred_username='portal.sso')}",
+            "On-Behalf-Of": "reviewer",
+        },
+    )
+    assert me.status_code == 200, me.get_json()
+    assert (me.get_json()["username"], me.get_json()["via"]) == ("reviewer", "portal.sso")

@@ -53,6 +53,7 @@ HASHED = (
     "actor_role", "token_id", "client_ip", "request_id", "action", "entity_type", "entity_id",
     "organization_id", "before", "after", "reason",
 )  # fmt: skip
+OPTIONAL = ("via",)  # hashed only when set (the portal that acted for the actor)
 
 
 class Failed(Exception):
@@ -64,6 +65,7 @@ class Failed(Exception):
 
 def event_hash(event: dict) -> str:
     fields = {name: event.get(name) for name in HASHED}
+    fields |= {name: event[name] for name in OPTIONAL if event.get(name) is not None}
     moment = datetime.fromisoformat(str(fields["occurred_at"]).replace("Z", "+00:00"))
     fields["occurred_at"] = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     encoded = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -161,7 +161,8 @@ def _chain_existing_events() -> None:
     events = sa.table(
         "audit_events", sa.column("id"), sa.column("occurred_at", sa.DateTime(timezone=True)),
         *[sa.column(n, sa.JSON()) if n in ("before", "after") else sa.column(n)
-          for n in HASHED_FIELDS if n not in ("chain_key", "chain_seq", "prev_hash", "occurred_at")],
+          for n in HASHED_FIELDS
+          if n not in ("chain_key", "chain_seq", "prev_hash", "occurred_at", "via")],  # via: 0012
         sa.column("chain_key"), sa.column("chain_seq"), sa.column("prev_hash"), sa.column("hash"),
     )
     heads: dict[str, tuple[int, str]] = {}
@@ -172,7 +173,7 @@ def _chain_existing_events() -> None:
         if occurred.tzinfo is None:
             occurred = occurred.replace(tzinfo=UTC)
         values = {**dict(row), "chain_key": key, "chain_seq": seq + 1, "prev_hash": prev,
-                  "occurred_at": occurred}
+                  "occurred_at": occurred, "via": None}
         digest = event_hash(SimpleNamespace(**values))
         bind.execute(events.update().where(events.c.id == row["id"]).values(
             chain_key=key, chain_seq=seq + 1, prev_hash=prev, hash=digest))

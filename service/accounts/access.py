@@ -34,7 +34,47 @@ class Principal:
     account_id: int
     username: str
     token_id: int | None
-    grants: tuple[Grant, ...]
+    grants: tuple[Grant, ...]  # what the caller may see and do; never a portal grant
+    # A portal's service account: the subtrees whose people it may act for (On-Behalf-Of).
+    # They give it nothing to see or do by itself.
+    delegations: tuple[Grant, ...] = ()
+    via: str | None = None  # acting for this person: the portal's account
+
+    @classmethod
+    def of(
+        cls, account_id: int, username: str, token_id: int | None, grants: Iterable[Grant]
+    ) -> Principal:
+        """The caller of these live grants: portal grants apart, as delegations."""
+        held = tuple(grants)
+        return cls(
+            account_id,
+            username,
+            token_id,
+            tuple(g for g in held if g.role != Role.PORTAL),
+            tuple(g for g in held if g.role == Role.PORTAL),
+        )
+
+    def acting_for(
+        self, account_id: int, username: str, home_path: str, grants: Iterable[Grant]
+    ) -> Principal | None:
+        """This portal acting for a person homed in one of its delegated subtrees: the person's
+        grants, each cut to those subtrees (a county supervisor acted for by a township's portal
+        supervises the township only). None if the person lives outside them."""
+        subtrees = [d for d in self.delegations if home_path.startswith(d.path)]
+        if not subtrees:
+            return None
+        cut: list[Grant] = []
+        for grant in grants:
+            if grant.role == Role.PORTAL:
+                continue
+            for d in subtrees:
+                if grant.path.startswith(d.path):
+                    cut.append(grant)
+                elif d.path.startswith(grant.path) and grant.role in SUBTREE_ROLES:
+                    cut.append(Grant(grant.role, d.organization_id, d.path))
+        return Principal(
+            account_id, username, self.token_id, tuple(dict.fromkeys(cut)), (), self.username
+        )
 
     @property
     def roles(self) -> frozenset[Role]:

@@ -16,6 +16,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"  # 审批人: approves, in their subtree
     INSPECTOR = "inspector"  # 检查人: reads everything in their subtree, audit included
     ADMIN = "admin"  # 管理员: configuration, accounts and tokens in their subtree
+    PORTAL = "portal"  # 门户: a portal's service account acting for the people of its subtree
 
 
 ROLE_LABELS = {
@@ -25,6 +26,7 @@ ROLE_LABELS = {
     Role.SUPERVISOR: "审批人",
     Role.INSPECTOR: "检查人",
     Role.ADMIN: "管理员",
+    Role.PORTAL: "门户",
 }
 
 _ROLE_CHECK = "role IN ({})".format(", ".join(f"'{r.value}'" for r in Role))
@@ -70,8 +72,9 @@ class RoleGrant(Base):
     __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
 
 
-# Roles that approve others' requests: granting one needs a second admin (docs/decisions/0025).
-APPROVING_ROLES = frozenset({Role.SUPERVISOR})
+# Roles granted by two admins (docs/decisions/0025): the one that approves others' requests, and
+# the portal's, which acts for anyone of its subtree (approvers included).
+APPROVING_ROLES = frozenset({Role.SUPERVISOR, Role.PORTAL})
 
 
 class GrantRequest(Base):

@@ -78,9 +78,4 @@ def principal_for_jwt(session: Session, token: str, providers: tuple[Provider, .
         raise TokenUnknown(f"no account for {provider.claim} {username!r} of this issuer")
     if not account.is_active:
         raise AccountInactive("the account is deactivated")
-    return Principal(
-        account_id=account.id,
-        username=account.username,
-        token_id=None,
-        grants=live_grants(session, account.id),
-    )
+    return Principal.of(account.id, account.username, None, live_grants(session, account.id))

@@ -17,6 +17,7 @@ from service.db import utcnow
 from service.errors import (
     AccountInactive,
     Duplicate,
+    Forbidden,
     NotFound,
     SelfApproval,
     TokenExpired,
@@ -76,12 +77,37 @@ def principal_for_token(session: Session, token: str, now: datetime | None = Non
         session.connection().execute(
             update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
         )
-    return Principal(
-        account_id=account_id,
-        username=username,
-        token_id=token_id,
-        grants=tuple(Grant(Role(r[7]), r[8], r[9]) for r in rows if r[7] is not None),
+    return Principal.of(
+        account_id,
+        username,
+        token_id,
+        (Grant(Role(r[7]), r[8], r[9]) for r in rows if r[7] is not None),
     )
+
+
+def act_for(session: Session, portal: Principal, username: str) -> Principal:
+    """The person a portal names (On-Behalf-Of), with their grants cut to the portal's
+    delegated subtrees; 403 without a portal grant or for anyone outside those subtrees."""
+    if not portal.delegations:
+        raise Forbidden(
+            "acting on behalf of someone needs a portal grant (role portal) on their organization"
+        )
+    found = session.execute(
+        select(Account.id, Account.username, Account.is_active, Organization.path)
+        .join(Organization, Organization.id == Account.organization_id)
+        .where(Account.username == username)
+    ).first()
+    person = (
+        portal.acting_for(found[0], found[1], found[3], live_grants(session, found[0]))
+        if found is not None and found[2]
+        else None
+    )
+    if person is None:
+        raise Forbidden(
+            f"{portal.username} may not act for {username!r}: no active account of that name "
+            "in the organizations it is a portal for"
+        )
+    return person
 
 
 def live_grants(session: Session, account_id: int) -> tuple[Grant, ...]:

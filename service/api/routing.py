@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts import oidc
 from service.accounts.access import Principal
-from service.accounts.operations import principal_for_token
+from service.accounts.operations import act_for, principal_for_token
 from service.api.problems import problem
 from service.api.schemas.common import MAX_ID
 from service.config import Settings
@@ -103,6 +103,7 @@ class Page:
 IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 TOKEN_RE = re.compile(r"^Bearer ([A-Za-z0-9_\-\.~+/]+=*)$")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._\-]{1,99}$")  # as accounts are named
 
 
 def public_base() -> str:
@@ -127,8 +128,15 @@ def _authenticate(db: Session) -> Principal:
     token = m.group(1)
     providers = current_app.extensions["grading.settings"].oidc_providers
     if providers and oidc.looks_like_jwt(token):
-        return oidc.principal_for_jwt(db, token, providers)
-    return principal_for_token(db, token)
+        caller = oidc.principal_for_jwt(db, token, providers)
+    else:
+        caller = principal_for_token(db, token)
+    person = request.headers.get("On-Behalf-Of")
+    if person is None:
+        return caller
+    if not USERNAME_RE.match(person):
+        raise MalformedRequest("On-Behalf-Of names an account by its username (2–100 characters)")
+    return act_for(db, caller, person)
 
 
 def _actor(principal: Principal | None) -> Actor:
@@ -139,6 +147,7 @@ def _actor(principal: Principal | None) -> Actor:
         token_id=principal.token_id if principal else None,
         client_ip=request.remote_addr,
         request_id=g.get("request_id"),
+        via=principal.via if principal else None,
     )
 
 
@@ -406,6 +415,8 @@ def _idempotency(db: Session, principal: Principal | None) -> _Idempotency | Non
     if not IDEMPOTENCY_KEY_RE.match(key):
         raise MalformedRequest("Idempotency-Key must be 1–200 visible ASCII characters")
     scope = f"account:{principal.account_id}" if principal else f"anonymous:{request.remote_addr}"
+    if principal is not None and principal.via is not None:
+        scope += f" via:{principal.via}"
     digest = hashlib.sha256()
     for part in (request.method, request.path, request.query_string.decode("latin-1")):
         digest.update(part.encode() + b"\x00")

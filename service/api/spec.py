@@ -39,7 +39,9 @@ PATH_PARAM = re.compile(r"<(?:(int|string|path):)?(\w+)>")
 DESCRIPTION = """\
 Backend of 基层党组织分类定级 (classification and grading of grassroots Party organizations).
 
-* Authenticate with `Authorization: Bearer <token>`; tokens are issued per account.
+* Authenticate with `Authorization: Bearer <token>`; tokens are issued per account (or an
+  OIDC access token of a configured identity provider). A portal acts for a person with
+  `On-Behalf-Of: <username>` when it holds the portal role on that person's organization.
 * Outside your organizations' subtree a resource answers 404; inside, a role that may not act
   answers 403.
 * Every error is `application/problem+json` (RFC 9457); `errors` names the fields.
@@ -115,9 +117,23 @@ def _operation(op: Operation) -> dict[str, Any]:
                 "description": "the ETag you read; a stale one answers 412",
             }
         )
+    if op.auth:
+        data["parameters"].append(
+            {
+                "in": "header",
+                "name": "On-Behalf-Of",
+                "required": False,
+                "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._\\-]{1,99}$"},
+                "description": "a portal (role portal on the person's organization) acts for "
+                "this username: the person's power, cut to the portal's subtree; the audit "
+                "trail names the person and the portal (`via`)",
+            }
+        )
     if not data["parameters"]:
         del data["parameters"]
     errors = set(op.errors)
+    if op.auth:
+        errors |= {400, 403}  # a malformed On-Behalf-Of; a portal acting beyond its grant
     if op.body is not None:
         data["requestBody"] = {
             "required": _has_required(op.body),

@@ -2,10 +2,10 @@
 
     hash = sha256( utf8( canonical_json(fields) ) ) as lower-case hex
 
-where `fields` is the object below and canonical_json is JSON with keys sorted, no
-insignificant white space (separators "," and ":"), non-ASCII characters written as themselves
-(ensure_ascii off) and the timestamp as "YYYY-MM-DDTHH:MM:SS.ffffffZ" in UTC. The first event of
-a chain has prev_hash GENESIS (64 zeros).
+where `fields` is the object below (`via` only when it is set) and canonical_json is JSON with
+keys sorted, no insignificant white space (separators "," and ":"), non-ASCII characters written
+as themselves (ensure_ascii off) and the timestamp as "YYYY-MM-DDTHH:MM:SS.ffffffZ" in UTC.
+The first event of a chain has prev_hash GENESIS (64 zeros).
 """
 
 from __future__ import annotations
@@ -36,7 +36,10 @@ HASHED_FIELDS = (
     "before",
     "after",
     "reason",
+    "via",
 )
+# Hashed only when set: events written before `via` existed keep their hashes.
+OPTIONAL_FIELDS = frozenset({"via"})
 
 
 def timestamp(value: datetime) -> str:
@@ -62,11 +65,16 @@ def event_hash(event: Any) -> str:
 
 def fields_hash(values: dict[str, Any]) -> str:
     """event_hash of an event given as a mapping of its columns."""
-    return ordered_hash([values[name] for name in HASHED_FIELDS])
+    return ordered_hash(
+        [values.get(name) if name in OPTIONAL_FIELDS else values[name] for name in HASHED_FIELDS]
+    )
 
 
 def ordered_hash(values: Sequence[Any]) -> str:
     """event_hash of an event given as its HASHED_FIELDS' values, in that order."""
     fields = dict(zip(HASHED_FIELDS, values, strict=True))
     fields["occurred_at"] = timestamp(fields["occurred_at"])
+    for name in OPTIONAL_FIELDS:
+        if fields[name] is None:
+            del fields[name]
     return hashlib.sha256(canonical_json(fields)).hexdigest()

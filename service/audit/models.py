@@ -40,6 +40,8 @@ class AuditEvent(Base):
     before: Mapped[Any] = mapped_column(JSONType, nullable=True)
     after: Mapped[Any] = mapped_column(JSONType, nullable=True)
     reason: Mapped[str | None] = mapped_column(Text)
+    # The portal's account when it acted for the actor (On-Behalf-Of); hashed when present.
+    via: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (
         UniqueConstraint("chain_key", "chain_seq"),

@@ -125,6 +125,7 @@ def record(
         "before": jsonable(before),
         "after": jsonable(after),
         "reason": reason,
+        "via": actor.via,
     }
     event["hash"] = fields_hash(event)
     portal = outbox.from_audit(

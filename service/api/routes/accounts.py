@@ -85,6 +85,8 @@ def me(ctx: Ctx) -> Any:
         "username": p.username,
         "token_id": p.token_id,
         "grants": [{"role": g.role.value, "organization_id": g.organization_id} for g in p.grants],
+        "portal_for": [d.organization_id for d in p.delegations],
+        "via": p.via,
     }
 
 

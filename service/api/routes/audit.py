@@ -89,6 +89,8 @@ def _events_query(ctx: Ctx) -> Select[Any]:
     query = within(ctx, query, q)
     if "actor" in q:
         query = query.where(AuditEvent.actor_username == q["actor"])
+    if "via" in q:
+        query = query.where(AuditEvent.via == q["via"])
     for name in ("action", "entity_type", "entity_id"):
         if name in q:
             query = query.where(getattr(AuditEvent, name) == q[name])

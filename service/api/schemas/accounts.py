@@ -131,3 +131,13 @@ class MeOut(Schema):
     username = fields.String(required=True)
     token_id = fields.Integer(allow_none=True, required=True)
     grants = fields.List(fields.Nested(MeGrant), required=True)
+    portal_for = fields.List(
+        fields.Integer(),
+        required=True,
+        metadata={"description": "a portal: the organizations whose people it may act for"},
+    )
+    via = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "On-Behalf-Of: the portal acting for this person"},
+    )

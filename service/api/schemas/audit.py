@@ -27,6 +27,11 @@ class AuditEventOut(Schema):
     before = fields.Raw(allow_none=True, required=True)
     after = fields.Raw(allow_none=True, required=True)
     reason = fields.String(allow_none=True, required=True)
+    via = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "the portal's account when it acted for the actor"},
+    )
 
 
 class AuditEventPage(Schema):
@@ -47,6 +52,10 @@ class AuditEventQuery(PageQuery):
     within = query_id(metadata={"description": "events of this organization's subtree"})
     actor = fields.String(
         validate=validate.Length(min=1, max=100), metadata={"description": "username"}
+    )
+    via = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "the portal's account that acted for the actor"},
     )
     action = fields.String(validate=validate.Length(min=1, max=80))
     entity_type = fields.String(validate=validate.Length(min=1, max=60))
