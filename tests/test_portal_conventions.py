@@ -6,16 +6,22 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from service.app import create_app
 from service.config import Settings
+from service.context import Actor
+from service.gradings.approvals import request_approval
+from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import put_in_state
 from tests.test_evaluation import sheet, url
+from tests.test_hot_paths import statements
 
 
 def test_a_retried_put_with_the_same_idempotency_key_gets_the_first_answer(
@@ -93,3 +99,99 @@ def test_cors_answers_configured_origins_only() -> None:
         "/api/v1/campaigns", headers={"Origin": "https://dangjian.example.gov.cn", **preflight}
     )
     assert "Access-Control-Allow-Origin" not in none.headers  # off unless configured
+
+
+def _all_pages(api: Api, path: str, key: str, who: str = "admin", limit: int = 1) -> list[Any]:
+    seen: list[Any] = []
+    cursor: str | None = None
+    join = "&" if "?" in path else "?"
+    for _ in range(100):
+        query = f"{join}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        page = api.get(path + query, who=who)
+        assert page.status_code == 200, page.get_json()
+        seen += [item[key] for item in page.get_json()["items"]]
+        cursor = page.get_json()["next_cursor"]
+        if cursor is None:
+            return seen
+    raise AssertionError("the cursor never ended")
+
+
+def test_list_items_carry_the_names_a_portal_shows(api: Api, db: Session) -> None:
+    campaign = api.world.campaigns["open"].id
+    gradings = api.get(f"/api/v1/campaigns/{campaign}/gradings", who="inspector").get_json()
+    first = next(g for g in gradings["items"] if g["organization_code"] == "A1-01")
+    assert (first["organization_name"], first["state_label"]) == ("东村党支部", "调查摸底")
+    grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
+    request_approval(
+        db,
+        Actor.system("t"),
+        grading,
+        kind="transition",
+        subject="decide",
+        payload={"version": grading.version},
+        reason="r",
+    )
+    db.commit()
+    [approval] = api.get("/api/v1/approvals?state=pending", who="supervisor").get_json()["items"]
+    assert approval["organization_name"] == "东村党支部"
+    assert approval["organization_id"] == api.world.org("A1-01").id
+    assert approval["subject_label"] == "作出定级决定并公示"
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "code", "-code"])
+def test_organizations_come_sorted_page_by_page(api: Api, sort: str) -> None:
+    whole = api.get("/api/v1/organizations?limit=500").get_json()["items"]
+    key = sort.lstrip("-")
+    expected = [o["id"] for o in sorted(whole, key=lambda o: (o[key], o["id"]))]
+    if sort.startswith("-"):  # descending by the column, ties still by id
+        expected = [o["id"] for o in sorted(whole, key=lambda o: (o[key], -o["id"]), reverse=True)]
+    assert _all_pages(api, f"/api/v1/organizations?sort={sort}", "id", limit=2) == expected
+
+
+def test_approvals_sort_by_when_they_were_asked(api: Api, db: Session) -> None:
+    for key in ("A1-01", "A1-02"):
+        grading = db.get_one(Grading, api.world.gradings[key].id)
+        request_approval(
+            db,
+            Actor.system("t"),
+            grading,
+            kind="transition",
+            subject="decide",
+            payload={"version": grading.version},
+            reason="r",
+        )
+        db.commit()
+    newest_first = _all_pages(api, "/api/v1/approvals?sort=-requested_at", "id", "supervisor")
+    assert newest_first == sorted(newest_first, reverse=True) and len(newest_first) == 2
+
+
+def test_a_list_counts_its_items_when_asked(api: Api) -> None:
+    campaign = api.world.campaigns["open"].id
+    path = f"/api/v1/campaigns/{campaign}/gradings"
+    counted = api.get(f"{path}?limit=1&total=true", who="inspector").get_json()
+    assert counted["total"] == len(_all_pages(api, path, "id", "inspector"))
+    assert api.get(f"{path}?limit=1", who="inspector").get_json()["total"] is None
+
+
+def test_a_sort_it_does_not_know_or_a_cursor_of_another_sort_is_a_422(api: Api) -> None:
+    assert_problem(api.get("/api/v1/organizations?sort=path"), 422, "validation-error")
+    page = api.get("/api/v1/organizations?sort=name&limit=1").get_json()
+    mixed = api.get(f"/api/v1/organizations?sort=code&cursor={page['next_cursor']}")
+    assert assert_problem(mixed, 422, "validation-error")["errors"] == {
+        "cursor": ["invalid cursor"]
+    }
+
+
+def test_the_names_on_a_list_cost_no_statement_per_item(
+    api: Api, db: Session, connection: Connection
+) -> None:
+    path = f"/api/v1/campaigns/{api.world.campaigns['open'].id}/gradings"
+    api.get("/api/v1/me", who="inspector")  # the token's last use is written once a minute
+    counts = []
+    for limit in (1, 500):
+        with statements(connection) as seen:
+            listed = api.get(f"{path}?limit={limit}", who="inspector")
+        assert listed.status_code == 200
+        counts.append((len(listed.get_json()["items"]), len(seen)))
+    (few, one_page), (many, whole) = counts
+    assert few == 1 and many >= 2 and one_page == whole, counts

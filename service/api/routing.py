@@ -11,13 +11,14 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from functools import cache, wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
 from marshmallow import Schema
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.accounts import oidc
@@ -98,6 +99,7 @@ def written_or_pending(result: RecordVersion | Approval, render: Any, status: in
 class Page:
     items: list[Any]
     next_cursor: str | None
+    total: int | None = None
 
 
 IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -510,14 +512,75 @@ def next_cursor(rows: list[Any], limit: int, last: Callable[[Any], int | str]) -
     return encode_cursor(last(rows[limit - 1])) if len(rows) > limit else None
 
 
-def paginate(ctx: Ctx, query: Select[Any], id_column: Any) -> Page:
-    """Keyset pagination on a unique, increasing id: stable while rows are added."""
+def paginate(
+    ctx: Ctx, query: Select[Any], id_column: Any, sorts: dict[str, Any] | None = None
+) -> Page:
+    """Keyset pagination on a unique, increasing id — or, with `sort`, on (that column, id):
+    stable while rows are added. `sorts` names the columns a list may be sorted by (never
+    null); `total=true` counts every matching item too."""
     limit = page_limit(ctx)
     cursor = ctx.query.get("cursor")
+    total = count_of(ctx, query)
+    sort = ctx.query.get("sort")
+    if not sort:
+        if cursor:
+            query = query.where(id_column > decode_cursor(cursor))
+        rows = list(ctx.session.scalars(query.order_by(id_column).limit(limit + 1)))
+        return Page(rows[:limit], next_cursor(rows, limit, lambda row: int(row.id)), total)
+    column = (sorts or {})[sort.lstrip("-")]
+    descending = sort.startswith("-")
     if cursor:
-        query = query.where(id_column > decode_cursor(cursor))
-    rows = list(ctx.session.scalars(query.order_by(id_column).limit(limit + 1)))
-    return Page(rows[:limit], next_cursor(rows, limit, lambda row: int(row.id)))
+        value, last_id = _decoded_sort(cursor, sort)
+        beyond = column < value if descending else column > value
+        query = query.where(or_(beyond, and_(column == value, id_column > last_id)))
+    query = query.add_columns(column).order_by(column.desc() if descending else column, id_column)
+    found = ctx.session.execute(query.limit(limit + 1)).all()
+    more = len(found) > limit
+    items = [row[0] for row in found[:limit]]
+    last = found[limit - 1] if more else None
+    return Page(items, _sort_cursor(sort, last[-1], last[0].id) if last else None, total)
+
+
+def count_of(ctx: Ctx, query: Select[Any]) -> int | None:
+    """How many items the list holds, when asked (`total=true`)."""
+    if not ctx.query.get("total"):
+        return None
+    return int(
+        ctx.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    )
+
+
+def _sort_cursor(sort: str, value: Any, last_id: int) -> str:
+    """After (value, id) in `sort` order; the value tagged with its type: t(ime), i(nt), s(tr)."""
+    if isinstance(value, datetime):
+        tagged = ["t", value.isoformat()]
+    else:
+        tagged = ["i" if isinstance(value, int) else "s", value]
+    text = json.dumps([sort, *tagged, last_id], ensure_ascii=False)
+    return base64.urlsafe_b64encode(f"k:{text}".encode()).decode().rstrip("=")
+
+
+def _decoded_sort(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, body = text.partition(":")
+        if kind != "k":
+            raise ValueError(text)
+        made_for, tag, value, last_id = json.loads(body)
+        if made_for != sort or type(last_id) is not int or not 0 < last_id <= MAX_ID:
+            raise ValueError(text)
+        if tag == "t" and isinstance(value, str) and len(value) <= 40:
+            return datetime.fromisoformat(value), last_id
+        if tag == "i" and type(value) is int and abs(value) <= MAX_ID:
+            return value, last_id
+        if tag == "s" and isinstance(value, str) and len(value) <= 200:
+            return value, last_id
+        raise ValueError(text)
+    except (ValueError, UnicodeDecodeError, TypeError) as exc:
+        raise ValidationFailed(
+            "the cursor is not one this service issued for this sort",
+            errors={"cursor": ["invalid cursor"]},
+        ) from exc
 
 
 def if_match() -> frozenset[int] | None:

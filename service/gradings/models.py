@@ -14,10 +14,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
 from service.errors import StageNotOpen
+from service.organizations.models import Organization
 from service.workflows.states import ApprovalState, GradingState
 from service.workflows.writes import engine_only
 
@@ -45,6 +46,9 @@ class Grading(Base):
     # 公示: set when a decision is approved, from the campaign's length in working days.
     publicity_starts_on: Mapped[date | None] = mapped_column(Date)
     publicity_ends_on: Mapped[date | None] = mapped_column(Date)
+
+    # Read for the names lists show; loaded with them (contains_eager) or found in the session.
+    organization: Mapped[Organization] = relationship(viewonly=True)
 
     __table_args__ = (UniqueConstraint("campaign_id", "organization_id"),)
     __mapper_args__ = {"version_id_col": version}
@@ -79,6 +83,8 @@ class Approval(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     comment: Mapped[str | None] = mapped_column(Text)
+
+    grading: Mapped[Grading] = relationship(viewonly=True)
 
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state"),

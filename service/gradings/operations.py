@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, bindparam, inspect, select
+from sqlalchemy import Table, bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -347,6 +347,10 @@ def settle_approval(
     return approval
 
 
+def _of_grading(grading: Grading) -> Any:
+    return (AuditEvent.entity_type == "grading") & (AuditEvent.entity_id == str(grading.id))
+
+
 def history_events(
     session: Session, grading: Grading, *, after: int = 0, limit: int | None = None
 ) -> list[AuditEvent]:
@@ -355,15 +359,15 @@ def history_events(
     return list(
         session.scalars(
             select(AuditEvent)
-            .where(
-                AuditEvent.entity_type == "grading",
-                AuditEvent.entity_id == str(grading.id),
-                AuditEvent.id > after,
-            )
+            .where(_of_grading(grading), AuditEvent.id > after)
             .order_by(AuditEvent.id)
             .limit(limit)
         )
     )
+
+
+def history_size(session: Session, grading: Grading) -> int:
+    return int(session.scalar(select(func.count()).where(_of_grading(grading))) or 0)
 
 
 def history(

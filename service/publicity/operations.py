@@ -8,7 +8,7 @@ import re
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.audit.operations import record
@@ -46,6 +46,19 @@ def notice_scope(
     return campaign, committee, area
 
 
+def _noticed(query: Any, campaign: Campaign, area: Organization) -> Any:
+    return query.join(Organization, Organization.id == Grading.organization_id).where(
+        Grading.campaign_id == campaign.id,
+        Grading.state.in_(UNDER_PUBLICITY),
+        Organization.path.startswith(area.path, autoescape=True),
+    )
+
+
+def notice_size(session: Session, campaign: Campaign, area: Organization) -> int:
+    """How many organizations of the area are under publicity."""
+    return int(session.scalar(_noticed(select(func.count(Grading.id)), campaign, area)) or 0)
+
+
 def notice(
     session: Session,
     campaign: Campaign,
@@ -60,14 +73,8 @@ def notice(
     labels = {lv.code: lv.label for lv in scheme.levels}
     domains = domain_codes(session)
     rows = session.execute(
-        select(Grading, Organization)
-        .join(Organization, Organization.id == Grading.organization_id)
-        .where(
-            Grading.campaign_id == campaign.id,
-            Grading.state.in_(UNDER_PUBLICITY),
-            Organization.path.startswith(area.path, autoescape=True),
-            Organization.path > after_path,
-        )
+        _noticed(select(Grading, Organization), campaign, area)
+        .where(Organization.path > after_path)
         .order_by(Organization.path)
         .limit(limit)
     ).all()

@@ -14,7 +14,7 @@ from service.accounts.models import Role
 from service.gradings import guards
 from service.workflows.engine import Workflow
 from service.workflows.spec import TransitionSpec, WorkflowSpec
-from service.workflows.states import GRADING_STATES, GradingState
+from service.workflows.states import GRADING_STATES, RECORD_LABELS, GradingState
 
 R, T, S = Role.REVIEWER, Role.TELLER, Role.SECRETARY
 
@@ -169,3 +169,11 @@ GRADING_SPEC = WorkflowSpec(
 )
 
 GRADING_WORKFLOW = Workflow(GRADING_SPEC)
+
+
+def subject_label(kind: str, subject: str) -> str:
+    """What an approval is for, as people read it: the transition's label, or the record's."""
+    if kind == "transition":
+        transition = GRADING_SPEC.transition(subject)
+        return transition.label if transition is not None else subject
+    return f"更正{RECORD_LABELS.get(subject, subject)}"

@@ -80,6 +80,21 @@ STAGE_OF_RECORD: dict[str, str] = {r: s.name for s in GRADING_STATES for r in s.
 LEVEL_STANDS: tuple[str, ...] = tuple(s.name for s in GRADING_STATES if s.level_stands)
 UNDER_PUBLICITY: tuple[str, ...] = tuple(s.name for s in GRADING_STATES if s.noticed)
 GRADING_STATE_LABELS: dict[str, str] = {s.name: s.label for s in GRADING_STATES}
+# What each kind of stage record is called where people read it.
+RECORD_LABELS: dict[str, str] = {
+    "survey_entry": "调查摸底记录",
+    "self_rating": "自评",
+    "ballot_tally": "测评计票",
+    "assessment": "上级评定",
+    "decision": "定级决定",
+    "veto_flags": "否决情形",
+    "rectification_item": "整改事项",
+    "rectification_helpers": "帮扶责任人",
+    "rectification_plan": "整改方案",
+    "special_report": "专项报告",
+    "satisfaction_tally": "满意度测评",
+    "promotion_decision": "晋位决定",
+}
 PHASE_LABELS: dict[str, str] = {p: GRADING_STATE_LABELS[p] for p in Phase}
 
 

@@ -108,7 +108,7 @@ def list_accounts(ctx: Ctx) -> Any:
         .where(ctx.caller.visible_filter(Organization.path))
     )
     query = within(ctx, query, ctx.query)
-    return paginate(ctx, query, Account.id)
+    return paginate(ctx, query, Account.id, {"username": Account.username})
 
 
 @operation(

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import case, or_, select
+from sqlalchemy.orm import contains_eager
 
 from service import calendar
 from service.accounts.models import Role
@@ -210,7 +211,8 @@ def list_gradings(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
     query = (
         select(Grading)
-        .join(Organization, Organization.id == Grading.organization_id)
+        .join(Grading.organization)
+        .options(contains_eager(Grading.organization))
         .where(Grading.campaign_id == campaign.id, ctx.caller.visible_filter(Organization.path))
     )
     if "state" in ctx.query:

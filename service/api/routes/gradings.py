@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from service.api.blueprint import api
 from service.api.routing import (
@@ -106,6 +107,7 @@ def get_history(ctx: Ctx, grading_id: int) -> Any:
         "grading_id": grading.id,
         "items": items[:limit],
         "next_cursor": next_cursor(items, limit, lambda item: int(item["event_id"])),
+        "total": ops.history_size(ctx.session, grading) if ctx.query.get("total") else None,
     }
 
 
@@ -191,15 +193,21 @@ def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
 def list_approvals(ctx: Ctx) -> Any:
     query = (
         select(Approval)
-        .join(Grading, Grading.id == Approval.grading_id)
-        .join(Organization, Organization.id == Grading.organization_id)
+        .join(Approval.grading)
+        .join(Grading.organization)
+        .options(contains_eager(Approval.grading).contains_eager(Grading.organization))
         .where(ctx.caller.visible_filter(Organization.path))
     )
     if "state" in ctx.query:
         query = query.where(Approval.state == ctx.query["state"])
     if "grading_id" in ctx.query:
         query = query.where(Approval.grading_id == ctx.query["grading_id"])
-    return paginate(ctx, query, Approval.id)
+    return paginate(
+        ctx,
+        query,
+        Approval.id,
+        {"requested_at": Approval.requested_at, "state": Approval.state},
+    )
 
 
 @operation(

@@ -67,7 +67,9 @@ def list_organizations(ctx: Ctx) -> Any:
             query = query.where(getattr(Organization, name) == q[name])
     if "q" in q:
         query = query.where(Organization.name.contains(q["q"], autoescape=True))
-    return paginate(ctx, query, Organization.id)
+    return paginate(
+        ctx, query, Organization.id, {"name": Organization.name, "code": Organization.code}
+    )
 
 
 @operation(

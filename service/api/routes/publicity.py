@@ -64,6 +64,7 @@ def get_notice(ctx: Ctx, campaign_id: int) -> Any:
         "complaint_form": f"{public_base()}/complaints/new",
         "items": [item for _, item in rows[:limit]],
         "next_cursor": next_cursor(rows, limit, lambda row: str(row[0])),
+        "total": ops.notice_size(ctx.session, campaign, area) if ctx.query.get("total") else None,
     }
 
 

@@ -3,7 +3,15 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.accounts.models import Role
-from service.api.schemas.common import PageQuery, id_field, query_id, strict_int, text
+from service.api.schemas.common import (
+    PageQuery,
+    id_field,
+    query_id,
+    sort_field,
+    strict_int,
+    text,
+    total_field,
+)
 
 ROLES = [r.value for r in Role]
 
@@ -61,6 +69,7 @@ class GrantRequestOut(Schema):
 class GrantRequestPage(Schema):
     items = fields.List(fields.Nested(GrantRequestOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
 
 
 class GrantRequestQuery(PageQuery):
@@ -86,9 +95,11 @@ class AccountOut(Schema):
 class AccountPage(Schema):
     items = fields.List(fields.Nested(AccountOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
 
 
 class AccountListQuery(PageQuery):
+    sort = sort_field("username")
     within = query_id()
 
 

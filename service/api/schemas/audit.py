@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, fields, validate
 
-from service.api.schemas.common import PageQuery, query_id
+from service.api.schemas.common import PageQuery, query_id, total_field
 
 
 class AuditEventOut(Schema):
@@ -37,6 +37,7 @@ class AuditEventOut(Schema):
 class AuditEventPage(Schema):
     items = fields.List(fields.Nested(AuditEventOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
 
 
 # Moments a query may name: far enough for any trail, near enough that converting to UTC never

@@ -9,10 +9,13 @@ from service.api.schemas.common import (
     id_field,
     nullable_date,
     query_id,
+    sort_field,
     strict_int,
     text,
+    total_field,
 )
 from service.campaigns.models import RatingSourceKind
+from service.workflows.grading import GRADING_SPEC
 from service.workflows.states import Phase
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")
@@ -180,9 +183,11 @@ class CampaignOut(Schema):
 class CampaignPage(Schema):
     items = fields.List(fields.Nested(CampaignOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
 
 
 class CampaignListQuery(PageQuery):
+    sort = sort_field("name", "year")
     organization_id = query_id()
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
     status = fields.String(validate=validate.OneOf(["draft", "open", "closed"]))
@@ -205,14 +210,20 @@ class AmendmentOut(Schema):
 class AmendmentList(Schema):
     items = fields.List(fields.Nested(AmendmentOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
 
 
 class GradingOut(Schema):
     id = fields.Integer(required=True)
     campaign_id = fields.Integer(required=True)
     organization_id = fields.Integer(required=True)
+    organization_name = fields.String(attribute="organization.name", required=True)
+    organization_code = fields.String(attribute="organization.code", required=True)
     standard_id = fields.Integer(required=True)
     state = fields.String(required=True)
+    state_label = fields.Function(
+        lambda g: GRADING_SPEC.state_label(g.state), required=True, metadata={"type": "string"}
+    )
     level = fields.String(allow_none=True, required=True, metadata={"description": "once decided"})
     version = fields.Integer(required=True)
     enrolled_at = fields.DateTime(required=True)
@@ -221,9 +232,11 @@ class GradingOut(Schema):
 class GradingPage(Schema):
     items = fields.List(fields.Nested(GradingOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
 
 
 class GradingListQuery(PageQuery):
+    sort = sort_field("organization_name", "organization_code", "state", "enrolled_at")
     state = fields.String(validate=validate.Length(max=40))
     within = query_id()
     domain = fields.String(validate=validate.Length(max=30))

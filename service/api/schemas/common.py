@@ -95,14 +95,34 @@ class VersionQuery(Schema):
     )
 
 
+def total_field() -> fields.Integer:
+    """A page's `total`: every matching item, when the request asked (total=true)."""
+    return fields.Integer(
+        allow_none=True, metadata={"description": "every matching item (asked with total=true)"}
+    )
+
+
+def sort_field(*names: str) -> fields.String:
+    """`sort`: one of these names, ascending, or with a leading '-' descending (ties by id)."""
+    return fields.String(
+        validate=validate.OneOf([*names, *(f"-{n}" for n in names)]),
+        metadata={
+            "description": f"order by {', '.join(names)} ('-' first: descending); default id"
+        },
+    )
+
+
 class PageQuery(Schema):
     limit = fields.Integer(
         validate=validate.Range(min=1, max=500),
         metadata={"description": "page size (default 50, at most 500)"},
     )
     cursor = fields.String(
-        validate=validate.Length(max=200),
-        metadata={"description": "next_cursor of the previous page"},
+        validate=validate.Length(max=400),
+        metadata={"description": "next_cursor of the previous page (with the same sort)"},
+    )
+    total = fields.Boolean(
+        metadata={"description": "also count every matching item (`total` in the answer)"}
     )
 
 

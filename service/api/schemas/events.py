@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from service.api.schemas.common import PageQuery, id_field, query_id, text
+from service.api.schemas.common import PageQuery, id_field, query_id, text, total_field
 from service.events.outbox import TYPES
 
 TYPE_LIST = ", ".join(TYPES)
@@ -117,3 +117,4 @@ class DeliveryQuery(PageQuery):
 class DeliveryPage(Schema):
     items = fields.List(fields.Nested(DeliveryOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()

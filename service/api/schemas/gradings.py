@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.api.schemas.common import MAX_ID, PageQuery, id_field, query_id, text
+from service.api.schemas.common import (
+    MAX_ID,
+    PageQuery,
+    id_field,
+    query_id,
+    sort_field,
+    text,
+    total_field,
+)
+from service.workflows.grading import subject_label
 
 
 class RefusalOut(Schema):
@@ -26,8 +35,15 @@ class AvailableTransitionOut(Schema):
 class ApprovalOut(Schema):
     id = fields.Integer(required=True)
     grading_id = fields.Integer(required=True)
+    organization_id = fields.Integer(attribute="grading.organization_id", required=True)
+    organization_name = fields.String(attribute="grading.organization.name", required=True)
     kind = fields.String(required=True)
     subject = fields.String(required=True)
+    subject_label = fields.Function(
+        lambda a: subject_label(a.kind, a.subject),
+        required=True,
+        metadata={"type": "string", "description": "the transition's or the record's name"},
+    )
     state = fields.String(required=True)
     reason = fields.String(allow_none=True, required=True)
     requested_by = fields.String(required=True)
@@ -114,6 +130,7 @@ class HistoryOut(Schema):
     grading_id = fields.Integer(required=True)
     items = fields.List(fields.Nested(HistoryEntryOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
 
 
 class RecordVersionOut(Schema):
@@ -141,9 +158,11 @@ class DecisionRequest(Schema):
 class ApprovalPage(Schema):
     items = fields.List(fields.Nested(ApprovalOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
 
 
 class ApprovalListQuery(PageQuery):
+    sort = sort_field("requested_at", "state")
     state = fields.String(validate=validate.OneOf(["pending", "approved", "rejected"]))
     grading_id = query_id()
 

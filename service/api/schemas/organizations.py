@@ -7,8 +7,10 @@ from service.api.schemas.common import (
     id_field,
     nullable_date,
     query_id,
+    sort_field,
     strict_int,
     text,
+    total_field,
 )
 from service.organizations.models import KIND_LABELS, OrgKind, OrgStatus
 
@@ -87,9 +89,11 @@ class OrganizationOut(Schema):
 class OrganizationPage(Schema):
     items = fields.List(fields.Nested(OrganizationOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
 
 
 class OrganizationListQuery(PageQuery):
+    sort = sort_field("name", "code")
     within = query_id(
         metadata={"description": "only this organization's subtree (itself included)"},
     )

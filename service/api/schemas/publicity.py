@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.api.schemas.common import PageQuery, id_field, query_id
+from service.api.schemas.common import PageQuery, id_field, query_id, total_field
 from service.api.schemas.common import text as text_field
 
 
@@ -40,6 +40,7 @@ class NoticeOut(Schema):
     next_cursor = fields.String(
         allow_none=True, required=True, metadata={"description": "the next page's cursor"}
     )
+    total = total_field()
 
 
 class ComplaintIn(Schema):
@@ -85,6 +86,7 @@ class ComplaintOut(Schema):
 class ComplaintPage(Schema):
     items = fields.List(fields.Nested(ComplaintOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
 
 
 class ComplaintListQuery(PageQuery):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.api.schemas.common import PageQuery, Score, ScoreOut, text
+from service.api.schemas.common import PageQuery, Score, ScoreOut, text, total_field
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")
 
@@ -95,6 +95,7 @@ class StandardOut(Schema):
 class StandardPage(Schema):
     items = fields.List(fields.Nested(StandardOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
 
 
 class StandardListQuery(PageQuery):
@@ -132,3 +133,4 @@ class LevelSchemeOut(Schema):
 class LevelSchemeList(Schema):
     items = fields.List(fields.Nested(LevelSchemeOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
