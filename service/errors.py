@@ -413,3 +413,80 @@ class CalendarUnknown(DomainError):
 
 class StateWriteRefused(RuntimeError):
     """A programming error, not a client's: a lifecycle's state column was written directly."""
+
+
+# Each problem type in Chinese: (title, what it means). An API answer is in Chinese when the
+# request prefers it (Accept-Language: zh…): `title` and `detail` from here, the specific
+# English detail kept in `detail_en` (service.api.problems).
+CATALOGUE_ZH: dict[str, tuple[str, str]] = {
+    "bad-request": ("请求有误", "请求无法按所发送的内容处理。"),
+    "malformed-request": ("请求格式错误", "请求体不是有效的 UTF-8 JSON，或某个请求头格式不对。"),
+    "validation-error": ("请求中有字段不合要求", "`errors` 逐项列出每个字段的问题。"),
+    "unsupported-media-type": ("不支持的内容类型", "请以 application/json 发送 JSON。"),
+    "payload-too-large": ("请求体过大", "请求体超过了配置的上限。"),
+    "uri-too-long": ("请求地址过长", "请求行超过了服务器能读取的长度。"),
+    "header-fields-too-large": ("请求头过大", "某个请求头或全部请求头超过了服务器能读取的长度。"),
+    "method-not-allowed": ("不支持该请求方法", "可用的方法见 Allow 响应头。"),
+    "precondition-failed": ("版本不一致", "If-Match 中的版本已过时，请重新读取后再试。"),
+    "precondition-required": (
+        "需要 If-Match",
+        "本服务要求写操作带上读取时得到的 ETag（If-Match）。",
+    ),
+    "secret-not-replayed": (
+        "首次应答含有只显示一次的密钥",
+        "使用同一 Idempotency-Key 的重试：首次请求已成功，但其应答中的密钥只显示一次、从不保存。"
+        "请改为读取已创建的资源。",
+    ),
+    "idempotency-key-reused": ("Idempotency-Key 已被其他请求使用", "请为新的请求使用新的键。"),
+    "rate-limited": ("请求过于频繁", "请等待 Retry-After 所示的秒数后再试。"),
+    "unauthorized": ("需要身份认证", "请发送 Authorization: Bearer <令牌>。"),
+    "token-unknown": ("令牌无效", "该令牌从未签发，或输入有误。"),
+    "token-expired": ("令牌已过期", "请向管理员申请新的令牌。"),
+    "token-revoked": ("令牌已吊销", "该令牌已被吊销，请申请新的令牌。"),
+    "account-inactive": ("账号已停用", "该令牌所属的账号已停用。"),
+    "forbidden": ("您的角色无权进行此操作", "您可以看到该资源，但您的角色不能执行此操作。"),
+    "four-eyes": ("四眼原则", "不能审批自己提出的请求，也不能审批授予自己的权限。"),
+    "not-found": ("未找到", "该资源不存在，或不在您所管理的组织范围内。"),
+    "conflict": ("与当前状态冲突", "请重新读取该资源后再试。"),
+    "duplicate": ("已存在", "编码或用户名等唯一标识已被占用。"),
+    "tree-cycle": ("组织树中出现循环", "组织不能移到自己的下级之下。"),
+    "has-active-children": ("仍有在册的下级组织", "请先移走或撤销下级组织。"),
+    "organization-inactive": ("组织不在册", "已合并或撤销的组织保持该状态。"),
+    "import-rejected": ("文件未导入", "`errors` 列出每个有问题的行和列；没有写入任何数据。"),
+    "standard-frozen": ("标准版本已锁定", "已有活动使用了该版本，请发布新版本。"),
+    "campaign-frozen": ("活动配置已锁定", "活动已开始，请提交变更说明（amendment）。"),
+    "campaign-not-open": ("活动未开始", "只有进行中的活动可以执行此操作。"),
+    "missing-standard": ("缺少某领域的标准", "范围内的每个领域都需要一套标准。"),
+    "transition-blocked": ("不满足该步骤的条件", "`reasons` 说明原因。"),
+    "transition-not-allowed": ("当前状态不能执行该步骤", "该步骤从其他状态开始。"),
+    "stage-not-open": ("不在该环节", "评定处于其他环节，`state` 说明是哪个。"),
+    "approval-pending": ("有待审批的请求", "请等待审批人决定，或由审批人驳回。"),
+    "approval-decided": ("已审批", "已批准或已驳回的请求不能再改变。"),
+    "score-incomplete": ("得分不完整", "`missing` 列出尚未取得的评价来源。"),
+    "ballot-code-rejected": (
+        "票码不可用",
+        "`reason`：unknown（请核对输入）、used（已使用）或 closed（已结束）。",
+    ),
+    "ballot-session-state": ("测评场次状态不符", "场次依次为：进行中 → 已截止 → 已计票。"),
+    "ballot-box-locked": (
+        "票箱无法打开",
+        "该场次的密钥以另一个 BALLOT_BOX_SECRET 封存：请恢复它，"
+        "或由审批人说明理由后作废该场次并重新组织测评。",
+    ),
+    "quorum-not-met": ("回收票数不足", "收回的票太少，`required` 说明需要多少。"),
+    "not-in-publicity": ("不在公示期", "只有在公示期内才能提出意见。"),
+    "complaint-state": ("意见处理状态不符", "先分派再答复；已答复的意见不能再改变。"),
+    "plan-approved": ("整改方案已批准", "已批准的方案不能再增加事项。"),
+    "plan-full": ("整改方案事项已满", "一个整改方案最多 100 项，请合并相关事项。"),
+    "plan-empty": ("整改方案为空", "整改方案至少需要一项。"),
+    "plan-not-approved": ("整改方案未批准", "方案批准后才能推进各事项。"),
+    "helpers-required": ("需要帮扶责任人", "请先指定结对领导和联络员。"),
+    "item-state": ("整改事项状态不符", "事项依次为：未开始 → 整改中 → 已提交 → 已销号。"),
+    "promotion-refused": ("不能晋位", "`reasons` 列出不满足的条件。"),
+    "internal-error": ("服务内部错误", "这是服务自身的故障；请求编号有助于查找原因。"),
+    "database-unavailable": ("数据库不可用", "服务无法连接数据库。"),
+    "calendar-unknown": (
+        "该年度工作日未知",
+        "工作日历未覆盖该年度，服务需要更新。没有写入任何数据。",
+    ),
+}

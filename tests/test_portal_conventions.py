@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service.app import create_app
 from service.config import Settings
 from service.context import Actor
+from service.errors import CATALOGUE, CATALOGUE_ZH
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
@@ -195,3 +196,30 @@ def test_the_names_on_a_list_cost_no_statement_per_item(
         counts.append((len(listed.get_json()["items"]), len(seen)))
     (few, one_page), (many, whole) = counts
     assert few == 1 and many >= 2 and one_page == whole, counts
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "detail"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "未找到", "该资源不存在，或不在您所管理的组织范围内。"),
+        ("en-US,en;q=0.9", "Not found", "grading 999999 was not found"),
+        (None, "Not found", "grading 999999 was not found"),
+    ],
+    ids=["chinese", "english", "no-preference"],
+)
+def test_a_problem_speaks_the_callers_language(
+    api: Api, language: str | None, title: str, detail: str
+) -> None:
+    headers = {"Accept-Language": language} if language else {}
+    body = assert_problem(api.get("/api/v1/gradings/999999", headers=headers), 404, "not-found")
+    assert (body["title"], body["detail"]) == (title, detail)
+    if language and language.startswith("zh"):
+        assert body["detail_en"] == "grading 999999 was not found"
+    else:
+        assert "detail_en" not in body
+
+
+def test_every_problem_type_has_its_chinese_title_and_meaning() -> None:
+    assert set(CATALOGUE_ZH) == set(CATALOGUE)
+    for slug, (title, meaning) in CATALOGUE_ZH.items():
+        assert title and meaning and any("\u4e00" <= ch <= "\u9fff" for ch in title), slug

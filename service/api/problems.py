@@ -7,7 +7,7 @@ import logging
 import sqlite3
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, has_request_context, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from service import migrate
 from service.errors import (
     CATALOGUE,
+    CATALOGUE_ZH,
     Conflict,
     DatabaseUnavailable,
     DomainError,
@@ -43,14 +44,25 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
 }
 
 
+def prefers_chinese() -> bool:
+    """Accept-Language puts Chinese before English (the API's default is English)."""
+    if not has_request_context():
+        return False
+    return request.accept_languages.best_match(["en", "zh"], default="en") == "zh"
+
+
 def problem(kind: type[DomainError], detail: str, *, errors: Any = None, **extra: Any) -> Response:
-    """The problem+json answer for an error class (its slug, status and title) and a detail."""
+    """The problem+json answer for an error class (its slug, status and title) and a detail —
+    in Chinese when the request prefers it, the specific English detail kept in `detail_en`."""
     body: dict[str, Any] = {
         "type": f"/problems/{kind.type}",
         "title": kind.title,
         "status": kind.status,
         "detail": detail,
     }
+    if prefers_chinese():
+        title_zh, meaning_zh = CATALOGUE_ZH[kind.type]
+        body |= {"title": title_zh, "detail": meaning_zh, "detail_en": detail}
     if errors is not None:
         body["errors"] = errors
     body.update(extra)

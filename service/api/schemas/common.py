@@ -137,9 +137,16 @@ class ProblemSchema(Schema):
         unknown = INCLUDE
 
     type = fields.String(required=True)
-    title = fields.String(required=True)
+    title = fields.String(
+        required=True, metadata={"description": "in Chinese when Accept-Language prefers zh"}
+    )
     status = fields.Integer(required=True)
-    detail = fields.String(required=True)
+    detail = fields.String(
+        required=True, metadata={"description": "in Chinese when Accept-Language prefers zh"}
+    )
+    detail_en = fields.String(
+        metadata={"description": "answering in Chinese: the specific detail, in English"}
+    )
     errors = fields.Raw(metadata={"description": "per-field (or per-row) problems"})
 
 
