@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,10 +18,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
@@ -220,6 +223,7 @@ class ContractClient(FlaskClient):
                 self.openapi.validate_response(
                     _SentRequest(request), WerkzeugOpenAPIResponse(response)
                 )
+                _assert_headers_declared(request.method, request.path, response)
             except (PathNotFound, OperationNotFound):
                 # Requests to paths or methods the API does not have: only the shape of the
                 # problem answer is checked.
@@ -227,6 +231,35 @@ class ContractClient(FlaskClient):
         if response.mimetype == "application/problem+json":
             _assert_in_catalogue(response.get_json())
         return response
+
+
+DECLARED_HEADERS = ("ETag", "Location", "Retry-After", "Idempotent-Replayed")
+
+
+@cache
+def _spec_paths() -> list[tuple[re.Pattern[str], int, dict[str, Any]]]:
+    """openapi.yaml's paths as patterns, the ones with more fixed segments first."""
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    found = []
+    for template, operations in spec["paths"].items():
+        pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$")
+        found.append((pattern, -template.count("{"), operations))
+    return sorted(found, key=lambda item: item[1], reverse=True)
+
+
+def _assert_headers_declared(method: str, path: str, response: Any) -> None:
+    """A header a client reads (ETag, Location, Retry-After, Idempotent-Replayed) is sent only
+    where openapi.yaml declares it."""
+    sent = [name for name in DECLARED_HEADERS if name in response.headers]
+    if not sent:
+        return
+    for pattern, _, operations in _spec_paths():
+        if pattern.match(path) and method.lower() in operations:
+            responses = operations[method.lower()]["responses"]
+            declared = responses.get(str(response.status_code), {}).get("headers", {})
+            missing = [name for name in sent if name not in declared]
+            assert not missing, f"{method} {path} {response.status_code} sends {missing} undeclared"
+            return
 
 
 def _assert_in_catalogue(body: dict[str, Any]) -> None:

@@ -36,6 +36,147 @@ ERROR_TITLES = {
 }
 PATH_PARAM = re.compile(r"<(?:(int|string|path):)?(\w+)>")
 
+# operationIds a client generator names its functions by: the handler's name in camelCase,
+# except where that name alone would not say what it does.
+OPERATION_IDS = {
+    "me": "getMe",
+    "public_key": "getAuditPublicKey",
+    "list_events": "listAuditEvents",
+    "verify_trail": "verifyAuditTrail",
+    "create_checkpoint": "createAuditCheckpoint",
+    "list_checkpoints": "listAuditCheckpoints",
+    "latest_tree_head": "getLatestTreeHead",
+    "event_proof": "getAuditEventProof",
+    "consistency_proof": "getConsistencyProof",
+    "open_session": "openBallotSession",
+    "get_session": "getBallotSession",
+    "get_codes": "getBallotCodes",
+    "close_session": "closeBallotSession",
+    "count_session": "countBallotSession",
+    "void_session": "voidBallotSession",
+    "ballot_form": "getBallotForm",
+    "bulletin_board": "listCountedReceipts",
+    "check_receipt": "checkBallotReceipt",
+    "enroll": "enrollOrganizations",
+    "amend": "amendCampaign",
+    "get_score": "getGradingScore",
+    "event_feed": "getEventFeed",
+    "create_subscription": "createWebhook",
+    "list_subscriptions": "listWebhooks",
+    "get_subscription": "getWebhook",
+    "pause_subscription": "pauseWebhook",
+    "resume_subscription": "resumeWebhook",
+    "delete_subscription": "deleteWebhook",
+    "list_deliveries": "listWebhookDeliveries",
+    "redeliver": "redeliverWebhookDelivery",
+    "post_transition": "fireTransition",
+    "get_history": "getGradingHistory",
+    "bulk_transition": "fireCampaignTransition",
+    "approve": "approveApproval",
+    "reject": "rejectApproval",
+    "health": "getHealth",
+    "live": "getLiveness",
+    "ready": "getReadiness",
+    "list_moves": "listOrganizationMoves",
+    "put_report": "putPromotionReport",
+    "post_promotion": "decidePromotion",
+    "get_notice": "getPublicNotice",
+    "put_helpers": "putRectificationHelpers",
+    "add_item": "addRectificationItem",
+    "approve_plan": "approveRectificationPlan",
+    "item_start": "startRectificationItem",
+    "item_submit": "submitRectificationItem",
+    "item_close": "closeRectificationItem",
+    "item_return": "returnRectificationItem",
+    "get_ledger": "listRectificationItems",
+    "summary": "getSummaryReport",
+    "detail": "getDetailReport",
+    "poor_list": "getPoorListReport",
+    "poor_status": "getPoorStatusReport",
+    "progress": "getProgressReport",
+    "list_tallies": "listBallotTallies",
+    "get_vetoes": "getVetoFlags",
+    "put_vetoes": "putVetoFlags",
+}
+
+# The tags, in Chinese and English, in the order a reader meets them.
+TAGS = {
+    "organizations": "组织 — organizations: the tree, its moves and imports, 领域",
+    "standards": "标准 — standards (indicators and points) and level schemes",
+    "campaigns": "活动 — campaigns: scope, phases, weights, quotas, enrollment, amendments",
+    "evaluation": "调查、自评、评定 — survey entries, self-ratings, the superior's assessment",
+    "ballots": "测评 — ballot sessions, sealed ballots, receipts, paper tallies",
+    "gradings": "评定流程 — a grading's state, transitions, history and approvals",
+    "decisions": "定级 — decisions, veto flags, quotas",
+    "publicity": "公示 — the public notice and complaints",
+    "rectification": "整改 — helpers, the plan, items closed when verified",
+    "promotion": "晋位 — special reports and promotion",
+    "reports": "报表 — 汇总表, 明细表, lists of weak organizations, progress",
+    "audit": "审计 — the hash-chained trail, checkpoints, proofs, witnesses",
+    "events": "事件 — the event feed and webhooks for portals",
+    "access": "账号与权限 — accounts, role grants, grant requests, tokens",
+    "meta": "服务 — health and the workflows as data",
+}
+
+# Response headers, declared where they are sent.
+HEADERS = {
+    "ETag": {
+        "description": "the resource's version; send it back in If-Match",
+        "schema": {"type": "string"},
+    },
+    "Location": {"description": "where the created resource is read", "schema": {"type": "string"}},
+    "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "schema": {"type": "integer"},
+    },
+    "Idempotent-Replayed": {
+        "description": "true: the first answer to this Idempotency-Key, replayed",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "X-Request-Id": {
+        "description": "the request's id, as the logs carry it",
+        "schema": {"type": "string"},
+    },
+}
+
+
+def operation_id(endpoint: str) -> str:
+    if endpoint in OPERATION_IDS:
+        return OPERATION_IDS[endpoint]
+    head, *rest = endpoint.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+# The operations answering with their resource's version (ETag): the versioned resources.
+ETAGGED = frozenset(
+    {
+        "get_campaign",
+        "create_campaign",
+        "patch_campaign",
+        "open_campaign",
+        "close_campaign",
+        "get_grading",
+        "post_transition",
+        "create_organization",
+        "get_organization",
+        "patch_organization",
+    }
+)
+
+
+def _headers_of(op: Operation, status: int) -> dict[str, Any]:
+    names = ["X-Request-Id"]
+    if status in (201, 202):
+        names.append("Location")
+    if 200 <= status < 300 and op.endpoint in ETAGGED:
+        names.append("ETag")
+    if 200 <= status < 300 and op.method in ("POST", "PUT", "PATCH"):
+        names.append("Idempotent-Replayed")
+    if status in (429, 503):
+        names.append("Retry-After")
+    return {name: HEADERS[name] for name in names}
+
+
 DESCRIPTION = """\
 Backend of 基层党组织分类定级 (classification and grading of grassroots Party organizations).
 
@@ -81,7 +222,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     path_params: list[dict[str, Any]]
     _, path_params = _path(op.rule)
     data: dict[str, Any] = {
-        "operationId": op.endpoint,
+        "operationId": operation_id(op.endpoint),
         "summary": op.summary,
         "tags": [op.tag],
         "parameters": list(path_params),
@@ -159,11 +300,13 @@ def _operation(op: Operation) -> dict[str, Any]:
         }
         if schema is not None:
             entry["content"] = {"application/json": {"schema": schema}}
+        entry["headers"] = _headers_of(op, status)
         data["responses"][str(status)] = entry
     for status in sorted(errors):
         data["responses"][str(status)] = (
             {"description": ERROR_TITLES[304]} if status == 304 else _problem_response(status)
         )
+        data["responses"][str(status)]["headers"] = _headers_of(op, status)
     if op.auth:
         data["security"] = [{"bearerAuth": []}]
     else:
@@ -185,6 +328,7 @@ def build_spec() -> dict[str, Any]:
         plugins=[plugin],
         info={"description": DESCRIPTION},
         servers=[{"url": "/"}],
+        tags=[{"name": name, "description": text} for name, text in TAGS.items()],
     )
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Problem", schema=ProblemSchema)
