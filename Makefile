@@ -12,7 +12,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: install dev browser run test test-sqlite test-postgresql lint format typecheck openapi bench report-pictures page-pictures clean
+.PHONY: install dev browser run test test-sqlite test-postgresql lint format typecheck openapi examples bench report-pictures page-pictures clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,12 @@ format: dev
 
 # Regenerates openapi.yaml from the routes and schemas; tests fail when it is stale.
 openapi: install
+	$(BIN)/python -m service openapi > openapi.yaml
+
+# Record a real request and answer per operation from the suite (secrets blanked) as the
+# contract's examples, then regenerate openapi.yaml with them.
+examples: dev
+	RECORD_EXAMPLES=1 $(BIN)/python -m pytest -q -p no:cacheprovider --db sqlite
 	$(BIN)/python -m service openapi > openapi.yaml
 
 # Benchmarks on PostgreSQL (see bench/run.py for the knobs); prints the figures.

@@ -224,6 +224,8 @@ class ContractClient(FlaskClient):
                     _SentRequest(request), WerkzeugOpenAPIResponse(response)
                 )
                 _assert_headers_declared(request.method, request.path, response)
+                if RECORDING is not None:
+                    _record_example(request, response, kwargs.get("json"))
             except (PathNotFound, OperationNotFound):
                 # Requests to paths or methods the API does not have: only the shape of the
                 # problem answer is checked.
@@ -234,6 +236,52 @@ class ContractClient(FlaskClient):
 
 
 DECLARED_HEADERS = ("ETag", "Location", "Retry-After", "Idempotent-Replayed")
+
+# RECORD_EXAMPLES=1 (make examples): the first successful JSON exchange of each operation the
+# suite makes is kept as its example in service/api/examples.json, secrets blanked.
+RECORDING: dict[str, dict[str, Any]] | None = {} if os.environ.get("RECORD_EXAMPLES") else None
+EXAMPLES = ROOT / "service" / "api" / "examples.json"
+SECRET_KEYS = ("token", "secret")
+
+
+def _blank_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: ("…" if k in SECRET_KEYS and isinstance(v, str) else _blank_secrets(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_blank_secrets(v) for v in value[:3]]  # a list's first items are example enough
+    return value
+
+
+def _record_example(request: Any, response: Any, sent: Any) -> None:
+    assert RECORDING is not None
+    if not 200 <= response.status_code < 300 or response.mimetype != "application/json":
+        return
+    for pattern, _, operations in _spec_paths():
+        if pattern.match(request.path) and request.method.lower() in operations:
+            operation_id = operations[request.method.lower()]["operationId"]
+            break
+    else:
+        return
+    if operation_id in RECORDING:
+        return
+    RECORDING[operation_id] = {
+        "status": response.status_code,
+        "request": _blank_secrets(sent) if isinstance(sent, dict | list) else None,
+        "response": _blank_secrets(response.get_json()),
+    }
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if RECORDING:
+        kept = json.loads(EXAMPLES.read_text(encoding="utf-8")) if EXAMPLES.exists() else {}
+        kept.update(RECORDING)
+        EXAMPLES.write_text(
+            json.dumps(dict(sorted(kept.items())), ensure_ascii=False, indent=1) + "\n",
+            encoding="utf-8",
+        )
 
 
 @cache

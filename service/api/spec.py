@@ -6,7 +6,10 @@ the tests validate every response against. A test fails when the two drift apart
 
 from __future__ import annotations
 
+import json
 import re
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -138,6 +141,30 @@ HEADERS = {
         "schema": {"type": "string"},
     },
 }
+
+
+# A real exchange per operation, recorded from the suite (make examples): its request body
+# and its answer, secrets blanked.
+EXAMPLES_FILE = Path(__file__).with_name("examples.json")
+
+
+@cache
+def _examples() -> dict[str, Any]:
+    if not EXAMPLES_FILE.exists():
+        return {}
+    return dict(json.loads(EXAMPLES_FILE.read_text(encoding="utf-8")))
+
+
+def _add_example(data: dict[str, Any]) -> None:
+    example = _examples().get(data["operationId"])
+    if example is None:
+        return
+    body = data.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None and example["request"] is not None:
+        body["example"] = example["request"]
+    answer = data["responses"].get(str(example["status"]), {}).get("content", {})
+    if "application/json" in answer:
+        answer["application/json"]["example"] = example["response"]
 
 
 def operation_id(endpoint: str) -> str:
@@ -312,6 +339,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     else:
         data["security"] = []
     data.update(op.spec_extra)
+    _add_example(data)
     for media_type in op.spec_extra.get("x-streamed-formats", []):
         data["responses"]["200"].setdefault("content", {})[media_type] = {
             "schema": {"type": "string"}
