@@ -108,3 +108,14 @@ def test_every_json_operation_shows_a_real_example_that_fits_its_schema() -> Non
         schema = {**media["schema"], "components": spec["components"]}
         jsonschema.Draft202012Validator(schema).validate(media["example"])
     assert without == []
+
+
+def test_every_operation_says_what_it_does() -> None:
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    silent = [
+        f"{method.upper()} {path}"
+        for path, operations in spec["paths"].items()
+        for method, op in operations.items()
+        if len(op.get("description", "")) < 20
+    ]
+    assert silent == []

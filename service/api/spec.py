@@ -18,6 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
 import service.api.routes  # noqa: F401  (importing it registers every operation)
+from service.api.descriptions import DESCRIPTIONS
 from service.api.problems import PROBLEM_TYPES
 from service.api.routing import REGISTRY, Operation
 from service.api.schemas.common import ProblemSchema
@@ -255,8 +256,9 @@ def _operation(op: Operation) -> dict[str, Any]:
         "parameters": list(path_params),
         "responses": {},
     }
-    if op.description:
-        data["description"] = " ".join(op.description.split())
+    description = op.description or DESCRIPTIONS.get(op.endpoint)
+    if description:
+        data["description"] = " ".join(description.split())
     if op.query is not None:
         data["parameters"].append({"in": "query", "schema": op.query})
     if op.method == "POST" and op.idempotent:
