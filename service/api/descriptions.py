@@ -191,5 +191,5 @@ DESCRIPTIONS: dict[str, str] = {
     "paginated.",
     "create_level_scheme": "An admin: a custom scheme (levels with labels and lower bounds); "
     "immutable once created.",
-    "get_level_scheme": "One level scheme.",
+    "get_level_scheme": "One level scheme: its levels, labels and lower bounds.",
 }
