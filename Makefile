@@ -78,6 +78,7 @@ openapi: install
 # Record a real request and answer per operation from the suite (secrets blanked) as the
 # contract's examples, then regenerate openapi.yaml with them.
 examples: dev
+	rm -f service/api/examples.json
 	RECORD_EXAMPLES=1 $(BIN)/python -m pytest -q -p no:cacheprovider --db sqlite
 	$(BIN)/python -m service openapi > openapi.yaml
 

@@ -372,6 +372,21 @@ class HelpersRequired(Conflict):
     description = "Assign a paired leader and a liaison first."
 
 
+class SpotCheckWrongState(Conflict):
+    type = "spot-check-state"
+    title = "Wrong spot check state"
+    description = "Spot checks go planned → drawn → checking → concluded; a sample is drawn once."
+
+
+class SeedNotReady(Conflict):
+    type = "seed-not-ready"
+    title = "The draw's seed does not exist yet"
+    description = (
+        "A sample is drawn only from a tree head signed after the plan was recorded, with a "
+        "public value entered afterwards: sign a checkpoint, then draw."
+    )
+
+
 class ItemWrongState(Conflict):
     type = "item-state"
     title = "Wrong item state"
@@ -481,6 +496,14 @@ CATALOGUE_ZH: dict[str, tuple[str, str]] = {
     "plan-empty": ("整改方案为空", "整改方案至少需要一项。"),
     "plan-not-approved": ("整改方案未批准", "方案批准后才能推进各事项。"),
     "helpers-required": ("需要帮扶责任人", "请先指定结对领导和联络员。"),
+    "spot-check-state": (
+        "抽查状态不符",
+        "抽查依次为：已计划 → 已抽样 → 核查中 → 已完成；样本只抽一次。",
+    ),
+    "seed-not-ready": (
+        "抽样种子尚不存在",
+        "只能用计划记录之后签署的日志树头，加上其后录入的公开数值抽样：请先签署检查点，再抽样。",
+    ),
     "item-state": ("整改事项状态不符", "事项依次为：未开始 → 整改中 → 已提交 → 已销号。"),
     "promotion-refused": ("不能晋位", "`reasons` 列出不满足的条件。"),
     "internal-error": ("服务内部错误", "这是服务自身的故障；请求编号有助于查找原因。"),

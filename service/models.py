@@ -34,10 +34,12 @@ from service.idempotency.models import IdempotentResponse
 from service.organizations.models import Domain, Organization, OrganizationMove
 from service.publicity.models import Complaint, RateLimitHit
 from service.records.models import RecordVersion
+from service.spotchecks.models import AccountabilityRecord, SpotCheck, SpotCheckItem
 from service.standards.models import Adjustment, Indicator, Level, LevelScheme, Standard, SubItem
 
 __all__ = [
     "Account",
+    "AccountabilityRecord",
     "Adjustment",
     "ApiToken",
     "Approval",
@@ -75,6 +77,8 @@ __all__ = [
     "RecordVersion",
     "RoleGrant",
     "SealedBallot",
+    "SpotCheck",
+    "SpotCheckItem",
     "Standard",
     "SubItem",
     "VetoRule",

@@ -277,7 +277,8 @@ def _record_example(request: Any, response: Any, sent: Any) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if RECORDING:
         kept = json.loads(EXAMPLES.read_text(encoding="utf-8")) if EXAMPLES.exists() else {}
-        kept.update(RECORDING)
+        for operation_id, example in RECORDING.items():  # a partial run adds, never replaces
+            kept.setdefault(operation_id, example)
         EXAMPLES.write_text(
             json.dumps(dict(sorted(kept.items())), ensure_ascii=False, indent=1) + "\n",
             encoding="utf-8",

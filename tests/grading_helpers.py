@@ -13,6 +13,7 @@ from service.context import Actor
 from service.db import utcnow
 from service.gradings.models import Grading
 from service.records import operations as records
+from service.spotchecks.models import SpotCheck, SpotCheckItem
 from service.workflows.grading import GRADING_SPEC, GRADING_WORKFLOW
 
 # What each guarded transition needs on record before it can fire.
@@ -23,7 +24,11 @@ NEEDS = {
     "decide": ["assessment", "decision"],
     "close": ["promotion_decision"],
 }
-ROLE_FOR = {"submit_self_rating": "secretary", "close_evaluation": "teller"}
+ROLE_FOR = {
+    "submit_self_rating": "secretary",
+    "close_evaluation": "teller",
+    "reopen_after_spot_check": "inspector",
+}
 
 
 def who_fires(name: str) -> str:
@@ -67,6 +72,29 @@ def satisfy(db: Session, grading: Grading, name: str) -> None:
     if name == "finalize":
         fresh.state_entered_at = utcnow() - timedelta(days=60)
         fresh.publicity_ends_on = (utcnow() - timedelta(days=30)).date()
+    if name == "reopen_after_spot_check":  # a spot check found it falsified
+        check = SpotCheck(
+            campaign_id=fresh.campaign_id,
+            organization_id=fresh.organization_id,
+            title="抽查",
+            size=1,
+            stratify=[],
+            public_source="test",
+            planned_by="test",
+        )
+        db.add(check)
+        db.flush()
+        db.add(
+            SpotCheckItem(
+                spot_check_id=check.id,
+                grading_id=fresh.id,
+                stratum="",
+                rank="0",
+                outcome="falsified",
+                evidence="补写的记录",
+                description="弄虚作假",
+            )
+        )
     db.commit()
 
 

@@ -148,6 +148,7 @@ def test_every_lifecycle_is_served_with_its_diagram(api: Api) -> None:
         "approval",
         "rectification_item",
         "grant_request",
+        "spot_check",
     }
     assert set(WORKFLOWS) == names
     for name in names:

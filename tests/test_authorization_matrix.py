@@ -32,8 +32,10 @@ from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
 from service.records import operations as records
+from service.spotchecks import operations as spot_checks
 from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
 from service.workflows.complaint import COMPLAINT_WORKFLOW
+from service.workflows.spot_check import SPOT_CHECK_WORKFLOW
 from service.workflows.states import ComplaintState
 from tests.conftest import Api
 from tests.grading_helpers import ballot_tally, walk
@@ -120,6 +122,52 @@ def beyond(method: str, suffix: str, body: Any) -> Case:
         lambda w, db: (f"/accounts/{reaching_beyond(w, db)}{suffix}", body(w)),
         expect(403, secretary=404),
     )
+
+
+def spot_check_on(side: Side, stage: str) -> Callable[[World, Session], tuple[int, int]]:
+    """A spot check of the side's township (its branch's grading rated), at `stage`: planned,
+    seeded (a tree head signed since), drawn (the branch sampled), falsified (its finding) or
+    found (every finding recorded). The check's id and the sampled grading's."""
+
+    def make(w: World, db: Session) -> tuple[int, int]:
+        actor = Actor.system("t")
+        graded = db.get_one(Grading, w.gradings[side.grading].id)
+        walk(graded, "rated")
+        graded.level = "average"
+        campaign = db.get_one(Campaign, graded.campaign_id)
+        body = {
+            "title": "抽查",
+            "size": 1,
+            "stratify": [],
+            "public_source": "彩票",
+        }
+        check = spot_checks.plan(db, actor, campaign, w.org(side.township), body)
+        if stage != "planned":
+            log.sign(db, signing.load_private_key(None, "t"), "test/log")
+        if stage not in ("planned", "seeded"):
+            spot_checks.draw(db, actor, check, "1")
+        if stage in ("falsified", "found"):
+            SPOT_CHECK_WORKFLOW.apply(check, "start_checking")
+            item = spot_checks.items(db, check)[0]
+            item.outcome = "falsified" if stage == "falsified" else "confirmed"
+        db.commit()
+        return check.id, graded.id
+
+    return make
+
+
+def on_spot_check(
+    method: str, suffix: str, stage: str, expected: dict[str, int], body: Any = None
+) -> Case:
+    def target(s: Side, w: World, db: Session) -> tuple[str, Any]:
+        check, grading = spot_check_on(s, stage)(w, db)
+        sent = body(s, w, grading) if callable(body) else body
+        return f"/spot-checks/{check}{suffix.replace('<int:grading_id>', str(grading))}", sent
+
+    return twin(method, f"/spot-checks/<int:spot_check_id>{suffix}", target, expected)
+
+
+INSPECTS = expect(403, inspector=200, secretary=404)
 
 
 def approval_on(key: str, kind: str = "correction") -> Callable[[World, Session], int]:
@@ -743,6 +791,40 @@ CASES: list[Case] = [
         ),
         expect(403, admin=200, reviewer=200, secretary=404),
     ),
+    # spot checks: an inspector above the township plans, draws, finds and concludes
+    twin(
+        "POST",
+        "/spot-checks",
+        lambda s, w, db: (
+            "/spot-checks",
+            {
+                "campaign_id": w.campaigns[s.campaign].id,
+                "organization_id": w.org(s.township).id,
+                "title": "抽查",
+                "share": "20",
+                "public_source": "彩票",
+            },
+        ),
+        expect(403, inspector=201, secretary=404),
+    ),
+    anywhere("GET", "/spot-checks", ANY),
+    on_spot_check("GET", "", "planned", expect(200, secretary=404)),
+    on_spot_check("POST", "/draw", "seeded", INSPECTS, {"public_value": "1 2 3"}),
+    on_spot_check("PUT", "/findings/<int:grading_id>", "drawn", INSPECTS, {"outcome": "confirmed"}),
+    on_spot_check(
+        "POST",
+        "/accountability",
+        "falsified",
+        expect(403, inspector=201, secretary=404),
+        lambda s, w, grading: {
+            "grading_id": grading,
+            "committee_id": w.org(s.township).id,
+            "persons": "书记",
+            "measure": "诫勉谈话",
+        },
+    ),
+    on_spot_check("POST", "/conclude", "found", INSPECTS),
+    on_spot_check("GET", "/report", "drawn", expect(200, secretary=404)),
     # standards and level schemes (shared by every county)
     anywhere("GET", "/standards", ANY),
     anywhere("POST", "/standards", expect(403, admin=201), body=standard_body("school")),

@@ -223,3 +223,12 @@ def test_every_problem_type_has_its_chinese_title_and_meaning() -> None:
     assert set(CATALOGUE_ZH) == set(CATALOGUE)
     for slug, (title, meaning) in CATALOGUE_ZH.items():
         assert title and meaning and any("\u4e00" <= ch <= "\u9fff" for ch in title), slug
+
+
+def test_gradings_and_campaigns_sort_by_their_named_columns(api: Api) -> None:
+    campaign = api.world.campaigns["open"].id
+    path = f"/api/v1/campaigns/{campaign}/gradings?sort=-organization_code"
+    codes = [g["organization_code"] for g in api.get(path, who="inspector").get_json()["items"]]
+    assert codes == sorted(codes, reverse=True) and len(codes) >= 2
+    names = [c["name"] for c in api.get("/api/v1/campaigns?sort=name").get_json()["items"]]
+    assert names == sorted(names)

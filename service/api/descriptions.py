@@ -180,6 +180,17 @@ DESCRIPTIONS: dict[str, str] = {
     "helpers, deadlines and how far rectification has come.",
     "progress": "Per unit: gradings in each state, ballot sessions and complaints — where the "
     "campaign stands.",
+    # spot checks
+    "list_spot_checks": "Spot checks whose population lies in your subtree (an inspector outside "
+    "it never sees one), paginated; `campaign_id` narrows.",
+    "get_spot_check": "The plan — population, share or size, strata, the public value's source "
+    "— and, once drawn, the tree head and public value the seed came from, the seed and the "
+    "population's size: what anyone needs to recompute the sample.",
+    "conclude_spot_check": "An inspector above the population: once every sampled grading has "
+    "its finding (409 naming those without one); final.",
+    "spot_check_report": "Everyone who sees the population: the sample in draw order with each "
+    "finding, the grading's state now and the approval that reopens it, and the "
+    "accountability ledger.",
     # standards
     "list_standards": "Every standard version, by 领域; paginated.",
     "create_standard": "An admin: indicators with maximum points (summing to the total), "

@@ -20,6 +20,7 @@ from service.gradings import facts
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
+from service.spotchecks.models import SpotCheck
 
 T = TypeVar("T")
 
@@ -35,6 +36,7 @@ _REACH: dict[type, tuple[str, tuple[tuple[Any, Any], ...]]] = {
     ),
     Approval: ("approval", ((Grading, Grading.id == Approval.grading_id), _GRADING_ORG)),
     Complaint: ("complaint", ((Grading, Grading.id == Complaint.grading_id), _GRADING_ORG)),
+    SpotCheck: ("spot check", ((Organization, Organization.id == SpotCheck.organization_id),)),
     GrantRequest: (
         "grant request",
         ((Organization, Organization.id == GrantRequest.organization_id),),

@@ -116,6 +116,7 @@ TAGS = {
     "rectification": "整改 — helpers, the plan, items closed when verified",
     "promotion": "晋位 — special reports and promotion",
     "reports": "报表 — 汇总表, 明细表, lists of weak organizations, progress",
+    "spotchecks": "抽查 — spot checks from above, drawn verifiably; findings, accountability",
     "audit": "审计 — the hash-chained trail, checkpoints, proofs, witnesses",
     "events": "事件 — the event feed and webhooks for portals",
     "access": "账号与权限 — accounts, role grants, grant requests, tokens",

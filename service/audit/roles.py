@@ -13,6 +13,7 @@ APPEND_ONLY = (
     "audit_log_nodes",
     "audit_log_checkpoints",
     "audit_log_cosignatures",
+    "accountability_records",
 )
 
 

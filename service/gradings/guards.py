@@ -15,6 +15,7 @@ from service.gradings.models import Approval
 from service.publicity.models import Complaint
 from service.records.models import RecordVersion
 from service.records.operations import latest_versions
+from service.spotchecks.models import SpotCheckItem
 from service.workflows.context import Check, GuardContext
 from service.workflows.spec import Guard
 from service.workflows.states import ApprovalState, ComplaintState, ItemStatus
@@ -102,6 +103,25 @@ LEVEL_PROPOSED = Guard(
 )
 PUBLICITY_PERIOD_OVER = Guard(
     "publicity_period_over", "公示期未满", "the publicity period has not ended", _publicity_over
+)
+
+
+def _falsification_found(grading: Any, ctx: GuardContext) -> bool:
+    return (
+        ctx.session.scalar(
+            select(SpotCheckItem.id)
+            .where(SpotCheckItem.grading_id == grading.id, SpotCheckItem.outcome == "falsified")
+            .limit(1)
+        )
+        is not None
+    )
+
+
+FALSIFICATION_FOUND = Guard(
+    "falsification_found",
+    "抽查未发现弄虚作假",
+    "no spot check found falsification in this grading",
+    _falsification_found,
 )
 NO_OPEN_COMPLAINTS = Guard(
     "no_open_complaints", "仍有未办结的投诉", "a complaint is still open", _no_open_complaints

@@ -10,6 +10,7 @@ from service.workflows.engine import Workflow
 from service.workflows.grading import GRADING_WORKFLOW
 from service.workflows.grant_request import GRANT_REQUEST_WORKFLOW
 from service.workflows.rectification_item import RECTIFICATION_ITEM_WORKFLOW
+from service.workflows.spot_check import SPOT_CHECK_WORKFLOW
 
 WORKFLOWS: dict[str, Workflow] = {
     w.spec.name: w
@@ -21,5 +22,6 @@ WORKFLOWS: dict[str, Workflow] = {
         APPROVAL_WORKFLOW,
         RECTIFICATION_ITEM_WORKFLOW,
         GRANT_REQUEST_WORKFLOW,
+        SPOT_CHECK_WORKFLOW,
     )
 }

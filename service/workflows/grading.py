@@ -126,6 +126,16 @@ GRADING_SPEC = WorkflowSpec(
             "start_rectification", GradingState.RATED, GradingState.RECTIFICATION, "开始整改", (R,)
         ),
         TransitionSpec(
+            "reopen_after_spot_check",
+            GradingState.RATED,
+            GradingState.SUPERIOR_REVIEW,
+            "抽查发现弄虚作假，重新评定",
+            (Role.INSPECTOR,),
+            guards=(guards.FALSIFICATION_FOUND,),
+            needs_reason=True,
+            needs_approval=True,
+        ),
+        TransitionSpec(
             "start_re_review",
             GradingState.RECTIFICATION,
             GradingState.RE_REVIEW,

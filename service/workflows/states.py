@@ -123,6 +123,13 @@ class ApprovalState(StrEnum):
     REJECTED = "rejected"
 
 
+class SpotCheckState(StrEnum):
+    PLANNED = "planned"  # the population fixed; the seed not yet known
+    DRAWN = "drawn"  # the sample drawn from the seed, for good
+    CHECKING = "checking"  # findings being recorded
+    CONCLUDED = "concluded"  # every sampled grading has its finding
+
+
 class ItemStatus(StrEnum):
     """A rectification item (整改项目)."""
 

@@ -15,6 +15,7 @@ from service.api.routes import (
     publicity,
     rectification,
     reports,
+    spotchecks,
     standards,
 )
 
@@ -33,5 +34,6 @@ __all__ = [
     "publicity",
     "rectification",
     "reports",
+    "spotchecks",
     "standards",
 ]

@@ -52,7 +52,7 @@ def list_campaigns(ctx: Ctx) -> Any:
     for name in ("organization_id", "year", "status"):
         if name in ctx.query:
             query = query.where(getattr(Campaign, name) == ctx.query[name])
-    return paginate(ctx, query, Campaign.id)
+    return paginate(ctx, query, Campaign.id, {"name": Campaign.name, "year": Campaign.year})
 
 
 @operation(
@@ -229,4 +229,14 @@ def list_gradings(ctx: Ctx, campaign_id: int) -> Any:
         )
         late = due < calendar.today()
         query = query.where(late if ctx.query["overdue"] else or_(due.is_(None), ~late))
-    return paginate(ctx, query, Grading.id)
+    return paginate(
+        ctx,
+        query,
+        Grading.id,
+        {
+            "organization_name": Organization.name,
+            "organization_code": Organization.code,
+            "state": Grading.state,
+            "enrolled_at": Grading.enrolled_at,
+        },
+    )
