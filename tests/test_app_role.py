@@ -21,11 +21,13 @@ from service.audit import notes
 from service.audit.roles import APPEND_ONLY, app_role_sql
 from service.ballots import operations as ballots
 from service.ballots.models import BallotCode
+from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
 from service.db import Base, make_engine
 from service.gradings.models import Grading
+from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from tests.conftest import cli_in_process
 from tests.grading_helpers import walk
@@ -84,11 +86,34 @@ def _open_ballot(owner_url: str, world: World) -> tuple[str, int]:
     return found
 
 
+def _rated_branch(owner_url: str, world: World) -> int:
+    """A branch of township A1 whose grading is rated, set up by the owner: its grading id."""
+    engine = make_engine(owner_url)
+    actor = Actor.system("t")
+    with Session(engine, expire_on_commit=False) as session:
+        orgs.create_organization(
+            session,
+            actor,
+            session.get_one(Organization, world.org("A1").id),
+            {"code": "A1-09", "name": "南村党支部", "kind": "branch", "domain": "village"},
+        )
+        [grading] = campaigns.enroll(
+            session, actor, session.get_one(Campaign, world.campaigns["open"].id)
+        )
+        walk(grading, "rated")
+        grading.level = "poor"
+        session.commit()
+        found = grading.id
+    engine.dispose()
+    return found
+
+
 def test_real_requests_as_the_app_role_append_to_every_append_only_table(
     as_app_role: tuple[str, str, World],
 ) -> None:
     owner_url, role_url, world = as_app_role
     code, voted_on = _open_ballot(owner_url, world)
+    rated = _rated_branch(owner_url, world)
     before = _counts(owner_url)
     app = create_app(Settings.from_env(database_url=role_url))
     client = app.test_client()
@@ -116,8 +141,37 @@ def test_real_requests_as_the_app_role_append_to_every_append_only_table(
         {"code": code, "answers": [{"grading_id": voted_on, "level": "good"}]},
         201,
     )
+    spot = send(  # the county's inspector spot-checks the township's rated poor branches
+        "POST",
+        "/spot-checks",
+        "inspector",
+        {
+            "campaign_id": world.campaigns["open"].id,
+            "organization_id": world.org("A1").id,
+            "title": "抽查",
+            "levels": ["poor"],
+            "size": 1,
+            "public_source": "彩票",
+        },
+        201,
+    )["id"]
     signed = cli_in_process(role_url, "audit", "checkpoint")
     assert signed.exit_code == 0, signed.output
+    send("POST", f"/spot-checks/{spot}/draw", "inspector", {"public_value": "9"}, 200)
+    falsified = {"outcome": "falsified", "evidence": "补写", "description": "记录造假"}
+    send("PUT", f"/spot-checks/{spot}/findings/{rated}", "inspector", falsified, 200)
+    send(
+        "POST",
+        f"/spot-checks/{spot}/accountability",
+        "inspector",
+        {
+            "grading_id": rated,
+            "committee_id": world.org("A1").id,
+            "persons": "书记",
+            "measure": "诫勉谈话",
+        },
+        201,
+    )
     note = client.get("/api/v1/audit/checkpoints/latest").get_data(as_text=True)
     size = int(note.splitlines()[1])
     key = Ed25519PrivateKey.from_private_bytes(bytes(32))

@@ -170,6 +170,23 @@ def on_spot_check(
 INSPECTS = expect(403, inspector=200, secretary=404)
 
 
+def asked_opinion(key: str) -> Callable[[World, Session], int]:
+    """The grading in promotion, its campaign asking body LG's opinion."""
+
+    def make(w: World, db: Session) -> int:
+        graded = db.get_one(Grading, w.gradings[key].id)
+        walk(graded, "promotion")
+        campaign = db.get_one(Campaign, graded.campaign_id)
+        campaign.decision_config = {
+            **(campaign.decision_config or {}),
+            "promotion_opinions": [{"code": "LG", "name": "领导小组"}],
+        }
+        db.commit()
+        return graded.id
+
+    return make
+
+
 def approval_on(key: str, kind: str = "correction") -> Callable[[World, Session], int]:
     def make(w: World, db: Session) -> int:
         grading = db.get_one(Grading, w.gradings[key].id)
@@ -1057,6 +1074,14 @@ CASES: list[Case] = [
         expect(403, secretary=200),
         setup=in_stage("promotion"),
         body={"text": "t"},
+    ),
+    on_grading(
+        "PUT",
+        "/promotion/opinions/<key>",
+        expect(403, reviewer=200),
+        setup=asked_opinion,
+        body={"favourable": True, "text": "同意", "given_on": "2026-11-20", "given_by": "办公室"},
+        key="LG",
     ),
     on_grading(
         "POST",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
+from service.campaigns.models import Campaign
 from service.context import Actor
 from service.gradings.models import Grading
 from service.records import operations as records
@@ -150,3 +153,60 @@ def test_satisfaction_is_rounded_half_up_once(api: Api, db: Session) -> None:
     satisfied(api, grading_id, *(["good"] * 5 + ["fairly_good"] + ["average"] * 2))
     view = api.get(f"/api/v1/gradings/{grading_id}/promotion").get_json()
     assert view["satisfaction"] == "90.63"
+
+
+LEADING_GROUP = {"code": "LG", "name": "县委党建工作领导小组"}
+
+
+def needs_opinion(db: Session, api: Api) -> None:
+    """The campaign asks the county's leading group for its opinion before any promotion."""
+    campaign = db.get_one(Campaign, api.world.campaigns["open"].id)
+    campaign.decision_config = {
+        **(campaign.decision_config or {}),
+        "promotion_opinions": [LEADING_GROUP],
+    }
+    db.commit()
+
+
+def opinion(api: Api, grading_id: int, favourable: bool, code: str = "LG", **extra: Any) -> Any:
+    return api.put(
+        f"/api/v1/gradings/{grading_id}/promotion/opinions/{code}",
+        who="reviewer",
+        json={
+            "favourable": favourable,
+            "text": "同意晋位" if favourable else "整改成效不显著，不同意晋位",
+            "given_on": "2026-11-20",
+            "given_by": "县委党建工作领导小组办公室",
+            **extra,
+        },
+    )
+
+
+def test_a_required_outside_opinion_missing_or_against_refuses_the_promotion(
+    api: Api, db: Session
+) -> None:
+    needs_opinion(db, api)
+    grading_id = promoting(db, api.world.gradings["A1-01"])
+    satisfied(api, grading_id)
+    report(api, grading_id)
+    missing = assert_problem(promote(api, grading_id, "average"), 409, "promotion-refused")
+    assert missing["reasons"] == ["opinion_missing:LG"]
+    assert "县委党建工作领导小组" in missing["detail"]
+    assert opinion(api, grading_id, False).status_code == 200
+    against = assert_problem(promote(api, grading_id, "average"), 409, "promotion-refused")
+    assert against["reasons"] == ["opinion_against:LG"]
+    assert_problem(opinion(api, grading_id, True), 422, "validation-error")  # a change says why
+    changed = opinion(api, grading_id, True, reason="领导小组复议后同意")
+    assert changed.status_code == 200, changed.get_json()
+    [shown] = changed.get_json()["opinions"]
+    assert (shown["name"], shown["opinion"]["favourable"]) == ("县委党建工作领导小组", True)
+    promoted = promote(api, grading_id, "average")
+    assert promoted.status_code == 200, promoted.get_json()
+    assert promoted.get_json()["level"] == "average"
+
+
+def test_an_opinion_of_a_body_the_campaign_does_not_name_is_a_404(api: Api, db: Session) -> None:
+    needs_opinion(db, api)
+    grading_id = promoting(db, api.world.gradings["A1-01"])
+    assert_problem(opinion(api, grading_id, True, code="XX"), 404, "not-found")
+    assert_problem(opinion(api, grading_id, True, given_on="明天"), 422, "validation-error")

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.audit.operations import record
+from service.audit.operations import jsonable, record
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.decisions.rules import forced_level
-from service.errors import NotPromotable, ValidationFailed
+from service.errors import NotFound, NotPromotable, ValidationFailed
 from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
@@ -52,6 +52,52 @@ def satisfaction(session: Session, grading: Grading) -> Decimal | None:
     earned = sum((v.value * v.ballots for v in values), Fraction(0))
     count = sum(v.ballots for v in values)
     return round_score(earned / count) if count else None
+
+
+def opinion_bodies(campaign: Campaign) -> list[dict[str, str]]:
+    """The bodies whose written opinion a promotion needs (the campaign's decision_config)."""
+    return list((campaign.decision_config or {}).get("promotion_opinions") or [])
+
+
+def record_opinion(
+    session: Session, actor: Actor, grading: Grading, code: str, body: Mapping[str, Any]
+) -> RecordVersion:
+    """The written opinion of a body the campaign names (征求同级意见), as received."""
+    grading.require_stage(GradingState.PROMOTION, "an opinion on the promotion")
+    campaign = session.get_one(Campaign, grading.campaign_id)
+    named = {b["code"]: b["name"] for b in opinion_bodies(campaign)}
+    if code not in named:
+        raise NotFound(f"the campaign asks no opinion of a body {code!r}")
+    written = records.write(
+        session,
+        actor,
+        grading,
+        "outside_opinion",
+        {"body": named[code], **jsonable({k: v for k, v in body.items() if k != "reason"})},
+        key=code,
+        reason=body.get("reason"),  # a changed opinion says why (422 without)
+    )
+    assert isinstance(written, RecordVersion)
+    return written
+
+
+def opinions(session: Session, grading: Grading, campaign: Campaign) -> list[dict[str, Any]]:
+    """Each body the campaign names, with its opinion as recorded (None: not received)."""
+    found = []
+    for body in opinion_bodies(campaign):
+        current = records.current(session, grading.id, "outside_opinion", body["code"])
+        found.append({**body, "opinion": current.data if current else None})
+    return found
+
+
+def _opinion_reasons(session: Session, grading: Grading, campaign: Campaign) -> list[str]:
+    reasons = []
+    for entry in opinions(session, grading, campaign):
+        if entry["opinion"] is None:
+            reasons.append(f"opinion_missing:{entry['code']}")
+        elif not entry["opinion"]["favourable"]:
+            reasons.append(f"opinion_against:{entry['code']}")
+    return reasons
 
 
 def give_verdict(
@@ -94,9 +140,17 @@ def give_verdict(
             reasons.append("satisfaction_below_threshold")
         if forced_level(session, grading, campaign) is not None:
             reasons.append("veto")
+        reasons += _opinion_reasons(session, grading, campaign)
         if reasons:
+            names = {f":{b['code']}": f" ({b['name']})" for b in opinion_bodies(campaign)}
+            told = []
+            for reason in reasons:
+                for suffix, name in names.items():
+                    if reason.endswith(suffix):
+                        reason = reason + name
+                told.append(reason)
             raise NotPromotable(
-                f"the level cannot rise: {', '.join(reasons)} "
+                f"the level cannot rise: {', '.join(told)} "
                 f"(satisfaction {score}, needs {threshold})",
                 reasons=reasons,
             )

@@ -67,7 +67,7 @@ GRADING_STATES: tuple[StateSpec, ...] = (
         G.PROMOTION,
         "晋位升级",
         phase=Phase.PROMOTION,
-        records=("special_report", "satisfaction_tally", "promotion_decision"),
+        records=("special_report", "satisfaction_tally", "outside_opinion", "promotion_decision"),
         level_stands=True,
     ),
     StateSpec(G.CLOSED, "结束", level_stands=True),
@@ -93,6 +93,7 @@ RECORD_LABELS: dict[str, str] = {
     "rectification_plan": "整改方案",
     "special_report": "专项报告",
     "satisfaction_tally": "满意度测评",
+    "outside_opinion": "同级意见",
     "promotion_decision": "晋位决定",
 }
 PHASE_LABELS: dict[str, str] = {p: GRADING_STATE_LABELS[p] for p in Phase}

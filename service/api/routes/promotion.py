@@ -10,6 +10,7 @@ from service.api.records import stage_record
 from service.api.routing import Ctx, operation
 from service.api.schemas.common import text as text_field
 from service.api.scope import scoped
+from service.campaigns.models import Campaign
 from service.gradings.models import Grading
 from service.promotion import operations as ops
 from service.records import operations as records
@@ -36,6 +37,22 @@ class PromotionIn(Schema):
     )
 
 
+class OpinionIn(Schema):
+    favourable = fields.Boolean(required=True, metadata={"description": "同意 or not"})
+    text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    given_on = fields.Date(required=True, metadata={"description": "the opinion's date"})
+    given_by = text_field(200, required=True, metadata={"description": "who signed it"})
+    reason = text_field(2000, allow_none=True, metadata={"description": "for a correction"})
+
+
+class OpinionOut(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    opinion = fields.Dict(
+        allow_none=True, required=True, metadata={"description": "None: none yet"}
+    )
+
+
 class PromotionOut(Schema):
     grading_id = fields.Integer(required=True)
     level = fields.String(allow_none=True, required=True)
@@ -45,6 +62,11 @@ class PromotionOut(Schema):
         metadata={"description": "群众满意度 (0–100) from counted ballots"},
     )
     report = fields.Dict(allow_none=True, required=True)
+    opinions = fields.List(
+        fields.Nested(OpinionOut),
+        required=True,
+        metadata={"description": "the bodies whose opinion the campaign requires, and theirs"},
+    )
     decision = fields.Dict(allow_none=True, required=True)
 
 
@@ -57,6 +79,9 @@ def _view(ctx: Ctx, grading: Grading) -> dict[str, Any]:
         "level": grading.level,
         "satisfaction": None if score is None else str(score),
         "report": report.data if report else None,
+        "opinions": ops.opinions(
+            ctx.session, grading, ctx.session.get_one(Campaign, grading.campaign_id)
+        ),
         "decision": decision.data if decision else None,
     }
 
@@ -91,6 +116,26 @@ stage_record(
 
 @operation(
     api,
+    "PUT",
+    "/gradings/<int:grading_id>/promotion/opinions/<key>",
+    summary="Record the written opinion of a body the campaign names (征求同级意见)",
+    tag=TAG,
+    body=OpinionIn,
+    responses={200: PromotionOut},
+    errors=(403, 404, 409, 422),
+    description="A reviewer of the committee enters the opinion as received: favourable or "
+    "not, its text, date and signatory. `key` is the code of one of the campaign's "
+    "decision_config.promotion_opinions (404 otherwise); a correction names why.",
+)
+def put_opinion(ctx: Ctx, grading_id: int, key: str) -> Any:
+    grading, org = scoped(ctx, Grading, grading_id)
+    ctx.caller.require(org, [Role.REVIEWER], "recording an opinion on a promotion")
+    ops.record_opinion(ctx.session, ctx.actor, grading, key, ctx.body)
+    return _view(ctx, grading)
+
+
+@operation(
+    api,
     "POST",
     "/gradings/<int:grading_id>/promotion",
     summary="Decide the promotion: one step up, or the same level (the committee's reviewer)",
@@ -100,8 +145,10 @@ stage_record(
     errors=(403, 404, 409, 422),
     description="Rising needs: one of the two lowest levels, exactly one step, every rectification "
     "item closed, the special report, satisfaction at the campaign's threshold "
-    "(decision_config.promotion_min_satisfaction, default 80) and no veto; refusals "
-    "list their reasons. Deciding the same level settles it without promotion.",
+    "(decision_config.promotion_min_satisfaction, default 80), no veto, and a favourable "
+    "opinion of every body in decision_config.promotion_opinions; refusals list their reasons "
+    "(opinion_missing:<code>, opinion_against:<code>). Deciding the same level settles it "
+    "without promotion.",
 )
 def post_promotion(ctx: Ctx, grading_id: int) -> Any:
     grading, org = scoped(ctx, Grading, grading_id)

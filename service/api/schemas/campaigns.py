@@ -84,8 +84,24 @@ class ThresholdIn(Schema):
     )
 
 
+class OpinionBodyIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = text(100, required=True, metadata={"description": "e.g. 县委党建工作领导小组"})
+
+
 class DecisionConfigIn(Schema):
     thresholds = fields.List(fields.Nested(ThresholdIn), validate=validate.Length(max=10))
+    promotion_min_satisfaction = Score(
+        minimum="0", maximum="100", metadata={"description": "satisfaction a promotion needs"}
+    )
+    promotion_opinions = fields.List(
+        fields.Nested(OpinionBodyIn),
+        validate=validate.Length(max=5),
+        metadata={
+            "description": "bodies whose written opinion a promotion needs (征求同级意见); "
+            "an unfavourable or missing one refuses it"
+        },
+    )
 
 
 class BallotCategoryIn(Schema):
