@@ -32,6 +32,7 @@ from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
 from service.records import operations as records
+from service.rectification import pairing
 from service.spotchecks import operations as spot_checks
 from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
 from service.workflows.complaint import COMPLAINT_WORKFLOW
@@ -183,6 +184,34 @@ def asked_opinion(key: str) -> Callable[[World, Session], int]:
         }
         db.commit()
         return graded.id
+
+    return make
+
+
+def lagging(
+    side: Side, paired_already: bool = False
+) -> Callable[[World, Session], tuple[int, int]]:
+    """The side's branch rectifying at the lowest level and, inside county A, an advanced
+    partner (A1-02 rated 好): the grading's id and the partner's organization id."""
+
+    def make(w: World, db: Session) -> tuple[int, int]:
+        graded = db.get_one(Grading, w.gradings[side.grading].id)
+        walk(graded, "rectification")
+        graded.level = "poor"
+        partner = db.get_one(Grading, w.gradings["A1-02"].id)
+        walk(partner, "rated")
+        partner.level = "good"
+        db.flush()
+        if paired_already and partner.campaign_id == graded.campaign_id:  # outside: never read
+            pairing.pair(
+                db,
+                Actor.system("t"),
+                graded,
+                db.get_one(Organization, partner.organization_id),
+                "r",
+            )
+        db.commit()
+        return graded.id, partner.organization_id
 
     return make
 
@@ -807,6 +836,31 @@ CASES: list[Case] = [
             {"reason": "r"},
         ),
         expect(403, admin=200, reviewer=200, secretary=404),
+    ),
+    # 先进帮后进: proposals, pairings, joint activities
+    twin(
+        "GET",
+        "/campaigns/<int:campaign_id>/pairings/proposal",
+        lambda s, w, db: (f"/campaigns/{w.campaigns[s.campaign].id}/pairings/proposal", None),
+        ANY,
+    ),
+    twin(
+        "PUT",
+        "/gradings/<int:grading_id>/rectification/pairing",
+        lambda s, w, db: (
+            (made := lagging(s)(w, db)) and f"/gradings/{made[0]}/rectification/pairing",
+            {"partner_organization_id": made[1], "reason": "就近"},
+        ),
+        expect(403, reviewer=200),
+    ),
+    twin(
+        "POST",
+        "/gradings/<int:grading_id>/rectification/pairing/activities",
+        lambda s, w, db: (
+            f"/gradings/{lagging(s, True)(w, db)[0]}/rectification/pairing/activities",
+            {"kind": "座谈会", "held_on": "2026-11-10", "notes": "座谈"},
+        ),
+        expect(403, reviewer=201, secretary=201),
     ),
     # spot checks: an inspector above the township plans, draws, finds and concludes
     twin(

@@ -148,6 +148,8 @@ def test_the_poor_list_and_their_situation(api: Api, db: Session) -> None:
             "measures": "措施1；措施2",
             "paired_leader": "李明",
             "liaison": "张华",
+            "paired_with": None,
+            "pairing_activities": "",
             "deadline": "2026-07-30",
             "progress": "1/2",
         }
@@ -159,7 +161,7 @@ def test_the_poor_list_and_their_situation(api: Api, db: Session) -> None:
             ).data
         )
     ).active
-    assert sheet is not None and sheet["H3"].value == "1/2"
+    assert sheet is not None and sheet["J3"].value == "1/2"  # after 结对先进党组织, 结对帮扶活动
 
 
 def test_campaign_progress(api: Api, db: Session) -> None:

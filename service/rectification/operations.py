@@ -187,6 +187,8 @@ def ledger(
 ) -> list[dict[str, Any]]:
     out = []
     for grading in gradings:
+        pairing = records.current(session, grading.id, "rectification_pairing", "main")
+        partner = pairing.data["partner_name"] if pairing else None
         for item in records.latest_versions(session, grading.id, "rectification_item"):
             deadline = date.fromisoformat(item.data["deadline"])
             overdue = item.data["status"] != ItemStatus.CLOSED and deadline < today
@@ -213,6 +215,7 @@ def ledger(
                         )
                     },
                     "overdue": overdue,
+                    "paired_with": partner,
                 }
             )
     return out

@@ -357,6 +357,8 @@ def poor_status(
         closed = sum(1 for i in items if i.get("status") == ItemStatus.CLOSED)
         helpers_record = records.current(session, grading.id, "rectification_helpers", "main")
         helpers = helpers_record.data if helpers_record else {}
+        pairing = records.current(session, grading.id, "rectification_pairing", "main")
+        activities = records.latest_versions(session, grading.id, "pairing_activity")
         out.append(
             {
                 "name": org.name,
@@ -365,6 +367,10 @@ def poor_status(
                 "measures": "；".join(i.get("measure", "") for i in items),
                 "paired_leader": helpers.get("paired_leader"),
                 "liaison": helpers.get("liaison"),
+                "paired_with": pairing.data["partner_name"] if pairing else None,
+                "pairing_activities": "；".join(
+                    f"{a.data['held_on']} {a.data['kind']}" for a in activities
+                ),
                 "deadline": max((i.get("deadline", "") for i in items), default=None),
                 "progress": f"{closed}/{len(items)}",
             }

@@ -59,7 +59,13 @@ GRADING_STATES: tuple[StateSpec, ...] = (
         G.RECTIFICATION,
         "整改",
         phase=Phase.RECTIFICATION,
-        records=("rectification_item", "rectification_helpers", "rectification_plan"),
+        records=(
+            "rectification_item",
+            "rectification_helpers",
+            "rectification_plan",
+            "rectification_pairing",
+            "pairing_activity",
+        ),
         level_stands=True,
     ),
     StateSpec(G.RE_REVIEW, "回头看", phase=Phase.RE_REVIEW, level_stands=True),
@@ -94,6 +100,8 @@ RECORD_LABELS: dict[str, str] = {
     "special_report": "专项报告",
     "satisfaction_tally": "满意度测评",
     "outside_opinion": "同级意见",
+    "rectification_pairing": "先进帮后进结对",
+    "pairing_activity": "结对帮扶活动",
     "promotion_decision": "晋位决定",
 }
 PHASE_LABELS: dict[str, str] = {p: GRADING_STATE_LABELS[p] for p in Phase}

@@ -10,11 +10,15 @@ from service.api.blueprint import api
 from service.api.records import stage_record
 from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.rectification import (
+    ActivityIn,
     HelpersIn,
     ItemIn,
     ItemOut,
     LedgerOut,
     LedgerQuery,
+    LedgerScope,
+    PairingIn,
+    PairingProposalList,
     RectificationOut,
     StepIn,
 )
@@ -24,6 +28,7 @@ from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.records import operations as records
 from service.rectification import operations as ops
+from service.rectification import pairing
 from service.workflows.rectification_item import RECTIFICATION_ITEM_WORKFLOW
 
 TAG = "rectification"
@@ -32,10 +37,15 @@ TAG = "rectification"
 def _view(ctx: Ctx, grading: Grading) -> dict[str, Any]:
     helpers = records.current(ctx.session, grading.id, "rectification_helpers", "main")
     plan = records.current(ctx.session, grading.id, "rectification_plan", "main")
+    pairing_record = records.current(ctx.session, grading.id, "rectification_pairing", "main")
     return {
         "grading_id": grading.id,
         "needs_helpers": ops.needs_helpers(ctx.session, grading),
         "helpers": helpers.data if helpers else None,
+        "pairing": pairing_record.data if pairing_record else None,
+        "activities": [
+            v.data for v in records.latest_versions(ctx.session, grading.id, "pairing_activity")
+        ],
         "plan_approved": plan is not None,
         "items": ops.ledger(ctx.session, [grading], calendar.today(), False),
     }
@@ -73,6 +83,72 @@ stage_record(
     put=("put_helpers", "Assign the paired leader, liaison, helping department, first secretary"),
     may_wait=False,
 )
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/pairings/proposal",
+    summary="先进帮后进: a proposed advanced partner for every organization at the two lowest "
+    "levels",
+    tag=TAG,
+    query=LedgerScope,
+    responses={200: PairingProposalList},
+    errors=(404, 422),
+    description="Same 协作区 first, then the same 领域, then the nearest in the tree; each "
+    "advanced (top-level) organization helps at most decision_config.pairing_limit (2). Each "
+    "choice says why. A proposal: a reviewer accepts or changes it (PUT …/rectification/"
+    "pairing).",
+)
+def pairing_proposal(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, committee = scoped(ctx, Campaign, campaign_id)
+    root = committee
+    if "within" in ctx.query:
+        root = scoped(ctx, Organization, ctx.query["within"], "within")[0]
+    return {
+        "limit": pairing.limit_of(campaign),
+        "items": pairing.proposal(ctx.session, campaign, root),
+    }
+
+
+@operation(
+    api,
+    "PUT",
+    "/gradings/<int:grading_id>/rectification/pairing",
+    summary="Pair with an advanced organization (先进帮后进): as proposed, or with a reason",
+    tag=TAG,
+    body=PairingIn,
+    responses={200: RectificationOut},
+    errors=(403, 404, 409, 422),
+    description="A reviewer in scope, during rectification. A partner other than the proposal's "
+    "needs a reason; a partner helping its limit already is 409. Every pairing is a versioned "
+    "record (who, when, why).",
+)
+def put_pairing(ctx: Ctx, grading_id: int) -> Any:
+    grading, org = scoped(ctx, Grading, grading_id)
+    ctx.caller.require(org, [Role.REVIEWER], "pairing an organization")
+    field = "partner_organization_id"
+    partner, _ = scoped(ctx, Organization, ctx.body[field], field)
+    pairing.pair(ctx.session, ctx.actor, grading, partner, ctx.body.get("reason"))
+    return _view(ctx, grading)
+
+
+@operation(
+    api,
+    "POST",
+    "/gradings/<int:grading_id>/rectification/pairing/activities",
+    summary="Record a joint activity of the pair: 座谈会, 经验交流会 or 实地参观",
+    tag=TAG,
+    body=ActivityIn,
+    responses={201: RectificationOut},
+    errors=(403, 404, 409, 422),
+    description="The branch secretary or a reviewer in scope, during rectification, once paired.",
+)
+def add_pairing_activity(ctx: Ctx, grading_id: int) -> Any:
+    grading, org = scoped(ctx, Grading, grading_id)
+    ctx.caller.require(org, [Role.SECRETARY, Role.REVIEWER], "recording a pairing activity")
+    pairing.add_activity(ctx.session, ctx.actor, grading, ctx.body)
+    return Reply(_view(ctx, grading), 201)
 
 
 @operation(

@@ -188,6 +188,8 @@ STATUS_COLUMNS = [
     ("measures", "整改措施"),
     ("paired_leader", "挂点领导"),
     ("liaison", "联络员"),
+    ("paired_with", "结对先进党组织"),
+    ("pairing_activities", "结对帮扶活动"),
     ("deadline", "整改时限"),
     ("progress", "整改进度(已销号/总数)"),
 ]

@@ -94,6 +94,11 @@ class DecisionConfigIn(Schema):
     promotion_min_satisfaction = Score(
         minimum="0", maximum="100", metadata={"description": "satisfaction a promotion needs"}
     )
+    pairing_limit = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=10),
+        metadata={"description": "先进帮后进: how many organizations one advanced one helps (2)"},
+    )
     promotion_opinions = fields.List(
         fields.Nested(OpinionBodyIn),
         validate=validate.Length(max=5),

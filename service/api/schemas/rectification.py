@@ -46,12 +46,58 @@ class ItemOut(Schema):
     evidence = fields.String(allow_none=True, required=True)
     returned_reason = fields.String(allow_none=True, required=True)
     overdue = fields.Boolean(required=True)
+    paired_with = fields.String(
+        allow_none=True, required=True, metadata={"description": "先进帮后进: the partner"}
+    )
+
+
+class PartnerOut(Schema):
+    organization_id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class PairingProposalOut(Schema):
+    grading_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    organization_name = fields.String(required=True)
+    partner = fields.Nested(PartnerOut, allow_none=True, required=True)
+    why = fields.String(
+        required=True, metadata={"description": "same_area, same_domain, nearest or none"}
+    )
+    explanation = fields.String(required=True)
+
+
+class PairingProposalList(Schema):
+    limit = fields.Integer(required=True, metadata={"description": "per advanced organization"})
+    items = fields.List(fields.Nested(PairingProposalOut), required=True)
+
+
+class PairingIn(Schema):
+    partner_organization_id = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=2_147_483_647)
+    )
+    reason = text_field(
+        2000, allow_none=True, metadata={"description": "required unless as proposed"}
+    )
+
+
+class ActivityIn(Schema):
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["座谈会", "经验交流会", "实地参观"])
+    )
+    held_on = fields.Date(required=True)
+    notes = text_field(4000, required=True)
 
 
 class RectificationOut(Schema):
     grading_id = fields.Integer(required=True)
     needs_helpers = fields.Boolean(required=True)
     helpers = fields.Dict(allow_none=True, required=True)
+    pairing = fields.Dict(
+        allow_none=True, required=True, metadata={"description": "先进帮后进: the partner"}
+    )
+    activities = fields.List(fields.Dict(), required=True, metadata={"description": "joint"})
     plan_approved = fields.Boolean(required=True)
     items = fields.List(fields.Nested(ItemOut), required=True)
 
@@ -63,3 +109,7 @@ class LedgerOut(Schema):
 class LedgerQuery(Schema):
     within = query_id()
     overdue = fields.Boolean()
+
+
+class LedgerScope(Schema):
+    within = query_id(metadata={"description": "a unit of your subtree (default: the campaign's)"})

@@ -1,0 +1,179 @@
+"""先进帮后进: every organization at the two lowest levels is proposed an advanced partner —
+same 协作区 first, then the same 领域, then the nearest in the tree — each advanced one helping at
+most the campaign's limit; a reviewer accepts the proposal or changes it with a reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from service.campaigns import operations as campaigns
+from service.campaigns.models import Campaign
+from service.context import Actor
+from service.gradings.models import Grading
+from service.organizations import operations as orgs
+from service.rectification.pairing import Unit, propose
+from tests.conftest import Api, assert_problem
+from tests.grading_helpers import walk
+
+# code -> (协作区, 领域, level, state)
+TOWNSHIP = {
+    "A1-G1": ("东片", "village", "good", "rated"),
+    "A1-G2": ("西片", "village", "good", "rated"),
+    "A1-P1": ("东片", "village", "poor", "rectification"),
+    "A1-P2": ("西片", "village", "average", "rectification"),
+    "A1-P3": ("东片", "village", "average", "rectification"),
+    "A1-P4": ("东片", "organ", "poor", "rectification"),
+}
+
+
+@pytest.fixture
+def township(api: Api, db: Session) -> dict[str, tuple[int, int]]:
+    """The township's organizations with their levels: code -> (organization id, grading id)."""
+    actor = Actor.system("t")
+    made = {}
+    for code, (area, domain, _, _) in TOWNSHIP.items():
+        made[code] = orgs.create_organization(
+            db,
+            actor,
+            api.world.org("A1"),
+            {
+                "code": code,
+                "name": f"{code}党支部",
+                "kind": "branch",
+                "domain": domain,
+                "coordination_area": area,
+            },
+        )
+    enrolled = campaigns.enroll(db, actor, db.get_one(Campaign, api.world.campaigns["open"].id))
+    found = {}
+    for grading in enrolled:
+        code = next(c for c, o in made.items() if o.id == grading.organization_id)
+        _, _, level, state = TOWNSHIP[code]
+        walk(grading, state)
+        grading.level = level
+        found[code] = (grading.organization_id, grading.id)
+    db.commit()
+    return found
+
+
+def proposal(api: Api) -> list[dict[str, Any]]:
+    campaign = api.world.campaigns["open"].id
+    response = api.get(f"/api/v1/campaigns/{campaign}/pairings/proposal", who="reviewer")
+    assert response.status_code == 200, response.get_json()
+    return list(response.get_json()["items"])
+
+
+def pair(api: Api, grading_id: int, partner: int, reason: str | None = None) -> Any:
+    return api.put(
+        f"/api/v1/gradings/{grading_id}/rectification/pairing",
+        who="reviewer",
+        json={"partner_organization_id": partner, "reason": reason},
+    )
+
+
+def test_the_proposal_pairs_within_the_area_first_and_respects_the_limit(
+    api: Api, township: dict[str, tuple[int, int]]
+) -> None:
+    proposed = {p["organization_name"][:5]: p for p in proposal(api)}
+    assert {k: (v["partner"]["code"], v["why"]) for k, v in proposed.items()} == {
+        "A1-P1": ("A1-G1", "same_area"),
+        "A1-P2": ("A1-G2", "same_area"),
+        "A1-P3": ("A1-G1", "same_area"),
+        "A1-P4": ("A1-G2", "nearest"),  # 东片's advanced branch helps two already
+    }
+    assert proposed["A1-P1"]["explanation"] == "同一协作区（东片）"
+
+
+def test_the_same_domain_comes_before_the_nearest() -> None:
+    def unit(n: int, code: str, path: str, domain: str, area: str | None) -> Unit:
+        return Unit(n, code, code, path, domain, area)
+
+    lagging = [unit(1, "L", "/1/2/3/", "school", "北片")]
+    advanced = [unit(2, "A", "/1/2/4/", "village", None), unit(3, "B", "/1/9/5/", "school", None)]
+    [chosen] = propose(lagging, advanced, 2)
+    assert (chosen.partner and chosen.partner.code, chosen.why) == ("B", "same_domain")
+
+
+def test_a_reviewer_accepts_or_changes_the_proposal_with_a_reason(
+    api: Api, db: Session, township: dict[str, tuple[int, int]]
+) -> None:
+    g1, g2 = township["A1-G1"][0], township["A1-G2"][0]
+    accepted = pair(api, township["A1-P1"][1], g1)
+    assert accepted.status_code == 200, accepted.get_json()
+    assert accepted.get_json()["pairing"]["as_proposed"] is True
+    unexplained = pair(api, township["A1-P3"][1], g2)  # the proposal named A1-G1
+    assert "reason" in assert_problem(unexplained, 422, "validation-error")["errors"]
+    changed = pair(api, township["A1-P3"][1], g2, "两支部书记原为同事，便于帮扶")
+    assert changed.status_code == 200 and changed.get_json()["pairing"]["as_proposed"] is False
+    history = api.get(
+        f"/api/v1/gradings/{township['A1-P3'][1]}/history", who="reviewer"
+    ).get_json()["items"]
+    assert history[-1]["reason"] == "两支部书记原为同事，便于帮扶"
+    not_advanced = pair(api, township["A1-P4"][1], township["A1-P2"][0], "试试")
+    assert_problem(not_advanced, 422, "validation-error")
+
+
+def test_an_advanced_organization_helps_at_most_its_limit(
+    api: Api, township: dict[str, tuple[int, int]]
+) -> None:
+    g1 = township["A1-G1"][0]
+    assert pair(api, township["A1-P1"][1], g1).status_code == 200
+    assert pair(api, township["A1-P3"][1], g1).status_code == 200
+    third = pair(api, township["A1-P4"][1], g1, "就近")
+    assert_problem(third, 409, "conflict")
+
+
+def test_joint_activities_are_recorded_once_paired(
+    api: Api, township: dict[str, tuple[int, int]]
+) -> None:
+    grading = township["A1-P1"][1]
+    path = f"/api/v1/gradings/{grading}/rectification/pairing/activities"
+    activity = {"kind": "经验交流会", "held_on": "2026-11-10", "notes": "交流三会一课经验"}
+    assert_problem(api.post(path, json=activity, who="reviewer"), 409, "conflict")
+    assert pair(api, grading, township["A1-G1"][0]).status_code == 200
+    recorded = api.post(path, json=activity, who="reviewer")
+    assert recorded.status_code == 201, recorded.get_json()
+    assert recorded.get_json()["activities"] == [activity]
+    wrong = {**activity, "kind": "聚餐"}
+    assert_problem(api.post(path, json=wrong, who="reviewer"), 422, "validation-error")
+
+
+def test_a_pairing_outside_rectification_is_refused(api: Api, db: Session) -> None:
+    grading = db.get_one(Grading, api.world.gradings["A1-01"].id)  # in the survey
+    assert_problem(pair(api, grading.id, api.world.org("A1-02").id), 409, "stage-not-open")
+
+
+def test_the_pair_shows_in_the_ledger_and_the_poor_status_report(
+    api: Api, db: Session, township: dict[str, tuple[int, int]]
+) -> None:
+    grading = township["A1-P1"][1]
+    assert pair(api, grading, township["A1-G1"][0]).status_code == 200
+    activity = {"kind": "实地参观", "held_on": "2026-11-12", "notes": "参观村级活动场所"}
+    path = f"/api/v1/gradings/{grading}/rectification/pairing/activities"
+    assert api.post(path, json=activity, who="reviewer").status_code == 201
+    api.post(
+        f"/api/v1/gradings/{grading}/rectification/items",
+        json={
+            "problem": "三会一课不规范",
+            "cause": "重视不够",
+            "measure": "固定主题党日",
+            "target": "每月一次",
+            "deadline": "2026-12-31",
+            "responsible": "王",
+        },
+        who="secretary",
+    )
+    campaign = api.world.campaigns["open"].id
+    ledger = api.get(f"/api/v1/campaigns/{campaign}/rectification-items", who="reviewer").get_json()
+    assert {i["paired_with"] for i in ledger["items"] if i["grading_id"] == grading} <= {
+        "A1-G1党支部"
+    }
+    status = api.get(
+        f"/api/v1/campaigns/{campaign}/reports/poor-status?provisional=true", who="reviewer"
+    ).get_json()
+    row = next(r for r in status["items"] if r["name"] == "A1-P1党支部")
+    assert row["paired_with"] == "A1-G1党支部"
+    assert row["pairing_activities"] == "2026-11-12 实地参观"
