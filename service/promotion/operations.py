@@ -142,13 +142,11 @@ def give_verdict(
             reasons.append("veto")
         reasons += _opinion_reasons(session, grading, campaign)
         if reasons:
-            names = {f":{b['code']}": f" ({b['name']})" for b in opinion_bodies(campaign)}
-            told = []
-            for reason in reasons:
-                for suffix, name in names.items():
-                    if reason.endswith(suffix):
-                        reason = reason + name
-                told.append(reason)
+            names = {b["code"]: b["name"] for b in opinion_bodies(campaign)}
+            told = [  # an opinion's reason names its body: opinion_missing:LG (领导小组)
+                f"{r} ({names[code]})" if (code := r.partition(":")[2]) in names else r
+                for r in reasons
+            ]
             raise NotPromotable(
                 f"the level cannot rise: {', '.join(told)} "
                 f"(satisfaction {score}, needs {threshold})",

@@ -69,6 +69,24 @@ def version(
     ).first()
 
 
+def currents(
+    session: Session, grading_ids: list[int], record_type: str, key: str = "main"
+) -> dict[int, RecordVersion]:
+    """`current` for many gradings in one statement: grading id -> its record's last version."""
+    found: dict[int, RecordVersion] = {}
+    for version in session.scalars(
+        select(RecordVersion)
+        .where(
+            RecordVersion.grading_id.in_(grading_ids),
+            RecordVersion.record_type == record_type,
+            RecordVersion.record_key == key,
+        )
+        .order_by(RecordVersion.version)
+    ):
+        found[version.grading_id] = version  # the last one read is the newest
+    return found
+
+
 def current(session: Session, grading_id: int, record_type: str, key: str) -> RecordVersion | None:
     return session.scalars(
         select(RecordVersion)

@@ -127,9 +127,14 @@ def candidates(
 
 
 def proposal(session: Session, campaign: Campaign, root: Organization) -> list[dict[str, Any]]:
-    lagging, advanced = candidates(session, campaign, root)
+    return _proposed(*candidates(session, campaign, root), limit_of(campaign))
+
+
+def _proposed(
+    lagging: list[tuple[Grading, Organization]], advanced: list[Unit], limit: int
+) -> list[dict[str, Any]]:
     by_org = {o.id: g for g, o in lagging}
-    proposals = propose([_unit(o) for _, o in lagging], advanced, limit_of(campaign))
+    proposals = propose([_unit(o) for _, o in lagging], advanced, limit)
     return [
         {
             "grading_id": by_org[p.lagging.organization_id].id,
@@ -168,18 +173,18 @@ def pair(
             "the partner is an organization rated at the top level in this campaign",
             errors={"partner_organization_id": ["not an advanced organization here"]},
         )
+    ids = sorted({grading.id, *(g.id for g, _ in lagging)})
+    paired = records.currents(session, ids, "rectification_pairing")
     taken = [
-        v
-        for g, _ in lagging
-        if g.id != grading.id
-        and (v := records.current(session, g.id, "rectification_pairing", "main")) is not None
-        and v.data["partner_organization_id"] == partner.id
+        gid
+        for gid, v in paired.items()
+        if gid != grading.id and v.data["partner_organization_id"] == partner.id
     ]
-    if len(taken) >= limit_of(campaign):
+    limit = limit_of(campaign)
+    if len(taken) >= limit:
         raise Conflict(f"{partner.name} helps {len(taken)} organizations already, the most allowed")
     proposed = next(
-        (p for p in proposal(session, campaign, committee) if p["organization_id"] == org.id),
-        None,
+        (p for p in _proposed(lagging, advanced, limit) if p["organization_id"] == org.id), None
     )
     as_proposed = bool(
         proposed and proposed["partner"] and proposed["partner"]["organization_id"] == partner.id
@@ -189,7 +194,7 @@ def pair(
             "a pairing other than the proposal says why",
             errors={"reason": ["required: the proposal named another partner"]},
         )
-    current = records.current(session, grading.id, "rectification_pairing", "main")
+    current = paired.get(grading.id)
     written = records.write(
         session,
         actor,

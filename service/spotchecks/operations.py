@@ -302,15 +302,23 @@ def conclude(session: Session, actor: Actor, check: SpotCheck) -> SpotCheck:
 
 def report(session: Session, check: SpotCheck) -> dict[str, Any]:
     """The spot check as a record: plan, seed, sample with findings and what followed."""
+    sampled = session.execute(
+        select(SpotCheckItem, Grading, Organization)
+        .join(Grading, Grading.id == SpotCheckItem.grading_id)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(SpotCheckItem.spot_check_id == check.id)
+        .order_by(SpotCheckItem.stratum, SpotCheckItem.rank)
+    ).all()
+    reopening: dict[int, Approval] = {}
+    for approval in session.scalars(
+        select(Approval)
+        .where(Approval.grading_id.in_([g.id for _, g, _ in sampled]), Approval.subject == REOPEN)
+        .order_by(Approval.id)
+    ):
+        reopening[approval.grading_id] = approval  # the newest
     rows = []
-    for item in items(session, check):
-        grading = session.get_one(Grading, item.grading_id)
-        org = session.get_one(Organization, grading.organization_id)
-        pending = session.scalars(
-            select(Approval)
-            .where(Approval.grading_id == grading.id, Approval.subject == REOPEN)
-            .order_by(Approval.id.desc())
-        ).first()
+    for item, grading, org in sampled:
+        pending = reopening.get(grading.id)
         rows.append(
             {
                 "grading_id": grading.id,
