@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,10 +18,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from service.audit import checkpoints, signing
-from service.audit.canonical import event_hash
+from service.audit.canonical import HASHED_FIELDS, OPTIONAL_FIELDS, event_hash
 from service.audit.models import AuditEvent
 from service.audit.verify import check_against_checkpoint, verify
 from service.context import Actor
+from service.db import utcnow
 from service.records import operations as records
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import put_in_state
@@ -346,3 +348,14 @@ def test_a_correction_after_its_stage_waits_for_a_supervisor(api: Api, db: Sessi
     assert [v.data for v in records.latest_versions(db, grading.id, "survey_entry")] == [
         {"households": 14}
     ]
+
+
+def test_an_event_without_the_optional_via_hashes_as_before_via_existed() -> None:
+    """`via` is hashed only when set: an event object made without it (a tool, an old export)
+    hashes like one whose via is None."""
+    fields = {name: None for name in HASHED_FIELDS if name not in OPTIONAL_FIELDS}
+    fields |= {"chain_key": "global", "chain_seq": 1, "prev_hash": "0" * 64, "action": "x"}
+    fields |= {"occurred_at": utcnow(), "actor_username": "t", "entity_type": "t", "entity_id": "1"}
+    without = event_hash(SimpleNamespace(**fields))
+    assert without == event_hash(SimpleNamespace(**fields, via=None))
+    assert without != event_hash(SimpleNamespace(**fields, via="portal.gov"))

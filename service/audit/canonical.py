@@ -59,12 +59,19 @@ def canonical_json(value: Any) -> bytes:
 
 
 def event_hash(event: Any) -> str:
-    """The hash of an event given as an object with the HASHED_FIELDS as attributes."""
-    return ordered_hash([getattr(event, name) for name in HASHED_FIELDS])
+    """The hash of an event given as an object with the HASHED_FIELDS as attributes (the
+    optional ones may be missing: an event written before they existed)."""
+    return fields_hash(
+        {
+            n: getattr(event, n)
+            for n in HASHED_FIELDS
+            if n not in OPTIONAL_FIELDS or hasattr(event, n)
+        }
+    )
 
 
 def fields_hash(values: dict[str, Any]) -> str:
-    """event_hash of an event given as a mapping of its columns."""
+    """event_hash of an event given as a mapping of its columns (optional ones may be absent)."""
     return ordered_hash(
         [values.get(name) if name in OPTIONAL_FIELDS else values[name] for name in HASHED_FIELDS]
     )
