@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,6 +119,27 @@ class Page:
         return WebDriverWait(self.driver, timeout).until(
             expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
         )
+
+    def ids_while_scrolling(self, css: str, wanted: int, timeout: float = 60) -> set[str]:
+        """The ids of every element matching `css` met while scrolling the page from top to
+        bottom — for a page that renders only what is near the viewport (the API reference):
+        until `wanted` were seen or the bottom was reached."""
+        seen: set[str] = set()
+        script = "return [...document.querySelectorAll(arguments[0])].map(e => e.id)"
+        y, deadline = 0, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for _ in range(10):  # what this position shows, once rendered
+                before = len(seen)
+                seen.update(self.driver.execute_script(script, css))
+                if len(seen) >= wanted or (len(seen) == before and _ > 1):
+                    break
+                time.sleep(0.1)
+            bottom = int(self.driver.execute_script("return document.body.scrollHeight"))
+            if len(seen) >= wanted or y >= bottom:
+                break
+            y += int(self.driver.execute_script("return window.innerHeight"))
+            self.driver.execute_script("window.scrollTo(0, arguments[0])", y)
+        return seen
 
     def find(self, css: str) -> Any:
         return self.driver.find_element(By.CSS_SELECTOR, css)
