@@ -31,6 +31,7 @@ from service.db import Base
 from service.events.models import OutboxEvent, OutboxTip, WebhookDelivery, WebhookSubscription
 from service.gradings.models import Approval, Grading
 from service.idempotency.models import IdempotentResponse
+from service.inspection.models import InspectionGroup
 from service.organizations.models import Domain, Organization, OrganizationMove
 from service.publicity.models import Complaint, RateLimitHit
 from service.records.models import RecordVersion
@@ -60,6 +61,7 @@ __all__ = [
     "Grading",
     "IdempotentResponse",
     "Indicator",
+    "InspectionGroup",
     "Level",
     "LevelScheme",
     "LogCheckpoint",

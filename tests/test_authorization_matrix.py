@@ -29,6 +29,7 @@ from service.events import outbox, webhooks
 from service.events.models import WebhookDelivery, WebhookSubscription
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
+from service.inspection.models import InspectionGroup
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
 from service.records import operations as records
@@ -214,6 +215,42 @@ def lagging(
         return graded.id, partner.organization_id
 
     return make
+
+
+def inspection_group(side: Side) -> Callable[[World, Session], int]:
+    """An inspection group of the side's campaign over its township, led by `inspector`
+    (written as a row: county B has no inspector to lead one)."""
+
+    def make(w: World, db: Session) -> int:
+        campaign = w.campaigns[side.campaign]
+        group = InspectionGroup(
+            campaign_id=campaign.id,
+            organization_id=campaign.organization_id,
+            name="指导检查组",
+            leader="inspector",
+            members=[],
+            covers=[w.org(side.township).id],
+            created_by="t",
+        )
+        db.add(group)
+        db.commit()
+        return group.id
+
+    return make
+
+
+def inspected(state: str) -> Callable[[str], Callable[[World, Session], int]]:
+    """The grading in `state`, its township under a group `inspector` leads."""
+
+    def setup(key: str) -> Callable[[World, Session], int]:
+        def make(w: World, db: Session) -> int:
+            side = OUTSIDE if key.startswith("b:") else INSIDE
+            inspection_group(side)(w, db)
+            return in_state(key, state)(w, db)
+
+        return make
+
+    return setup
 
 
 def approval_on(key: str, kind: str = "correction") -> Callable[[World, Session], int]:
@@ -578,7 +615,8 @@ def on_grading(
         method,
         f"/gradings/<int:grading_id>{suffix}",
         lambda s, w, db: (
-            f"/gradings/{setup(s.grading)(w, db)}{suffix.replace('<key>', key)}",
+            f"/gradings/{setup(s.grading)(w, db)}"
+            + suffix.replace("<key>", key).replace("<stage>", key),
             body,
         ),
         expected,
@@ -861,6 +899,53 @@ CASES: list[Case] = [
             {"kind": "座谈会", "held_on": "2026-11-10", "notes": "座谈"},
         ),
         expect(403, reviewer=201, secretary=201),
+    ),
+    # 指导检查组: a reviewer forms them; their leader accepts, their people record visits
+    twin(
+        "POST",
+        "/campaigns/<int:campaign_id>/inspection-groups",
+        lambda s, w, db: (
+            f"/campaigns/{w.campaigns[s.campaign].id}/inspection-groups",
+            {"name": "第一组", "leader": "inspector", "covers": [w.org(s.township).id]},
+        ),
+        expect(403, reviewer=201, secretary=404),
+    ),
+    twin(
+        "GET",
+        "/campaigns/<int:campaign_id>/inspection-groups",
+        lambda s, w, db: (f"/campaigns/{w.campaigns[s.campaign].id}/inspection-groups", None),
+        expect(200, secretary=404),
+    ),
+    twin(
+        "GET",
+        "/inspection-groups/<int:group_id>",
+        lambda s, w, db: (f"/inspection-groups/{inspection_group(s)(w, db)}", None),
+        expect(200, secretary=404),
+    ),
+    twin(
+        "PATCH",
+        "/inspection-groups/<int:group_id>",
+        lambda s, w, db: (
+            f"/inspection-groups/{inspection_group(s)(w, db)}",
+            {"name": "第二组", "reason": "更名"},
+        ),
+        expect(403, reviewer=200, secretary=404),
+    ),
+    on_grading("GET", "/inspection", ANY, setup=inspected("rectification")),
+    on_grading(
+        "PUT",
+        "/inspection/acceptances/<stage>",
+        expect(403, inspector=200),
+        setup=inspected("rectification"),
+        body={"conclusion": "accepted", "findings": "好", "accepted_on": "2026-11-20"},
+        key="rectification",
+    ),
+    on_grading(
+        "POST",
+        "/inspection/visits",
+        expect(403, inspector=201),
+        setup=inspected("rectification"),
+        body={"visited_on": "2026-11-20", "purpose": "整改提高", "notes": "查看台账"},
     ),
     # spot checks: an inspector above the township plans, draws, finds and concludes
     twin(

@@ -4,18 +4,24 @@ most the campaign's limit; a reviewer accepts the proposal or changes it with a 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.app import create_app
 from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
+from service.config import Settings
 from service.context import Actor
+from service.db import make_engine
 from service.gradings.models import Grading
 from service.organizations import operations as orgs
+from service.organizations.models import Organization
 from service.rectification.pairing import Unit, propose
-from tests.conftest import Api, assert_problem
+from tests.conftest import Api, assert_problem, cli_in_process
 from tests.grading_helpers import walk
 
 # code -> (协作区, 领域, level, state)
@@ -177,3 +183,112 @@ def test_the_pair_shows_in_the_ledger_and_the_poor_status_report(
     row = next(r for r in status["items"] if r["name"] == "A1-P1党支部")
     assert row["paired_with"] == "A1-G1党支部"
     assert row["pairing_activities"] == "2026-11-12 实地参观"
+
+
+# The demo township 凤凰镇 (service.demo) after its decisions: 4 好 of 21 (the 20% quota), the
+# rest 较好 unless named here. 东片 holds V01–V08, 西片 V09–V15; the organs, institutions and
+# enterprises belong to no 协作区.
+DEMO_LEVELS = {
+    "V02": "good",
+    "V10": "good",
+    "G01": "good",
+    "I01": "good",
+    "V03": "average",
+    "V05": "average",
+    "V07": "poor",
+    "V11": "average",
+    "V12": "poor",
+    "G02": "average",
+    "P01": "average",
+    "P02": "poor",
+}
+
+
+def test_the_demo_townships_proposal_pairs_within_the_area_first(demo_copy: str) -> None:
+    engine = make_engine(demo_copy)
+    with Session(engine) as db:
+        town = db.scalars(select(Organization).where(Organization.code == "YC-XL-FH")).one()
+        rows = db.execute(
+            select(Grading, Organization)
+            .join(Organization, Organization.id == Grading.organization_id)
+            .where(Organization.path.startswith(town.path), Organization.kind == "branch")
+        ).all()
+        assert len(rows) == 21
+        area: dict[str, str | None] = {}
+        code_of: dict[int, str] = {}
+        for grading, org in rows:
+            short = org.code.removeprefix("YC-XL-FH-")
+            level = DEMO_LEVELS.get(short, "fairly_good")
+            walk(grading, "rectification" if level in ("average", "poor") else "rated")
+            grading.level = level
+            area[short], code_of[org.id] = org.coordination_area, short
+        db.commit()
+        town_id, campaign_id = town.id, rows[0][0].campaign_id
+    engine.dispose()
+    token = cli_in_process(demo_copy, "token", "--username", "county.reviewer").stdout.strip()
+    app = create_app(Settings.from_env(database_url=demo_copy))
+    try:
+        _propose_and_change(
+            app.test_client(),
+            {"Authorization": f"Bearer {token}"},
+            town_id,
+            campaign_id,
+            area,
+            code_of,
+        )
+    finally:
+        app.extensions["grading.engine"].dispose()
+
+
+def _propose_and_change(
+    client: Any,
+    headers: dict[str, str],
+    town_id: int,
+    campaign_id: int,
+    area: dict[str, str | None],
+    code_of: dict[int, str],
+) -> None:
+    answer = client.get(
+        f"/api/v1/campaigns/{campaign_id}/pairings/proposal?within={town_id}", headers=headers
+    ).get_json()
+    assert answer["limit"] == 2
+    proposed = {code_of[p["organization_id"]]: p for p in answer["items"]}
+    lagging = {c for c, level in DEMO_LEVELS.items() if level in ("average", "poor")}
+    assert set(proposed) == lagging
+    advanced = {c for c, level in DEMO_LEVELS.items() if level == "good"}
+    helped = Counter(code_of[p["partner"]["organization_id"]] for p in proposed.values())
+    assert set(helped) <= advanced and max(helped.values()) <= 2  # every one has a partner
+    for short, p in proposed.items():
+        partner = code_of[p["partner"]["organization_id"]]
+        assert p["explanation"], p
+        same_area = [a for a in advanced if area[short] and area[a] == area[short]]
+        if p["why"] == "same_area":
+            assert partner in same_area
+        else:  # only when the area has no advanced organization with room left
+            assert all(helped[a] == 2 for a in same_area), (short, p)
+    assert (code_of[proposed["V03"]["partner"]["organization_id"]], proposed["V03"]["why"]) == (
+        "V02",
+        "same_area",
+    )
+    # 东片's one advanced branch helps V03 and V05; V07 goes to 西片's, a village like it
+    assert (code_of[proposed["V07"]["partner"]["organization_id"]], proposed["V07"]["why"]) == (
+        "V10",
+        "same_domain",
+    )
+    assert proposed["V07"]["explanation"] == "同一领域（village），本协作区没有可结对的先进党组织"
+
+    # the reviewer pairs V07 with the health centre instead: that needs a reason, kept in history
+    health_centre = next(o for o, c in code_of.items() if c == "I01")
+    path = f"/api/v1/gradings/{proposed['V07']['grading_id']}/rectification/pairing"
+    unexplained = client.put(path, json={"partner_organization_id": health_centre}, headers=headers)
+    assert "reason" in assert_problem(unexplained, 422, "validation-error")["errors"]
+    why = "卫生院党支部与该村签有医疗帮扶协议"
+    changed = client.put(
+        path, json={"partner_organization_id": health_centre, "reason": why}, headers=headers
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["pairing"]["as_proposed"] is False
+    history = client.get(
+        f"/api/v1/gradings/{proposed['V07']['grading_id']}/history", headers=headers
+    ).get_json()["items"]
+    assert (history[-1]["actor"], history[-1]["reason"]) == ("county.reviewer", why)

@@ -18,6 +18,7 @@ from service.campaigns.models import Campaign
 from service.errors import NotFound
 from service.gradings import facts
 from service.gradings.models import Approval, Grading
+from service.inspection.models import InspectionGroup
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
 from service.spotchecks.models import SpotCheck
@@ -37,6 +38,10 @@ _REACH: dict[type, tuple[str, tuple[tuple[Any, Any], ...]]] = {
     Approval: ("approval", ((Grading, Grading.id == Approval.grading_id), _GRADING_ORG)),
     Complaint: ("complaint", ((Grading, Grading.id == Complaint.grading_id), _GRADING_ORG)),
     SpotCheck: ("spot check", ((Organization, Organization.id == SpotCheck.organization_id),)),
+    InspectionGroup: (
+        "inspection group",
+        ((Organization, Organization.id == InspectionGroup.organization_id),),
+    ),
     GrantRequest: (
         "grant request",
         ((Organization, Organization.id == GrantRequest.organization_id),),

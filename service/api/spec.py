@@ -117,6 +117,7 @@ TAGS = {
     "promotion": "晋位 — special reports and promotion",
     "reports": "报表 — 汇总表, 明细表, lists of weak organizations, progress",
     "spotchecks": "抽查 — spot checks from above, drawn verifiably; findings, accountability",
+    "inspection": "指导检查组 — inspection groups, their visits, their acceptance (验收)",
     "audit": "审计 — the hash-chained trail, checkpoints, proofs, witnesses",
     "events": "事件 — the event feed and webhooks for portals",
     "access": "账号与权限 — accounts, role grants, grant requests, tokens",
@@ -189,6 +190,9 @@ ETAGGED = frozenset(
         "create_organization",
         "get_organization",
         "patch_organization",
+        "create_inspection_group",
+        "get_inspection_group",
+        "patch_inspection_group",
     }
 )
 
@@ -197,7 +201,7 @@ def _headers_of(op: Operation, status: int) -> dict[str, Any]:
     names = ["X-Request-Id"]
     if status in (201, 202):
         names.append("Location")
-    if 200 <= status < 300 and op.endpoint in ETAGGED:
+    if (200 <= status < 300 or status == 304) and op.endpoint in ETAGGED:
         names.append("ETag")
     if 200 <= status < 300 and op.method in ("POST", "PUT", "PATCH"):
         names.append("Idempotent-Replayed")

@@ -12,6 +12,7 @@ from service.calendar import add_working_days, local_date
 from service.decisions import rules
 from service.gradings import facts
 from service.gradings.models import Approval
+from service.inspection.operations import rectification_accepted
 from service.publicity.models import Complaint
 from service.records.models import RecordVersion
 from service.records.operations import latest_versions
@@ -131,6 +132,12 @@ RECTIFICATION_CLOSED = Guard(
     "整改项目尚未全部销号",
     "not every rectification item is closed",
     _rectification_closed,
+)
+RECTIFICATION_ACCEPTED = Guard(
+    "rectification_accepted",
+    "指导检查组尚未验收整改",
+    "the inspection group has not accepted the rectification (the campaign requires it)",
+    lambda grading, ctx: rectification_accepted(ctx.session, grading),
 )
 VETO_RESPECTED = Guard(
     "veto_respected",

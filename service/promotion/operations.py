@@ -16,6 +16,7 @@ from service.context import Actor
 from service.decisions.rules import forced_level
 from service.errors import NotFound, NotPromotable, ValidationFailed
 from service.gradings.models import Grading
+from service.inspection.operations import acceptance_reasons
 from service.records import operations as records
 from service.records.models import RecordVersion
 from service.rectification.operations import needs_helpers
@@ -141,10 +142,17 @@ def give_verdict(
         if forced_level(session, grading, campaign) is not None:
             reasons.append("veto")
         reasons += _opinion_reasons(session, grading, campaign)
+        acceptance = acceptance_reasons(session, grading, campaign)
+        reasons += list(acceptance)
         if reasons:
             names = {b["code"]: b["name"] for b in opinion_bodies(campaign)}
-            told = [  # an opinion's reason names its body: opinion_missing:LG (领导小组)
-                f"{r} ({names[code]})" if (code := r.partition(":")[2]) in names else r
+            told = [  # an opinion's reason names its body: opinion_missing:LG (领导小组), an
+                # acceptance's its group: acceptance_missing (第一指导检查组)
+                f"{r} ({names[code]})"
+                if (code := r.partition(":")[2]) in names
+                else f"{r} ({acceptance[r]})"
+                if r in acceptance
+                else r
                 for r in reasons
             ]
             raise NotPromotable(

@@ -141,7 +141,7 @@ GRADING_SPEC = WorkflowSpec(
             GradingState.RE_REVIEW,
             "整改完成，回头看",
             (R,),
-            guards=(guards.RECTIFICATION_CLOSED,),
+            guards=(guards.RECTIFICATION_CLOSED, guards.RECTIFICATION_ACCEPTED),
         ),
         TransitionSpec(
             "return_to_rectification",

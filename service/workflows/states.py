@@ -65,6 +65,8 @@ GRADING_STATES: tuple[StateSpec, ...] = (
             "rectification_plan",
             "rectification_pairing",
             "pairing_activity",
+            "rectification_acceptance",
+            "inspection_visit",
         ),
         level_stands=True,
     ),
@@ -73,7 +75,13 @@ GRADING_STATES: tuple[StateSpec, ...] = (
         G.PROMOTION,
         "晋位升级",
         phase=Phase.PROMOTION,
-        records=("special_report", "satisfaction_tally", "outside_opinion", "promotion_decision"),
+        records=(
+            "special_report",
+            "satisfaction_tally",
+            "outside_opinion",
+            "promotion_acceptance",
+            "promotion_decision",
+        ),
         level_stands=True,
     ),
     StateSpec(G.CLOSED, "结束", level_stands=True),
@@ -102,6 +110,9 @@ RECORD_LABELS: dict[str, str] = {
     "outside_opinion": "同级意见",
     "rectification_pairing": "先进帮后进结对",
     "pairing_activity": "结对帮扶活动",
+    "rectification_acceptance": "整改验收",
+    "inspection_visit": "指导检查",
+    "promotion_acceptance": "晋位升级验收",
     "promotion_decision": "晋位决定",
 }
 PHASE_LABELS: dict[str, str] = {p: GRADING_STATE_LABELS[p] for p in Phase}

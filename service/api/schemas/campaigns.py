@@ -107,6 +107,14 @@ class DecisionConfigIn(Schema):
             "an unfavourable or missing one refuses it"
         },
     )
+    inspection_acceptance = fields.List(
+        fields.String(validate=validate.OneOf(["rectification", "promotion"])),
+        validate=validate.Length(max=2),
+        metadata={
+            "description": "what the inspection group (指导检查组) must accept first: "
+            "`rectification` before 回头看 starts, `promotion` before a promotion"
+        },
+    )
 
 
 class BallotCategoryIn(Schema):

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from service.api.schemas.common import id_field, text, total_field
+
+USERNAME = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class GroupChange(Schema):
+    name = text(200, metadata={"description": "e.g. 第一指导检查组"})
+    leader = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "组长: an account holding the inspector role over the group"},
+    )
+    members = fields.List(
+        USERNAME,
+        validate=validate.Length(max=20),
+        metadata={"description": "组员: accounts holding the inspector role over the group"},
+    )
+    covers = fields.List(
+        id_field(),
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "the organizations it is responsible for, each with its subtree"},
+    )
+
+
+class GroupIn(GroupChange):
+    name = text(200, required=True, metadata={"description": "e.g. 第一指导检查组"})
+    leader = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "组长: an account holding the inspector role over the group"},
+    )
+    covers = fields.List(
+        id_field(),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "the organizations it is responsible for, each with its subtree"},
+    )
+
+
+class GroupPatch(GroupChange):
+    reason = text(2000, required=True, metadata={"description": "why the group changes"})
+
+
+class GroupOut(Schema):
+    id = fields.Integer(required=True)
+    campaign_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    leader = fields.String(required=True)
+    members = fields.List(fields.String(), required=True)
+    covers = fields.List(fields.Integer(), required=True)
+    version = fields.Integer(required=True)
+    created_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class GroupPage(Schema):
+    items = fields.List(fields.Nested(GroupOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
+
+
+class AcceptanceIn(Schema):
+    conclusion = fields.String(
+        required=True,
+        validate=validate.OneOf(["accepted", "not_accepted"]),
+        metadata={"description": "验收通过 (accepted) or not"},
+    )
+    findings = text(4000, required=True, metadata={"description": "what the group found"})
+    accepted_on = fields.Date(required=True, metadata={"description": "the date of the check"})
+    reason = text(2000, allow_none=True, metadata={"description": "for a correction"})
+
+
+class VisitIn(Schema):
+    visited_on = fields.Date(required=True)
+    purpose = fields.String(
+        required=True,
+        validate=validate.OneOf(["整改提高", "回头看", "晋位升级"]),
+        metadata={"description": "what the visit checked"},
+    )
+    notes = text(4000, required=True, metadata={"description": "what it found, what it asked"})
+    present = fields.List(
+        USERNAME,
+        validate=validate.Length(min=1, max=21),
+        metadata={"description": "who of the group went (default: the caller)"},
+    )
+
+
+class InspectionOut(Schema):
+    grading_id = fields.Integer(required=True)
+    group = fields.Nested(
+        GroupOut, allow_none=True, required=True, metadata={"description": "None: no group"}
+    )
+    required = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "the acceptances the campaign requires"},
+    )
+    acceptances = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(allow_none=True),
+        required=True,
+        metadata={"description": "rectification / promotion → the acceptance, or None"},
+    )
+    visits = fields.List(fields.Dict(), required=True)
