@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
+from fractions import Fraction
 from urllib.parse import quote
 
 from openpyxl import load_workbook
@@ -14,6 +15,7 @@ from service.campaigns.models import Campaign
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.reports import queries as reports
+from service.scores import round_score
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
 
@@ -317,3 +319,14 @@ def test_a_branch_under_a_general_branch_rolls_up_to_the_committees_above_it(
     assert report["total"]["total"] == 3
     assert [(r["name"], r["total"]) for r in report["by_domain"]] == [("机关", 1), ("农村", 2)]
     assert ("未划分协作区", 3) in [(r["name"], r["total"]) for r in report["by_area"]]
+
+
+def test_a_share_is_rounded_half_up_like_every_score() -> None:
+    """The reports' integer shortcut agrees with round_score on every count of every total up
+    to 250 (1/8 = 12.50, 1/3 = 33.33, 2/3 = 66.67, 1/200 = 0.50) and spells two places."""
+    for total in range(1, 251):
+        for count in range(total + 1):
+            expected = round_score(Fraction(count * 100, total))
+            share = reports._share(count, total)
+            assert (share, str(share)) == (expected, str(expected)), (count, total)
+    assert str(reports._share(0, 0)) == "0.00"

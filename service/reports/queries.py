@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, tuple_
@@ -45,7 +44,15 @@ RECTIFYING_STATES = tuple(
 
 
 def _share(count: int, total: int) -> Decimal:
-    return round_score(Fraction(count * 100, total)) if total else round_score(0)
+    """count / total in percent, half up to two places — round_score's rule, in integers (a
+    report over a province takes thousands of these)."""
+    if not total:
+        return ZERO_SHARE
+    hundredths = (count * 20000 + total) // (2 * total)  # ⌊count·10000/total + ½⌋, count ≥ 0
+    return Decimal(hundredths).scaleb(-2)
+
+
+ZERO_SHARE = round_score(0)
 
 
 def levels(session: Session, campaign: Campaign) -> list[tuple[str, str]]:
@@ -159,16 +166,24 @@ def _counts(session: Session, graded: Any) -> tuple[Counts, Counts, Counts]:
     if session.get_bind().dialect.name == "postgresql":
         # GROUPING(parent, domain, area) tells the sets apart: a bit is set for each key left
         # out of the row's set (a NULL domain is a group of its own, not a missing key).
+        # The sets are taken over (parent, domain, area, level) counted first: hashing ~28,000
+        # groups three ways instead of 200,000 rows (measured ~20 % faster on 200,000).
         which = {0b011: 0, 0b101: 1, 0b110: 2}
+        pre = (
+            select(*keys, graded.c.level, func.count().label("n"))
+            .group_by(*keys, graded.c.level)
+            .subquery()
+        )
+        grouped = (pre.c.parent_id, pre.c.domain, pre.c.coordination_area)
         rows = session.execute(
-            select(*keys, graded.c.level, func.count(), func.grouping(*keys)).group_by(
-                func.grouping_sets(*(tuple_(key, graded.c.level) for key in keys))
+            select(*grouped, pre.c.level, func.sum(pre.c.n), func.grouping(*grouped)).group_by(
+                func.grouping_sets(*(tuple_(key, pre.c.level) for key in grouped))
             )
         )
         for parent_id, domain, area, level, n, bits in rows:
             index = which[bits]
             key = (parent_id, domain, area)[index]
-            found[index].setdefault(key, {})[level] = n
+            found[index].setdefault(key, {})[level] = int(n)
         return found
     for index, key_column in enumerate(keys):
         query = select(key_column, graded.c.level, func.count()).group_by(
