@@ -6,12 +6,14 @@ is answered for in an append-only ledger."""
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -29,6 +31,8 @@ from service.spotchecks.draw import Member, draw, seed_of
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
 from tests.world import World
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 LEVELS = ["good", "fairly_good", "average", "poor"]
 
@@ -262,6 +266,20 @@ def test_a_spot_check_from_plan_to_accountability(
     assert report["sample"][0]["grading_state"] == "superior_review"
     assert report["sample"][0]["reopen_approval"]["state"] == "approved"
     assert report["accountability"][0]["measure"] == "诫勉谈话，通报批评"
+    # the same report as a workbook to file: the sample with the findings, and the ledger
+    workbook = send(api, city, "GET", f"/spot-checks/{check}/report?format=xlsx")
+    assert workbook.status_code == 200 and workbook.mimetype == XLSX
+    assert "filename*=UTF-8''" in workbook.headers["Content-Disposition"]
+    sample_sheet, ledger_sheet = load_workbook(io.BytesIO(workbook.get_data())).worksheets
+    assert (sample_sheet.title, ledger_sheet.title) == ("抽查样本", "责任追究")
+    sample_rows = list(sample_sheet.iter_rows(min_row=3, values_only=True))
+    assert [r[0] for r in sample_rows] == [r["organization_code"] for r in report["sample"]]
+    assert sample_rows[0][5] == "弄虚作假" and sample_sheet.oddFooter.left.text.startswith("种子 ")
+    [entry] = list(ledger_sheet.iter_rows(min_row=3, values_only=True))
+    assert entry[0] == first["organization_name"] and entry[3] == "诫勉谈话，通报批评"
+    assert_problem(
+        send(api, city, "GET", f"/spot-checks/{check}/report?format=pdf"), 422, "validation-error"
+    )
     history = api.get(f"/api/v1/gradings/{first['grading_id']}/history", who="reviewer").get_json()
     assert {"spot_check.finding", "spot_check.accountability"} <= {
         i["action"] for i in history["items"]

@@ -149,6 +149,30 @@ def xlsx_bytes(
     every page, landscape, fitted to the page width, bordered cells, columns sized to their
     content, and a footer saying when and from what data it was made. Rows are written as they
     come (the first 200 are read ahead to size the columns)."""
+    return xlsx_sheets([(sheet_name, title, header, rows)], footer=footer)
+
+
+Sheet = tuple[str, str, list[str], Iterable[list[Any]]]  # name, title, header, rows
+
+
+def xlsx_sheets(sheets: Iterable[Sheet], *, footer: str) -> bytes:
+    """xlsx_bytes with several sheets, each laid out the same way."""
+    workbook = Workbook(write_only=True)
+    for sheet_name, title, header, rows in sheets:
+        _write_sheet(workbook, sheet_name, title, header, rows, footer)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _write_sheet(
+    workbook: Workbook,
+    sheet_name: str,
+    title: str,
+    header: list[str],
+    rows: Iterable[list[Any]],
+    footer: str,
+) -> None:
     iterator = iter(rows)
     sample = list(islice(iterator, WIDTH_SAMPLE))
     # Columns fit their data; a long header wraps onto a second or third line instead.
@@ -156,7 +180,6 @@ def xlsx_bytes(
         min(40, max(6, *(_width(r[n]) for r in sample), min(_width(name), 10)) + 2)
         for n, name in enumerate(header)
     ]
-    workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_name[:31])
     sheet.freeze_panes = "A3"
     sheet.page_setup.orientation = "landscape"
@@ -179,9 +202,88 @@ def xlsx_bytes(
     sheet.append([_cell(sheet, name, bold=True) for name in header])
     for row in chain(sample, iterator):
         sheet.append([_cell(sheet, value) for value in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+
+
+OUTCOME_LABELS = {"confirmed": "属实", "falsified": "弄虚作假", None: "未检查"}
+
+
+def spot_check_xlsx(report: dict[str, Any], committees: dict[int, str]) -> bytes:
+    """抽查报告: the sample with each finding and what followed, and the accountability ledger
+    (`committees`: the names of the committees held to account); the footer names the seed the
+    sample was drawn from (docs/spot-checks.md)."""
+    check = report["spot_check"]
+    made = utcnow().astimezone(calendar.zone()).strftime("%Y-%m-%d %H:%M")
+    seed = (
+        f"种子 {check.seed}（检查点 {check.checkpoint_tree_size} · 公开值 {check.public_value}）"
+        if check.seed
+        else "尚未抽取"
+    )
+    sample = [
+        [
+            r["organization_code"],
+            r["organization_name"],
+            r["level"],
+            r["stratum"],
+            r["rank"],
+            OUTCOME_LABELS.get(r["outcome"], r["outcome"]),
+            r["evidence"],
+            r["description"],
+            r["found_by"],
+            _local(r["found_at"]),
+            r["grading_state"],
+            None
+            if r["reopen_approval"] is None
+            else f"{r['reopen_approval']['id']} {r['reopen_approval']['state']}",
+        ]
+        for r in report["sample"]
+    ]
+    checked = {r["grading_id"]: r["organization_name"] for r in report["sample"]}
+    ledger = [
+        [
+            checked.get(a.grading_id, a.grading_id),
+            committees.get(a.committee_id, a.committee_id),
+            a.persons,
+            a.measure,
+            a.recorded_by,
+            _local(a.recorded_at),
+        ]
+        for a in report["accountability"]
+    ]
+    return xlsx_sheets(
+        [
+            (
+                "抽查样本",
+                f"{check.title} · 抽查报告（弄虚作假 {report['falsified']} · "
+                f"属实 {report['confirmed']}）",
+                [
+                    "党组织代码",
+                    "党组织名称",
+                    "等次",
+                    "分层",
+                    "排序值",
+                    "检查结论",
+                    "证据",
+                    "情况说明",
+                    "检查人",
+                    "检查时间",
+                    "评定状态",
+                    "重新评定审批",
+                ],
+                sample,
+            ),
+            (
+                "责任追究",
+                f"{check.title} · 责任追究台账",
+                ["被抽查党组织", "被追责党委", "责任人", "处理措施", "记录人", "记录时间"],
+                ledger,
+            ),
+        ],
+        footer=f"{seed} · 生成于 {made}（北京时间）",
+    )
+
+
+def _local(moment: Any) -> str | None:
+    return None if moment is None else moment.astimezone(calendar.zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def _cell(sheet: Any, value: Any, *, bold: bool = False) -> WriteOnlyCell:
