@@ -7,6 +7,10 @@ written with correct chain hashes, then
 - the checkpoint's size next to the chain-heads checkpoint's (bytes),
 - verifying the whole log (chains + Merkle, events/s) next to a raw SELECT + SHA-256 of the
   same rows.
+
+Every event is a transition of one of BENCH_CHAINS gradings (one per organization), and those
+organizations and gradings are in their tables in the state the trail tells, so the verification
+replays real stories and finds the database intact — as an inspector's would.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +36,14 @@ from service import migrate  # noqa: E402
 from service.audit import checkpoints, inspection, log, signing  # noqa: E402
 from service.audit.canonical import GENESIS, event_hash  # noqa: E402
 from service.audit.models import AuditEvent, ChainHead  # noqa: E402
+from service.campaigns import operations as campaigns  # noqa: E402
 from service.context import Actor  # noqa: E402
 from service.db import make_engine  # noqa: E402
+from service.gradings.models import Grading  # noqa: E402
+from service.organizations import operations as orgs  # noqa: E402
+from service.organizations.models import Organization  # noqa: E402
+from service.standards import operations as standards  # noqa: E402
+from service.standards.models import LevelScheme  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
 CHAINS = int(os.environ.get("BENCH_CHAINS", "200000"))
@@ -46,12 +57,91 @@ class Row:
         self.__dict__.update(fields)
 
 
-def generate(url: str) -> None:
+def subjects(url: str) -> None:
+    """The organizations and gradings the events tell of: a root committee with BENCH_CHAINS - 1
+    branches, a campaign, and grading n of organization n in the state its last event left."""
     engine = make_engine(url)
-    heads: dict[str, tuple[int, str]] = {}
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        actor = Actor.system("bench")
+        root = orgs.create_organization(
+            session, actor, None, {"code": "ROOT", "name": "省委组织部", "kind": "committee"}
+        )
+        standard = standards.create_standard(
+            session,
+            actor,
+            {
+                "domain": "village",
+                "name": "七项指标",
+                "total_points": Decimal(100),
+                "indicators": [{"code": "all", "name": "综合", "max_points": Decimal(100)}],
+            },
+        )
+        scheme = session.scalars(select(LevelScheme).where(LevelScheme.code == "four_levels")).one()
+        campaign = campaigns.create_campaign(
+            session, actor, root, {"name": "bench", "year": 2026, "level_scheme_id": scheme.id}
+        )
+        session.commit()
+        campaign_id, standard_id, root_id, root_path = campaign.id, standard.id, root.id, root.path
+    rows = [
+        {
+            "id": n,
+            "code": f"B{n}",
+            "name": f"组织{n}",
+            "kind": "branch",
+            "domain": "village",
+            "member_count": 20,
+            "status": "active",
+            "parent_id": root_id,
+            "path": f"{root_path}{n}/",
+            "depth": 1,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n in range(root_id + 1, CHAINS + 1)
+    ]
+    with engine.begin() as conn:
+        for i in range(0, len(rows), 10000):
+            conn.execute(insert(Organization.__table__), rows[i : i + 10000])
+        conn.execute(
+            text("SELECT setval('organizations_id_seq', (SELECT max(id) FROM organizations))")
+        )
+        for i in range(1, CHAINS + 1, 10000):
+            conn.execute(
+                insert(Grading.__table__),
+                [
+                    {
+                        "id": n,
+                        "campaign_id": campaign_id,
+                        "organization_id": n,
+                        "standard_id": standard_id,
+                        "state": "self_rating",
+                        "version": 1,
+                        "enrolled_at": now,
+                        "state_entered_at": now,
+                    }
+                    for n in range(i, min(i + 10000, CHAINS + 1))
+                ],
+            )
+        conn.execute(text("SELECT setval('gradings_id_seq', (SELECT max(id) FROM gradings))"))
+    engine.dispose()
+
+
+def generate(url: str) -> None:
+    """EVENTS transitions over the CHAINS organizations' chains, continuing each chain from its
+    head (the set-up's own events are on the root's chain)."""
+    engine = make_engine(url)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     batch: list[dict[str, object]] = []
     with Session(engine) as session:
+        heads: dict[str, tuple[int, str]] = {
+            k: (seq, h)
+            for k, seq, h in session.execute(
+                select(ChainHead.chain_key, ChainHead.seq, ChainHead.hash)
+            )
+        }
+        existing = set(heads)
         for n in range(EVENTS):
             key = f"org:{n % CHAINS + 1}"
             seq, prev = heads.get(key, (0, GENESIS))
@@ -85,8 +175,17 @@ def generate(url: str) -> None:
             session.execute(insert(AuditEvent), batch)
         session.execute(
             insert(ChainHead),
-            [{"chain_key": k, "seq": s, "hash": h} for k, (s, h) in heads.items()],
+            [
+                {"chain_key": k, "seq": s, "hash": h}
+                for k, (s, h) in heads.items()
+                if k not in existing
+            ],
         )
+        for k in existing:
+            seq, digest = heads[k]
+            session.execute(
+                update(ChainHead).where(ChainHead.chain_key == k).values(seq=seq, hash=digest)
+            )
         session.commit()
     engine.dispose()
 
@@ -95,6 +194,7 @@ def main() -> None:
     url = fresh_database("grading_bench_log")
     migrate.upgrade(url)
     started = time.perf_counter()
+    subjects(url)
     generate(url)
     print(
         f"generated {EVENTS:,} events in {CHAINS:,} chains in {time.perf_counter() - started:.1f} s"
