@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from service.accounts import operations as accounts
@@ -302,3 +302,28 @@ def test_the_groups_people_record_their_visits(
         "stage-not-open",
     )
     assert len(api.get(f"/api/v1/gradings/{grading_id}/inspection").get_json()["visits"]) == 2
+
+
+def test_a_group_changed_in_its_table_without_an_event_is_caught_by_verify(
+    api: Api, db: Session, people: dict[str, dict[str, str]]
+) -> None:
+    """Whose acceptance counts rests on who is in the group: verify replays the groups' stories
+    and names a leader put in place behind the trail's back."""
+    group = form(api).get_json()
+    url = f"/api/v1/inspection-groups/{group['id']}"
+    changed = api.patch(url, who="reviewer", json={"name": "第一组", "reason": "更名"})
+    assert changed.status_code == 200
+    assert api.get("/api/v1/audit/verify", who="inspector").get_json()["intact"] is True
+    db.execute(
+        text("UPDATE inspection_groups SET leader = 'inspector_3' WHERE id = :id"),
+        {"id": group["id"]},
+    )
+    db.commit()
+    report = api.get("/api/v1/audit/verify", who="inspector").get_json()
+    assert report["intact"] is False
+    [damage] = report["damage"]
+    assert damage["kind"] == "state-diverged"
+    assert (
+        f"inspection group {group['id']}: the table says leader 'inspector_3', the trail "
+        "'inspector'" in damage["detail"]
+    )

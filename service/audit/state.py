@@ -5,7 +5,9 @@ and each subject's facts compared with its row:
 - a decided record (every version of every stage record): its data;
 - an approval: its state;
 - a ballot session: its state, ballots issued and returned per category, the box's count and
-  digest.
+  digest;
+- an inspection group: its name, leader, members, the organizations it covers, its version
+  (whose acceptance counts rests on who is in it).
 
 A fact changed in a table without an event — with the application's own database role, no
 trigger stands in the way — is `state-diverged`, naming the subject and its last event."""
@@ -24,6 +26,7 @@ from service.audit.operations import chain_key_for
 from service.audit.verify import Damage
 from service.ballots.models import BallotCategory, BallotSession
 from service.gradings.models import Approval, Grading
+from service.inspection.models import InspectionGroup
 from service.records.models import RecordVersion
 
 UNSET = object()
@@ -33,6 +36,7 @@ BALLOT_STATES = {
     "ballot_session.count": "counted",
 }
 
+GROUP_FACTS = ("name", "leader", "members", "covers", "version")
 Told = dict[tuple[str, Any], dict[str, Any]]  # (subject, id) -> facts, "event", "chain"
 
 
@@ -57,6 +61,9 @@ def _read(told: Told, row: tuple[Any, ...]) -> None:
     elif action.startswith("approval.") and "approval_id" in after:
         state = after.get("state", "pending")
         _tell(told, "approval", after["approval_id"], event_id, chain, state=state)
+    elif entity_type == "inspection_group":
+        facts = {k: after[k] for k in GROUP_FACTS}
+        _tell(told, "inspection group", int(entity_id), event_id, chain, **facts)
     elif entity_type == "ballot_session":
         facts = {"state": BALLOT_STATES.get(action, after.get("state"))}
         if action == "ballot_session.open":
@@ -96,6 +103,8 @@ def _replayed(session: Session) -> Told:
                     "approval.withdraw",
                     *BALLOT_STATES,
                     "ballot_session.void",
+                    "inspection_group.create",
+                    "inspection_group.change",
                 ]
             )
         )
@@ -165,11 +174,19 @@ def _ballot_sessions(session: Session) -> Rows:
         yield sid, org, facts | {"ballots": ballots, "box_digest": digest}
 
 
+def _inspection_groups(session: Session) -> Rows:
+    query = select(InspectionGroup).order_by(InspectionGroup.id)
+    for group in session.scalars(query):
+        facts = {k: getattr(group, k) for k in GROUP_FACTS}
+        yield group.id, group.organization_id, facts
+
+
 SUBJECTS: dict[str, Callable[[Session], Rows]] = {
     "grading": _gradings,
     "record": _records,
     "approval": _approvals,
     "ballot session": _ballot_sessions,
+    "inspection group": _inspection_groups,
 }
 
 
