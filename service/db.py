@@ -6,6 +6,7 @@ command (service.__main__): it commits once at the end or rolls everything back.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,7 +86,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # a server or firewall would drop them, and a request that meets a dropped one answers 503
     # with Retry-After (service.api.problems) while the pool reconnects.
     kwargs.setdefault("pool_recycle", 300)
+    kwargs.setdefault("json_deserializer", _json_loads)
     return create_engine(url, **kwargs)
+
+
+_JSON_DECODE = json.JSONDecoder().decode
+
+
+def _json_loads(data: bytes | str) -> Any:
+    """json.loads for what PostgreSQL sends (always UTF-8): without json.loads' encoding
+    detection on bytes — a sixth of an audit verification's time went there."""
+    return _JSON_DECODE(data.decode() if isinstance(data, bytes) else data)
 
 
 def _configure_sqlite(engine: Engine) -> None:
