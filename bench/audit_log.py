@@ -22,7 +22,6 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import insert, select, text, update
@@ -31,19 +30,16 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import fresh_database  # noqa: E402
+from bench.run import bench_campaign, fresh_database  # noqa: E402
 from service import migrate  # noqa: E402
 from service.audit import checkpoints, inspection, log, signing  # noqa: E402
 from service.audit.canonical import GENESIS, event_hash  # noqa: E402
 from service.audit.models import AuditEvent, ChainHead  # noqa: E402
-from service.campaigns import operations as campaigns  # noqa: E402
 from service.context import Actor  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.gradings.models import Grading  # noqa: E402
 from service.organizations import operations as orgs  # noqa: E402
 from service.organizations.models import Organization  # noqa: E402
-from service.standards import operations as standards  # noqa: E402
-from service.standards.models import LevelScheme  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
 CHAINS = int(os.environ.get("BENCH_CHAINS", "200000"))
@@ -67,22 +63,8 @@ def subjects(url: str) -> None:
         root = orgs.create_organization(
             session, actor, None, {"code": "ROOT", "name": "省委组织部", "kind": "committee"}
         )
-        standard = standards.create_standard(
-            session,
-            actor,
-            {
-                "domain": "village",
-                "name": "七项指标",
-                "total_points": Decimal(100),
-                "indicators": [{"code": "all", "name": "综合", "max_points": Decimal(100)}],
-            },
-        )
-        scheme = session.scalars(select(LevelScheme).where(LevelScheme.code == "four_levels")).one()
-        campaign = campaigns.create_campaign(
-            session, actor, root, {"name": "bench", "year": 2026, "level_scheme_id": scheme.id}
-        )
-        session.commit()
-        campaign_id, standard_id, root_id, root_path = campaign.id, standard.id, root.id, root.path
+        campaign_id, standard_id = bench_campaign(session, actor, root)
+        root_id, root_path = root.id, root.path
     rows = [
         {
             "id": n,

@@ -13,7 +13,6 @@ import sys
 import time
 import tracemalloc
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import insert, select, text
@@ -22,17 +21,14 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import fresh_database  # noqa: E402
+from bench.run import bench_campaign, fresh_database  # noqa: E402
 from service import migrate  # noqa: E402
-from service.campaigns import operations as campaigns  # noqa: E402
 from service.campaigns.models import Campaign  # noqa: E402
 from service.context import Actor  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.gradings.models import Grading  # noqa: E402
 from service.organizations.models import Organization  # noqa: E402
 from service.reports import formats, queries  # noqa: E402
-from service.standards import operations as standards  # noqa: E402
-from service.standards.models import LevelScheme  # noqa: E402
 
 ORGS = int(os.environ.get("BENCH_ORGS", "200000"))
 LEVELS = ["good", "fairly_good", "fairly_good", "average", "average", "poor"]
@@ -88,26 +84,8 @@ def generate(url: str) -> tuple[int, int]:
             text("SELECT setval('organizations_id_seq', (SELECT max(id) FROM organizations))")
         )
     with Session(engine) as session:
-        actor = Actor.system("bench")
-        standard = standards.create_standard(
-            session,
-            actor,
-            {
-                "domain": "village",
-                "name": "七项指标",
-                "total_points": Decimal(100),
-                "indicators": [{"code": "all", "name": "综合", "max_points": Decimal(100)}],
-            },
-        )
-        scheme = session.scalars(select(LevelScheme).where(LevelScheme.code == "four_levels")).one()
-        campaign = campaigns.create_campaign(
-            session,
-            actor,
-            session.get_one(Organization, 1),
-            {"name": "bench", "year": 2026, "level_scheme_id": scheme.id},
-        )
-        session.commit()
-        campaign_id, standard_id = campaign.id, standard.id
+        root = session.get_one(Organization, 1)
+        campaign_id, standard_id = bench_campaign(session, Actor.system("bench"), root)
     with engine.begin() as conn:
         for i in range(0, len(branch_ids), 10000):
             conn.execute(

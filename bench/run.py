@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
@@ -42,6 +43,7 @@ from service.db import make_engine, normalize_url  # noqa: E402
 from service.events.models import OutboxEvent  # noqa: E402
 from service.gradings.models import Grading  # noqa: E402
 from service.organizations import operations as orgs  # noqa: E402
+from service.organizations.models import Organization  # noqa: E402
 from service.records import operations as records  # noqa: E402
 from service.standards import operations as standards  # noqa: E402
 from service.standards.models import LevelScheme  # noqa: E402
@@ -64,10 +66,28 @@ def fresh_database(name: str) -> str:
     return url
 
 
+def bench_campaign(session: Session, actor: Actor, committee: Organization) -> tuple[int, int]:
+    """A one-indicator village standard and a campaign of `committee` (not opened): their ids."""
+    standard = standards.create_standard(
+        session,
+        actor,
+        {
+            "domain": "village",
+            "name": "七项指标",
+            "total_points": Decimal(100),
+            "indicators": [{"code": "all", "name": "综合", "max_points": Decimal(100)}],
+        },
+    )
+    scheme = session.scalars(select(LevelScheme).where(LevelScheme.code == "four_levels")).one()
+    campaign = campaigns.create_campaign(
+        session, actor, committee, {"name": "bench", "year": 2026, "level_scheme_id": scheme.id}
+    )
+    session.commit()
+    return campaign.id, standard.id
+
+
 def seed(url: str) -> tuple[str, list[int]]:
     """A county with GRADINGS branches in an open campaign, each past its survey."""
-    from decimal import Decimal
-
     engine = make_engine(url)
     actor = Actor.system("bench")
     with Session(engine, expire_on_commit=False) as s:

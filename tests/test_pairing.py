@@ -292,3 +292,17 @@ def _propose_and_change(
         f"/api/v1/gradings/{proposed['V07']['grading_id']}/history", headers=headers
     ).get_json()["items"]
     assert (history[-1]["actor"], history[-1]["reason"]) == ("county.reviewer", why)
+
+
+def test_activities_stay_in_the_order_they_were_held_past_nine(
+    api: Api, township: dict[str, tuple[int, int]]
+) -> None:
+    """Record keys count (A1 … A11): A10 and A11 come after A9, not after A1."""
+    grading = township["A1-P1"][1]
+    assert pair(api, grading, township["A1-G1"][0]).status_code == 200
+    path = f"/api/v1/gradings/{grading}/rectification/pairing/activities"
+    for n in range(1, 12):
+        held = {"kind": "座谈会", "held_on": f"2026-10-{n:02d}", "notes": f"第{n}次"}
+        assert api.post(path, json=held, who="reviewer").status_code == 201
+    shown = api.get(f"/api/v1/gradings/{grading}/rectification").get_json()["activities"]
+    assert [a["notes"] for a in shown] == [f"第{n}次" for n in range(1, 12)]

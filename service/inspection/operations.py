@@ -33,9 +33,10 @@ VISIT_STATES = (GradingState.RECTIFICATION, GradingState.RE_REVIEW, GradingState
 ACCEPTED = "accepted"
 
 
-def required(campaign: Campaign) -> frozenset[str]:
-    """The stages whose acceptance by the inspection group the campaign requires."""
-    return frozenset((campaign.decision_config or {}).get("inspection_acceptance") or ())
+def required(decision_config: Mapping[str, Any] | None) -> frozenset[str]:
+    """The stages whose acceptance by the inspection group a campaign's decision_config
+    requires."""
+    return frozenset((decision_config or {}).get("inspection_acceptance") or ())
 
 
 def view(group: InspectionGroup) -> dict[str, Any]:
@@ -99,26 +100,13 @@ def _covered(
             "a group is responsible for organizations of the campaign",
             errors={"covers": [f"not in the campaign's subtree: {outside}"]},
         )
-    others = [g for g in groups_of(session, campaign) if g.id != group_id]
-    taken = {
-        o.id: o
-        for o in session.scalars(
-            select(Organization).where(Organization.id.in_([i for g in others for i in g.covers]))
-        )
-    }
-    for group in others:
-        for org_id in group.covers:
-            mine = next(
-                (
-                    o
-                    for o in orgs
-                    if o.path.startswith(taken[org_id].path)
-                    or taken[org_id].path.startswith(o.path)
-                ),
-                None,
-            )
-            if mine is not None:
-                raise Conflict(f"{mine.name} is already under {group.name} ({taken[org_id].name})")
+    others = {g.id: g for g in groups_of(session, campaign) if g.id != group_id}
+    owner = {i: g for g in others.values() for i in g.covers}
+    for theirs in session.scalars(select(Organization).where(Organization.id.in_(list(owner)))):
+        for mine in orgs:
+            if mine.path.startswith(theirs.path) or theirs.path.startswith(mine.path):
+                group = owner[theirs.id]
+                raise Conflict(f"{mine.name} is already under {group.name} ({theirs.name})")
     return orgs
 
 
@@ -286,9 +274,7 @@ def add_visit(
         **jsonable(dict(body)),
         "present": went,
     }
-    written = records.write(
-        session, actor, grading, "inspection_visit", data, key=f"V{held + 1:03d}"
-    )
+    written = records.write(session, actor, grading, "inspection_visit", data, key=f"V{held + 1}")
     assert isinstance(written, RecordVersion)
     return written
 
@@ -296,7 +282,7 @@ def add_visit(
 def acceptance_reasons(session: Session, grading: Grading, campaign: Campaign) -> dict[str, str]:
     """Why a promotion lacks the group's acceptance the campaign requires, with the group's
     name: acceptance_missing or acceptance_refused; empty when nothing is missing."""
-    if "promotion" not in required(campaign):
+    if "promotion" not in required(campaign.decision_config):
         return {}
     found = records.current(session, grading.id, "promotion_acceptance", "main")
     if found is None:
@@ -312,7 +298,7 @@ def rectification_accepted(session: Session, grading: Grading) -> bool:
     config = session.scalar(
         select(Campaign.decision_config).where(Campaign.id == grading.campaign_id)
     )
-    if "rectification" not in ((config or {}).get("inspection_acceptance") or ()):
+    if "rectification" not in required(config):
         return True
     found = records.current(session, grading.id, "rectification_acceptance", "main")
     return found is not None and found.data["conclusion"] == ACCEPTED
@@ -330,7 +316,7 @@ def inspection(session: Session, grading: Grading) -> dict[str, Any]:
     return {
         "grading_id": grading.id,
         "group": None if group is None else view(group),
-        "required": sorted(required(campaign)),
+        "required": sorted(required(campaign.decision_config)),
         "acceptances": acceptances,
         "visits": [
             v.data for v in records.latest_versions(session, grading.id, "inspection_visit")

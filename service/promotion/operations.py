@@ -141,20 +141,16 @@ def give_verdict(
             reasons.append("satisfaction_below_threshold")
         if forced_level(session, grading, campaign) is not None:
             reasons.append("veto")
-        reasons += _opinion_reasons(session, grading, campaign)
+        opinions_refused = _opinion_reasons(session, grading, campaign)
+        reasons += opinions_refused
         acceptance = acceptance_reasons(session, grading, campaign)
         reasons += list(acceptance)
         if reasons:
+            # an opinion's reason names its body: opinion_missing:LG (领导小组), an
+            # acceptance's its group: acceptance_missing (第一指导检查组)
             names = {b["code"]: b["name"] for b in opinion_bodies(campaign)}
-            told = [  # an opinion's reason names its body: opinion_missing:LG (领导小组), an
-                # acceptance's its group: acceptance_missing (第一指导检查组)
-                f"{r} ({names[code]})"
-                if (code := r.partition(":")[2]) in names
-                else f"{r} ({acceptance[r]})"
-                if r in acceptance
-                else r
-                for r in reasons
-            ]
+            labels = {r: names[r.partition(":")[2]] for r in opinions_refused} | acceptance
+            told = [f"{r} ({labels[r]})" if r in labels else r for r in reasons]
             raise NotPromotable(
                 f"the level cannot rise: {', '.join(told)} "
                 f"(satisfaction {score}, needs {threshold})",

@@ -26,7 +26,7 @@ ALWAYS_APPROVED = frozenset({"ballot_tally"})
 
 
 def latest_versions(session: Session, grading_id: int, record_type: str) -> list[RecordVersion]:
-    """The newest version of every record of this type on the grading."""
+    """The newest version of every record of this type on the grading, in key order."""
     newer = aliased(RecordVersion)
     query = (
         select(RecordVersion)
@@ -35,7 +35,8 @@ def latest_versions(session: Session, grading_id: int, record_type: str) -> list
             RecordVersion.record_type == record_type,
             ~select(newer.id).where(newer.supersedes_id == RecordVersion.id).exists(),
         )
-        .order_by(RecordVersion.record_key)
+        # Keys are a letter and a count (I1, I2 … I10): shorter first keeps them in order.
+        .order_by(func.length(RecordVersion.record_key), RecordVersion.record_key)
     )
     return list(session.scalars(query))
 

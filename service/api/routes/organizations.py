@@ -8,6 +8,7 @@ from sqlalchemy import select
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.routing import (
+    XLSX,
     Ctx,
     Reply,
     UnsupportedMediaType,
@@ -33,7 +34,6 @@ from service.organizations import operations as ops
 from service.organizations.models import Organization, OrganizationMove
 
 TAG = "organizations"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT_TYPES = ("text/csv", XLSX, "application/octet-stream", "multipart/form-data")
 
 

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, stream_with_context
 from marshmallow import Schema, fields, validate
 
 from service.api.blueprint import api
-from service.api.routing import Ctx, operation
+from service.api.routing import XLSX, Ctx, attachment, chosen_format, operation
 from service.api.schemas.common import query_id
 from service.api.scope import scoped
 from service.campaigns.models import Campaign
@@ -16,7 +15,6 @@ from service.organizations.models import Organization
 from service.reports import formats, queries
 
 TAG = "reports"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ReportQuery(Schema):
@@ -58,14 +56,6 @@ def _root(ctx: Ctx, campaign: Campaign) -> Organization:
     raise NotFound(f"campaign {campaign.id} was not found")
 
 
-def _format() -> str:
-    chosen = request.args.get("format")
-    if chosen:
-        return chosen
-    best = request.accept_mimetypes.best_match(["application/json", "text/csv", XLSX])
-    return {"text/csv": "csv", XLSX: "xlsx"}.get(best or "", "json")
-
-
 def _file(
     fmt: str,
     kind: str,
@@ -85,10 +75,7 @@ def _file(
     else:
         body = formats.report_xlsx(kind, campaign, root, header, rows, provisional=provisional)
         response = Response(body, mimetype=XLSX)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{kind}.{fmt}\"; filename*=UTF-8''{quote(f'{title}.{fmt}')}"
-    )
-    return response
+    return attachment(response, f"{kind}.{fmt}", f"{title}.{fmt}")
 
 
 SPEC = {"x-streamed-formats": ["text/csv", XLSX]}
@@ -109,7 +96,7 @@ def summary(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
     report = queries.summary(ctx.session, campaign, root, bool(ctx.query.get("provisional")))
-    fmt = _format()
+    fmt = chosen_format("csv", "xlsx")
     if fmt == "json":
         return report
     header, rows = formats.summary_table(report)
@@ -131,7 +118,7 @@ def detail(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
     provisional = bool(ctx.query.get("provisional"))
-    fmt = _format()
+    fmt = chosen_format("csv", "xlsx")
     if fmt == "json":
         return {
             "campaign": campaign.name,
@@ -203,7 +190,7 @@ def _listing(
     columns: list[tuple[str, str]],
     kind: str,
 ) -> Any:
-    fmt = _format()
+    fmt = chosen_format("csv", "xlsx")
     if fmt == "json":
         return {"campaign": campaign.name, "unit": root.name, "items": items}
     rows = [[item.get(k) for k, _ in columns] for item in items]
@@ -262,7 +249,7 @@ def progress(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
     report = queries.progress(ctx.session, campaign, root)
-    fmt = _format()
+    fmt = chosen_format("csv", "xlsx")
     if fmt == "json":
         return report
     header, rows = formats.progress_table(report)

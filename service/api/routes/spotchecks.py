@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-from flask import Response, request
+from flask import Response
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routing import Ctx, Reply, operation, paginate
+from service.api.routing import XLSX, Ctx, Reply, attachment, chosen_format, operation, paginate
 from service.api.schemas.spotchecks import (
     AccountabilityIn,
     AccountabilityOut,
@@ -33,7 +32,6 @@ from service.spotchecks.models import SpotCheck
 from service.workflows.grading import GRADING_WORKFLOW
 
 TAG = "spotchecks"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ReportFormat(Schema):
@@ -211,12 +209,7 @@ def conclude_spot_check(ctx: Ctx, spot_check_id: int) -> Any:
 def spot_check_report(ctx: Ctx, spot_check_id: int) -> Any:
     check = _check(ctx, spot_check_id)
     report = ops.report(ctx.session, check)
-    wanted = ctx.query.get("format") or (
-        "xlsx"
-        if request.accept_mimetypes.best_match(["application/json", XLSX]) == XLSX
-        else "json"
-    )
-    if wanted == "json":
+    if chosen_format("xlsx") == "json":
         return report
     ids = {a.committee_id for a in report["accountability"]}
     committees = dict(
@@ -224,9 +217,5 @@ def spot_check_report(ctx: Ctx, spot_check_id: int) -> Any:
             select(Organization.id, Organization.name).where(Organization.id.in_(ids))
         ).all()
     )
-    response = Response(formats.spot_check_xlsx(report, committees), mimetype=XLSX)
-    name = f"{check.title}抽查报告.xlsx"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"spot-check-{check.id}.xlsx\"; filename*=UTF-8''{quote(name)}"
-    )
-    return response
+    workbook = Response(formats.spot_check_xlsx(report, committees), mimetype=XLSX)
+    return attachment(workbook, f"spot-check-{check.id}.xlsx", f"{check.title}抽查报告.xlsx")

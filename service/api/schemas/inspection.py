@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from service.api.schemas.common import id_field, text, total_field
@@ -7,40 +9,46 @@ from service.api.schemas.common import id_field, text, total_field
 USERNAME = fields.String(validate=validate.Length(min=1, max=100))
 
 
-class GroupChange(Schema):
-    name = text(200, metadata={"description": "e.g. 第一指导检查组"})
-    leader = fields.String(
+def _leader(**kw: Any) -> fields.String:
+    return fields.String(
         validate=validate.Length(min=1, max=100),
         metadata={"description": "组长: an account holding the inspector role over the group"},
+        **kw,
     )
-    members = fields.List(
+
+
+def _members() -> fields.List:
+    return fields.List(
         USERNAME,
         validate=validate.Length(max=20),
         metadata={"description": "组员: accounts holding the inspector role over the group"},
     )
-    covers = fields.List(
+
+
+def _covers(**kw: Any) -> fields.List:
+    return fields.List(
         id_field(),
         validate=validate.Length(min=1, max=100),
         metadata={"description": "the organizations it is responsible for, each with its subtree"},
+        **kw,
     )
 
 
-class GroupIn(GroupChange):
-    name = text(200, required=True, metadata={"description": "e.g. 第一指导检查组"})
-    leader = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=100),
-        metadata={"description": "组长: an account holding the inspector role over the group"},
-    )
-    covers = fields.List(
-        id_field(),
-        required=True,
-        validate=validate.Length(min=1, max=100),
-        metadata={"description": "the organizations it is responsible for, each with its subtree"},
-    )
+NAME = {"description": "e.g. 第一指导检查组"}
 
 
-class GroupPatch(GroupChange):
+class GroupIn(Schema):
+    name = text(200, required=True, metadata=NAME)
+    leader = _leader(required=True)
+    members = _members()
+    covers = _covers(required=True)
+
+
+class GroupPatch(Schema):
+    name = text(200, metadata=NAME)
+    leader = _leader()
+    members = _members()
+    covers = _covers()
     reason = text(2000, required=True, metadata={"description": "why the group changes"})
 
 
