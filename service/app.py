@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_cors import CORS
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -40,6 +41,17 @@ def behind_proxies(wsgi_app: Any, hops: int, addresses: tuple[str, ...]) -> Any:
     return app
 
 
+class PageSessions(SecureCookieSessionInterface):
+    """The signed-cookie session is the ballot pages' (a voter's place between two pages);
+    the API never reads it, so an API request does not open one (no cookie parsed, no
+    signature checked — work the hot paths would do for nothing)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def create_app(
     settings: Settings | None = None, session_factory: Callable[[], Session] | None = None
 ) -> Flask:
@@ -51,6 +63,7 @@ def create_app(
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.session_interface = PageSessions()
     if session_factory is None:
         engine = make_engine(settings.database_url)
         session_factory = make_sessionmaker(engine)

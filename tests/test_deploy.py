@@ -102,7 +102,10 @@ def test_metrics_add_up_the_requests_of_two_gunicorn_workers(
         r'status="200"\} ([0-9.]+)',
         exposed,
     )
-    assert dict(counted) == {"live": "1.0", "ready": f"{sent}.0"}, exposed[:2000]
+    counts = {route: float(n) for route, n in counted}
+    # the start-up probe (gunicorn() above) asks /live until it answers: once, or again when
+    # a busy machine answered after the probe's timeout
+    assert counts["ready"] == sent and counts["live"] >= 1, exposed[:2000]
     assert "grading_http_request_duration_seconds_bucket" in exposed
     assert re.search(r"^grading_approvals_pending [0-9.]+$", exposed, re.M)
     assert len(processes(tmp_path)) >= 2  # both workers answered and were added up

@@ -13,7 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.audit.models import AuditEvent
+from service.audit.models import AuditEvent, ChainHead
+from service.audit.operations import chain_key_for, claim_head, keep_claim
 from service.context import Actor
 from service.gradings import operations as ops
 from service.gradings.models import Grading
@@ -44,7 +45,7 @@ def surveyed(api: Api, db: Session) -> int:
     return grading.id
 
 
-def test_a_transition_is_four_statements_on_postgresql(
+def test_a_transition_is_three_statements_on_postgresql(
     api: Api, db: Session, connection: Connection
 ) -> None:
     grading_id = surveyed(api, db)
@@ -56,26 +57,28 @@ def test_a_transition_is_four_statements_on_postgresql(
             who="reviewer",
         )
     assert moved.status_code == 200, moved.get_json()
-    written = (
-        # the chain's head; then the grading's UPDATE (with its version check), the event, its
-        # portal event and the head's new hash in one statement (data-modifying CTEs)
-        ["UPDATE AUDIT_CHAIN_HEADS SET", "WITH EVENT AS"]
-        if connection.dialect.name == "postgresql"
-        else [
+    token = "SELECT API_TOKENS.ID, API_TOKENS.REVOKED_AT,"  # token, account and live grants
+    if connection.dialect.name == "postgresql":
+        assert seen == [
+            token,
+            # the grading with its organization and facts (notice days, due dates, record
+            # types — the guards' "the survey is there" —, a pending approval), its chain's
+            # head claimed in the same statement (a data-modifying CTE)
+            "WITH CLAIMED_HEAD AS",
+            # the grading's UPDATE (with its version check), the event, its portal event and
+            # the head's new hash
+            "WITH EVENT AS",
+        ]
+    else:
+        assert seen == [
+            token,
+            "SELECT GRADINGS.ID, GRADINGS.CAMPAIGN_ID,",
             "UPDATE AUDIT_CHAIN_HEADS SET",
             "UPDATE GRADINGS SET",
             "INSERT INTO AUDIT_EVENTS",
             "INSERT INTO OUTBOX_EVENTS",
             "UPDATE AUDIT_CHAIN_HEADS SET",
         ]
-    )
-    assert seen == [
-        "SELECT API_TOKENS.ID, API_TOKENS.REVOKED_AT,",  # token, account and live grants
-        # with its organization and facts: notice days, due dates, record types (the guards'
-        # "the survey is there"), a pending approval
-        "SELECT GRADINGS.ID, GRADINGS.CAMPAIGN_ID,",
-        *written,
-    ]
 
 
 def test_reading_a_grading_is_two_statements(api: Api, db: Session, connection: Connection) -> None:
@@ -107,3 +110,67 @@ def test_a_stale_version_writes_neither_the_grading_nor_its_event(
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(AuditEvent)) == events + 1  # theirs only
     assert db.get_one(Grading, grading_id).state == "self_rating"
+
+
+def _head(db: Session, organization_id: int) -> tuple[int, str]:
+    row = db.execute(
+        select(ChainHead.seq, ChainHead.hash).where(
+            ChainHead.chain_key == chain_key_for(organization_id)
+        )
+    ).one()
+    return row[0], row[1]
+
+
+def test_a_refused_transition_leaves_its_chains_head_where_it_was(api: Api, db: Session) -> None:
+    """The head is claimed with the grading's load (PostgreSQL); a refusal after it — wrong
+    state, a reason missing, a guard — rolls the claim back with everything else."""
+    grading_id = surveyed(api, db)
+    organization_id = db.get_one(Grading, grading_id).organization_id
+    before = _head(db, organization_id)
+    wrong_state = api.post(
+        f"/api/v1/gradings/{grading_id}/transitions",
+        json={"transition": "return_to_survey", "reason": "x"},
+        who="reviewer",
+    )
+    assert wrong_state.status_code == 409
+    assert wrong_state.get_json()["type"] == "/problems/transition-not-allowed"
+    db.expire_all()
+    assert _head(db, organization_id) == before
+    moved = api.post(
+        f"/api/v1/gradings/{grading_id}/transitions",
+        json={"transition": "open_self_rating"},
+        who="reviewer",
+    )
+    assert moved.status_code == 200
+    db.expire_all()
+    seq, head_hash = _head(db, organization_id)
+    event = db.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.chain_key == chain_key_for(organization_id))
+        .order_by(AuditEvent.chain_seq.desc())
+        .limit(1)
+    ).one()
+    assert (seq, head_hash) == (before[0] + 1, event.hash)  # no gap: the claim became the event
+    assert (event.chain_seq, event.prev_hash) == (before[0] + 1, before[1])
+
+
+def test_a_claimed_head_without_its_event_cannot_be_committed(
+    api: Api, db: Session, connection: Connection
+) -> None:
+    """A claim no event used would leave the chain with a seq that has no event: the commit is
+    refused, and the rollback puts the head back."""
+    if connection.dialect.name != "postgresql":
+        pytest.skip("the claim rides in a data-modifying CTE: PostgreSQL's")
+    grading_id = surveyed(api, db)
+    organization_id = db.get_one(Grading, grading_id).organization_id
+    before = _head(db, organization_id)
+    head = claim_head(
+        select(Grading.organization_id).where(Grading.id == grading_id).scalar_subquery()
+    )
+    row = db.execute(select(*(select(c).scalar_subquery() for c in head.c)).add_cte(head)).one()
+    keep_claim(db, *row)
+    assert row[1] == before[0] + 1
+    with pytest.raises(RuntimeError, match="no event recorded"):
+        db.commit()
+    db.rollback()
+    assert _head(db, organization_id) == before

@@ -8,7 +8,20 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, literal, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    String,
+    Table,
+    bindparam,
+    cast,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -75,6 +88,47 @@ def _advance(connection: Connection, key: str) -> tuple[int, str]:
     return row[0], row[1]
 
 
+# session.info: chain key -> (seq, hash it follows) of heads moved on by a claim, not yet used.
+CLAIMS = "claimed chain heads"
+
+
+def claim_head(organization_id: ColumnElement[int]) -> CTE:
+    """PostgreSQL: `_ADVANCE` of the chain of the organization `organization_id` gives (a scalar
+    expression), as a CTE for the statement that loads what the request is about — its lock
+    and next seq taken in that statement's round trip instead of one of their own. The caller
+    keeps the CTE's seq and hash with `keep_claim`; the request's first event on that chain
+    uses them. A claim not used by commit time is a programming error (the head would have
+    moved on without an event): the commit is refused."""
+    key = literal("org:") + cast(organization_id, String)
+    return (
+        update(HEADS)
+        .where(HEADS.c.chain_key == key)
+        .values(seq=HEADS.c.seq + 1)
+        .returning(HEADS.c.chain_key, HEADS.c.seq, HEADS.c.hash)
+        .cte("claimed_head")
+    )
+
+
+def keep_claim(session: Session, key: str | None, seq: int | None, prev_hash: str | None) -> None:
+    """Remember what `claim_head` returned (nothing when the chain has no head yet)."""
+    if key is not None and seq is not None and prev_hash is not None:
+        session.info.setdefault(CLAIMS, {})[key] = (seq, prev_hash)
+
+
+@event.listens_for(Session, "before_commit")
+def _no_unused_claim(session: Session) -> None:
+    if session.info.get(CLAIMS):
+        unused = ", ".join(session.info[CLAIMS])
+        raise RuntimeError(f"chain heads claimed but no event recorded on them: {unused}")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_claims(session: Session, previous: Any) -> None:
+    """A claim is taken at the top level of a transaction: undone only with it."""
+    if not previous.nested:
+        session.info.pop(CLAIMS, None)
+
+
 @dataclass(frozen=True)
 class RowUpdate:
     """The write an event tells of, made in the event's own statement: `values` on row `id` of
@@ -106,7 +160,8 @@ def record(
     session.flush()  # the write this event tells of is in the database before the event
     key = chain_key_for(organization_id)
     connection = session.connection()
-    seq, prev_hash = _advance(connection, key)
+    claimed = session.info.get(CLAIMS)
+    seq, prev_hash = claimed.pop(key) if claimed and key in claimed else _advance(connection, key)
     event: dict[str, Any] = {
         "chain_key": key,
         "chain_seq": seq,

@@ -164,6 +164,7 @@ QUOTA_CAP = Guard(
     "this level's quota (cap) is reached",
     rules.within_cap,
     explain=rules.cap_detail,
+    locks=True,
 )
 QUOTA_FLOORS = Guard(
     "quota_floors",

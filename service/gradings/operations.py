@@ -208,6 +208,9 @@ def _written(session: Session, grading: Grading) -> RowUpdate | None:
     values["version"] = version + 1
     for key, value in values.items():
         set_committed_value(grading, key, value)
+    # Nothing of the grading is left for the ORM to write: off the session's list of modified
+    # objects, so that the flush before the event has nothing to sort through.
+    state._commit_all(state.dict, session.identity_map)
     return RowUpdate(GRADINGS, grading.id, version, values)
 
 

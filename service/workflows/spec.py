@@ -34,6 +34,10 @@ class Guard:
     message_en: str
     check: Callable[[Any, Any], bool]  # (subject, context) -> holds?
     explain: Callable[[Any, Any], str | None] | None = None  # what failed, when it does
+    # Takes row locks while firing (counts across subjects): the firing request must not hold
+    # its audit chain's lock before it (service.audit.operations.claim_head), lest two such
+    # requests wait for each other.
+    locks: bool = False
 
     def refusal(self, subject: Any = None, context: Any = None) -> Refusal:
         detail = self.explain(subject, context) if self.explain and subject is not None else None
@@ -67,6 +71,10 @@ class TransitionSpec:
     guards: tuple[Guard, ...] = ()
     needs_reason: bool = False
     needs_approval: bool = False
+
+    @property
+    def takes_locks(self) -> bool:
+        return any(g.locks for g in self.guards)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,12 @@ def get_grading(ctx: Ctx, grading_id: int) -> Any:
     "created; the transition fires when a supervisor approves it.",
 )
 def post_transition(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
+    # Every answer but a refusal records an event on the organization's chain: its head is
+    # claimed with the grading's load — unless the transition's guards take locks, which must
+    # come before the chain's (service.audit.operations.claim_head).
+    transition = GRADING_WORKFLOW.spec.transition(ctx.body["transition"])
+    claim = transition is not None and not transition.takes_locks
+    grading, org = scoped(ctx, Grading, grading_id, claim=claim)
     GRADING_WORKFLOW.authorize(ctx.caller, org, ctx.body["transition"])
     outcome = ops.request_transition(
         ctx.session, ctx.actor, grading, ctx.body["transition"], ctx.body.get("reason"), if_match()
