@@ -85,6 +85,7 @@ examples: dev
 # Benchmarks on PostgreSQL (see bench/run.py for the knobs); prints the figures.
 bench: dev
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/transition_cpu.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/audit_log.py
 	$(BIN)/python bench/events.py
