@@ -93,7 +93,8 @@ def test_metrics_add_up_the_requests_of_two_gunicorn_workers(
         ready = f"{base}/api/v1/health/ready"
         sent = 0
         with ThreadPoolExecutor(8) as pool:  # until both processes have answered some
-            while len(processes(tmp_path)) < 2 and sent < 2000:
+            # (at least one round: the start-up probe may have reached both already)
+            while sent == 0 or (len(processes(tmp_path)) < 2 and sent < 2000):
                 list(pool.map(lambda _: urllib.request.urlopen(ready).read(), range(40)))
                 sent += 40
         exposed = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
@@ -105,7 +106,7 @@ def test_metrics_add_up_the_requests_of_two_gunicorn_workers(
     counts = {route: float(n) for route, n in counted}
     # the start-up probe (gunicorn() above) asks /live until it answers: once, or again when
     # a busy machine answered after the probe's timeout
-    assert counts["ready"] == sent and counts["live"] >= 1, exposed[:2000]
+    assert counts.get("ready") == sent and counts.get("live", 0) >= 1, exposed[:2000]
     assert "grading_http_request_duration_seconds_bucket" in exposed
     assert re.search(r"^grading_approvals_pending [0-9.]+$", exposed, re.M)
     assert len(processes(tmp_path)) >= 2  # both workers answered and were added up
