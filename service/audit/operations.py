@@ -50,9 +50,12 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+ORG_CHAIN = "org:"  # an organization's chain key: this and its id (in SQL too: claim_head)
+
+
 def chain_key_for(organization_id: int | None) -> str:
     """One chain per organization: unrelated organizations never wait for each other."""
-    return f"org:{organization_id}" if organization_id is not None else "global"
+    return f"{ORG_CHAIN}{organization_id}" if organization_id is not None else "global"
 
 
 HEADS: Table = ChainHead.__table__  # type: ignore[assignment]
@@ -99,7 +102,7 @@ def claim_head(organization_id: ColumnElement[int]) -> CTE:
     keeps the CTE's seq and hash with `keep_claim`; the request's first event on that chain
     uses them. A claim not used by commit time is a programming error (the head would have
     moved on without an event): the commit is refused."""
-    key = literal("org:") + cast(organization_id, String)
+    key = literal(ORG_CHAIN) + cast(organization_id, String)
     return (
         update(HEADS)
         .where(HEADS.c.chain_key == key)
