@@ -11,12 +11,20 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Session,
+    class_mapper,
+    make_transient_to_detached,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -131,3 +139,97 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+class DriverStatement:
+    """A Core statement for a hot path, run on PostgreSQL straight on the driver's cursor:
+    compiled once, its parameters bound and its columns converted by the statement's own
+    types' processors, its rows plain tuples — without SQLAlchemy's per-execution context and
+    result metadata, or the driver's column descriptions (a third of a transition's CPU went
+    there). Elsewhere (SQLite) it runs as any statement does.
+
+    Kept as SQLAlchemy keeps them: the connection's cursor events fire (the statement-count
+    tests see it), a driver error is wrapped and a dropped connection invalidated as
+    SQLAlchemy's own execution does. The statement returns rows (a SELECT or RETURNING)."""
+
+    __slots__ = ("_compiled", "statement")
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._compiled: _Compiled | None = None
+
+    def _postgresql(self, dialect: Any) -> _Compiled:
+        if self._compiled is None:
+            compiled = self.statement.compile(dialect=dialect)
+            sql = compiled.string
+            defaults = compiled.construct_params(_check=False)
+            late = compiled.literal_execute_params | compiled.post_compile_params
+            if late:
+                # Values rendered into the SQL at execution (aggregate_strings' separator):
+                # constants of the statement, rendered once here.
+                if any(bind.required for bind in late):
+                    raise ValueError("a DriverStatement renders only constant values late")
+                expanded = compiled._process_parameters_for_postcompile(defaults)
+                sql, defaults = expanded.statement, dict(expanded.parameters)
+            results = [
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in self.statement.exported_columns
+            ]
+            self._compiled = _Compiled(
+                sql,
+                defaults,
+                dict(compiled._bind_processors),
+                tuple(results) if any(results) else None,
+            )
+        return self._compiled
+
+    def rows(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
+        if connection.dialect.name != "postgresql":
+            return list(connection.execute(self.statement, params).all())
+        sql, defaults, processors, results = self._postgresql(connection.dialect)
+        bound = {**defaults, **params}
+        for name, process in processors.items():
+            if name in params:
+                bound[name] = process(bound[name])
+        cursor = connection.connection.cursor()
+        try:
+            connection.dispatch.before_cursor_execute(connection, cursor, sql, bound, None, False)
+            cursor.execute(sql, bound)
+            found = cursor.fetchall()
+            connection.dispatch.after_cursor_execute(connection, cursor, sql, bound, None, False)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            connection._handle_dbapi_exception(exc, sql, bound, cursor, None)
+        finally:
+            cursor.close()
+        if results is None:
+            return list(found)
+        return [
+            tuple(v if p is None or v is None else p(v) for p, v in zip(results, row, strict=True))
+            for row in found
+        ]
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    defaults: dict[str, Any]
+    binds: dict[str, Any]
+    results: tuple[Any, ...] | None
+
+
+def persistent(session: Session, cls: type[T], values: dict[str, Any]) -> T:
+    """The ORM object of a row read without the ORM (a DriverStatement), as if the session had
+    loaded it: `values` its loaded columns (no history), the others expired (loaded if read),
+    in the session's identity map. An object the session holds already is returned as it is,
+    as a query would."""
+    mapper = class_mapper(cls)
+    key = mapper.identity_key_from_primary_key(
+        tuple(values[str(c.key)] for c in mapper.primary_key)
+    )
+    held = session.identity_map.get(key)
+    if held is not None:
+        return held
+    obj = mapper.class_manager.new_instance()
+    obj.__dict__.update(values)  # as the ORM's loader fills a new instance: no attribute events
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj

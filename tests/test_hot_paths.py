@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,8 +16,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from service.audit.models import AuditEvent, ChainHead
 from service.audit.operations import chain_key_for, claim_head, keep_claim
 from service.context import Actor
+from service.db import persistent
 from service.gradings import operations as ops
 from service.gradings.models import Grading
+from service.organizations.models import Organization
 from service.records import operations as records
 from tests.conftest import Api
 from tests.test_authorization_matrix import SURVEY_DATA as SURVEY
@@ -174,3 +176,22 @@ def test_a_claimed_head_without_its_event_cannot_be_committed(
         db.commit()
     db.rollback()
     assert _head(db, organization_id) == before
+
+
+def test_an_object_made_from_a_row_read_below_the_orm_is_the_sessions_own(
+    api: Api, db: Session
+) -> None:
+    """db.persistent: what the session holds is returned as a query would; a new one is
+    persistent, with its other columns loaded when read and its changes flushed."""
+    grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
+    assert persistent(db, Grading, {"id": grading.id, "state": "nonsense"}) is grading
+    assert grading.state != "nonsense"
+    org_id = grading.organization_id
+    db.expunge_all()
+    org = persistent(db, Organization, {"id": org_id, "name": "改过的名字", "path": "/x/"})
+    assert inspect(org).persistent and org.name == "改过的名字"
+    assert org.code == db.scalar(select(Organization.code).where(Organization.id == org_id))
+    assert db.get(Organization, org_id) is org
+    org.secretary = "新书记"
+    db.flush()
+    assert db.scalar(select(Organization.secretary).where(Organization.id == org_id)) == "新书记"

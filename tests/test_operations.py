@@ -12,19 +12,24 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from service import logs, migrate
+from service.accounts.models import Account
+from service.accounts.operations import issue_token
 from service.api import problems
 from service.api.routing import REGISTRY
 from service.app import behind_proxies, create_app
 from service.config import Settings
+from service.context import Actor
 from service.db import make_engine
 from tests.conftest import _pg_admin_engine
 from tests.test_audit_tamper import copy  # noqa: F401 (fixture)
@@ -188,6 +193,46 @@ def test_a_dropped_connection_answers_503_once_and_the_pool_reconnects(
     assert lost.status_code == 503 and lost.headers["Retry-After"] == "30"
     assert "connection to the database was lost" in lost.get_json()["detail"]
     assert client.get("/api/v1/public/notices/1").status_code == 200
+    app.extensions["grading.engine"].dispose()
+
+
+def test_a_dropped_connection_answers_503_on_a_statement_run_below_the_orm(
+    copy: str,  # noqa: F811
+    db_kind: str,
+    request: Any,
+) -> None:
+    """The token's lookup runs on the driver's cursor (db.DriverStatement): a dropped
+    connection there is wrapped and invalidated as SQLAlchemy's own execution does — 503 once,
+    then a fresh connection."""
+    if db_kind != "postgresql":
+        pytest.skip("a server that drops connections is PostgreSQL's case")
+    engine = make_engine(copy)
+    with Session(engine) as session:
+        admin_account = session.scalars(select(Account).where(Account.username == "admin")).one()
+        _, token = issue_token(
+            session, Actor.system("t"), admin_account, name="t", lifetime=timedelta(days=1)
+        )
+        session.commit()
+    engine.dispose()
+    app = create_app(Settings.from_env(database_url=copy))
+    app.testing = False
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/gradings/1", headers=headers).status_code == 200
+    admin = _pg_admin_engine(request.config.getoption("--pg-url"))
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": make_engine(copy).url.database},
+        )
+    admin.dispose()
+    lost = client.get("/api/v1/gradings/1", headers=headers)
+    assert lost.status_code == 503 and lost.headers["Retry-After"] == "30"
+    assert lost.get_json()["type"] == "/problems/database-unavailable"
+    assert client.get("/api/v1/gradings/1", headers=headers).status_code == 200
     app.extensions["grading.engine"].dispose()
 
 

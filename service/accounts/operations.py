@@ -13,7 +13,7 @@ from service.accounts.access import Grant, Principal
 from service.accounts.models import Account, ApiToken, GrantRequest, Role, RoleGrant
 from service.audit.operations import record
 from service.context import Actor
-from service.db import utcnow
+from service.db import DriverStatement, utcnow
 from service.errors import (
     AccountInactive,
     Duplicate,
@@ -38,7 +38,7 @@ def hash_token(token: str) -> str:
 # One round trip per request: the token, its account and the account's live grants with their
 # paths (a row per grant; one row with no grant for an account that has none). Plain columns, no
 # ORM objects: this runs on every authenticated request.
-_TOKEN_QUERY = (
+_TOKEN_QUERY = DriverStatement(
     select(
         ApiToken.id,
         ApiToken.revoked_at,
@@ -62,7 +62,7 @@ _TOKEN_QUERY = (
 def principal_for_token(session: Session, token: str, now: datetime | None = None) -> Principal:
     """Resolve a bearer token to its account and live grants; 401 for anything else."""
     now = now or utcnow()
-    rows = session.connection().execute(_TOKEN_QUERY, {"token_hash": hash_token(token)}).all()
+    rows = _TOKEN_QUERY.rows(session.connection(), {"token_hash": hash_token(token)})
     if not rows:
         raise TokenUnknown("the API token is not known")
     token_id, revoked_at, expires_at, last_used_at, account_id, username, is_active = rows[0][:7]

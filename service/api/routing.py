@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from service.accounts import oidc
 from service.accounts.access import Principal
 from service.accounts.operations import act_for, principal_for_token
+from service.api import dumping
 from service.api.problems import problem
 from service.api.schemas.common import MAX_ID
 from service.config import Settings
@@ -454,7 +455,7 @@ def _render(result: Any, responses: dict[int, type[Schema] | None]) -> Response:
     if reply.status == 204 or schema_cls is None:
         response = Response(status=reply.status)
     else:
-        data = schema_of(schema_cls).dump(reply.data)
+        data = dumping.dump(schema_of(schema_cls), reply.data)
         response = Response(
             json.dumps(data, ensure_ascii=False, default=str),
             status=reply.status,

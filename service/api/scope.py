@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, bindparam, literal, or_, select
-from sqlalchemy.orm import load_only
 
 from service.accounts.access import Principal
 from service.accounts.models import GrantRequest, Role
@@ -16,6 +15,7 @@ from service.api.routing import Ctx
 from service.audit.operations import claim_head, keep_claim, record
 from service.ballots.models import BallotSession
 from service.campaigns.models import Campaign
+from service.db import DriverStatement, persistent
 from service.errors import NotFound
 from service.gradings import facts
 from service.gradings.models import Approval, Grading
@@ -57,31 +57,43 @@ def campaign_visibility(principal: Principal) -> ColumnElement[bool]:
 
 
 @cache
-def _by_id(kind: type, claim: bool = False) -> Any:
-    """The statement that loads one `kind` by id with its organization, built once; `claim`:
-    a grading's, also claiming its organization's audit chain head (claim_head)."""
+def _by_id(kind: type) -> Any:
+    """The statement that loads one `kind` by id with its organization, built once."""
     _, joins = _REACH[kind]
     query: Any = select(kind, Organization) if kind is not Organization else select(kind)
     for target, onclause in joins:
         query = query.join(target, onclause)
     if kind is Grading:
         query = query.add_columns(*facts.FACTS)
-    query = query.where(kind.id == bindparam("resource_id"))  # type: ignore[attr-defined]
-    if claim:
-        # A transition reads of the organization its id, name and path (who may, the answer):
-        # the rest is loaded only if something asks (a deferred load, off the hot path).
-        query = query.options(
-            load_only(Organization.id, Organization.name, Organization.path, raiseload=False)
+    return query.where(kind.id == bindparam("resource_id"))  # type: ignore[attr-defined]
+
+
+_ORG_READ = (Organization.id, Organization.name, Organization.path)
+
+
+@cache
+def _claiming_load() -> DriverStatement:
+    """PostgreSQL, a transition's hot path: a grading's columns, its organization's id, name
+    and path (who may, the answer), its facts, and its organization's audit chain head claimed
+    (claim_head) — one statement on the driver's cursor, no ORM loading."""
+    head = claim_head(
+        select(Grading.organization_id)
+        .where(Grading.id == bindparam("resource_id"))
+        .scalar_subquery()
+    )
+    return DriverStatement(
+        select(
+            *GRADINGS.c, *_ORG_READ, *facts.FACTS, *(select(c).scalar_subquery() for c in head.c)
         )
-        head = claim_head(
-            select(Grading.organization_id)
-            .where(Grading.id == bindparam("resource_id"))
-            .scalar_subquery()
-        )
-        query = query.add_cte(head).add_columns(
-            *(select(column).scalar_subquery() for column in head.c)
-        )
-    return query
+        .join_from(Grading, Organization, Organization.id == Grading.organization_id)
+        .where(Grading.id == bindparam("resource_id"))
+        .add_cte(head)
+    )
+
+
+GRADINGS: Any = Grading.__table__
+_GRADING_KEYS = tuple(c.key for c in GRADINGS.c)
+_ORG_KEYS = tuple(c.key for c in _ORG_READ)
 
 
 def scoped(
@@ -97,24 +109,42 @@ def scoped(
     with its organization's audit chain head claimed when `claim` is asked on PostgreSQL (the
     request will record an event on it: one round trip fewer; see claim_head)."""
     noun, joins = _REACH[kind]
-    claim = claim and kind is Grading and ctx.session.get_bind().dialect.name == "postgresql"
-    query = _by_id(kind, claim)  # type: ignore[arg-type]
+    if claim and kind is Grading and ctx.session.get_bind().dialect.name == "postgresql":
+        return _claimed(ctx, resource_id, field)  # type: ignore[return-value]
+    query = _by_id(kind)  # type: ignore[arg-type]
     if kind is Campaign:
         query = query.where(campaign_visibility(ctx.caller))
     row = ctx.session.execute(query, {"resource_id": resource_id}).first()
     # Who sees an organization is decided here, in Python, as Principal.visible_filter
     # decides it in SQL for lists (a campaign is also seen by whoever it covers).
     if row is None or (kind is not Campaign and not ctx.caller.sees(row[1 if joins else 0])):
-        raise NotFound(
-            f"{noun} {resource_id} was not found", errors={field: ["not found"]} if field else None
-        )
+        raise _not_found(noun, resource_id, field)
     if kind is Grading:
         facts.remember(ctx.session, row[0], row[2 : 2 + len(facts.FACTS)])
-        if claim:
-            keep_claim(ctx.session, *row[2 + len(facts.FACTS) :])
         return row[0], row[1]
     found = tuple(row)
     return found[0], found[-1]
+
+
+def _claimed(ctx: Ctx, grading_id: int, field: str | None) -> tuple[Grading, Organization]:
+    rows = _claiming_load().rows(ctx.session.connection(), {"resource_id": grading_id})
+    if not rows:
+        raise _not_found("grading", grading_id, field)
+    row = rows[0]
+    n, m = len(_GRADING_KEYS), len(_GRADING_KEYS) + len(_ORG_KEYS)
+    org = persistent(ctx.session, Organization, dict(zip(_ORG_KEYS, row[n:m], strict=True)))
+    if not ctx.caller.sees(org):
+        raise _not_found("grading", grading_id, field)
+    grading = persistent(ctx.session, Grading, dict(zip(_GRADING_KEYS, row[:n], strict=True)))
+    facts.remember(ctx.session, grading, row[m : m + len(facts.FACTS)])
+    keep_claim(ctx.session, *row[m + len(facts.FACTS) :])
+    return grading, org
+
+
+def _not_found(noun: str, resource_id: int, field: str | None) -> NotFound:
+    return NotFound(
+        f"{noun} {resource_id} was not found", errors={field: ["not found"]} if field else None
+    )
 
 
 def within(ctx: Ctx, query: Any, args: dict[str, Any]) -> Any:

@@ -30,7 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service.audit.canonical import GENESIS, HASHED_FIELDS, fields_hash
 from service.audit.models import AuditEvent, ChainHead
 from service.context import Actor
-from service.db import utcnow
+from service.db import DriverStatement, utcnow
 from service.events import outbox
 from service.scores import score_text
 
@@ -218,7 +218,7 @@ def record(
     if update is not None:
         params |= {"row_id": update.id, "row_version": update.version}
         params.update(_prefixed("u_", update.values))
-    event_id, updated = connection.execute(_append(len(portal), shape), params).one()
+    ((event_id, updated),) = _append(len(portal), shape).rows(connection, params)
     if update is not None:
         _check_one(updated, update)
     return int(event_id)
@@ -252,7 +252,7 @@ _PORTAL_COLUMNS = ("type", "subject", "organization_id", "occurred_at", "data", 
 
 
 @cache
-def _append(portal_events: int, guarded: tuple[Table, tuple[str, ...]] | None) -> Any:
+def _append(portal_events: int, guarded: tuple[Table, tuple[str, ...]] | None) -> DriverStatement:
     """PostgreSQL: the row update the event tells of, the event, its portal events and the
     head's new hash in one round trip — data-modifying CTEs of the head's update, which returns
     the event's id and how many rows the guarded update changed. Built once per shape."""
@@ -272,4 +272,4 @@ def _append(portal_events: int, guarded: tuple[Table, tuple[str, ...]] | None) -
     for n in range(portal_events):
         values: dict[str, Any] = {c: bindparam(f"o{n}_{c}") for c in _PORTAL_COLUMNS}
         statement = statement.add_cte(insert(outbox.OUTBOX).values(values).cte(f"portal{n}"))
-    return statement
+    return DriverStatement(statement)

@@ -199,11 +199,9 @@ def _written(session: Session, grading: Grading) -> RowUpdate | None:
     if not state.persistent:
         session.flush()
         return None
-    values = {
-        key: state.attrs[key].value
-        for key in _GRADING_COLUMNS
-        if state.attrs[key].history.has_changes()
-    }
+    # The ORM keeps each attribute set since the load in committed_state (its old value): those
+    # are the columns to write (one set back to what it was is written as it is — harmless).
+    values = {key: state.dict[key] for key in state.committed_state if key in _GRADING_COLUMNS}
     version = grading.version
     values["version"] = version + 1
     for key, value in values.items():
@@ -214,7 +212,7 @@ def _written(session: Session, grading: Grading) -> RowUpdate | None:
     return RowUpdate(GRADINGS, grading.id, version, values)
 
 
-_GRADING_COLUMNS = tuple(c.key for c in GRADINGS.columns if c.key not in ("id", "version"))
+_GRADING_COLUMNS = frozenset(c.key for c in GRADINGS.columns if c.key not in ("id", "version"))
 
 
 @dataclass
