@@ -47,7 +47,7 @@ def surveyed(api: Api, db: Session) -> int:
     return grading.id
 
 
-def test_a_transition_is_three_statements_on_postgresql(
+def test_a_transition_is_two_statements_on_postgresql(
     api: Api, db: Session, connection: Connection
 ) -> None:
     grading_id = surveyed(api, db)
@@ -62,10 +62,10 @@ def test_a_transition_is_three_statements_on_postgresql(
     token = "SELECT API_TOKENS.ID, API_TOKENS.REVOKED_AT,"  # token, account and live grants
     if connection.dialect.name == "postgresql":
         assert seen == [
-            token,
-            # the grading with its organization and facts (notice days, due dates, record
-            # types — the guards' "the survey is there" —, a pending approval), its chain's
-            # head claimed in the same statement (a data-modifying CTE)
+            # the caller's token, account and live grants; the grading with its organization
+            # and facts (notice days, due dates, record types — the guards' "the survey is
+            # there" —, a pending approval); its chain's head claimed (a data-modifying CTE,
+            # for a live token only)
             "WITH CLAIMED_HEAD AS",
             # the grading's UPDATE (with its version check), the event, its portal event and
             # the head's new hash

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import JSON, String, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 import service.models  # noqa: F401 (every table in the metadata)
 from service.accounts import operations as ops
-from service.accounts.models import ApiToken, Role
+from service.accounts.models import Account, ApiToken, Role, RoleGrant
 from service.accounts.operations import hash_token
+from service.audit.models import AuditEvent, ChainHead
+from service.audit.operations import chain_key_for
 from service.context import Actor
 from service.db import Base, utcnow
+from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
 
 
@@ -159,3 +164,77 @@ def test_a_township_admin_cannot_empower_an_account_granted_beyond_its_township(
     assert_problem(paused, 403, "forbidden")
     assert db.scalar(select(func.count()).where(ApiToken.account_id == strong.id)) == 0
     assert api.post(tokens, json={"name": "x"}, who="admin").status_code == 201  # the county's
+
+
+# A transition checks its caller's token in the statement that loads the grading (PostgreSQL;
+# routing's auth_in_load): the same refusals, in the same order, at once.
+
+
+def _transition(api: Api, grading_id: int, who: str | None = "reviewer", **kw: Any) -> Any:
+    return api.post(
+        f"/api/v1/gradings/{grading_id}/transitions",
+        json=kw.pop("json", {"transition": "open_self_rating"}),
+        who=who,
+        **kw,
+    )
+
+
+def _head_and_events(db: Session, grading: Grading) -> tuple[Any, int]:
+    db.expire_all()
+    head = db.get(ChainHead, chain_key_for(grading.organization_id))
+    count = db.scalar(select(func.count()).select_from(AuditEvent))
+    return (head.seq, head.hash) if head else None, count or 0
+
+
+@pytest.mark.parametrize("refusal", ["token-revoked", "token-expired", "account-inactive"])
+def test_a_transition_refuses_a_token_dead_since_the_last_request(
+    api: Api, db: Session, refusal: str
+) -> None:
+    grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
+    assert _transition(api, grading.id, json={"transition": "nonsense"}).status_code == 422
+    token = db.scalars(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(api.world.tokens["reviewer"]))
+    ).one()
+    if refusal == "token-revoked":
+        token.revoked_at = utcnow()
+    elif refusal == "token-expired":
+        token.expires_at = utcnow() - timedelta(seconds=1)
+    else:
+        db.get_one(Account, token.account_id).is_active = False
+    db.commit()
+    before = _head_and_events(db, grading)
+    assert_problem(_transition(api, grading.id), 401, refusal)
+    assert _head_and_events(db, grading) == before  # no claim kept, no event
+    db.refresh(grading)
+    assert grading.state == "survey"
+
+
+def test_a_transition_follows_a_grant_revoked_since_the_last_request(api: Api, db: Session) -> None:
+    grading_id = api.world.gradings["A1-01"].id
+    account = api.world.accounts["reviewer"]
+    for grant in db.scalars(select(RoleGrant).where(RoleGrant.account_id == account.id)):
+        grant.revoked_at = utcnow()
+    db.commit()
+    assert_problem(_transition(api, grading_id), 404, "not-found")  # sees nothing now
+
+
+def test_an_unknown_token_is_a_401_before_a_missing_grading_or_a_bad_body(api: Api) -> None:
+    stranger = {"Authorization": "Bearer gr_nonsense"}
+    assert_problem(_transition(api, 999_999, who=None, headers=stranger), 401, "token-unknown")
+    bad_body = _transition(api, 1, who=None, headers=stranger, json={"reason": 5})
+    assert_problem(bad_body, 401, "token-unknown")
+    revoked_and_missing = _transition(api, 999_999, who=None, headers=stranger, json={})
+    assert_problem(revoked_and_missing, 401, "token-unknown")
+
+
+def test_a_known_caller_is_told_a_grading_is_missing(api: Api) -> None:
+    assert_problem(_transition(api, 999_999), 404, "not-found")
+
+
+def test_a_transition_with_an_idempotency_key_or_on_behalf_of_still_checks_its_token(
+    api: Api,
+) -> None:
+    stranger = {"Authorization": "Bearer gr_nonsense", "Idempotency-Key": "k-1"}
+    assert_problem(_transition(api, 1, who=None, headers=stranger), 401, "token-unknown")
+    acting = {"Authorization": "Bearer gr_nonsense", "On-Behalf-Of": "someone"}
+    assert_problem(_transition(api, 1, who=None, headers=acting), 401, "token-unknown")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -35,18 +37,25 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+# The columns of a token's row that principal_from takes, in its order (for a statement that
+# reads them along with something else: service.api.scope's transition load).
+TOKEN_COLUMNS = (
+    ApiToken.id,
+    ApiToken.revoked_at,
+    ApiToken.expires_at,
+    ApiToken.last_used_at,
+    Account.id,
+    Account.username,
+    Account.is_active,
+)
+
+
 # One round trip per request: the token, its account and the account's live grants with their
 # paths (a row per grant; one row with no grant for an account that has none). Plain columns, no
 # ORM objects: this runs on every authenticated request.
 _TOKEN_QUERY = DriverStatement(
     select(
-        ApiToken.id,
-        ApiToken.revoked_at,
-        ApiToken.expires_at,
-        ApiToken.last_used_at,
-        Account.id,
-        Account.username,
-        Account.is_active,
+        *TOKEN_COLUMNS,
         RoleGrant.role,
         RoleGrant.organization_id,
         Organization.path,
@@ -61,11 +70,20 @@ _TOKEN_QUERY = DriverStatement(
 
 def principal_for_token(session: Session, token: str, now: datetime | None = None) -> Principal:
     """Resolve a bearer token to its account and live grants; 401 for anything else."""
-    now = now or utcnow()
     rows = _TOKEN_QUERY.rows(session.connection(), {"token_hash": hash_token(token)})
     if not rows:
         raise TokenUnknown("the API token is not known")
-    token_id, revoked_at, expires_at, last_used_at, account_id, username, is_active = rows[0][:7]
+    grants = (Grant(Role(r[7]), r[8], r[9]) for r in rows if r[7] is not None)
+    return principal_from(session, rows[0][:7], grants, now)
+
+
+def principal_from(
+    session: Session, token_row: Sequence[Any], grants: Iterable[Grant], now: datetime | None = None
+) -> Principal:
+    """The caller a token's row (TOKEN_COLUMNS) and its account's live grants make; 401 for a
+    revoked or expired token or a deactivated account."""
+    token_id, revoked_at, expires_at, last_used_at, account_id, username, is_active = token_row
+    now = now or utcnow()
     if revoked_at is not None:
         raise TokenRevoked("the API token was revoked")
     if expires_at <= now:
@@ -77,12 +95,7 @@ def principal_for_token(session: Session, token: str, now: datetime | None = Non
         session.connection().execute(
             update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
         )
-    return Principal.of(
-        account_id,
-        username,
-        token_id,
-        (Grant(Role(r[7]), r[8], r[9]) for r in rows if r[7] is not None),
-    )
+    return Principal.of(account_id, username, token_id, grants)
 
 
 def act_for(session: Session, portal: Principal, username: str) -> Principal:

@@ -7,10 +7,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, bindparam, literal, or_, select
+from sqlalchemy import ColumnElement, bindparam, func, join, literal, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
 
-from service.accounts.access import Principal
-from service.accounts.models import GrantRequest, Role
+from service.accounts.access import Grant, Principal
+from service.accounts.models import Account, ApiToken, GrantRequest, Role, RoleGrant
+from service.accounts.operations import TOKEN_COLUMNS, principal_from
 from service.api.routing import Ctx
 from service.audit.operations import claim_head, keep_claim, record
 from service.ballots.models import BallotSession
@@ -72,21 +75,56 @@ _ORG_READ = (Organization.id, Organization.name, Organization.path)
 
 
 @cache
-def _claiming_load() -> DriverStatement:
+def _claiming_load(with_token: bool) -> DriverStatement:
     """PostgreSQL, a transition's hot path: a grading's columns, its organization's id, name
     and path (who may, the answer), its facts, and its organization's audit chain head claimed
-    (claim_head) — one statement on the driver's cursor, no ORM loading."""
-    head = claim_head(
-        select(Grading.organization_id)
-        .where(Grading.id == bindparam("resource_id"))
+    (claim_head) — one statement on the driver's cursor, no ORM loading. `with_token`: the
+    caller's token too (TOKEN_COLUMNS and the account's live grants, as principal_for_token
+    reads them), the grading outer-joined to it — a row for a known token, the grading's
+    columns empty when there is no such grading; the head claimed only for a live token."""
+    found = select(Grading.organization_id).where(Grading.id == bindparam("resource_id"))
+    columns = (*GRADINGS.c, *_ORG_READ, *facts.FACTS)
+    if not with_token:
+        head = claim_head(found.scalar_subquery())
+        return DriverStatement(
+            select(*columns, *(select(c).scalar_subquery() for c in head.c))
+            .join_from(Grading, Organization, Organization.id == Grading.organization_id)
+            .where(Grading.id == bindparam("resource_id"))
+            .add_cte(head)
+        )
+    live = (
+        select(ApiToken.id)
+        .join(Account, Account.id == ApiToken.account_id)
+        .where(
+            ApiToken.token_hash == bindparam("token_hash"),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > func.now(),
+            Account.is_active.is_(True),
+        )
+        .exists()
+    )
+    head = claim_head(found.scalar_subquery(), only_if=live)
+    granted = aliased(Organization)
+    grants = (
+        select(
+            func.json_agg(
+                aggregate_order_by(
+                    func.json_build_array(RoleGrant.role, RoleGrant.organization_id, granted.path),
+                    RoleGrant.id,
+                )
+            )
+        )
+        .join(granted, granted.id == RoleGrant.organization_id)
+        .where(RoleGrant.account_id == Account.id, RoleGrant.revoked_at.is_(None))
         .scalar_subquery()
     )
+    graded = join(GRADINGS, Organization, Organization.id == Grading.organization_id)
     return DriverStatement(
-        select(
-            *GRADINGS.c, *_ORG_READ, *facts.FACTS, *(select(c).scalar_subquery() for c in head.c)
-        )
-        .join_from(Grading, Organization, Organization.id == Grading.organization_id)
-        .where(Grading.id == bindparam("resource_id"))
+        select(*TOKEN_COLUMNS, grants, *columns, *(select(c).scalar_subquery() for c in head.c))
+        .select_from(ApiToken)
+        .join(Account, Account.id == ApiToken.account_id)
+        .outerjoin(graded, Grading.id == bindparam("resource_id"))
+        .where(ApiToken.token_hash == bindparam("token_hash"))
         .add_cte(head)
     )
 
@@ -127,10 +165,21 @@ def scoped(
 
 
 def _claimed(ctx: Ctx, grading_id: int, field: str | None) -> tuple[Grading, Organization]:
-    rows = _claiming_load().rows(ctx.session.connection(), {"resource_id": grading_id})
-    if not rows:
+    pending = ctx.pending
+    params = {"resource_id": grading_id}
+    if pending is not None:
+        params["token_hash"] = pending.token_hash  # type: ignore[assignment]
+    rows = _claiming_load(pending is not None).rows(ctx.session.connection(), params)
+    row = rows[0] if rows else None
+    if pending is not None:
+        if row is None:
+            ctx.settle(pending.resolve())  # no such token: the usual lookup says so (401)
+            raise AssertionError("an unknown token was resolved")
+        grants = (Grant(Role(role), org_id, path) for role, org_id, path in row[7] or ())
+        ctx.settle(principal_from(ctx.session, row[:7], grants))
+        row = row[8:] if row[8] is not None else None
+    if row is None:
         raise _not_found("grading", grading_id, field)
-    row = rows[0]
     n, m = len(_GRADING_KEYS), len(_GRADING_KEYS) + len(_ORG_KEYS)
     org = persistent(ctx.session, Organization, dict(zip(_ORG_KEYS, row[n:m], strict=True)))
     if not ctx.caller.sees(org):

@@ -95,17 +95,23 @@ def _advance(connection: Connection, key: str) -> tuple[int, str]:
 CLAIMS = "claimed chain heads"
 
 
-def claim_head(organization_id: ColumnElement[int]) -> CTE:
+def claim_head(
+    organization_id: ColumnElement[int], only_if: ColumnElement[bool] | None = None
+) -> CTE:
     """PostgreSQL: `_ADVANCE` of the chain of the organization `organization_id` gives (a scalar
     expression), as a CTE for the statement that loads what the request is about — its lock
     and next seq taken in that statement's round trip instead of one of their own. The caller
     keeps the CTE's seq and hash with `keep_claim`; the request's first event on that chain
     uses them. A claim not used by commit time is a programming error (the head would have
-    moved on without an event): the commit is refused."""
+    moved on without an event): the commit is refused. `only_if`: claimed only when it holds
+    (a request whose caller is checked in the same statement takes no lock for a stranger)."""
     key = literal(ORG_CHAIN) + cast(organization_id, String)
+    condition = HEADS.c.chain_key == key
+    if only_if is not None:
+        condition = condition & only_if
     return (
         update(HEADS)
-        .where(HEADS.c.chain_key == key)
+        .where(condition)
         .values(seq=HEADS.c.seq + 1)
         .returning(HEADS.c.chain_key, HEADS.c.seq, HEADS.c.hash)
         .cte("claimed_head")

@@ -70,6 +70,7 @@ def get_grading(ctx: Ctx, grading_id: int) -> Any:
     description="Send If-Match with the grading's ETag: a stale version answers 412. Send an "
     "Idempotency-Key so a retry cannot fire twice. 202 means a pending approval was "
     "created; the transition fires when a supervisor approves it.",
+    auth_in_load=True,
 )
 def post_transition(ctx: Ctx, grading_id: int) -> Any:
     # Every answer but a refusal records an event on the organization's chain: its head is
