@@ -48,13 +48,12 @@ run: install
 	$(BIN)/python -m service demo --if-empty --quiet
 	LOG_FORMAT=$${LOG_FORMAT:-text} $(BIN)/python -m service serve --host $(HOST) --port $(PORT)
 
-# The whole suite, once on SQLite and once on PostgreSQL. Under CI=true an unreachable
-# PostgreSQL fails the run (tests/conftest.py); elsewhere it is reported loudly and skipped.
+# The whole suite, on SQLite and on PostgreSQL side by side (test-sqlite, test-postgresql: one).
+# Under CI=true an unreachable PostgreSQL fails the run (tests/conftest.py); elsewhere it is
+# reported loudly and skipped.
 test: dev browser
-	@echo "==> suite on SQLite"
-	$(BIN)/python -m pytest -p no:cacheprovider --db sqlite $(PYTEST_ARGS)
-	@echo "==> suite on PostgreSQL ($(PG_TEST_URL))"
-	$(BIN)/python -m pytest -p no:cacheprovider --db postgresql --pg-url $(PG_TEST_URL) $(PYTEST_ARGS)
+	@echo "==> suite on SQLite and on PostgreSQL ($(PG_TEST_URL)), side by side"
+	tools/test_both.sh $(BIN) $(PG_TEST_URL) $(PYTEST_ARGS)
 
 test-sqlite: dev browser
 	$(BIN)/python -m pytest -p no:cacheprovider --db sqlite $(PYTEST_ARGS)
