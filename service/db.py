@@ -171,15 +171,15 @@ class DriverStatement:
                     raise ValueError("a DriverStatement renders only constant values late")
                 expanded = compiled._process_parameters_for_postcompile(defaults)
                 sql, defaults = expanded.statement, dict(expanded.parameters)
-            results = [
+            processors = (
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
                 for column in self.statement.exported_columns
-            ]
+            )
             self._compiled = _Compiled(
                 sql,
                 defaults,
                 dict(compiled._bind_processors),
-                tuple(results) if any(results) else None,
+                tuple((i, p) for i, p in enumerate(processors) if p is not None),
             )
         return self._compiled
 
@@ -201,19 +201,23 @@ class DriverStatement:
             connection._handle_dbapi_exception(exc, sql, bound, cursor, None)
         finally:
             cursor.close()
-        if results is None:
+        if not results:
             return list(found)
-        return [
-            tuple(v if p is None or v is None else p(v) for p, v in zip(results, row, strict=True))
-            for row in found
-        ]
+        converted = []
+        for row in found:
+            values = list(row)
+            for i, process in results:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            converted.append(values)
+        return converted
 
 
 class _Compiled(NamedTuple):
     sql: str
     defaults: dict[str, Any]
     binds: dict[str, Any]
-    results: tuple[Any, ...] | None
+    results: tuple[tuple[int, Any], ...]  # (column index, result processor)
 
 
 def persistent(session: Session, cls: type[T], values: dict[str, Any]) -> T:

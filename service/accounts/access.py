@@ -15,7 +15,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from service.accounts.models import Role
 from service.errors import Forbidden, NotFound
-from service.organizations.models import Organization
+from service.organizations.models import Placed
 
 # Roles whose grant covers the whole subtree below the granted organization.
 SUBTREE_ROLES = frozenset({Role.REVIEWER, Role.TELLER, Role.SUPERVISOR, Role.INSPECTOR, Role.ADMIN})
@@ -85,13 +85,13 @@ class Principal:
             return org_path.startswith(grant.path)
         return org_path == grant.path
 
-    def sees(self, org: Organization) -> bool:
+    def sees(self, org: Placed) -> bool:
         return any(self._covers(g, org.path) for g in self.grants)
 
-    def roles_at(self, org: Organization) -> frozenset[Role]:
+    def roles_at(self, org: Placed) -> frozenset[Role]:
         return frozenset(g.role for g in self.grants if self._covers(g, org.path))
 
-    def grants_above(self, org: Organization, role: Role) -> list[Grant]:
+    def grants_above(self, org: Placed, role: Role) -> list[Grant]:
         """The caller's `role` grants on an organization strictly above `org`."""
         return [
             g
@@ -99,7 +99,7 @@ class Principal:
             if g.role == role and g.path != org.path and org.path.startswith(g.path)
         ]
 
-    def require(self, org: Organization, roles: Iterable[Role], what: str) -> Role:
+    def require(self, org: Placed, roles: Iterable[Role], what: str) -> Role:
         """The first role of `roles` the caller holds at `org`; 404 or 403 otherwise."""
         if not self.sees(org):
             raise NotFound(f"organization {org.id} was not found")

@@ -113,6 +113,9 @@ class Ctx:
         self._actor = _actor(principal)
 
 
+NOBODY = Actor(account_id=None, username="anonymous")  # a pending caller's: Ctx.actor settles first
+
+
 @dataclass
 class PendingToken:
     """A bearer API token not yet checked: its hash for a statement that checks it on the way
@@ -431,7 +434,7 @@ def operation(
                     db,
                     current_app.extensions["grading.settings"],
                     principal,
-                    _actor(principal),
+                    NOBODY if pending is not None else _actor(principal),
                     payload,
                     query_args,
                     pending,

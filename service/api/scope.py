@@ -23,7 +23,7 @@ from service.errors import NotFound
 from service.gradings import facts
 from service.gradings.models import Approval, Grading
 from service.inspection.models import InspectionGroup
-from service.organizations.models import Organization
+from service.organizations.models import Organization, Place, Placed
 from service.publicity.models import Complaint
 from service.spotchecks.models import SpotCheck
 
@@ -71,7 +71,7 @@ def _by_id(kind: type) -> Any:
     return query.where(kind.id == bindparam("resource_id"))  # type: ignore[attr-defined]
 
 
-_ORG_READ = (Organization.id, Organization.name, Organization.path)
+_ORG_READ = (Organization.id, Organization.name, Organization.path)  # a Place's fields
 
 
 @cache
@@ -131,24 +131,14 @@ def _claiming_load(with_token: bool) -> DriverStatement:
 
 GRADINGS: Any = Grading.__table__
 _GRADING_KEYS = tuple(c.key for c in GRADINGS.c)
-_ORG_KEYS = tuple(c.key for c in _ORG_READ)
 
 
 def scoped(
-    ctx: Ctx,
-    kind: type[T],
-    resource_id: int,
-    field: str | None = None,
-    *,
-    claim: bool = False,
+    ctx: Ctx, kind: type[T], resource_id: int, field: str | None = None
 ) -> tuple[T, Organization]:
     """The resource and its organization if the caller sees it; 404 (naming `field`) if not.
-    A grading comes with the facts its guards and view read (service.gradings.facts), and
-    with its organization's audit chain head claimed when `claim` is asked on PostgreSQL (the
-    request will record an event on it: one round trip fewer; see claim_head)."""
+    A grading comes with the facts its guards and view read (service.gradings.facts)."""
     noun, joins = _REACH[kind]
-    if claim and kind is Grading and ctx.session.get_bind().dialect.name == "postgresql":
-        return _claimed(ctx, resource_id, field)  # type: ignore[return-value]
     query = _by_id(kind)  # type: ignore[arg-type]
     if kind is Campaign:
         query = query.where(campaign_visibility(ctx.caller))
@@ -164,7 +154,13 @@ def scoped(
     return found[0], found[-1]
 
 
-def _claimed(ctx: Ctx, grading_id: int, field: str | None) -> tuple[Grading, Organization]:
+def claimed(ctx: Ctx, grading_id: int) -> tuple[Grading, Placed]:
+    """`scoped` for a grading a transition will record an event on: on PostgreSQL with its
+    organization's audit chain head claimed in the same statement (one round trip fewer; see
+    claim_head), the caller's token checked there too when it is pending, and the organization
+    as a Place (its id, name and path)."""
+    if ctx.session.get_bind().dialect.name != "postgresql":
+        return scoped(ctx, Grading, grading_id)
     pending = ctx.pending
     params = {"resource_id": grading_id}
     if pending is not None:
@@ -179,14 +175,14 @@ def _claimed(ctx: Ctx, grading_id: int, field: str | None) -> tuple[Grading, Org
         ctx.settle(principal_from(ctx.session, row[:7], grants))
         row = row[8:] if row[8] is not None else None
     if row is None:
-        raise _not_found("grading", grading_id, field)
-    n, m = len(_GRADING_KEYS), len(_GRADING_KEYS) + len(_ORG_KEYS)
-    org = persistent(ctx.session, Organization, dict(zip(_ORG_KEYS, row[n:m], strict=True)))
+        raise _not_found("grading", grading_id, None)
+    n = len(_GRADING_KEYS)
+    org = Place(*row[n : n + 3])
     if not ctx.caller.sees(org):
-        raise _not_found("grading", grading_id, field)
+        raise _not_found("grading", grading_id, None)
     grading = persistent(ctx.session, Grading, dict(zip(_GRADING_KEYS, row[:n], strict=True)))
-    facts.remember(ctx.session, grading, row[m : m + len(facts.FACTS)])
-    keep_claim(ctx.session, *row[m + len(facts.FACTS) :])
+    facts.remember(ctx.session, grading, row[n + 3 : n + 3 + len(facts.FACTS)])
+    keep_claim(ctx.session, *row[n + 3 + len(facts.FACTS) :])
     return grading, org
 
 

@@ -32,7 +32,7 @@ from service.errors import (
 from service.gradings import facts
 from service.gradings.approvals import pending_for, refuse_if_pending, request_approval
 from service.gradings.models import Approval, Grading
-from service.organizations.models import Organization
+from service.organizations.models import Organization, Placed
 from service.records.operations import apply_approved_correction
 from service.workflows.approval import APPROVAL_WORKFLOW
 from service.workflows.context import GuardContext
@@ -83,9 +83,7 @@ _DUE_ON = select(CampaignPhase.due_on).where(
 )
 
 
-def view(
-    session: Session, principal: Principal, grading: Grading, org: Organization
-) -> dict[str, Any]:
+def view(session: Session, principal: Principal, grading: Grading, org: Placed) -> dict[str, Any]:
     context = guard_context(session, grading)
     held = principal.roles_at(org)
     pending = pending_for(session, grading.id)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -39,6 +41,30 @@ class Domain(Base):
     code: Mapped[str] = mapped_column(String(30), primary_key=True)
     label: Mapped[str] = mapped_column(String(30), unique=True)
     position: Mapped[int] = mapped_column(Integer)
+
+
+class Placed(Protocol):
+    """What deciding who may needs of an organization: which one, its name for a message, and
+    where it is in the tree. An Organization is one; so is a Place."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """An organization's id, name and path read along with something else (a transition's
+    grading): enough to decide who may and to answer, without an ORM object."""
+
+    id: int
+    name: str
+    path: str
 
 
 class Organization(Base):

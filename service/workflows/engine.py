@@ -17,7 +17,7 @@ from transitions import Machine
 
 from service.accounts.access import Principal
 from service.errors import TransitionBlocked, ValidationFailed
-from service.organizations.models import Organization
+from service.organizations.models import Placed
 from service.workflows.spec import Refusal, TransitionSpec, WorkflowSpec
 from service.workflows.writes import moving
 
@@ -57,7 +57,7 @@ class Workflow:
             )
         return transition
 
-    def authorize(self, principal: Principal, org: Organization, name: str) -> TransitionSpec:
+    def authorize(self, principal: Principal, org: Placed, name: str) -> TransitionSpec:
         """404 outside the caller's subtree, 403 without a role the transition names."""
         transition = self.transition(name)
         principal.require(org, transition.roles, f"{name} ({transition.label})")

@@ -30,7 +30,7 @@ from service.api.schemas.gradings import (
     RecordVersionsOut,
     TransitionRequest,
 )
-from service.api.scope import read_grading_story, scoped, within
+from service.api.scope import claimed, read_grading_story, scoped, within
 from service.campaigns.models import Campaign
 from service.errors import NotFound
 from service.gradings import operations as ops
@@ -77,8 +77,11 @@ def post_transition(ctx: Ctx, grading_id: int) -> Any:
     # claimed with the grading's load — unless the transition's guards take locks, which must
     # come before the chain's (service.audit.operations.claim_head).
     transition = GRADING_WORKFLOW.spec.transition(ctx.body["transition"])
-    claim = transition is not None and not transition.takes_locks
-    grading, org = scoped(ctx, Grading, grading_id, claim=claim)
+    grading, org = (
+        claimed(ctx, grading_id)
+        if transition is not None and not transition.takes_locks
+        else scoped(ctx, Grading, grading_id)
+    )
     GRADING_WORKFLOW.authorize(ctx.caller, org, ctx.body["transition"])
     outcome = ops.request_transition(
         ctx.session, ctx.actor, grading, ctx.body["transition"], ctx.body.get("reason"), if_match()
