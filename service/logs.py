@@ -9,12 +9,14 @@ development server's and gunicorn's access loggers pass through the same filter.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from typing import Any
 
 from flask import g, has_request_context, request
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.json import JsonEncoder
 
 SECRET_IN_PATH = re.compile(
     r"(/b/|/api/v1/ballots/|/complaints/|/api/v1/public/complaints/|/receipts/)"
@@ -41,25 +43,65 @@ class RequestContext(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if has_request_context():
-            record.request_id = g.get("request_id")
-            principal = g.get("principal")
-            record.account = getattr(principal, "username", None)
-            record.route = request.url_rule.rule if request.url_rule else None
+            here = g._get_current_object()  # one context lookup, not one per attribute
+            record.request_id = getattr(here, "request_id", None)
+            record.account = getattr(getattr(here, "principal", None), "username", None)
+            rule = request.url_rule
+            record.route = rule.rule if rule else None
         return True
 
 
-FIELDS = ["asctime", "levelname", "name", "message"]
+# A record's own attributes (and what formatting adds): everything else on it is an extra.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+# Plain values by the C encoder; datetimes, exceptions, enums… as python-json-logger does.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=JsonEncoder().default).encode
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, then its extras (the request
+    context's request_id, account and route; the request line's method, path, status and
+    duration) and a formatted exc_info / stack_info. A request writes one such line: built
+    directly, with the second's timestamp text formatted once per second."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._stamp = second, super().formatTime(record)[:-4]
+        return f"{self._stamp},{int(record.msecs):03d}"
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD:
+                data[key] = value
+        if record.exc_info:
+            data["exc_info"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            data["exc_info"] = record.exc_text
+        if record.stack_info:
+            data["stack_info"] = self.formatStack(record.stack_info)
+        return _ENCODE(data)
 
 
 def configure(fmt: str = "json") -> None:
     """The root logger's one handler (stderr), JSON or text, with the request context."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
-        formatter: logging.Formatter = JsonFormatter(
-            FIELDS,
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            json_ensure_ascii=False,
-        )
+        formatter: logging.Formatter = JsonLines()
     else:
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler.setFormatter(formatter)

@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -300,3 +300,28 @@ def test_a_trusted_proxy_address_that_is_no_address_is_refused_at_start(
     monkeypatch.setenv("TRUSTED_PROXY_ADDRESSES", "10.0.0.0/24, nginx.local")
     with pytest.raises(SystemExit, match="TRUSTED_PROXY_ADDRESSES"):
         Settings.from_env()
+
+
+def test_a_json_log_line_keeps_chinese_extras_and_the_traceback() -> None:
+    formatter = logs.JsonLines()
+    try:
+        raise ValueError("坏了")
+    except ValueError:
+        record = logging.getLogger("t").makeRecord(
+            "t",
+            logging.ERROR,
+            __file__,
+            1,
+            "申诉 %s",
+            ("已收到",),
+            sys.exc_info(),
+            extra={"when": datetime(2026, 11, 28, 3, 4, 5, tzinfo=UTC), "n": 3},
+        )
+    line = formatter.format(record)
+    assert "申诉 已收到" in line  # not \\u-escaped
+    data = json.loads(line)
+    assert data["message"] == "申诉 已收到" and data["level"] == "ERROR"
+    assert data["when"] == "2026-11-28T03:04:05+00:00" and data["n"] == 3
+    assert data["exc_info"].endswith("ValueError: 坏了")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", data["time"])
+    assert data["time"] == logging.Formatter().formatTime(record)
