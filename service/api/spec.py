@@ -197,13 +197,19 @@ ETAGGED = frozenset(
 )
 
 
+# Their answer holds a secret shown once (Cache-Control: no-store): a retry with the same
+# Idempotency-Key is answered 409 secret-not-replayed, marked Idempotent-Replayed.
+SECRET_ONCE = frozenset({"create_token", "create_subscription"})
+
+
 def _headers_of(op: Operation, status: int) -> dict[str, Any]:
     names = ["X-Request-Id"]
     if status in (201, 202):
         names.append("Location")
     if (200 <= status < 300 or status == 304) and op.endpoint in ETAGGED:
         names.append("ETag")
-    if 200 <= status < 300 and op.method in ("POST", "PUT", "PATCH"):
+    replayed = 200 <= status < 300 or (status == 409 and op.endpoint in SECRET_ONCE)
+    if replayed and op.method in ("POST", "PUT", "PATCH"):
         names.append("Idempotent-Replayed")
     if status in (429, 503):
         names.append("Retry-After")
