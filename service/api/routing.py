@@ -533,6 +533,10 @@ def _idempotency(db: Session, principal: Principal | None) -> _Idempotency | Non
     return state
 
 
+# One encoder for every answer (json.dumps with options builds a new one per call).
+_ANSWER = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def _render(result: Any, responses: dict[int, type[Schema] | None]) -> Response:
     if isinstance(result, Response):
         return result
@@ -543,7 +547,7 @@ def _render(result: Any, responses: dict[int, type[Schema] | None]) -> Response:
     else:
         data = dumping.dump(schema_of(schema_cls), reply.data)
         response = Response(
-            json.dumps(data, ensure_ascii=False, default=str),
+            _ANSWER(data),
             status=reply.status,
             mimetype="application/json",
         )
