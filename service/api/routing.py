@@ -88,15 +88,17 @@ class Ctx:
 
     @property
     def principal(self) -> Principal | None:
-        if self.pending is not None:
-            self.settle(self.pending.resolve())
+        self._check_pending()
         return self._principal
 
     @property
     def actor(self) -> Actor:
-        if self.pending is not None:  # an event never names a caller not yet checked
-            self.settle(self.pending.resolve())
+        self._check_pending()  # an event never names a caller not yet checked
         return self._actor
+
+    def _check_pending(self) -> None:
+        if self.pending is not None:
+            self.settle(self.pending.resolve())
 
     @property
     def caller(self) -> Principal:
@@ -157,7 +159,7 @@ def _unauthorized_first(pending: PendingToken, db: Session) -> None:
     except Unauthorized:
         raise
     except Exception:
-        pass
+        pass  # the token could not be checked (the database?): the first error stands
     finally:
         db.rollback()
 
