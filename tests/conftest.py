@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from service import calendar, demo, demo_examples, migrate
 from service.__main__ import cli
-from service.api import dumping
+from service.api import dumping, loading
 from service.api.throttle import Throttle
 from service.app import create_app
 from service.config import Settings
@@ -89,8 +89,9 @@ def pg_database(admin_url: str, name: str) -> str:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    # Every answer of the suite is dumped by service.api.dumping and by marshmallow, compared.
-    dumping.VERIFY = True
+    # Every answer of the suite is dumped by service.api.dumping and by marshmallow, and every
+    # body loaded by service.api.loading and by marshmallow: compared.
+    dumping.VERIFY = loading.VERIFY = True
     config = session.config
     if config.getoption("--db") != "postgresql":
         return

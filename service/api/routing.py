@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from service.accounts import oidc
 from service.accounts.access import Principal
 from service.accounts.operations import act_for, hash_token, principal_for_token
-from service.api import dumping
+from service.api import dumping, loading
 from service.api.problems import problem
 from service.api.schemas.common import MAX_ID
 from service.config import Settings
@@ -332,7 +332,7 @@ def _load_body(schema_cls: type[Schema]) -> dict[str, Any]:
         raise ValidationFailed(
             "the body must be a JSON object", errors={"_schema": ["expected an object"]}
         )
-    return schema_of(schema_cls).load(data)
+    return loading.load(schema_of(schema_cls), data)
 
 
 def _load_query(schema_cls: type[Schema] | None) -> dict[str, Any]:
