@@ -165,6 +165,20 @@ def test_each_request_logs_one_json_line_with_the_id_its_error_names(
     logging.getLogger().handlers.clear()
 
 
+def _drop_connections(request: Any, url: str) -> None:
+    """The server ends every connection to the database at `url`, as a restart would."""
+    admin = _pg_admin_engine(request.config.getoption("--pg-url"))
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": make_engine(url).url.database},
+        )
+    admin.dispose()
+
+
 def test_a_dropped_connection_answers_503_once_and_the_pool_reconnects(
     copy: str,  # noqa: F811
     db_kind: str,
@@ -178,17 +192,7 @@ def test_a_dropped_connection_answers_503_once_and_the_pool_reconnects(
     app.testing = False
     client = app.test_client()
     assert client.get("/api/v1/health/ready").status_code == 200  # a pooled connection now
-    name = make_engine(copy).url.database
-    admin = _pg_admin_engine(request.config.getoption("--pg-url"))
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
-            ),
-            {"name": name},
-        )
-    admin.dispose()
+    _drop_connections(request, copy)
     lost = client.get("/api/v1/public/notices/1")
     assert lost.status_code == 503 and lost.headers["Retry-After"] == "30"
     assert "connection to the database was lost" in lost.get_json()["detail"]
@@ -219,16 +223,7 @@ def test_a_dropped_connection_answers_503_on_a_statement_run_below_the_orm(
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/gradings/1", headers=headers).status_code == 200
-    admin = _pg_admin_engine(request.config.getoption("--pg-url"))
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
-            ),
-            {"name": make_engine(copy).url.database},
-        )
-    admin.dispose()
+    _drop_connections(request, copy)
     lost = client.get("/api/v1/gradings/1", headers=headers)
     assert lost.status_code == 503 and lost.headers["Retry-After"] == "30"
     assert lost.get_json()["type"] == "/problems/database-unavailable"

@@ -15,6 +15,8 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields, missing, validate
 from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
 
+from service.api.dumping import same_as_marshmallow
+
 VERIFY = False
 
 Check = Callable[[dict[str, Any]], dict[str, Any] | None]
@@ -32,11 +34,7 @@ def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
     if result is None:
         return schema.load(data)
     if VERIFY:
-        expected = schema.load(data)
-        if result != expected:
-            raise AssertionError(
-                f"{type(schema).__name__}: fast load {result!r} != marshmallow {expected!r}"
-            )
+        same_as_marshmallow(schema, "fast load", result, schema.load(data))
     return result
 
 

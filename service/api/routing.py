@@ -108,8 +108,6 @@ class Ctx:
 
     def settle(self, principal: Principal) -> None:
         """The pending caller, as the token's check found it."""
-        if self.pending is not None:
-            self.pending.settled = True
         self.pending = None
         self._principal = g.principal = principal
         self._actor = _actor(principal)
@@ -126,7 +124,6 @@ class PendingToken:
     session: Session
     token: str
     token_hash: str
-    settled: bool = False
 
     def resolve(self) -> Principal:
         return principal_for_token(self.session, self.token)
@@ -404,6 +401,7 @@ def operation(
                 first()
             db = session()
             pending = _pending_token(db) if auth and auth_in_load else None
+            ctx: Ctx | None = None
             try:
                 principal = _authenticate(db) if auth and pending is None else None
                 g.principal = principal
@@ -452,7 +450,8 @@ def operation(
                 return response
             except BaseException as exc:
                 db.rollback()
-                if pending is not None and not pending.settled and isinstance(exc, Exception):
+                checked = ctx is not None and ctx.pending is None
+                if pending is not None and not checked and isinstance(exc, Exception):
                     _unauthorized_first(pending, db)
                 raise
 

@@ -22,6 +22,7 @@ from service.db import DriverStatement, persistent
 from service.errors import NotFound
 from service.gradings import facts
 from service.gradings.models import Approval, Grading
+from service.gradings.operations import GRADINGS
 from service.inspection.models import InspectionGroup
 from service.organizations.models import Organization, Place, Placed
 from service.publicity.models import Complaint
@@ -129,7 +130,6 @@ def _claiming_load(with_token: bool) -> DriverStatement:
     )
 
 
-GRADINGS: Any = Grading.__table__
 _GRADING_KEYS = tuple(c.key for c in GRADINGS.c)
 
 
