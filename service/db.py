@@ -24,6 +24,8 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from service import driver
+
 T = TypeVar("T")
 
 NAMING_CONVENTION = {
@@ -177,6 +179,7 @@ class DriverStatement:
             )
             self._compiled = _Compiled(
                 sql,
+                driver.Prepared(sql),
                 defaults,
                 dict(compiled._bind_processors),
                 tuple((i, p) for i, p in enumerate(processors) if p is not None),
@@ -186,23 +189,20 @@ class DriverStatement:
     def rows(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
         if connection.dialect.name != "postgresql":
             return list(connection.execute(self.statement, params).all())
-        sql, defaults, processors, results = self._postgresql(connection.dialect)
+        sql, prepared, defaults, processors, results = self._postgresql(connection.dialect)
         bound = {**defaults, **params}
         for name, process in processors.items():
             if name in params:
                 bound[name] = process(bound[name])
-        cursor = connection.connection.cursor()
+        dbapi: Any = connection.connection.dbapi_connection
         try:
-            connection.dispatch.before_cursor_execute(connection, cursor, sql, bound, None, False)
-            cursor.execute(sql, bound)
-            found = cursor.fetchall()
-            connection.dispatch.after_cursor_execute(connection, cursor, sql, bound, None, False)
+            connection.dispatch.before_cursor_execute(connection, None, sql, bound, None, False)
+            found = driver.rows(dbapi, prepared, [bound[name] for name in prepared.order])
+            connection.dispatch.after_cursor_execute(connection, None, sql, bound, None, False)
         except connection.dialect.loaded_dbapi.Error as exc:
-            connection._handle_dbapi_exception(exc, sql, bound, cursor, None)
-        finally:
-            cursor.close()
+            connection._handle_dbapi_exception(exc, sql, bound, None, None)
         if not results:
-            return list(found)
+            return found
         converted = []
         for row in found:
             values = list(row)
@@ -215,6 +215,7 @@ class DriverStatement:
 
 class _Compiled(NamedTuple):
     sql: str
+    prepared: driver.Prepared
     defaults: dict[str, Any]
     binds: dict[str, Any]
     results: tuple[tuple[int, Any], ...]  # (column index, result processor)
