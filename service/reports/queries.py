@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, tuple_
+from sqlalchemy import Integer, and_, any_, case, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
 from service import calendar
@@ -49,7 +50,13 @@ def _share(count: int, total: int) -> Decimal:
     if not total:
         return ZERO_SHARE
     hundredths = (count * 20000 + total) // (2 * total)  # ⌊count·10000/total + ½⌋, count ≥ 0
-    return Decimal(hundredths).scaleb(-2)
+    share = _SHARES.get(hundredths)
+    if share is None:
+        share = _SHARES[hundredths] = Decimal(hundredths).scaleb(-2)
+    return share
+
+
+_SHARES: dict[int, Decimal] = {}  # at most 10,001 of them: 0.00 … 100.00
 
 
 ZERO_SHARE = round_score(0)
@@ -102,34 +109,15 @@ def summary(
     # gradings on PostgreSQL (GROUPING SETS) — then add each parent's groups to the committees
     # on its path (the roll-up touches groups, not gradings).
     by_parent, by_domain, by_area = _counts(session, graded)
-    committees = {
-        cid: (name, path)
-        for cid, name, path in session.execute(
-            select(Organization.id, Organization.name, Organization.path).where(
-                Organization.kind == OrgKind.COMMITTEE.value,
-                Organization.path.startswith(root.path, autoescape=True),
-            )
-        )
-    }
-    paths = {cid: path for cid, (_, path) in committees.items()}
-    others = [pid for pid in by_parent if pid is not None and pid not in paths]
-    if others:  # parents that are not committees (a 党总支 over its branches)
-        paths.update(
-            session.execute(
-                select(Organization.id, Organization.path).where(Organization.id.in_(others))
-            ).all()
-        )
     units: dict[int, tuple[str, str, dict[str, int]]] = {}
+    committees = _committees_over(session, [p for p in by_parent if p is not None], root.path)
     for parent_id, counts_here in by_parent.items():
         if parent_id is None:
             continue
-        for part in paths[parent_id].strip("/").split("/"):
-            cid = int(part)
-            if cid in committees:
-                name, path = committees[cid]
-                counts = units.setdefault(cid, (name, path, {}))[2]
-                for level, n in counts_here.items():
-                    counts[level] = counts.get(level, 0) + n
+        for cid in committees.get(parent_id, ()):
+            counts = units.setdefault(cid, (*committees.names[cid], {}))[2]
+            for level, n in counts_here.items():
+                counts[level] = counts.get(level, 0) + n
     domain_labels = dict(session.execute(select(Domain.code, Domain.label)).all())
     totals: dict[str | None, int] = {}
     for counts in by_domain.values():
@@ -157,6 +145,55 @@ def summary(
 
 
 Counts = dict[Any, dict[Any, int]]  # key -> level (None: not decided) -> organizations
+
+
+class _Committees(dict[int, list[int]]):
+    """Each parent's committees on its path (itself included) within the report's unit, and
+    their names and paths."""
+
+    names: dict[int, tuple[str, str]]
+
+
+def _committees_over(session: Session, parents: list[int], under: str) -> _Committees:
+    """Read by id — the parents, then the organizations above them not read yet — rather than
+    every committee of the tree by its path (a scan of all organizations)."""
+    found: dict[int, tuple[str, str, str]] = {}
+
+    columns = select(Organization.id, Organization.name, Organization.path, Organization.kind)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+
+    def read(ids: set[int]) -> None:
+        for chunk in _chunks(sorted(ids)):
+            # One array parameter on PostgreSQL (a thousand placeholders cost more to send
+            # than the lookups); SQLite has no arrays.
+            where = (
+                Organization.id == any_(literal(chunk, ARRAY(Integer)))
+                if postgresql
+                else Organization.id.in_(chunk)
+            )
+            for oid, name, path, kind in session.execute(columns.where(where)):
+                found[oid] = (name, path, kind)
+
+    read(set(parents))
+    read(
+        {int(part) for _, path, _ in found.values() for part in path.strip("/").split("/")}
+        - found.keys()
+    )
+    committees = _Committees()
+    committees.names = {
+        oid: (name, path)
+        for oid, (name, path, kind) in found.items()
+        if kind == OrgKind.COMMITTEE.value and path.startswith(under)
+    }
+    for parent in parents:
+        on_path = (int(part) for part in found[parent][1].strip("/").split("/"))
+        committees[parent] = [oid for oid in on_path if oid in committees.names]
+    return committees
+
+
+def _chunks(ids: list[int], size: int = 5000) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def _counts(session: Session, graded: Any) -> tuple[Counts, Counts, Counts]:
