@@ -221,15 +221,20 @@ class _Compiled(NamedTuple):
     results: tuple[tuple[int, Any], ...]  # (column index, result processor)
 
 
+_KEYS: dict[type, tuple[Any, tuple[str, ...]]] = {}  # a class's mapper, its key's columns
+
+
 def persistent(session: Session, cls: type[T], values: dict[str, Any]) -> T:
     """The ORM object of a row read without the ORM (a DriverStatement), as if the session had
     loaded it: `values` its loaded columns (no history), the others expired (loaded if read),
     in the session's identity map. An object the session holds already is returned as it is,
     as a query would."""
-    mapper = class_mapper(cls)
-    key = mapper.identity_key_from_primary_key(
-        tuple(values[str(c.key)] for c in mapper.primary_key)
-    )
+    found = _KEYS.get(cls)
+    if found is None:
+        mapper = class_mapper(cls)
+        found = _KEYS[cls] = (mapper, tuple(str(c.key) for c in mapper.primary_key))
+    mapper, names = found
+    key = mapper.identity_key_from_primary_key(tuple(values[name] for name in names))
     held = session.identity_map.get(key)
     if held is not None:
         return held

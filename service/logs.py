@@ -114,6 +114,12 @@ def configure(fmt: str = "json") -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.getLogger("transitions").setLevel(logging.WARNING)  # a line per callback otherwise
+    # What no line here shows is not collected per record (the logging HOWTO's "Optimization"):
+    # the caller's file, line and function (a walk up the stack), the thread, the
+    # multiprocessing process name. The process id stays: gunicorn's lines show it.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
 
 
 def install() -> None:

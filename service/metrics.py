@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from flask import Flask, Request, Response, current_app
 from prometheus_client import (
@@ -36,15 +37,32 @@ TRANSITIONS = Counter("grading_transitions_total", "grading transitions fired", 
 
 
 def observe(request: Request, status: int, seconds: float) -> None:
-    route = request.url_rule.rule if request.url_rule else "(no route)"
+    rule = request.url_rule
+    route = rule.rule if rule else "(no route)"
     if route == "/metrics":
         return
-    REQUESTS.labels(request.method, route, str(status)).inc()
-    LATENCY.labels(route).observe(seconds)
+    key = (request.method, route, status)
+    children = _CHILDREN.get(key)
+    if children is None:
+        children = _CHILDREN[key] = (
+            REQUESTS.labels(request.method, route, str(status)),
+            LATENCY.labels(route),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def transition_fired(name: str) -> None:
-    TRANSITIONS.labels(name).inc()
+    child = _FIRED.get(name)
+    if child is None:
+        child = _FIRED[name] = TRANSITIONS.labels(name)
+    child.inc()
+
+
+# Each label combination's child, looked up once (`labels` validates and locks every call).
+# Bounded: the routes, methods and statuses the app answers; the transitions of the workflow.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_FIRED: dict[str, Any] = {}
 
 
 class PendingApprovals(Collector):
