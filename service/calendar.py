@@ -47,8 +47,18 @@ def now() -> datetime:
 
 
 def today() -> date:
-    """Today's date where the campaign is run."""
-    return now().astimezone(_zone).date()
+    """Today's date where the campaign is run (worked out once per second of the clock)."""
+    global _today
+    second = int(clock() // 1)
+    known = _today
+    if known[0] == second and known[1] is _zone:
+        return known[2]
+    day = datetime.fromtimestamp(second, UTC).astimezone(_zone).date()
+    _today = (second, _zone, day)
+    return day
+
+
+_today: tuple[int, tzinfo | None, date] = (0, None, date.min)  # (second, zone, its date)
 
 
 def local_date(moment: datetime | None) -> date | None:

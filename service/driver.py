@@ -91,6 +91,8 @@ def rows(connection: Connection[Any], statement: Prepared, values: Sequence[Any]
     """The statement's rows (tuples), its transaction begun first if none is open. A driver
     error is raised as psycopg raises it; a failure that may leave the connection's protocol
     state unknown closes the connection (the pool then replaces it)."""
+    if connection._pipeline is not None:
+        raise errors.NotSupportedError("a hot statement does not run in a psycopg pipeline")
     with connection.lock:
         state = _state(connection)
         transformer = state.transformer
@@ -100,7 +102,7 @@ def rows(connection: Connection[Any], statement: Prepared, values: Sequence[Any]
         params = transformer.dump_sequence(values, formats)
         pgconn = connection.pgconn
         begin = not connection.autocommit and pgconn.transaction_status == _IDLE
-        if begin and connection._pipeline is None:
+        if begin:
             result = _begin_and_run(connection, state, statement, params)
         else:
             result = _run(connection, state, statement, params)

@@ -114,6 +114,12 @@ def test_a_statement_dropped_within_a_transaction_fails_that_transaction_only(
     assert driver.rows(conn, ONE, [1]) == [(1, 2)]
 
 
+def test_a_psycopg_pipeline_is_refused_not_mixed_with(conn: psycopg.Connection[Any]) -> None:
+    with conn.pipeline(), pytest.raises(errors.NotSupportedError):
+        driver.rows(conn, ONE, [1])
+    assert driver.rows(conn, ONE, [1]) == [(1, 2)]
+
+
 def test_a_connection_that_fails_inside_the_pipeline_is_closed(
     conn: psycopg.Connection[Any], request: Any
 ) -> None:
