@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, and_, any_, case, func, literal, select, tuple_
+from sqlalchemy import Integer, and_, any_, case, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
@@ -108,7 +108,7 @@ def summary(
     # Count in SQL per (parent, level), (domain, level) and (area, level) — one scan of the
     # gradings on PostgreSQL (GROUPING SETS) — then add each parent's groups to the committees
     # on its path (the roll-up touches groups, not gradings).
-    by_parent, by_domain, by_area = _counts(session, graded)
+    by_parent, by_domain, by_area = _counts(session, graded, codes)
     units: dict[int, tuple[str, str, dict[str, int]]] = {}
     committees = _committees_over(session, [p for p in by_parent if p is not None], root.path)
     for parent_id, counts_here in by_parent.items():
@@ -196,31 +196,47 @@ def _chunks(ids: list[int], size: int = 5000) -> Iterator[list[int]]:
         yield ids[start : start + size]
 
 
-def _counts(session: Session, graded: Any) -> tuple[Counts, Counts, Counts]:
+def _counts(session: Session, graded: Any, codes: list[str]) -> tuple[Counts, Counts, Counts]:
     """Organizations per (parent, level), (domain, level) and (coordination area, level)."""
     keys = (graded.c.parent_id, graded.c.domain, graded.c.coordination_area)
     found: tuple[Counts, Counts, Counts] = ({}, {}, {})
     if session.get_bind().dialect.name == "postgresql":
-        # GROUPING(parent, domain, area) tells the sets apart: a bit is set for each key left
-        # out of the row's set (a NULL domain is a group of its own, not a missing key).
-        # The sets are taken over (parent, domain, area, level) counted first: hashing ~28,000
-        # groups three ways instead of 200,000 rows (measured ~20 % faster on 200,000).
+        # Counted first per (parent, domain, area) with one count per level code (FILTER) and
+        # one of all — ~7,000 groups of three keys over 200,000 rows, where grouping by the
+        # level too made ~28,000 of four (measured ~14 % faster on 199,815 organizations) —
+        # then summed three ways (GROUPING SETS). GROUPING(parent, domain, area) tells the
+        # sets apart: a bit is set for each key left out of the row's set (a NULL domain is a
+        # group of its own, not a missing key). What no code counts (no level standing yet, or
+        # one the scheme does not name) is the rest of the total, under None.
         which = {0b011: 0, 0b101: 1, 0b110: 2}
         pre = (
-            select(*keys, graded.c.level, func.count().label("n"))
-            .group_by(*keys, graded.c.level)
+            select(
+                *keys,
+                func.count().label("n"),
+                *(
+                    func.count().filter(graded.c.level == code).label(f"level_{i}")
+                    for i, code in enumerate(codes)
+                ),
+            )
+            .group_by(*keys)
             .subquery()
         )
         grouped = (pre.c.parent_id, pre.c.domain, pre.c.coordination_area)
+        per_code = [func.sum(pre.c[f"level_{i}"]) for i in range(len(codes))]
         rows = session.execute(
-            select(*grouped, pre.c.level, func.sum(pre.c.n), func.grouping(*grouped)).group_by(
-                func.grouping_sets(*(tuple_(key, pre.c.level) for key in grouped))
+            select(*grouped, func.grouping(*grouped), func.sum(pre.c.n), *per_code).group_by(
+                func.grouping_sets(*grouped)
             )
         )
-        for parent_id, domain, area, level, n, bits in rows:
+        for parent_id, domain, area, bits, total, *numbers in rows:
             index = which[bits]
-            key = (parent_id, domain, area)[index]
-            found[index].setdefault(key, {})[level] = int(n)
+            counts: dict[Any, int] = {
+                code: int(n) for code, n in zip(codes, numbers, strict=True) if n
+            }
+            rest = int(total) - sum(counts.values())
+            if rest:
+                counts[None] = rest
+            found[index][(parent_id, domain, area)[index]] = counts
         return found
     for index, key_column in enumerate(keys):
         query = select(key_column, graded.c.level, func.count()).group_by(
