@@ -32,7 +32,7 @@ _TUPLES = pq.ExecStatus.TUPLES_OK
 _FATAL = pq.ExecStatus.FATAL_ERROR
 _IDLE = pq.TransactionStatus.IDLE
 _MISSING = "26000"  # invalid_sql_statement_name: no prepared statement of that name
-_names = (f"grading_{n}".encode() for n in itertools.count())  # unique in the process
+_numbers = itertools.count()  # next() on it is one C call: safe from several threads
 
 
 class Prepared:
@@ -125,7 +125,7 @@ def _error(result: pq.abc.PGresult, transformer: Any) -> Exception:
 def _name(connection: Connection[Any], state: _State, statement: Prepared) -> bytes:
     name = state.names.get(statement)
     if name is None:
-        name = next(_names)
+        name = f"grading_{next(_numbers)}".encode()  # unique in the process
         connection.pgconn.send_prepare(name, statement.sql)
         (result,) = connection.wait(execute(connection.pgconn))
         if result.status != _OK:

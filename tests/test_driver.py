@@ -4,7 +4,9 @@ server or psycopg drops the prepared statements."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -167,7 +169,7 @@ def test_transitions_go_on_after_the_server_dropped_the_prepared_statements(
     try:
         for body in (there, back, there, back):
             with engine.pool.connect() as pooled:  # the pool's one idle connection
-                pooled.dbapi_connection.pgconn.exec_(b"DEALLOCATE ALL")  # type: ignore[union-attr]
+                pooled.dbapi_connection.pgconn.exec_(b"DEALLOCATE ALL")
             moved = client.post(path, json=body, headers=headers)
             assert moved.status_code == 200, moved.get_json()
             assert _prepared_here(engine) >= 2  # the token's lookup, the load (and the write)
@@ -182,3 +184,22 @@ def test_transitions_go_on_after_the_server_dropped_the_prepared_statements(
     with Session(check) as session:
         assert session.get_one(Grading, grading_id).state == "self_rating"
     check.dispose()
+
+
+def test_connections_in_several_threads_prepare_at_once(request: Any, db_kind: str) -> None:
+    """Each statement's name comes from one process-wide counter (gthread workers prepare on
+    their own connections at the same moment)."""
+    if db_kind != "postgresql":
+        pytest.skip("the driver's own path is PostgreSQL's")
+    url = str(request.config.getoption("--pg-url")).replace("postgresql+psycopg", "postgresql")
+    statements = [driver.Prepared(f"SELECT %(n)s::INTEGER + {i}") for i in range(20)]
+    start = threading.Barrier(8)
+
+    def work(k: int) -> list[Any]:
+        with psycopg.connect(url) as connection:
+            start.wait()
+            return [driver.rows(connection, s, [k])[0][0] for s in statements]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(8)))
+    assert results == [[k + i for i in range(20)] for k in range(8)]
