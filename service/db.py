@@ -144,11 +144,12 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 class DriverStatement:
-    """A Core statement for a hot path, run on PostgreSQL straight on the driver's cursor:
-    compiled once, its parameters bound and its columns converted by the statement's own
-    types' processors, its rows plain sequences — without SQLAlchemy's per-execution context
-    and result metadata, or the driver's column descriptions (about a quarter of a
-    transition's CPU in its profile). Elsewhere (SQLite) it runs as any statement does.
+    """A Core statement for a hot path, run on PostgreSQL below SQLAlchemy's execution (on
+    psycopg's libpq connection, prepared once per connection: service.driver): compiled once,
+    its parameters bound and its columns converted by the statement's own types' processors,
+    its rows plain sequences — without SQLAlchemy's per-execution context and result metadata
+    (about a quarter of a transition's CPU in its profile). Elsewhere (SQLite) it runs as any
+    statement does.
 
     Kept as SQLAlchemy keeps them: the connection's cursor events fire (the statement-count
     tests see it), a driver error is wrapped and a dropped connection invalidated as

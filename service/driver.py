@@ -31,7 +31,7 @@ _OK = pq.ExecStatus.COMMAND_OK
 _TUPLES = pq.ExecStatus.TUPLES_OK
 _FATAL = pq.ExecStatus.FATAL_ERROR
 _IDLE = pq.TransactionStatus.IDLE
-_MISSING = "26000"  # invalid_sql_statement_name: no prepared statement of that name
+_MISSING = b"26000"  # invalid_sql_statement_name: no prepared statement of that name
 _numbers = itertools.count()  # next() on it is one C call: safe from several threads
 
 
@@ -39,7 +39,7 @@ class Prepared:
     """A statement in the form libpq takes: `$n` placeholders and the parameter names in
     their order."""
 
-    __slots__ = ("order", "sql")
+    __slots__ = ("formats", "order", "sql")
 
     def __init__(self, pyformat_sql: str) -> None:
         order: list[str] = []
@@ -54,6 +54,7 @@ class Prepared:
 
         self.sql = _PLACEHOLDER.sub(placeholder, pyformat_sql).encode()
         self.order = tuple(order)
+        self.formats = [PyFormat.TEXT] * len(order)  # every parameter sent as text
 
 
 _PLACEHOLDER = re.compile(r"%\(([^)]+)\)s|%%")
@@ -62,12 +63,11 @@ _PLACEHOLDER = re.compile(r"%\(([^)]+)\)s|%%")
 class _State:
     """What this module keeps per connection: the names it prepared, a transformer."""
 
-    __slots__ = ("formats", "names", "transformer")
+    __slots__ = ("names", "transformer")
 
     def __init__(self, connection: Connection[Any]) -> None:
         self.names: dict[Prepared, bytes] = {}
         self.transformer: Any = Transformer(connection)
-        self.formats: dict[int, list[PyFormat]] = {}
 
 
 def _state(connection: Connection[Any]) -> _State:
@@ -96,10 +96,7 @@ def rows(connection: Connection[Any], statement: Prepared, values: Sequence[Any]
     with connection.lock:
         state = _state(connection)
         transformer = state.transformer
-        formats = state.formats.get(len(values))
-        if formats is None:
-            formats = state.formats[len(values)] = [PyFormat.TEXT] * len(values)
-        params = transformer.dump_sequence(values, formats)
+        params = transformer.dump_sequence(values, statement.formats)
         pgconn = connection.pgconn
         begin = not connection.autocommit and pgconn.transaction_status == _IDLE
         if begin:
@@ -107,13 +104,18 @@ def rows(connection: Connection[Any], statement: Prepared, values: Sequence[Any]
         else:
             result = _run(connection, state, statement, params)
         if result.status != _TUPLES:
-            if result.status == _FATAL and result.error_field(pq.DiagnosticField.SQLSTATE) == (
-                _MISSING.encode()
-            ):
+            if _missing(result):
                 state.names.clear()
             raise _error(result, transformer)
         transformer.set_pgresult(result)
         return transformer.load_rows(0, result.ntuples, tuple)
+
+
+def _missing(result: pq.abc.PGresult) -> bool:
+    """The server has no prepared statement of the name the statement was run by."""
+    return bool(
+        result.status == _FATAL and result.error_field(pq.DiagnosticField.SQLSTATE) == _MISSING
+    )
 
 
 def _error(result: pq.abc.PGresult, transformer: Any) -> Exception:
@@ -148,9 +150,7 @@ def _begin_and_run(
     """BEGIN and the statement in one pipeline. A statement the server no longer has (the
     error aborts only this fresh transaction) is rolled back, prepared again, and run."""
     result = _pipelined(connection, _name(connection, state, statement), params)
-    if result.status == _FATAL and result.error_field(pq.DiagnosticField.SQLSTATE) == (
-        _MISSING.encode()
-    ):
+    if _missing(result):
         connection.pgconn.send_query(b"ROLLBACK")
         connection.wait(execute(connection.pgconn))
         state.names.clear()

@@ -28,11 +28,16 @@ INERROR = pq.TransactionStatus.INERROR
 IDLE = pq.TransactionStatus.IDLE
 
 
+def _libpq_url(request: Any) -> str:
+    """The suite's PostgreSQL server, as psycopg (not SQLAlchemy) names it."""
+    return str(request.config.getoption("--pg-url")).replace("postgresql+psycopg", "postgresql")
+
+
 @pytest.fixture
 def conn(request: Any, db_kind: str) -> Iterator[psycopg.Connection[Any]]:
     if db_kind != "postgresql":
         pytest.skip("the driver's own path is PostgreSQL's")
-    url = str(request.config.getoption("--pg-url")).replace("postgresql+psycopg", "postgresql")
+    url = _libpq_url(request)
     with psycopg.connect(url) as connection:
         yield connection
 
@@ -129,7 +134,7 @@ def test_a_connection_that_fails_inside_the_pipeline_is_closed(
     SQLAlchemy takes a closed connection's error for a disconnect and replaces it."""
     assert driver.rows(conn, ONE, [1]) == [(1, 2)]
     conn.rollback()
-    url = str(request.config.getoption("--pg-url")).replace("postgresql+psycopg", "postgresql")
+    url = _libpq_url(request)
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
     with pytest.raises(psycopg.OperationalError):
@@ -191,7 +196,7 @@ def test_connections_in_several_threads_prepare_at_once(request: Any, db_kind: s
     their own connections at the same moment)."""
     if db_kind != "postgresql":
         pytest.skip("the driver's own path is PostgreSQL's")
-    url = str(request.config.getoption("--pg-url")).replace("postgresql+psycopg", "postgresql")
+    url = _libpq_url(request)
     statements = [driver.Prepared(f"SELECT %(n)s::INTEGER + {i}") for i in range(20)]
     start = threading.Barrier(8)
 

@@ -110,12 +110,14 @@ def summary(
     # on its path (the roll-up touches groups, not gradings).
     by_parent, by_domain, by_area = _counts(session, graded, codes)
     units: dict[int, tuple[str, str, dict[str, int]]] = {}
-    committees = _committees_over(session, [p for p in by_parent if p is not None], root.path)
+    above, committees = _committees_over(
+        session, [p for p in by_parent if p is not None], root.path
+    )
     for parent_id, counts_here in by_parent.items():
         if parent_id is None:
             continue
-        for cid in committees.get(parent_id, ()):
-            counts = units.setdefault(cid, (*committees.names[cid], {}))[2]
+        for cid in above[parent_id]:
+            counts = units.setdefault(cid, (*committees[cid], {}))[2]
             for level, n in counts_here.items():
                 counts[level] = counts.get(level, 0) + n
     domain_labels = dict(session.execute(select(Domain.code, Domain.label)).all())
@@ -147,18 +149,14 @@ def summary(
 Counts = dict[Any, dict[Any, int]]  # key -> level (None: not decided) -> organizations
 
 
-class _Committees(dict[int, list[int]]):
+def _committees_over(
+    session: Session, parents: list[int], under: str
+) -> tuple[dict[int, list[int]], dict[int, tuple[str, str]]]:
     """Each parent's committees on its path (itself included) within the report's unit, and
-    their names and paths."""
-
-    names: dict[int, tuple[str, str]]
-
-
-def _committees_over(session: Session, parents: list[int], under: str) -> _Committees:
-    """Read by id — the parents, then the organizations above them not read yet — rather than
-    every committee of the tree by its path (a scan of all organizations)."""
+    those committees' names and paths. Read by id — the parents, then the organizations
+    above them not read yet — rather than every committee of the tree by its path (a scan of
+    all organizations)."""
     found: dict[int, tuple[str, str, str]] = {}
-
     columns = select(Organization.id, Organization.name, Organization.path, Organization.kind)
     postgresql = session.get_bind().dialect.name == "postgresql"
 
@@ -175,20 +173,22 @@ def _committees_over(session: Session, parents: list[int], under: str) -> _Commi
                 found[oid] = (name, path, kind)
 
     read(set(parents))
-    read(
-        {int(part) for _, path, _ in found.values() for part in path.strip("/").split("/")}
-        - found.keys()
-    )
-    committees = _Committees()
-    committees.names = {
+    read({oid for _, path, _ in found.values() for oid in _path_ids(path)} - found.keys())
+    committees = {
         oid: (name, path)
         for oid, (name, path, kind) in found.items()
         if kind == OrgKind.COMMITTEE.value and path.startswith(under)
     }
-    for parent in parents:
-        on_path = (int(part) for part in found[parent][1].strip("/").split("/"))
-        committees[parent] = [oid for oid in on_path if oid in committees.names]
-    return committees
+    above = {
+        parent: [oid for oid in _path_ids(found[parent][1]) if oid in committees]
+        for parent in parents
+    }
+    return above, committees
+
+
+def _path_ids(path: str) -> list[int]:
+    """The organizations on a materialized path ("/1/7/42/"), root first."""
+    return [int(part) for part in path.strip("/").split("/")]
 
 
 def _chunks(ids: list[int], size: int = 5000) -> Iterator[list[int]]:
