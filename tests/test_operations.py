@@ -133,6 +133,36 @@ def test_a_production_server_refuses_development_secrets() -> None:
     assert "AUDIT_SIGNING_KEY is not set" in done.stderr
 
 
+def test_a_gunicorn_worker_keeps_what_it_built_at_start_out_of_the_collectors_walks() -> None:
+    env = {**os.environ, "DATABASE_URL": unmigrated(), "DEVELOPMENT": "1"}
+    done = _python(env, "-c", "import gc, service.wsgi; print(gc.get_freeze_count())")
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip().splitlines()[-1]) > 10_000  # modules, mappers, schemas…
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/api/v1/gradings/12/transitions",
+        "/api/v1/ballots/KJ74K-HQ02J",
+        "/api/v1/ballots/cast",
+        "/b/KJ74K-HQ02J?x=1",
+        "/b?code=kj74k+hq02j",
+        "/b/receipt?session=3&receipt=7KQ2M-XB4RT",
+        "/complaints/ABCDEFGH2345",
+        "/api/v1/public/complaints/ABCDEFGH2345/track",
+        "/api/v1/public/ballot-sessions/3/receipts/7KQ2M-XB4RT",
+        "/notice/3?code=1&page=2",
+        "/api/v1/reports/summary?unit=1",
+    ],
+)
+def test_a_path_without_a_secrets_marker_is_logged_as_the_full_search_would_log_it(
+    text: str,
+) -> None:
+    searched = logs.SECRET_IN_QUERY.sub(r"\1…", logs.SECRET_IN_PATH.sub(r"\1…", text))
+    assert logs.redact(text) == searched
+
+
 def test_each_request_logs_one_json_line_with_the_id_its_error_names(
     broken: Flask, capsys: pytest.CaptureFixture[str]
 ) -> None:
