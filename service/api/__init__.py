@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import service.api.routes  # noqa: F401  (importing it registers every endpoint)
@@ -41,25 +41,31 @@ def install(app: Flask) -> None:
     app.register_blueprint(pages)
     problems.install(app)
 
+    # Both run on every request: each context object is looked up once, the request id's
+    # header read from the WSGI environ as werkzeug would.
     @app.before_request
     def _request_id() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
-        g.started = time.perf_counter()
+        here = g._get_current_object()
+        incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
+        here.request_id = incoming if REQUEST_ID_RE.match(incoming) else os.urandom(16).hex()
+        here.started = time.perf_counter()
         _whole_chunked_body()
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers["X-Request-Id"] = g.get("request_id", "")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        seconds = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.observe(request, response.status_code, seconds)
+        here = g._get_current_object()
+        asked: Request = request._get_current_object()  # type: ignore[attr-defined]
+        headers, status = response.headers, response.status_code
+        headers["X-Request-Id"] = getattr(here, "request_id", "")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        seconds = time.perf_counter() - getattr(here, "started", time.perf_counter())
+        metrics.observe(asked, status, seconds)
         REQUESTS.info(
             "request",
             extra={
-                "method": request.method,
-                "path": logs.redact(request.path),
-                "status": response.status_code,
+                "method": asked.method,
+                "path": logs.redact(asked.path),
+                "status": status,
                 "duration_ms": round(seconds * 1000, 1),
             },
         )

@@ -17,7 +17,7 @@ from functools import cache, wraps
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Request, Response, current_app, g, request
 from marshmallow import Schema
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -333,7 +333,8 @@ def _load_body(schema_cls: type[Schema]) -> dict[str, Any]:
 
 
 def _load_query(schema_cls: type[Schema] | None) -> dict[str, Any]:
-    args = request.args.to_dict(flat=True)
+    asked: Request = request._get_current_object()  # type: ignore[attr-defined]
+    args = asked.args.to_dict(flat=True) if asked.query_string else {}
     for name, value in args.items():
         if "\x00" in value or "\x00" in name:
             raise ValidationFailed(
