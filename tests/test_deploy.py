@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import time
+import tomllib
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from bench import peers_ab
 from service.db import make_engine
 from tests.conftest import _pg_admin_engine
 from tests.test_audit_tamper import copy  # noqa: F401 (fixture)
@@ -168,3 +170,30 @@ def test_gunicorns_own_refusals_are_problem_json(copy: str) -> None:  # noqa: F8
             assert answer.status == status, body
             assert answer.getheader("Content-Type") == "application/problem+json"
             assert body["type"] == f"/problems/{kind}" and body["status"] == status
+
+
+def test_the_side_by_side_benchmark_runs_each_checkout_as_the_peers_run_the_project(
+    tmp_path: Path,
+) -> None:
+    """bench/peers_ab.py: the harness's own `service` target, once per checkout, next to
+    fsmlog; nothing else of the target changed."""
+    harness = tmp_path / "peers"
+    harness.mkdir()
+    (harness / "targets.toml").write_text(
+        "# One [[target]] per server\n"
+        '[[target]]\nname = "bare_flask"\ndir = "bare_flask"\n'
+        '[[target]]\nname = "fsmlog"\ndir = "fsmlog"\ndb = "peers_fsmlog"\n'
+        '[[target]]\nname = "service"\ndir = "$PEERS_PROJECT"\ndb = "peers_service"\n'
+        'setup = ["x {work}/service.token"]\ntoken_file = "{work}/service.token"\n'
+        'path = "/api/v1/gradings/{id}/transitions"\n',
+        encoding="utf-8",
+    )
+    written = peers_ab.config(harness, {"old": Path("/a"), "new": Path("/b")})
+    targets = tomllib.loads(written)["target"]
+    assert [t["name"] for t in targets] == ["fsmlog", "old", "new"]
+    assert targets[0]["dir"] == str(harness / "fsmlog")
+    assert [(t["dir"], t["db"], t["token_file"]) for t in targets[1:]] == [
+        ("/a", "peers_old", "{work}/old.token"),
+        ("/b", "peers_new", "{work}/new.token"),
+    ]
+    assert targets[1]["path"] == targets[2]["path"] == "/api/v1/gradings/{id}/transitions"
