@@ -18,15 +18,22 @@ from typing import Any
 from flask import g, has_request_context, request
 from pythonjsonlogger.json import JsonEncoder
 
+# Where a secret travels: after one of these path prefixes, or as one of these query values.
+SECRET_PATH_PREFIXES = (
+    "/b/",
+    "/api/v1/ballots/",
+    "/complaints/",
+    "/api/v1/public/complaints/",
+    "/receipts/",
+)
+SECRET_QUERY_NAMES = ("code", "receipt")
 SECRET_IN_PATH = re.compile(
-    r"(/b/|/api/v1/ballots/|/complaints/|/api/v1/public/complaints/|/receipts/)"
+    f"({'|'.join(map(re.escape, SECRET_PATH_PREFIXES))})"
     r"(?!track\b|new\b|cast\b|receipt\b)[^\s?\"/]+"
 )
-SECRET_IN_QUERY = re.compile(r"([?&](?:code|receipt)=)[^\s&\"]+")
-
-
-# What every secret-carrying text holds: most paths hold none and are not searched further.
-_MARKERS = ("/b/", "/ballots/", "/complaints/", "/receipts/", "code=", "receipt=")
+SECRET_IN_QUERY = re.compile(f"([?&](?:{'|'.join(SECRET_QUERY_NAMES)})=)" r"[^\s&\"]+")
+# Text holding none of these cannot match either pattern: most paths are not searched further.
+_MARKERS = SECRET_PATH_PREFIXES + tuple(f"{name}=" for name in SECRET_QUERY_NAMES)
 
 
 def redact(text: str) -> str:
