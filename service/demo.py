@@ -18,6 +18,7 @@ from service.accounts import operations as accounts
 from service.accounts.models import Role
 from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
+from service.campaigns.procedure import Duty, Holder
 from service.context import Actor
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
@@ -141,6 +142,19 @@ def organizations(session: Session, actor: Actor, year: int) -> Places:
         area: str | None = None,
         founded: date | None = None,
     ) -> Organization:
+        grassroots = kind != "committee"
+        secretary = _name(n) if grassroots or parent else None
+        # 支部基本情况: the roll (one in eight 预备), the 支委 and when they were elected
+        roll = {
+            "full_members": members - members // 8,
+            "probationary_members": members // 8,
+            "committee_members": [
+                {"name": secretary, "post": "书记"},
+                {"name": _name(n + 11), "post": "组织委员"},
+                {"name": _name(n + 17), "post": "宣传委员"},
+            ],
+            "elected_on": date(year - 1 - n % 3, 9, 1),
+        }
         return orgs.create_organization(
             session,
             actor,
@@ -151,9 +165,10 @@ def organizations(session: Session, actor: Actor, year: int) -> Places:
                 "kind": kind,
                 "domain": domain,
                 "member_count": members,
-                "secretary": _name(n) if kind != "committee" or parent else None,
+                "secretary": secretary,
                 "coordination_area": area,
                 "founded_on": founded,
+                **(roll if grassroots else {}),
             },
         )
 
@@ -208,7 +223,8 @@ def organizations(session: Session, actor: Actor, year: int) -> Places:
             members=20 + i * 5,
             n=40 + i,
         )
-    school = org(county, "YC-XL-SZ3", "兴隆县第三中学党总支", "general_branch", "school", 41, 50)
+    # the general branch's roll counts its first branch's 13 members
+    school = org(county, "YC-XL-SZ3", "兴隆县第三中学党总支", "general_branch", "school", 16, 50)
     org(school, "YC-XL-SZ3-01", "兴隆县第三中学第一党支部", "branch", "school", 13, 51)
     return Places(city, county, town)
 
@@ -281,6 +297,17 @@ def campaign(
                 }
             ],
             "new_org_cutoff": date(year - 1, 7, 1),
+            # the seed documents' procedure, said out loud (it is also the default): the
+            # superior's duties stay with the county's people, the branch forms its opinion,
+            # a 分类定级会议 decides; the inspection group accepts rectification and promotion;
+            # the county's leading group gives its opinion before a promotion
+            "decision_config": {
+                "duties": {duty.value: Holder.SUPERIOR.value for duty in Duty},
+                "branch_opinion": True,
+                "decision_meeting": True,
+                "inspection_acceptance": ["rectification", "promotion"],
+                "promotion_opinions": [{"code": "LG", "name": "县委党建工作领导小组"}],
+            },
         },
     )
     campaigns.open_campaign(session, actor, created)

@@ -1,7 +1,8 @@
 """The demo in motion, so that `make run` shows every page with something on it: 青石镇's three
-village branches go the whole way to 公示 (survey, self-rating, a paper tally, the superior's
-assessment, a decision approved by the supervisor), and the school's two organizations reach
-the ballot meeting: a session is open and its codes wait to be used.
+village branches go the whole way to 公示 (survey, self-rating, a paper tally, the branch's
+opinion, the superior's assessment, the township's 分类定级会议, a decision approved by the
+supervisor), and the school's two organizations reach the ballot meeting: a session is open
+and its codes wait to be used.
 
 Everything goes through the same domain operations as the API, acted by the demo's accounts
 (the county's reviewer, teller and supervisor), so the audit trail reads as it would."""
@@ -20,6 +21,7 @@ from service.ballots import operations as ballots
 from service.ballots.models import BallotCode, BallotSession
 from service.campaigns.models import Campaign
 from service.context import Actor
+from service.decisions import meetings
 from service.decisions import operations as decisions
 from service.gradings import operations as gradings
 from service.gradings.models import Grading
@@ -115,15 +117,17 @@ def _to_evaluation(
         {
             "scores": sheet(standard, total),
             "proposed_level": level,
-            "explanation": "对照七项指标逐项自评",
+            "explanation": "对照七项指标逐项自评，工作业绩和群众评价两项略有差距",
+            "work_report": "一年来，支部坚持“三会一课”，开展主题党日12次，"
+            "党员结对帮扶困难群众15户，为群众办实事8件。",
         },
     )
     gradings.request_transition(session, cast.secretary, grading, "submit_self_rating", None)
 
 
-def _to_publicity(
-    session: Session, cast: Cast, grading: Grading, level: str, total: Decimal
-) -> None:
+def _to_review(session: Session, cast: Cast, grading: Grading, level: str, total: Decimal) -> None:
+    """Through evaluation (a paper tally of the meeting, the branch's opinion) to the
+    superior's assessment and the reviewer's proposal."""
     _to_evaluation(session, cast, grading, total, level)
     ballots.paper_tally(
         session,
@@ -133,19 +137,31 @@ def _to_publicity(
             "categories": [
                 {
                     "code": "members",
-                    "issued": 20,
+                    "present": 19,
+                    "issued": 19,
                     "returned": 19,
                     "invalid": 0,
                     "distribution": {level: 19},
                 },
                 {
                     "code": "public_reps",
+                    "present": 10,
                     "issued": 10,
                     "returned": 10,
                     "invalid": 0,
                     "distribution": {level: 10},
                 },
             ]
+        },
+    )
+    scoring.form_opinion(
+        session,
+        cast.secretary,
+        grading,
+        {
+            "level": level,
+            "opinion": "依据测评结果，支部委员会研究提出定级意见",
+            "met_on": calendar.today(),
         },
     )
     gradings.request_transition(session, cast.teller, grading, "close_evaluation", None)
@@ -158,12 +174,39 @@ def _to_publicity(
         {"scores": sheet(standard, total), "note": "量化考核"},
     )
     decisions.propose(session, cast.reviewer, grading, {"level": level})
+
+
+def _decided(session: Session, cast: Cast, grading: Grading) -> None:
     outcome = gradings.request_transition(
         session, cast.reviewer, grading, "decide", "青石镇分类定级会议研究"
     )
     assert outcome.approval is not None
     gradings.settle_approval(
         session, cast.supervisor, outcome.approval, approve=True, comment="同意"
+    )
+
+
+def _meeting(
+    session: Session, cast: Cast, campaign: Campaign, noticed: list[tuple[Grading, str]]
+) -> None:
+    """青石镇党委's 分类定级会议, chaired by its secretary, deciding the three levels."""
+    first = session.get_one(Organization, noticed[0][0].organization_id)
+    assert first.parent_id is not None
+    committee = session.get_one(Organization, first.parent_id)
+    chair = committee.secretary or "青石镇党委书记"
+    meetings.record_meeting(
+        session,
+        cast.reviewer,
+        campaign,
+        committee,
+        [(g, session.get_one(Organization, g.organization_id)) for g, _ in noticed],
+        {
+            "held_on": calendar.today(),
+            "chaired_by": chair,
+            "attendees": [chair, "镇党委副书记", "组织委员", "宣传委员", "纪委书记"],
+            "minutes": "综合上级考核结果、测评结果和基层党组织自我评定意见，逐个研究确定等级。",
+            "results": [{"grading_id": g.id, "level": level} for g, level in noticed],
+        },
     )
 
 
@@ -177,8 +220,12 @@ def stage(session: Session, *, box_secret: str) -> None:
         supervisor=_actor(session, "county.supervisor"),
         secretary=Actor.system("demo"),
     )
-    for code, (level, total) in NOTICED.items():
-        _to_publicity(session, cast, _grading(session, campaign, code), level, Decimal(total))
+    noticed = [(_grading(session, campaign, code), level) for code, (level, _) in NOTICED.items()]
+    for (grading, level), (_, total) in zip(noticed, NOTICED.values(), strict=True):
+        _to_review(session, cast, grading, level, Decimal(total))
+    _meeting(session, cast, campaign, noticed)
+    for grading, _ in noticed:
+        _decided(session, cast, grading)
     voting = [_grading(session, campaign, code) for code in VOTING]
     for grading in voting:
         _to_evaluation(session, cast, grading, Decimal("88.00"), "fairly_good")
@@ -189,7 +236,7 @@ def stage(session: Session, *, box_secret: str) -> None:
         [(g, session.get_one(Organization, g.organization_id)) for g in voting],
         {
             "title": BALLOT_TITLE,
-            "categories": [{"code": "members", "issued": 12}, {"code": "public_reps", "issued": 6}],
+            "categories": [{"code": "members", "issued": 16}, {"code": "public_reps", "issued": 6}],
         },
         box_secret=box_secret,
     )

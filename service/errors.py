@@ -195,6 +195,19 @@ class SelfApproval(Forbidden):
     description = "A supervisor cannot approve or reject their own request."
 
 
+class SuperiorDuty(Forbidden):
+    """The superior committee's work, tried by someone who may not do it for this organization:
+    `duty` names it, `rule` says which rule refused (code, message_zh, message_en)."""
+
+    type = "superior-duty"
+    title = "A duty of the superior committee"
+    description = (
+        "The seed documents give this work to the committee above the graded organization: "
+        "it needs the role on a committee strictly above it (unless the campaign relaxes the "
+        "duty), and never someone homed in the organization itself. `rule` says which."
+    )
+
+
 class NotFound(DomainError):
     status = 404
     type = "not-found"
@@ -306,7 +319,10 @@ class ScoreIncomplete(Conflict):
 class CodeRejected(Conflict):
     type = "ballot-code-rejected"
     title = "Ballot code rejected"
-    description = "`reason`: unknown (check for typos), used or closed."
+    description = (
+        "`reason`: unknown (check for typos), used, closed, or stage_over (the graded "
+        "organizations have left the stage the meeting was held for)."
+    )
 
 
 class BallotSessionWrongState(Conflict):
@@ -328,6 +344,30 @@ class QuorumNotMet(Conflict):
     type = "quorum-not-met"
     title = "Quorum not met"
     description = "Too few ballots came back; `required` says how many."
+
+
+class BallotRoll(ValidationFailed):
+    """Codes or attendance that do not fit who may vote: `rule` says which rule, with the
+    numbers (eligible, issued, present, required) where they help."""
+
+    type = "ballot-roll"
+    title = "The ballots do not fit the roll"
+    description = (
+        "Who may vote (应到) comes from the graded organizations' rolls (party members) or is "
+        "declared (invited representatives); no more codes than that without the superior's "
+        "reason, enough for the quorum, no more present than eligible. `rule` says which rule "
+        "refused: roll_known, eligible_from_roll, codes_within_roll, over_issue_reason, "
+        "quorum_reachable, present_within_roll."
+    )
+
+
+class AttendanceMismatch(Conflict):
+    type = "ballot-attendance"
+    title = "The attendance does not allow counting"
+    description = (
+        "Counting needs the attendance (实到) of every category recorded, and no category may "
+        "hold more ballots than people present. `rule` says which."
+    )
 
 
 class NotInPublicity(Conflict):
@@ -461,6 +501,11 @@ CATALOGUE_ZH: dict[str, tuple[str, str]] = {
     "account-inactive": ("账号已停用", "该令牌所属的账号已停用。"),
     "forbidden": ("您的角色无权进行此操作", "您可以看到该资源，但您的角色不能执行此操作。"),
     "four-eyes": ("四眼原则", "不能审批自己提出的请求，也不能审批授予自己的权限。"),
+    "superior-duty": (
+        "这是上级党组织的职责",
+        "该项工作须由被评定组织的上级党组织人员负责，本组织的成员不能为本组织办理；"
+        "`rule` 说明依据哪条规则。",
+    ),
     "not-found": ("未找到", "该资源不存在，或不在您所管理的组织范围内。"),
     "conflict": ("与当前状态冲突", "请重新读取该资源后再试。"),
     "duplicate": ("已存在", "编码或用户名等唯一标识已被占用。"),
@@ -480,7 +525,8 @@ CATALOGUE_ZH: dict[str, tuple[str, str]] = {
     "score-incomplete": ("得分不完整", "`missing` 列出尚未取得的评价来源。"),
     "ballot-code-rejected": (
         "票码不可用",
-        "`reason`：unknown（请核对输入）、used（已使用）或 closed（已结束）。",
+        "`reason`：unknown（请核对输入）、used（已使用）、closed（已结束）或 stage_over"
+        "（被评定组织已离开测评环节）。",
     ),
     "ballot-session-state": ("测评场次状态不符", "场次依次为：进行中 → 已截止 → 已计票。"),
     "ballot-box-locked": (
@@ -489,6 +535,15 @@ CATALOGUE_ZH: dict[str, tuple[str, str]] = {
         "或由审批人说明理由后作废该场次并重新组织测评。",
     ),
     "quorum-not-met": ("回收票数不足", "收回的票太少，`required` 说明需要多少。"),
+    "ballot-roll": (
+        "票数与名册不符",
+        "应到人数来自被评定组织的党员名册（或所邀代表的人数）；发票不能超过应到人数（除非上级说明理由），"
+        "也不能少到达不到法定比例；实到不能超过应到。`rule` 说明依据哪条规则。",
+    ),
+    "ballot-attendance": (
+        "到会情况不允许计票",
+        "计票前须登记每一类人员的实到人数，且任何一类收回的票不能多于实到人数。`rule` 说明原因。",
+    ),
     "not-in-publicity": ("不在公示期", "只有在公示期内才能提出意见。"),
     "complaint-state": ("意见处理状态不符", "先分派再答复；已答复的意见不能再改变。"),
     "plan-approved": ("整改方案已批准", "已批准的方案不能再增加事项。"),

@@ -28,6 +28,7 @@ from service.campaigns.models import (
     VetoRule,
 )
 from service.db import Base
+from service.decisions.models import DecisionMeeting, DecisionMeetingResult
 from service.events.models import OutboxEvent, OutboxTip, WebhookDelivery, WebhookSubscription
 from service.gradings.models import Approval, Grading
 from service.idempotency.models import IdempotentResponse
@@ -57,6 +58,8 @@ __all__ = [
     "ChainHead",
     "Checkpoint",
     "Complaint",
+    "DecisionMeeting",
+    "DecisionMeetingResult",
     "Domain",
     "Grading",
     "IdempotentResponse",

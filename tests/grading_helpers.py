@@ -9,18 +9,21 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service.campaigns.models import Campaign
 from service.context import Actor
 from service.db import utcnow
+from service.decisions import meetings, rules
 from service.gradings.models import Grading
+from service.organizations.models import Organization
 from service.records import operations as records
 from service.spotchecks.models import SpotCheck, SpotCheckItem
-from service.workflows.grading import GRADING_SPEC, GRADING_WORKFLOW
+from service.workflows.grading import GRADING_SPEC, GRADING_WORKFLOW, REOPENED_AFTER_SPOT_CHECK
 
 # What each guarded transition needs on record before it can fire.
 NEEDS = {
     "open_self_rating": ["survey_entry"],
     "submit_self_rating": ["self_rating"],
-    "close_evaluation": ["ballot_tally"],
+    "close_evaluation": ["ballot_tally", "branch_opinion"],
     "decide": ["assessment", "decision"],
     "close": ["promotion_decision"],
 }
@@ -28,6 +31,9 @@ ROLE_FOR = {
     "submit_self_rating": "secretary",
     "close_evaluation": "teller",
     "reopen_after_spot_check": "inspector",
+    "reopen_rectification_after_spot_check": "inspector",
+    "reopen_re_review_after_spot_check": "inspector",
+    "reopen_promotion_after_spot_check": "inspector",
 }
 
 
@@ -68,11 +74,14 @@ def satisfy(db: Session, grading: Grading, name: str) -> None:
     fresh = db.get_one(Grading, grading.id)
     for record_type in NEEDS.get(name, []):
         if not records.latest_versions(db, fresh.id, record_type):
-            records.write(db, Actor.system("test"), fresh, record_type, {"entered": True})
+            data = DECIDED if record_type == "decision" else {"entered": True}
+            records.write(db, Actor.system("test"), fresh, record_type, data)
+    if name == "decide":  # the 分类定级会议 decided the proposed level
+        hold_meeting(db, fresh, rules.proposed_level(db, fresh) or "average")
     if name == "finalize":
         fresh.state_entered_at = utcnow() - timedelta(days=60)
         fresh.publicity_ends_on = (utcnow() - timedelta(days=30)).date()
-    if name == "reopen_after_spot_check":  # a spot check found it falsified
+    if name in REOPENED_AFTER_SPOT_CHECK:  # a spot check found it falsified
         check = SpotCheck(
             campaign_id=fresh.campaign_id,
             organization_id=fresh.organization_id,
@@ -96,6 +105,52 @@ def satisfy(db: Session, grading: Grading, name: str) -> None:
             )
         )
     db.commit()
+
+
+DECIDED = {"level": "average", "computed_level": "average", "composite": "70.00"}
+
+
+def hold_meeting(db: Session, grading: Grading, level: str) -> int:
+    """The county committee's 分类定级会议 decides `level` for the grading (in superior review)."""
+    campaign = db.get_one(Campaign, grading.campaign_id)
+    committee = db.get_one(Organization, campaign.organization_id)
+    org = db.get_one(Organization, grading.organization_id)
+    meeting = meetings.record_meeting(
+        db,
+        Actor.system("test"),
+        campaign,
+        committee,
+        [(grading, org)],
+        {
+            "held_on": utcnow().date(),
+            "chaired_by": "县委书记",
+            "attendees": ["县委书记", "组织部长"],
+            "minutes": "研究确定等级",
+            "results": [{"grading_id": grading.id, "level": level}],
+        },
+    )
+    db.flush()
+    return meeting.id
+
+
+def meeting_over_api(api: Any, levels: dict[int, str], who: str = "reviewer") -> int:
+    """POST the county's 分类定级会议 deciding `levels` (grading id -> level); its id."""
+    world = api.world
+    campaign_id = world.campaigns["open"].id
+    response = api.post(
+        f"/api/v1/campaigns/{campaign_id}/decision-meetings",
+        who=who,
+        json={
+            "organization_id": world.orgs["A"].id,
+            "held_on": utcnow().date().isoformat(),
+            "chaired_by": "县委书记",
+            "attendees": ["县委书记", "组织部长", "纪委书记"],
+            "minutes": "综合考核结果和自我评定意见，研究确定等级",
+            "results": [{"grading_id": g, "level": level} for g, level in levels.items()],
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+    return int(response.get_json()["id"])
 
 
 def fire(

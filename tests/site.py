@@ -66,7 +66,17 @@ def bearer(site: DemoSite, who: str) -> dict[str, str]:
 
 
 def open_meeting(client: FlaskClient, site: DemoSite, members: int = 3, public: int = 0) -> int:
-    """A new ballot meeting for the school's two organizations (a teller, through the API)."""
+    """A new ballot meeting for the school's two organizations (a teller, through the API), its
+    roll first set to `members` (by the city's admin) so that they are everyone eligible."""
+    school = client.get(
+        "/api/v1/organizations", query_string={"q": "党总支"}, headers=bearer(site, "admin")
+    ).get_json()["items"][0]
+    roll = client.patch(
+        f"/api/v1/organizations/{school['id']}",
+        json={"full_members": members, "probationary_members": 0, "reason": "核对党员名册"},
+        headers=bearer(site, "admin"),
+    )
+    assert roll.status_code == 200, roll.get_json()
     categories = [{"code": "members", "issued": members}]
     if public:
         categories.append({"code": "public_reps", "issued": public})
@@ -101,11 +111,15 @@ def fresh_code(client: FlaskClient, site: DemoSite, members: int = 2) -> str:
 
 
 def close_and_count(client: FlaskClient, site: DemoSite, session_id: int) -> None:
-    for step in ("close", "count"):
-        response = client.post(
-            f"/api/v1/ballot-sessions/{session_id}/{step}", headers=bearer(site, "county.teller")
-        )
-        assert response.status_code == 200, response.get_json()
+    """Close the meeting, record that everyone given a code came, count."""
+    url, teller = f"/api/v1/ballot-sessions/{session_id}", bearer(site, "county.teller")
+    closed = client.post(f"{url}/close", headers=teller)
+    assert closed.status_code == 200, closed.get_json()
+    present = [{"code": c["code"], "present": c["issued"]} for c in closed.get_json()["categories"]]
+    attended = client.post(f"{url}/attendance", json={"categories": present}, headers=teller)
+    assert attended.status_code == 200, attended.get_json()
+    counted = client.post(f"{url}/count", headers=teller)
+    assert counted.status_code == 200, counted.get_json()
 
 
 def answer_complaint(client: FlaskClient, site: DemoSite, tracking: str, reply: str) -> None:

@@ -14,7 +14,8 @@ from service import calendar
 from service.audit.verify import verify
 from service.gradings.models import Grading
 from tests.conftest import Api
-from tests.test_ballots import cast, codes_of
+from tests.grading_helpers import meeting_over_api
+from tests.test_ballots import attend, cast, codes_of
 from tests.test_decisions import scored
 
 
@@ -43,6 +44,7 @@ def decided(api: Api, grading_id: int, level: str, reason: str | None = None) ->
             json={"level": level, **({"reason": reason} if reason else {})},
         )
     )
+    meeting_over_api(api, {grading_id: level})
     approval = fire(api, grading_id, "decide", reason="镇分类定级会议", status=202)
     ok(
         api.post(
@@ -184,7 +186,7 @@ def test_after_the_level_from_publicity_to_promotion(api: Api, db: Session) -> N
                 "title": "东村群众满意度测评会",
                 "grading_ids": [east],
                 "categories": [
-                    {"code": "members", "issued": 4},
+                    {"code": "members", "issued": 10},
                     {"code": "public_reps", "issued": 2},
                 ],
             },
@@ -197,6 +199,7 @@ def test_after_the_level_from_publicity_to_promotion(api: Api, db: Session) -> N
             == 201
         )
     ok(api.post(f"/api/v1/ballot-sessions/{session['id']}/close", who="teller"))
+    attend(api, session["id"])
     ok(api.post(f"/api/v1/ballot-sessions/{session['id']}/count", who="teller"))
     ok(
         api.put(

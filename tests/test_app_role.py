@@ -71,6 +71,7 @@ def _open_ballot(owner_url: str, world: World) -> tuple[str, int]:
     with Session(engine, expire_on_commit=False) as session:
         grading = session.get_one(Grading, world.gradings["A1-02"].id)
         walk(grading, "evaluation")
+        session.get_one(Organization, grading.organization_id).member_count = 1
         opened = ballots.open_session(
             session,
             Actor.system("t"),
@@ -86,8 +87,9 @@ def _open_ballot(owner_url: str, world: World) -> tuple[str, int]:
     return found
 
 
-def _rated_branch(owner_url: str, world: World) -> int:
-    """A branch of township A1 whose grading is rated, set up by the owner: its grading id."""
+def _new_branch(owner_url: str, world: World, code: str, state: str) -> int:
+    """A new branch of township A1 whose grading is in `state` (rated: 较差), set up by the
+    owner: its grading id."""
     engine = make_engine(owner_url)
     actor = Actor.system("t")
     with Session(engine, expire_on_commit=False) as session:
@@ -95,13 +97,14 @@ def _rated_branch(owner_url: str, world: World) -> int:
             session,
             actor,
             session.get_one(Organization, world.org("A1").id),
-            {"code": "A1-09", "name": "南村党支部", "kind": "branch", "domain": "village"},
+            {"code": code, "name": f"{code}党支部", "kind": "branch", "domain": "village"},
         )
         [grading] = campaigns.enroll(
             session, actor, session.get_one(Campaign, world.campaigns["open"].id)
         )
-        walk(grading, "rated")
-        grading.level = "poor"
+        walk(grading, state)
+        if state == "rated":
+            grading.level = "poor"
         session.commit()
         found = grading.id
     engine.dispose()
@@ -113,7 +116,8 @@ def test_real_requests_as_the_app_role_append_to_every_append_only_table(
 ) -> None:
     owner_url, role_url, world = as_app_role
     code, voted_on = _open_ballot(owner_url, world)
-    rated = _rated_branch(owner_url, world)
+    rated = _new_branch(owner_url, world, "A1-09", "rated")
+    reviewed = _new_branch(owner_url, world, "A1-10", "superior_review")
     before = _counts(owner_url)
     app = create_app(Settings.from_env(database_url=role_url))
     client = app.test_client()
@@ -169,6 +173,20 @@ def test_real_requests_as_the_app_role_append_to_every_append_only_table(
             "committee_id": world.org("A1").id,
             "persons": "书记",
             "measure": "诫勉谈话",
+        },
+        201,
+    )
+    send(  # the township's 分类定级会议, recorded by the county's reviewer
+        "POST",
+        f"/campaigns/{world.campaigns['open'].id}/decision-meetings",
+        "reviewer",
+        {
+            "organization_id": world.org("A1").id,
+            "held_on": "2026-04-10",
+            "chaired_by": "书记",
+            "attendees": ["书记", "委员"],
+            "minutes": "研究确定等级",
+            "results": [{"grading_id": reviewed, "level": "average"}],
         },
         201,
     )

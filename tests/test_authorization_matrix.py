@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from service.ballots import operations as ballots
 from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
+from service.decisions import meetings
 from service.events import outbox, webhooks
 from service.events.models import WebhookDelivery, WebhookSubscription
 from service.gradings.approvals import request_approval
@@ -239,6 +241,36 @@ def inspection_group(side: Side) -> Callable[[World, Session], int]:
     return make
 
 
+def meeting_body(w: World, side: Side, grading_id: int) -> dict[str, Any]:
+    return {
+        "organization_id": w.org(side.township).id,
+        "held_on": "2026-04-08",
+        "chaired_by": "张书记",
+        "attendees": ["张书记", "李委员", "王委员"],
+        "minutes": "综合考核结果和自我评定意见，研究确定等级",
+        "results": [{"grading_id": grading_id, "level": "average"}],
+    }
+
+
+def decision_meeting(side: Side) -> Callable[[World, Session], int]:
+    """A 分类定级会议 of the side's township that decided its branch 一般."""
+
+    def make(w: World, db: Session) -> int:
+        graded = db.get_one(Grading, w.gradings[side.grading].id)
+        walk(graded, "superior_review")
+        township = w.org(side.township)
+        org = db.get_one(Organization, graded.organization_id)
+        body = meeting_body(w, side, graded.id)
+        body["held_on"] = date(2026, 4, 8)
+        made = meetings.record_meeting(
+            db, Actor.system("t"), w.campaigns[side.campaign], township, [(graded, org)], body
+        )
+        db.commit()
+        return made.id
+
+    return make
+
+
 def inspected(state: str) -> Callable[[str], Callable[[World, Session], int]]:
     """The grading in `state`, its township under a group `inspector` leads."""
 
@@ -340,7 +372,7 @@ def ballot_session(key: str, state: str = "open") -> Callable[[World, Session], 
             Actor.system("t"),
             campaign,
             [(graded, org)],
-            {"title": "会", "categories": [{"code": "members", "issued": 1}]},
+            {"title": "会", "categories": [{"code": "members", "issued": 10}]},
             box_secret=Settings.from_env().box_secret,
         )
         if state != "open":
@@ -354,7 +386,14 @@ def ballot_session(key: str, state: str = "open") -> Callable[[World, Session], 
 
 PAPER = {
     "categories": [
-        {"code": "members", "issued": 3, "returned": 3, "invalid": 0, "distribution": {"good": 3}}
+        {
+            "code": "members",
+            "present": 10,
+            "issued": 10,
+            "returned": 10,
+            "invalid": 0,
+            "distribution": {"good": 10},
+        }
     ]
 }
 
@@ -437,6 +476,20 @@ def under_publicity(key: str, complaint: str | None = None) -> Callable[[World, 
         return filed.id
 
     return make
+
+
+def upheld_complaint(side: Side, w: World, db: Session) -> tuple[str, Any]:
+    """An upheld complaint against the side's branch: whom to hold accountable for it."""
+    complaint = db.get_one(Complaint, under_publicity(side.grading, "answered")(w, db))
+    complaint.upheld = True
+    db.commit()
+    return f"/gradings/{complaint.grading_id}/accountability", {
+        "source": "complaint",
+        "source_id": complaint.id,
+        "committee_id": w.org(side.township).id,
+        "persons": "村党支部书记",
+        "measure": "诫勉谈话",
+    }
 
 
 ITEM = {
@@ -730,6 +783,29 @@ def recorded(record_type: str) -> Callable[[str], Callable[[World, Session], int
     return lambda key: with_record(key, record_type)
 
 
+def tallied(with_opinion: bool) -> Callable[[str], Callable[[World, Session], int]]:
+    """The grading in evaluation with its ballots counted (and the branch's opinion formed)."""
+
+    def setup(key: str) -> Callable[[World, Session], int]:
+        def make(w: World, db: Session) -> int:
+            graded = db.get_one(Grading, w.gradings[key].id)
+            walk(graded, "evaluation")
+            actor = Actor.system("t")
+            records.write(db, actor, graded, "ballot_tally", ballot_tally("80", 9), key="P1")
+            if with_opinion:
+                opinion = {"level": "good", "opinion": "较好", "met_on": "2026-04-06"}
+                records.write(db, actor, graded, "branch_opinion", opinion | {"tallies": ["P1"]})
+            db.commit()
+            return graded.id
+
+        return make
+
+    return setup
+
+
+OPINION = {"level": "fairly_good", "opinion": "依据测评结果，认定为较好", "met_on": "2026-04-06"}
+
+
 def scored_with(record_type: str | None = None) -> Callable[[str], Callable[[World, Session], int]]:
     return lambda key: scored(key, record_type)
 
@@ -931,6 +1007,45 @@ CASES: list[Case] = [
         ),
         expect(403, reviewer=200, secretary=404),
     ),
+    # the branch forms its own opinion from the ballot (its secretary)
+    on_grading("GET", "/branch-opinion", ANY, setup=tallied(with_opinion=True)),
+    on_grading(
+        "PUT",
+        "/branch-opinion",
+        expect(403, secretary=200),
+        setup=tallied(with_opinion=False),
+        body=OPINION,
+    ),
+    # the 分类定级会议: recorded by a reviewer above the gradings it decides
+    twin(
+        "POST",
+        "/campaigns/<int:campaign_id>/decision-meetings",
+        lambda s, w, db: (
+            f"/campaigns/{w.campaigns[s.campaign].id}/decision-meetings",
+            meeting_body(w, s, in_state(s.grading, "superior_review")(w, db)),
+        ),
+        expect(403, reviewer=201),
+    ),
+    twin(
+        "GET",
+        "/campaigns/<int:campaign_id>/decision-meetings",
+        lambda s, w, db: (f"/campaigns/{w.campaigns[s.campaign].id}/decision-meetings", None),
+        expect(200),
+    ),
+    twin(
+        "GET",
+        "/decision-meetings/<int:meeting_id>",
+        lambda s, w, db: (f"/decision-meetings/{decision_meeting(s)(w, db)}", None),
+        expect(200, secretary=404),
+    ),
+    # accountability from any oversight, linked to its source: an inspector above
+    twin(
+        "POST",
+        "/gradings/<int:grading_id>/accountability",
+        upheld_complaint,
+        expect(403, inspector=201),
+    ),
+    on_grading("GET", "/accountability", ANY),
     on_grading("GET", "/inspection", ANY, setup=inspected("rectification")),
     on_grading(
         "PUT",
@@ -1103,7 +1218,7 @@ CASES: list[Case] = [
                 "campaign_id": w.campaigns[s.campaign].id,
                 "title": "会",
                 "grading_ids": [in_state(s.grading, "evaluation")(w, db)],
-                "categories": [{"code": "members", "issued": 2}],
+                "categories": [{"code": "members", "issued": 10}],
             },
         ),
         expect(403, teller=201),
@@ -1112,7 +1227,13 @@ CASES: list[Case] = [
     on_session("GET", "/codes", expect(403, teller=200)),
     on_session("POST", "/close", expect(403, teller=200)),
     on_session(
-        "POST", "/count", expect(403, teller=409), state="closed", slug_409="quorum-not-met"
+        "POST", "/count", expect(403, teller=409), state="closed", slug_409="ballot-attendance"
+    ),
+    on_session(
+        "POST",
+        "/attendance",
+        expect(403, teller=200),
+        body={"categories": [{"code": "members", "present": 9}]},
     ),
     on_session("POST", "/void", expect(403, supervisor=200), body={"reason": "会场秩序混乱"}),
     public_board(""),
@@ -1358,3 +1479,164 @@ def test_the_matrix_covers_every_endpoint() -> None:
     registered = {(op.method, op.rule) for op in REGISTRY}
     covered = {(case.method, case.rule) for case in CASES}
     assert registered == covered
+
+
+# --- the superior's duties (docs/decisions/0033) --------------------------------------------
+# Every operation that is one of the superior's duties, tried by two insiders of branch A1-01
+# holding every role it needs on A1-01 itself: one homed in A1-01 (not_for_own_organization,
+# whatever the campaign relaxes), one homed at township A1 (superior_only). The world's callers,
+# at county A, succeed in the matrix above.
+INSIDERS = {"a101.own": ("A1-01", "not_for_own_organization"), "a1.clerk": ("A1", "superior_only")}
+
+
+def _insider(db: Session, w: World, username: str) -> str:
+    home, _ = INSIDERS[username]
+    actor = Actor.system("t")
+    account = accounts.create_account(
+        db, actor, username=username, display_name=username, organization=w.org(home)
+    )
+    for role in (Role.REVIEWER, Role.TELLER, Role.SUPERVISOR):
+        accounts.grant_role(db, actor, account, role, w.org("A1-01"))
+    _, token = accounts.issue_token(db, actor, account, name="t", lifetime=timedelta(days=1))
+    db.commit()
+    return token
+
+
+def _session_target(suffix: str, state: str = "open") -> Target:
+    return lambda w, db: (f"/ballot-sessions/{ballot_session('A1-01', state)(w, db)}{suffix}", None)
+
+
+def _grading_target(setup: Callable[[World, Session], int], suffix: str) -> Target:
+    return lambda w, db: (f"/gradings/{setup(w, db)}{suffix}", None)
+
+
+def _decide_approval(step: str) -> Target:
+    def make(w: World, db: Session) -> tuple[str, Any]:
+        graded = db.get_one(Grading, w.gradings["A1-01"].id)
+        walk(graded, "superior_review")
+        approval = request_approval(
+            db,
+            Actor.system("t"),
+            graded,
+            kind="transition",
+            subject="decide",
+            payload={},
+            reason=None,
+        )
+        db.commit()
+        return f"/approvals/{approval.id}/{step}", {"comment": "r"}
+
+    return make
+
+
+def _with_body(target: Target, body: Any) -> Target:
+    return lambda w, db: (target(w, db)[0], body)
+
+
+def _transition(state: str, name: str) -> Target:
+    return lambda w, db: (
+        f"/gradings/{in_state('A1-01', state)(w, db)}/transitions",
+        {"transition": name, "reason": "r"},
+    )
+
+
+def _new_session(state: str) -> Target:
+    def make(w: World, db: Session) -> tuple[str, Any]:
+        return "/ballot-sessions", {
+            "campaign_id": w.campaigns["open"].id,
+            "title": "会",
+            "grading_ids": [in_state("A1-01", state)(w, db)],
+            "categories": [{"code": "members", "issued": 10}],
+        }
+
+    return make
+
+
+def _meeting(w: World, db: Session) -> tuple[str, Any]:
+    grading_id = in_state("A1-01", "superior_review")(w, db)
+    return f"/campaigns/{w.campaigns['open'].id}/decision-meetings", meeting_body(
+        w, INSIDE, grading_id
+    )
+
+
+DUTY_CASES: dict[tuple[str, str], Target] = {
+    ("POST", "/gradings/<int:grading_id>/survey-entries"): lambda w, db: (
+        f"/gradings/{grading('A1-01')(w, db)}/survey-entries",
+        SURVEY_BODY,
+    ),
+    ("PUT", "/gradings/<int:grading_id>/survey-entries/<key>"): lambda w, db: (
+        f"/gradings/{with_record('A1-01', 'survey_entry')(w, db)}/survey-entries/E1",
+        {**SURVEY_BODY, "reason": "r"},
+    ),
+    ("POST", "/ballot-sessions"): _new_session("evaluation"),
+    ("GET", "/ballot-sessions/<int:session_id>/codes"): _session_target("/codes"),
+    ("POST", "/ballot-sessions/<int:session_id>/close"): _session_target("/close"),
+    ("POST", "/ballot-sessions/<int:session_id>/count"): _session_target("/count", "closed"),
+    ("POST", "/ballot-sessions/<int:session_id>/void"): _with_body(
+        _session_target("/void"), {"reason": "r"}
+    ),
+    ("POST", "/ballot-sessions/<int:session_id>/attendance"): _with_body(
+        _session_target("/attendance"), {"categories": [{"code": "members", "present": 9}]}
+    ),
+    ("POST", "/gradings/<int:grading_id>/paper-tallies"): _with_body(
+        _grading_target(in_state("A1-01", "evaluation"), "/paper-tallies"), PAPER
+    ),
+    ("PUT", "/gradings/<int:grading_id>/paper-tallies/<key>"): _with_body(
+        _grading_target(with_paper_tally("A1-01"), "/paper-tallies/P1"), {**PAPER, "reason": "r"}
+    ),
+    ("PUT", "/gradings/<int:grading_id>/assessment"): _with_body(
+        _grading_target(in_state("A1-01", "superior_review"), "/assessment"),
+        {"scores": SHEET_BODY["scores"], "note": "量化考核"},
+    ),
+    ("PUT", "/gradings/<int:grading_id>/decision"): _with_body(
+        _grading_target(scored("A1-01"), "/decision"), {"level": "average"}
+    ),
+    ("PUT", "/gradings/<int:grading_id>/vetoes"): _with_body(
+        _grading_target(scored("A1-01"), "/vetoes"), {"flags": [{"code": "leader_violation"}]}
+    ),
+    ("POST", "/campaigns/<int:campaign_id>/decision-meetings"): _meeting,
+    ("POST", "/approvals/<int:approval_id>/approve"): _decide_approval("approve"),
+    ("POST", "/approvals/<int:approval_id>/reject"): _decide_approval("reject"),
+    ("POST", "/gradings/<int:grading_id>/promotion"): _with_body(
+        _grading_target(in_state("A1-01", "promotion"), "/promotion"), {"level": "average"}
+    ),
+}
+# Transitions that are duties, through the one transition endpoint; a satisfaction meeting.
+DUTY_STEPS: dict[str, Target] = {
+    "close_evaluation": _transition("evaluation", "close_evaluation"),
+    "return_self_rating": _transition("evaluation", "return_self_rating"),
+    "decide": _transition("superior_review", "decide"),
+    "finalize": _transition("publicity", "finalize"),
+    "satisfaction meeting": _new_session("promotion"),
+}
+
+
+@pytest.mark.parametrize("insider", list(INSIDERS))
+@pytest.mark.parametrize(
+    "target",
+    [pytest.param(t, id=f"{m} {r}") for (m, r), t in DUTY_CASES.items()]
+    + [pytest.param(t, id=name) for name, t in DUTY_STEPS.items()],
+)
+def test_a_duty_of_the_superior_is_refused_to_the_organizations_own_people(
+    api: Api, db: Session, target: Target, insider: str
+) -> None:
+    token = _insider(db, api.world, insider)
+    path, body = target(api.world, db)
+    method = next(
+        (m for (m, rule), t in DUTY_CASES.items() if t is target),
+        "GET" if path.endswith("/codes") else "POST",
+    )
+    response = _send(api, {"Authorization": f"Bearer {token}"}, method, path, body)
+    assert response.status_code == 403, response.get_data(as_text=True)
+    problem = response.get_json()
+    assert problem["type"] == "/problems/superior-duty", problem
+    assert problem["rule"]["code"] == INSIDERS[insider][1]
+
+
+def test_every_operation_that_is_a_duty_has_a_duty_case() -> None:
+    said = {
+        (op.method, op.rule)
+        for op in REGISTRY
+        if op.description and "superior-duty" in op.description
+    }
+    assert said == set(DUTY_CASES)

@@ -72,6 +72,7 @@ def voted(db_kind: str, fresh_database_url: Any) -> Iterator[Voted]:
         world = build_world(db)
         grading = db.get_one(Grading, world.gradings["A1-01"].id)
         walk(grading, "evaluation")
+        db.get_one(Organization, grading.organization_id).member_count = VOTERS
         session = ballots.open_session(
             db,
             Actor.system("t"),
@@ -226,6 +227,7 @@ def test_counting_opens_the_box_writes_no_ballot_and_posts_every_receipt(voted: 
     with Session(voted.engine, expire_on_commit=False) as db:
         session = db.get_one(BallotSession, voted.session_id)
         ballots.close(db, Actor.system("t"), session)
+        ballots.record_attendance(db, Actor.system("t"), session, {"members": VOTERS})
         ballots.count(db, Actor.system("t"), session, box_secret=settings.box_secret)
         db.commit()
         board = ballots.bulletin_board(session, db)

@@ -24,16 +24,35 @@ from service.campaigns.models import Campaign
 from service.config import Settings
 from service.db import Base
 from service.gradings.models import Grading
+from service.organizations.models import Organization
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import put_in_state
 
 
 @pytest.fixture
 def evaluating(api: Api, db: Session) -> list[int]:
+    """Both of township A1's branches in evaluation, each with a roll of two members."""
     ids = [api.world.gradings["A1-01"].id, api.world.gradings["A1-02"].id]
     for key in ("A1-01", "A1-02"):
         put_in_state(db, api.world.gradings[key], "evaluation")
+    for key in ("A1-01", "A1-02"):
+        db.get_one(Organization, api.world.org(key).id).member_count = 2
+    db.commit()
     return ids
+
+
+def attend(api: Api, session_id: int, who: str = "teller", **present: int) -> Any:
+    """Record who came (实到): everyone issued a code, unless `present` says otherwise."""
+    session = api.get(f"/api/v1/ballot-sessions/{session_id}", who=who).get_json()
+    body = {
+        "categories": [
+            {"code": c["code"], "present": present.get(c["code"], c["issued"])}
+            for c in session["categories"]
+        ]
+    }
+    recorded = api.post(f"/api/v1/ballot-sessions/{session_id}/attendance", json=body, who=who)
+    assert recorded.status_code == 200, recorded.get_json()
+    return recorded.get_json()
 
 
 def open_session(
@@ -139,8 +158,11 @@ def test_results_appear_only_after_counting_and_the_quorum_holds(
     assert_problem(api.post(f"{url}/count", who="teller"), 409, "ballot-session-state")
     closed = api.post(f"{url}/close", who="teller").get_json()
     assert [c["returned"] for c in closed["categories"]] == [3, 0]
+    problem = assert_problem(api.post(f"{url}/count", who="teller"), 409, "ballot-attendance")
+    assert problem["rule"]["code"] == "attendance_recorded"
+    attend(api, session["id"], members=3, public_reps=0)
     problem = assert_problem(api.post(f"{url}/count", who="teller"), 409, "quorum-not-met")
-    assert (problem["issued"], problem["returned"], problem["required"]) == (6, 3, 4)
+    assert (problem["eligible"], problem["returned"], problem["required"]) == (6, 3, 4)
     assert_problem(cast(api, codes[4], levels(evaluating)), 409, "ballot-code-rejected")
 
 
@@ -154,6 +176,7 @@ def test_a_counted_session_gives_each_grading_its_points(
         assert cast(api, code, levels(evaluating, first, second)).status_code == 201
     url = f"/api/v1/ballot-sessions/{session['id']}"
     api.post(f"{url}/close", who="teller")
+    attend(api, session["id"])
     counted = api.post(f"{url}/count", who="teller").get_json()
     assert counted["state"] == "counted"
     first = next(r for r in counted["results"] if r["grading_id"] == evaluating[0])
@@ -172,6 +195,15 @@ def test_a_counted_session_gives_each_grading_its_points(
     }
     tallies = api.get(f"/api/v1/gradings/{evaluating[0]}/tallies").get_json()["items"]
     assert [t["key"] for t in tallies] == [f"S{session['id']}"]
+    view = api.get(f"/api/v1/gradings/{evaluating[0]}", who="teller").get_json()
+    closing = next(t for t in view["transitions"] if t["name"] == "close_evaluation")
+    assert [r["code"] for r in closing["blocked_by"]] == ["branch_opinion_formed"]
+    opinion = {"level": "fairly_good", "opinion": "依据测评结果认定为较好", "met_on": "2026-04-06"}
+    formed = api.put(
+        f"/api/v1/gradings/{evaluating[0]}/branch-opinion", json=opinion, who="secretary"
+    )
+    assert formed.status_code == 200, formed.get_json()
+    assert formed.get_json()["tallies"] == [f"S{session['id']}"]
     view = api.get(f"/api/v1/gradings/{evaluating[0]}", who="teller").get_json()
     assert next(t for t in view["transitions"] if t["name"] == "close_evaluation")["allowed"]
 
@@ -198,6 +230,7 @@ def test_a_session_can_ask_for_a_score_per_indicator(api: Api, evaluating: list[
         assert cast(api, code, answer).status_code == 201
     url = f"/api/v1/ballot-sessions/{session['id']}"
     api.post(f"{url}/close", who="teller")
+    attend(api, session["id"])
     result = api.post(f"{url}/count", who="teller").get_json()["results"][0]
     assert result["sources"]["members"] == {"points": "86.00", "valid": 1}  # 100 − 7 × 2
 
@@ -208,7 +241,7 @@ def test_only_a_teller_opens_and_only_during_evaluation(api: Api, db: Session) -
         "campaign_id": api.world.campaigns["open"].id,
         "title": "会",
         "grading_ids": ids,
-        "categories": [{"code": "members", "issued": 2}],
+        "categories": [{"code": "members", "issued": 10}],
     }
     assert_problem(
         api.post("/api/v1/ballot-sessions", json=body, who="teller"), 409, "stage-not-open"
@@ -225,8 +258,9 @@ def test_only_a_teller_opens_and_only_during_evaluation(api: Api, db: Session) -
         "validation-error",
     )
     assert list(problem["errors"]) == ["categories.0.code"]
+    opened = api.post("/api/v1/ballot-sessions", json=body, who="teller").get_json()
     assert_problem(
-        api.get(f"/api/v1/ballot-sessions/{open_session(api, ids)['id']}/codes", who="reviewer"),
+        api.get(f"/api/v1/ballot-sessions/{opened['id']}/codes", who="reviewer"),
         403,
         "forbidden",
     )
@@ -272,11 +306,14 @@ def test_nothing_stored_leads_from_a_code_to_its_ballot(
 
 
 def test_a_paper_tally_adds_up_meets_the_quorum_and_is_corrected_by_approval(
-    api: Api, evaluating: list[int]
+    api: Api, db: Session, evaluating: list[int]
 ) -> None:
+    db.get_one(Organization, api.world.org("A1-01").id).member_count = 30
+    db.commit()
     url = f"/api/v1/gradings/{evaluating[0]}/paper-tallies"
     good = {
         "code": "members",
+        "present": 29,
         "issued": 30,
         "returned": 28,
         "invalid": 1,
@@ -355,6 +392,7 @@ def counted_session(api: Api, evaluating: list[int]) -> tuple[dict[str, Any], li
         receipts.append(accepted.get_json()["receipt"])
     url = f"/api/v1/ballot-sessions/{session['id']}"
     api.post(f"{url}/close", who="teller")
+    attend(api, session["id"])
     counted = api.post(f"{url}/count", who="teller")
     assert counted.status_code == 200, counted.get_json()
     return counted.get_json(), receipts
@@ -372,6 +410,7 @@ def test_a_voter_finds_the_receipt_after_counting_and_a_made_up_one_is_not_found
     for row in codes_of(api, session["id"])[1:4]:
         cast(api, row["code"], levels(evaluating))
     api.post(f"/api/v1/ballot-sessions/{session['id']}/close", who="teller")
+    attend(api, session["id"])
     api.post(f"/api/v1/ballot-sessions/{session['id']}/count", who="teller")
     found = api.get(f"{public}/{receipt.lower().replace('-', ' ')}", who=None)
     assert found.status_code == 200
@@ -441,6 +480,7 @@ def test_a_box_whose_key_is_lost_cannot_be_counted_and_a_supervisor_voids_it(
         cast(api, row["code"], levels(evaluating))
     url = f"/api/v1/ballot-sessions/{session['id']}"
     api.post(f"{url}/close", who="teller")
+    attend(api, session["id"])
     settings = app.extensions["grading.settings"]
     app.extensions["grading.settings"] = replace(settings, ballot_box_secret="another secret")
     assert_problem(api.post(f"{url}/count", who="teller"), 409, "ballot-box-locked")

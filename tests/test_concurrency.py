@@ -36,7 +36,7 @@ from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.records import operations as records
 from tests.concurrency_worker import fire_many
-from tests.grading_helpers import ballot_tally, walk
+from tests.grading_helpers import ballot_tally, hold_meeting, walk
 from tests.world import World, build_world
 
 EXTRA_BRANCHES = 200
@@ -161,6 +161,7 @@ def test_fifty_concurrent_submissions_of_one_code_count_once(committed: Setup) -
         grading = session.get_one(Grading, committed.many[-1])
         walk(grading, "evaluation")
         org = session.get_one(Organization, grading.organization_id)
+        org.member_count = 3
         campaign = session.get_one(Campaign, grading.campaign_id)
         ballot = ballots.open_session(
             session,
@@ -232,6 +233,7 @@ def test_two_supervisors_deciding_at_once_cannot_pass_a_cap_together(committed: 
                 key="P1",
             )
             records.write(session, actor, grading, "decision", {"level": "good"})
+            hold_meeting(session, grading, "good")
             approvals.append(
                 request_approval(
                     session,

@@ -14,7 +14,7 @@ from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.records import operations as records
 from tests.conftest import Api, assert_problem
-from tests.grading_helpers import ballot_tally, put_in_state
+from tests.grading_helpers import ballot_tally, meeting_over_api, put_in_state
 
 
 def scored(
@@ -48,9 +48,13 @@ def scored(
 
 
 def propose(api: Api, grading_id: int, level: str, **extra: Any) -> Any:
-    return api.put(
+    """The reviewer proposes `level`; the county's 分类定级会议 decides it (recorded)."""
+    proposed = api.put(
         f"/api/v1/gradings/{grading_id}/decision", json={"level": level, **extra}, who="reviewer"
     )
+    if proposed.status_code == 200:
+        meeting_over_api(api, {grading_id: level})
+    return proposed
 
 
 def decide(api: Api, grading_id: int) -> Any:

@@ -1,9 +1,13 @@
-"""Through HTTP only: the demo township's 21 branches from survey to a decided level.
+"""Through HTTP only: the demo township's 21 branches from survey to a decided level, the
+seed documents' way — the county's people do the superior's work, each branch its own.
 
-Villages V01–V15 are rated at one electronic ballot meeting, the other six by paper tallies;
-one village is vetoed, one level is raised over the computed one with a reason, and the sixth
-好 is refused by the campaign's quota (好 ≤ 20 %) before it is decided as 较好. At the end every
-branch is in publicity with its level and the audit trail verifies.
+白河村 (V01) holds an electronic ballot meeting of its 18 members and 3 representatives (the
+attendance recorded before counting), the other twenty count paper ballots against their rolls;
+each branch forms its opinion from the ballot; the county assesses; 凤凰镇党委's 分类定级会议
+decides every level in one recorded meeting, and the decisions are requested in bulk from it.
+One village is vetoed, one level is raised over the computed one with a reason, and the sixth
+好 is refused by the campaign's quota (好 ≤ 20 %) — a corrected meeting record then decides it
+as 较好. The audit trail verifies after every step.
 """
 
 from __future__ import annotations
@@ -120,6 +124,8 @@ class Township:
     campaign: dict[str, Any]
     town: dict[str, Any]
     by_code: dict[str, dict[str, Any]]  # branch code suffix (V01, G01, …) -> its grading
+    roll: dict[str, int]  # branch code suffix -> its members (正式 + 预备)
+    meeting: int = 0  # the 分类定级会议's record
 
     @classmethod
     def of_demo(cls, http: Http, tokens: dict[str, str]) -> Township:
@@ -136,8 +142,10 @@ class Township:
                 "items"
             ]
         }
-        by_code = {branches[g["organization_id"]]["code"].rsplit("-", 1)[1]: g for g in gradings}
-        return cls(http, tokens, campaign, town, by_code)
+        suffix = {o: b["code"].rsplit("-", 1)[1] for o, b in branches.items()}
+        by_code = {suffix[g["organization_id"]]: g for g in gradings}
+        roll = {suffix[o]: b["member_count"] for o, b in branches.items()}
+        return cls(http, tokens, campaign, town, by_code, roll)
 
     def bulk(self, who: str, transition: str, **extra: Any) -> Any:
         return self.http(
@@ -190,6 +198,7 @@ def each_secretary_rates_the_branch(t: Township) -> None:
                 "scores": sheet(standard, SHEET_TOTAL[level]),
                 "proposed_level": level,
                 "explanation": "对照七项指标逐项自评",
+                "work_report": "一年来，支部坚持“三会一课”，开展主题党日12次，为群众办实事8件。",
             },
         )
         http(
@@ -201,53 +210,73 @@ def each_secretary_rates_the_branch(t: Township) -> None:
 
 
 def members_and_the_public_vote(t: Township) -> None:
-    """One ballot meeting for the 15 villages; paper tallies for the other six."""
+    """白河村's electronic meeting (its roll: 18 members; 3 invited representatives), the
+    other twenty branches' paper tallies, each within its roll; attendance recorded."""
     http, by_code = t.http, t.by_code
-    villages = [by_code[f"V{n:02d}"]["id"] for n in range(1, 16)]
+    baihe = by_code["V01"]
+    assert t.roll["V01"] == 18
     session = http(
         "POST",
         "/ballot-sessions",
         "county.teller",
         {
             "campaign_id": t.campaign["id"],
-            "title": "凤凰镇村党支部党员群众测评会",
-            "grading_ids": villages,
-            "categories": [{"code": "members", "issued": 6}, {"code": "public_reps", "issued": 3}],
+            "title": "白河村党支部党员群众测评会",
+            "grading_ids": [baihe["id"]],
+            "categories": [
+                {"code": "members", "issued": 18},
+                {"code": "public_reps", "issued": 3, "eligible": 3},
+            ],
         },
         201,
     )
+    assert [(c["eligible"], c["issued"]) for c in session["categories"]] == [(18, 18), (3, 3)]
     codes = http("GET", f"/ballot-sessions/{session['id']}/codes?format=csv", "county.teller")
-    code_list = [line.split(",")[0] for line in codes.lstrip("\ufeff").splitlines()[1:]]
-    answers = [
+    rows = [line.split(",") for line in codes.lstrip("\ufeff").splitlines()[1:]]
+    members = [r[0] for r in rows if r[1] == "members"][:13]  # 16 of 18 came, 13 voted
+    public = [r[0] for r in rows if r[1] == "public_reps"]
+    answer = [{"grading_id": baihe["id"], "level": TARGETS["V01"]}]
+    for code in members + public:
+        http("POST", "/ballots", None, {"code": code, "answers": answer}, 201)
+    url = f"/ballot-sessions/{session['id']}"
+    http("POST", f"{url}/close", "county.teller")
+    attended = http(
+        "POST",
+        f"{url}/attendance",
+        "county.teller",
         {
-            "grading_id": by_code[c]["id"],
-            "level": TARGETS[c] if TARGETS[c] in LEVEL_POINTS else "good",
-        }
-        for c in (f"V{n:02d}" for n in range(1, 16))
-    ]
-    for code in code_list[:4] + code_list[6:8]:  # 6 of 9 returned: the 2/3 quorum holds
-        http("POST", "/ballots", None, {"code": code, "answers": answers}, 201)
-    http("POST", f"/ballot-sessions/{session['id']}/close", "county.teller")
-    counted = http("POST", f"/ballot-sessions/{session['id']}/count", "county.teller")
-    assert counted["state"] == "counted" and len(counted["results"]) == 15
-    for code in ("G01", "G02", "I01", "I02", "P01", "P02"):
-        choice = TARGETS[code]
+            "categories": [
+                {"code": "members", "present": 16},
+                {"code": "public_reps", "present": 3},
+            ]
+        },
+    )
+    assert [c["present"] for c in attended["categories"]] == [16, 3]
+    counted = http("POST", f"{url}/count", "county.teller")
+    assert counted["state"] == "counted" and counted["ballots"] == 16  # of 21 eligible: 14 needed
+    for code, grading in by_code.items():
+        if code == "V01":
+            continue
+        choice, roll = TARGETS[code], t.roll[code]
         http(
             "POST",
-            f"/gradings/{by_code[code]['id']}/paper-tallies",
+            f"/gradings/{grading['id']}/paper-tallies",
             "county.teller",
             {
                 "categories": [
                     {
                         "code": "members",
-                        "issued": 20,
-                        "returned": 18,
+                        "present": roll - 1,
+                        "issued": roll - 1,
+                        "returned": roll - 1,
                         "invalid": 1,
-                        "distribution": {choice: 17},
+                        "distribution": {choice: roll - 2},
                     },
                     {
                         "code": "public_reps",
-                        "issued": 10,
+                        "eligible": 10,
+                        "present": 9,
+                        "issued": 9,
                         "returned": 9,
                         "invalid": 0,
                         "distribution": {choice: 9},
@@ -256,6 +285,27 @@ def members_and_the_public_vote(t: Township) -> None:
             },
             201,
         )
+
+
+def each_branch_forms_its_opinion(t: Township) -> None:
+    """基层党组织依据测评结果形成分类定级意见，并报上级审核: then evaluation closes."""
+    refused = t.bulk("county.teller", "close_evaluation")
+    assert refused["refused"] == 21
+    assert {r["problem"]["reasons"][0]["code"] for r in refused["results"]} == {
+        "branch_opinion_formed"
+    }
+    for code, grading in t.by_code.items():
+        opinion = t.http(
+            "PUT",
+            f"/gradings/{grading['id']}/branch-opinion",
+            f"sec.{code}",
+            {
+                "level": TARGETS[code],
+                "opinion": "支部委员会依据测评结果研究，提出定级意见报镇党委审核",
+                "met_on": "2026-04-06",
+            },
+        )
+        assert opinion["tallies"]
     assert t.bulk("county.teller", "close_evaluation")["fired"] == 21
 
 
@@ -272,6 +322,7 @@ def the_superior_assesses_and_proposes_levels(t: Township) -> None:
         )
         score = http("GET", f"/gradings/{grading['id']}/score", "county.reviewer")
         assert score["level"]["code"] == TARGETS[code], (code, score)
+    decided: dict[str, str] = {}
     http(
         "PUT",
         f"/gradings/{by_code['V15']['id']}/vetoes",
@@ -288,13 +339,35 @@ def the_superior_assesses_and_proposes_levels(t: Township) -> None:
                 "reason": "年内完成村级集体经济翻番，分类定级会议研究提高一档",
             }
         http("PUT", f"/gradings/{grading['id']}/decision", "county.reviewer", body)
-    requested = t.bulk("county.reviewer", "decide", reason="镇分类定级会议")
+        decided[code] = body["level"]
+    t.meeting = the_meeting(t, {by_code[code]["id"]: level for code, level in decided.items()})
+    requested = t.bulk("county.reviewer", "decide", reason="镇分类定级会议", meeting_id=t.meeting)
     assert requested["approval_requested"] == 21
 
 
+def the_meeting(t: Township, levels: dict[int, str], **correction: Any) -> int:
+    """凤凰镇党委's 分类定级会议, recorded by the county's reviewer: its id."""
+    meeting = t.http(
+        "POST",
+        f"/campaigns/{t.campaign['id']}/decision-meetings",
+        "county.reviewer",
+        {
+            "organization_id": t.town["id"],
+            "held_on": "2026-04-10",
+            "chaired_by": "郭书记",
+            "attendees": ["郭书记", "何副书记", "高委员", "林委员", "罗委员"],
+            "minutes": "综合上级考核、测评结果和各支部的定级意见，逐个研究，集体确定等级。",
+            "results": [{"grading_id": g, "level": level} for g, level in levels.items()],
+            **correction,
+        },
+        201,
+    )
+    return int(meeting["id"])
+
+
 def the_supervisor_approves_within_the_quota(t: Township) -> None:
-    """The sixth 好 would pass the 20 % cap of the campaign's 26 gradings: refused, then decided
-    as 较好 with a reason."""
+    """The sixth 好 would pass the 20 % cap of the campaign's 26 gradings: refused; the meeting's
+    record is corrected (a new record, naming why) and it is decided as 较好."""
     http = t.http
     pending = http("GET", "/approvals?state=pending&limit=100", "county.supervisor")["items"]
     refused = []
@@ -319,6 +392,19 @@ def the_supervisor_approves_within_the_quota(t: Township) -> None:
         f"/gradings/{last['grading_id']}/decision",
         "county.reviewer",
         {"level": "fairly_good", "reason": "好等次比例已满，按较好定级"},
+    )
+    blocked = http.client.post(
+        f"/api/v1/gradings/{last['grading_id']}/transitions",
+        json={"transition": "decide", "reason": "复议"},
+        headers={"Authorization": f"Bearer {t.tokens['county.reviewer']}"},
+    )
+    assert blocked.status_code == 409  # the meeting decided 好: its record is corrected first
+    assert "decision_meeting_held" in [r["code"] for r in blocked.get_json()["reasons"]]
+    the_meeting(
+        t,
+        {last["grading_id"]: "fairly_good"},
+        corrects_id=t.meeting,
+        reason="好等次已满额，党委会复议改定为较好",
     )
     again = http(
         "POST",
@@ -362,12 +448,17 @@ def test_the_township_grades_its_21_branches(demo_app: Any) -> None:
     app, tokens, engine = demo_app
     township = Township.of_demo(Http(app.test_client(), tokens), tokens)
     assert len(township.by_code) == 21
-    the_survey_then_self_rating_opens_for_all(township)
-    each_secretary_rates_the_branch(township)
-    members_and_the_public_vote(township)
-    the_superior_assesses_and_proposes_levels(township)
-    the_supervisor_approves_within_the_quota(township)
-    every_branch_is_publicly_noticed_with_its_level(township)
-    assert township.http("GET", "/audit/verify", "county.inspector")["intact"] is True
+    for step in (
+        the_survey_then_self_rating_opens_for_all,
+        each_secretary_rates_the_branch,
+        members_and_the_public_vote,
+        each_branch_forms_its_opinion,
+        the_superior_assesses_and_proposes_levels,
+        the_supervisor_approves_within_the_quota,
+        every_branch_is_publicly_noticed_with_its_level,
+    ):
+        step(township)
+        verified = township.http("GET", "/audit/verify", "county.inspector")
+        assert verified["intact"] is True, (step.__name__, verified)
     with Session(engine) as session:
         assert verify(session).intact

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from service.audit.models import AuditEvent
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import fire, put_in_state
+from tests.test_ballots import attend
 from tests.test_decisions import propose, scored
 
 # members' paper ballots: 6 × 好 (100) + 1 × 较好 (85) = 685/7 on average
@@ -25,6 +26,7 @@ SIX_GOOD_ONE_FAIRLY_GOOD = {
     "categories": [
         {
             "code": "members",
+            "present": 7,
             "issued": 7,
             "returned": 7,
             "invalid": 0,
@@ -56,6 +58,9 @@ def rated_by_self(api: Api, db: Session) -> int:
 
 
 def assessed(api: Api, grading_id: int) -> dict[str, Any]:
+    opinion = {"level": "fairly_good", "opinion": "依据测评结果", "met_on": "2026-04-06"}
+    formed = api.put(f"/api/v1/gradings/{grading_id}/branch-opinion", json=opinion, who="secretary")
+    assert formed.status_code == 200, formed.get_json()
     assert fire(api, grading_id, "close_evaluation").status_code == 200
     written = api.put(
         f"/api/v1/gradings/{grading_id}/assessment",
@@ -108,6 +113,7 @@ def test_electronic_ballots_are_not_rounded_before_the_composite(api: Api, db: S
         assert cast.status_code == 201
     url = f"/api/v1/ballot-sessions/{session['id']}"
     api.post(f"{url}/close", who="teller")
+    attend(api, session["id"])
     assert api.post(f"{url}/count", who="teller").status_code == 200
     score = assessed(api, grading_id)
     assert (score["total"], score["level"]["code"]) == ("89.99", "fairly_good")

@@ -102,8 +102,8 @@ def test_a_transition_from_the_wrong_state_is_refused_with_the_state(
     [
         ("open_self_rating", ["survey_recorded"]),
         ("submit_self_rating", ["self_rating_submitted"]),
-        ("close_evaluation", ["ballots_counted"]),
-        ("decide", ["assessment_entered", "level_proposed"]),
+        ("close_evaluation", ["ballots_counted", "branch_opinion_formed"]),
+        ("decide", ["assessment_entered", "level_proposed", "decision_meeting_held"]),
         ("finalize", ["publicity_period_over"]),  # (no floor in the world: quota_floors holds)
         ("close", ["promotion_settled"]),
     ],
@@ -377,9 +377,11 @@ def test_the_grading_workflow_is_published(api: Api) -> None:
     assert [s["name"] for s in workflow["states"]][:3] == ["survey", "self_rating", "evaluation"]
     decide = next(t for t in workflow["transitions"] if t["name"] == "decide")
     assert decide["needs_approval"] is True and decide["roles"] == ["reviewer"]
+    assert decide["duty"] == "decision"  # the superior's: a reviewer above the organization
     assert [g["code"] for g in decide["guards"]] == [
         "assessment_entered",
         "level_proposed",
+        "decision_meeting_held",
         "veto_respected",
         "new_org_not_top",
         "source_thresholds",

@@ -469,8 +469,8 @@ def test_the_printed_cards_carry_instructions_and_the_short_address(
         f"/api/v1/ballot-sessions/{demo_site.ids['meeting']}/codes",
         headers=bearer(demo_site, "county.teller"),
     ).get_data(as_text=True)
-    assert svg.count("扫码或打开下方网址输入票码投票") == 18
-    assert svg.count(">localhost/b</text>") == 18
+    assert svg.count("扫码或打开下方网址输入票码投票") == 22  # 16 members, 6 representatives
+    assert svg.count(">localhost/b</text>") == 22
 
 
 def test_public_base_url_sets_the_address_in_qr_codes_and_cards(demo_site: DemoSite) -> None:

@@ -12,7 +12,7 @@ from service.gradings.models import Grading
 from service.records import operations as records
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
-from tests.test_ballots import cast, codes_of
+from tests.test_ballots import attend, cast, codes_of
 
 
 def promoting(db: Session, grading: Grading, level: str = "poor", item: str = "closed") -> int:
@@ -50,9 +50,9 @@ def satisfied(api: Api, grading_id: int, choice: str = "good", *more: str) -> No
         answer = [{"grading_id": grading_id, "level": chosen}]
         assert cast(api, row["code"], answer).status_code == 201
     api.post(f"/api/v1/ballot-sessions/{session['id']}/close", who="teller")
-    assert (
-        api.post(f"/api/v1/ballot-sessions/{session['id']}/count", who="teller").status_code == 200
-    )
+    attend(api, session["id"])
+    counted = api.post(f"/api/v1/ballot-sessions/{session['id']}/count", who="teller")
+    assert counted.status_code == 200, counted.get_json()
 
 
 def report(api: Api, grading_id: int) -> None:

@@ -27,6 +27,8 @@ from service.context import Actor
 from service.gradings.models import Grading
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
+from service.publicity.models import Complaint
+from service.records import operations as records
 from service.spotchecks.draw import Member, draw, seed_of
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
@@ -363,3 +365,92 @@ def test_a_falsification_needs_evidence_and_a_description(
         404,
         "not-found",
     )
+
+
+def test_the_population_is_every_decided_level_wherever_its_grading_is_now(
+    api: Api, db: Session, city: dict[str, str]
+) -> None:
+    """Rated, rectifying, in 回头看, rising, closed: all drawn from; under publicity, not yet.
+    A falsification found in rectification reopens the level from there."""
+    gradings = rated_township(db, api.world, extra=2)
+    moved = {"A1-01": "rectification", "A1-02": "re_review", "A1-X00": "promotion"}
+    for code, state in moved.items():
+        walk(db.get_one(Grading, gradings[code]), state)
+    db.commit()
+    check = planned(api, city, share=None, size=4, stratify=[])
+    assert send(api, city, "POST", "/audit/checkpoints", {}).status_code == 201
+    drawn = send(api, city, "POST", f"/spot-checks/{check}/draw", {"public_value": "9"})
+    assert drawn.status_code == 200, drawn.get_json()
+    event = api.get(
+        f"/api/v1/audit/events?action=spot_check.draw&entity_id={check}", who="root_admin"
+    ).get_json()["items"][0]["after"]
+    assert set(event["population"]) == set(gradings) and len(event["sample"]) == 4
+    rectifying = gradings["A1-01"]
+    found = send(
+        api,
+        city,
+        "PUT",
+        f"/spot-checks/{check}/findings/{rectifying}",
+        {"outcome": "falsified", "evidence": "台账系补写", "description": "整改台账造假"},
+    )
+    assert found.status_code == 200, found.get_json()
+    approval = api.get(
+        f"/api/v1/approvals/{found.get_json()['reopen_approval_id']}", who="supervisor"
+    ).get_json()
+    assert approval["subject"] == "reopen_rectification_after_spot_check"
+    approved = api.post(f"/api/v1/approvals/{approval['id']}/approve", json={}, who="supervisor")
+    assert approved.status_code == 200, approved.get_json()
+    assert db.get_one(Grading, rectifying).state == "superior_review"
+
+
+def test_accountability_comes_from_any_oversight_that_found_something_and_names_it(
+    api: Api, db: Session, city: dict[str, str]
+) -> None:
+    gradings = rated_township(db, api.world, extra=0)
+    east, office = gradings["A1-01"], gradings["A1-02"]
+    upheld = Complaint(
+        grading_id=east, text="测评票由支部代填", tracking_code="T-UPHELD-0001", upheld=True
+    )
+    dismissed = Complaint(
+        grading_id=east, text="不满意", tracking_code="T-DISMISSED-01", upheld=False
+    )
+    db.add_all([upheld, dismissed])
+    inspected = records.write(
+        db,
+        Actor.system("t"),
+        db.get_one(Grading, office),
+        "rectification_acceptance",
+        {"conclusion": "not_accepted", "findings": "整改不到位", "accepted_on": "2026-11-20"},
+        key="main",
+    )
+    db.commit()
+    body = {
+        "committee_id": api.world.org("A1").id,
+        "persons": "东村党支部书记",
+        "measure": "诫勉谈话",
+    }
+    url = f"/gradings/{east}/accountability"
+    made = send(api, city, "POST", url, {**body, "source": "complaint", "source_id": upheld.id})
+    assert made.status_code == 201, made.get_json()
+    assert (made.get_json()["source"], made.get_json()["spot_check_id"]) == ("complaint", None)
+    not_found = {**body, "source": "complaint", "source_id": dismissed.id}
+    assert_problem(send(api, city, "POST", url, not_found), 409, "conflict")
+    elsewhere = {**body, "source": "inspection", "source_id": inspected.id}
+    assert_problem(send(api, city, "POST", url, elsewhere), 404, "not-found")
+    office_url = f"/gradings/{office}/accountability"
+    held = send(api, city, "POST", office_url, elsewhere)
+    assert held.status_code == 201, held.get_json()
+    assert_problem(
+        api.post(
+            f"/api/v1{url}",
+            json={**body, "source": "complaint", "source_id": upheld.id},
+            who="reviewer",
+        ),
+        403,
+        "forbidden",
+    )
+    ledger = api.get(f"/api/v1{url}", who="secretary").get_json()["items"]
+    assert [(r["source"], r["source_id"]) for r in ledger] == [("complaint", upheld.id)]
+    history = api.get(f"/api/v1/gradings/{east}/history", who="reviewer").get_json()["items"]
+    assert "accountability.record" in {i["action"] for i in history}
+    assert send(api, city, "GET", "/audit/verify").get_json()["intact"] is True

@@ -100,6 +100,14 @@ DESCRIPTIONS: dict[str, str] = {
     "correct_survey_entry": "A new version naming why; nothing is overwritten.",
     "get_self_rating": "The organization's self-rating with every version (who, when, why).",
     "get_assessment": "The superior's quantified assessment, with every version.",
+    "get_branch_opinion": "The opinion the branch formed from its ballot (分类定级意见): the level "
+    "it proposes, its text, the meeting's date, the tallies it rests on, every version.",
+    "list_meetings": "The campaign's 分类定级会议 records held by committees the caller sees, "
+    "oldest first, paginated; each with its chair, attendees, minutes and results.",
+    "get_meeting": "One 分类定级会议 record as it was recorded (never changed: a correction is "
+    "another record naming it in `corrects_id`). Anyone who sees the committee.",
+    "list_accountability": "Anyone who sees the grading: every accountability record (追究责任) "
+    "on it, oldest first, each naming its source (spot check, complaint, 回头看, inspection).",
     "put_assessment": "A reviewer in scope during superior review; a correction names why.",
     "get_score": "How the composite score is reached: each source's points and weight, "
     "bonuses and deductions, vetoes, and the level; 409 score-incomplete while a source is "

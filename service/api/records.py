@@ -12,10 +12,12 @@ from marshmallow import Schema
 
 from service.accounts.models import Role
 from service.api.blueprint import api
+from service.api.duties import require_duty, with_duty
 from service.api.routing import Ctx, Reply, operation, written_or_pending
 from service.api.schemas.common import VersionQuery
 from service.api.schemas.gradings import ApprovalOut
 from service.api.scope import scoped
+from service.campaigns.procedure import Duty
 from service.errors import NotFound
 from service.gradings.models import Approval, Grading
 from service.records import operations as records
@@ -33,10 +35,15 @@ def write_record(
     write: Callable[[Grading], RecordVersion | Approval],
     render: Callable[[Grading, RecordVersion], Any],
     status: int = 200,
+    duty: Duty | None = None,
 ) -> Reply:
-    """Write a stage record of a grading in scope, as `role`: the record (rendered), or 202."""
+    """Write a stage record of a grading in scope, as `role` (doing the superior's `duty`,
+    when it is one): the record (rendered), or 202."""
     grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [role], doing)
+    if duty is None:
+        ctx.caller.require(org, [role], doing)
+    else:
+        require_duty(ctx, org, grading.campaign_id, duty, [role], doing)
     return written_or_pending(write(grading), lambda version: render(grading, version), status)
 
 
@@ -83,9 +90,11 @@ def stage_record(
     description: str | None = None,
     may_wait: bool = True,
     status: int = 200,
+    duty: Duty | None = None,
 ) -> None:
     """Register `PUT /gradings/<id>/<path>` (and `GET`, when `get` names it): `put` and `get`
-    are (operation id, summary); `may_wait`: a correction may answer 202 (an approval)."""
+    are (operation id, summary); `may_wait`: a correction may answer 202 (an approval); `duty`:
+    the superior's duty the write is (service.api.duties)."""
     rule = f"/gradings/<int:grading_id>/{path}"
     if get is not None:
 
@@ -114,6 +123,7 @@ def stage_record(
             lambda grading: write(ctx, grading),
             lambda grading, _: render(ctx, grading),
             status,
+            duty,
         )
 
     replace.__name__ = put[0]
@@ -126,5 +136,5 @@ def stage_record(
         body=body,
         responses={status: out, **({202: ApprovalOut} if may_wait else {})},
         errors=(403, 404, 409, 422),
-        description=description,
+        description=with_duty(description, duty),
     )(replace)

@@ -19,6 +19,7 @@ from service.audit.operations import claim_head, keep_claim, record
 from service.ballots.models import BallotSession
 from service.campaigns.models import Campaign
 from service.db import DriverStatement, persistent
+from service.decisions.models import DecisionMeeting
 from service.errors import NotFound
 from service.gradings import facts
 from service.gradings.models import Approval, Grading
@@ -46,6 +47,10 @@ _REACH: dict[type, tuple[str, tuple[tuple[Any, Any], ...]]] = {
     InspectionGroup: (
         "inspection group",
         ((Organization, Organization.id == InspectionGroup.organization_id),),
+    ),
+    DecisionMeeting: (
+        "decision meeting",
+        ((Organization, Organization.id == DecisionMeeting.organization_id),),
     ),
     GrantRequest: (
         "grant request",

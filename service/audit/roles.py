@@ -14,6 +14,8 @@ APPEND_ONLY = (
     "audit_log_checkpoints",
     "audit_log_cosignatures",
     "accountability_records",
+    "decision_meetings",
+    "decision_meeting_results",
 )
 
 

@@ -7,7 +7,9 @@ and each subject's facts compared with its row:
 - a ballot session: its state, ballots issued and returned per category, the box's count and
   digest;
 - an inspection group: its name, leader, members, the organizations it covers, its version
-  (whose acceptance counts rests on who is in it).
+  (whose acceptance counts rests on who is in it);
+- a ballot session's people eligible (from the roll) and present, per category;
+- a 分类定级会议 record: everything it says (it is never changed).
 
 A fact changed in a table without an event — with the application's own database role, no
 trigger stands in the way — is `state-diverged`, naming the subject and its last event."""
@@ -25,6 +27,8 @@ from service.audit.models import AuditEvent
 from service.audit.operations import chain_key_for
 from service.audit.verify import Damage
 from service.ballots.models import BallotCategory, BallotSession
+from service.decisions import meetings
+from service.decisions.models import DecisionMeeting
 from service.gradings.models import Approval, Grading
 from service.inspection.models import InspectionGroup
 from service.records.models import RecordVersion
@@ -37,6 +41,7 @@ BALLOT_STATES = {
 }
 
 GROUP_FACTS = ("name", "leader", "members", "covers", "version")
+CATEGORY_FIGURES = ("issued", "returned", "eligible", "present")
 Told = dict[tuple[str, Any], dict[str, Any]]  # (subject, id) -> facts, "event", "chain"
 
 
@@ -64,12 +69,18 @@ def _read(told: Told, row: tuple[Any, ...]) -> None:
     elif entity_type == "inspection_group":
         facts = {k: after[k] for k in GROUP_FACTS}
         _tell(told, "inspection group", int(entity_id), event_id, chain, **facts)
+    elif action == "ballot_session.attendance":
+        _tell(told, "ballot session", int(entity_id), event_id, chain, present=after["present"])
+    elif entity_type == "decision_meeting":
+        _tell(told, "decision meeting", int(entity_id), event_id, chain, record=after)
     elif entity_type == "ballot_session":
         facts = {"state": BALLOT_STATES.get(action, after.get("state"))}
         if action == "ballot_session.open":
             issued = after["issued"]
             facts |= {"issued": issued, "returned": dict.fromkeys(issued, 0)}
             facts |= {"ballots": None, "box_digest": None}
+            if "eligible" in after:  # since the roll: who may vote, and who came (not yet)
+                facts |= {"eligible": after["eligible"], "present": dict.fromkeys(issued)}
         elif action == "ballot_session.close":
             facts["returned"] = after["returned"]
         elif action == "ballot_session.count":
@@ -103,6 +114,8 @@ def _replayed(session: Session) -> Told:
                     "approval.withdraw",
                     *BALLOT_STATES,
                     "ballot_session.void",
+                    "ballot_session.attendance",
+                    "decision_meeting.record",
                     "inspection_group.create",
                     "inspection_group.change",
                 ]
@@ -150,17 +163,17 @@ def _approvals(session: Session) -> Rows:
 
 
 def _ballot_sessions(session: Session) -> Rows:
-    counts: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
-    for sid, code, issued_here, returned_here in session.execute(
+    counts: dict[int, dict[str, dict[str, int | None]]] = {}
+    for sid, code, *figures in session.execute(
         select(
             BallotCategory.session_id,
             BallotCategory.code,
-            BallotCategory.issued,
-            BallotCategory.returned,
+            *(getattr(BallotCategory, name) for name in CATEGORY_FIGURES),
         )
     ):
-        entry = counts.setdefault(sid, ({}, {}))
-        entry[0][code], entry[1][code] = issued_here, returned_here
+        entry = counts.setdefault(sid, {name: {} for name in CATEGORY_FIGURES})
+        for name, value in zip(CATEGORY_FIGURES, figures, strict=True):
+            entry[name][code] = value
     query = select(
         BallotSession.id,
         BallotSession.organization_id,
@@ -169,9 +182,14 @@ def _ballot_sessions(session: Session) -> Rows:
         BallotSession.box_digest,
     )
     for sid, org, state, ballots, digest in session.execute(query.order_by(BallotSession.id)):
-        issued, returned = counts.get(sid, ({}, {}))
-        facts: dict[str, Any] = {"state": state, "issued": issued, "returned": returned}
+        facts: dict[str, Any] = {"state": state}
+        facts |= counts.get(sid, {name: {} for name in CATEGORY_FIGURES})
         yield sid, org, facts | {"ballots": ballots, "box_digest": digest}
+
+
+def _decision_meetings(session: Session) -> Rows:
+    for meeting in session.scalars(select(DecisionMeeting).order_by(DecisionMeeting.id)):
+        yield meeting.id, meeting.organization_id, {"record": meetings.snapshot(meeting)}
 
 
 def _inspection_groups(session: Session) -> Rows:
@@ -187,6 +205,7 @@ SUBJECTS: dict[str, Callable[[Session], Rows]] = {
     "approval": _approvals,
     "ballot session": _ballot_sessions,
     "inspection group": _inspection_groups,
+    "decision meeting": _decision_meetings,
 }
 
 

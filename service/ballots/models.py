@@ -40,8 +40,12 @@ class BallotSession(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))  # where it is held
     title: Mapped[str] = mapped_column(String(200))
     asks: Mapped[str] = mapped_column(String(20))  # level | indicators
+    # What its gradings are in while it runs: evaluation (测评) or promotion (满意度测评). A ballot
+    # is cast only while every grading of the session is still there.
+    stage: Mapped[str] = mapped_column(String(20), default="evaluation")
     state: Mapped[str] = mapped_column(String(20), default=BallotSessionState.OPEN.value)
-    quorum: Mapped[Decimal] = mapped_column(Numeric(5, 4))  # share of issued ballots returned
+    # The share of those eligible (应到, from the roll) whose ballots must come back.
+    quorum: Mapped[Decimal] = mapped_column(Numeric(5, 4))
     held_on: Mapped[date] = mapped_column(Date)  # the only time kept: the day of the meeting
     opened_by: Mapped[str] = mapped_column(String(100))
     # The box's key pair: the public key in the clear, the private key wrapped under the
@@ -52,6 +56,8 @@ class BallotSession(Base):
     box_ballots: Mapped[int | None] = mapped_column(Integer)
     box_digest: Mapped[str | None] = mapped_column(String(64))
     void_reason: Mapped[str | None] = mapped_column(Text)
+    # Why more codes were issued than people are eligible (the superior's audited override).
+    over_issue_reason: Mapped[str | None] = mapped_column(Text)
 
     categories: Mapped[list[BallotCategory]] = relationship(
         order_by="BallotCategory.position", cascade="all, delete-orphan", lazy="selectin"
@@ -63,6 +69,7 @@ class BallotSession(Base):
     __table_args__ = (
         CheckConstraint("state IN ('open', 'closed', 'counted', 'voided')", name="state"),
         CheckConstraint("asks IN ('level', 'indicators')", name="asks"),
+        CheckConstraint("stage IN ('evaluation', 'promotion')", name="stage"),
     )
 
     _state_by_engine = validates("state")(engine_only(BallotSessionState.OPEN))
@@ -79,7 +86,9 @@ class BallotSessionGrading(Base):
 
 
 class BallotCategory(Base):
-    """A rater category of the session (党员, 群众代表 …): ballots issued and returned."""
+    """A rater category of the session (党员, 群众代表 …): who may vote (应到: party members from
+    the graded organizations' rolls, the others as invited), who came (实到), ballots issued and
+    returned."""
 
     __tablename__ = "ballot_categories"
 
@@ -91,10 +100,13 @@ class BallotCategory(Base):
     source: Mapped[str] = mapped_column(String(30))
     issued: Mapped[int] = mapped_column(Integer)
     returned: Mapped[int] = mapped_column(Integer, default=0)
+    eligible: Mapped[int | None] = mapped_column(Integer)  # 应到 (None: a session from before)
+    present: Mapped[int | None] = mapped_column(Integer)  # 实到, recorded at the meeting
 
     __table_args__ = (
         UniqueConstraint("session_id", "code"),
         CheckConstraint("returned <= issued", name="returned_le_issued"),
+        CheckConstraint("present IS NULL OR present >= 0", name="present_non_negative"),
     )
 
 

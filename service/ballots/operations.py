@@ -10,7 +10,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import CursorResult, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from service import calendar
@@ -24,10 +24,12 @@ from service.ballots.models import (
     BallotSessionGrading,
     SealedBallot,
 )
-from service.campaigns.models import Campaign
+from service.campaigns.models import Campaign, RatingSourceKind
 from service.context import Actor
 from service.errors import (
+    AttendanceMismatch,
     BallotBoxLocked,
+    BallotRoll,
     BallotSessionWrongState,
     CodeRejected,
     IdempotencyKeyReused,
@@ -75,6 +77,108 @@ def _common_ancestor(orgs: list[Organization]) -> int:
     return int(common[-1]) if common else int(paths[0][0])
 
 
+def _rule(code: str, zh: str, en: str) -> dict[str, str]:
+    return {"code": code, "message_zh": zh, "message_en": en}
+
+
+def required_ballots(quorum: Decimal, eligible: int) -> int:
+    """How many ballots must come back: the quorum's share of those eligible, rounded up."""
+    return int((quorum * eligible).to_integral_value(rounding="ROUND_CEILING"))
+
+
+def fit_roll(
+    categories: Sequence[Mapping[str, Any]],
+    known: Mapping[str, Mapping[str, Any]],
+    orgs: Sequence[Organization],
+    quorum: Decimal,
+    over_issue_reason: str | None,
+) -> list[int]:
+    """Who may vote in each category (应到): party members from the graded organizations' rolls
+    (正式 + 预备党员; a general branch's counts its branches'), the others as declared
+    (`eligible`, or the codes issued to them). Codes beyond that need the superior's
+    `over_issue_reason`; too few codes to ever reach the quorum are refused. Each refusal is a
+    `ballot-roll` problem naming its rule."""
+    # A general branch's roll counts its branches' members: an organization under another one
+    # rated by the same meeting adds nobody.
+    counted = [o for o in orgs if not any(o is not a and o.path.startswith(a.path) for a in orgs)]
+    roll = sum(o.member_count for o in counted)
+    names = "、".join(o.name for o in counted)
+    eligible: list[int] = []
+    over: list[str] = []
+    for n, category in enumerate(categories):
+        issued = category["issued"]
+        if known[category["code"]]["source"] == RatingSourceKind.MEMBERS:
+            if roll == 0:
+                raise BallotRoll(
+                    f"the roll of {names} has no members: record full_members and "
+                    "probationary_members (PATCH /organizations/{id}) first",
+                    errors={f"categories.{n}.code": ["the roll has no members"]},
+                    rule=_rule(
+                        "roll_known",
+                        f"{names}的党员名册为空：请先登记正式党员和预备党员人数",
+                        f"the roll of {names} has no members",
+                    ),
+                )
+            declared = category.get("eligible")
+            if declared is not None and declared != roll:
+                raise BallotRoll(
+                    f"category {category['code']}: the roll says {roll} members, not {declared}",
+                    errors={f"categories.{n}.eligible": [f"the roll says {roll}"]},
+                    rule=_rule(
+                        "eligible_from_roll",
+                        f"党员应到人数以名册为准（{roll}人），不能另填",
+                        f"party members eligible come from the roll ({roll})",
+                    ),
+                    eligible=roll,
+                )
+            allowed = roll
+        else:
+            allowed = category.get("eligible") or issued
+        if issued > allowed:
+            over.append(f"categories.{n}.issued")
+        eligible.append(allowed)
+    if over and not over_issue_reason:
+        raise BallotRoll(
+            "more codes than people eligible: the superior may issue them with over_issue_reason",
+            errors={field: ["more codes than people eligible"] for field in over},
+            rule=_rule(
+                "codes_within_roll",
+                "发出的票不能多于应到人数（确需多发，须由上级说明理由）",
+                "no more codes than people eligible (unless the superior gives a reason)",
+            ),
+            eligible=sum(eligible),
+            issued=sum(c["issued"] for c in categories),
+        )
+    if over_issue_reason and not over:
+        raise BallotRoll(
+            "over_issue_reason is only for issuing more codes than people eligible",
+            errors={"over_issue_reason": ["no category has more codes than people eligible"]},
+            rule=_rule(
+                "over_issue_reason",
+                "只有发票多于应到人数时才需要说明理由",
+                "a reason is only for more codes than people eligible",
+            ),
+        )
+    issued_total = sum(c["issued"] for c in categories)
+    required = required_ballots(quorum, sum(eligible))
+    if issued_total < required:
+        raise BallotRoll(
+            f"{issued_total} codes for {sum(eligible)} people eligible can never reach the "
+            f"quorum: counting needs {required} ballots ({quorum:.2%} of those eligible)",
+            errors={"categories": [f"at least {required} codes"]},
+            rule=_rule(
+                "quorum_reachable",
+                f"应到{sum(eligible)}人，发出{issued_total}张票，永远达不到法定比例（需收回{required}张）",
+                f"{issued_total} codes for {sum(eligible)} eligible cannot reach the quorum "
+                f"({required})",
+            ),
+            eligible=sum(eligible),
+            issued=issued_total,
+            required=required,
+        )
+    return eligible
+
+
 def open_session(
     session: Session,
     actor: Actor,
@@ -108,16 +212,23 @@ def open_session(
             "in the evaluation stage (or all in promotion)",
             grading_ids=not_ready,
         )
+    quorum = Decimal(str(config["quorum"]))
+    over_issue_reason = data.get("over_issue_reason")
+    eligible = fit_roll(
+        data["categories"], known, [o for _, o in gradings], quorum, over_issue_reason
+    )
     asks = data.get("asks", "level")
     ballot = BallotSession(
         campaign_id=campaign.id,
         organization_id=_common_ancestor([o for _, o in gradings]),
         title=data["title"],
         asks=asks,
+        stage=stages.pop(),
         state=BallotSessionState.OPEN,
-        quorum=Decimal(str(config["quorum"])),
+        quorum=quorum,
         held_on=calendar.today(),
         opened_by=actor.username,
+        over_issue_reason=over_issue_reason,
         categories=[
             BallotCategory(
                 position=n,
@@ -125,6 +236,7 @@ def open_session(
                 label=known[c["code"]]["label"],
                 source=known[c["code"]]["source"],
                 issued=c["issued"],
+                eligible=eligible[n],
             )
             for n, c in enumerate(data["categories"])
         ],
@@ -153,9 +265,82 @@ def open_session(
         after={
             "title": ballot.title,
             "asks": asks,
+            "stage": ballot.stage,
             "gradings": [g.id for g, _ in gradings],
             "issued": {c.code: c.issued for c in ballot.categories},
+            "eligible": {c.code: c.eligible for c in ballot.categories},
         },
+        reason=over_issue_reason,
+    )
+    return ballot
+
+
+def check_present(figures: Mapping[str, tuple[int, int | None]]) -> None:
+    """实到 never above 应到: category code -> (present, eligible — None for a session from
+    before the roll, which has nothing to hold it to)."""
+    over = {
+        code: (present, eligible)
+        for code, (present, eligible) in figures.items()
+        if eligible is not None and present > eligible
+    }
+    if over:
+        raise BallotRoll(
+            "more people present than eligible: "
+            + ", ".join(f"{code} {n} > {e}" for code, (n, e) in over.items()),
+            errors={f"categories.{code}": [f"at most {e}"] for code, (_, e) in over.items()},
+            rule=_rule(
+                "present_within_roll",
+                "实到人数不能多于应到人数",
+                "no more people present than eligible",
+            ),
+        )
+
+
+def record_attendance(
+    session: Session,
+    actor: Actor,
+    ballot: BallotSession,
+    present: Mapping[str, int],
+    reason: str | None = None,
+) -> BallotSession:
+    """实到: who came, per category, recorded at the meeting (before counting). Never more than
+    those eligible; a second recording says why."""
+    if ballot.state not in (BallotSessionState.OPEN, BallotSessionState.CLOSED):
+        raise BallotSessionWrongState(
+            f"the session is {ballot.state}; attendance is recorded before counting",
+            state=ballot.state,
+        )
+    by_code = {c.code: c for c in ballot.categories}
+    errors: dict[str, list[str]] = {}
+    for code in present:
+        if code not in by_code:
+            errors[f"categories.{code}"] = [f"the session's categories are {', '.join(by_code)}"]
+    missing = [code for code in by_code if code not in present]
+    if missing:
+        errors["categories"] = [f"every category's attendance: {', '.join(missing)} missing"]
+    if errors:
+        raise ValidationFailed("the attendance does not fit the session", errors=errors)
+    check_present({code: (n, by_code[code].eligible) for code, n in present.items()})
+    recorded = any(c.present is not None for c in ballot.categories)
+    if recorded and not (reason and reason.strip()):
+        raise ValidationFailed(
+            "the attendance was recorded already: a change needs a reason",
+            errors={"reason": ["required to change the attendance"]},
+        )
+    before = {c.code: c.present for c in ballot.categories}
+    for code, n in present.items():
+        by_code[code].present = n
+    session.flush()
+    record(
+        session,
+        actor,
+        "ballot_session.attendance",
+        "ballot_session",
+        ballot.id,
+        organization_id=ballot.organization_id,
+        before={"present": before} if recorded else None,
+        after={"present": {c.code: c.present for c in ballot.categories}},
+        reason=reason if recorded else None,
     )
     return ballot
 
@@ -177,6 +362,19 @@ def layout(session: Session, ballot: BallotSession) -> box.Layout:
 
 def _standard_of(session: Session, grading_id: int) -> int:
     return session.get_one(Grading, grading_id).standard_id
+
+
+# Has a grading of the code's session left the stage the session was held for? (In the code's
+# statement: a ballot stays three statements.)
+_STAGE_LEFT = (
+    exists()
+    .where(
+        BallotSessionGrading.session_id == BallotSession.id,
+        Grading.id == BallotSessionGrading.grading_id,
+        Grading.state != BallotSession.stage,
+    )
+    .label("stage_left")
+)
 
 
 @dataclass(frozen=True)
@@ -201,6 +399,7 @@ def _usable(session: Session, typed_code: str) -> UsableCode:
                 BallotSession.id,
                 BallotSession.state,
                 BallotSession.box_public_key,
+                _STAGE_LEFT,
             )
             .join(BallotSession, BallotSession.id == BallotCode.session_id)
             .where(BallotCode.code == code)
@@ -212,9 +411,14 @@ def _usable(session: Session, typed_code: str) -> UsableCode:
         raise CodeRejected(
             "no ballot has this code; check it for typing mistakes", reason="unknown"
         )
-    code_id, category, used, session_id, state, public_key = row
+    code_id, category, used, session_id, state, public_key, stage_left = row
     if state != BallotSessionState.OPEN or public_key is None:
         raise CodeRejected("voting in this session has ended", reason="closed")
+    if stage_left:
+        raise CodeRejected(
+            "the organizations this meeting rates have left its stage: voting has ended",
+            reason="stage_over",
+        )
     if used:
         raise CodeRejected("this code has been used already", reason="used")
     return UsableCode(code_id, category, session_id, public_key, code)
@@ -226,14 +430,20 @@ def form(session: Session, typed_code: str) -> dict[str, Any]:
     ballot = session.get_one(BallotSession, usable.session_id)
     campaign = session.get_one(Campaign, ballot.campaign_id)
     config = config_of(session, campaign)
-    choices = [{"code": lv.code, "label": lv.label} for lv in _scheme(session, campaign).levels]
+    levels = _scheme(session, campaign).levels
+    labels = {lv.code: lv.label for lv in levels}
+    choices = [{"code": lv.code, "label": lv.label} for lv in levels]
     if config["allow_unknown"]:
         choices.append({"code": UNKNOWN, "label": "不了解"})
     questions = []
     for link in ballot.gradings:
         grading = session.get_one(Grading, link.grading_id)
         org = session.get_one(Organization, grading.organization_id)
-        question: dict[str, Any] = {"grading_id": grading.id, "organization_name": org.name}
+        question: dict[str, Any] = {
+            "grading_id": grading.id,
+            "organization_name": org.name,
+            "self_rating": _what_voters_hear(session, grading, labels),
+        }
         if ballot.asks == "level":
             question["choices"] = choices
         else:
@@ -248,6 +458,22 @@ def form(session: Session, typed_code: str) -> dict[str, Any]:
         "category": category,
         "asks": ballot.asks,
         "questions": questions,
+    }
+
+
+def _what_voters_hear(
+    session: Session, grading: Grading, labels: Mapping[str, str]
+) -> dict[str, str | None] | None:
+    """听取基层党组织工作情况报告及自我认级说明: the self-rating's level, explanation and work
+    report, as the meeting hears them before voting (None before any self-rating)."""
+    current = records.current(session, grading.id, "self_rating", "main")
+    if current is None:
+        return None
+    level = current.data.get("proposed_level")
+    return {
+        "proposed_level": labels.get(level, level) if level else None,
+        "explanation": current.data.get("explanation"),
+        "work_report": current.data.get("work_report"),
     }
 
 
@@ -454,14 +680,20 @@ def count(
     BALLOT_SESSION_WORKFLOW.check(ballot, "count")
     issued = sum(c.issued for c in ballot.categories)
     returned = sum(c.returned for c in ballot.categories)
-    required = (ballot.quorum * issued).to_integral_value(rounding="ROUND_CEILING")
+    if any(c.eligible is None for c in ballot.categories):  # a session from before the roll
+        base, of_whom = issued, "of those issued"
+    else:
+        _check_attendance(ballot)
+        base, of_whom = sum(c.eligible or 0 for c in ballot.categories), "of those eligible"
+    required = required_ballots(ballot.quorum, base)
     if returned < required:
         raise QuorumNotMet(
-            f"{returned} of {issued} ballots were returned; counting needs at least {required} "
-            f"({ballot.quorum:.2%} of those issued)",
+            f"{returned} ballots came back for {base} {of_whom.split()[-1]}; counting needs at "
+            f"least {required} ({ballot.quorum:.2%} {of_whom})",
             issued=issued,
+            eligible=base,
             returned=returned,
-            required=int(required),
+            required=required,
         )
     ballot_layout = layout(session, ballot)
     digests, totals = _open_box(session, ballot, box_secret, ballot_layout)
@@ -474,7 +706,7 @@ def count(
             session,
             actor,
             grading,
-            "ballot_tally" if grading.state == GradingState.EVALUATION else "satisfaction_tally",
+            "ballot_tally" if ballot.stage == GradingState.EVALUATION else "satisfaction_tally",
             tally(session, ballot, campaign, grading, totals, ballot_layout),
             key=f"S{ballot.id}",
         )
@@ -496,6 +728,34 @@ def count(
         },
     )
     return ballot
+
+
+def _check_attendance(ballot: BallotSession) -> None:
+    """Counting needs who came (实到) in every category, and no category holding more ballots
+    than people present."""
+    missing = [c.code for c in ballot.categories if c.present is None]
+    if missing:
+        raise AttendanceMismatch(
+            f"record the attendance first (POST …/attendance): {', '.join(missing)}",
+            rule=_rule(
+                "attendance_recorded",
+                "计票前须登记各类人员的实到人数",
+                "the attendance of every category is recorded before counting",
+            ),
+            categories=missing,
+        )
+    over = [c for c in ballot.categories if c.returned > (c.present or 0)]
+    if over:
+        raise AttendanceMismatch(
+            "more ballots than people present: "
+            + ", ".join(f"{c.code} {c.returned} > {c.present}" for c in over),
+            rule=_rule(
+                "ballots_within_attendance",
+                "收回的票多于实到人数，不能计票：请核实到会情况",
+                "more ballots came back than people were present",
+            ),
+            categories=[c.code for c in over],
+        )
 
 
 def _open_box(
@@ -546,6 +806,8 @@ def tally(
             "code": category.code,
             "label": category.label,
             "source": category.source,
+            "eligible": category.eligible,
+            "present": category.present,
             "issued": category.issued,
             "returned": category.returned,
             "invalid": 0,
@@ -690,6 +952,8 @@ def paper_tally(
             continue
         if entry["returned"] > entry["issued"]:
             errors[f"categories.{n}.returned"] = ["more returned than issued"]
+        if entry["returned"] > entry["present"]:
+            errors[f"categories.{n}.returned"] = ["more returned than people present"]
         counted = sum(distribution.values())
         if counted != entry["returned"] - entry["invalid"]:
             errors[f"categories.{n}.distribution"] = [
@@ -703,6 +967,7 @@ def paper_tally(
                 "code": entry["code"],
                 "label": category["label"],
                 "source": category["source"],
+                "present": entry["present"],
                 "issued": entry["issued"],
                 "returned": entry["returned"],
                 "invalid": entry["invalid"],
@@ -715,16 +980,27 @@ def paper_tally(
         )
     if errors:
         raise ValidationFailed("the paper tally does not add up", errors=errors)
+    quorum = Decimal(str(config["quorum"]))
+    org = session.get_one(Organization, grading.organization_id)
+    eligible = fit_roll(data["categories"], known, [org], quorum, data.get("over_issue_reason"))
+    for figures, allowed in zip(categories, eligible, strict=True):
+        figures["eligible"] = allowed
+    check_present({c["code"]: (c["present"], c["eligible"]) for c in categories})
     issued = sum(c["issued"] for c in categories)
     returned = sum(c["returned"] for c in categories)
-    quorum = Decimal(str(config["quorum"]))
-    if returned < quorum * issued:
+    required = required_ballots(quorum, sum(eligible))
+    if returned < required:
         raise QuorumNotMet(
-            f"{returned} of {issued} ballots were returned; the quorum is {quorum:.2%}",
+            f"{returned} ballots came back for {sum(eligible)} eligible; the quorum is "
+            f"{quorum:.2%} of those eligible ({required})",
             issued=issued,
+            eligible=sum(eligible),
             returned=returned,
+            required=required,
         )
     tally_data = {"kind": "paper", "categories": categories, "sources": _by_source(categories)}
+    if data.get("over_issue_reason"):
+        tally_data["over_issue_reason"] = data["over_issue_reason"]
     if key is None:
         grading.require_stage(GradingState.EVALUATION, "a paper tally")
         existing = [

@@ -8,8 +8,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from service.ballots.models import BallotSession, BallotSessionGrading
 from service.calendar import add_working_days, local_date
-from service.decisions import rules
+from service.campaigns import procedure
+from service.campaigns.models import Campaign
+from service.decisions import meetings, rules
 from service.gradings import facts
 from service.gradings.models import Approval
 from service.inspection.operations import rectification_accepted
@@ -19,7 +22,12 @@ from service.records.operations import latest_versions
 from service.spotchecks.models import SpotCheckItem
 from service.workflows.context import Check, GuardContext
 from service.workflows.spec import Guard
-from service.workflows.states import ApprovalState, ComplaintState, ItemStatus
+from service.workflows.states import (
+    ApprovalState,
+    BallotSessionState,
+    ComplaintState,
+    ItemStatus,
+)
 
 
 def _has_record(record_type: str) -> Check:
@@ -70,6 +78,29 @@ def _no_open_complaints(grading: Any, ctx: GuardContext) -> bool:
     return pending is None
 
 
+def _no_ballot_running(grading: Any, ctx: GuardContext) -> bool:
+    """No ballot session over the grading is open, or closed and not yet counted: a meeting
+    does not outlive the stage it was held for."""
+    running = ctx.session.scalar(
+        select(BallotSession.id)
+        .join(BallotSessionGrading, BallotSessionGrading.session_id == BallotSession.id)
+        .where(
+            BallotSessionGrading.grading_id == grading.id,
+            BallotSession.state.in_((BallotSessionState.OPEN, BallotSessionState.CLOSED)),
+        )
+        .limit(1)
+    )
+    return running is None
+
+
+def _branch_opinion(grading: Any, ctx: GuardContext) -> bool:
+    """The branch has formed its opinion from the ballot, where the campaign asks for it."""
+    campaign = ctx.session.get_one(Campaign, grading.campaign_id)
+    if not procedure.branch_opinion_required(campaign.decision_config):
+        return True
+    return _has_record("branch_opinion")(grading, ctx)
+
+
 def _rectification_closed(grading: Any, ctx: GuardContext) -> bool:
     items = latest_versions(ctx.session, grading.id, "rectification_item")
     return all(item.data.get("status") == ItemStatus.CLOSED for item in items)
@@ -92,6 +123,18 @@ BALLOTS_COUNTED = Guard(
     "测评票尚未计票",
     "the ballots have not been counted",
     _has_record("ballot_tally"),
+)
+NO_BALLOT_RUNNING = Guard(
+    "no_ballot_running",
+    "还有测评场次未计票或未作废：测评会不能越过本环节",
+    "a ballot session over this grading is still open or uncounted: count or void it first",
+    _no_ballot_running,
+)
+BRANCH_OPINION_FORMED = Guard(
+    "branch_opinion_formed",
+    "基层党组织尚未依据测评结果形成分类定级意见",
+    "the branch has not formed its opinion from the ballot",
+    _branch_opinion,
 )
 ASSESSMENT_ENTERED = Guard(
     "assessment_entered",
@@ -138,6 +181,13 @@ RECTIFICATION_ACCEPTED = Guard(
     "指导检查组尚未验收整改",
     "the inspection group has not accepted the rectification (the campaign requires it)",
     lambda grading, ctx: rectification_accepted(ctx.session, grading),
+)
+DECISION_MEETING_HELD = Guard(
+    "decision_meeting_held",
+    "分类定级会议尚未研究确定该等次",
+    "no recorded 分类定级会议 decided this level (the campaign requires it)",
+    meetings.meeting_decided,
+    explain=meetings.meeting_detail,
 )
 VETO_RESPECTED = Guard(
     "veto_respected",

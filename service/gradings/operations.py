@@ -268,11 +268,11 @@ def fire_many(
         except DomainError as exc:
             savepoint.rollback()
             session.refresh(grading)
-            problem = {
+            problem: dict[str, Any] = {
                 "type": f"/problems/{exc.type}",
                 "status": exc.status,
                 "detail": exc.detail,
-                **({"reasons": exc.extra["reasons"]} if "reasons" in exc.extra else {}),
+                **{k: exc.extra[k] for k in ("reasons", "rule") if k in exc.extra},
             }
             results.append(_bulk_result(grading, "refused", None, problem))
             continue

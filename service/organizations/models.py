@@ -3,12 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, UTCDateTime, utcnow
+from service.db import Base, JSONType, UTCDateTime, utcnow
 
 
 class OrgKind(StrEnum):
@@ -79,7 +79,12 @@ class Organization(Base):
     secretary: Mapped[str | None] = mapped_column(String(100))
     # where due-soon and overdue reminders go when e-mail is configured (SMTP_HOST)
     contact_email: Mapped[str | None] = mapped_column(String(200))
-    member_count: Mapped[int] = mapped_column(Integer, default=0)
+    member_count: Mapped[int] = mapped_column(Integer, default=0)  # 正式 + 预备
+    # 支部基本情况: the roll (正式党员, 预备党员), the committee (支委: name and post), the term.
+    full_members: Mapped[int | None] = mapped_column(Integer)
+    probationary_members: Mapped[int | None] = mapped_column(Integer)
+    committee_members: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    elected_on: Mapped[date | None] = mapped_column(Date)  # 换届: when this committee was elected
     founded_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default=OrgStatus.ACTIVE.value)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
@@ -95,6 +100,11 @@ class Organization(Base):
         CheckConstraint("kind IN ('committee', 'general_branch', 'branch')", name="kind"),
         CheckConstraint("status IN ('active', 'merged', 'dissolved')", name="status"),
         CheckConstraint("member_count >= 0", name="member_count_non_negative"),
+        CheckConstraint(
+            "full_members IS NULL OR probationary_members IS NULL "
+            "OR member_count = full_members + probationary_members",
+            name="roll_adds_up",
+        ),
     )
 
     def is_within(self, ancestor_path: str) -> bool:
@@ -110,6 +120,10 @@ class Organization(Base):
             "secretary": self.secretary,
             "contact_email": self.contact_email,
             "member_count": self.member_count,
+            "full_members": self.full_members,
+            "probationary_members": self.probationary_members,
+            "committee_members": self.committee_members,
+            "elected_on": self.elected_on,
             "founded_on": self.founded_on,
             "status": self.status,
             "merged_into_id": self.merged_into_id,

@@ -36,8 +36,30 @@ EDITABLE_FIELDS = (
     "secretary",
     "contact_email",
     "member_count",
+    "full_members",
+    "probationary_members",
+    "committee_members",
+    "elected_on",
     "founded_on",
 )
+ROLL_FIELDS = ("full_members", "probationary_members", "member_count")
+
+
+def _roll(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The roll after `changes`: 正式 + 预备 党员, and member_count as their sum once both are
+    known (a member_count that says otherwise is refused, naming both)."""
+    merged = {f: changes.get(f, current.get(f)) for f in ROLL_FIELDS}
+    full, probationary = merged["full_members"], merged["probationary_members"]
+    if full is None or probationary is None:
+        return {f: merged[f] for f in ROLL_FIELDS if f in changes}
+    total = full + probationary
+    if "member_count" in changes and changes["member_count"] != total:
+        raise ValidationFailed(
+            f"member_count {changes['member_count']} is not full_members + probationary_members "
+            f"({full} + {probationary} = {total})",
+            errors={"member_count": [f"the roll says {total} (正式 {full} + 预备 {probationary})"]},
+        )
+    return {**{f: merged[f] for f in ROLL_FIELDS if f in changes}, "member_count": total}
 
 
 def get_organization(session: Session, org_id: int) -> Organization:
@@ -98,6 +120,7 @@ def create_organization(
     kind = data["kind"]
     _check_domain(session, kind, data.get("domain"))
     _check_parent(parent, kind)
+    roll = _roll({}, {f: data[f] for f in ROLL_FIELDS if data.get(f) is not None})
     org = Organization(
         code=code,
         name=data["name"],
@@ -106,7 +129,11 @@ def create_organization(
         coordination_area=data.get("coordination_area"),
         secretary=data.get("secretary"),
         contact_email=data.get("contact_email"),
-        member_count=data.get("member_count") or 0,
+        member_count=roll.get("member_count") or 0,
+        full_members=roll.get("full_members"),
+        probationary_members=roll.get("probationary_members"),
+        committee_members=data.get("committee_members"),
+        elected_on=data.get("elected_on"),
         founded_on=data.get("founded_on"),
         parent_id=parent.id if parent else None,
         path="/",
@@ -148,6 +175,7 @@ def update_organization(
             "an organization with sub-organizations cannot become a branch",
             errors={"kind": ["has sub-organizations"]},
         )
+    changes = {**changes, **_roll(org.snapshot(), changes)}
     for field in EDITABLE_FIELDS:
         if field in changes:
             setattr(org, field, changes[field])

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign, RatingSource
 from service.context import Actor
-from service.errors import ValidationFailed
+from service.errors import Conflict, ValidationFailed
 from service.gradings.models import Approval, Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
@@ -36,6 +36,11 @@ def _standard_and_scheme(session: Session, grading: Grading) -> tuple[Standard, 
     return standard, session.get_one(LevelScheme, scheme_id)
 
 
+def scheme_of(session: Session, grading: Grading) -> LevelScheme:
+    """The level scheme of the grading's campaign."""
+    return _standard_and_scheme(session, grading)[1]
+
+
 def _sheet_data(sheet: Mapping[str, Any], totals: Totals) -> dict[str, Any]:
     data = {
         "scores": [
@@ -49,7 +54,7 @@ def _sheet_data(sheet: Mapping[str, Any], totals: Totals) -> dict[str, Any]:
             "total": totals.total,
         },
     }
-    for extra in ("proposed_level", "explanation", "note"):
+    for extra in ("proposed_level", "explanation", "work_report", "note"):
         if sheet.get(extra) is not None:
             data[extra] = sheet[extra]
     return data
@@ -75,6 +80,38 @@ def write_sheet(
         )
     return records.write(
         session, actor, grading, record_type, _sheet_data(sheet, totals), reason=sheet.get("reason")
+    )
+
+
+def form_opinion(
+    session: Session, actor: Actor, grading: Grading, data: Mapping[str, Any]
+) -> RecordVersion | Approval:
+    """基层党组织依据测评结果形成分类定级意见，并报上级审核: the branch's opinion, formed at a
+    branch meeting from the counted ballots, before the superior reviews. Versioned like every
+    record: a later version says why, and once evaluation is over it waits for a supervisor."""
+    previous = records.current(session, grading.id, "branch_opinion", "main")
+    tallies = [v.record_key for v in records.latest_versions(session, grading.id, "ballot_tally")]
+    if previous is None:
+        grading.require_stage(GradingState.EVALUATION, "the branch's opinion")
+        if not tallies:
+            raise Conflict(
+                "the branch forms its opinion from the ballot: count the ballots first",
+                errors={"level": ["no counted ballots yet"]},
+            )
+    _, scheme = _standard_and_scheme(session, grading)
+    if data["level"] not in {lv.code for lv in scheme.levels}:
+        raise ValidationFailed(
+            "not a level of the campaign's scheme",
+            errors={"level": [f"choose one of {', '.join(lv.code for lv in scheme.levels)}"]},
+        )
+    opinion = {
+        "level": data["level"],
+        "opinion": data["opinion"],
+        "met_on": data["met_on"],
+        "tallies": tallies,
+    }
+    return records.write(
+        session, actor, grading, "branch_opinion", opinion, reason=data.get("reason")
     )
 
 

@@ -81,16 +81,27 @@ class SpotCheckItem(Base):
 
 
 class AccountabilityRecord(Base):
-    """追究责任: who answers for a falsification a spot check found, and the measure taken.
-    Append-only, like the audit trail."""
+    """追究责任: who answers for what oversight found, and the measure taken — linked to its
+    source: a spot check's falsification (spot_check: the check), an upheld complaint
+    (complaint), a 回头看 that reopened the level (re_review: the approved reopening) or an
+    inspection group's refusal to accept (inspection: the acceptance record). Append-only, like
+    the audit trail."""
 
     __tablename__ = "accountability_records"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    spot_check_id: Mapped[int] = mapped_column(ForeignKey("spot_checks.id"), index=True)
+    spot_check_id: Mapped[int | None] = mapped_column(ForeignKey("spot_checks.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20), default="spot_check")
+    source_id: Mapped[int] = mapped_column(Integer)
     grading_id: Mapped[int] = mapped_column(ForeignKey("gradings.id"), index=True)
     committee_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     persons: Mapped[str] = mapped_column(Text)
     measure: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "source IN ('spot_check', 'complaint', 're_review', 'inspection')", name="source"
+        ),
+    )

@@ -21,17 +21,22 @@ from service.errors import (
     NotFound,
     SeedNotReady,
     SpotCheckWrongState,
-    ValidationFailed,
 )
 from service.gradings import operations as gradings
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
+from service.spotchecks import accountability
 from service.spotchecks import draw as drawing
 from service.spotchecks.models import AccountabilityRecord, SpotCheck, SpotCheckItem
+from service.workflows.grading import REOPENED_AFTER_SPOT_CHECK
 from service.workflows.spot_check import SPOT_CHECK_WORKFLOW
-from service.workflows.states import GradingState, SpotCheckState
+from service.workflows.states import LEVEL_STANDS, UNDER_PUBLICITY, SpotCheckState
 
-REOPEN = "reopen_after_spot_check"
+# Every grading whose level the campaign decided, wherever it is now — rated, rectifying, in
+# 回头看, rising, closed (under publicity it is still answered by complaints).
+DECIDED = tuple(s for s in LEVEL_STANDS if s not in UNDER_PUBLICITY)
+# A falsification found reopens the level from where the grading is (a supervisor approves).
+REOPEN = {str(state): name for name, state in REOPENED_AFTER_SPOT_CHECK.items()}
 
 
 def plan(
@@ -80,7 +85,7 @@ def population(session: Session, check: SpotCheck) -> list[tuple[Grading, Organi
         .join(Organization, Organization.id == Grading.organization_id)
         .where(
             Grading.campaign_id == check.campaign_id,
-            Grading.state == GradingState.RATED,
+            Grading.state.in_(DECIDED),
             Organization.path.startswith(root.path, autoescape=True),
         )
     )
@@ -224,10 +229,11 @@ def record_finding(
             "description": item.description,
         },
     )
-    if item.outcome != "falsified" or grading.state != GradingState.RATED:
+    reopen = REOPEN.get(grading.state)
+    if item.outcome != "falsified" or reopen is None:
         return None
     reason = f"抽查#{check.id}发现弄虚作假：{item.description}"
-    return gradings.request_transition(session, actor, grading, REOPEN, reason).approval
+    return gradings.request_transition(session, actor, grading, reopen, reason).approval
 
 
 def record_accountability(
@@ -242,37 +248,7 @@ def record_accountability(
     if item.outcome != "falsified":
         raise Conflict(f"spot check {check.id} found no falsification in grading {item.grading_id}")
     grading = session.get_one(Grading, item.grading_id)
-    org = session.get_one(Organization, grading.organization_id)
-    if not org.path.startswith(committee.path):
-        raise ValidationFailed(
-            "the committee answering for it is the organization or one above it",
-            errors={"committee_id": [f"not above {org.name}"]},
-        )
-    entry = AccountabilityRecord(
-        spot_check_id=check.id,
-        grading_id=grading.id,
-        committee_id=committee.id,
-        persons=body["persons"],
-        measure=body["measure"],
-        recorded_by=actor.username,
-    )
-    session.add(entry)
-    session.flush()
-    record(
-        session,
-        actor,
-        "spot_check.accountability",
-        "grading",
-        grading.id,
-        organization_id=grading.organization_id,
-        after={
-            "spot_check_id": check.id,
-            "committee_id": committee.id,
-            "persons": entry.persons,
-            "measure": entry.measure,
-        },
-    )
-    return entry
+    return accountability.write(session, actor, grading, committee, "spot_check", check.id, body)
 
 
 def conclude(session: Session, actor: Actor, check: SpotCheck) -> SpotCheck:
@@ -312,7 +288,10 @@ def report(session: Session, check: SpotCheck) -> dict[str, Any]:
     reopening: dict[int, Approval] = {}
     for approval in session.scalars(
         select(Approval)
-        .where(Approval.grading_id.in_([g.id for _, g, _ in sampled]), Approval.subject == REOPEN)
+        .where(
+            Approval.grading_id.in_([g.id for _, g, _ in sampled]),
+            Approval.subject.in_(REOPEN.values()),
+        )
         .order_by(Approval.id)
     ):
         reopening[approval.grading_id] = approval  # the newest
@@ -340,7 +319,10 @@ def report(session: Session, check: SpotCheck) -> dict[str, Any]:
         )
     ledger = session.scalars(
         select(AccountabilityRecord)
-        .where(AccountabilityRecord.spot_check_id == check.id)
+        .where(
+            AccountabilityRecord.source == "spot_check",
+            AccountabilityRecord.source_id == check.id,
+        )
         .order_by(AccountabilityRecord.id)
     ).all()
     return {

@@ -11,12 +11,20 @@ code and a Chinese and English refusal) in service.gradings.guards.
 from __future__ import annotations
 
 from service.accounts.models import Role
+from service.campaigns.procedure import Duty
 from service.gradings import guards
 from service.workflows.engine import Workflow
 from service.workflows.spec import TransitionSpec, WorkflowSpec
 from service.workflows.states import GRADING_STATES, RECORD_LABELS, GradingState
 
 R, T, S = Role.REVIEWER, Role.TELLER, Role.SECRETARY
+# A spot check that finds falsification reopens a decided level from wherever it stands now.
+REOPENED_AFTER_SPOT_CHECK = {
+    "reopen_after_spot_check": GradingState.RATED,
+    "reopen_rectification_after_spot_check": GradingState.RECTIFICATION,
+    "reopen_re_review_after_spot_check": GradingState.RE_REVIEW,
+    "reopen_promotion_after_spot_check": GradingState.PROMOTION,
+}
 
 GRADING_SPEC = WorkflowSpec(
     name="grading",
@@ -55,7 +63,9 @@ GRADING_SPEC = WorkflowSpec(
             GradingState.SELF_RATING,
             "退回自评",
             (R,),
+            guards=(guards.NO_BALLOT_RUNNING,),
             needs_reason=True,
+            duty=Duty.BALLOT,
         ),
         TransitionSpec(
             "close_evaluation",
@@ -63,7 +73,8 @@ GRADING_SPEC = WorkflowSpec(
             GradingState.SUPERIOR_REVIEW,
             "测评计票完成",
             (T,),
-            guards=(guards.BALLOTS_COUNTED,),
+            guards=(guards.BALLOTS_COUNTED, guards.NO_BALLOT_RUNNING, guards.BRANCH_OPINION_FORMED),
+            duty=Duty.BALLOT,
         ),
         TransitionSpec(
             "return_to_evaluation",
@@ -72,6 +83,7 @@ GRADING_SPEC = WorkflowSpec(
             "退回重新测评",
             (R,),
             needs_reason=True,
+            duty=Duty.DECISION,
         ),
         TransitionSpec(
             "decide",
@@ -82,12 +94,14 @@ GRADING_SPEC = WorkflowSpec(
             guards=(
                 guards.ASSESSMENT_ENTERED,
                 guards.LEVEL_PROPOSED,
+                guards.DECISION_MEETING_HELD,
                 guards.VETO_RESPECTED,
                 guards.NEW_ORG_NOT_TOP,
                 guards.SOURCE_THRESHOLDS,
                 guards.QUOTA_CAP,
             ),
             needs_approval=True,
+            duty=Duty.DECISION,
         ),
         TransitionSpec(
             "receive_complaint",
@@ -96,6 +110,7 @@ GRADING_SPEC = WorkflowSpec(
             "受理投诉",
             (R,),
             needs_reason=True,
+            duty=Duty.DECISION,
         ),
         TransitionSpec(
             "dismiss_complaint",
@@ -104,6 +119,7 @@ GRADING_SPEC = WorkflowSpec(
             "投诉不成立，继续公示",
             (R,),
             needs_reason=True,
+            duty=Duty.DECISION,
         ),
         TransitionSpec(
             "uphold_complaint",
@@ -113,6 +129,7 @@ GRADING_SPEC = WorkflowSpec(
             (R,),
             needs_reason=True,
             needs_approval=True,
+            duty=Duty.DECISION,
         ),
         TransitionSpec(
             "finalize",
@@ -121,19 +138,23 @@ GRADING_SPEC = WorkflowSpec(
             "公示期满，确定等级",
             (R,),
             guards=(guards.PUBLICITY_PERIOD_OVER, guards.NO_OPEN_COMPLAINTS, guards.QUOTA_FLOORS),
+            duty=Duty.DECISION,
         ),
         TransitionSpec(
             "start_rectification", GradingState.RATED, GradingState.RECTIFICATION, "开始整改", (R,)
         ),
-        TransitionSpec(
-            "reopen_after_spot_check",
-            GradingState.RATED,
-            GradingState.SUPERIOR_REVIEW,
-            "抽查发现弄虚作假，重新评定",
-            (Role.INSPECTOR,),
-            guards=(guards.FALSIFICATION_FOUND,),
-            needs_reason=True,
-            needs_approval=True,
+        *(
+            TransitionSpec(
+                name,
+                source,
+                GradingState.SUPERIOR_REVIEW,
+                "抽查发现弄虚作假，重新评定",
+                (Role.INSPECTOR,),
+                guards=(guards.FALSIFICATION_FOUND,),
+                needs_reason=True,
+                needs_approval=True,
+            )
+            for name, source in REOPENED_AFTER_SPOT_CHECK.items()
         ),
         TransitionSpec(
             "start_re_review",
@@ -159,6 +180,7 @@ GRADING_SPEC = WorkflowSpec(
             (R,),
             needs_reason=True,
             needs_approval=True,
+            duty=Duty.DECISION,
         ),
         TransitionSpec(
             "start_promotion",
@@ -173,7 +195,7 @@ GRADING_SPEC = WorkflowSpec(
             GradingState.CLOSED,
             "晋位升级完成，结束",
             (R,),
-            guards=(guards.PROMOTION_SETTLED,),
+            guards=(guards.PROMOTION_SETTLED, guards.NO_BALLOT_RUNNING),
         ),
     ),
 )

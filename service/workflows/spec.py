@@ -71,6 +71,9 @@ class TransitionSpec:
     guards: tuple[Guard, ...] = ()
     needs_reason: bool = False
     needs_approval: bool = False
+    # The superior's duty this step is (service.campaigns.procedure.Duty's value), checked by the
+    # API with the roles: who holds the role on the graded organization itself may not fire it.
+    duty: str | None = None
 
     @property
     def takes_locks(self) -> bool:

@@ -43,7 +43,12 @@ G = GradingState
 GRADING_STATES: tuple[StateSpec, ...] = (
     StateSpec(G.SURVEY, "调查摸底", phase=Phase.SURVEY, records=("survey_entry",)),
     StateSpec(G.SELF_RATING, "自评", phase=Phase.SELF_RATING, records=("self_rating",)),
-    StateSpec(G.EVALUATION, "党员群众测评", phase=Phase.EVALUATION, records=("ballot_tally",)),
+    StateSpec(
+        G.EVALUATION,
+        "党员群众测评",
+        phase=Phase.EVALUATION,
+        records=("ballot_tally", "branch_opinion"),
+    ),
     StateSpec(
         G.SUPERIOR_REVIEW,
         "上级评定",
@@ -99,6 +104,7 @@ RECORD_LABELS: dict[str, str] = {
     "survey_entry": "调查摸底记录",
     "self_rating": "自评",
     "ballot_tally": "测评计票",
+    "branch_opinion": "分类定级意见",
     "assessment": "上级评定",
     "decision": "定级决定",
     "veto_flags": "否决情形",

@@ -7,9 +7,11 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
+from service.api.duties import check_duty, config_of, require_duty, with_duty
 from service.api.records import write_record
 from service.api.routing import IDEMPOTENCY_KEY_RE, Ctx, Reply, operation, public_base
 from service.api.schemas.ballots import (
+    AttendanceIn,
     BallotAccepted,
     BallotFormOut,
     BallotIn,
@@ -29,14 +31,16 @@ from service.api.scope import scoped
 from service.api.throttle import throttle_ballots
 from service.ballots import operations as ops
 from service.ballots import sheets
-from service.ballots.models import BallotCode, BallotSession
+from service.ballots.models import BallotCode, BallotSession, BallotSessionGrading
 from service.campaigns.models import Campaign
+from service.campaigns.procedure import Duty
 from service.errors import BallotSessionWrongState, MalformedRequest
 from service.gradings.models import Grading
+from service.organizations.models import Organization
 from service.records import operations as records
 from service.records.models import RecordVersion
 from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
-from service.workflows.states import BallotSessionState
+from service.workflows.states import BallotSessionState, GradingState
 
 TAG = "ballots"
 
@@ -59,6 +63,7 @@ def _out(ctx: Ctx, ballot: BallotSession) -> dict[str, Any]:
         "organization_id": ballot.organization_id,
         "title": ballot.title,
         "asks": ballot.asks,
+        "stage": ballot.stage,
         "state": ballot.state,
         "quorum": str(ballot.quorum),
         "held_on": ballot.held_on,
@@ -68,6 +73,8 @@ def _out(ctx: Ctx, ballot: BallotSession) -> dict[str, Any]:
                 "code": c.code,
                 "label": c.label,
                 "source": c.source,
+                "eligible": c.eligible,
+                "present": c.present,
                 "issued": c.issued,
                 "returned": None if ballot.state == BallotSessionState.OPEN else c.returned,
             }
@@ -77,7 +84,48 @@ def _out(ctx: Ctx, ballot: BallotSession) -> dict[str, Any]:
         "ballots": ballot.box_ballots,
         "box_digest": ballot.box_digest,
         "void_reason": ballot.void_reason,
+        "over_issue_reason": ballot.over_issue_reason,
     }
+
+
+def _duty(stage: str) -> Duty:
+    """A meeting in evaluation is the ballot (测评); in promotion, the satisfaction meeting."""
+    return Duty.SATISFACTION if stage == GradingState.PROMOTION else Duty.BALLOT
+
+
+def _graded(ctx: Ctx, ballot: BallotSession) -> list[Organization]:
+    return list(
+        ctx.session.scalars(
+            select(Organization)
+            .join(Grading, Grading.organization_id == Organization.id)
+            .join(BallotSessionGrading, BallotSessionGrading.grading_id == Grading.id)
+            .where(BallotSessionGrading.session_id == ballot.id)
+            .order_by(Organization.id)
+        )
+    )
+
+
+def _run_by_superior(ctx: Ctx, ballot: BallotSession, roles: tuple[Role, ...], what: str) -> None:
+    """The session's duty (ballot or satisfaction) for each organization it rates."""
+    config = config_of(ctx, ballot.campaign_id)
+    for org in _graded(ctx, ballot):
+        check_duty(ctx, org, config, _duty(ballot.stage), roles, what)
+
+
+def _over_issue_by_superior(ctx: Ctx, orgs: list[Organization], stage: str) -> None:
+    """More codes than people eligible: only someone above every graded organization may say
+    why (whatever the campaign relaxed)."""
+    if ctx.body.get("over_issue_reason"):
+        for org in orgs:
+            check_duty(ctx, org, None, _duty(stage), OVER_ISSUERS, "issuing more codes")
+
+
+OVER_ISSUERS = (Role.TELLER, Role.SUPERVISOR)
+RUN_BY_SUPERIOR = (
+    "Who may: a teller holding the role above every graded organization (the superior's duty "
+    "`ballot`, or `satisfaction` in promotion; decision_config.duties may relax it), never "
+    "someone homed in one of them — 403 superior-duty otherwise."
+)
 
 
 @operation(
@@ -89,17 +137,22 @@ def _out(ctx: Ctx, ballot: BallotSession) -> dict[str, Any]:
     body=BallotSessionIn,
     responses={201: BallotSessionOut},
     errors=(403, 404, 409, 422),
-    description="A teller of every grading's organization opens it while the gradings are in "
-    "evaluation. Print the codes from GET /ballot-sessions/{id}/codes (SVG with QR "
-    "codes, or CSV).",
+    description="Opened while the gradings are in evaluation (or all in promotion: the "
+    "satisfaction meeting). Party members eligible (应到) come from the graded organizations' "
+    "rolls; no more codes than people eligible unless the superior says why "
+    "(over_issue_reason), and enough to reach the quorum — 422 ballot-roll naming the rule "
+    "otherwise. Print the codes from GET /ballot-sessions/{id}/codes (SVG with QR codes, or "
+    "CSV). " + RUN_BY_SUPERIOR,
 )
 def open_session(ctx: Ctx) -> Any:
     campaign, _ = scoped(ctx, Campaign, ctx.body["campaign_id"])
     gradings = []
     for grading_id in dict.fromkeys(ctx.body["grading_ids"]):
         grading, org = scoped(ctx, Grading, grading_id)
-        ctx.caller.require(org, [Role.TELLER], "holding a ballot session")
+        duty = _duty(grading.state)
+        require_duty(ctx, org, campaign.id, duty, [Role.TELLER], "holding a ballot session")
         gradings.append((grading, org))
+    _over_issue_by_superior(ctx, [o for _, o in gradings], gradings[0][0].state)
     ballot = ops.open_session(
         ctx.session, ctx.actor, campaign, gradings, ctx.body, box_secret=ctx.settings.box_secret
     )
@@ -130,10 +183,12 @@ def get_session(ctx: Ctx, session_id: int) -> Any:
     responses={200: None},
     errors=(403, 404, 409),
     spec_extra={"x-streamed-formats": ["image/svg+xml", "text/csv"]},
+    description=RUN_BY_SUPERIOR,
 )
 def get_codes(ctx: Ctx, session_id: int) -> Any:
     ballot, org = scoped(ctx, BallotSession, session_id)
     ctx.caller.require(org, [Role.TELLER], "printing ballot codes")
+    _run_by_superior(ctx, ballot, (Role.TELLER,), "printing ballot codes")
     if ballot.state != BallotSessionState.OPEN:
         raise BallotSessionWrongState(
             "codes are printed while the session is open", state=ballot.state
@@ -165,10 +220,12 @@ def get_codes(ctx: Ctx, session_id: int) -> Any:
     tag=TAG,
     responses={200: BallotSessionOut},
     errors=(403, 404, 409),
+    description=RUN_BY_SUPERIOR,
 )
 def close_session(ctx: Ctx, session_id: int) -> Any:
     ballot, org = scoped(ctx, BallotSession, session_id)
-    BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, "close")
+    transition = BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, "close")
+    _run_by_superior(ctx, ballot, transition.roles, "closing a ballot session")
     return _out(ctx, ops.close(ctx.session, ctx.actor, ballot))
 
 
@@ -183,11 +240,15 @@ def close_session(ctx: Ctx, session_id: int) -> Any:
     description="Opens the sealed box in memory and writes only the totals. If the box's key "
     "cannot be unwrapped (BALLOT_BOX_SECRET changed or lost) the answer is 409 "
     "ballot-box-locked: the ballots cannot be counted by anyone; restore the secret, or "
-    "have a supervisor void the session (POST …/void) and hold the meeting again.",
+    "have a supervisor void the session (POST …/void) and hold the meeting again. Counting "
+    "needs the attendance (实到) recorded, no category with more ballots than people present "
+    "(409 ballot-attendance), and ballots from the quorum's share of those eligible (409 "
+    "quorum-not-met). " + RUN_BY_SUPERIOR,
 )
 def count_session(ctx: Ctx, session_id: int) -> Any:
     ballot, org = scoped(ctx, BallotSession, session_id)
-    BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, "count")
+    transition = BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, "count")
+    _run_by_superior(ctx, ballot, transition.roles, "counting a ballot session")
     return _out(ctx, ops.count(ctx.session, ctx.actor, ballot, box_secret=ctx.settings.box_secret))
 
 
@@ -200,12 +261,42 @@ def count_session(ctx: Ctx, session_id: int) -> Any:
     body=VoidIn,
     responses={200: BallotSessionOut},
     errors=(403, 404, 409, 422),
+    description="A supervisor above every graded organization (the superior's duty, as for "
+    "running the session; 403 superior-duty otherwise): a meeting's own organization cannot "
+    "void a ballot it dislikes.",
 )
 def void_session(ctx: Ctx, session_id: int) -> Any:
     ballot, org = scoped(ctx, BallotSession, session_id)
     step = "void" if ballot.state == BallotSessionState.OPEN else "void_closed"
-    BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, step)
+    transition = BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, step)
+    _run_by_superior(ctx, ballot, transition.roles, "voiding a ballot session")
     return _out(ctx, ops.void(ctx.session, ctx.actor, ballot, ctx.body["reason"]))
+
+
+@operation(
+    api,
+    "POST",
+    "/ballot-sessions/<int:session_id>/attendance",
+    summary="Record who came (实到), per category, before counting",
+    tag=TAG,
+    body=AttendanceIn,
+    responses={200: BallotSessionOut},
+    errors=(403, 404, 409, 422),
+    description="Every category once, never more than those eligible (422 ballot-roll "
+    "present_within_roll); a second recording needs a reason (both are audited). Counting "
+    "refuses a category with more ballots than people present. " + RUN_BY_SUPERIOR,
+)
+def record_attendance(ctx: Ctx, session_id: int) -> Any:
+    ballot, org = scoped(ctx, BallotSession, session_id)
+    ctx.caller.require(org, [Role.TELLER], "recording the attendance")
+    _run_by_superior(ctx, ballot, (Role.TELLER,), "recording the attendance")
+    present = {c["code"]: c["present"] for c in ctx.body["categories"]}
+    if len(present) != len(ctx.body["categories"]):
+        raise MalformedRequest("each category once")
+    return _out(
+        ctx,
+        ops.record_attendance(ctx.session, ctx.actor, ballot, present, ctx.body.get("reason")),
+    )
 
 
 @operation(
@@ -220,7 +311,8 @@ def void_session(ctx: Ctx, session_id: int) -> Any:
     responses={201: BallotAccepted},
     errors=(400, 409, 422, 429),
     description="A used, unknown or closed code answers 409 ballot-code-rejected with `reason` "
-    "unknown / used / closed. The ballot is sealed to the session's key and put in its box; "
+    "unknown / used / closed — or stage_over once a graded organization has left the stage "
+    "the meeting was held for. The ballot is sealed to the session's key and put in its box; "
     "nothing is counted, timed or logged per ballot. The answer carries a receipt: after "
     "counting, GET /public/ballot-sessions/{id}/receipts/{receipt} tells whether it was "
     "counted. Limited per client (BALLOT_LIMIT per BALLOT_WINDOW_SECONDS): past it, 429. "
@@ -341,6 +433,11 @@ def list_tallies(ctx: Ctx, grading_id: int) -> Any:
     body=PaperTallyIn,
     responses={201: TallyOut},
     errors=(403, 404, 409, 422),
+    description=with_duty(
+        "Per category: 实到 (present), codes issued, returned, invalid and the choices; party "
+        "members eligible come from the roll, the quorum is a share of those eligible.",
+        Duty.BALLOT,
+    ),
 )
 def add_paper_tally(ctx: Ctx, grading_id: int) -> Any:
     return write_record(
@@ -348,10 +445,18 @@ def add_paper_tally(ctx: Ctx, grading_id: int) -> Any:
         grading_id,
         Role.TELLER,
         "entering a paper tally",
-        lambda grading: ops.paper_tally(ctx.session, ctx.actor, grading, ctx.body),
+        lambda grading: ops.paper_tally(ctx.session, ctx.actor, _over(ctx, grading), ctx.body),
         lambda _, version: _tally(version),
         201,
+        Duty.BALLOT,
     )
+
+
+def _over(ctx: Ctx, grading: Grading) -> Grading:
+    """The grading, once an over-issue's reason is the superior's."""
+    org = ctx.session.get_one(Organization, grading.organization_id)
+    _over_issue_by_superior(ctx, [org], GradingState.EVALUATION)
+    return grading
 
 
 @operation(
@@ -363,6 +468,7 @@ def add_paper_tally(ctx: Ctx, grading_id: int) -> Any:
     body=PaperTallyCorrection,
     responses={202: ApprovalOut},
     errors=(403, 404, 409, 422),
+    description=with_duty(None, Duty.BALLOT),
 )
 def correct_paper_tally(ctx: Ctx, grading_id: int, key: str) -> Any:
     # A correction of a tally always waits for a supervisor (records.ALWAYS_APPROVED): 202.
@@ -372,7 +478,13 @@ def correct_paper_tally(ctx: Ctx, grading_id: int, key: str) -> Any:
         Role.TELLER,
         "correcting a paper tally",
         lambda grading: ops.paper_tally(
-            ctx.session, ctx.actor, grading, ctx.body, key=key, reason=ctx.body["reason"]
+            ctx.session,
+            ctx.actor,
+            _over(ctx, grading),
+            ctx.body,
+            key=key,
+            reason=ctx.body["reason"],
         ),
         lambda _, version: _tally(version),
+        duty=Duty.BALLOT,
     )

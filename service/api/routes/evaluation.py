@@ -5,11 +5,14 @@ from typing import Any
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.records import stage_record, write_record
+from service.api.duties import with_duty
+from service.api.records import current_or_404, stage_record, versions_of, write_record
 from service.api.routing import Ctx, operation
 from service.api.schemas.evaluation import (
     ApprovalOut,
     AssessmentIn,
+    BranchOpinionIn,
+    BranchOpinionOut,
     ScoreViewOut,
     SelfRatingIn,
     SheetOut,
@@ -19,6 +22,7 @@ from service.api.schemas.evaluation import (
     SurveyLedgerOut,
 )
 from service.api.scope import scoped
+from service.campaigns.procedure import Duty
 from service.errors import NotFound
 from service.gradings.models import Approval, Grading
 from service.records import operations as records
@@ -71,6 +75,7 @@ def list_survey_entries(ctx: Ctx, grading_id: int) -> Any:
     body=SurveyEntryIn,
     responses={201: SurveyEntryOut},
     errors=(403, 404, 409, 422),
+    description=with_duty(None, Duty.SURVEY),
 )
 def add_survey_entry(ctx: Ctx, grading_id: int) -> Any:
     return write_record(
@@ -81,6 +86,7 @@ def add_survey_entry(ctx: Ctx, grading_id: int) -> Any:
         lambda grading: survey.add_survey_entry(ctx.session, ctx.actor, grading, ctx.body),
         lambda _, version: _entry(version),
         201,
+        Duty.SURVEY,
     )
 
 
@@ -94,6 +100,7 @@ def add_survey_entry(ctx: Ctx, grading_id: int) -> Any:
     body=SurveyEntryCorrection,
     responses={200: SurveyEntryOut, 202: ApprovalOut},
     errors=(403, 404, 409, 422),
+    description=with_duty(None, Duty.SURVEY),
 )
 def correct_survey_entry(ctx: Ctx, grading_id: int, key: str) -> Any:
     body = dict(ctx.body)
@@ -107,6 +114,7 @@ def correct_survey_entry(ctx: Ctx, grading_id: int, key: str) -> Any:
             ctx.session, ctx.actor, grading, key, body, reason
         ),
         lambda _, version: _entry(version),
+        duty=Duty.SURVEY,
     )
 
 
@@ -129,6 +137,7 @@ def _sheet(record_type: str) -> Callable[[Ctx, Grading], dict[str, Any]]:
             "totals": data["totals"],
             "proposed_level": data.get("proposed_level"),
             "explanation": data.get("explanation"),
+            "work_report": data.get("work_report"),
             "note": data.get("note"),
             "created_by": current.created_by,
             "created_at": current.created_at,
@@ -188,6 +197,45 @@ stage_record(
         "put_assessment",
         "Enter the superior's assessment (a reviewer); each save is a new version",
     ),
+    duty=Duty.ASSESSMENT,
+)
+
+
+def _opinion(ctx: Ctx, grading: Grading) -> dict[str, Any]:
+    version = current_or_404(ctx, grading, "branch_opinion")
+    scheme = ops.scheme_of(ctx.session, grading)
+    labels = {lv.code: lv.label for lv in scheme.levels}
+    return {
+        "grading_id": grading.id,
+        "version": version.version,
+        **version.data,
+        "level_label": labels.get(version.data["level"], version.data["level"]),
+        "created_by": version.created_by,
+        "created_at": version.created_at,
+        "reason": version.reason,
+        "versions": versions_of(ctx, grading, "branch_opinion"),
+    }
+
+
+stage_record(
+    "branch-opinion",
+    tag=TAG,
+    out=BranchOpinionOut,
+    body=BranchOpinionIn,
+    role=Role.SECRETARY,
+    doing="forming the branch's opinion",
+    write=lambda ctx, grading: ops.form_opinion(ctx.session, ctx.actor, grading, ctx.body),
+    render=_opinion,
+    get=("get_branch_opinion", "The branch's opinion formed from the ballot (分类定级意见)"),
+    put=(
+        "put_branch_opinion",
+        "The branch's opinion from the ballot, for the superior's review (the secretary)",
+    ),
+    description="基层党组织依据测评结果形成分类定级意见，并报上级审核: formed at a branch meeting "
+    "(met_on) once the ballots are counted (409 before), during evaluation; a level of the "
+    "campaign's scheme and the opinion. Evaluation closes only with it, unless the campaign "
+    "sets decision_config.branch_opinion to false. A later version needs a reason; after "
+    "evaluation it waits for a supervisor (202).",
 )
 
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from service.api.blueprint import api
+from service.api.duties import check_duty, config_of
 from service.api.routing import (
     Ctx,
     Reply,
@@ -32,10 +34,12 @@ from service.api.schemas.gradings import (
 )
 from service.api.scope import claimed, read_grading_story, scoped, within
 from service.campaigns.models import Campaign
+from service.campaigns.procedure import DUTY_OF_RECORD, Duty
+from service.decisions.models import DecisionMeeting
 from service.errors import NotFound
 from service.gradings import operations as ops
 from service.gradings.models import Approval, Grading
-from service.organizations.models import Organization
+from service.organizations.models import Organization, Placed
 from service.records import operations as records
 from service.workflows.approval import APPROVAL_WORKFLOW
 from service.workflows.grading import GRADING_WORKFLOW
@@ -82,7 +86,7 @@ def post_transition(ctx: Ctx, grading_id: int) -> Any:
         if transition is not None and not transition.takes_locks
         else scoped(ctx, Grading, grading_id)
     )
-    GRADING_WORKFLOW.authorize(ctx.caller, org, ctx.body["transition"])
+    _authorize(ctx, org, ctx.body["transition"], lambda: config_of(ctx, grading.campaign_id))
     outcome = ops.request_transition(
         ctx.session, ctx.actor, grading, ctx.body["transition"], ctx.body.get("reason"), if_match()
     )
@@ -93,6 +97,15 @@ def post_transition(ctx: Ctx, grading_id: int) -> Any:
             {"Location": f"/api/v1/approvals/{outcome.approval.id}", **etag(grading.version)},
         )
     return Reply(ops.view(ctx.session, ctx.caller, grading, org), 200, etag(grading.version))
+
+
+def _authorize(ctx: Ctx, org: Placed, name: str, decision_config: Callable[[], Any]) -> None:
+    """The transition's roles (404/403), then — when it is one of the superior's duties — the
+    duty's rules (403 superior-duty), with the campaign's configuration read only then."""
+    transition = GRADING_WORKFLOW.authorize(ctx.caller, org, name)
+    if transition.duty is not None:
+        what = f"{name} ({transition.label})"
+        check_duty(ctx, org, decision_config(), Duty(transition.duty), transition.roles, what)
 
 
 @operation(
@@ -155,9 +168,10 @@ def get_record_versions(ctx: Ctx, grading_id: int, record_type: str, key: str) -
     body=BulkTransitionRequest,
     responses={200: BulkTransitionOut},
     errors=(403, 404, 422),
-    description="Select gradings by `grading_ids`, `within` (an organization subtree) and/or "
-    "`state`. Each grading runs in its own savepoint: one refusal does not undo the "
-    "others. The results say, per grading, fired / approval_requested / refused.",
+    description="Select gradings by `grading_ids`, `within` (an organization subtree), `state` "
+    "and/or `meeting_id` (the gradings a 分类定级会议 decided). Each grading runs in its own "
+    "savepoint: one refusal does not undo the others. The results say, per grading, fired / "
+    "approval_requested / refused.",
 )
 def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
@@ -175,19 +189,54 @@ def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
         query = query.where(Grading.state == body["state"])
     if "founded_since" in body:
         query = query.where(Organization.founded_on >= body["founded_since"])
+    if "meeting_id" in body:
+        meeting, _ = scoped(ctx, DecisionMeeting, body["meeting_id"], "meeting_id")
+        if meeting.campaign_id != campaign.id:
+            raise NotFound(
+                f"decision meeting {meeting.id} is not of this campaign",
+                errors={"meeting_id": ["not found in this campaign"]},
+            )
+        query = query.where(Grading.id.in_(r.grading_id for r in meeting.results))
     results = ops.fire_many(
         ctx.session,
         ctx.actor,
         [(grading, org) for grading, org in ctx.session.execute(query)],
         body["transition"],
         body.get("reason"),
-        authorize=lambda org: GRADING_WORKFLOW.authorize(ctx.caller, org, body["transition"]),
+        authorize=lambda org: _authorize(
+            ctx, org, body["transition"], lambda: campaign.decision_config
+        ),
     )
     counts = {
         k: sum(1 for r in results if r["outcome"] == k)
         for k in ("fired", "approval_requested", "refused")
     }
     return {"transition": body["transition"], **counts, "results": results}
+
+
+SETTLING_A_DUTY = (
+    "An approval of one of the superior's duties (`decide`, a complaint upheld, a tally's or an "
+    "assessment's correction …) is settled only by a supervisor above the graded organization, "
+    "never one homed in it — 403 superior-duty otherwise (docs/decisions/0033)."
+)
+
+
+def _duty_of(approval: Approval) -> Duty | None:
+    """The superior's duty an approval settles: its transition's, or its record's."""
+    if approval.kind == "transition":
+        transition = GRADING_WORKFLOW.spec.transition(approval.subject)
+        return Duty(transition.duty) if transition is not None and transition.duty else None
+    return DUTY_OF_RECORD.get(approval.subject)
+
+
+def _settler(ctx: Ctx, approval: Approval, org: Organization, step: str) -> None:
+    """A supervisor in scope settles an approval; one of the superior's duties (a decision, a
+    tally's correction…) only a supervisor the duty's rules allow."""
+    transition = APPROVAL_WORKFLOW.authorize(ctx.caller, org, step)
+    duty = _duty_of(approval)
+    if duty is not None:
+        config = config_of(ctx, approval.grading.campaign_id)
+        check_duty(ctx, org, config, duty, transition.roles, f"{step} ({transition.label})")
 
 
 @operation(
@@ -241,10 +290,11 @@ def get_approval(ctx: Ctx, approval_id: int) -> Any:
     body=DecisionRequest,
     responses={200: ApprovalOut},
     errors=(403, 404, 409, 412, 422),
+    description=SETTLING_A_DUTY,
 )
 def approve(ctx: Ctx, approval_id: int) -> Any:
     approval, org = scoped(ctx, Approval, approval_id)
-    APPROVAL_WORKFLOW.authorize(ctx.caller, org, "approve")
+    _settler(ctx, approval, org, "approve")
     return ops.settle_approval(
         ctx.session, ctx.actor, approval, approve=True, comment=ctx.body.get("comment")
     )
@@ -259,10 +309,11 @@ def approve(ctx: Ctx, approval_id: int) -> Any:
     body=DecisionRequest,
     responses={200: ApprovalOut},
     errors=(403, 404, 409, 422),
+    description=SETTLING_A_DUTY,
 )
 def reject(ctx: Ctx, approval_id: int) -> Any:
     approval, org = scoped(ctx, Approval, approval_id)
-    APPROVAL_WORKFLOW.authorize(ctx.caller, org, "reject")
+    _settler(ctx, approval, org, "reject")
     return ops.settle_approval(
         ctx.session, ctx.actor, approval, approve=False, comment=ctx.body.get("comment")
     )

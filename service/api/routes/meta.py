@@ -32,6 +32,14 @@ class TransitionOut(Schema):
     roles = fields.List(fields.String(), required=True)
     needs_reason = fields.Boolean(required=True)
     needs_approval = fields.Boolean(required=True)
+    duty = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "the superior's duty the step is (ballot, decision …): by default "
+            "fired only by a role holder above the organization, never by someone homed in it"
+        },
+    )
     guards = fields.List(fields.Nested(GuardOut), required=True)
 
 
@@ -129,6 +137,7 @@ def get_workflow(ctx: Ctx, name: str) -> Any:
                 "roles": [r.value for r in t.roles],
                 "needs_reason": t.needs_reason,
                 "needs_approval": t.needs_approval,
+                "duty": t.duty,
                 "guards": [g.refusal().as_dict() for g in t.guards],
             }
             for t in spec.transitions

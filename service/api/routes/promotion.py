@@ -6,11 +6,13 @@ from marshmallow import Schema, fields, validate
 
 from service.accounts.models import Role
 from service.api.blueprint import api
+from service.api.duties import require_duty, with_duty
 from service.api.records import stage_record
 from service.api.routing import Ctx, operation
 from service.api.schemas.common import text as text_field
 from service.api.scope import scoped
 from service.campaigns.models import Campaign
+from service.campaigns.procedure import Duty
 from service.gradings.models import Grading
 from service.promotion import operations as ops
 from service.records import operations as records
@@ -148,10 +150,12 @@ def put_opinion(ctx: Ctx, grading_id: int, key: str) -> Any:
     "(decision_config.promotion_min_satisfaction, default 80), no veto, and a favourable "
     "opinion of every body in decision_config.promotion_opinions; refusals list their reasons "
     "(opinion_missing:<code>, opinion_against:<code>). Deciding the same level settles it "
-    "without promotion.",
+    "without promotion. " + str(with_duty(None, Duty.DECISION)),
 )
 def post_promotion(ctx: Ctx, grading_id: int) -> Any:
     grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.REVIEWER], "deciding a promotion")
+    require_duty(
+        ctx, org, grading.campaign_id, Duty.DECISION, [Role.REVIEWER], "deciding a promotion"
+    )
     ops.give_verdict(ctx.session, ctx.actor, grading, ctx.body)
     return _view(ctx, grading)

@@ -11,10 +11,12 @@ from service.api.blueprint import api
 from service.api.routing import XLSX, Ctx, Reply, attachment, chosen_format, operation, paginate
 from service.api.schemas.spotchecks import (
     AccountabilityIn,
+    AccountabilityList,
     AccountabilityOut,
     DrawIn,
     FindingIn,
     FindingOut,
+    GradingAccountabilityIn,
     SpotCheckIn,
     SpotCheckOut,
     SpotCheckPage,
@@ -27,6 +29,7 @@ from service.errors import Forbidden
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.reports import formats
+from service.spotchecks import accountability
 from service.spotchecks import operations as ops
 from service.spotchecks.models import SpotCheck
 from service.workflows.grading import GRADING_WORKFLOW
@@ -141,16 +144,17 @@ def draw_spot_check(ctx: Ctx, spot_check_id: int) -> Any:
     body=FindingIn,
     responses={200: FindingOut},
     errors=(403, 404, 409, 422),
-    description="Written once. A falsification on a rated grading asks for it to be reopened "
-    "(superior review again) — a supervisor approves it; `reopen_approval_id` names the "
-    "approval.",
+    description="Written once. A falsification on a decided grading — rated, rectifying, in "
+    "回头看 or rising — asks for it to be reopened (superior review again) — a supervisor "
+    "approves it; `reopen_approval_id` names the approval.",
 )
 def record_finding(ctx: Ctx, spot_check_id: int, grading_id: int) -> Any:
     check = _check(ctx, spot_check_id, "recording a spot check's finding")
     item = ops.item_of(ctx.session, check, grading_id)
-    _, org = scoped(ctx, Grading, grading_id)
-    if ctx.body["outcome"] == "falsified":
-        GRADING_WORKFLOW.authorize(ctx.caller, org, ops.REOPEN)
+    grading, org = scoped(ctx, Grading, grading_id)
+    reopen = ops.REOPEN.get(grading.state)
+    if ctx.body["outcome"] == "falsified" and reopen is not None:
+        GRADING_WORKFLOW.authorize(ctx.caller, org, reopen)
     approval = ops.record_finding(ctx.session, ctx.actor, check, item, ctx.body)
     return {
         **{name: getattr(item, name) for name in FindingOut().fields if hasattr(item, name)},
@@ -219,3 +223,48 @@ def spot_check_report(ctx: Ctx, spot_check_id: int) -> Any:
     )
     workbook = Response(formats.spot_check_xlsx(report, committees), mimetype=XLSX)
     return attachment(workbook, f"spot-check-{check.id}.xlsx", f"{check.title}抽查报告.xlsx")
+
+
+@operation(
+    api,
+    "POST",
+    "/gradings/<int:grading_id>/accountability",
+    summary="Hold someone accountable (追究责任) for what oversight found, linked to its source",
+    tag=TAG,
+    body=GradingAccountabilityIn,
+    responses={201: AccountabilityOut},
+    errors=(403, 404, 409, 422),
+    description="An inspector above the organization. The source is the grading's own: a spot "
+    "check that found it falsified, an upheld complaint, the approved reopen_review of its "
+    "回头看, or an inspection acceptance that did not accept (404 for a source of another "
+    "grading, 409 for one that found nothing). Append-only; the committee is the organization "
+    "or one above it.",
+)
+def hold_accountable(ctx: Ctx, grading_id: int) -> Any:
+    grading, org = scoped(ctx, Grading, grading_id)
+    _inspector_above(ctx, org, "recording accountability")
+    committee, _ = scoped(ctx, Organization, ctx.body["committee_id"], "committee_id")
+    entry = accountability.write(
+        ctx.session,
+        ctx.actor,
+        grading,
+        committee,
+        ctx.body["source"],
+        ctx.body["source_id"],
+        ctx.body,
+    )
+    return Reply(entry, 201)
+
+
+@operation(
+    api,
+    "GET",
+    "/gradings/<int:grading_id>/accountability",
+    summary="The grading's accountability ledger, each record with its source",
+    tag=TAG,
+    responses={200: AccountabilityList},
+    errors=(404,),
+)
+def list_accountability(ctx: Ctx, grading_id: int) -> Any:
+    grading, _ = scoped(ctx, Grading, grading_id)
+    return {"items": accountability.of_grading(ctx.session, grading)}

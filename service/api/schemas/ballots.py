@@ -12,6 +12,25 @@ class CategoryIssueIn(Schema):
         required=True, validate=CODE, metadata={"description": "a category of the campaign"}
     )
     issued = strict_int(required=True, minimum=1, maximum=5000)
+    eligible = strict_int(
+        minimum=1,
+        maximum=5000,
+        metadata={
+            "description": "应到: for party members it comes from the graded organizations' "
+            "rolls (send it only to confirm); for invited categories, how many were invited "
+            "(default: the codes issued)"
+        },
+    )
+
+
+OVER_ISSUE_REASON = text(
+    2000,
+    allow_none=True,
+    metadata={
+        "description": "why more codes than people eligible (the superior's override: "
+        "someone holding teller or supervisor above every graded organization; audited)"
+    },
+)
 
 
 class BallotSessionIn(Schema):
@@ -25,12 +44,33 @@ class BallotSessionIn(Schema):
         validate=validate.OneOf(["level", "indicators"]),
         metadata={"description": "a level per organization (default) or a score per indicator"},
     )
+    over_issue_reason = OVER_ISSUE_REASON
+
+
+class AttendanceCategoryIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    present = strict_int(required=True, minimum=0, maximum=5000, metadata={"description": "实到"})
+
+
+class AttendanceIn(Schema):
+    categories = fields.List(
+        fields.Nested(AttendanceCategoryIn), required=True, validate=validate.Length(min=1, max=10)
+    )
+    reason = text(2000, allow_none=True, metadata={"description": "required to change it"})
 
 
 class CategoryOut(Schema):
     code = fields.String(required=True)
     label = fields.String(required=True)
     source = fields.String(required=True)
+    eligible = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={"description": "应到 (party members: the rolls); null for a session from before"},
+    )
+    present = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "实到, once recorded"}
+    )
     issued = fields.Integer(required=True)
     returned = fields.Integer(
         allow_none=True, required=True, metadata={"description": "shown once the session is closed"}
@@ -43,8 +83,16 @@ class BallotSessionOut(Schema):
     organization_id = fields.Integer(required=True)
     title = fields.String(required=True)
     asks = fields.String(required=True)
+    stage = fields.String(
+        required=True,
+        metadata={
+            "description": "evaluation (测评) or promotion (满意度测评): where its gradings are"
+        },
+    )
     state = fields.String(required=True)
-    quorum = fields.String(required=True)
+    quorum = fields.String(
+        required=True, metadata={"description": "the share of those eligible whose ballots count"}
+    )
     held_on = fields.Date(required=True)
     grading_ids = fields.List(fields.Integer(), required=True)
     categories = fields.List(fields.Nested(CategoryOut), required=True)
@@ -61,6 +109,7 @@ class BallotSessionOut(Schema):
         allow_none=True, metadata={"description": "the digest counting committed to"}
     )
     void_reason = fields.String(allow_none=True)
+    over_issue_reason = fields.String(allow_none=True, required=True)
 
 
 class ScoreAnswerIn(Schema):
@@ -127,6 +176,14 @@ class ReceiptOut(Schema):
 
 class PaperCategoryIn(Schema):
     code = fields.String(required=True, validate=CODE)
+    eligible = strict_int(
+        minimum=1,
+        maximum=100_000,
+        metadata={"description": "应到, as in a session (party members: the roll)"},
+    )
+    present = strict_int(
+        required=True, minimum=0, maximum=100_000, metadata={"description": "实到"}
+    )
     issued = strict_int(required=True, minimum=0, maximum=100_000)
     returned = strict_int(required=True, minimum=0, maximum=100_000)
     invalid = strict_int(required=True, minimum=0, maximum=100_000)
@@ -142,6 +199,7 @@ class PaperTallyIn(Schema):
     categories = fields.List(
         fields.Nested(PaperCategoryIn), required=True, validate=validate.Length(min=1, max=10)
     )
+    over_issue_reason = OVER_ISSUE_REASON
 
 
 class PaperTallyCorrection(PaperTallyIn):
@@ -174,9 +232,27 @@ class BallotIndicatorOut(Schema):
     max_points = fields.String(required=True)
 
 
+class SelfRatingHeardOut(Schema):
+    proposed_level = fields.String(
+        allow_none=True, required=True, metadata={"description": "自我认级"}
+    )
+    explanation = fields.String(
+        allow_none=True, required=True, metadata={"description": "自我认级说明"}
+    )
+    work_report = fields.String(
+        allow_none=True, required=True, metadata={"description": "工作情况报告"}
+    )
+
+
 class BallotQuestionOut(Schema):
     grading_id = fields.Integer(required=True)
     organization_name = fields.String(required=True)
+    self_rating = fields.Nested(
+        SelfRatingHeardOut,
+        allow_none=True,
+        required=True,
+        metadata={"description": "what the meeting hears before it votes (the self-rating's)"},
+    )
     choices = fields.List(fields.Nested(BallotChoiceOut))
     indicators = fields.List(fields.Nested(BallotIndicatorOut))
 

@@ -14,7 +14,9 @@ from service.api.schemas.common import (
     text,
     total_field,
 )
+from service.campaigns import procedure
 from service.campaigns.models import RatingSourceKind
+from service.campaigns.procedure import Duty, Holder
 from service.workflows.grading import GRADING_SPEC
 from service.workflows.states import Phase
 
@@ -115,6 +117,28 @@ class DecisionConfigIn(Schema):
             "`rectification` before 回头看 starts, `promotion` before a promotion"
         },
     )
+    duties = fields.Dict(
+        keys=fields.String(validate=validate.OneOf([d.value for d in Duty])),
+        values=fields.String(validate=validate.OneOf([h.value for h in Holder])),
+        metadata={
+            "description": "who may do the superior's duties (survey, ballot, assessment, "
+            "satisfaction, decision): `superior` — a role holder on a committee strictly above "
+            "the graded organization (the seeds; the default for a duty not named) — or "
+            "`in_scope` — any holder covering it. Never someone homed in the organization."
+        },
+    )
+    branch_opinion = fields.Boolean(
+        metadata={
+            "description": "evaluation closes only once the branch has formed its opinion from "
+            "the ballot (基层党组织依据测评结果形成分类定级意见); default true"
+        }
+    )
+    decision_meeting = fields.Boolean(
+        metadata={
+            "description": "`decide` fires only for the level a recorded 分类定级会议 decided; "
+            "default true"
+        }
+    )
 
 
 class BallotCategoryIn(Schema):
@@ -207,6 +231,18 @@ class CampaignOut(Schema):
     veto_rules = fields.List(fields.Nested(VetoOut), required=True)
     ballot_config = fields.Dict(allow_none=True, required=True)
     decision_config = fields.Dict(allow_none=True, required=True)
+    procedure = fields.Method(
+        "_procedure",
+        required=True,
+        metadata={
+            "description": "the procedure as it applies: each duty's holder (superior / "
+            "in_scope), whether the branch's opinion and the 分类定级会议 are required — the "
+            "seed documents' wherever decision_config says nothing"
+        },
+    )
+
+    def _procedure(self, campaign: object) -> dict[str, object]:
+        return procedure.effective(campaign.decision_config)  # type: ignore[attr-defined]
 
 
 class CampaignPage(Schema):

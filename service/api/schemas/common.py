@@ -148,6 +148,12 @@ class ProblemSchema(Schema):
         metadata={"description": "answering in Chinese: the specific detail, in English"}
     )
     errors = fields.Raw(metadata={"description": "per-field (or per-row) problems"})
+    rule = fields.Dict(
+        metadata={
+            "description": "superior-duty and roll problems: the rule that refused "
+            "(code, message_zh, message_en)"
+        }
+    )
 
 
 def nullable_date(**kw: Any) -> fields.Date:

@@ -109,6 +109,31 @@ class SelfRatingIn(SheetIn):
         required=True, validate=CODE, metadata={"description": "等级认定初步意见: a level code"}
     )
     explanation = text(4000, required=True, metadata={"description": "自我认级说明"})
+    work_report = text(
+        8000,
+        allow_none=True,
+        metadata={
+            "description": "工作情况报告: what the meeting hears before it votes (shown on the "
+            "ballot page with the 自我认级说明)"
+        },
+    )
+
+
+class BranchOpinionIn(Schema):
+    level = fields.String(
+        required=True, validate=CODE, metadata={"description": "the level the branch proposes"}
+    )
+    opinion = text(
+        4000,
+        required=True,
+        metadata={"description": "分类定级意见: formed from the ballot's results"},
+    )
+    met_on = fields.Date(
+        required=True, metadata={"description": "the branch meeting that formed it"}
+    )
+    reason = text(
+        2000, allow_none=True, metadata={"description": "required for a version after the first"}
+    )
 
 
 class AssessmentIn(SheetIn):
@@ -138,6 +163,7 @@ class SheetOut(Schema):
     totals = fields.Nested(TotalsOut, required=True)
     proposed_level = fields.String(allow_none=True, required=True)
     explanation = fields.String(allow_none=True, required=True)
+    work_report = fields.String(allow_none=True, required=True)
     note = fields.String(allow_none=True, required=True)
     created_by = fields.String(metadata={"description": "who wrote this version"})
     created_at = fields.DateTime(metadata={"description": "when"})
@@ -176,6 +202,24 @@ class ScoreViewOut(Schema):
     total = ScoreOut(allow_none=True, required=True)
     rounding = fields.String(required=True)
     level = fields.Nested(LevelRefOut, allow_none=True, required=True)
+
+
+class BranchOpinionOut(Schema):
+    grading_id = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    level = fields.String(required=True)
+    level_label = fields.String(required=True)
+    opinion = fields.String(required=True)
+    met_on = fields.String(required=True)
+    tallies = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "the counted tallies it was formed from (S12, P1 …)"},
+    )
+    created_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    reason = fields.String(allow_none=True, required=True)
+    versions = fields.List(fields.Nested(VersionOut), required=True)
 
 
 __all__ = ["ApprovalOut"]

@@ -93,6 +93,9 @@ class BulkTransitionRequest(TransitionRequest):
             "of organizations set up in the campaign's drive)"
         }
     )
+    meeting_id = id_field(
+        metadata={"description": "only the gradings this 分类定级会议 decided (bulk `decide`)"}
+    )
 
 
 class BulkResultOut(Schema):

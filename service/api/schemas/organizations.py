@@ -27,7 +27,40 @@ EMAIL = fields.Email(
 )
 
 
-class OrganizationCreate(Schema):
+class CommitteeMemberIn(Schema):
+    name = text(100, required=True)
+    post = text(40, required=True, metadata={"description": "书记, 副书记, 组织委员 …"})
+
+
+class CommitteeMemberOut(Schema):
+    name = fields.String(required=True)
+    post = fields.String(required=True)
+
+
+class BranchProfileIn(Schema):
+    """支部基本情况: the roll, the committee and its term (with the organization's other fields)."""
+
+    member_count = strict_int(
+        minimum=0,
+        maximum=1_000_000,
+        metadata={"description": "党员数; with full_members and probationary_members: their sum"},
+    )
+    full_members = strict_int(
+        allow_none=True, minimum=0, maximum=1_000_000, metadata={"description": "正式党员"}
+    )
+    probationary_members = strict_int(
+        allow_none=True, minimum=0, maximum=1_000_000, metadata={"description": "预备党员"}
+    )
+    committee_members = fields.List(
+        fields.Nested(CommitteeMemberIn),
+        allow_none=True,
+        validate=validate.Length(max=15),
+        metadata={"description": "支委: name and post (书记, 组织委员, 宣传委员 …)"},
+    )
+    elected_on = nullable_date(metadata={"description": "换届: when this committee was elected"})
+
+
+class OrganizationCreate(BranchProfileIn):
     code = fields.String(required=True, validate=CODE)
     name = text(200, required=True)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
@@ -40,11 +73,10 @@ class OrganizationCreate(Schema):
     coordination_area = text(100, allow_none=True, metadata={"description": "协作区"})
     secretary = text(100, allow_none=True, metadata={"description": "书记"})
     contact_email = EMAIL
-    member_count = strict_int(minimum=0, maximum=1_000_000)
     founded_on = nullable_date()
 
 
-class OrganizationPatch(Schema):
+class OrganizationPatch(BranchProfileIn):
     name = text(200)
     kind = fields.String(validate=validate.OneOf(KINDS))
     parent_id = id_field(metadata={"description": "moves the organization (history kept)"})
@@ -52,7 +84,6 @@ class OrganizationPatch(Schema):
     coordination_area = text(100, allow_none=True)
     secretary = text(100, allow_none=True)
     contact_email = EMAIL
-    member_count = strict_int(minimum=0, maximum=1_000_000)
     founded_on = nullable_date()
     status = fields.String(
         validate=validate.OneOf(STATUSES[1:]),
@@ -74,6 +105,12 @@ class OrganizationOut(Schema):
     secretary = fields.String(allow_none=True, required=True)
     contact_email = fields.String(allow_none=True, required=True)
     member_count = fields.Integer(required=True)
+    full_members = fields.Integer(allow_none=True, required=True)
+    probationary_members = fields.Integer(allow_none=True, required=True)
+    committee_members = fields.List(
+        fields.Nested(CommitteeMemberOut), allow_none=True, required=True
+    )
+    elected_on = fields.Date(allow_none=True, required=True)
     founded_on = fields.Date(allow_none=True, required=True)
     status = fields.String(required=True)
     merged_into_id = fields.Integer(allow_none=True, required=True)

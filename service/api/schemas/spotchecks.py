@@ -132,15 +132,44 @@ class FindingOut(Schema):
     )
 
 
+class GradingAccountabilityIn(Schema):
+    source = fields.String(
+        required=True,
+        validate=validate.OneOf(["spot_check", "complaint", "re_review", "inspection"]),
+        metadata={
+            "description": "what found it: a spot check, an upheld complaint, a 回头看 "
+            "that reopened the level, an inspection group that did not accept"
+        },
+    )
+    source_id = id_field(
+        required=True,
+        metadata={
+            "description": "the spot check's id, the complaint's, the approved "
+            "reopen_review's approval id, or the acceptance record's version id"
+        },
+    )
+    committee_id = id_field(
+        required=True, metadata={"description": "the Party committee that answers for it"}
+    )
+    persons = text(2000, required=True, metadata={"description": "主要负责人及相关人员"})
+    measure = text(2000, required=True, metadata={"description": "the measure taken"})
+
+
 class AccountabilityOut(Schema):
     id = fields.Integer(required=True)
-    spot_check_id = fields.Integer(required=True)
+    spot_check_id = fields.Integer(allow_none=True, required=True)
+    source = fields.String(required=True)
+    source_id = fields.Integer(required=True)
     grading_id = fields.Integer(required=True)
     committee_id = fields.Integer(required=True)
     persons = fields.String(required=True)
     measure = fields.String(required=True)
     recorded_by = fields.String(required=True)
     recorded_at = fields.DateTime(required=True)
+
+
+class AccountabilityList(Schema):
+    items = fields.List(fields.Nested(AccountabilityOut), required=True)
 
 
 class ReportRowOut(Schema):
