@@ -24,7 +24,7 @@ from service.accounts.models import Account, Role
 from service.api.routes import reports as http
 from service.api.spec import render_yaml
 from service.app import create_app
-from service.audit import checkpoints, inspection, log, notes, signing, witness
+from service.audit import checkpoints, inspection, log, notes, signing, witness, witnesses
 from service.audit.roles import app_role_sql
 from service.campaigns.models import Campaign
 from service.config import Settings
@@ -93,6 +93,22 @@ def db_check() -> None:
         click.echo(f"error: {_safe_url(settings.database_url)}: {why}", err=True)
         sys.exit(2)
     click.echo(f"ready: {_safe_url(settings.database_url)} at revision {migrate.head()}")
+
+
+@db.command(
+    "vacuum-ballots",
+    help="Reclaim the old row versions of ballot codes, which still tie each used code to its "
+    "ballot's transaction until vacuumed (counting wrote the codes again: docs/decisions/0017). "
+    "Run it nightly as the schema owner; autovacuum gets there too, later.",
+)
+def db_vacuum_ballots() -> None:
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    postgresql_ = engine.dialect.name == "postgresql"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ballot_codes" if postgresql_ else "VACUUM")
+    engine.dispose()
+    click.echo("vacuumed the ballot codes' old row versions")
 
 
 @db.command("current", help="Print the schema revision of the database.")
@@ -280,8 +296,11 @@ def audit() -> None:
 @audit.command(
     "verify",
     help="Recompute every chain and the Merkle log, and hold them to every checkpoint the "
-    "service has signed and kept (and to any saved ones given). Exit 0 when intact, 1 when "
-    "not, naming the first bad event or checkpoint and the kind of damage.",
+    "service has signed and kept, to the checkpoint files in AUDIT_CHECKPOINT_DIR and any "
+    "given, and every witness cosignature to the trusted witness keys (AUDIT_WITNESSES, or the "
+    "approved registry). Events older than 3 × AUDIT_CHECKPOINT_MINUTES that no cosigned "
+    "checkpoint or kept file covers make it UNANCHORED. Exit 0 when intact, 1 when not, naming "
+    "the first bad event or checkpoint and the kind of damage.",
 )
 @click.option(
     "--checkpoint",
@@ -300,14 +319,24 @@ def audit() -> None:
 def audit_verify(checkpoint_files: tuple[str, ...], with_state: bool) -> None:
     settings = _settings()
     key = signing.load_private_key(settings.audit_signing_key, settings.secret_key)
-    saved = [
-        inspection.Saved(name, Path(name).read_text(encoding="utf-8")) for name in checkpoint_files
-    ]
+    files = [Path(name) for name in checkpoint_files]
+    if settings.audit_checkpoint_dir:
+        kept = Path(settings.audit_checkpoint_dir)
+        files += sorted(p for p in kept.iterdir() if p.suffix in (".json", ".note"))
+    saved = [inspection.Saved(str(p), p.read_text(encoding="utf-8")) for p in files]
     factory = _sessions(settings)
     with factory() as session:
         try:
             report = inspection.check(
-                session, key, settings.audit_log_origin, saved, with_state=with_state
+                session,
+                key,
+                settings.audit_log_origin,
+                saved,
+                with_state=with_state,
+                witness_keys=witnesses.pinned(settings.audit_witnesses)
+                if settings.audit_witnesses
+                else None,
+                anchor_age=timedelta(minutes=3 * settings.audit_checkpoint_minutes),
             )
         except (checkpoints.BadCheckpoint, notes.BadNote) as exc:
             click.echo(f"DAMAGED: a saved checkpoint does not verify: {exc}")
@@ -350,6 +379,17 @@ def audit_witness(
     since = f" (extends {outcome.previous})" if outcome.previous is not None else " (first)"
     done = "cosigned" if outcome.cosigned else "already cosigned"
     click.echo(f"{done} the checkpoint of {outcome.size} events{since}")
+
+
+@audit.command(
+    "witness-key",
+    help="Print this witness's verifier key (made in --state on first use): an admin at the "
+    "root registers it, a second approves it, and the operator may pin it in AUDIT_WITNESSES.",
+)
+@click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--name", required=True, help="the witness's name, e.g. jiwei.example/witness")
+def audit_witness_key(state_dir: str, name: str) -> None:
+    click.echo(witness.verifier_key_of(Path(state_dir), name))
 
 
 @audit.command(

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from service.audit import notes
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -104,6 +106,31 @@ def _flag(name: str) -> bool:
     return raw in ("1", "true", "yes")
 
 
+def _witness_keys(raw: str) -> tuple[str, ...]:
+    """AUDIT_WITNESSES: witnesses' verifier keys (name+hash+key), separated by commas, spaces or
+    lines, or a file of them; each must parse."""
+    if raw and os.path.isfile(raw):
+        with open(raw, encoding="utf-8") as handle:
+            raw = handle.read()
+    found = tuple(k for k in raw.replace(",", " ").split() if k)
+    for key in found:
+        try:
+            notes.parse_verifier_key(key)
+        except notes.BadNote as exc:
+            raise SystemExit(
+                f"configuration: AUDIT_WITNESSES takes witnesses' verifier keys "
+                f"(name+hash+key, as `audit witness-key` prints them), not {key!r}: {exc}"
+            ) from exc
+    return found
+
+
+def _directory(name: str) -> str | None:
+    raw = (os.environ.get(name) or "").strip()
+    if raw and not os.path.isdir(raw):
+        raise SystemExit(f"configuration: {name} {raw!r} is not a directory")
+    return raw or None
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     """CORS_ORIGINS: exact origins (scheme://host[:port]) separated by commas or spaces."""
     found = tuple(o.rstrip("/") for o in raw.replace(",", " ").split() if o)
@@ -160,6 +187,11 @@ class Settings:
     trusted_proxy_addresses: tuple[str, ...] = ("127.0.0.1", "::1")
     audit_signing_key: str | None = None
     audit_log_origin: str = "grading-service/audit-log"  # names the log in its checkpoints
+    # Anchors `audit verify` trusts beyond the server's own signature: witnesses' keys pinned by
+    # the operator, and a directory of checkpoint files kept off the database's machine.
+    audit_witnesses: tuple[str, ...] = ()
+    audit_checkpoint_dir: str | None = None
+    audit_checkpoint_minutes: int = 10  # a checkpoint at least this often while events arrive
     holidays: frozenset[date] = frozenset()  # days off beyond the national calendar
     extra_workdays: frozenset[date] = frozenset()  # working days it does not know
     timezone: str = "Asia/Shanghai"  # where calendar dates are taken
@@ -217,6 +249,11 @@ class Settings:
             "trusted_proxies": _int("TRUSTED_PROXIES", 0),
             "audit_signing_key": os.environ.get("AUDIT_SIGNING_KEY") or None,
             "audit_log_origin": _origin(os.environ.get("AUDIT_LOG_ORIGIN") or cls.audit_log_origin),
+            "audit_witnesses": _witness_keys(os.environ.get("AUDIT_WITNESSES", "")),
+            "audit_checkpoint_dir": _directory("AUDIT_CHECKPOINT_DIR"),
+            "audit_checkpoint_minutes": _int(
+                "AUDIT_CHECKPOINT_MINUTES", cls.audit_checkpoint_minutes
+            ),
             "holidays": _dates(os.environ.get("HOLIDAYS", "")),
             "extra_workdays": _dates(os.environ.get("EXTRA_WORKDAYS", ""), "EXTRA_WORKDAYS"),
             "timezone": _timezone(os.environ.get("TIMEZONE") or cls.timezone),

@@ -10,6 +10,7 @@ from service.audit.models import (
     LogLeaf,
     LogNode,
     LogTip,
+    Witness,
 )
 from service.ballots.models import (
     BallotCategory,
@@ -89,4 +90,5 @@ __all__ = [
     "VetoRule",
     "WebhookDelivery",
     "WebhookSubscription",
+    "Witness",
 ]

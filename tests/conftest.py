@@ -65,11 +65,11 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database under test: {config.getoption('--db')}"
 
 
-def cli_in_process(database_url: str, *args: str) -> Result:
-    """`python -m service ARGS` on DATABASE_URL, run in this process through click's CliRunner
-    (no Python start; tests of the real program start it themselves)."""
+def cli_in_process(database_url: str, *args: str, env: dict[str, str] | None = None) -> Result:
+    """`python -m service ARGS` on DATABASE_URL (and `env`), run in this process through
+    click's CliRunner (no Python start; tests of the real program start it themselves)."""
     return CliRunner().invoke(
-        cli, list(args), env={"DATABASE_URL": database_url}, catch_exceptions=False
+        cli, list(args), env={"DATABASE_URL": database_url, **(env or {})}, catch_exceptions=False
     )
 
 

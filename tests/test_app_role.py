@@ -5,6 +5,7 @@ that role can change none of them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,14 +26,18 @@ from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
-from service.db import Base, make_engine
+from service.db import Base, make_engine, utcnow
 from service.gradings.models import Grading
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
+from service.spotchecks import beacons
 from tests.conftest import cli_in_process
 from tests.grading_helpers import walk
+from tests.witnesses import register_in
 from tests.world import World, build_world
 
+# a drand quicknet round an hour from now: still unknown when the plan names it
+QUICKNET_NEXT = int((datetime.now(UTC).timestamp() + 3600 - 1692803367) // 3) + 1
 ROLE = "grading_app_it"
 
 
@@ -112,7 +117,7 @@ def _new_branch(owner_url: str, world: World, code: str, state: str) -> int:
 
 
 def test_real_requests_as_the_app_role_append_to_every_append_only_table(
-    as_app_role: tuple[str, str, World],
+    as_app_role: tuple[str, str, World], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     owner_url, role_url, world = as_app_role
     code, voted_on = _open_ballot(owner_url, world)
@@ -155,13 +160,14 @@ def test_real_requests_as_the_app_role_append_to_every_append_only_table(
             "title": "抽查",
             "levels": ["poor"],
             "size": 1,
-            "public_source": "彩票",
+            "beacon": {"kind": "drand", "chain": "quicknet", "round": QUICKNET_NEXT},
         },
         201,
     )["id"]
     signed = cli_in_process(role_url, "audit", "checkpoint")
     assert signed.exit_code == 0, signed.output
-    send("POST", f"/spot-checks/{spot}/draw", "inspector", {"public_value": "9"}, 200)
+    monkeypatch.setattr(beacons, "now", lambda: utcnow() + timedelta(hours=1))
+    send("POST", f"/spot-checks/{spot}/draw", "inspector", {"public_value": "ab" * 32}, 200)
     falsified = {"outcome": "falsified", "evidence": "补写", "description": "记录造假"}
     send("PUT", f"/spot-checks/{spot}/findings/{rated}", "inspector", falsified, 200)
     send(
@@ -194,6 +200,11 @@ def test_real_requests_as_the_app_role_append_to_every_append_only_table(
     size = int(note.splitlines()[1])
     key = Ed25519PrivateKey.from_private_bytes(bytes(32))
     witness = "jiwei.example/witness"
+    owner = make_engine(owner_url)
+    with Session(owner) as session:  # registered by two admins at the root (as the owner here)
+        register_in(session, witness, notes.verifier_key(witness, key.public_key()))
+        session.commit()
+    owner.dispose()
     send(
         "POST",
         f"/audit/checkpoints/{size}/cosignatures",

@@ -149,6 +149,7 @@ def test_every_lifecycle_is_served_with_its_diagram(api: Api) -> None:
         "rectification_item",
         "grant_request",
         "spot_check",
+        "witness",
     }
     assert set(WORKFLOWS) == names
     for name in names:

@@ -4,17 +4,21 @@ inclusion and consistency proofs over HTTP, witnesses' cosignatures."""
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.accounts import operations as accounts
+from service.accounts.models import Role
 from service.audit import log, merkle, notes, signing
 from service.audit.models import AuditEvent, LogLeaf, LogNode
 from service.audit.operations import record
 from service.context import Actor
 from tests.conftest import Api, assert_problem
+from tests.witnesses import register_in
 
 ORIGIN = "grading-service/audit-log"
 WITNESS = "jiwei.xinglong.example/witness"
@@ -136,7 +140,7 @@ def test_todays_log_is_proven_to_extend_yesterdays(api: Api, db: Session) -> Non
     )
 
 
-def test_a_witness_cosigns_a_checked_tree_head_once(api: Api) -> None:
+def test_a_witness_cosigns_a_checked_tree_head_once(api: Api, db: Session) -> None:
     signed = _sign(api)
     witness = Ed25519PrivateKey.from_private_bytes(b"w" * 32)
     body = {
@@ -145,6 +149,10 @@ def test_a_witness_cosigns_a_checked_tree_head_once(api: Api) -> None:
         "line": notes.cosign(signed["note"], WITNESS, witness, 1_800_000_000),
     }
     url = f"/api/v1/audit/checkpoints/{signed['tree_size']}/cosignatures"
+    unregistered = assert_problem(api.post(url, body, who="inspector"), 422, "validation-error")
+    assert unregistered["errors"] == {"witness": ["not a registered witness"]}
+    register_in(db, WITNESS, body["verifier_key"])
+    db.commit()
     assert api.post(url, body, who="inspector").status_code == 201
     assert_problem(api.post(url, body, who="inspector"), 409, "conflict")
     latest = _note(api)
@@ -153,7 +161,7 @@ def test_a_witness_cosigns_a_checked_tree_head_once(api: Api) -> None:
         1_800_000_000
     )
     history = api.client.get("/api/v1/audit/checkpoints/history").get_json()["items"][0]
-    assert [c["witness"] for c in history["cosigners"]] == [WITNESS]
+    assert [(c["witness"], c["verified"]) for c in history["cosigners"]] == [(WITNESS, True)]
     other = Ed25519PrivateKey.from_private_bytes(b"x" * 32)
     forged = {**body, "line": notes.cosign(signed["note"], WITNESS, other, 1_800_000_000)}
     assert_problem(api.post(url, forged, who="inspector"), 422, "validation-error")
@@ -194,3 +202,65 @@ def test_a_verifier_key_whose_base64_holds_a_plus_sign_is_read() -> None:
         vkey = notes.verifier_key(WITNESS, key.public_key())
         name, public = notes.parse_verifier_key(vkey)
         assert name == WITNESS and notes.raw_public(public) == notes.raw_public(key.public_key())
+
+
+def test_a_witness_is_registered_by_one_admin_at_the_root_and_approved_by_another(
+    api: Api, db: Session
+) -> None:
+    actor = Actor.system("t")
+    second = accounts.create_account(
+        db,
+        actor,
+        username="root_admin_2",
+        display_name="市委组织部",
+        organization=api.world.org("C"),
+    )
+    accounts.grant_role(db, actor, second, Role.ADMIN, api.world.org("C"))
+    _, api.world.tokens["root_admin_2"] = accounts.issue_token(
+        db, actor, second, name="t", lifetime=timedelta(days=1)
+    )
+    db.commit()
+    key = Ed25519PrivateKey.from_private_bytes(b"r" * 32)
+    body = {"name": WITNESS, "verifier_key": notes.verifier_key(WITNESS, key.public_key())}
+    assert_problem(api.post("/api/v1/audit/witnesses", body, who="admin"), 403, "forbidden")
+    other = {**body, "verifier_key": notes.verifier_key("someone.else", key.public_key())}
+    assert_problem(
+        api.post("/api/v1/audit/witnesses", other, who="root_admin"), 422, "validation-error"
+    )
+    asked = api.post("/api/v1/audit/witnesses", body, who="root_admin")
+    assert asked.status_code == 201 and asked.get_json()["state"] == "pending"
+    assert_problem(api.post("/api/v1/audit/witnesses", body, who="root_admin"), 409, "conflict")
+    witness_id = asked.get_json()["id"]
+    own = api.post(f"/api/v1/audit/witnesses/{witness_id}/approve", {}, who="root_admin")
+    assert_problem(own, 403, "four-eyes")
+    approved = api.post(f"/api/v1/audit/witnesses/{witness_id}/approve", {}, who="root_admin_2")
+    assert approved.status_code == 200 and approved.get_json()["state"] == "approved"
+    assert_problem(
+        api.post(
+            f"/api/v1/audit/witnesses/{witness_id}/reject", {"reason": "r"}, who="root_admin_2"
+        ),
+        409,
+        "approval-decided",
+    )
+    spare = Ed25519PrivateKey.from_private_bytes(b"s" * 32)
+    unknown = {"name": "shengwei.example/witness"}
+    unknown["verifier_key"] = notes.verifier_key(unknown["name"], spare.public_key())
+    second_id = api.post("/api/v1/audit/witnesses", unknown, who="root_admin").get_json()["id"]
+    no_reason = api.post(f"/api/v1/audit/witnesses/{second_id}/reject", {}, who="root_admin_2")
+    assert_problem(no_reason, 422, "validation-error")
+    rejected = api.post(
+        f"/api/v1/audit/witnesses/{second_id}/reject",
+        {"reason": "不是本级纪委的见证人"},
+        who="root_admin_2",
+    )
+    assert rejected.status_code == 200 and rejected.get_json()["state"] == "rejected"
+    listed = api.get("/api/v1/audit/witnesses", who="inspector").get_json()["items"]
+    assert [(w["name"], w["state"]) for w in listed] == [
+        (WITNESS, "approved"),
+        ("shengwei.example/witness", "rejected"),
+    ]
+    actions = {
+        e["action"]
+        for e in api.get("/api/v1/audit/events?limit=500", who="root_admin").get_json()["items"]
+    }
+    assert {"audit.witness_request", "audit.witness_approve"} <= actions

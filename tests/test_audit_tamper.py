@@ -31,6 +31,7 @@ from service.db import make_engine, normalize_url
 from service.organizations.models import Organization
 from tests.browser import served
 from tests.conftest import cli_in_process
+from tests.witnesses import register
 from tools import verify_audit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,6 +186,7 @@ def witnessed(url: str, tmp: Path) -> Iterator[Callable[[], str]]:
     ("" if it did not)."""
     app = create_app(Settings.from_env(database_url=url))
     token = root_inspector_token(url)
+    register(url, "jiwei.example/witness", tmp / "witness")
     with served(app) as base:
         witness.run(tmp / "witness", base, "jiwei.example/witness", token, full=True)
 

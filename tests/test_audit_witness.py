@@ -23,6 +23,7 @@ from tests.test_audit_tamper import (  # noqa: F401 (fixtures)
     superuser,
     token_for,
 )
+from tests.witnesses import register
 
 WITNESS = "jiwei.xinglong.example/witness"
 
@@ -36,6 +37,7 @@ def site(copy: str) -> Iterator[tuple[str, str]]:  # noqa: F811
 
 
 def witness(base: str, url: str, state: Path) -> tuple[int, str]:
+    register(url, WITNESS, state)
     token = token_for(url, "county.inspector")
     done = _cli(
         url, "audit", "witness", base, "--state", str(state), "--name", WITNESS, "--token", token
@@ -100,6 +102,7 @@ def test_a_full_audit_cosigns_an_intact_log_and_needs_the_whole_trail(
     site: tuple[str, str], tmp_path: Path
 ) -> None:
     url, base = site
+    register(url, WITNESS, tmp_path)
     county = token_for(url, "county.inspector")  # sees the county's part of the trail only
     partial = _cli(url, "audit", "witness", base, "--state", str(tmp_path), "--name", WITNESS,
                    "--token", county, "--full")  # fmt: skip

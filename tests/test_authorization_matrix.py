@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from service.accounts import operations as accounts
 from service.accounts.models import Account, ApiToken, Role, RoleGrant
 from service.api.routing import REGISTRY
-from service.audit import log, notes, signing
+from service.audit import log, notes, signing, witnesses
+from service.audit.models import Witness
 from service.audit.operations import record
 from service.ballots import operations as ballots
 from service.campaigns.models import Campaign
@@ -46,6 +47,7 @@ from tests.grading_helpers import ballot_tally, walk
 from tests.test_oidc import jwks, sso  # noqa: F401 (fixtures: the provider, served here)
 from tests.test_oidc import token as jwt_for
 from tests.test_on_behalf_of import portal
+from tests.witnesses import register_in
 from tests.world import SEVEN, World, standard_body
 
 ROLES = ["admin", "supervisor", "reviewer", "teller", "inspector", "secretary"]
@@ -589,10 +591,14 @@ def on_log(
     path: Callable[[int, int], str],
     expected: dict[str, int],
     body: Any = None,
+    prepare: Callable[[Session], object] | None = None,
 ) -> Case:
-    """The Merkle log, with one event of the root's chain integrated and a tree head signed."""
+    """The Merkle log, with one event of the root's chain integrated and a tree head signed
+    (after `prepare`, when given)."""
 
     def target(w: World, db: Session) -> tuple[str, Any]:
+        if prepare is not None:
+            prepare(db)
         event_id = record(db, Actor.system("t"), "test.note", "test", 1, organization_id=None)
         signed = log.sign(db, signing.load_private_key(None, "t"), "test/log")
         db.commit()
@@ -602,8 +608,35 @@ def on_log(
     return Case(method, rule, target, expected)
 
 
+WITNESS_KEY = Ed25519PrivateKey.from_private_bytes(bytes(32))
+
+
+def registered_witness(db: Session) -> Witness:
+    return register_in(
+        db,
+        "jiwei.example/witness",
+        notes.verifier_key("jiwei.example/witness", WITNESS_KEY.public_key()),
+    )
+
+
+def pending_witness(step: str) -> Callable[[World, Session], tuple[str, Any]]:
+    def make(w: World, db: Session) -> tuple[str, Any]:
+        key = Ed25519PrivateKey.from_private_bytes(b"p" * 32)
+        asked = witnesses.request(
+            db,
+            Actor.system("t"),
+            "shengwei.example/witness",
+            notes.verifier_key("shengwei.example/witness", key.public_key()),
+            w.org("C").id,
+        )
+        db.commit()
+        return f"/audit/witnesses/{asked.id}/{step}", {"reason": "r"}
+
+    return make
+
+
 def witness_cosignature(note: str) -> dict[str, str]:
-    key = Ed25519PrivateKey.from_private_bytes(bytes(32))
+    key = WITNESS_KEY
     return {
         "witness": "jiwei.example/witness",
         "verifier_key": notes.verifier_key("jiwei.example/witness", key.public_key()),
@@ -1073,7 +1106,12 @@ CASES: list[Case] = [
                 "organization_id": w.org(s.township).id,
                 "title": "抽查",
                 "share": "20",
-                "public_source": "彩票",
+                "beacon": {
+                    "kind": "lottery",
+                    "name": "福彩3D",
+                    "date": (date.today() + timedelta(days=1)).isoformat(),
+                    "digits": 3,
+                },
             },
         ),
         expect(403, inspector=201, secretary=404),
@@ -1401,6 +1439,24 @@ CASES: list[Case] = [
         lambda size, event: f"/audit/checkpoints/{size}/cosignatures",
         expect(403, inspector=201),
         body=witness_cosignature,
+        prepare=registered_witness,
+    ),
+    # witnesses: registered and approved by admins at the root only (the world's are not)
+    anywhere(
+        "POST",
+        "/audit/witnesses",
+        expect(403),
+        body={
+            "name": "jiwei.example/witness",
+            "verifier_key": notes.verifier_key("jiwei.example/witness", WITNESS_KEY.public_key()),
+        },
+    ),
+    anywhere("GET", "/audit/witnesses", ADMIN_OR_INSPECTOR),
+    Case(
+        "POST", "/audit/witnesses/<int:witness_id>/approve", pending_witness("approve"), expect(403)
+    ),
+    Case(
+        "POST", "/audit/witnesses/<int:witness_id>/reject", pending_witness("reject"), expect(403)
     ),
     on_log(
         "GET",

@@ -32,6 +32,7 @@ from service.db import make_engine
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.standards.models import Standard
+from tests.conftest import cli_in_process
 from tests.grading_helpers import walk
 from tests.world import build_world
 
@@ -233,3 +234,55 @@ def test_counting_opens_the_box_writes_no_ballot_and_posts_every_receipt(voted: 
         board = ballots.bulletin_board(session, db)
     assert board["receipts"] == sorted(voted.receipts) and board["ballots"] == VOTERS
     _assert_no_row_version_holds(voted)  # the opened ballots were written nowhere
+
+
+def test_once_counted_no_transaction_id_or_place_ties_a_code_to_its_ballot(
+    voted: Voted, db_kind: str
+) -> None:
+    """After counting (and the nightly vacuum), every code row of the session — live and, with
+    pageinspect, any version left — was written by the counting transaction: none shares a
+    transaction id with a ballot, an audit event dates none, and their order on disk is not the
+    order they were used in."""
+    settings = Settings.from_env(database_url=voted.url)
+    with Session(voted.engine, expire_on_commit=False) as db:
+        session = db.get_one(BallotSession, voted.session_id)
+        if session.state != "counted":
+            ballots.close(db, Actor.system("t"), session)
+            ballots.record_attendance(db, Actor.system("t"), session, {"members": VOTERS})
+            ballots.count(db, Actor.system("t"), session, box_secret=settings.box_secret)
+            db.commit()
+    done = cli_in_process(voted.url, "db", "vacuum-ballots")
+    assert done.exit_code == 0, done.output
+    with Session(voted.engine) as db:
+        counted = db.scalar(
+            text(
+                "SELECT xmin::text FROM audit_events WHERE action = 'ballot_session.count' "
+                "AND entity_id = :s"
+            ),
+            {"s": str(voted.session_id)},
+        )
+        xmins = set(
+            db.scalars(
+                text("SELECT xmin::text FROM ballot_codes WHERE session_id = :s"),
+                {"s": voted.session_id},
+            )
+        )
+        assert xmins == {counted}  # one transaction wrote them all: the counting
+        box = set(db.scalars(text("SELECT xmin::text FROM ballot_box")))
+        assert not xmins & box
+        assert db.scalar(text("SELECT count(*) FROM ballot_codes WHERE retry_box IS NOT NULL")) == 0
+        db.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+        pages = int(db.scalar(text("SELECT pg_relation_size('ballot_codes') / 8192")) or 0)
+        versions = []
+        for page in range(pages):
+            versions += db.execute(
+                text(
+                    "SELECT t_xmin::text, t_data FROM heap_page_items(get_raw_page('ballot_codes', "
+                    ":p)) WHERE t_data IS NOT NULL"
+                ),
+                {"p": page},
+            ).all()
+        of_codes = [
+            x for x, data in versions if any(c.encode() in bytes(data) for c in voted.codes)
+        ]
+        assert of_codes and set(of_codes) == {counted}, set(of_codes)  # no older version left

@@ -402,9 +402,12 @@ def test_two_workers_deliver_everything_at_least_once_through_a_kill_9(
         workers[0].send_signal(signal.SIGKILL)  # mid-delivery: its leases are left behind
         workers[0].wait()
         workers[0] = start()
+        restarted = time.monotonic()
         expected = {str(i) for i in range(first_id, first_id + 60)}
         while not expected <= set(receiver.ids()) and time.monotonic() < deadline:
             time.sleep(0.1)
+        # the new worker has started (its SIGTERM handler is set) before it is asked to stop
+        time.sleep(max(0.0, restarted + 8 - time.monotonic()))
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:

@@ -88,11 +88,13 @@ def test_a_poor_organization_rises_one_step_and_the_grading_closes(api: Api, db:
     assert closed.get_json()["state"] == "closed"
     history = api.get(f"/api/v1/gradings/{grading_id}/history", who="inspector").get_json()["items"]
     rise = next(h for h in history if h["action"] == "grading.promote")
-    assert (rise["before"], rise["after"], rise["reason"]) == (
-        {"level": "poor"},
-        {"level": "average"},
+    assert (rise["before"]["level"], rise["after"]["level"], rise["reason"]) == (
+        "poor",
+        "average",
         "整改成效明显",
     )
+    # the version it wrote, so that replaying the trail lands on the row's
+    assert rise["after"]["version"] == rise["before"]["version"] + 1
 
 
 def test_a_promotion_by_two_steps_is_refused(api: Api, db: Session) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
@@ -24,11 +25,13 @@ from service.audit.operations import record
 from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.context import Actor
+from service.db import utcnow
 from service.gradings.models import Grading
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
 from service.records import operations as records
+from service.spotchecks import beacons
 from service.spotchecks.draw import Member, draw, seed_of
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
@@ -151,9 +154,22 @@ def plan_body(api: Api, **extra: Any) -> dict[str, Any]:
         "title": "2026年分类定级结果抽查",
         "share": "20",
         "stratify": ["level"],
-        "public_source": "福彩3D 2026-12-01 开奖号码",
+        "beacon": {"kind": "lottery", "name": "福彩3D", "date": TOMORROW.isoformat(), "digits": 3},
         **extra,
     }
+
+
+TOMORROW = date.today() + timedelta(days=1)
+
+
+@pytest.fixture
+def beacon_public(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Moves the beacons' clock past tomorrow's draw (the value the plans name is public)."""
+
+    def later() -> None:
+        monkeypatch.setattr(beacons, "now", lambda: utcnow() + timedelta(days=3))
+
+    return later
 
 
 @pytest.fixture
@@ -185,16 +201,22 @@ def planned(api: Api, city: dict[str, str], **extra: Any) -> int:
 
 
 def test_a_spot_check_from_plan_to_accountability(
-    api: Api, db: Session, city: dict[str, str]
+    api: Api, db: Session, city: dict[str, str], beacon_public: Callable[[], None]
 ) -> None:
     gradings = rated_township(db, api.world)
     check = planned(api, city)
     shown = send(api, city, "GET", f"/spot-checks/{check}").get_json()
     assert (shown["state"], shown["seed"], shown["share"]) == ("planned", None, "20.00")
+    assert shown["public_source"] == f"福彩3D {TOMORROW.isoformat()} 开奖号码（3位）"
     draw_path = f"/spot-checks/{check}/draw"
     public = {"public_value": "1 2 3"}
     assert_problem(send(api, city, "POST", draw_path, public), 409, "seed-not-ready")
     assert send(api, city, "POST", "/audit/checkpoints", {}).status_code == 201
+    early = assert_problem(send(api, city, "POST", draw_path, public), 409, "seed-not-ready")
+    assert "is public from" in early["detail"]  # nobody knows tomorrow's draw today
+    beacon_public()
+    wrong = send(api, city, "POST", draw_path, {"public_value": "12"})
+    assert "public_value" in assert_problem(wrong, 422, "validation-error")["errors"]
     drawn = send(api, city, "POST", draw_path, public)
     assert drawn.status_code == 200, drawn.get_json()
     spot = drawn.get_json()
@@ -330,6 +352,13 @@ def test_only_an_inspector_above_plans_and_draws(
         ({"share": "150"}, "share"),
         ({"stratify": ["level", "level"]}, "stratify"),
         ({"stratify": ["colour"]}, "stratify"),
+        (
+            {"beacon": {"kind": "lottery", "name": "福彩3D", "date": "2020-01-01", "digits": 3}},
+            "beacon",
+        ),
+        ({"beacon": {"kind": "drand", "chain": "default", "round": 1}}, "beacon"),
+        ({"beacon": {"kind": "drand", "chain": "default"}}, "beacon"),
+        ({"beacon": None}, "beacon"),
     ],
 )
 def test_a_plan_that_makes_no_sense_is_a_422(
@@ -341,15 +370,14 @@ def test_a_plan_that_makes_no_sense_is_a_422(
 
 
 def test_a_falsification_needs_evidence_and_a_description(
-    api: Api, db: Session, city: dict[str, str]
+    api: Api, db: Session, city: dict[str, str], beacon_public: Callable[[], None]
 ) -> None:
     rated_township(db, api.world, extra=0)
     check = planned(api, city, size=1, share=None)
     send(api, city, "POST", "/audit/checkpoints", {})
-    assert (
-        send(api, city, "POST", f"/spot-checks/{check}/draw", {"public_value": "7"}).status_code
-        == 200
-    )
+    beacon_public()
+    drawn = send(api, city, "POST", f"/spot-checks/{check}/draw", {"public_value": "7 0 7"})
+    assert drawn.status_code == 200, drawn.get_json()
     sampled = send(api, city, "GET", f"/spot-checks/{check}/report").get_json()["sample"][0]
     bare = send(
         api,
@@ -368,7 +396,7 @@ def test_a_falsification_needs_evidence_and_a_description(
 
 
 def test_the_population_is_every_decided_level_wherever_its_grading_is_now(
-    api: Api, db: Session, city: dict[str, str]
+    api: Api, db: Session, city: dict[str, str], beacon_public: Callable[[], None]
 ) -> None:
     """Rated, rectifying, in 回头看, rising, closed: all drawn from; under publicity, not yet.
     A falsification found in rectification reopens the level from there."""
@@ -379,7 +407,8 @@ def test_the_population_is_every_decided_level_wherever_its_grading_is_now(
     db.commit()
     check = planned(api, city, share=None, size=4, stratify=[])
     assert send(api, city, "POST", "/audit/checkpoints", {}).status_code == 201
-    drawn = send(api, city, "POST", f"/spot-checks/{check}/draw", {"public_value": "9"})
+    beacon_public()
+    drawn = send(api, city, "POST", f"/spot-checks/{check}/draw", {"public_value": "9 9 9"})
     assert drawn.status_code == 200, drawn.get_json()
     event = api.get(
         f"/api/v1/audit/events?action=spot_check.draw&entity_id={check}", who="root_admin"

@@ -19,7 +19,10 @@ checks, and says which check failed:
    the signed root;
 4. each inclusion proof given (GET /api/v1/audit/events/{id}/proof) leads from its event to the
    signed root; a consistency proof (GET /api/v1/audit/consistency) shows the checkpoint
-   extends the older one.
+   extends the older one;
+5. with `--witness WITNESS_KEY` (repeatable, the witnesses' verifier keys, kept from a source you
+   trust): the checkpoint carries a cosignature of each (C2SP tlog-cosignature/v1) that
+   verifies under that key — a line in a witness's name made with another key is a forgery.
 
 GRADINGS.json is a page of `GET /api/v1/campaigns/{id}/gradings` (repeatable): each grading's
 state, level and version there must be what the export's events tell (its enrolment, every
@@ -155,6 +158,41 @@ def read_key(vkey: str) -> tuple[str, Ed25519PublicKey, bytes]:
     return name, Ed25519PublicKey.from_public_bytes(raw[1:]), stamp
 
 
+def check_cosignatures(note: str, vkeys: list[str]) -> tuple[list[str], list[str]]:
+    """Each witness's cosignature line in the note, held to its key: (vouching, problems)."""
+    text, _, signatures = note.partition("\n\n")
+    message_text = text + "\n"
+    vouching, problems = [], []
+    for vkey in vkeys:
+        name, key, _ = read_key(vkey)
+        raw = b"\x01" + key.public_bytes_raw()
+        stamp = hashlib.sha256(name.encode() + b"\n\x04" + raw[1:]).digest()[:4]
+        lines = [
+            line.split(" ")
+            for line in signatures.splitlines()
+            if line.startswith("\u2014 " + name + " ")
+        ]
+        good = False
+        for parts in lines:
+            blob = base64.b64decode(parts[2])
+            if len(blob) != 76 or blob[:4] != stamp:
+                problems.append(f"a cosignature in {name}'s name was made with another key")
+                continue
+            moment = int.from_bytes(blob[4:12], "big")
+            signed = f"cosignature/v1\ntime {moment}\n".encode() + message_text.encode()
+            try:
+                key.verify(blob[12:], signed)
+            except InvalidSignature:
+                problems.append(f"{name}'s cosignature does not verify")
+                continue
+            good = True
+        if good:
+            vouching.append(name)
+        elif not lines:
+            problems.append(f"the checkpoint carries no cosignature of {name}")
+    return vouching, problems
+
+
 def read_checkpoint(note: str, vkey: str) -> tuple[int, bytes]:
     name, key, stamp = read_key(vkey)
     text, _, signatures = note.partition("\n\n")
@@ -227,7 +265,10 @@ def check_gradings(events: list[dict], listings: list[dict]) -> list[str]:
         names = ("level", "version") if event["action"] == "grading.promote" else (
             "state", "level", "version")  # fmt: skip
         facts = told.setdefault(int(event["entity_id"]), {})
-        facts.update({n: after[n] for n in names if n in after}, event=event["id"])
+        found = {n: after[n] for n in names if n in after}
+        if event["action"] == "grading.promote" and "version" not in found and "version" in facts:
+            found["version"] = facts["version"] + 1  # an older promotion did not say it
+        facts.update(found, event=event["id"])
     problems = []
     for grading in listings:
         facts = told.get(grading["id"])
@@ -289,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
         help="a page of GET /api/v1/campaigns/{id}/gradings to hold to the events (repeatable)",
     )
     parser.add_argument("--key", required=True, help="the log's signed-note verifier key")
+    parser.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        help="a witness's verifier key: its cosignature of the checkpoint must verify (repeatable)",
+    )
     parser.add_argument("--proof", action="append", default=[], help="an inclusion proof (JSON)")
     parser.add_argument("--previous", help="an older checkpoint the log must extend")
     parser.add_argument("--consistency", help="the consistency proof from --previous (JSON)")
@@ -310,7 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     try:
         with open(args.checkpoint, encoding="utf-8") as handle:
-            size, root = read_checkpoint(handle.read(), args.key)
+            note = handle.read()
+        size, root = read_checkpoint(note, args.key)
+        vouching, cosigning = check_cosignatures(note, args.witness)
+        problems += cosigning
         with open(args.export, encoding="utf-8") as handle:
             events = [json.loads(line) for line in handle if line.strip()]
         by_id = {e["id"]: e for e in events}
@@ -361,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
           f"of {size} events")  # fmt: skip
     if args.gradings:
         print(f"the gradings listed in {len(args.gradings)} file(s) are what the events tell")
+    for name in vouching:
+        print(f"witness {name} vouches for the checkpoint of {size} events")
     return 0
 
 

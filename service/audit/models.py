@@ -3,10 +3,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
+from service.workflows.writes import engine_only
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -133,3 +143,35 @@ class LogCosignature(Base):
     created_by: Mapped[str] = mapped_column(String(100))
 
     __table_args__ = (UniqueConstraint("checkpoint_id", "witness"),)
+
+
+class Witness(Base):
+    """A witness the log accepts cosignatures from: its name and Ed25519 verifier key, registered
+    by an admin at the root and approved by a second (four eyes). Only an approved witness's
+    cosignature is taken, and only if it verifies under this key."""
+
+    __tablename__ = "audit_witnesses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    verifier_key: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_by_account_id: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state"),
+        Index(
+            "uq_audit_witnesses_one_live_name",
+            "name",
+            unique=True,
+            postgresql_where=text("state <> 'rejected'"),
+            sqlite_where=text("state <> 'rejected'"),
+        ),
+    )
+
+    _state_by_engine = validates("state")(engine_only("pending"))

@@ -59,6 +59,9 @@ def _read(told: Told, row: tuple[Any, ...]) -> None:
         _tell(told, "grading", int(entity_id), event_id, chain, **facts)
     elif entity_type == "grading" and action == "grading.promote":
         facts = {k: after[k] for k in ("level", "version") if k in after}
+        known = told.get(("grading", int(entity_id)), {})
+        if "version" not in facts and "version" in known:  # an event from before it said so:
+            facts["version"] = known["version"] + 1  # a promotion is one write of the row
         _tell(told, "grading", int(entity_id), event_id, chain, **facts)
     elif action in ("record.create", "record.correct"):
         ident = (int(entity_id), after["record_type"], after["key"], after["version"])

@@ -51,17 +51,27 @@ class Report:
     events: int = 0
     damage: list[Damage] = field(default_factory=list)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    witnessed: dict[str, int] = field(default_factory=dict)  # witness -> largest size vouched
+    anchored: int = 0  # the largest tree size a witness or a saved checkpoint vouches for
 
     @property
     def intact(self) -> bool:
         return not self.damage
 
+    def vouching(self) -> str:
+        if not self.witnessed:
+            return "no witness has cosigned"
+        return ", ".join(f"{w} vouches for {n} events" for w, n in sorted(self.witnessed.items()))
+
     def summary(self) -> str:
         if self.intact:
-            return f"intact: {self.events} events in {self.chains} chains verified"
+            return (
+                f"intact: {self.events} events in {self.chains} chains verified; {self.vouching()}"
+            )
         first = self.damage[0]
+        word = "UNANCHORED" if all(d.kind == "unanchored" for d in self.damage) else "DAMAGED"
         return (
-            f"DAMAGED: {len(self.damage)} problem(s) in {self.events} events / {self.chains} "
+            f"{word}: {len(self.damage)} problem(s) in {self.events} events / {self.chains} "
             f"chains; first: {first.kind} at event {first.event_id} "
             f"({first.chain_key} #{first.seq}): {first.detail}"
         )

@@ -59,6 +59,13 @@ def _key(state: Path) -> Ed25519PrivateKey:
     return loaded
 
 
+def verifier_key_of(state: Path, name: str) -> str:
+    """The witness's verifier key (its key made on first use): what an admin at the root
+    registers, and an operator may pin in AUDIT_WITNESSES."""
+    state.mkdir(parents=True, exist_ok=True)
+    return notes.verifier_key(name, _key(state).public_key())
+
+
 def _request(url: str, token: str | None) -> urllib.request.Request:
     request = urllib.request.Request(url)
     if token:
@@ -188,8 +195,15 @@ def run(
             cosigned = True
     except urllib.error.HTTPError as exc:
         if exc.code != 409:  # 409: this witness cosigned this checkpoint already
+            hint = (
+                " — is this witness registered? An admin at the root registers "
+                f"{notes.verifier_key(name, key.public_key())} (POST /api/v1/audit/witnesses) "
+                "and a second approves it"
+                if exc.code == 422
+                else ""
+            )
             raise Refused(
-                f"the log refused the cosignature: {exc.code} {exc.read()[:300]!r}"
+                f"the log refused the cosignature: {exc.code} {exc.read()[:300]!r}{hint}"
             ) from exc
         cosigned = False
     accepted_path.write_text(signed_part, encoding="utf-8")

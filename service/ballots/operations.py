@@ -4,13 +4,14 @@ by the teller. See service/ballots/box.py and docs/decisions/0017."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import CursorResult, exists, func, insert, select, update
+from sqlalchemy import CursorResult, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from service import calendar
@@ -713,6 +714,7 @@ def count(
     ballot.box_ballots, ballot.box_digest = len(digests), box.box_digest(digests)
     BALLOT_SESSION_WORKFLOW.apply(ballot, "count")
     session.flush()
+    _forget_when_codes_were_used(session, ballot)
     record(
         session,
         actor,
@@ -728,6 +730,34 @@ def count(
         },
     )
     return ballot
+
+
+def _forget_when_codes_were_used(session: Session, ballot: BallotSession) -> None:
+    """Counted, a session's codes are written again, all in this transaction and in random
+    order: each used code's row no longer shares a transaction id with its ballot (nor, once
+    VACUUM has taken the old row versions, does any version of it), and where the rows lie says
+    nothing of the order they were used in. The receipts sealed for retries go: a retry now
+    meets the closed session. (docs/decisions/0017, "After counting".)"""
+    rows = session.execute(
+        select(BallotCode.id, BallotCode.category, BallotCode.code, BallotCode.used).where(
+            BallotCode.session_id == ballot.id
+        )
+    ).all()
+    session.execute(
+        delete(BallotCode)
+        .where(BallotCode.session_id == ballot.id)
+        .execution_options(synchronize_session=False)
+    )
+    shuffled = list(rows)
+    secrets.SystemRandom().shuffle(shuffled)
+    if shuffled:
+        session.execute(
+            insert(BallotCode),
+            [
+                {"id": i, "session_id": ballot.id, "category": c, "code": k, "used": u}
+                for i, c, k, u in shuffled
+            ],
+        )
 
 
 def _check_attendance(ballot: BallotSession) -> None:

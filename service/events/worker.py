@@ -5,7 +5,9 @@ Each step, in short transactions of its own:
 2. leases due deliveries (SKIP LOCKED: several workers never take the same one), sends them in
    parallel, and records each outcome (delivered, retried later, or dead);
 3. once a minute: the timers (due-soon, overdue, notice periods ended; e-mail reminders when
-   SMTP is set) and the audit integrator (new events become Merkle leaves);
+   SMTP is set), the audit integrator (new events become Merkle leaves) and, when the log has
+   grown and its last checkpoint is AUDIT_CHECKPOINT_MINUTES old, a signed checkpoint — so a
+   cut tail is never more than a few minutes of events that no tree head (and no witness) saw;
 4. once an hour: a signed checkpoint if the last is an hour old, and the purge of what nobody
    needs any more (Idempotency-Keys past IDEMPOTENCY_HOURS, ended rate-limit windows,
    deliveries delivered more than 30 days ago).
@@ -107,7 +109,14 @@ class Worker:
 
     def integrate(self) -> None:
         with unit_of_work(self.factory) as session:
-            log.integrate(session)
+            head = log.integrate(session)
+            latest = log.latest_checkpoint(session)
+            every = timedelta(minutes=self.settings.audit_checkpoint_minutes)
+            signed = latest.tree_size if latest is not None else 0
+            if head.size > signed and (latest is None or latest.created_at <= self.now() - every):
+                checkpoints.sign_all(
+                    session, Actor.system("worker"), self.key, self.settings.audit_log_origin
+                )
 
     def checkpoint(self) -> None:
         with unit_of_work(self.factory) as session:

@@ -40,6 +40,9 @@ class SpotCheck(Base):
     plan_event_id: Mapped[int | None] = mapped_column(Integer)
     # where the public value will come from, fixed with the plan (e.g. a lottery's draw of a day)
     public_source: Mapped[str] = mapped_column(String(200))
+    # …and, since issue 33, exactly: a drand round or a lottery's draw of a named date, in the
+    # future when planned (service.spotchecks.beacons); None for a plan from before
+    beacon: Mapped[Any] = mapped_column(JSONType, nullable=True)
     # the seed: a tree head signed after the plan, and a public value entered after that
     checkpoint_tree_size: Mapped[int | None] = mapped_column(Integer)
     checkpoint_note_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -25,7 +25,7 @@ from service.errors import (
 from service.gradings import operations as gradings
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
-from service.spotchecks import accountability
+from service.spotchecks import accountability, beacons
 from service.spotchecks import draw as drawing
 from service.spotchecks.models import AccountabilityRecord, SpotCheck, SpotCheckItem
 from service.workflows.grading import REOPENED_AFTER_SPOT_CHECK
@@ -42,8 +42,10 @@ REOPEN = {str(state): name for name, state in REOPENED_AFTER_SPOT_CHECK.items()}
 def plan(
     session: Session, actor: Actor, campaign: Campaign, org: Organization, body: Mapping[str, Any]
 ) -> SpotCheck:
-    """The population (the campaign's rated gradings under `org`, of `levels`), the sample's
-    size (`share` or `size`), its strata, and where the public value will come from."""
+    """The population (the campaign's decided gradings under `org`, of `levels`), the sample's
+    size (`share` or `size`), its strata, and the public randomness it will take: a beacon whose
+    value nobody knows yet (service.spotchecks.beacons)."""
+    beacon = beacons.fixed_in_advance(body["beacon"]) if body.get("beacon") else None
     check = SpotCheck(
         campaign_id=campaign.id,
         organization_id=org.id,
@@ -52,7 +54,8 @@ def plan(
         share=body.get("share"),
         size=body.get("size"),
         stratify=list(body.get("stratify") or []),
-        public_source=body["public_source"],
+        public_source=body.get("public_source") or beacons.describe(beacon or {}),
+        beacon=beacon,
         planned_by=actor.username,
     )
     session.add(check)
@@ -72,6 +75,7 @@ def plan(
             "size": check.size,
             "stratify": check.stratify,
             "public_source": check.public_source,
+            "beacon": beacon,
         },
     )
     session.flush()
@@ -114,6 +118,8 @@ def draw(session: Session, actor: Actor, check: SpotCheck, public_value: str) ->
     public value now entered; the population as it stands."""
     session.refresh(check, with_for_update=True)
     SPOT_CHECK_WORKFLOW.require_source(check, "draw")
+    if check.beacon is not None:
+        public_value = beacons.read(check.beacon, public_value)
     checkpoint = seed_checkpoint(session, check)
     if checkpoint is None:
         raise SeedNotReady(

@@ -11,6 +11,7 @@ from service.workflows.grading import GRADING_WORKFLOW
 from service.workflows.grant_request import GRANT_REQUEST_WORKFLOW
 from service.workflows.rectification_item import RECTIFICATION_ITEM_WORKFLOW
 from service.workflows.spot_check import SPOT_CHECK_WORKFLOW
+from service.workflows.witness import WITNESS_WORKFLOW
 
 WORKFLOWS: dict[str, Workflow] = {
     w.spec.name: w
@@ -23,5 +24,6 @@ WORKFLOWS: dict[str, Workflow] = {
         RECTIFICATION_ITEM_WORKFLOW,
         GRANT_REQUEST_WORKFLOW,
         SPOT_CHECK_WORKFLOW,
+        WITNESS_WORKFLOW,
     )
 }

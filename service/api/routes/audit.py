@@ -28,21 +28,27 @@ from service.api.schemas.audit import (
     SignedCheckpointOut,
     TreeHeadList,
     VerifyOut,
+    WitnessDecisionIn,
+    WitnessIn,
+    WitnessList,
+    WitnessOut,
 )
 from service.api.scope import read_grading_story, within
-from service.audit import checkpoints, inspection, log, notes, signing
+from service.audit import checkpoints, inspection, log, notes, signing, witnesses
 from service.audit.models import (
     AuditEvent,
     Checkpoint,
     LogCheckpoint,
     LogCosignature,
     LogLeaf,
+    Witness,
 )
 from service.audit.operations import chain_key_for, jsonable, record
-from service.errors import Conflict, NotFound, ValidationFailed
+from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.gradings import operations as gradings
 from service.organizations.models import Organization
 from service.reports.formats import inert
+from service.workflows.states import ApprovalState
 
 TAG = "audit"
 READERS = [Role.INSPECTOR, Role.ADMIN]
@@ -206,7 +212,11 @@ def verify_trail(ctx: Ctx) -> Any:
     ctx.caller.require_role_anywhere([Role.INSPECTOR], "verifying the audit trail")
     key = current_app.extensions["grading.signing_key"]
     report = inspection.check(
-        ctx.session, key, ctx.settings.audit_log_origin, chain_keys=_scoped_chain_keys(ctx)
+        ctx.session,
+        key,
+        ctx.settings.audit_log_origin,
+        chain_keys=_scoped_chain_keys(ctx),
+        witness_keys=_trusted(ctx),
     )
     record(
         ctx.session,
@@ -223,7 +233,16 @@ def verify_trail(ctx: Ctx) -> Any:
         "events": report.events,
         "summary": report.summary(),
         "damage": [d.as_dict() for d in report.damage],
+        "witnessed": report.witnessed,
+        "anchored": report.anchored,
     }
+
+
+def _trusted(ctx: Ctx) -> witnesses.Keys:
+    """The witness keys cosignatures are held to: the operator's pins, or the registry."""
+    if ctx.settings.audit_witnesses:
+        return witnesses.pinned(ctx.settings.audit_witnesses)
+    return witnesses.registered(ctx.session)
 
 
 @operation(
@@ -303,6 +322,7 @@ def tree_head_history(ctx: Ctx) -> Any:
         select(LogCheckpoint).order_by(LogCheckpoint.id.desc()).limit(100)
     ).all()
     cosigned = _cosignatures(ctx, [r.id for r in rows])
+    vouched = witnesses.vouching(ctx.session, _trusted(ctx)).checkpoints
     return {
         "items": [
             {
@@ -312,7 +332,12 @@ def tree_head_history(ctx: Ctx) -> Any:
                 "created_at": r.created_at,
                 "note": r.note,
                 "cosigners": [
-                    {"witness": c.witness, "public_key": c.public_key, "created_at": c.created_at}
+                    {
+                        "witness": c.witness,
+                        "public_key": c.public_key,
+                        "created_at": c.created_at,
+                        "verified": c.witness in vouched.get(r.id, ()),
+                    }
                     for c in cosigned.get(r.id, [])
                 ],
             }
@@ -343,7 +368,9 @@ def _cosignatures(ctx: Ctx, ids: list[int]) -> dict[int, list[LogCosignature]]:
     errors=(403, 404, 409, 422),
     description="The witness (an inspector's account, e.g. the discipline inspection "
     "commission's) has verified the log's signature and a consistency proof from the last "
-    "tree head it accepted; the cosignature must verify with its verifier key.",
+    "tree head it accepted. Only a registered, approved witness (POST /audit/witnesses) is "
+    "taken, and only a line that verifies under its registered key: a name cannot be taken by "
+    "anyone else's key (422).",
 )
 def cosign_tree_head(ctx: Ctx, tree_size: int) -> Any:
     ctx.caller.require_role_anywhere([Role.INSPECTOR], "cosigning a checkpoint")
@@ -354,13 +381,30 @@ def cosign_tree_head(ctx: Ctx, tree_size: int) -> Any:
     ).first()
     if checkpoint is None:
         raise NotFound(f"no checkpoint of tree size {tree_size}")
+    name = ctx.body["witness"]
+    registered = ctx.session.scalars(
+        select(Witness).where(Witness.name == name, Witness.state == ApprovalState.APPROVED)
+    ).first()
+    if registered is None:
+        raise ValidationFailed(
+            f"{name} is not a registered witness: an admin at the root registers it with its "
+            "verifier key (POST /api/v1/audit/witnesses) and a second approves it",
+            errors={"witness": ["not a registered witness"]},
+        )
+    sent = (ctx.body.get("verifier_key") or "").strip()
+    if sent and sent != registered.verifier_key:
+        raise ValidationFailed(
+            "the verifier key is not the one registered for this witness",
+            errors={"verifier_key": ["not the registered key"]},
+        )
     try:
-        name, key = notes.parse_verifier_key(ctx.body["verifier_key"])
-        if name != ctx.body["witness"]:
-            raise notes.BadNote("the verifier key names another witness")
+        _, key = notes.parse_verifier_key(registered.verifier_key)
         notes.check_cosignature(checkpoint.note, ctx.body["line"], name, key)
     except notes.BadNote as exc:
-        raise ValidationFailed(str(exc), errors={"line": [str(exc)]}) from exc
+        raise ValidationFailed(
+            f"{exc}: a cosignature must verify under {name}'s registered key",
+            errors={"line": [str(exc)]},
+        ) from exc
     exists = ctx.session.scalar(
         select(LogCosignature.id).where(
             LogCosignature.checkpoint_id == checkpoint.id, LogCosignature.witness == name
@@ -371,7 +415,7 @@ def cosign_tree_head(ctx: Ctx, tree_size: int) -> Any:
     row = LogCosignature(
         checkpoint_id=checkpoint.id,
         witness=name,
-        public_key=ctx.body["verifier_key"],
+        public_key=registered.verifier_key,
         line=ctx.body["line"].strip() + "\n",
         created_by=ctx.actor.username,
     )
@@ -518,3 +562,89 @@ def list_checkpoints(ctx: Ctx) -> Any:
     pem = signing.public_pem(current_app.extensions["grading.signing_key"].public_key())
     rows = ctx.session.scalars(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(100)).all()
     return {"items": [checkpoints.export(c, pem) for c in rows]}
+
+
+def _root_admin(ctx: Ctx, what: str) -> int:
+    """The caller's admin grant at the root of the tree (an organization with no parent): its
+    organization, where the witness's events are chained; 403 otherwise."""
+    for grant in ctx.caller.grants:
+        if grant.role == Role.ADMIN and grant.path.count("/") == 2:
+            return grant.organization_id
+    raise Forbidden(f"{what} needs an admin at the root of the organization tree")
+
+
+@operation(
+    api,
+    "POST",
+    "/audit/witnesses",
+    summary="Ask for a witness to be registered: its name and verifier key (an admin at the root)",
+    tag=TAG,
+    body=WitnessIn,
+    responses={201: WitnessOut},
+    errors=(403, 409, 422),
+    description="Pending until a second admin at the root approves it; only then are its "
+    "cosignatures taken (and only if they verify under this key). One live registration per "
+    "name (409).",
+)
+def request_witness(ctx: Ctx) -> Any:
+    root = _root_admin(ctx, "registering a witness")
+    made = witnesses.request(
+        ctx.session, ctx.actor, ctx.body["name"], ctx.body["verifier_key"], root
+    )
+    return Reply(made, 201, {"Location": f"/api/v1/audit/witnesses/{made.id}"})
+
+
+@operation(
+    api,
+    "GET",
+    "/audit/witnesses",
+    summary="The witnesses registered or asked for, with their keys",
+    tag=TAG,
+    responses={200: WitnessList},
+    errors=(403,),
+    description="Admins and inspectors. An approved witness's cosignatures are taken and "
+    "checked by `audit verify`; an operator may pin the same keys in AUDIT_WITNESSES.",
+)
+def list_witnesses(ctx: Ctx) -> Any:
+    ctx.caller.require_role_anywhere(READERS, "reading the witnesses")
+    return {"items": list(ctx.session.scalars(select(Witness).order_by(Witness.id)))}
+
+
+def _witness(ctx: Ctx, witness_id: int) -> Witness:
+    found = ctx.session.get(Witness, witness_id)
+    if found is None:
+        raise NotFound(f"witness {witness_id} was not found")
+    return found
+
+
+@operation(
+    api,
+    "POST",
+    "/audit/witnesses/<int:witness_id>/approve",
+    summary="Approve a witness's registration (a second admin at the root)",
+    tag=TAG,
+    body=WitnessDecisionIn,
+    responses={200: WitnessOut},
+    errors=(403, 404, 409),
+    description="Never the admin who asked (403 four-eyes); a decided registration is final (409).",
+)
+def approve_witness(ctx: Ctx, witness_id: int) -> Any:
+    root = _root_admin(ctx, "approving a witness")
+    return witnesses.decide(ctx.session, ctx.actor, _witness(ctx, witness_id), True, root)
+
+
+@operation(
+    api,
+    "POST",
+    "/audit/witnesses/<int:witness_id>/reject",
+    summary="Reject a witness's registration, saying why (a second admin at the root)",
+    tag=TAG,
+    body=WitnessDecisionIn,
+    responses={200: WitnessOut},
+    errors=(403, 404, 409, 422),
+    description="`reason` is required (422). Never the admin who asked (403 four-eyes).",
+)
+def reject_witness(ctx: Ctx, witness_id: int) -> Any:
+    root = _root_admin(ctx, "rejecting a witness")
+    witness = _witness(ctx, witness_id)
+    return witnesses.decide(ctx.session, ctx.actor, witness, False, root, ctx.body.get("reason"))

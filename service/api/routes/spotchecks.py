@@ -70,10 +70,12 @@ def _check(ctx: Ctx, spot_check_id: int, what: str | None = None) -> SpotCheck:
     body=SpotCheckIn,
     responses={201: SpotCheckOut},
     errors=(403, 404, 422),
-    description="An inspector above the organization: the population is the campaign's rated "
-    "gradings under it (of `levels`); the sample is `share` of it or `size`, allocated over "
-    "the strata. The sample is drawn later from a tree head signed after this plan and a "
-    "public value from `public_source` (docs/spot-checks.md).",
+    description="An inspector above the organization: the population is the campaign's decided "
+    "gradings under it (of `levels`), whatever stage they are in; the sample is `share` of it "
+    "or `size`, allocated over the strata. The sample is drawn later from a tree head signed "
+    "after this plan and the `beacon`'s value — a drand round or a lottery's draw that is "
+    "still in the future now (422 otherwise), so nobody can try values until a branch they "
+    "choose stays out (docs/spot-checks.md).",
 )
 def plan_spot_check(ctx: Ctx) -> Any:
     campaign, _ = scoped(ctx, Campaign, ctx.body["campaign_id"], "campaign_id")
@@ -126,9 +128,11 @@ def get_spot_check(ctx: Ctx, spot_check_id: int) -> Any:
     body=DrawIn,
     responses={200: SpotCheckOut},
     errors=(403, 404, 409, 422),
-    description="409 seed-not-ready until a tree head is signed after the plan; 409 "
-    "spot-check-state once drawn. Anyone can recompute the sample from the seed's parts and "
-    "the population (docs/spot-checks.md).",
+    description="409 seed-not-ready until a tree head is signed after the plan, and until the "
+    "beacon's value is public (a drand round's time; a lottery's draw day, from 22:00 Beijing "
+    "time); 422 for a value not in the beacon's format; 409 spot-check-state once drawn. "
+    "Anyone can recompute the sample from the seed's parts and the population, and hold the "
+    "value entered to the one published (docs/spot-checks.md).",
 )
 def draw_spot_check(ctx: Ctx, spot_check_id: int) -> Any:
     check = _check(ctx, spot_check_id, "drawing a spot check's sample")

@@ -85,6 +85,18 @@ class VerifyOut(Schema):
     events = fields.Integer(required=True)
     summary = fields.String(required=True)
     damage = fields.List(fields.Nested(DamageOut), required=True)
+    witnessed = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "each trusted witness and the largest tree size it vouches for"},
+    )
+    anchored = fields.Integer(
+        required=True,
+        metadata={
+            "description": "the largest tree size a trusted witness or saved checkpoint vouches for"
+        },
+    )
 
 
 class PublicKeyOut(Schema):
@@ -129,6 +141,49 @@ class CosignerOut(Schema):
     witness = fields.String(required=True)
     public_key = fields.String(required=True)
     created_at = fields.DateTime(required=True)
+    verified = fields.Boolean(
+        metadata={"description": "the cosignature verifies under the witness's registered key"}
+    )
+
+
+class WitnessIn(Schema):
+    name = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[!-*,-~]{1,200}$"),
+        metadata={"description": "the witness's name, e.g. jiwei.example/witness"},
+    )
+    verifier_key = fields.String(
+        required=True,
+        validate=validate.Length(max=400),
+        metadata={
+            "description": "its signed-note verifier key (name+hash+key), as `python -m service "
+            "audit witness-key` prints it on the witness's machine"
+        },
+    )
+
+
+class WitnessDecisionIn(Schema):
+    reason = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=2000),
+        metadata={"description": "required to reject"},
+    )
+
+
+class WitnessOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    verifier_key = fields.String(required=True)
+    state = fields.String(required=True, metadata={"description": "pending, approved, rejected"})
+    requested_at = fields.DateTime(required=True)
+    requested_by = fields.String(required=True)
+    decided_at = fields.DateTime(allow_none=True, required=True)
+    decided_by = fields.String(allow_none=True, required=True)
+    reason = fields.String(allow_none=True, required=True)
+
+
+class WitnessList(Schema):
+    items = fields.List(fields.Nested(WitnessOut), required=True)
 
 
 class TreeHeadOut(Schema):
@@ -210,9 +265,11 @@ class ConsistencyOut(Schema):
 class CosignatureIn(Schema):
     witness = fields.String(required=True, validate=validate.Length(min=1, max=200))
     verifier_key = fields.String(
-        required=True,
         validate=validate.Length(max=400),
-        metadata={"description": "the witness's signed-note verifier key (name+hash+key)"},
+        metadata={
+            "description": "the witness's signed-note verifier key (name+hash+key): optional; "
+            "when sent it must be the registered one"
+        },
     )
     line = fields.String(
         required=True,

@@ -15,6 +15,38 @@ from service.api.schemas.common import (
 )
 
 
+class BeaconIn(Schema):
+    """The public randomness, named before anyone can know it."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(["drand", "lottery"]))
+    chain = fields.String(
+        validate=validate.OneOf(["default", "quicknet"]),
+        metadata={"description": "drand: the League of Entropy chain"},
+    )
+    round = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=10**12),
+        metadata={"description": "drand: a round still in the future"},
+    )
+    name = text(40, metadata={"description": "lottery: e.g. 福彩3D"})
+    date = fields.Date(metadata={"description": "lottery: a draw after today"})
+    digits = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=40),
+        metadata={"description": "lottery: how many digits it draws"},
+    )
+
+    @validates_schema
+    def _its_fields(self, data: dict[str, Any], **_: Any) -> None:
+        needs = {"drand": ("chain", "round"), "lottery": ("name", "date", "digits")}
+        for name in needs[data["kind"]]:
+            if name not in data:
+                raise ValidationError(f"a {data['kind']} beacon needs it", field_name=name)
+        extra = {"chain", "round", "name", "date", "digits"} - set(needs[data["kind"]])
+        for name in sorted(extra & set(data)):
+            raise ValidationError(f"not a field of a {data['kind']} beacon", field_name=name)
+
+
 class SpotCheckIn(Schema):
     campaign_id = id_field(required=True)
     organization_id = id_field(
@@ -41,10 +73,19 @@ class SpotCheckIn(Schema):
         validate=validate.Length(max=2),
         metadata={"description": "strata: by level, by 领域, or both"},
     )
+    beacon = fields.Nested(
+        BeaconIn,
+        required=True,
+        metadata={
+            "description": "the public value the seed takes, named now and public only later: "
+            "a drand round (`kind: drand`, `chain`, `round`) or a lottery's draw (`kind: "
+            "lottery`, `name`, `date`, `digits`); the draw takes only that value's format, "
+            "and only once it is public"
+        },
+    )
     public_source = text(
         200,
-        required=True,
-        metadata={"description": "where the public value will come from, e.g. a lottery's draw"},
+        metadata={"description": "how people find the value (default: said from the beacon)"},
     )
 
     @validates_schema
@@ -59,7 +100,10 @@ class DrawIn(Schema):
     public_value = text(
         200,
         required=True,
-        metadata={"description": "the value published by the plan's public source, as published"},
+        metadata={
+            "description": "the beacon's value as published: a drand round's `randomness` (64 "
+            "hex), or the lottery's digits"
+        },
     )
 
 
@@ -95,6 +139,11 @@ class SpotCheckOut(Schema):
     size = fields.Integer(allow_none=True, required=True)
     stratify = fields.List(fields.String(), required=True)
     public_source = fields.String(required=True)
+    beacon = fields.Dict(
+        allow_none=True,
+        required=True,
+        metadata={"description": "the beacon named with the plan (null: a plan from before)"},
+    )
     state = fields.String(required=True)
     planned_by = fields.String(required=True)
     planned_at = fields.DateTime(required=True)
