@@ -26,10 +26,12 @@ from service.api.spec import render_yaml
 from service.app import create_app
 from service.audit import checkpoints, inspection, log, notes, signing, witness, witnesses
 from service.audit.roles import app_role_sql
+from service.ballots import operations as ballots
 from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
 from service.db import make_engine, make_sessionmaker, normalize_url, unit_of_work
+from service.events import webhooks
 from service.events.worker import Worker
 from service.migrate import alembic_config
 from service.organizations import operations as orgs
@@ -44,9 +46,10 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-def _sessions(settings: Settings) -> sessionmaker[Session]:
-    """Sessions on DATABASE_URL; the engine's connections are closed when the command ends."""
-    engine = make_engine(settings.database_url)
+def _sessions(settings: Settings, *, bounded: bool = False) -> sessionmaker[Session]:
+    """Sessions on DATABASE_URL (`bounded`: with the service's lock and statement timeouts, as
+    the worker runs); the engine's connections are closed when the command ends."""
+    engine = make_engine(settings.database_url, waits=settings.waits if bounded else None)
     click.get_current_context().call_on_close(engine.dispose)
     return make_sessionmaker(engine)
 
@@ -93,6 +96,33 @@ def db_check() -> None:
         click.echo(f"error: {_safe_url(settings.database_url)}: {why}", err=True)
         sys.exit(2)
     click.echo(f"ready: {_safe_url(settings.database_url)} at revision {migrate.head()}")
+
+
+@cli.group(help="Secrets that wrap data: rotating SECRET_KEY and BALLOT_BOX_SECRET.")
+def keys() -> None:
+    pass
+
+
+@keys.command(
+    "rewrap",
+    help="After a rotation (the new SECRET_KEY / BALLOT_BOX_SECRET set, the old ones in "
+    "SECRET_KEY_PREVIOUS / BALLOT_BOX_SECRET_PREVIOUS): wrap every webhook secret and every "
+    "ballot box still to be counted under the new ones. Exit 1 when something no key opens is "
+    "left (named); then the previous keys may go.",
+)
+def keys_rewrap() -> None:
+    settings = _settings()
+    factory = _sessions(settings)
+    with unit_of_work(factory) as session:
+        hooks, unreadable = webhooks.rewrap_all(session, settings.secret_keys)
+        boxes, locked = ballots.rewrap_boxes(session, settings.box_secrets)
+    click.echo(f"wrapped again: {hooks} webhook secret(s), {boxes} ballot box key(s)")
+    if unreadable or locked:
+        click.echo(
+            f"no key opens: webhook subscriptions {unreadable}, ballot sessions {locked} — "
+            "put their old key in the *_PREVIOUS setting and run this again"
+        )
+        sys.exit(1)
 
 
 @db.command(
@@ -274,11 +304,11 @@ def serve(host: str, port: int, worker: bool) -> None:
 @click.option("--concurrency", default=8, type=int, help="webhook requests in parallel")
 def worker_command(concurrency: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = _settings()
-    factory = _sessions(settings)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    settings = _settings()
+    factory = _sessions(settings, bounded=True)
     Worker(settings, factory, concurrency=concurrency).run(stop)
 
 

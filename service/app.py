@@ -65,7 +65,7 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.session_interface = PageSessions()
     if session_factory is None:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, waits=settings.waits)
         session_factory = make_sessionmaker(engine)
         app.extensions["grading.engine"] = engine
     app.extensions["grading.sessions"] = session_factory

@@ -24,6 +24,19 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"configuration: {name} must be an integer, got {raw!r}") from exc
 
 
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"configuration: {name} must be a number of seconds, got {raw!r}") from exc
+    if value <= 0:
+        raise SystemExit(f"configuration: {name} must be more than 0, got {raw!r}")
+    return value
+
+
 def _dates(raw: str, name: str = "HOLIDAYS") -> frozenset[date]:
     """HOLIDAYS, EXTRA_WORKDAYS: ISO dates separated by commas or spaces, or a file of them."""
     if raw and os.path.isfile(raw):
@@ -83,7 +96,7 @@ def _oidc(raw: str) -> tuple[OidcProvider, ...]:
     if not raw.strip():
         return ()
     try:
-        return tuple(
+        found = tuple(
             OidcProvider(
                 str(item["issuer"]),
                 str(item["audience"]),
@@ -97,6 +110,15 @@ def _oidc(raw: str) -> tuple[OidcProvider, ...]:
             "configuration: OIDC_PROVIDERS must be a JSON list of objects with issuer, "
             f"audience and jwks_uri ({exc})"
         ) from exc
+    for provider in found:
+        parts = urlsplit(provider.jwks_uri)
+        local = parts.hostname in ("127.0.0.1", "::1", "localhost")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise SystemExit(
+                f"configuration: OIDC_PROVIDERS' jwks_uri must be https (the keys that sign "
+                f"every sign-in must not travel in the clear), not {provider.jwks_uri!r}"
+            )
+    return found
 
 
 def _flag(name: str) -> bool:
@@ -121,6 +143,21 @@ def _witness_keys(raw: str) -> tuple[str, ...]:
                 f"configuration: AUDIT_WITNESSES takes witnesses' verifier keys "
                 f"(name+hash+key, as `audit witness-key` prints them), not {key!r}: {exc}"
             ) from exc
+    return found
+
+
+def _list(raw: str) -> tuple[str, ...]:
+    """A list of secrets: separated by commas or spaces."""
+    return tuple(p for p in raw.replace(",", " ").split() if p)
+
+
+def _cidrs(name: str, raw: str) -> tuple[str, ...]:
+    found = _list(raw)
+    for text in found:
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError as exc:
+            raise SystemExit(f"configuration: {name} takes networks (CIDR), not {text!r}") from exc
     return found
 
 
@@ -190,6 +227,12 @@ class Settings:
     # Anchors `audit verify` trusts beyond the server's own signature: witnesses' keys pinned by
     # the operator, and a directory of checkpoint files kept off the database's machine.
     audit_witnesses: tuple[str, ...] = ()
+    # Key rings: what was SECRET_KEY / BALLOT_BOX_SECRET before a rotation, still able to unwrap
+    # what it wrapped (webhook secrets are wrapped again under the current key as they are used).
+    secret_key_previous: tuple[str, ...] = ()
+    ballot_box_secret_previous: tuple[str, ...] = ()
+    # where webhooks may go besides public addresses: an intranet portal's networks (CIDR)
+    webhook_allowed_networks: tuple[str, ...] = ()
     audit_checkpoint_dir: str | None = None
     audit_checkpoint_minutes: int = 10  # a checkpoint at least this often while events arrive
     holidays: frozenset[date] = frozenset()  # days off beyond the national calendar
@@ -204,6 +247,8 @@ class Settings:
     oidc_providers: tuple[OidcProvider, ...] = ()  # issuers whose access tokens count
     require_if_match: bool = False  # writes to versioned resources without If-Match: 428
     cors_origins: tuple[str, ...] = ()  # browser portals allowed to call the API
+    db_lock_timeout_seconds: float = 5.0  # a request waits this long for a lock, then 503
+    db_statement_timeout_seconds: float = 50.0  # a statement runs this long at most, then 503
     worker_lease_seconds: int = 60  # a delivery a worker took and did not finish goes again
     webhook_timeout_seconds: int = 10
     idempotency_hours: int = 24  # how long an Idempotency-Key is remembered
@@ -232,6 +277,21 @@ class Settings:
         """BALLOT_BOX_SECRET, or (development only) one derived from SECRET_KEY."""
         return self.ballot_box_secret or f"ballot-box-dev:{self.secret_key}"
 
+    @property
+    def waits(self) -> tuple[float, float]:
+        """(lock, statement) timeouts of the service's database sessions."""
+        return (self.db_lock_timeout_seconds, self.db_statement_timeout_seconds)
+
+    @property
+    def box_secrets(self) -> tuple[str, ...]:
+        """The box key ring: the current secret first, then the previous ones."""
+        return (self.box_secret, *self.ballot_box_secret_previous)
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """The SECRET_KEY ring: the current key first, then the previous ones."""
+        return (self.secret_key, *self.secret_key_previous)
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         values: dict[str, object] = {
@@ -250,6 +310,11 @@ class Settings:
             "audit_signing_key": os.environ.get("AUDIT_SIGNING_KEY") or None,
             "audit_log_origin": _origin(os.environ.get("AUDIT_LOG_ORIGIN") or cls.audit_log_origin),
             "audit_witnesses": _witness_keys(os.environ.get("AUDIT_WITNESSES", "")),
+            "secret_key_previous": _list(os.environ.get("SECRET_KEY_PREVIOUS", "")),
+            "ballot_box_secret_previous": _list(os.environ.get("BALLOT_BOX_SECRET_PREVIOUS", "")),
+            "webhook_allowed_networks": _cidrs(
+                "WEBHOOK_ALLOWED_NETWORKS", os.environ.get("WEBHOOK_ALLOWED_NETWORKS", "")
+            ),
             "audit_checkpoint_dir": _directory("AUDIT_CHECKPOINT_DIR"),
             "audit_checkpoint_minutes": _int(
                 "AUDIT_CHECKPOINT_MINUTES", cls.audit_checkpoint_minutes
@@ -269,6 +334,12 @@ class Settings:
             or cls.trusted_proxy_addresses,
             "log_format": _choice(
                 "LOG_FORMAT", os.environ.get("LOG_FORMAT") or "json", ("json", "text")
+            ),
+            "db_lock_timeout_seconds": _seconds(
+                "DB_LOCK_TIMEOUT_SECONDS", cls.db_lock_timeout_seconds
+            ),
+            "db_statement_timeout_seconds": _seconds(
+                "DB_STATEMENT_TIMEOUT_SECONDS", cls.db_statement_timeout_seconds
             ),
             "worker_lease_seconds": _int("WORKER_LEASE_SECONDS", cls.worker_lease_seconds),
             "webhook_timeout_seconds": _int("WEBHOOK_TIMEOUT_SECONDS", 10),

@@ -79,7 +79,11 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, waits: tuple[float, float] | None = None, **kwargs: Any) -> Engine:
+    """An engine for DATABASE_URL. `waits` = (lock, statement) timeouts in seconds, for the
+    service's requests and its worker on PostgreSQL: a statement that waits longer for a lock
+    (another's LOCK TABLE, a long transaction) or runs longer fails, and the request answers 503
+    with Retry-After, instead of hanging and committing after its client gave up."""
     url = normalize_url(url)
     # A failed statement's message (logged with its traceback) names the SQL, never its
     # parameters: those are request data — names, complaint texts, scores.
@@ -97,6 +101,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # with Retry-After (service.api.problems) while the pool reconnects.
     kwargs.setdefault("pool_recycle", 300)
     kwargs.setdefault("json_deserializer", _json_loads)
+    if waits is not None:
+        lock, statement = (int(seconds * 1000) for seconds in waits)
+        options = f"-c lock_timeout={lock} -c statement_timeout={statement}"
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "options": options}
     return create_engine(url, **kwargs)
 
 

@@ -20,6 +20,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from service.gradings.models import Approval
@@ -72,12 +73,20 @@ class PendingApprovals(Collector):
         self.factory = factory
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        with self.factory() as session:
-            count = session.scalar(
-                select(func.count()).select_from(Approval).where(Approval.state == "pending")
+        try:
+            with self.factory() as session:
+                count = session.scalar(
+                    select(func.count()).select_from(Approval).where(Approval.state == "pending")
+                )
+        except DBAPIError:  # the database is down: the process's own metrics still matter
+            up = 0
+        else:
+            up = 1
+            yield GaugeMetricFamily(
+                "grading_approvals_pending", "approvals waiting for a supervisor", value=count or 0
             )
         yield GaugeMetricFamily(
-            "grading_approvals_pending", "approvals waiting for a supervisor", value=count or 0
+            "grading_database_up", "1 when the database answered this scrape", value=up
         )
 
 

@@ -42,17 +42,30 @@ def head() -> str:
     return found
 
 
-def not_ready(factory: Callable[[], Session]) -> str | None:
-    """Why the database cannot serve (unreachable, not migrated, another revision), or None."""
+# Readiness reads the tables every write goes through, waiting this long at most for a lock:
+# with one of them locked (a LOCK TABLE, a migration) no write would get through either.
+HOT_TABLES = ("gradings", "audit_chain_heads", "audit_events")
+READY_LOCK_WAIT = "1s"
+
+
+def not_ready(factory: Callable[[], Session], *, hot: bool = False) -> str | None:
+    """Why the database cannot serve (unreachable, not migrated, another revision — with `hot`,
+    a table every write needs locked), or None."""
     try:
         with factory() as session:
             revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if hot and revision == head() and session.get_bind().dialect.name == "postgresql":
+                session.execute(text(f"SET LOCAL lock_timeout = '{READY_LOCK_WAIT}'"))
+                for table in HOT_TABLES:
+                    session.execute(text(f"SELECT 1 FROM {table} LIMIT 1"))
     except (OperationalError, ProgrammingError, InterfaceError) as exc:
         text_of = str(exc.orig).lower()
         if "alembic_version" in text_of and (
             "no such table" in text_of or "does not exist" in text_of
         ):
             return "the database is not migrated: run `python -m service db upgrade`"
+        if getattr(exc.orig, "sqlstate", None) == "55P03":
+            return "a table every write needs is locked: writes are waiting"
         return "the database does not answer"
     if revision != head():
         return (

@@ -8,7 +8,7 @@ own branch only, so committee-level resources are outside for them (404).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -63,6 +63,9 @@ class Case:
     outside: Target | None = None
     outside_expect: dict[str, int] | None = None
     slug_409: str = "standard-frozen"
+    # it makes a credential (a token, a webhook secret): a portal acting for someone is refused
+    # (403) where the person would succeed — On-Behalf-Of never creates credentials
+    credential: bool = False
 
 
 def expect(default: int, **by_role: int) -> dict[str, int]:
@@ -102,10 +105,11 @@ def grant_request_on(side: Side) -> Callable[[World, Session], int]:
     return make
 
 
-def reaching_beyond(w: World, db: Session) -> int:
+def reaching_beyond(w: World, db: Session, pending: bool = False) -> int:
     """An account homed in township A1 (inside every caller's county) that holds supervisor on
-    the city above it: giving it power (a token, a grant, activation) is beyond a county's
-    admin."""
+    the city above it — or, `pending`, waits for that grant's approval: giving it power (a
+    token, a grant, activation) is beyond a county's admin either way (a token minted while the
+    grant waits would carry it once approved)."""
     actor = Actor.system("t")
     account = accounts.create_account(
         db,
@@ -114,18 +118,21 @@ def reaching_beyond(w: World, db: Session) -> int:
         display_name="挂市职",
         organization=w.org("A1"),
     )
-    accounts.grant_role(db, actor, account, Role.SUPERVISOR, w.org("C"))
+    if pending:
+        accounts.request_grant(db, actor, account, Role.SUPERVISOR, w.org("C"))
+    else:
+        accounts.grant_role(db, actor, account, Role.SUPERVISOR, w.org("C"))
     db.commit()
     return account.id
 
 
-def beyond(method: str, suffix: str, body: Any) -> Case:
-    """`/accounts/<id><suffix>` on an account reaching beyond the callers' county: 403 for
-    every role (the secretary does not see township A1: 404)."""
+def beyond(method: str, suffix: str, body: Any, pending: bool = False) -> Case:
+    """`/accounts/<id><suffix>` on an account reaching beyond the callers' county (or about to):
+    403 for every role (the secretary does not see township A1: 404)."""
     return Case(
         method,
         f"/accounts/<int:account_id>{suffix}",
-        lambda w, db: (f"/accounts/{reaching_beyond(w, db)}{suffix}", body(w)),
+        lambda w, db: (f"/accounts/{reaching_beyond(w, db, pending)}{suffix}", body(w)),
         expect(403, secretary=404),
     )
 
@@ -941,6 +948,9 @@ CASES: list[Case] = [
     beyond("POST", "/grants", lambda w: {"role": "teller", "organization_id": w.org("A1").id}),
     beyond("PATCH", "", lambda w: {"is_active": False}),
     beyond("PATCH", "", lambda w: {"is_active": True}),
+    # …and an account whose city-wide grant waits for approval: as if it held it
+    beyond("POST", "/tokens", lambda w: {"name": "t"}, pending=True),
+    beyond("PATCH", "", lambda w: {"is_active": False}, pending=True),
     twin(
         "POST",
         "/accounts",
@@ -974,7 +984,9 @@ CASES: list[Case] = [
         lambda s, w, db: (f"/grant-requests/{grant_request_on(s)(w, db)}/reject", {"reason": "r"}),
         managed(200),
     ),
-    on_account("POST", "/tokens", managed(201), lambda s, w: {"name": "t"}),
+    replace(
+        on_account("POST", "/tokens", managed(201), lambda s, w: {"name": "t"}), credential=True
+    ),
     twin(
         "POST",
         "/accounts/<int:account_id>/tokens/<int:token_id>/revoke",
@@ -1396,18 +1408,21 @@ CASES: list[Case] = [
         lambda s, w, db: ("/events" if s is INSIDE else f"/events?within={w.org('B').id}", None),
         ANY,
     ),
-    twin(
-        "POST",
-        "/webhooks",
-        lambda s, w, db: (
+    replace(
+        twin(
+            "POST",
             "/webhooks",
-            {
-                "name": "p",
-                "url": "https://portal.example/hook",
-                "organization_id": w.org(s.county).id,
-            },
+            lambda s, w, db: (
+                "/webhooks",
+                {
+                    "name": "p",
+                    "url": "https://portal.example/hook",
+                    "organization_id": w.org(s.county).id,
+                },
+            ),
+            managed(201),
         ),
-        managed(201),
+        credential=True,
     ),
     anywhere("GET", "/webhooks", expect(403, admin=200)),
     on_subscription("GET", "", managed(200)),
@@ -1522,6 +1537,8 @@ def test_authorization(
         expected = case.expect[role]
     else:
         expected = (case.outside_expect or expect(404))[role]
+    if case.credential and caller == "portal" and expected < 400:
+        expected = 403
     response = _send(api, headers, case.method, path, body)
     assert response.status_code == expected, response.get_data(as_text=True)
     if expected >= 400:

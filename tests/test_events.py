@@ -42,6 +42,8 @@ from service.organizations.models import Organization
 from service.publicity import operations as publicity
 from tests.test_audit_tamper import ROOT, copy, token_for  # noqa: F401 (fixture)
 
+LOCAL_RECEIVERS: dict[str, Any] = {"webhook_allowed_networks": ("127.0.0.1/32",)}
+
 
 class Receiver:
     """A portal's endpoint on 127.0.0.1: records every request; the first `failures` get 500
@@ -101,7 +103,8 @@ class Clock:
 class Site:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.app: Flask = create_app(Settings.from_env(database_url=url))
+        # the test receivers listen on 127.0.0.1: an intranet portal, allowed by name
+        self.app: Flask = create_app(Settings.from_env(database_url=url, **LOCAL_RECEIVERS))
         self.client: FlaskClient = self.app.test_client()
         self.factory: sessionmaker[Session] = self.app.extensions["grading.sessions"]
         self.settings: Settings = self.app.extensions["grading.settings"]
@@ -145,7 +148,7 @@ class Site:
         assert filed.status_code == 201, filed.get_json()
 
     def worker(self, clock: Clock, **overrides: Any) -> Worker:
-        settings = Settings.from_env(database_url=self.url, **overrides)
+        settings = Settings.from_env(database_url=self.url, **{**LOCAL_RECEIVERS, **overrides})
         found = Worker(settings, self.factory, clock=clock, concurrency=2)
         found.last_minute = found.last_hour = clock()  # timers only when a test asks
         return found
@@ -388,6 +391,7 @@ def test_two_workers_deliver_everything_at_least_once_through_a_kill_9(
             for n in range(60):
                 outbox.emit(session, "grading.state_changed", f"gradings/{n % 7}", org, {"n": n})
         env = {**os.environ, "DATABASE_URL": site.url, "WORKER_LEASE_SECONDS": "2"}
+        env["WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.1/32"
         command = [sys.executable, "-m", "service", "worker", "--concurrency", "2"]
 
         def start() -> subprocess.Popen[bytes]:

@@ -133,3 +133,14 @@ def test_a_portal_signed_in_through_the_provider_acts_for_a_person(
     )
     assert me.status_code == 200, me.get_json()
     assert (me.get_json()["username"], me.get_json()["via"]) == ("reviewer", "portal.sso")
+
+
+def test_the_first_sign_in_binds_the_account_to_its_identity_and_a_name_alone_does_not_sign_in(
+    api: Api, db: Session, sso: None
+) -> None:
+    assert call(api, token(sub="7a1e")).status_code == 200  # binds reviewer to (issuer, 7a1e)
+    impostor = call(api, token(sub="e66b"))  # another user of the provider took the name
+    assert "bound to another identity" in assert_problem(impostor, 401, "token-unknown")["detail"]
+    assert call(api, token(sub="7a1e")).status_code == 200
+    bound = db.scalars(select(AuditEvent).where(AuditEvent.action == "account.oidc_bind")).all()
+    assert [e.after for e in bound] == [{"oidc_issuer": ISSUER, "oidc_subject": "7a1e"}]

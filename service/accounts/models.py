@@ -41,6 +41,20 @@ class Account(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # single sign-on: the identity (issuer + subject) the first sign-in bound the account to
+    oidc_issuer: Mapped[str | None] = mapped_column(String(300))
+    oidc_subject: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (
+        Index(
+            "uq_accounts_oidc_identity",
+            "oidc_issuer",
+            "oidc_subject",
+            unique=True,
+            postgresql_where=text("oidc_issuer IS NOT NULL"),
+            sqlite_where=text("oidc_issuer IS NOT NULL"),
+        ),
+    )
 
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="account", order_by="RoleGrant.id", lazy="selectin"

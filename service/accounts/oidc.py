@@ -14,13 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.accounts.access import Principal
 from service.accounts.models import Account
 from service.accounts.operations import live_grants
+from service.audit.operations import record
 from service.config import OidcProvider as Provider
+from service.context import Actor
 from service.errors import AccountInactive, TokenExpired, TokenUnknown
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
@@ -60,7 +62,7 @@ def principal_for_jwt(session: Session, token: str, providers: tuple[Provider, .
             audience=provider.audience,
             issuer=provider.issuer,
             leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "iss", "aud"]},
+            options={"require": ["exp", "iss", "aud", "sub"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise TokenExpired("the access token has expired") from exc
@@ -76,6 +78,34 @@ def principal_for_jwt(session: Session, token: str, providers: tuple[Provider, .
     )
     if account is None:
         raise TokenUnknown(f"no account for {provider.claim} {username!r} of this issuer")
+    subject = str(claims["sub"])
+    if account.oidc_issuer is None:
+        _bind(session, account, provider.issuer, subject)
+    elif (account.oidc_issuer, account.oidc_subject) != (provider.issuer, subject):
+        raise TokenUnknown(
+            f"account {account.username} is bound to another identity (issuer and subject): a "
+            "name alone does not sign in"
+        )
     if not account.is_active:
         raise AccountInactive("the account is deactivated")
     return Principal.of(account.id, account.username, None, live_grants(session, account.id))
+
+
+def _bind(session: Session, account: Account, issuer: str, subject: str) -> None:
+    """The first sign-in ties the account to that identity (issuer + subject) for good; a
+    provider's other user who takes the same name later, or another provider, is refused."""
+    session.execute(
+        update(Account)
+        .where(Account.id == account.id, Account.oidc_issuer.is_(None))
+        .values(oidc_issuer=issuer, oidc_subject=subject)
+    )
+    session.refresh(account)
+    record(
+        session,
+        Actor(account_id=account.id, username=account.username, role=None),
+        "account.oidc_bind",
+        "account",
+        account.id,
+        organization_id=account.organization_id,
+        after={"oidc_issuer": issuer, "oidc_subject": subject},
+    )

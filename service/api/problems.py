@@ -108,8 +108,9 @@ def unavailable(exc: DBAPIError) -> DatabaseUnavailable | None:
     return DatabaseUnavailable(why)
 
 
-# PostgreSQL: deadlock detected, serialization failure, lock not available.
-BUSY_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+# PostgreSQL: deadlock detected, serialization failure, lock not available (lock_timeout),
+# statement timeout.
+BUSY_SQLSTATES = frozenset({"40P01", "40001", "55P03", "57014"})
 
 
 def _busy(exc: DBAPIError) -> bool:
@@ -174,8 +175,11 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError) -> Response:
+        # 412 answers a precondition the client set; without If-Match the lost race is a
+        # plain conflict (409): nobody asked for a version.
+        kind = PreconditionFailed if request.headers.get("If-Match") else Conflict
         return problem(
-            PreconditionFailed,
+            kind,
             "the resource changed while this request was changing it; read it again and retry",
         )
 

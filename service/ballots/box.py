@@ -71,6 +71,27 @@ def unwrap(server_secret: str, session_id: int, wrapped: bytes) -> X25519Private
     return X25519PrivateKey.from_private_bytes(raw)
 
 
+def unwrap_any(ring: Sequence[str], session_id: int, wrapped: bytes) -> X25519PrivateKey:
+    """The box's key, by the first secret of the ring (BALLOT_BOX_SECRET, then
+    BALLOT_BOX_SECRET_PREVIOUS…) that unwraps it."""
+    for server_secret in ring:
+        try:
+            return unwrap(server_secret, session_id, wrapped)
+        except BoxKeyUnavailable:
+            continue
+    raise BoxKeyUnavailable(f"the key of ballot session {session_id} cannot be unwrapped")
+
+
+def rewrap(ring: Sequence[str], session_id: int, wrapped: bytes) -> bytes:
+    """The box's key wrapped again under the ring's current secret (after a rotation)."""
+    private = unwrap_any(ring, session_id, wrapped)
+    nonce = os.urandom(12)
+    wrap_key = _hkdf(ring[0].encode(), None, _WRAP_INFO)
+    return nonce + ChaCha20Poly1305(wrap_key).encrypt(
+        nonce, private.private_bytes_raw(), _aad(session_id)
+    )
+
+
 def seal(public: bytes, session_id: int, plaintext: bytes) -> bytes:
     ephemeral = X25519PrivateKey.generate()
     ephemeral_public = ephemeral.public_key().public_bytes_raw()

@@ -673,7 +673,7 @@ Totals = dict[tuple[int, str, str], tuple[int, Decimal]]
 
 
 def count(
-    session: Session, actor: Actor, ballot: BallotSession, *, box_secret: str
+    session: Session, actor: Actor, ballot: BallotSession, *, box_secret: str | Sequence[str]
 ) -> BallotSession:
     """Check the quorum, open the box in memory (in digest order, unrelated to arrival), add the
     ballots up and write each grading's tally (a versioned record). Decrypted ballots are never
@@ -789,17 +789,21 @@ def _check_attendance(ballot: BallotSession) -> None:
 
 
 def _open_box(
-    session: Session, ballot: BallotSession, box_secret: str, ballot_layout: box.Layout
+    session: Session,
+    ballot: BallotSession,
+    box_secret: str | Sequence[str],
+    ballot_layout: box.Layout,
 ) -> tuple[list[str], Totals]:
     if ballot.box_private_key_wrapped is None:
         raise BallotBoxLocked(f"ballot session {ballot.id} has no box key", session_id=ballot.id)
+    ring = [box_secret] if isinstance(box_secret, str) else list(box_secret)
     try:
-        private = box.unwrap(box_secret, ballot.id, ballot.box_private_key_wrapped)
+        private = box.unwrap_any(ring, ballot.id, ballot.box_private_key_wrapped)
     except box.BoxKeyUnavailable as exc:
         raise BallotBoxLocked(
             f"the box of ballot session {ballot.id} cannot be opened: its key was sealed under "
-            "another BALLOT_BOX_SECRET. Restore that secret, or have a supervisor void the "
-            "session with a reason and hold the meeting again",
+            "another BALLOT_BOX_SECRET. Put that secret back (or in BALLOT_BOX_SECRET_PREVIOUS), "
+            "or have a supervisor void the session with a reason and hold the meeting again",
             session_id=ballot.id,
         ) from exc
     digests: list[str] = []
@@ -1044,3 +1048,31 @@ def paper_tally(
     return records.write(
         session, actor, grading, "ballot_tally", tally_data, key=key, reason=reason
     )
+
+
+def rewrap_boxes(session: Session, ring: Sequence[str]) -> tuple[int, list[int]]:
+    """After BALLOT_BOX_SECRET's rotation: the key of every box still to be counted wrapped
+    under the current secret. Returns how many were, and the sessions no secret opens."""
+    done, locked = 0, []
+    for ballot in session.scalars(
+        select(BallotSession)
+        .where(
+            BallotSession.state.in_((BallotSessionState.OPEN, BallotSessionState.CLOSED)),
+            BallotSession.box_private_key_wrapped.is_not(None),
+        )
+        .order_by(BallotSession.id)
+    ):
+        wrapped = ballot.box_private_key_wrapped
+        assert wrapped is not None
+        try:
+            box.unwrap(ring[0], ballot.id, wrapped)
+            continue  # already the current secret's
+        except box.BoxKeyUnavailable:
+            pass
+        try:
+            ballot.box_private_key_wrapped = box.rewrap(ring, ballot.id, wrapped)
+            done += 1
+        except box.BoxKeyUnavailable:
+            locked.append(ballot.id)
+    session.flush()
+    return done, locked

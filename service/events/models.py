@@ -63,6 +63,9 @@ class WebhookSubscription(Base):
     secret_wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | paused
     paused_reason: Mapped[str | None] = mapped_column(Text)
+    # the circuit breaker: failures in a row, and until when its deliveries are left alone
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    open_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

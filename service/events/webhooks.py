@@ -19,16 +19,17 @@ import json
 import os
 import random
 import secrets
-import urllib.error
-import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
+from service.events import http
 from service.events.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 from service.events.outbox import envelope
 
@@ -66,6 +67,24 @@ def unwrap(server_secret: str, wrapped: bytes, subscription_id: int) -> str:
     return key.decrypt(wrapped[:12], wrapped[12:], aad).decode()
 
 
+class SecretUnreadable(Exception):
+    """No key of the ring unwraps the subscription's secret."""
+
+
+def unwrap_any(ring: Sequence[str], wrapped: bytes, subscription_id: int) -> tuple[str, bool]:
+    """The secret, by the first key of the ring (SECRET_KEY, then SECRET_KEY_PREVIOUS…) that
+    unwraps it, and whether that was an older key (the secret is to be wrapped again)."""
+    for n, server_secret in enumerate(ring):
+        try:
+            return unwrap(server_secret, wrapped, subscription_id), n > 0
+        except (InvalidTag, ValueError):
+            continue
+    raise SecretUnreadable(
+        f"the secret of webhook subscription {subscription_id} was wrapped under a SECRET_KEY "
+        "that is neither the current one nor one in SECRET_KEY_PREVIOUS"
+    )
+
+
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     """The Standard Webhooks `webhook-signature` header's value."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
@@ -86,10 +105,21 @@ class Job:
     attempts: int
 
 
+# An earlier event of the same subject holds the later ones back only while it has failed fewer
+# than this many times: one failing event does not keep a grading's news away for hours (the
+# CloudEvents `sequence` still tells the receiver their order).
+ORDER_ATTEMPTS = 2
+# A round takes at most this many deliveries of one subscription: a slow receiver holds two of
+# the worker's threads at most, and none while its deliveries are in flight.
+PER_SUBSCRIPTION = 2
+
+
 def claim(session: Session, now: datetime, lease: timedelta, limit: int = 20) -> list[Job]:
-    """Lease up to `limit` due deliveries (active subscriptions; the oldest pending event of
-    each subject first). Several workers never take the same row: on PostgreSQL the rows are
-    locked with SKIP LOCKED while the lease is written."""
+    """Lease up to `limit` due deliveries, at most PER_SUBSCRIPTION of a subscription and none of a
+    subscription that has one in flight or whose breaker is open (a slow or failing receiver
+    holds up only itself); the oldest pending event of each subject first. Several workers never
+    take the same row: on PostgreSQL the rows are locked with SKIP LOCKED while the lease is
+    written."""
     earlier = aliased(WebhookDelivery)
     blocked = exists().where(
         and_(
@@ -97,9 +127,18 @@ def claim(session: Session, now: datetime, lease: timedelta, limit: int = 20) ->
             earlier.subject == WebhookDelivery.subject,
             earlier.seq < WebhookDelivery.seq,
             earlier.status == "pending",
+            earlier.attempts < ORDER_ATTEMPTS,
         )
     )
-    due = session.scalars(
+    flying = aliased(WebhookDelivery)
+    in_flight = exists().where(
+        and_(
+            flying.subscription_id == WebhookDelivery.subscription_id,
+            flying.status == "pending",
+            flying.leased_until > now,
+        )
+    )
+    candidates = session.scalars(
         select(WebhookDelivery)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
         .where(
@@ -107,12 +146,20 @@ def claim(session: Session, now: datetime, lease: timedelta, limit: int = 20) ->
             WebhookDelivery.next_attempt_at <= now,
             (WebhookDelivery.leased_until.is_(None)) | (WebhookDelivery.leased_until < now),
             WebhookSubscription.status == "active",
+            (WebhookSubscription.open_until.is_(None)) | (WebhookSubscription.open_until <= now),
             ~blocked,
+            ~in_flight,
         )
         .order_by(WebhookDelivery.seq)
-        .limit(limit)
+        .limit(limit * 4)
         .with_for_update(skip_locked=True, of=WebhookDelivery)
     ).all()
+    taken: dict[int, int] = {}
+    due: list[WebhookDelivery] = []
+    for delivery in candidates:
+        if taken.get(delivery.subscription_id, 0) < PER_SUBSCRIPTION and len(due) < limit:
+            taken[delivery.subscription_id] = taken.get(delivery.subscription_id, 0) + 1
+            due.append(delivery)
     if not due:
         return []
     session.execute(
@@ -153,10 +200,21 @@ class Outcome:
     ok: bool
     status: int | None
     error: str | None
+    final: bool = False  # no retry can help (the secret is unreadable): dead-letter it now
+    rewrapped: bytes | None = None  # the secret wrapped again under the current key
 
 
-def send(job: Job, server_secret: str, base_url: str, timeout: float, now: float) -> Outcome:
-    """One POST; never raises for the receiver's failures."""
+def send(
+    job: Job,
+    ring: Sequence[str],
+    base_url: str,
+    timeout: float,
+    now: float,
+    allowed: Sequence[http.Network] = (),
+) -> Outcome:
+    """One POST, within `timeout` seconds in all, to a checked public address (service.events.
+    http); never raises: a receiver's failure, a refused address or an unreadable secret is an
+    outcome. Only the status code is kept — never a word of the receiver's body."""
     event = dict(job.event)
     if base_url:
         event = {**event, "source": base_url + event["source"]}
@@ -165,34 +223,44 @@ def send(job: Job, server_secret: str, base_url: str, timeout: float, now: float
             data["link"] = base_url + data["link"]
         event["data"] = data
     body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
-    secret = unwrap(server_secret, job.secret_wrapped, job.subscription_id)
-    stamp = int(now)
-    request = urllib.request.Request(
-        job.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/cloudevents+json; charset=utf-8",
-            "User-Agent": "grading-service-webhooks/1",
-            "webhook-id": event["id"],
-            "webhook-timestamp": str(stamp),
-            "webhook-signature": sign(secret, event["id"], stamp, body),
-        },
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return Outcome(200 <= response.status < 300, response.status, None)
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        return Outcome(False, exc.code, f"HTTP {exc.code}")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return Outcome(False, None, str(getattr(exc, "reason", exc))[:500])
+        secret, older = unwrap_any(ring, job.secret_wrapped, job.subscription_id)
+    except SecretUnreadable as exc:
+        return Outcome(False, None, str(exc), final=True)
+    rewrapped = wrap(ring[0], secret, job.subscription_id) if older else None
+    stamp = int(now)
+    headers = {
+        "Content-Type": "application/cloudevents+json; charset=utf-8",
+        "User-Agent": "grading-service-webhooks/1",
+        "webhook-id": event["id"],
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": sign(secret, event["id"], stamp, body),
+    }
+    try:
+        status = http.post(job.url, headers, body, timeout, allowed)
+    except http.Refused as exc:
+        return Outcome(False, None, f"refused: {exc}"[:500], rewrapped=rewrapped)
+    except http.Failed as exc:
+        return Outcome(False, None, str(exc)[:500], rewrapped=rewrapped)
+    if 300 <= status < 400:
+        return Outcome(
+            False, status, f"HTTP {status}: redirects are not followed", False, rewrapped
+        )
+    ok = 200 <= status < 300
+    return Outcome(ok, status, None if ok else f"HTTP {status}", rewrapped=rewrapped)
 
 
 def settle(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
     """Record one attempt: delivered, tried again later, or dead (and the subscription paused)."""
     common = {"leased_until": None, "last_status": outcome.status, "last_error": outcome.error}
     where = WebhookDelivery.id == job.delivery_id
+    if outcome.rewrapped is not None:
+        session.execute(
+            update(WebhookSubscription)
+            .where(WebhookSubscription.id == job.subscription_id)
+            .values(secret_wrapped=outcome.rewrapped)
+        )
+    _breaker(session, job.subscription_id, outcome.ok, now)
     if outcome.ok:
         session.execute(
             update(WebhookDelivery)
@@ -200,7 +268,7 @@ def settle(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
             .values(**common, status="delivered", delivered_at=now)
         )
         return
-    if job.attempts <= len(RETRIES):
+    if job.attempts <= len(RETRIES) and not outcome.final:
         wait = RETRIES[job.attempts - 1].total_seconds() * random.uniform(0.9, 1.1)
         later = now + timedelta(seconds=wait)
         session.execute(
@@ -209,15 +277,38 @@ def settle(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
         return
     session.execute(update(WebhookDelivery).where(where).values(**common, status="dead"))
     why = outcome.error or f"HTTP {outcome.status}"
+    reason = (
+        f"delivery {job.delivery_id} cannot be signed: {why}; add the old key to "
+        "SECRET_KEY_PREVIOUS, or delete the subscription and subscribe again"
+        if outcome.final
+        else f"delivery {job.delivery_id} failed {job.attempts} times over more than a day "
+        f"(last: {why}); resume it when the endpoint works again"
+    )
     session.execute(
         update(WebhookSubscription)
         .where(WebhookSubscription.id == job.subscription_id)
-        .values(
-            status="paused",
-            paused_reason=f"delivery {job.delivery_id} failed {job.attempts} times over more "
-            f"than a day (last: {why}); resume it when the endpoint works again",
-        )
+        .values(status="paused", paused_reason=reason)
     )
+
+
+# A receiver failing this many times in a row is left alone for BREAK_FOR: its deliveries wait,
+# and the worker's time goes to the others.
+BREAK_AFTER = 5
+BREAK_FOR = timedelta(minutes=5)
+
+
+def _breaker(session: Session, subscription_id: int, ok: bool, now: datetime) -> None:
+    where = WebhookSubscription.id == subscription_id
+    if ok:
+        session.execute(
+            update(WebhookSubscription).where(where).values(failures=0, open_until=None)
+        )
+        return
+    failures = (session.scalar(select(WebhookSubscription.failures).where(where)) or 0) + 1
+    values: dict[str, Any] = {"failures": failures}
+    if failures >= BREAK_AFTER:
+        values["open_until"] = now + BREAK_FOR
+    session.execute(update(WebhookSubscription).where(where).values(**values))
 
 
 def pause(session: Session, subscription: WebhookSubscription, reason: str) -> None:
@@ -253,3 +344,20 @@ def resume(session: Session, subscription: WebhookSubscription, now: datetime) -
         .values(status="pending", next_attempt_at=now, leased_until=None, attempts=0)
     )
     return int(getattr(revived, "rowcount", 0) or 0)
+
+
+def rewrap_all(session: Session, ring: Sequence[str]) -> tuple[int, list[int]]:
+    """After SECRET_KEY's rotation: every subscription's secret wrapped under the current key.
+    Returns how many were wrapped again, and the subscriptions no key of the ring opens."""
+    done, unreadable = 0, []
+    for sub in session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)):
+        try:
+            secret, older = unwrap_any(ring, sub.secret_wrapped, sub.id)
+        except SecretUnreadable:
+            unreadable.append(sub.id)
+            continue
+        if older:
+            sub.secret_wrapped = wrap(ring[0], secret, sub.id)
+            done += 1
+    session.flush()
+    return done, unreadable

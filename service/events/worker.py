@@ -12,6 +12,11 @@ Each step, in short transactions of its own:
    needs any more (Idempotency-Keys past IDEMPOTENCY_HOURS, ended rate-limit windows,
    deliveries delivered more than 30 days ago).
 
+Deliveries (1–2) run in one thread and the rest (3–4) in another, so that a slow receiver never
+holds up the timers, the audit log or its checkpoints; each delivery has one deadline in all
+(WEBHOOK_TIMEOUT_SECONDS), a round takes at most two of one subscription's deliveries, and a
+subscription failing five times in a row is left alone for five minutes (its breaker).
+
 Stopping: SIGTERM (or Ctrl-C) lets the current step finish. A worker killed with -9 leaves only
 leases, which run out (WORKER_LEASE_SECONDS): another worker, or this one restarted, sends those
 deliveries again — at least once, never lost."""
@@ -33,7 +38,7 @@ from service.audit import checkpoints, log, signing
 from service.config import Settings
 from service.context import Actor
 from service.db import unit_of_work
-from service.events import mail, outbox, timers, webhooks
+from service.events import http, mail, outbox, timers, webhooks
 from service.events.models import WebhookDelivery
 from service.idempotency.models import IdempotentResponse
 from service.publicity.models import RateLimitHit
@@ -86,10 +91,11 @@ class Worker:
         if not jobs:
             return 0
         timeout = self.settings.webhook_timeout_seconds
-        secret = self.settings.secret_key
+        ring = self.settings.secret_keys
+        allowed = http.networks(self.settings.webhook_allowed_networks)
         outcomes = list(
             self.pool.map(
-                lambda job: webhooks.send(job, secret, self.base_url, timeout, self.clock()),
+                lambda job: webhooks.send(job, ring, self.base_url, timeout, self.clock(), allowed),
                 jobs,
             )
         )
@@ -149,9 +155,14 @@ class Worker:
         names = ("idempotency_keys", "rate_limit_windows", "deliveries")
         return {n: int(getattr(c, "rowcount", 0) or 0) for n, c in zip(names, counts, strict=True)}
 
-    def step(self) -> int:
-        """One pass; returns how much it did (0: idle)."""
-        done = self.sequence() + self.deliver()
+    def deliveries(self) -> int:
+        """What the delivery loop does: sequence the committed events, then one round."""
+        return self.sequence() + self.deliver()
+
+    def housekeeping(self) -> int:
+        """What the other loop does: the timers and the audit log each minute (and a
+        checkpoint when due), the hourly checkpoint and purge."""
+        done = 0
         moment = self.clock()
         if moment - self.last_minute >= MINUTE:
             self.last_minute = moment
@@ -164,15 +175,30 @@ class Worker:
             LOG.info("purged %s", self.purge())
         return done
 
+    def step(self) -> int:
+        """One pass of both loops; returns how much it did (0: idle)."""
+        return self.deliveries() + self.housekeeping()
+
     def run(self, stop: threading.Event, idle: float = 0.5) -> None:
+        """Two loops in two threads: deliveries apart from the timers, the audit log and the
+        checkpoints, so that no receiver, however slow, holds those up."""
         LOG.info("worker started")
+        other = threading.Thread(
+            target=self._loop, args=(self.housekeeping, stop, idle), name="housekeeping"
+        )
+        other.start()
+        self._loop(self.deliveries, stop, idle)
+        other.join()
+        self.pool.shutdown(wait=True)
+        LOG.info("worker stopped")
+
+    @staticmethod
+    def _loop(work: Callable[[], int], stop: threading.Event, idle: float) -> None:
         while not stop.is_set():
             try:
-                busy = self.step()
+                busy = work()
             except Exception:  # a step that failed is tried again; the worker stays up
                 LOG.exception("worker step failed")
                 busy = 0
             if not busy:
                 stop.wait(idle)
-        self.pool.shutdown(wait=True)
-        LOG.info("worker stopped")

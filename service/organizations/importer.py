@@ -11,6 +11,7 @@ import csv
 import io
 import itertools
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -130,10 +131,33 @@ def _read_csv(data: bytes, max_rows: int) -> tuple[list[str], Iterator[tuple[int
     return [h.strip() for h in rows[0]], ((i, r) for i, r in enumerate(rows[1:], start=2))
 
 
+# What the workbook's parts may inflate to in all, by what the zip says of itself — checked
+# before any part is read, so a small file that would inflate a thousandfold costs nothing.
+MAX_INFLATED = 64 * 1024 * 1024
+MAX_RATIO = 200
+
+
+def _check_inflation(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except zipfile.BadZipFile:
+        return  # not a zip: openpyxl says what it is not
+    inflated = sum(p.file_size for p in parts)
+    packed = max(1, sum(p.compress_size for p in parts))
+    if inflated > MAX_INFLATED or inflated / packed > MAX_RATIO:
+        raise ImportRejected(
+            f"the workbook would inflate to {inflated:,} bytes ({inflated // packed}× its size): "
+            "not a sheet of organizations",
+            errors=[RowError(1, None, "the workbook inflates too far").as_dict()],
+        )
+
+
 def _read_xlsx(data: bytes, max_rows: int) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
 
     from openpyxl import load_workbook
 
+    _check_inflation(data)
     workbook = None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)

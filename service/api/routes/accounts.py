@@ -37,6 +37,7 @@ from service.api.schemas.common import ReasonBody
 from service.api.scope import scoped, within
 from service.errors import Forbidden, NotFound
 from service.organizations.models import Organization
+from service.workflows.states import ApprovalState
 
 TAG = "access"
 READERS = [Role.ADMIN, Role.INSPECTOR]
@@ -44,13 +45,21 @@ READERS = [Role.ADMIN, Role.INSPECTOR]
 
 def _empowering(ctx: Ctx, account_id: int, what: str) -> Account:
     """An account the caller would give power to (a token, activation): an admin where it
-    lives and where every one of its live grants reaches — never beyond the caller's own
-    subtree (a township admin cannot mint a token for an account granted on the county)."""
+    lives and where every one of its live grants reaches — and every grant it waits for, which
+    a token minted now would carry once approved — never beyond the caller's own subtree (a
+    township admin cannot mint a token for an account granted, or to be granted, on the
+    county)."""
     account = _account(ctx, account_id, [Role.ADMIN], what)
+    held = select(RoleGrant.organization_id).where(
+        RoleGrant.account_id == account.id, RoleGrant.revoked_at.is_(None)
+    )
+    pending = select(GrantRequest.organization_id).where(
+        GrantRequest.account_id == account.id, GrantRequest.state == ApprovalState.PENDING
+    )
     reaches = ctx.session.scalars(
         select(Organization)
-        .join(RoleGrant, RoleGrant.organization_id == Organization.id)
-        .where(RoleGrant.account_id == account.id, RoleGrant.revoked_at.is_(None))
+        .where(Organization.id.in_(held.union(pending).scalar_subquery()))
+        .order_by(Organization.id)
     ).all()
     for org in reaches:
         if Role.ADMIN not in ctx.caller.roles_at(org):
@@ -357,9 +366,17 @@ def list_tokens(ctx: Ctx, account_id: int) -> Any:
     body=TokenCreate,
     responses={201: TokenCreated},
     errors=(403, 404, 422),
+    description="An admin where the account lives and wherever its grants — held or waiting "
+    "for approval — reach. Never on behalf of someone (On-Behalf-Of: 403): a portal does not "
+    "mint credentials for the people it acts for.",
 )
 def create_token(ctx: Ctx, account_id: int) -> Any:
     account = _empowering(ctx, account_id, "issuing a token")
+    if ctx.caller.via is not None:
+        raise Forbidden(
+            f"a portal acting for {ctx.caller.username} (On-Behalf-Of) does not create "
+            "credentials: a token would outlive the portal's grant and hide `via` from the trail"
+        )
     days = ctx.body.get("expires_in_days")
     lifetime = timedelta(days=days) if days else ctx.settings.token_lifetime
     api_token, plain = ops.issue_token(

@@ -249,7 +249,7 @@ def count_session(ctx: Ctx, session_id: int) -> Any:
     ballot, org = scoped(ctx, BallotSession, session_id)
     transition = BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, "count")
     _run_by_superior(ctx, ballot, transition.roles, "counting a ballot session")
-    return _out(ctx, ops.count(ctx.session, ctx.actor, ballot, box_secret=ctx.settings.box_secret))
+    return _out(ctx, ops.count(ctx.session, ctx.actor, ballot, box_secret=ctx.settings.box_secrets))
 
 
 @operation(

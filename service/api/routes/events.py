@@ -26,8 +26,8 @@ from service.api.schemas.events import (
 from service.api.scope import scoped, within
 from service.audit.operations import record
 from service.db import unit_of_work, utcnow
-from service.errors import NotFound
-from service.events import outbox, webhooks
+from service.errors import Forbidden, NotFound, ValidationFailed
+from service.events import http, outbox, webhooks
 from service.events.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 from service.organizations.models import Organization
 
@@ -127,11 +127,24 @@ def _audit(ctx: Ctx, action: str, sub: WebhookSubscription, **after: Any) -> Non
     errors=(403, 404, 422),
     description="Deliveries are POSTs of one CloudEvent, signed per Standard Webhooks "
     "(webhook-id, webhook-timestamp, webhook-signature = v1,base64(HMAC-SHA256)); retried with "
-    "backoff for about 28 hours, then dead-lettered and the subscription paused.",
+    "backoff for about 28 hours, then dead-lettered and the subscription paused. The receiver "
+    "must resolve to public addresses — loopback, private, link-local (metadata) and other "
+    "special addresses are refused here (422) and again at every delivery, unless listed in "
+    "WEBHOOK_ALLOWED_NETWORKS; redirects are not followed; one deadline bounds each delivery "
+    "(WEBHOOK_TIMEOUT_SECONDS); only the status code is kept.",
 )
 def create_subscription(ctx: Ctx) -> Any:
     org, _ = scoped(ctx, Organization, ctx.body["organization_id"], "organization_id")
     ctx.caller.require(org, [Role.ADMIN], "subscribing to events")
+    if ctx.caller.via is not None:
+        raise Forbidden(
+            "a portal acting for someone (On-Behalf-Of) does not create credentials: a "
+            "webhook secret would outlive the portal's grant"
+        )
+    try:
+        http.check(ctx.body["url"], http.networks(ctx.settings.webhook_allowed_networks))
+    except http.Refused as exc:
+        raise ValidationFailed(str(exc), errors={"url": [str(exc)]}) from exc
     secret = webhooks.new_secret()
     sub = WebhookSubscription(
         name=ctx.body["name"],

@@ -71,7 +71,7 @@ def health(ctx: Ctx) -> Any:
 
 
 def _readiness() -> dict[str, str]:
-    why = migrate.not_ready(current_app.extensions["grading.sessions"])
+    why = migrate.not_ready(current_app.extensions["grading.sessions"], hot=True)
     if why is not None:
         raise DatabaseUnavailable(why)
     return {"status": "ok", "database": "ok", "schema_revision": migrate.head()}
