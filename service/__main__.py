@@ -13,15 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import click
+from marshmallow import ValidationError as MarshmallowError
 from sqlalchemy import make_url, select
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import calendar, demo_examples, migrate
 from service import demo as demo_data
-from service import demo_examples, migrate
 from service.accounts import operations as accounts
 from service.accounts.models import Account, Role
 from service.api.routes import reports as http
+from service.api.routes.calendar import CalendarIn
 from service.api.spec import render_yaml
 from service.app import create_app
 from service.audit import checkpoints, inspection, log, notes, signing, witness, witnesses
@@ -31,12 +33,15 @@ from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
 from service.db import make_engine, make_sessionmaker, normalize_url, unit_of_work
+from service.errors import ValidationFailed
 from service.events import webhooks
 from service.events.worker import Worker
 from service.migrate import alembic_config
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.reports import formats, queries
+from service.workdays import operations as workdays
+from service.workdays.notice import parse as parse_notice
 from service.workflows.catalogue import WORKFLOWS
 
 TOKENS_FILE = Path("instance/demo-tokens.json")
@@ -309,6 +314,7 @@ def worker_command(concurrency: int) -> None:
         signal.signal(sig, lambda *_: stop.set())
     settings = _settings()
     factory = _sessions(settings, bounded=True)
+    calendar.configure(settings.holidays, settings.extra_workdays, settings.timezone)
     Worker(settings, factory, concurrency=concurrency).run(stop)
 
 
@@ -524,6 +530,69 @@ def report(
                 formats.report_xlsx(kind, campaign, root, header, rows, provisional=provisional)
             )
     click.echo(f"wrote {out}")
+
+
+@cli.group("calendar", help="The working-day calendar: each year's holidays and 调休 as data.")
+def calendar_group() -> None:
+    pass
+
+
+@calendar_group.command(
+    "import",
+    help="Enter a year's holidays and 调休 from FILE: the State Council's notice as published "
+    "(text, one numbered line per holiday) or the JSON body of PUT /api/v1/calendar/YEAR with "
+    "its year. Replaces what was entered for the year, audited; every 公示 end estimated over "
+    "the year is corrected. --dry-run prints what was read and writes nothing.",
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--year", type=int, help="the year, when the text has no title to take it from")
+@click.option("--dry-run", is_flag=True)
+def calendar_import(file: Path, year: int | None, dry_run: bool) -> None:
+    try:
+        read = _calendar_file(file, year)
+    except (ValueError, KeyError, TypeError, MarshmallowError) as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
+    for kind in ("holidays", "workdays"):
+        days = ", ".join(f"{d['date']} {d.get('name') or ''}".strip() for d in read[kind])
+        click.echo(f"{read['year']} {kind} ({len(read[kind])}): {days or '—'}")
+    for skipped in read.get("left_out", []):
+        click.echo(f"left out (another year: enter that year for it): {skipped}")
+    if dry_run:
+        return
+    settings = _settings()
+    factory = _sessions(settings)
+    with unit_of_work(factory) as session:
+        root = session.scalar(select(Organization.id).where(Organization.parent_id.is_(None)))
+        try:
+            corrected = workdays.enter(
+                session,
+                Actor.system("cli"),
+                read["year"],
+                read["notice"],
+                read["holidays"],
+                read["workdays"],
+                root,
+            )
+        except ValidationFailed as exc:
+            raise click.ClickException(f"{file}: {exc} {exc.errors}") from exc
+    fixed = ", ".join(map(str, corrected)) or "none"
+    click.echo(f"entered {read['year']}: {read['notice']}; 公示 ends corrected: {fixed}")
+
+
+def _calendar_file(file: Path, year: int | None) -> dict[str, Any]:
+    text = file.read_text(encoding="utf-8-sig")
+    if not text.lstrip().startswith("{"):
+        notice = parse_notice(text, year)
+        return {
+            "year": notice.year,
+            "notice": notice.title,
+            "holidays": notice.holidays,
+            "workdays": notice.workdays,
+            "left_out": notice.left_out,
+        }
+    body = json.loads(text)
+    loaded = CalendarIn().load({k: v for k, v in body.items() if k != "year"})
+    return {"year": int(year or body["year"]), **loaded}
 
 
 @cli.group(help="State machines.")

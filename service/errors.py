@@ -456,16 +456,6 @@ class DatabaseUnavailable(DomainError):
     description = "The service cannot reach its database."
 
 
-class CalendarUnknown(DomainError):
-    status = 503
-    type = "calendar-unknown"
-    title = "Working days unknown for that year"
-    description = (
-        "The working-day calendar (chinesecalendar) does not cover the year; the service needs "
-        "an update. Nothing was written."
-    )
-
-
 class StateWriteRefused(RuntimeError):
     """A programming error, not a client's: a lifecycle's state column was written directly."""
 
@@ -563,8 +553,4 @@ CATALOGUE_ZH: dict[str, tuple[str, str]] = {
     "promotion-refused": ("不能晋位", "`reasons` 列出不满足的条件。"),
     "internal-error": ("服务内部错误", "这是服务自身的故障；请求编号有助于查找原因。"),
     "database-unavailable": ("数据库不可用", "服务无法连接数据库。"),
-    "calendar-unknown": (
-        "该年度工作日未知",
-        "工作日历未覆盖该年度，服务需要更新。没有写入任何数据。",
-    ),
 }

@@ -23,7 +23,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from service.gradings.models import Approval
+from service import calendar
+from service.gradings.models import Approval, Grading
+from service.workdays import operations as workdays
+from service.workflows.states import UNDER_PUBLICITY
 
 REQUESTS = Counter(
     "grading_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -78,6 +81,17 @@ class PendingApprovals(Collector):
                 count = session.scalar(
                     select(func.count()).select_from(Approval).where(Approval.state == "pending")
                 )
+                estimated = session.scalar(
+                    select(func.count())
+                    .select_from(Grading)
+                    .where(
+                        Grading.publicity_ends_estimated.is_(True),
+                        Grading.state.in_(UNDER_PUBLICITY),
+                    )
+                )
+                workdays.fresh(session)
+                this_year = calendar.today().year
+                known = {y: calendar.source(y) != "weekends" for y in (this_year, this_year + 1)}
         except DBAPIError:  # the database is down: the process's own metrics still matter
             up = 0
         else:
@@ -85,6 +99,21 @@ class PendingApprovals(Collector):
             yield GaugeMetricFamily(
                 "grading_approvals_pending", "approvals waiting for a supervisor", value=count or 0
             )
+            yield GaugeMetricFamily(
+                "grading_publicity_ends_estimated",
+                "notices under way whose end was counted on weekends alone (a year's holidays "
+                "not entered: PUT /api/v1/calendar/YEAR)",
+                value=estimated or 0,
+            )
+            years = GaugeMetricFamily(
+                "grading_calendar_year_known",
+                "1 when the year's holidays and 调休 are known (entered or from the package); "
+                "alert on 0 for next year in December",
+                labels=["year"],
+            )
+            for year, is_known in known.items():
+                years.add_metric([str(year)], 1 if is_known else 0)
+            yield years
         yield GaugeMetricFamily(
             "grading_database_up", "1 when the database answered this scrape", value=up
         )

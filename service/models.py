@@ -39,6 +39,7 @@ from service.publicity.models import Complaint, RateLimitHit
 from service.records.models import RecordVersion
 from service.spotchecks.models import AccountabilityRecord, SpotCheck, SpotCheckItem
 from service.standards.models import Adjustment, Indicator, Level, LevelScheme, Standard, SubItem
+from service.workdays.models import CalendarDay, CalendarYear
 
 __all__ = [
     "Account",
@@ -52,6 +53,8 @@ __all__ = [
     "BallotSession",
     "BallotSessionGrading",
     "Base",
+    "CalendarDay",
+    "CalendarYear",
     "Campaign",
     "CampaignAmendment",
     "CampaignPhase",

@@ -107,6 +107,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"SKIPPED THE WHOLE POSTGRESQL RUN: {message}", returncode=0)
 
 
+@pytest.fixture(autouse=True)
+def _calendar_read_afresh() -> None:
+    """The years entered are the test's own: nothing known of another test's is kept."""
+    calendar.forget()
+
+
 @pytest.fixture(scope="session")
 def db_kind(pytestconfig: pytest.Config) -> str:
     return str(pytestconfig.getoption("--db"))

@@ -1456,6 +1456,15 @@ CASES: list[Case] = [
         body=witness_cosignature,
         prepare=registered_witness,
     ),
+    # the holiday calendar: read by anyone signed in, entered by an admin at the root only
+    anywhere("GET", "/calendar/<int:year>", expect(200), path="/calendar/2027"),
+    anywhere(
+        "PUT",
+        "/calendar/<int:year>",
+        expect(403),
+        path="/calendar/2027",
+        body={"notice": "国务院办公厅关于2027年部分节假日安排的通知", "holidays": []},
+    ),
     # witnesses: registered and approved by admins at the root only (the world's are not)
     anywhere(
         "POST",

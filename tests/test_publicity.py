@@ -63,7 +63,7 @@ def test_a_decision_opens_publicity_for_the_campaigns_working_days(api: Api, db:
     db.expire_all()
     grading = db.get_one(Grading, grading_id)
     assert grading.publicity_starts_on == calendar.today()
-    assert grading.publicity_ends_on == calendar.add_working_days(calendar.today(), 5)
+    assert grading.publicity_ends_on == calendar.notice_ends(calendar.today(), 5)[0]
 
 
 def test_the_public_notice_lists_an_area_without_a_token(api: Api, db: Session) -> None:

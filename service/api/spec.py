@@ -121,6 +121,7 @@ TAGS = {
     "audit": "审计 — the hash-chained trail, checkpoints, proofs, witnesses",
     "events": "事件 — the event feed and webhooks for portals",
     "access": "账号与权限 — accounts, role grants, grant requests, tokens",
+    "calendar": "工作日历 — each year's holidays and 调休 as the 组织部 entered them",
     "meta": "服务 — health and the workflows as data",
 }
 

@@ -57,6 +57,8 @@ def _read(told: Told, row: tuple[Any, ...]) -> None:
     if entity_type == "grading" and action in ("grading.enroll", "grading.transition"):
         facts = {k: after[k] for k in ("state", "level", "version") if k in after}
         _tell(told, "grading", int(entity_id), event_id, chain, **facts)
+    elif entity_type == "grading" and action == "grading.reschedule":
+        _tell(told, "grading", int(entity_id), event_id, chain, version=after["version"])
     elif entity_type == "grading" and action == "grading.promote":
         facts = {k: after[k] for k in ("level", "version") if k in after}
         known = told.get(("grading", int(entity_id)), {})
@@ -109,6 +111,7 @@ def _replayed(session: Session) -> Told:
                     "grading.enroll",
                     "grading.transition",
                     "grading.promote",
+                    "grading.reschedule",
                     "record.create",
                     "record.correct",
                     "approval.request",

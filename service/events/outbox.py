@@ -37,6 +37,8 @@ TYPES: dict[str, str] = {
     "publicity.opened": "a result went under public notice (公示开始)",
     "publicity.closed": "a public notice ended (公示结束)",
     "publicity.period_ended": "the notice period's last day has passed (公示期满)",
+    "publicity.rescheduled": "an estimated notice end was corrected once the year's holidays "
+    "were entered (公示截止日更正)",
     "approval.requested": "a step waits for a supervisor's approval (待审批)",
     "approval.decided": "a supervisor approved or rejected (审批完成)",
     "complaint.received": "a complaint about a result arrived (收到投诉)",
@@ -152,6 +154,18 @@ def _promote(after: dict[str, Any], before: dict[str, Any], gid: int) -> list[An
     return [("grading.promoted", {**data, "from_level": before.get("level")})]
 
 
+def _reschedule(after: dict[str, Any], before: dict[str, Any], gid: int) -> list[Any]:
+    data = {
+        "grading_id": gid,
+        "link": grading_link(gid),
+        "publicity_ends_on": after.get("publicity_ends_on"),
+        "was": before.get("publicity_ends_on"),
+        "estimated": after.get("estimated"),
+        "version": after.get("version"),
+    }
+    return [("publicity.rescheduled", data)]
+
+
 def _ballots(action: str) -> Translate:
     def translate(after: dict[str, Any], _: dict[str, Any], sid: int) -> list[Any]:
         data = {"session_id": sid, "link": f"{SOURCE}/ballot-sessions/{sid}"}
@@ -167,6 +181,7 @@ def _ballots(action: str) -> Translate:
 FROM_AUDIT: dict[str, Translate] = {
     "grading.transition": _grading_events,
     "grading.promote": _promote,
+    "grading.reschedule": _reschedule,
     "approval.request": _approval,
     "approval.approve": _approval,
     "approval.reject": _approval,

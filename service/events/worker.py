@@ -42,6 +42,7 @@ from service.events import http, mail, outbox, timers, webhooks
 from service.events.models import WebhookDelivery
 from service.idempotency.models import IdempotentResponse
 from service.publicity.models import RateLimitHit
+from service.workdays import operations as workdays
 
 LOG = logging.getLogger("service.worker")
 MINUTE, HOUR = 60.0, 3600.0
@@ -133,6 +134,15 @@ class Worker:
                 session, Actor.system("worker"), self.key, self.settings.audit_log_origin
             )
 
+    def reschedule(self) -> list[int]:
+        """Estimated 公示 ends the calendar now knows better (a year entered while another
+        process was deciding with what it had read before)."""
+        with unit_of_work(self.factory) as session:
+            workdays.fresh(session, now=True)
+            return workdays.correct_estimates(
+                session, Actor.system("worker"), "节假日安排已录入（复核）"
+            )
+
     def purge(self) -> dict[str, int]:
         now = self.now()
         with unit_of_work(self.factory) as session:
@@ -173,6 +183,7 @@ class Worker:
             self.last_hour = moment
             self.checkpoint()
             LOG.info("purged %s", self.purge())
+            self.reschedule()
         return done
 
     def step(self) -> int:

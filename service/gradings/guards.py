@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from service.ballots.models import BallotSession, BallotSessionGrading
-from service.calendar import add_working_days, local_date
+from service.calendar import local_date, notice_ends
 from service.campaigns import procedure
 from service.campaigns.models import Campaign
 from service.decisions import meetings, rules
@@ -51,8 +51,11 @@ def _has_record(record_type: str) -> Check:
 
 def _publicity_over(grading: Any, ctx: GuardContext) -> bool:
     """Publicity closes only after its last day."""
-    ends = grading.publicity_ends_on or add_working_days(
-        local_date(grading.state_entered_at) or ctx.today, ctx.publicity_working_days
+    ends = (
+        grading.publicity_ends_on
+        or notice_ends(
+            local_date(grading.state_entered_at) or ctx.today, ctx.publicity_working_days
+        )[0]
     )
     return ctx.today > ends
 

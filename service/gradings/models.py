@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -46,6 +48,11 @@ class Grading(Base):
     # 公示: set when a decision is approved, from the campaign's length in working days.
     publicity_starts_on: Mapped[date | None] = mapped_column(Date)
     publicity_ends_on: Mapped[date | None] = mapped_column(Date)
+    # the end was counted on weekends alone (a year nobody had entered): corrected, never
+    # shortened, when the year's holiday schedule is entered (service.workdays)
+    publicity_ends_estimated: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     # Read for the names lists show; loaded with them (contains_eager) or found in the session.
     organization: Mapped[Organization] = relationship(viewonly=True)

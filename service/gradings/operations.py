@@ -17,7 +17,7 @@ from service import calendar, metrics
 from service.accounts.access import Principal
 from service.audit.models import AuditEvent
 from service.audit.operations import RowUpdate, record
-from service.calendar import add_working_days
+from service.calendar import notice_ends
 from service.campaigns.models import Campaign, CampaignPhase
 from service.context import Actor
 from service.db import utcnow
@@ -34,6 +34,7 @@ from service.gradings.approvals import pending_for, refuse_if_pending, request_a
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization, Placed
 from service.records.operations import apply_approved_correction
+from service.workdays import operations as workdays
 from service.workflows.approval import APPROVAL_WORKFLOW
 from service.workflows.context import GuardContext
 from service.workflows.grading import GRADING_SPEC, GRADING_WORKFLOW
@@ -137,7 +138,35 @@ def view(session: Session, principal: Principal, grading: Grading, org: Placed) 
         "overdue": bool(due and due < today),
         "pending_approval": pending,
         "transitions": transitions,
+        "publicity_starts_on": grading.publicity_starts_on,
+        "publicity_ends_on": grading.publicity_ends_on,
+        "publicity_ends_estimated": grading.publicity_ends_estimated,
+        "warnings": warnings(session, grading),
     }
+
+
+def warnings(session: Session, grading: Grading) -> list[dict[str, str]]:
+    """What the caller should know that is not an error: a 公示 end counted on weekends alone."""
+    if not grading.publicity_ends_estimated or grading.publicity_starts_on is None:
+        return []
+    workdays.fresh(session)
+    ends = grading.publicity_ends_on or grading.publicity_starts_on
+    years = [
+        y
+        for y in range(grading.publicity_starts_on.year, ends.year + 1)
+        if calendar.source(y) == "weekends"
+    ] or [ends.year]
+    named = "、".join(map(str, years))
+    return [
+        {
+            "code": "calendar_estimated",
+            "message_zh": f"公示截止日 {ends} 暂按双休日推算：{named}年节假日安排尚未录入。录入后"
+            "（PUT /api/v1/calendar/{年份} 或 calendar import）自动更正，只会延后，不会提前。",
+            "message_en": f"the notice's end {ends} is an estimate counted on weekends alone: "
+            f"the holidays of {', '.join(map(str, years))} were not entered. Entering them (PUT "
+            "/api/v1/calendar/YEAR or `calendar import`) corrects it — later, never earlier.",
+        }
+    ]
 
 
 def fire(
@@ -156,7 +185,13 @@ def fire(
         grading.level = proposed_level(session, grading)
         today = calendar.today()
         grading.publicity_starts_on = today
-        grading.publicity_ends_on = add_working_days(today, _publicity_days(session, grading))
+        days = _publicity_days(session, grading)
+        workdays.fresh(session)
+        ends, estimated = notice_ends(today, days)
+        if estimated:  # a year may have been entered since this process last read them
+            workdays.fresh(session, now=True)
+            ends, estimated = notice_ends(today, days)
+        grading.publicity_ends_on, grading.publicity_ends_estimated = ends, estimated
     elif grading.state == GradingState.SUPERIOR_REVIEW:
         grading.level = None  # sent back: the level is decided again
     # The version check and the event in one statement: a concurrent writer of the same

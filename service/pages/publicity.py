@@ -73,6 +73,7 @@ def notice(campaign_id: int) -> Response:
         items=items,
         truncated=len(rows) > NOTICE_PAGE_ROWS,
         periods=periods,
+        estimated=any(i["publicity_ends_estimated"] for i in items),
         published=published,
         today=calendar.today(),
         notice_url=public_base() + request.full_path.rstrip("?"),

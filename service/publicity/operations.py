@@ -90,6 +90,7 @@ def notice(
                 "level_label": labels.get(g.level or ""),
                 "publicity_starts_on": g.publicity_starts_on,
                 "publicity_ends_on": g.publicity_ends_on,
+                "publicity_ends_estimated": g.publicity_ends_estimated,
             },
         )
         for g, o in rows

@@ -564,7 +564,7 @@ def list_checkpoints(ctx: Ctx) -> Any:
     return {"items": [checkpoints.export(c, pem) for c in rows]}
 
 
-def _root_admin(ctx: Ctx, what: str) -> int:
+def root_admin(ctx: Ctx, what: str) -> int:
     """The caller's admin grant at the root of the tree (an organization with no parent): its
     organization, where the witness's events are chained; 403 otherwise."""
     for grant in ctx.caller.grants:
@@ -587,7 +587,7 @@ def _root_admin(ctx: Ctx, what: str) -> int:
     "name (409).",
 )
 def request_witness(ctx: Ctx) -> Any:
-    root = _root_admin(ctx, "registering a witness")
+    root = root_admin(ctx, "registering a witness")
     made = witnesses.request(
         ctx.session, ctx.actor, ctx.body["name"], ctx.body["verifier_key"], root
     )
@@ -629,7 +629,7 @@ def _witness(ctx: Ctx, witness_id: int) -> Witness:
     description="Never the admin who asked (403 four-eyes); a decided registration is final (409).",
 )
 def approve_witness(ctx: Ctx, witness_id: int) -> Any:
-    root = _root_admin(ctx, "approving a witness")
+    root = root_admin(ctx, "approving a witness")
     return witnesses.decide(ctx.session, ctx.actor, _witness(ctx, witness_id), True, root)
 
 
@@ -645,6 +645,6 @@ def approve_witness(ctx: Ctx, witness_id: int) -> Any:
     description="`reason` is required (422). Never the admin who asked (403 four-eyes).",
 )
 def reject_witness(ctx: Ctx, witness_id: int) -> Any:
-    root = _root_admin(ctx, "rejecting a witness")
+    root = root_admin(ctx, "rejecting a witness")
     witness = _witness(ctx, witness_id)
     return witnesses.decide(ctx.session, ctx.actor, witness, False, root, ctx.body.get("reason"))

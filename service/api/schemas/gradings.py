@@ -14,10 +14,13 @@ from service.api.schemas.common import (
 from service.workflows.grading import subject_label
 
 
-class RefusalOut(Schema):
+class WarningOut(Schema):
     code = fields.String(required=True)
     message_zh = fields.String(required=True)
     message_en = fields.String(required=True)
+
+
+class RefusalOut(WarningOut):
     detail = fields.String(metadata={"description": "what failed, e.g. which scope's quota"})
 
 
@@ -73,6 +76,20 @@ class GradingView(Schema):
         fields.Nested(AvailableTransitionOut),
         required=True,
         metadata={"description": "every transition from the current state; allowed or why not"},
+    )
+    publicity_starts_on = fields.Date(allow_none=True, required=True)
+    publicity_ends_on = fields.Date(allow_none=True, required=True)
+    publicity_ends_estimated = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "the end was counted on weekends alone (the year's holidays not "
+            "entered yet); corrected when they are — later, never earlier"
+        },
+    )
+    warnings = fields.List(
+        fields.Nested(WarningOut),
+        required=True,
+        metadata={"description": "what to know that is not an error (calendar_estimated)"},
     )
 
 

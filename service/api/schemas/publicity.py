@@ -21,6 +21,10 @@ class NoticeEntryOut(Schema):
     level_label = fields.String(allow_none=True, required=True)
     publicity_starts_on = fields.Date(allow_none=True, required=True)
     publicity_ends_on = fields.Date(allow_none=True, required=True)
+    publicity_ends_estimated = fields.Boolean(
+        required=True,
+        metadata={"description": "the end is an estimate (weekends alone), corrected later"},
+    )
 
 
 class NoticeOut(Schema):
