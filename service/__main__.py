@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -47,6 +48,20 @@ from service.workflows.catalogue import WORKFLOWS
 TOKENS_FILE = Path("instance/demo-tokens.json")
 
 
+class _OutFile(click.Path):
+    """A file to write, in a folder that exists: a typo in the folder never creates folders."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        found = super().convert(value, param, ctx)
+        folder = os.path.dirname(os.path.abspath(str(found)))
+        if not os.path.isdir(folder):
+            self.fail(f"the folder {folder} does not exist (a typo?); create it first", param, ctx)
+        return found
+
+
+OUT_FILE = _OutFile(dir_okay=False, writable=True)
+
+
 def _settings() -> Settings:
     return Settings.from_env()
 
@@ -54,6 +69,7 @@ def _settings() -> Settings:
 def _sessions(settings: Settings, *, bounded: bool = False) -> sessionmaker[Session]:
     """Sessions on DATABASE_URL (`bounded`: with the service's lock and statement timeouts, as
     the worker runs); the engine's connections are closed when the command ends."""
+    _refuse_a_missing_file(settings.database_url)
     engine = make_engine(settings.database_url, waits=settings.waits if bounded else None)
     click.get_current_context().call_on_close(engine.dispose)
     return make_sessionmaker(engine)
@@ -151,6 +167,21 @@ def db_current() -> None:
     from alembic import command
 
     command.current(alembic_config(_settings().database_url))
+
+
+def _refuse_a_missing_file(url: str) -> None:
+    """An SQLite file that is not there is a typo or a missing env file (cron runs without
+    one): said, never created empty — only `db upgrade` creates the database."""
+    parsed = make_url(normalize_url(url))
+    path = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or path in ("", ":memory:") or os.path.exists(path):
+        return
+    unset = ""
+    if not os.environ.get("DATABASE_URL"):
+        unset = " (DATABASE_URL is not set: was the env file read? `set -a; . /etc/grading/env`)"
+    raise click.ClickException(
+        f"there is no database at {path}{unset}; `python -m service db upgrade` creates one"
+    )
 
 
 def _safe_url(url: str) -> str:
@@ -444,11 +475,10 @@ def audit_integrate() -> None:
 @audit.command(
     "checkpoint",
     help="Sign the Merkle log's tree head (and the chains' heads); run it from cron, e.g. "
-    "hourly. Prints the JSON an inspector keeps; --out also writes it to a file.",
+    "hourly. Prints the JSON an inspector keeps; with --out writes it to that file instead and "
+    "prints nothing (cron mails only trouble).",
 )
-@click.option(
-    "--out", type=click.Path(dir_okay=False), help="also write the checkpoint to this file"
-)
+@click.option("--out", type=OUT_FILE, help="write the checkpoint to this file, not to stdout")
 def audit_checkpoint(out: str | None) -> None:
     settings = _settings()
     key = signing.load_private_key(settings.audit_signing_key, settings.secret_key)
@@ -460,7 +490,8 @@ def audit_checkpoint(out: str | None) -> None:
     text = json.dumps(exported, ensure_ascii=False, indent=1)
     if out:
         Path(out).write_text(text, encoding="utf-8")
-    click.echo(text)
+    else:
+        click.echo(text)
 
 
 @db.command(
@@ -485,7 +516,7 @@ def db_app_role_sql(role: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="xlsx")
 @click.option("--within", type=int, help="an organization id (default: the campaign's committee)")
 @click.option("--provisional", is_flag=True, help="count levels still under publicity")
-@click.option("--out", type=click.Path(dir_okay=False), required=True)
+@click.option("--out", type=OUT_FILE, required=True)
 def report(
     kind: str, campaign_id: int, fmt: str, within: int | None, provisional: bool, out: str
 ) -> None:
@@ -617,10 +648,21 @@ def database_trouble(exc: BaseException, url: str) -> str:
             f"DATABASE_URL {shown!r} is not a database URL this service can use ({exc}); e.g. "
             "postgresql+psycopg://user@host/db or sqlite:///instance/grading.db"
         )
-    text = str(getattr(exc, "orig", exc)).lower()
+    said = " ".join(str(getattr(exc, "orig", exc)).split())
+    text = said.lower()
+    missing = re.search(r'(database|role) "([^"]+)" does not exist', said)
+    if missing:
+        kind, name = missing.groups()
+        how = "createdb -O grading_owner " if kind == "database" else "CREATE ROLE … LOGIN "
+        return (
+            f"the {kind} {name!r} does not exist on the server of {shown}: create it "
+            f"({how}{name}; README, Production), then run `python -m service db upgrade`"
+        )
+    if "password authentication failed" in text or "no password supplied" in text:
+        return f"the database {shown} refused the password: check DATABASE_URL's user and password"
     if "alembic_version" in text or "no such table" in text or "does not exist" in text:
         return f"the database {shown} is not migrated: run `python -m service db upgrade`"
-    reason = " ".join(str(getattr(exc, "orig", exc)).split())[:200]
+    reason = said[:200]
     return f"cannot reach the database {shown}: {reason} — is it running, is DATABASE_URL right?"
 
 

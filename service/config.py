@@ -11,11 +11,38 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
+
 from service.audit import notes
+from service.db import normalize_url
+
+# In an env file a value runs to the end of its line: systemd's EnvironmentFile keeps a " # note"
+# or a second "NAME=value" on the line as part of the value, while a shell reading the same file
+# (the cron lines) drops or splits them. Such a value is refused, naming its setting.
+_MISREAD = re.compile(r"\s(#.*|[A-Z][A-Z0-9_]*=.*)$")
+_FREE_FORM = ("SMTP_PASSWORD",)  # a password may hold anything
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value is None or name in _FREE_FORM:
+        return value
+    misread = _MISREAD.search(value.strip())
+    if misread:
+        raise SystemExit(
+            f"configuration: {name} ends with {misread.group(0).strip()!r}: one setting per "
+            "line and nothing after its value — no comment, no second NAME=value (an env file "
+            "is read to the end of the line)"
+        )
+    return value
 
 
 def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None or raw == "":
         return default
     try:
@@ -25,7 +52,7 @@ def _int(name: str, default: int) -> int:
 
 
 def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None or raw == "":
         return default
     try:
@@ -73,12 +100,72 @@ def _public_url(raw: str) -> str | None:
     if not raw.strip():
         return None
     parts = urlsplit(raw.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    bad = parts.scheme not in ("http", "https") or not parts.hostname or parts.query
+    if bad or parts.fragment or any(c.isspace() for c in raw.strip()):
         raise SystemExit(
             f"configuration: PUBLIC_BASE_URL must look like https://dangjian.example.gov.cn, "
             f"not {raw!r}"
         )
     return raw.strip().rstrip("/")
+
+
+def _signing_key(raw: str) -> str | None:
+    """AUDIT_SIGNING_KEY: an Ed25519 private key in PEM, or the path of one this user can read."""
+    if not raw.strip():
+        return None
+    text, where = raw, "AUDIT_SIGNING_KEY"
+    if not raw.lstrip().startswith("-----BEGIN"):
+        where = f"AUDIT_SIGNING_KEY {raw!r}"
+        if not os.path.isfile(raw):
+            raise SystemExit(
+                f"configuration: {where} is no file (the key's PEM text or its path; make one "
+                "with `openssl genpkey -algorithm ed25519 -out FILE`)"
+            )
+        try:
+            with open(raw, encoding="utf-8") as handle:
+                text = handle.read()
+        except PermissionError as exc:
+            raise SystemExit(
+                f"configuration: {where} cannot be read by this user: it belongs to the "
+                "service's user (chown grading:grading, chmod 0400)"
+            ) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SystemExit(f"configuration: {where} cannot be read: {exc}") from exc
+    try:
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise SystemExit(
+            f"configuration: {where} is not an unencrypted PEM private key ({exc})"
+        ) from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SystemExit(f"configuration: {where} must be an Ed25519 key, not {type(key).__name__}")
+    return raw
+
+
+def _database_url(raw: str) -> str:
+    """DATABASE_URL: a PostgreSQL or SQLite URL; an SQLite file's folder must exist (a typo never
+    makes folders), except the default instance/ that `make run` uses."""
+    try:
+        url = make_url(normalize_url(raw.strip()))
+    except ArgumentError as exc:
+        raise SystemExit(
+            f"configuration: DATABASE_URL {raw!r} is not a database URL (e.g. "
+            "postgresql+psycopg://grading_app:PASSWORD@127.0.0.1/grading)"
+        ) from exc
+    if url.get_backend_name() not in ("postgresql", "sqlite"):
+        raise SystemExit(
+            f"configuration: DATABASE_URL must be postgresql://… or sqlite:///…, not "
+            f"{url.get_backend_name()!r}"
+        )
+    path = url.database or ""
+    if url.get_backend_name() == "sqlite" and path and path != ":memory:":
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder) and raw.strip() != Settings.database_url:
+            raise SystemExit(
+                f"configuration: DATABASE_URL names an SQLite file in {folder!r}, which does not "
+                "exist (a typo?); create the folder first"
+            )
+    return raw.strip()
 
 
 @dataclass(frozen=True)
@@ -122,7 +209,7 @@ def _oidc(raw: str) -> tuple[OidcProvider, ...]:
 
 
 def _flag(name: str) -> bool:
-    raw = (os.environ.get(name) or "").strip().lower()
+    raw = (_raw(name) or "").strip().lower()
     if raw not in ("", "0", "1", "true", "false", "yes", "no"):
         raise SystemExit(f"configuration: {name} must be 1 or 0, not {raw!r}")
     return raw in ("1", "true", "yes")
@@ -162,7 +249,7 @@ def _cidrs(name: str, raw: str) -> tuple[str, ...]:
 
 
 def _directory(name: str) -> str | None:
-    raw = (os.environ.get(name) or "").strip()
+    raw = (_raw(name) or "").strip()
     if raw and not os.path.isdir(raw):
         raise SystemExit(f"configuration: {name} {raw!r} is not a directory")
     return raw or None
@@ -295,46 +382,42 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         values: dict[str, object] = {
-            "database_url": os.environ.get("DATABASE_URL") or cls.database_url,
-            "secret_key": os.environ.get("SECRET_KEY") or cls.secret_key,
+            "database_url": _database_url(_raw("DATABASE_URL") or cls.database_url),
+            "secret_key": _raw("SECRET_KEY") or cls.secret_key,
             "token_lifetime": timedelta(days=_int("TOKEN_LIFETIME_DAYS", 90)),
             "max_body_bytes": _int("MAX_BODY_BYTES", cls.max_body_bytes),
             "max_import_bytes": _int("MAX_IMPORT_BYTES", cls.max_import_bytes),
             "max_import_rows": _int("MAX_IMPORT_ROWS", cls.max_import_rows),
             "page_size_default": _int("PAGE_SIZE_DEFAULT", cls.page_size_default),
             "page_size_max": _int("PAGE_SIZE_MAX", cls.page_size_max),
-            "public_base_url": _public_url(
-                os.environ.get("PUBLIC_BASE_URL") or os.environ.get("BASE_URL") or ""
-            ),
+            "public_base_url": _public_url(_raw("PUBLIC_BASE_URL") or _raw("BASE_URL") or ""),
             "trusted_proxies": _int("TRUSTED_PROXIES", 0),
-            "audit_signing_key": os.environ.get("AUDIT_SIGNING_KEY") or None,
-            "audit_log_origin": _origin(os.environ.get("AUDIT_LOG_ORIGIN") or cls.audit_log_origin),
-            "audit_witnesses": _witness_keys(os.environ.get("AUDIT_WITNESSES", "")),
-            "secret_key_previous": _list(os.environ.get("SECRET_KEY_PREVIOUS", "")),
-            "ballot_box_secret_previous": _list(os.environ.get("BALLOT_BOX_SECRET_PREVIOUS", "")),
+            "audit_signing_key": _signing_key(_raw("AUDIT_SIGNING_KEY") or ""),
+            "audit_log_origin": _origin(_raw("AUDIT_LOG_ORIGIN") or cls.audit_log_origin),
+            "audit_witnesses": _witness_keys(_raw("AUDIT_WITNESSES") or ""),
+            "secret_key_previous": _list(_raw("SECRET_KEY_PREVIOUS") or ""),
+            "ballot_box_secret_previous": _list(_raw("BALLOT_BOX_SECRET_PREVIOUS") or ""),
             "webhook_allowed_networks": _cidrs(
-                "WEBHOOK_ALLOWED_NETWORKS", os.environ.get("WEBHOOK_ALLOWED_NETWORKS", "")
+                "WEBHOOK_ALLOWED_NETWORKS", (_raw("WEBHOOK_ALLOWED_NETWORKS") or "")
             ),
             "audit_checkpoint_dir": _directory("AUDIT_CHECKPOINT_DIR"),
             "audit_checkpoint_minutes": _int(
                 "AUDIT_CHECKPOINT_MINUTES", cls.audit_checkpoint_minutes
             ),
-            "holidays": _dates(os.environ.get("HOLIDAYS", "")),
-            "extra_workdays": _dates(os.environ.get("EXTRA_WORKDAYS", ""), "EXTRA_WORKDAYS"),
-            "timezone": _timezone(os.environ.get("TIMEZONE") or cls.timezone),
+            "holidays": _dates(_raw("HOLIDAYS") or ""),
+            "extra_workdays": _dates((_raw("EXTRA_WORKDAYS") or ""), "EXTRA_WORKDAYS"),
+            "timezone": _timezone(_raw("TIMEZONE") or cls.timezone),
             "complaint_limit": _int("COMPLAINT_LIMIT", 5),
             "complaint_window_seconds": _int("COMPLAINT_WINDOW_SECONDS", 3600),
             "ballot_limit": _int("BALLOT_LIMIT", cls.ballot_limit),
             "ballot_window_seconds": _int("BALLOT_WINDOW_SECONDS", cls.ballot_window_seconds),
-            "ballot_box_secret": os.environ.get("BALLOT_BOX_SECRET") or None,
-            "oidc_providers": _oidc(os.environ.get("OIDC_PROVIDERS", "")),
+            "ballot_box_secret": _raw("BALLOT_BOX_SECRET") or None,
+            "oidc_providers": _oidc(_raw("OIDC_PROVIDERS") or ""),
             "require_if_match": _flag("REQUIRE_IF_MATCH"),
-            "cors_origins": _origins(os.environ.get("CORS_ORIGINS", "")),
-            "trusted_proxy_addresses": _networks(os.environ.get("TRUSTED_PROXY_ADDRESSES", ""))
+            "cors_origins": _origins(_raw("CORS_ORIGINS") or ""),
+            "trusted_proxy_addresses": _networks(_raw("TRUSTED_PROXY_ADDRESSES") or "")
             or cls.trusted_proxy_addresses,
-            "log_format": _choice(
-                "LOG_FORMAT", os.environ.get("LOG_FORMAT") or "json", ("json", "text")
-            ),
+            "log_format": _choice("LOG_FORMAT", _raw("LOG_FORMAT") or "json", ("json", "text")),
             "db_lock_timeout_seconds": _seconds(
                 "DB_LOCK_TIMEOUT_SECONDS", cls.db_lock_timeout_seconds
             ),
@@ -344,12 +427,12 @@ class Settings:
             "worker_lease_seconds": _int("WORKER_LEASE_SECONDS", cls.worker_lease_seconds),
             "webhook_timeout_seconds": _int("WEBHOOK_TIMEOUT_SECONDS", 10),
             "idempotency_hours": _int("IDEMPOTENCY_HOURS", cls.idempotency_hours),
-            "smtp_host": os.environ.get("SMTP_HOST") or None,
+            "smtp_host": _raw("SMTP_HOST") or None,
             "smtp_port": _int("SMTP_PORT", cls.smtp_port),
-            "smtp_tls": _smtp_tls(os.environ.get("SMTP_TLS") or cls.smtp_tls),
-            "smtp_sender": os.environ.get("SMTP_SENDER") or cls.smtp_sender,
-            "smtp_user": os.environ.get("SMTP_USER") or None,
-            "smtp_password": os.environ.get("SMTP_PASSWORD") or None,
+            "smtp_tls": _smtp_tls(_raw("SMTP_TLS") or cls.smtp_tls),
+            "smtp_sender": _raw("SMTP_SENDER") or cls.smtp_sender,
+            "smtp_user": _raw("SMTP_USER") or None,
+            "smtp_password": _raw("SMTP_PASSWORD") or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -13,6 +13,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from service.audit.roles import APP_ROLES, grants_sql
+from service.db import make_engine
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,6 +31,21 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+    _grant_app_roles(url)
+
+
+def _grant_app_roles(url: str) -> None:
+    """On PostgreSQL, the application roles set up with `db app-role-sql` get the tables the
+    upgrade added (as the owner running it), the append-only ones append-only."""
+    engine = make_engine(url)
+    try:
+        if engine.dialect.name != "postgresql":
+            return
+        with engine.begin() as conn:
+            for role in conn.execute(text(APP_ROLES)).scalars().all():
+                conn.exec_driver_sql(grants_sql(role))
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:

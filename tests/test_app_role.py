@@ -239,3 +239,35 @@ def test_the_app_role_cannot_change_an_append_only_table(
             with pytest.raises(DBAPIError, match="permission denied"), conn.begin():
                 conn.execute(text(statement))
     engine.dispose()
+
+
+def test_an_upgrade_grants_the_app_role_the_tables_it_adds(
+    db_kind: str, fresh_database_url: Any
+) -> None:
+    """Set up at one release, upgraded at the next: the role may use the new tables at once —
+    the new append-only ones append-only — without running app-role-sql again."""
+    if db_kind != "postgresql":
+        pytest.skip("database roles are a PostgreSQL matter")
+    owner_url = fresh_database_url("app_role_upgrade")
+    migrate.upgrade(owner_url, "0017")  # before the calendar's tables
+    engine = make_engine(owner_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(app_role_sql(ROLE))
+    migrate.upgrade(owner_url)  # the next release: calendar_years, calendar_days
+    with engine.begin() as conn:  # a table made by hand, by the owner, no upgrade after it
+        conn.exec_driver_sql("CREATE TABLE made_later (id integer)")
+    engine.dispose()
+    role_url = make_url(owner_url).set(username=ROLE).render_as_string(hide_password=False)
+    as_role = make_engine(role_url)
+    with as_role.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO calendar_years (year, notice, entered_by, entered_at) "
+            "VALUES (2027, '通知', 'admin', now())"
+        )
+        conn.exec_driver_sql("UPDATE calendar_years SET notice = '通知（更正）'")
+        conn.exec_driver_sql("INSERT INTO made_later VALUES (1)")
+    with pytest.raises(DBAPIError, match="permission denied"), as_role.begin() as conn:
+        conn.exec_driver_sql("UPDATE made_later SET id = 2")  # by default: append only
+    with pytest.raises(DBAPIError, match="permission denied"), as_role.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM audit_events")  # still append-only after the upgrade
+    as_role.dispose()

@@ -164,3 +164,17 @@ def test_verify_exits_0_when_intact_and_1_naming_each_kind_of_damage(
     assert without_checkpoint.exit_code == 1
     # The checkpoint the service signed and kept is enough: no file needed to see the rollback.
     assert "rolled-back at event None" in without_checkpoint.stdout
+
+
+def test_a_checkpoint_written_to_a_file_prints_nothing_and_never_makes_a_folder(
+    demo_copy: str, tmp_path: Path
+) -> None:
+    saved = tmp_path / "checkpoint.json"
+    done = cli_in_process(demo_copy, "audit", "checkpoint", "--out", str(saved))
+    assert done.exit_code == 0 and done.output == ""  # cron mails only what goes wrong
+    assert saved.read_text(encoding="utf-8").startswith("{")
+    typo = tmp_path / "chekpoints" / "today.json"
+    refused = cli_in_process(demo_copy, "audit", "checkpoint", "--out", str(typo))
+    assert refused.exit_code == 2
+    assert f"the folder {typo.parent} does not exist (a typo?)" in refused.output
+    assert not typo.parent.exists()

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -39,7 +40,10 @@ DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"  # nothing listens on
 
 
 def unmigrated() -> str:
-    return f"sqlite:///{tempfile.mkdtemp(prefix='grading-empty-')}/empty.db"
+    """An SQLite database that exists but was never migrated (an empty file)."""
+    path = Path(tempfile.mkdtemp(prefix="grading-empty-")) / "empty.db"
+    path.touch()
+    return f"sqlite:///{path}"
 
 
 def concrete(rule: str) -> str:
@@ -106,21 +110,45 @@ def _python(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 
 @pytest.mark.parametrize(
-    ("url", "said"),
+    ("url", "code", "said"),
     [
-        (DOWN, "error: cannot reach the database postgresql+psycopg://postgres@127.0.0.1:1/"),
+        (DOWN, 2, "error: cannot reach the database postgresql+psycopg://postgres@127.0.0.1:1/"),
         (
             "postgress://db/grading",
-            "error: DATABASE_URL 'postgress://db/grading' is not a database",
+            1,
+            "configuration: DATABASE_URL must be postgresql://… or sqlite:///…, not 'postgress'",
         ),
-        ("unmigrated", "is not migrated: run `python -m service db upgrade`"),
+        ("unmigrated", 2, "is not migrated: run `python -m service db upgrade`"),
+        ("missing", 1, "there is no database at /"),
+        (
+            "sqlite:////nonexistent-folder/grading.db",
+            1,
+            "configuration: DATABASE_URL names an SQLite file in '/nonexistent-folder', which "
+            "does not exist",
+        ),
     ],
 )
-def test_the_cli_says_what_is_wrong_in_one_line(url: str, said: str) -> None:
-    env = {**os.environ, "DATABASE_URL": unmigrated() if url == "unmigrated" else url}
+def test_the_cli_says_what_is_wrong_in_one_line(url: str, code: int, said: str) -> None:
+    given = {"unmigrated": unmigrated(), "missing": unmigrated() + "-typo"}.get(url, url)
+    env = {**os.environ, "DATABASE_URL": given}
     done = _python(env, "-m", "service", "audit", "verify")
-    assert done.returncode == 2
+    assert done.returncode == code
     assert done.stderr.count("\n") == 1 and said in done.stderr, done.stderr
+    assert not os.path.exists(given.removeprefix("sqlite:///")) or url == "unmigrated"
+
+
+def test_a_missing_postgresql_database_is_named_not_called_unmigrated(
+    db_kind: str, pytestconfig: pytest.Config
+) -> None:
+    if db_kind != "postgresql":
+        pytest.skip("a database on a server is PostgreSQL's case")
+    url = make_url(pytestconfig.getoption("--pg-url")).set(database="grading_never_created")
+    env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
+    done = _python(env, "-m", "service", "db", "upgrade")
+    assert done.returncode == 2
+    assert "the database 'grading_never_created' does not exist on the server" in done.stderr
+    assert "createdb -O grading_owner grading_never_created" in done.stderr
+    assert "not migrated" not in done.stderr
 
 
 def test_a_production_server_refuses_development_secrets() -> None:
@@ -325,6 +353,80 @@ def test_a_trusted_proxy_address_that_is_no_address_is_refused_at_start(
     monkeypatch.setenv("TRUSTED_PROXY_ADDRESSES", "10.0.0.0/24, nginx.local")
     with pytest.raises(SystemExit, match="TRUSTED_PROXY_ADDRESSES"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        (
+            "PUBLIC_BASE_URL",
+            "https://dangjian.example.gov.cn  TRUSTED_PROXIES=1",
+            "PUBLIC_BASE_URL ends with 'TRUSTED_PROXIES=1'",
+        ),
+        ("SECRET_KEY", "k7Qw9vN2xR4tY8pL3mZ6  # made on 2026-12-01", "SECRET_KEY ends with '#"),
+        ("PUBLIC_BASE_URL", "https://dangjian example.gov.cn", "PUBLIC_BASE_URL must look like"),
+        ("PUBLIC_BASE_URL", "https:///notice", "PUBLIC_BASE_URL must look like"),
+        ("AUDIT_SIGNING_KEY", "/etc/grading/no-such-key.pem", "AUDIT_SIGNING_KEY '/etc/grading/"),
+        ("AUDIT_SIGNING_KEY", "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n", "not an unencr"),
+        ("DATABASE_URL", "mysql://db/grading", "DATABASE_URL must be postgresql://"),
+    ],
+)
+def test_a_setting_an_env_file_got_wrong_is_refused_at_start_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, said: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as refused:
+        Settings.from_env()
+    message = str(refused.value)
+    assert message.startswith(f"configuration: {name}") and said in message, message
+    assert "\n" not in message
+
+
+def test_a_signing_key_that_is_not_ed25519_is_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    (tmp_path / "p256.pem").write_bytes(pem)
+    monkeypatch.setenv("AUDIT_SIGNING_KEY", str(tmp_path / "p256.pem"))
+    with pytest.raises(SystemExit, match=r"AUDIT_SIGNING_KEY '.*p256.pem' must be an Ed25519 key"):
+        Settings.from_env()
+
+
+def test_a_signing_key_file_and_a_password_with_a_hash_sign_are_taken_as_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    (tmp_path / "audit.pem").write_bytes(pem)
+    monkeypatch.setenv("AUDIT_SIGNING_KEY", str(tmp_path / "audit.pem"))
+    monkeypatch.setenv("SMTP_PASSWORD", "pa ss #word")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://dangjian.example.gov.cn/ ")
+    settings = Settings.from_env()
+    assert settings.audit_signing_key == str(tmp_path / "audit.pem")
+    assert settings.smtp_password == "pa ss #word"
+    assert settings.public_base_url == "https://dangjian.example.gov.cn"
+
+
+def test_a_server_started_with_a_misread_env_file_says_so_in_one_line() -> None:
+    env = {**os.environ, "DATABASE_URL": unmigrated(), "DEVELOPMENT": "1"}
+    env["PUBLIC_BASE_URL"] = "https://dangjian.example.gov.cn  TRUSTED_PROXIES=1"
+    done = _python(env, "-c", "import service.wsgi")
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("configuration: PUBLIC_BASE_URL ends with 'TRUSTED_PROXIES=1'")
 
 
 def test_a_json_log_line_keeps_chinese_extras_and_the_traceback() -> None:
