@@ -12,15 +12,46 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: install dev browser run test test-sqlite test-postgresql lint format typecheck openapi examples bench report-pictures page-pictures clean
+.PHONY: help install wheelhouse deploy-check dev browser run test test-sqlite test-postgresql lint format typecheck openapi examples bench report-pictures page-pictures clean
+
+# WHEELHOUSE=DIR installs from a folder `make wheelhouse` filled, without reaching PyPI.
+WHEELHOUSE ?=
+PIP_FROM := $(if $(WHEELHOUSE),--no-index --find-links $(abspath $(WHEELHOUSE)))
+
+help:
+	@echo "make run            the demo on SQLite at http://$(HOST):$(PORT) (creates .venv, migrates)"
+	@echo "make test           the whole suite on SQLite and PostgreSQL ($(PG_TEST_URL))"
+	@echo "make test-sqlite | test-postgresql    one half; PYTEST_ARGS='-k …' narrows it"
+	@echo "make install        .venv with the service only (production: README, Production)"
+	@echo "make wheelhouse     every package in wheelhouse/, for a server without PyPI:"
+	@echo "                    copy the folder there, then make install WHEELHOUSE=wheelhouse"
+	@echo "make deploy-check   follow the README's Production section on this machine, as root"
+	@echo "                    (a throwaway machine: it installs /srv/grading, /etc/grading, nginx)"
+	@echo "make lint | format  ruff, ruff format, mypy"
+	@echo "make openapi        regenerate openapi.yaml;  make examples: re-record its examples"
+	@echo "make bench          the benchmarks on PostgreSQL"
+	@echo "make report-pictures | page-pictures    the pictures in docs/"
+	@echo "make clean          remove .venv and instance/"
 
 $(STAMP): requirements.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check $(PIP_FROM) -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check $(PIP_FROM) --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# What `make install` needs, downloaded for this machine's Python and architecture (the server
+# must have the same): the locked packages and the build backend of the project itself.
+wheelhouse:
+	$(PYTHON) -m pip download --quiet --disable-pip-version-check --dest wheelhouse \
+	  -r requirements.lock 'setuptools>=68' wheel
+	@echo "wheelhouse/ ready: copy it beside the code, then: make install WHEELHOUSE=wheelhouse"
+
+# The README's Production section followed literally on this machine (root, PostgreSQL here):
+# tools/follow_readme.py says what it runs. CI runs it after the suite (.ci/run).
+deploy-check:
+	$(PYTHON) tools/follow_readme.py --on-this-machine
 
 # What the tests, linters and benchmarks add (make run needs none of it).
 $(DEV_STAMP): $(STAMP) requirements-dev.lock
@@ -104,4 +135,4 @@ page-pictures: dev browser
 	for name in $(README_PAGES); do cp instance/screenshots/$$name.png docs/pages/; done
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) instance wheelhouse .pytest_cache .mypy_cache .ruff_cache
