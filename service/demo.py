@@ -141,6 +141,7 @@ def organizations(session: Session, actor: Actor, year: int) -> Places:
         n: int = 0,
         area: str | None = None,
         founded: date | None = None,
+        contact: str | None = None,
     ) -> Organization:
         grassroots = kind != "committee"
         secretary = _name(n) if grassroots or parent else None
@@ -168,12 +169,21 @@ def organizations(session: Session, actor: Actor, year: int) -> Places:
                 "secretary": secretary,
                 "coordination_area": area,
                 "founded_on": founded,
+                "notice_contact": contact,
                 **(roll if grassroots else {}),
             },
         )
 
     city = org(None, "YC", "宜昌市委组织部", "committee")
-    county = org(city, "YC-XL", "兴隆县委", "committee", n=1)
+    county = org(
+        city,
+        "YC-XL",
+        "兴隆县委",
+        "committee",
+        n=1,
+        contact="电话 0717-3212345（工作日 8:30-17:30）；地址 兴隆县人民路1号县委组织部组织科；"
+        "信箱 兴隆县委组织部组织科收（邮编 443100）",
+    )
     town = org(county, "YC-XL-FH", "凤凰镇党委", "committee", n=2)
     other_town = org(county, "YC-XL-QS", "青石镇党委", "committee", n=3)
     for i, village in enumerate(VILLAGES):

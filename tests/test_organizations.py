@@ -151,6 +151,23 @@ def test_a_patch_that_changes_nothing_makes_no_new_version(api: Api) -> None:
     assert response.get_json()["version"] == 1
 
 
+def test_a_committees_notice_contact_is_set_audited_and_bounded(api: Api, db: Session) -> None:
+    county = api.world.org("A").id
+    contact = "电话 0717-1234567；地址 县委组织部组织科；信箱 县委组织部收"
+    response = api.patch(f"/api/v1/organizations/{county}", json={"notice_contact": contact})
+    assert response.status_code == 200 and response.get_json()["notice_contact"] == contact
+    event = db.scalars(
+        select(AuditEvent).where(AuditEvent.entity_id == str(county)).order_by(AuditEvent.id.desc())
+    ).first()
+    assert event is not None and event.after["notice_contact"] == contact
+    body = assert_problem(
+        api.patch(f"/api/v1/organizations/{county}", json={"notice_contact": "话" * 301}),
+        422,
+        "validation-error",
+    )
+    assert "notice_contact" in body["errors"]
+
+
 def test_merging_needs_a_target_and_is_final(api: Api) -> None:
     w = api.world
     org_id = w.org("A1-02").id

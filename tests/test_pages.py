@@ -314,6 +314,20 @@ def test_the_notice_lists_levels_in_chinese_with_the_period_and_how_to_complain(
     assert "village" not in page
 
 
+def test_the_printed_notice_gives_the_committees_contact_and_a_qr_code_to_itself(
+    demo_site: DemoSite, browser: FlaskClient
+) -> None:
+    campaign = demo_site.ids["campaign"]
+    page = html(browser.get(f"/notice/{campaign}"))
+    assert "来信来访：电话 0717-3212345（工作日 8:30-17:30）；地址 兴隆县人民路1号" in page
+    qr = page.split('<figure class="notice-qr print-only">', 1)[1].split("</figure>", 1)[0]
+    assert qr.startswith("<svg") and "<title>扫码查看公示、提出意见</title>" in qr
+    assert "viewBox" in qr  # scales to the printed size set in the stylesheet
+    # an area without its own contact shows its committee's
+    area = html(browser.get(f"/notice/{campaign}?area={demo_site.ids['YC-XL-QS']}"))
+    assert "来信来访：电话 0717-3212345" in area
+
+
 def test_the_notice_prints_on_a4_without_the_buttons_and_links(browser: FlaskClient) -> None:
     with browser.get("/assets/site.css") as css:
         text = css.get_data(as_text=True)

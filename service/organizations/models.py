@@ -79,6 +79,8 @@ class Organization(Base):
     secretary: Mapped[str | None] = mapped_column(String(100))
     # where due-soon and overdue reminders go when e-mail is configured (SMTP_HOST)
     contact_email: Mapped[str | None] = mapped_column(String(200))
+    # how the public reaches this committee about its 公示 (电话、地址、信箱), printed on the notice
+    notice_contact: Mapped[str | None] = mapped_column(String(300))
     member_count: Mapped[int] = mapped_column(Integer, default=0)  # 正式 + 预备
     # 支部基本情况: the roll (正式党员, 预备党员), the committee (支委: name and post), the term.
     full_members: Mapped[int | None] = mapped_column(Integer)
@@ -119,6 +121,7 @@ class Organization(Base):
             "coordination_area": self.coordination_area,
             "secretary": self.secretary,
             "contact_email": self.contact_email,
+            "notice_contact": self.notice_contact,
             "member_count": self.member_count,
             "full_members": self.full_members,
             "probationary_members": self.probationary_members,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import segno
 from flask import redirect, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
@@ -63,6 +65,11 @@ def notice(campaign_id: int) -> Response:
         ).all()
     periods = sorted({(i["publicity_starts_on"], i["publicity_ends_on"]) for i in items})
     published = min((start for start, _ in periods if start), default=calendar.today())
+    notice_url = public_base() + request.full_path.rstrip("?")
+    # the printed notice on a village's board: a phone scans its way to this page
+    qr = segno.make(notice_url, error="m").svg_inline(
+        scale=3, omitsize=True, title="扫码查看公示、提出意见"
+    )
     return page(
         "notice.html",
         heading=f"{committee.name}关于{campaign.name}结果的公示",
@@ -76,7 +83,9 @@ def notice(campaign_id: int) -> Response:
         estimated=any(i["publicity_ends_estimated"] for i in items),
         published=published,
         today=calendar.today(),
-        notice_url=public_base() + request.full_path.rstrip("?"),
+        notice_url=notice_url,
+        notice_qr=Markup(qr),
+        contact=area.notice_contact or committee.notice_contact,
     )
 
 

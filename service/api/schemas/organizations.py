@@ -73,6 +73,13 @@ class OrganizationCreate(BranchProfileIn):
     coordination_area = text(100, allow_none=True, metadata={"description": "协作区"})
     secretary = text(100, allow_none=True, metadata={"description": "书记"})
     contact_email = EMAIL
+    notice_contact = text(
+        300,
+        allow_none=True,
+        metadata={
+            "description": "公示 contact printed on the notice: 电话、地址、信箱 (a committee's)"
+        },
+    )
     founded_on = nullable_date()
 
 
@@ -84,6 +91,13 @@ class OrganizationPatch(BranchProfileIn):
     coordination_area = text(100, allow_none=True)
     secretary = text(100, allow_none=True)
     contact_email = EMAIL
+    notice_contact = text(
+        300,
+        allow_none=True,
+        metadata={
+            "description": "公示 contact printed on the notice: 电话、地址、信箱 (a committee's)"
+        },
+    )
     founded_on = nullable_date()
     status = fields.String(
         validate=validate.OneOf(STATUSES[1:]),
@@ -104,6 +118,7 @@ class OrganizationOut(Schema):
     coordination_area = fields.String(allow_none=True, required=True)
     secretary = fields.String(allow_none=True, required=True)
     contact_email = fields.String(allow_none=True, required=True)
+    notice_contact = fields.String(allow_none=True, required=True)
     member_count = fields.Integer(required=True)
     full_members = fields.Integer(allow_none=True, required=True)
     probationary_members = fields.Integer(allow_none=True, required=True)
