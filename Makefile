@@ -70,7 +70,7 @@ $(AXE):
 browser: $(AXE)
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium chromium-driver fonts-noto-cjk) || \
+	    chromium chromium-driver fonts-noto-cjk poppler-utils) || \
 	  echo "!! could not install chromium and chromium-driver: browser tests will not run"
 
 run: install

@@ -168,6 +168,20 @@ def _database_url(raw: str) -> str:
     return raw.strip()
 
 
+def _font(raw: str) -> str | None:
+    """PDF_FONT: a TrueType/OpenType font (or collection, with #face) that holds Chinese."""
+    if not raw.strip():
+        return None
+    path, _, face = raw.strip().partition("#")
+    if not os.path.isfile(path) or (face and not face.isdigit()):
+        raise SystemExit(
+            f"configuration: PDF_FONT {raw!r} must be a font file on this server, optionally "
+            "with #N for a face in a collection (e.g. /usr/share/fonts/opentype/noto/"
+            "NotoSansCJK-Regular.ttc#2)"
+        )
+    return raw.strip()
+
+
 @dataclass(frozen=True)
 class OidcProvider:
     """An identity provider whose access tokens (JWT) the API accepts (service.accounts.oidc)."""
@@ -345,6 +359,7 @@ class Settings:
     smtp_sender: str = "noreply@localhost"
     smtp_user: str | None = None
     smtp_password: str | None = None
+    pdf_font: str | None = None  # a CJK font file (path[#face]) for printed PDFs
     extra: dict[str, str] = field(default_factory=dict)
 
     def unsafe_for_production(self) -> list[str]:
@@ -433,6 +448,7 @@ class Settings:
             "smtp_sender": _raw("SMTP_SENDER") or cls.smtp_sender,
             "smtp_user": _raw("SMTP_USER") or None,
             "smtp_password": _raw("SMTP_PASSWORD") or None,
+            "pdf_font": _font(_raw("PDF_FONT") or ""),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -30,12 +30,16 @@ class DomainError(Exception):
             raise TypeError(f"{cls.__name__} declares a problem type without {missing}")
         CATALOGUE[cls.type] = cls
 
-    def __init__(self, detail: str, *, errors: Any = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str, *, errors: Any = None, detail_zh: str | None = None, **extra: Any
+    ) -> None:
         reserved = {"type", "title", "status", "detail"} & set(extra)
         if reserved:  # the class says these; raise the class of the problem you mean
             raise TypeError(f"{type(self).__name__} got {', '.join(sorted(reserved))}")
         super().__init__(detail)
         self.detail = detail
+        # as specific as `detail`, in Chinese: answered when the request prefers Chinese
+        self.detail_zh = detail_zh
         self.errors = errors
         self.extra = extra
 
@@ -456,6 +460,16 @@ class DatabaseUnavailable(DomainError):
     description = "The service cannot reach its database."
 
 
+class PrintFontMissing(DomainError):
+    status = 503
+    type = "print-font-missing"
+    title = "No Chinese font to print with"
+    description = (
+        "A PDF is printed with a Chinese font from the server (Debian's fonts-noto-cjk, or the "
+        "file PDF_FONT names); this server has none. The SVG sheet prints without one."
+    )
+
+
 class StateWriteRefused(RuntimeError):
     """A programming error, not a client's: a lifecycle's state column was written directly."""
 
@@ -553,4 +567,9 @@ CATALOGUE_ZH: dict[str, tuple[str, str]] = {
     "promotion-refused": ("不能晋位", "`reasons` 列出不满足的条件。"),
     "internal-error": ("服务内部错误", "这是服务自身的故障；请求编号有助于查找原因。"),
     "database-unavailable": ("数据库不可用", "服务无法连接数据库。"),
+    "print-font-missing": (
+        "没有可用于打印的中文字体",
+        "PDF 需要服务器上的中文字体（Debian 的 fonts-noto-cjk，或 PDF_FONT 指定的文件）；"
+        "没有字体时可以打印 SVG 格式。",
+    ),
 }

@@ -207,6 +207,7 @@ def openapi() -> OpenAPI:
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": lambda b: str(
                 len(b)
             ),
+            "application/pdf": lambda b: str(len(b)),
         }
     )
     return OpenAPI.from_file_path(str(ROOT / "openapi.yaml"), config=config)

@@ -6,7 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
+import shutil
+import subprocess
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +22,7 @@ from sqlalchemy.orm import Session
 import service.models  # noqa: F401
 from service.audit.models import AuditEvent
 from service.audit.operations import jsonable
-from service.ballots import box
+from service.ballots import box, cards
 from service.ballots import operations as ops
 from service.ballots.models import BallotCode, BallotSession, SealedBallot
 from service.campaigns.models import Campaign
@@ -104,6 +109,55 @@ def test_a_session_issues_printable_one_time_codes(api: Api, evaluating: list[in
     assert sheet.mimetype == "image/svg+xml"
     svg = sheet.get_data(as_text=True)
     assert svg.count('class="segno"') == 6 and rows[0]["code"] in svg and "群众代表" in svg
+
+
+def _poppler(tool: str, *args: str) -> str:
+    """pdfinfo / pdftotext (poppler-utils, installed by `make test`): what a clerk's viewer
+    would show of the PDF."""
+    if shutil.which(tool) is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{tool} (poppler-utils) is missing: `make browser` installs it")
+        pytest.skip(f"{tool} (poppler-utils) is not installed")
+    done = subprocess.run([tool, *args], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_the_cards_print_as_a4_pdf_pages_of_fifteen_each_with_its_code(
+    api: Api, db: Session, evaluating: list[int], tmp_path: Path
+) -> None:
+    for key in ("A1-01", "A1-02"):
+        db.get_one(Organization, api.world.org(key).id).member_count = 10
+    db.commit()
+    session = open_session(api, evaluating, members=16, public=2)
+    rows = codes_of(api, session["id"])
+    printed = api.get(f"/api/v1/ballot-sessions/{session['id']}/codes?format=pdf", who="teller")
+    assert printed.status_code == 200 and printed.mimetype == "application/pdf"
+    assert printed.headers["Cache-Control"] == "no-store"
+    path = tmp_path / "cards.pdf"
+    path.write_bytes(printed.get_data())
+    info = _poppler("pdfinfo", str(path))
+    assert re.search(r"^Pages:\s+2$", info, re.M)
+    assert re.search(r"Page size:\s+595.28 x 841.89 pts \(A4\)", info)
+    pages = _poppler("pdftotext", "-layout", str(path), "-").split("\f")
+    assert re.search(r"第1页／共2页\s+本页15张", pages[0])
+    assert re.search(r"第2页／共2页\s+本页3张", pages[1])
+    for row in rows:  # every code on a card, once, on the page its place says
+        page = pages[rows.index(row) // 15]
+        assert page.count(row["code"]) == 1
+    assert pages[1].count("群众代表") == 2 and "每码只能投一次" in pages[0]
+
+
+def test_cards_without_a_chinese_font_are_refused_in_words_not_printed_as_boxes(
+    api: Api, evaluating: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cards, "FONT_CANDIDATES", (("/nonexistent/font.ttc", 0, 0),))
+    session = open_session(api, evaluating)
+    url = f"/api/v1/ballot-sessions/{session['id']}/codes?format=pdf"
+    body = assert_problem(api.get(url, who="teller"), 503, "print-font-missing")
+    assert "fonts-noto-cjk" in body["detail"]
+    zh = api.get(url, who="teller", headers={"Accept-Language": "zh-CN"}).get_json()
+    assert zh["detail"].startswith("服务器上没有中文字体") and "fonts-noto-cjk" in zh["detail_en"]
+    assert api.get(url.replace("pdf", "svg"), who="teller").status_code == 200
 
 
 def test_a_code_is_accepted_once(api: Api, evaluating: list[int]) -> None:

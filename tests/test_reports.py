@@ -6,6 +6,7 @@ import csv
 import io
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 from urllib.parse import quote
 
 from openpyxl import load_workbook
@@ -42,6 +43,18 @@ def test_the_summary_counts_final_levels_per_unit_domain_and_area(api: Api, db: 
     assert provisional["total"]["total"] == 2
     assert provisional["total"]["levels"]["average"] == {"count": 1, "share": "50.00"}
     assert [(r["name"], r["total"]) for r in provisional["by_domain"]] == [("机关", 1), ("农村", 1)]
+
+
+def detail_table(book: Any) -> tuple[list[Any], list[list[Any]]]:
+    """The 明细表's parts joined back into one table (单位 and 党组织名称 once)."""
+    header: list[Any] = []
+    rows: list[list[Any]] = []
+    for n, part in enumerate(book.worksheets):
+        skip = 0 if n == 0 else 2
+        header += [c.value for c in part[2]][skip:]
+        values = [list(r) for r in part.iter_rows(min_row=3, values_only=True)]
+        rows = values if n == 0 else [a + b[skip:] for a, b in zip(rows, values, strict=True)]
+    return header, rows
 
 
 def test_csv_opens_in_excel_and_the_sums_match_the_detail(api: Api, db: Session) -> None:
@@ -90,8 +103,16 @@ def test_xlsx_has_a_title_frozen_headers_and_numbers_as_numbers(api: Api, db: Se
         io.BytesIO(
             api.get(f"/api/v1/campaigns/{campaign}/reports/detail?format=xlsx", who="admin").data
         )
-    ).active
-    assert detail is not None and detail.max_row == 2 + 2 and detail.max_column == 5 + 14 + 4
+    )
+    # printed in parts a clerk can read, the organization at the left of each
+    assert detail.sheetnames == ["明细表（一）", "明细表（二）"]
+    for part in detail.worksheets:
+        assert part.max_row == 2 + 2 and part.max_column <= 14
+        assert [c.value for c in part[2]][:2] == ["单位", "党组织名称"]
+        assert part.page_setup.orientation == "landscape" and part.print_title_rows == "$1:$2"
+    assert "明细表（一／共2部分）" in str(detail.worksheets[0]["A1"].value)
+    header, _ = detail_table(detail)
+    assert len(header) == 5 + 14 + 4
 
 
 def test_reports_are_scoped_to_the_callers_subtree(api: Api, db: Session) -> None:
@@ -209,18 +230,30 @@ def test_the_detail_shows_each_indicator_per_source_and_the_composite_as_numbers
         "14",
         "86.20",
     )
-    sheet = load_workbook(
-        io.BytesIO(
-            api.get(
-                f"/api/v1/campaigns/{campaign}/reports/detail?format=xlsx", who="inspector"
-            ).data
+    header, rows = detail_table(
+        load_workbook(
+            io.BytesIO(
+                api.get(
+                    f"/api/v1/campaigns/{campaign}/reports/detail?format=xlsx", who="inspector"
+                ).data
+            )
         )
-    ).active
-    assert sheet is not None
-    header = [c.value for c in sheet[2]]
-    row = [c.value for c in sheet[3]]
+    )
+    row = rows[0]
     assert row[header.index("党组织带头人(上级)")] == 13.5 and row[header.index("综合得分")] == 86.2
     assert row[header.index("计算等次")] == "较好"
+
+
+def test_a_printed_poor_list_with_nobody_on_it_says_none(api: Api, db: Session) -> None:
+    campaign = graded(db, api, {"A1-01": ("rated", "good"), "A1-02": ("rated", "average")})
+    for kind in ("poor-list", "poor-status"):
+        url = f"/api/v1/campaigns/{campaign}/reports/{kind}"
+        assert api.get(url, who="inspector").get_json()["items"] == []
+        sheet = load_workbook(io.BytesIO(api.get(f"{url}?format=xlsx", who="inspector").data))
+        rows = list(sheet.worksheets[0].iter_rows(min_row=3, values_only=True))
+        assert rows[0][0] == "无" and len(rows) == 1, (kind, rows)
+        printed = api.get(f"{url}?format=csv", who="inspector").get_data(as_text=True)
+        assert len(printed.strip().splitlines()) == 1  # a program reads no rows, not a "无" row
 
 
 def test_progress_exports_as_a_table(api: Api, db: Session) -> None:

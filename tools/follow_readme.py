@@ -389,7 +389,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from service import demo, demo_examples
-from service.ballots.models import BallotCode
+from service.ballots.models import BallotCode, BallotSession
 from service.config import Settings
 from service.db import make_engine
 settings = Settings.from_env()
@@ -399,7 +399,10 @@ with Session(engine) as session:
     demo_examples.stage(session, box_secret=settings.box_secret)
     session.commit()
     codes = session.scalars(select(BallotCode.code).where(BallotCode.used.is_(False))).all()
-print(json.dumps({"tokens": {p.username: p.token for p in people}, "codes": list(codes)}))
+    meeting = session.scalars(select(BallotSession.id)).one()
+print(json.dumps(
+    {"tokens": {p.username: p.token for p in people}, "codes": list(codes), "session": meeting}
+))
 """
 
 
@@ -480,6 +483,18 @@ def cast_a_ballot(code: str) -> None:
     say("ballot ok: cast over the API, a receipt back")
 
 
+def print_the_cards(tokens: dict[str, str], session: int) -> None:
+    """The teller's PDF: the server's Chinese font found (README step 1 installs it)."""
+    _, headers, body = http(
+        "GET",
+        f"{SERVICE}/api/v1/ballot-sessions/{session}/codes?format=pdf",
+        token=tokens["county.teller"],
+    )
+    if not body.startswith(b"%PDF") or headers.get("Content-Type") != "application/pdf":
+        raise Failed("the ballot cards did not print as a PDF")
+    say(f"cards ok: the teller's PDF ({len(body)} bytes)")
+
+
 def through_nginx(code: str) -> None:
     _status, headers, _ = http("GET", f"http://127.0.0.1/b/{code}", host=SITE, expect=(301,))
     if not headers.get("Location", "").startswith(f"https://{SITE}/"):
@@ -508,6 +523,7 @@ def check(seeded: dict[str, object], round_: int) -> None:
     codes = seeded["codes"]
     assert isinstance(tokens, dict) and isinstance(codes, list)
     fire_a_transition(tokens, round_)
+    print_the_cards(tokens, int(str(seeded["session"])))
     cast_a_ballot(codes[2 * round_])
     through_nginx(codes[2 * round_ + 1])
     run_cron_lines()

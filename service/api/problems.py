@@ -51,9 +51,17 @@ def prefers_chinese() -> bool:
     return request.accept_languages.best_match(["en", "zh"], default="en") == "zh"
 
 
-def problem(kind: type[DomainError], detail: str, *, errors: Any = None, **extra: Any) -> Response:
+def problem(
+    kind: type[DomainError],
+    detail: str,
+    *,
+    errors: Any = None,
+    detail_zh: str | None = None,
+    **extra: Any,
+) -> Response:
     """The problem+json answer for an error class (its slug, status and title) and a detail —
-    in Chinese when the request prefers it, the specific English detail kept in `detail_en`."""
+    in Chinese when the request prefers it (the specific Chinese detail when the error has one,
+    else what the problem type means), the specific English detail kept in `detail_en`."""
     body: dict[str, Any] = {
         "type": f"/problems/{kind.type}",
         "title": kind.title,
@@ -62,7 +70,7 @@ def problem(kind: type[DomainError], detail: str, *, errors: Any = None, **extra
     }
     if prefers_chinese():
         title_zh, meaning_zh = CATALOGUE_ZH[kind.type]
-        body |= {"title": title_zh, "detail": meaning_zh, "detail_en": detail}
+        body |= {"title": title_zh, "detail": detail_zh or meaning_zh, "detail_en": detail}
     if errors is not None:
         body["errors"] = errors
     body.update(extra)
@@ -153,7 +161,9 @@ def constraint_of(exc: IntegrityError) -> str:
 def install(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
-        response = problem(type(exc), exc.detail, errors=exc.errors, **exc.extra)
+        response = problem(
+            type(exc), exc.detail, errors=exc.errors, detail_zh=exc.detail_zh, **exc.extra
+        )
         if exc.status == 429:
             response.headers["Retry-After"] = str(exc.extra["retry_after"])
         if isinstance(exc, DatabaseUnavailable):

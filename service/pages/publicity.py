@@ -4,6 +4,7 @@ notice board), the complaint form, and the page that shows a complaint's reply."
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from typing import Any
 
 import segno
@@ -63,7 +64,10 @@ def notice(campaign_id: int) -> Response:
             )
             .order_by(Organization.path)
         ).all()
-    periods = sorted({(i["publicity_starts_on"], i["publicity_ends_on"]) for i in items})
+    periods = sorted(
+        {(i["publicity_starts_on"], i["publicity_ends_on"]) for i in items},
+        key=lambda period: tuple(day or date.max for day in period),  # a date not set: last
+    )
     published = min((start for start, _ in periods if start), default=calendar.today())
     notice_url = public_base() + request.full_path.rstrip("?")
     # the printed notice on a village's board: a phone scans its way to this page

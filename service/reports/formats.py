@@ -117,13 +117,72 @@ def report_xlsx(
     made = utcnow().astimezone(calendar.zone()).strftime("%Y-%m-%d %H:%M")
     data = "含公示期内的等次（临时）" if provisional else "正式等次"
     footer = f"{campaign.name} · 生成于 {made}（北京时间） · {data}"
-    return xlsx_bytes(
-        report_title(kind, campaign, root),
-        header,
-        rows,
-        sheet_name=KIND_LABELS[kind],
-        footer=footer,
-    )
+    title = report_title(kind, campaign, root)
+    if kind in ("poor-list", "poor-status"):
+        rows = _none_says_so(header, rows)
+    if kind == "detail" and len(header) > DETAIL_PAGE_COLUMNS:
+        return xlsx_sheets(detail_parts(title, header, rows), footer=footer)
+    return xlsx_bytes(title, header, rows, sheet_name=KIND_LABELS[kind], footer=footer)
+
+
+def _none_says_so(header: list[str], rows: Iterable[list[Any]]) -> Iterable[list[Any]]:
+    """A printed 较差名单 with no organization on it says 无 (nothing was left out), as the
+    seed documents' tables are filed; CSV and JSON stay empty for programs."""
+    iterator = iter(rows)
+    first = next(iterator, None)
+    if first is None:
+        return [["无", *([None] * (len(header) - 1))]]
+    return chain([first], iterator)
+
+
+# The 明细表 has two columns per indicator (上级, 自评) and one per sub-item: printed on one
+# page it shrinks to 4–5 pt. It is printed in parts instead, each at most this many columns
+# (legible on A4 landscape), the organization repeated at the left of every part.
+DETAIL_PAGE_COLUMNS = 14
+DETAIL_IDENTITY = 2  # 单位, 党组织名称: repeated in every part
+DETAIL_FIRST = 5  # 单位, 党组织名称, 领域, 书记, 党员数: the first part only
+DETAIL_LAST = 4  # 综合得分, 计算等次, 定级等次, 状态: the last part
+
+
+def _indicator_of(name: str) -> str:
+    """工作业绩·发展村级集体经济(上级) → 工作业绩: an indicator's columns stay together."""
+    return name.split("(", 1)[0].split("·", 1)[0]
+
+
+def detail_parts(title: str, header: list[str], rows: Iterable[list[Any]]) -> list[Sheet]:
+    """The 明细表 as sheets 明细表（一）, （二）…: the first with the organization's details, then
+    whole indicators (both sources and their sub-items) as they fit, the scores and levels
+    last; 单位 and 党组织名称 at the left of each."""
+    table = [list(row) for row in rows]
+    middle = list(range(DETAIL_FIRST, len(header) - DETAIL_LAST))
+    groups: list[list[int]] = []
+    for n in middle:
+        if groups and _indicator_of(header[groups[-1][-1]]) == _indicator_of(header[n]):
+            groups[-1].append(n)
+        else:
+            groups.append([n])
+    parts: list[list[int]] = [list(range(DETAIL_FIRST))]
+    for group in groups:
+        if len(parts[-1]) + len(group) > DETAIL_PAGE_COLUMNS:
+            parts.append(list(range(DETAIL_IDENTITY)))
+        parts[-1] += group
+    last = list(range(len(header) - DETAIL_LAST, len(header)))
+    if len(parts[-1]) + len(last) > DETAIL_PAGE_COLUMNS:
+        parts.append(list(range(DETAIL_IDENTITY)))
+    parts[-1] += last
+    numerals = "一二三四五六七八九十"
+    sheets: list[Sheet] = []
+    for n, columns in enumerate(parts):
+        numeral = numerals[n] if n < len(numerals) else str(n + 1)
+        sheets.append(
+            (
+                f"{KIND_LABELS['detail']}（{numeral}）",
+                f"{title}（{numeral}／共{len(parts)}部分）",
+                [header[c] for c in columns],
+                [[row[c] for c in columns] for row in table],
+            )
+        )
+    return sheets
 
 
 THIN = Side(style="thin", color="808080")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 from sqlalchemy import select
 
 from service.accounts.models import Role
@@ -29,8 +29,8 @@ from service.api.schemas.ballots import (
 from service.api.schemas.gradings import ApprovalOut
 from service.api.scope import scoped
 from service.api.throttle import throttle_ballots
+from service.ballots import cards, sheets
 from service.ballots import operations as ops
-from service.ballots import sheets
 from service.ballots.models import BallotCode, BallotSession, BallotSessionGrading
 from service.campaigns.models import Campaign
 from service.campaigns.procedure import Duty
@@ -177,12 +177,12 @@ def get_session(ctx: Ctx, session_id: int) -> Any:
     api,
     "GET",
     "/ballot-sessions/<int:session_id>/codes",
-    summary="The printable codes: SVG (A4, a QR code per ballot) or CSV",
+    summary="The printable codes: a PDF of A4 cut-out cards (a QR code each), SVG or CSV",
     tag=TAG,
     query=CodesQuery,
     responses={200: None},
     errors=(403, 404, 409),
-    spec_extra={"x-streamed-formats": ["image/svg+xml", "text/csv"]},
+    spec_extra={"x-streamed-formats": ["application/pdf", "image/svg+xml", "text/csv"]},
     description=RUN_BY_SUPERIOR,
 )
 def get_codes(ctx: Ctx, session_id: int) -> Any:
@@ -196,6 +196,16 @@ def get_codes(ctx: Ctx, session_id: int) -> Any:
     found = ctx.session.scalars(
         select(BallotCode).where(BallotCode.session_id == ballot.id).order_by(BallotCode.id)
     ).all()
+    if ctx.query.get("format") == "pdf":
+        font = cards.find_font(current_app.extensions["grading.settings"].pdf_font)
+        return Response(
+            cards.pdf(ballot, list(found), public_base(), font),
+            mimetype="application/pdf",
+            headers={
+                "Content-Disposition": f'inline; filename="ballot-cards-{ballot.id}.pdf"',
+                "Cache-Control": "no-store",
+            },
+        )
     if ctx.query.get("format", "svg") == "csv":
         return Response(
             sheets.csv_text(ballot, list(found), public_base()),

@@ -265,4 +265,10 @@ class BallotFormOut(Schema):
 
 
 class CodesQuery(Schema):
-    format = fields.String(validate=validate.OneOf(["csv", "svg"]))
+    format = fields.String(
+        validate=validate.OneOf(["pdf", "svg", "csv"]),
+        metadata={
+            "description": "pdf: A4 pages of 15 cut-out cards with cut marks, to print; svg "
+            "(default): the same codes as one drawing; csv: one row per code"
+        },
+    )
