@@ -523,7 +523,8 @@ def check(seeded: dict[str, object], round_: int) -> None:
     codes = seeded["codes"]
     assert isinstance(tokens, dict) and isinstance(codes, list)
     fire_a_transition(tokens, round_)
-    print_the_cards(tokens, int(str(seeded["session"])))
+    if round_ == 1:  # the release under test (the one before may predate the PDF)
+        print_the_cards(tokens, int(str(seeded["session"])))
     cast_a_ballot(codes[2 * round_])
     through_nginx(codes[2 * round_ + 1])
     run_cron_lines()
