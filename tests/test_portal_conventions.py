@@ -4,6 +4,7 @@ the service says so (428), If-None-Match answered 304, and CORS for configured o
 from __future__ import annotations
 
 import dataclasses
+import re
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -201,7 +202,11 @@ def test_the_names_on_a_list_cost_no_statement_per_item(
 @pytest.mark.parametrize(
     ("language", "title", "detail"),
     [
-        ("zh-CN,zh;q=0.9,en;q=0.8", "未找到", "该资源不存在，或不在您所管理的组织范围内。"),
+        (
+            "zh-CN,zh;q=0.9,en;q=0.8",
+            "未找到",
+            "没有找到评定 999999（不存在，或不在您管理的范围内）",
+        ),
         ("en-US,en;q=0.9", "Not found", "grading 999999 was not found"),
         (None, "Not found", "grading 999999 was not found"),
     ],
@@ -219,6 +224,72 @@ def test_a_problem_speaks_the_callers_language(
         assert "detail_en" not in body
 
 
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+def test_field_errors_are_in_chinese_with_the_english_kept(api: Api) -> None:
+    body = assert_problem(
+        api.post("/api/v1/organizations", json={"code": "A1-09", "kind": "hut"}, headers=ZH),
+        422,
+        "validation-error",
+    )
+    assert body["errors"]["name"] == ["必填"] and body["errors"]["parent_id"] == ["必填"]
+    assert body["errors"]["kind"][0].startswith("只能是以下之一：")
+    assert body["errors_en"]["name"] == ["Missing data for required field."]
+    assert body["detail"].startswith("以下字段不合要求：") and "name" in body["detail"]
+    long = api.post(
+        "/api/v1/organizations",
+        json={"code": "A1-09", "name": "村" * 201, "kind": "branch", "parent_id": 1},
+        headers=ZH,
+    ).get_json()
+    assert long["errors"]["name"] == ["长度须在 1 到 200 之间"]
+
+
+def test_a_missing_role_is_named_in_chinese(api: Api) -> None:
+    new = {"code": "A1-09", "name": "南村党支部", "kind": "branch", "domain": "village"}
+    new["parent_id"] = api.world.org("A1").id
+    body = assert_problem(
+        api.post("/api/v1/organizations", json=new, who="reviewer", headers=ZH), 403, "forbidden"
+    )
+    assert body["detail"].startswith("创建组织需要"), body
+    assert "管理员" in body["detail"] and "needs one of the roles" in body["detail_en"]
+    grading = api.world.gradings["A1-01"].id
+    step = api.post(
+        f"/api/v1/gradings/{grading}/transitions",
+        json={"transition": "decide", "reason": "测试"},
+        headers=ZH,
+    ).get_json()
+    assert step["detail"].startswith("“作出定级决定并公示”需要"), step
+
+
+def test_a_step_from_the_wrong_stage_says_which_stages_in_chinese(api: Api) -> None:
+    grading = api.world.gradings["A1-01"].id
+    body = assert_problem(
+        api.post(
+            f"/api/v1/gradings/{grading}/transitions",
+            json={"transition": "decide", "reason": "测试"},
+            who="reviewer",
+            headers=ZH,
+        ),
+        409,
+        "transition-not-allowed",
+    )
+    assert re.fullmatch(r"“[^”]+”须在“[^”]+”时进行，现在是“[^”]+”", body["detail"]), body
+    assert "starts from" in body["detail_en"]
+
+
+def test_a_detail_no_pattern_knows_keeps_the_meaning_not_a_wrong_translation() -> None:
+    from service.api import zh
+
+    assert zh.detail("the moon is made of cheese") is None
+    assert zh.message("a message nobody wrote a translation for") == (
+        "a message nobody wrote a translation for"
+    )
+    assert zh.messages({"rows": [{"3": {"name": ["Unknown field."]}}]}) == {
+        "rows": [{"3": {"name": ["接口不认识这个字段"]}}]
+    }
+
+
 def test_every_problem_type_has_its_chinese_title_and_meaning() -> None:
     assert set(CATALOGUE_ZH) == set(CATALOGUE)
     for slug, (title, meaning) in CATALOGUE_ZH.items():
@@ -232,3 +303,11 @@ def test_gradings_and_campaigns_sort_by_their_named_columns(api: Api) -> None:
     assert codes == sorted(codes, reverse=True) and len(codes) >= 2
     names = [c["name"] for c in api.get("/api/v1/campaigns?sort=name").get_json()["items"]]
     assert names == sorted(names)
+
+
+def test_roles_carry_their_chinese_labels_in_lists(api: Api) -> None:
+    me = api.get("/api/v1/me", who="teller").get_json()
+    assert {(g["role"], g["role_label"]) for g in me["grants"]} == {("teller", "计票人")}
+    accounts = api.get("/api/v1/accounts?limit=500").get_json()["items"]
+    labels = {g["role"]: g["role_label"] for a in accounts for g in a["grants"]}
+    assert labels["secretary"] == "书记" and labels["admin"] == "管理员"

@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from service import migrate
+from service.api import zh
 from service.errors import (
     CATALOGUE,
     CATALOGUE_ZH,
@@ -68,11 +69,15 @@ def problem(
         "status": kind.status,
         "detail": detail,
     }
-    if prefers_chinese():
+    chinese = prefers_chinese()
+    if chinese:
         title_zh, meaning_zh = CATALOGUE_ZH[kind.type]
-        body |= {"title": title_zh, "detail": detail_zh or meaning_zh, "detail_en": detail}
+        specific = detail_zh or zh.detail(detail)
+        body |= {"title": title_zh, "detail": specific or meaning_zh, "detail_en": detail}
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = zh.messages(errors) if chinese else errors
+        if chinese:
+            body["errors_en"] = errors
     body.update(extra)
     response = Response(
         json.dumps(body, ensure_ascii=False), status=kind.status, mimetype=PROBLEM_MEDIA_TYPE

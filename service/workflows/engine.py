@@ -83,6 +83,8 @@ class Workflow:
         if transition.source != state:
             raise self.spec.wrong_state(
                 f"{name} starts from {transition.source}, but the {self.spec.name} is {state}",
+                detail_zh=f"“{transition.label}”须在“{self.spec.state_label(transition.source)}”"
+                f"时进行，现在是“{self.spec.state_label(state)}”",
                 state=state,
             )
         return transition
@@ -100,6 +102,7 @@ class Workflow:
         if refusals:
             raise TransitionBlocked(
                 "; ".join(r.message_en for r in refusals),
+                detail_zh="；".join(r.message_zh for r in refusals),
                 reasons=[r.as_dict() for r in refusals],
             )
         return transition

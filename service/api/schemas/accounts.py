@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
-from service.accounts.models import Role
+from service.accounts.models import ROLE_LABELS, Role
 from service.api.schemas.common import (
     PageQuery,
     id_field,
@@ -39,9 +41,21 @@ class AccountPatch(Schema):
     reason = text(2000, allow_none=True)
 
 
+def _role_label(item: Any) -> str:
+    role = item["role"] if isinstance(item, dict) else item.role
+    return ROLE_LABELS[Role(role)]
+
+
+def role_label() -> fields.Function:
+    return fields.Function(
+        _role_label, required=True, metadata={"type": "string", "description": "书记, 评定人 …"}
+    )
+
+
 class GrantOut(Schema):
     id = fields.Integer(required=True)
     role = fields.String(required=True)
+    role_label = role_label()
     organization_id = fields.Integer(required=True)
     granted_at = fields.DateTime(required=True)
     granted_by = fields.String(required=True)
@@ -53,6 +67,7 @@ class GrantRequestOut(Schema):
     id = fields.Integer(required=True)
     account_id = fields.Integer(required=True)
     role = fields.String(required=True)
+    role_label = role_label()
     organization_id = fields.Integer(required=True)
     state = fields.String(
         required=True,
@@ -134,6 +149,7 @@ class TokenList(Schema):
 
 class MeGrant(Schema):
     role = fields.String(required=True)
+    role_label = role_label()
     organization_id = fields.Integer(required=True)
 
 

@@ -142,12 +142,22 @@ class ProblemSchema(Schema):
     )
     status = fields.Integer(required=True)
     detail = fields.String(
-        required=True, metadata={"description": "in Chinese when Accept-Language prefers zh"}
+        required=True,
+        metadata={
+            "description": "what went wrong in this request; in Chinese (as specific) when "
+            "Accept-Language prefers zh"
+        },
     )
     detail_en = fields.String(
         metadata={"description": "answering in Chinese: the specific detail, in English"}
     )
-    errors = fields.Raw(metadata={"description": "per-field (or per-row) problems"})
+    errors = fields.Raw(
+        metadata={
+            "description": "per-field (or per-row) problems; in Chinese when Accept-Language "
+            "prefers zh"
+        }
+    )
+    errors_en = fields.Raw(metadata={"description": "answering in Chinese: `errors` in English"})
     rule = fields.Dict(
         metadata={
             "description": "superior-duty and roll problems: the rule that refused "
