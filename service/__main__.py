@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 from datetime import timedelta
@@ -18,6 +20,7 @@ from marshmallow import ValidationError as MarshmallowError
 from sqlalchemy import make_url, select
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import make_server
 
 from service import calendar, demo_examples, migrate
 from service import demo as demo_data
@@ -46,6 +49,15 @@ from service.workdays.notice import parse as parse_notice
 from service.workflows.catalogue import WORKFLOWS
 
 TOKENS_FILE = Path("instance/demo-tokens.json")
+
+
+def tokens_file(settings: Settings) -> Path:
+    """Where `demo` keeps the demo's tokens: one file per database, so a token shown is one
+    that database knows (instance/demo-tokens.json for the default SQLite file)."""
+    if settings.database_url == Settings.database_url:
+        return TOKENS_FILE
+    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    return TOKENS_FILE.with_name(f"demo-tokens-{digest}.json")
 
 
 class _OutFile(click.Path):
@@ -210,12 +222,13 @@ def demo(if_empty: bool, quiet: bool) -> None:
                 raise click.ClickException("the database has data already; demo loads only once")
             click.echo("database has data; demo not loaded again")
             if not quiet:
-                _print_tokens()
+                _print_tokens(tokens_file(settings))
             return
         people = demo_data.load(session)
         demo_examples.stage(session, box_secret=settings.box_secret)
-    TOKENS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    TOKENS_FILE.write_text(
+    saved = tokens_file(settings)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(
         json.dumps(
             [
                 {
@@ -231,10 +244,10 @@ def demo(if_empty: bool, quiet: bool) -> None:
         ),
         encoding="utf-8",
     )
-    os.chmod(TOKENS_FILE, 0o600)
+    os.chmod(saved, 0o600)
     click.echo("demo data loaded")
     if not quiet:
-        _print_tokens()
+        _print_tokens(saved)
 
 
 def _print_pages(sessions: Any, base: str) -> None:
@@ -247,11 +260,11 @@ def _print_pages(sessions: Any, base: str) -> None:
         click.echo(f"         公示 {base}/notice/{campaign}   complaints {base}/complaints/track")
 
 
-def _print_tokens() -> None:
-    if not TOKENS_FILE.exists():
+def _print_tokens(saved: Path) -> None:
+    if not saved.exists():
         return
-    people = json.loads(TOKENS_FILE.read_text(encoding="utf-8"))
-    click.echo(f"demo accounts (tokens saved in {TOKENS_FILE}):")
+    people = json.loads(saved.read_text(encoding="utf-8"))
+    click.echo(f"demo accounts (tokens saved in {saved}):")
     for p in people:
         click.echo(f"  {p['username']:<18} {p['role']:<10} {p['organization']:<16} {p['token']}")
 
@@ -314,6 +327,9 @@ def serve(host: str, port: int, worker: bool) -> None:
     settings = _settings()
     app = create_app(settings)
     base = f"http://{host}:{port}"
+    # bound before anything is announced: the address printed is one that answers
+    listener = _bound(host, port)
+    server = make_server(host, port, app, threaded=True, fd=listener.fileno())
     if worker:
         background = Worker(settings, app.extensions["grading.sessions"], base_url=base)
         threading.Thread(
@@ -324,11 +340,35 @@ def serve(host: str, port: int, worker: bool) -> None:
         f"  API docs: {base}/docs   spec: {base}/openapi.yaml"
     )
     _print_pages(app.extensions["grading.sessions"], settings.public_base_url or base)
-    _print_tokens()
-    if TOKENS_FILE.exists():
-        admin = json.loads(TOKENS_FILE.read_text(encoding="utf-8"))[0]["token"]
+    saved = tokens_file(settings)
+    _print_tokens(saved)
+    if saved.exists():
+        admin = json.loads(saved.read_text(encoding="utf-8"))[0]["token"]
         click.echo(f"\ntry:\n  curl -H 'Authorization: Bearer {admin}' {base}/api/v1/campaigns\n")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.server_close()
+        listener.close()
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or one line saying why not (werkzeug would print two
+    and exit on its own)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot serve on {host}:{port}: {exc.strerror or exc} "
+            f"(another server there? make run PORT={port + 1})"
+        ) from exc
+    return sock
 
 
 @cli.command(
@@ -450,6 +490,12 @@ def audit_witness(
     except witness.Refused as exc:
         click.echo(f"WITNESS REFUSES: {exc}", err=True)
         sys.exit(2)
+    except witness.CannotCheck as exc:  # nothing is known about the log: exit 1, not 2
+        click.echo(f"witness could not check: {exc}", err=True)
+        sys.exit(1)
+    except (OSError, ValueError) as exc:  # the network, the answer (URLError is an OSError)
+        click.echo(f"witness could not check: {witness.trouble(exc, url)}", err=True)
+        sys.exit(1)
     since = f" (extends {outcome.previous})" if outcome.previous is not None else " (first)"
     done = "cosigned" if outcome.cosigned else "already cosigned"
     click.echo(f"{done} the checkpoint of {outcome.size} events{since}")

@@ -341,6 +341,8 @@ class Settings:
     timezone: str = "Asia/Shanghai"  # where calendar dates are taken
     complaint_limit: int = 5  # complaints per client …
     complaint_window_seconds: int = 3600  # … per window
+    # through the page, each with a form opened there: a village office shares one address
+    complaint_page_limit: int = 30
     ballot_limit: int = 1000  # ballot form and submission requests per client …
     ballot_window_seconds: int = 600  # … per window (per worker process)
     ballot_box_secret: str | None = None  # wraps each ballot box's private key
@@ -424,6 +426,7 @@ class Settings:
             "timezone": _timezone(_raw("TIMEZONE") or cls.timezone),
             "complaint_limit": _int("COMPLAINT_LIMIT", 5),
             "complaint_window_seconds": _int("COMPLAINT_WINDOW_SECONDS", 3600),
+            "complaint_page_limit": _int("COMPLAINT_PAGE_LIMIT", cls.complaint_page_limit),
             "ballot_limit": _int("BALLOT_LIMIT", cls.ballot_limit),
             "ballot_window_seconds": _int("BALLOT_WINDOW_SECONDS", cls.ballot_window_seconds),
             "ballot_box_secret": _raw("BALLOT_BOX_SECRET") or None,

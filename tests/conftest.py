@@ -61,6 +61,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs the suite twice, on SQLite and PostgreSQL, side by side: a test that
+    reads no database (marked database_independent) runs once, in the SQLite half."""
+    if config.getoption("--db") != "postgresql":
+        return
+    kept = [item for item in items if item.get_closest_marker("database_independent") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database under test: {config.getoption('--db')}"
 

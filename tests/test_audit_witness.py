@@ -111,3 +111,24 @@ def test_a_full_audit_cosigns_an_intact_log_and_needs_the_whole_trail(
     whole = _cli(url, "audit", "witness", base, "--state", str(tmp_path), "--name", WITNESS,
                  "--token", root, "--full")  # fmt: skip
     assert whole.returncode == 0 and "cosigned the checkpoint of" in whole.stdout, whole.stderr
+
+
+def test_a_witness_that_cannot_look_says_why_in_one_line_and_never_calls_it_damage(
+    site: tuple[str, str], tmp_path: Path
+) -> None:
+    url, base = site
+    register(url, WITNESS, tmp_path / "w")
+
+    def attempt(target: str, *extra: str) -> tuple[int, str]:
+        args = ["audit", "witness", target, "--state", str(tmp_path / "w"), "--name", WITNESS]
+        done = _cli(url, *args, *extra)
+        return done.returncode, done.stderr
+
+    nowhere = attempt("http://127.0.0.1:1")  # nothing listens on port 1
+    assert nowhere[0] == 1 and nowhere[1].startswith("witness could not check: cannot reach")
+    bad_token = attempt(base, "--token", "gr_not-a-token", "--full")
+    assert bad_token[0] == 1 and "(401)" in bad_token[1]
+    no_token = attempt(base, "--full")
+    assert no_token[0] == 1 and "needs an inspector's token" in no_token[1]
+    for _, said in (nowhere, bad_token, no_token):
+        assert said.count("\n") == 1 and "Traceback" not in said and "DAMAGED" not in said

@@ -160,6 +160,27 @@ def test_cards_without_a_chinese_font_are_refused_in_words_not_printed_as_boxes(
     assert api.get(url.replace("pdf", "svg"), who="teller").status_code == 200
 
 
+def test_ballot_sessions_are_listed_per_campaign_grading_and_state_within_scope(
+    api: Api, evaluating: list[int]
+) -> None:
+    first = open_session(api, evaluating)
+    campaign = api.world.campaigns["open"].id
+    listed = api.get(f"/api/v1/ballot-sessions?campaign_id={campaign}", who="teller").get_json()
+    assert [s["id"] for s in listed["items"]] == [first["id"]]
+    assert listed["items"][0]["grading_ids"] == evaluating
+    mine = api.get(f"/api/v1/ballot-sessions?grading_id={evaluating[0]}", who="inspector")
+    assert [s["id"] for s in mine.get_json()["items"]] == [first["id"]]
+    closed = api.get("/api/v1/ballot-sessions?state=closed", who="teller").get_json()
+    assert closed["items"] == []
+    # another county's reviewer sees none of them
+    other = api.get(f"/api/v1/ballot-sessions?campaign_id={campaign}", who="reviewer_b")
+    assert other.status_code == 200 and other.get_json()["items"] == []
+    body = assert_problem(
+        api.get("/api/v1/ballot-sessions?state=sealed", who="teller"), 422, "validation-error"
+    )
+    assert "state" in body["errors"]
+
+
 def test_a_code_is_accepted_once(api: Api, evaluating: list[int]) -> None:
     code = codes_of(api, open_session(api, evaluating)["id"])[0]["code"]
     assert cast(api, code, levels(evaluating)).status_code == 201

@@ -204,6 +204,7 @@ def test_every_other_page_passes_the_accessibility_check(page: Page, path: str) 
     assert [e for e in page.console_errors() if not e.startswith(own_status)] == []
 
 
+@pytest.mark.database_independent
 def test_the_api_reference_loads_offline_and_lists_every_operation(
     page: Page, site: tuple[Flask, str]
 ) -> None:

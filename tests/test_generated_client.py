@@ -54,6 +54,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Module
             del sys.modules[name]
 
 
+@pytest.mark.database_independent
 def test_the_client_builds_without_warnings_for_json_operations(
     generated: tuple[ModuleType, str],
 ) -> None:

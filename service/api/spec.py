@@ -99,6 +99,7 @@ OPERATION_IDS = {
     "poor_status": "getPoorStatusReport",
     "progress": "getProgressReport",
     "list_tallies": "listBallotTallies",
+    "list_sessions": "listBallotSessions",
     "get_vetoes": "getVetoFlags",
     "put_vetoes": "putVetoFlags",
 }

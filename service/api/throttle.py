@@ -57,20 +57,22 @@ def throttle_ballots() -> None:
     )
 
 
-def throttle_complaints() -> None:
-    """One attempt to file a complaint by this client (the API's or the page's), counted in the
-    database so the limit holds across workers (service/publicity/ratelimit.py) — in a
-    transaction of its own, so an attempt that fails (unknown grading, invalid text, notice
-    over) counts as much as one that succeeds."""
+def throttle_complaints(*, page: bool = False) -> None:
+    """One attempt to file a complaint by this client, counted in the database so the limit
+    holds across workers (service/publicity/ratelimit.py) — in a transaction of its own, so an
+    attempt that fails (unknown grading, invalid text, notice over) counts as much as one that
+    succeeds. The page (`page`: each filing needs a form opened on it, filed once) has its own,
+    higher limit per network (COMPLAINT_PAGE_LIMIT): a village office files through one
+    address; the API keeps COMPLAINT_LIMIT."""
     settings = current_app.extensions["grading.settings"]
     own = current_app.extensions["grading.sessions"]()
     try:
         complaint_hit(
             own,
             secret=settings.secret_key,
-            scope="complaints",
+            scope="complaints-page" if page else "complaints",
             client=request.remote_addr or "unknown",
-            limit=settings.complaint_limit,
+            limit=settings.complaint_page_limit if page else settings.complaint_limit,
             window=settings.complaint_window_seconds,
             now=current_app.extensions["grading.clock"](),
         )

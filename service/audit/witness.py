@@ -35,6 +35,30 @@ class Refused(Exception):
     """The log is not one the witness may cosign: it went back, forked or is not signed."""
 
 
+class CannotCheck(Exception):
+    """The witness could not look (the service unreachable, no token, a token without the
+    scope, a witness not registered): nothing is known about the log — not damage."""
+
+
+def trouble(exc: BaseException, url: str) -> str:
+    """One line for what stopped the witness from checking."""
+    if isinstance(exc, urllib.error.HTTPError):
+        said = {
+            401: "the service refused the token (401): set WITNESS_TOKEN to an inspector's token",
+            403: "the token may not read the whole log (403): it must be an inspector's at "
+            "the root",
+            404: f"{url} answered 404: is this the grading service's address?",
+        }
+        return said.get(exc.code, f"{url} answered {exc.code} {exc.reason}")
+    if isinstance(exc, urllib.error.URLError):
+        return f"cannot reach {url}: {exc.reason}"
+    if isinstance(exc, TimeoutError):
+        return f"{url} did not answer within the timeout"
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        return f"{url} answered something that is not the grading service's JSON"
+    return f"{url}: {exc}"
+
+
 @dataclass(frozen=True)
 class Outcome:
     size: int
@@ -115,7 +139,7 @@ def audit_export(lines: Iterable[bytes], size: int, root: bytes) -> list[str]:
 
 def _full_audit(base_url: str, token: str | None, head: notes.Checkpoint) -> None:
     if not token:
-        raise Refused("a full audit needs an inspector's token (--token or WITNESS_TOKEN)")
+        raise CannotCheck("a full audit needs an inspector's token (--token or WITNESS_TOKEN)")
     url = f"{base_url}/api/v1/audit/events?format=ndjson"
     with urllib.request.urlopen(_request(url, token), timeout=300) as response:
         problems = audit_export(response, head.size, head.root)
@@ -202,7 +226,7 @@ def run(
                 if exc.code == 422
                 else ""
             )
-            raise Refused(
+            raise CannotCheck(
                 f"the log refused the cosignature: {exc.code} {exc.read()[:300]!r}{hint}"
             ) from exc
         cosigned = False

@@ -30,7 +30,7 @@ CODE_HELP = "票码是10位字母和数字，例如 7KQ2M-XB4RT；大小写、�
 RETRY_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
-@web.get("/b")
+@web.get("/b", strict_slashes=False)  # /b/ too: a typed address often ends with a slash
 def enter_code() -> Response:
     typed = request.args.get("code")
     if typed is None:

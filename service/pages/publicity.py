@@ -20,7 +20,7 @@ from service.api.routing import public_base
 from service.api.throttle import throttle_complaints
 from service.calendar import local_date
 from service.campaigns.models import Campaign
-from service.errors import NotFound, NotInPublicity
+from service.errors import NotFound, NotInPublicity, TooManyRequests
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.pages.web import known_id, page, settings, unit_of_work, web
@@ -33,7 +33,7 @@ TEXT_MAX, CONTACT_MAX = 2000, 200
 FORM_MAX_AGE = 24 * 3600  # a complaint form is filled in within a day
 
 
-@web.get("/notice")
+@web.get("/notice", strict_slashes=False)
 def notices() -> Response:
     with unit_of_work() as db:
         campaigns = db.scalars(
@@ -125,10 +125,11 @@ def _complaint_page(
     errors: dict[str, str] | None = None,
     text: str = "",
     contact: str = "",
+    status: int | None = None,
 ) -> Response:
     return page(
         "complaint_form.html",
-        422 if errors else 200,
+        status or (422 if errors else 200),
         private=True,
         heading="对公示结果提出意见",
         grading=grading,
@@ -140,7 +141,7 @@ def _complaint_page(
         contact=contact,
         text_max=TEXT_MAX,
         contact_max=CONTACT_MAX,
-        limit=settings().complaint_limit,
+        limit=settings().complaint_page_limit,
         window_minutes=settings().complaint_window_seconds // 60,
     )
 
@@ -175,7 +176,26 @@ def file_complaint() -> Response:
         if db.scalar(select(Complaint.id).where(Complaint.tracking_code == code)):
             return redirect(url_for("web.complaint_status", code=code), 303)  # sent twice
         db.commit()  # only reads so far: the attempt is counted in a transaction of its own
-        throttle_complaints()
+        try:
+            throttle_complaints(page=True)
+        except TooManyRequests as limited:
+            # the form again, with what was typed: the same form files it once the hour is over
+            wait = -(-int(limited.extra["retry_after"]) // 60)
+            reply = _complaint_page(
+                grading,
+                org,
+                label,
+                form["token"],
+                {
+                    "limit": f"这个网络提交的意见太多了，请约 {wait} 分钟后再点“提交意见”。"
+                    "您写的内容还在下面，不用重写。"
+                },
+                text,
+                contact,
+                429,
+            )
+            reply.headers["Retry-After"] = str(limited.extra["retry_after"])
+            return reply
         try:
             with db.begin_nested():
                 ops.file_complaint(db, grading.id, text, contact or None, tracking_code=code)

@@ -9,7 +9,15 @@ from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.duties import check_duty, config_of, require_duty, with_duty
 from service.api.records import write_record
-from service.api.routing import IDEMPOTENCY_KEY_RE, Ctx, Reply, operation, public_base
+from service.api.routing import (
+    IDEMPOTENCY_KEY_RE,
+    Ctx,
+    Page,
+    Reply,
+    operation,
+    paginate,
+    public_base,
+)
 from service.api.schemas.ballots import (
     AttendanceIn,
     BallotAccepted,
@@ -17,6 +25,8 @@ from service.api.schemas.ballots import (
     BallotIn,
     BallotSessionIn,
     BallotSessionOut,
+    BallotSessionPage,
+    BallotSessionQuery,
     BulletinBoardOut,
     CodesQuery,
     PaperTallyCorrection,
@@ -27,7 +37,7 @@ from service.api.schemas.ballots import (
     VoidIn,
 )
 from service.api.schemas.gradings import ApprovalOut
-from service.api.scope import scoped
+from service.api.scope import scoped, within
 from service.api.throttle import throttle_ballots
 from service.ballots import cards, sheets
 from service.ballots import operations as ops
@@ -157,6 +167,38 @@ def open_session(ctx: Ctx) -> Any:
         ctx.session, ctx.actor, campaign, gradings, ctx.body, box_secret=ctx.settings.box_secret
     )
     return Reply(_out(ctx, ballot), 201, {"Location": f"/api/v1/ballot-sessions/{ballot.id}"})
+
+
+@operation(
+    api,
+    "GET",
+    "/ballot-sessions",
+    summary="The ballot sessions you can see: per campaign, per grading, by state",
+    tag=TAG,
+    query=BallotSessionQuery,
+    responses={200: BallotSessionPage},
+    errors=(404, 422),
+    description="Oldest first, in the committees of your subtree (`within` narrows it). "
+    "`grading_id` finds the meetings that asked about one organization — its 测评会 and, "
+    "after rectification, its 满意度测评.",
+)
+def list_sessions(ctx: Ctx) -> Any:
+    query = (
+        select(BallotSession)
+        .join(Organization, Organization.id == BallotSession.organization_id)
+        .where(ctx.caller.visible_filter(Organization.path))
+    )
+    if "campaign_id" in ctx.query:
+        query = query.where(BallotSession.campaign_id == ctx.query["campaign_id"])
+    if "grading_id" in ctx.query:
+        asked = select(BallotSessionGrading.session_id).where(
+            BallotSessionGrading.grading_id == ctx.query["grading_id"]
+        )
+        query = query.where(BallotSession.id.in_(asked))
+    if "state" in ctx.query:
+        query = query.where(BallotSession.state == ctx.query["state"])
+    page = paginate(ctx, within(ctx, query, ctx.query), BallotSession.id)
+    return Page([_out(ctx, b) for b in page.items], page.next_cursor, page.total)
 
 
 @operation(

@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.api.schemas.common import Score, id_field, strict_int, text
+from service.api.schemas.common import (
+    PageQuery,
+    Score,
+    id_field,
+    query_id,
+    strict_int,
+    text,
+    total_field,
+)
+from service.workflows.states import BallotSessionState
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")
 
@@ -110,6 +119,19 @@ class BallotSessionOut(Schema):
     )
     void_reason = fields.String(allow_none=True)
     over_issue_reason = fields.String(allow_none=True, required=True)
+
+
+class BallotSessionPage(Schema):
+    items = fields.List(fields.Nested(BallotSessionOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+    total = total_field()
+
+
+class BallotSessionQuery(PageQuery):
+    campaign_id = query_id(metadata={"description": "the sessions of this campaign"})
+    grading_id = query_id(metadata={"description": "the sessions that asked about this grading"})
+    state = fields.String(validate=validate.OneOf([s.value for s in BallotSessionState]))
+    within = query_id(metadata={"description": "held by committees in this subtree"})
 
 
 class ScoreAnswerIn(Schema):
