@@ -122,3 +122,17 @@ def test_every_operation_says_what_it_does() -> None:
         if len(op.get("description", "")) < 20
     ]
     assert silent == []
+
+
+@pytest.mark.database_independent
+def test_every_operation_is_summarized_in_chinese_first_in_the_docs() -> None:
+    from service.api.summaries_zh import SUMMARIES_ZH
+
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    operations = [op for path in spec["paths"].values() for op in path.values()]
+    missing = [op["operationId"] for op in operations if op["operationId"] not in SUMMARIES_ZH]
+    assert missing == []
+    for op in operations:
+        chinese, _, english = op["summary"].partition(" — ")
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese) and english, op["operationId"]
+    assert set(SUMMARIES_ZH) == {op["operationId"] for op in operations}  # none left over

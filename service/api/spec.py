@@ -22,6 +22,7 @@ from service.api.descriptions import DESCRIPTIONS
 from service.api.problems import PROBLEM_TYPES
 from service.api.routing import REGISTRY, Operation
 from service.api.schemas.common import ProblemSchema
+from service.api.summaries_zh import SUMMARIES_ZH
 
 ERROR_TITLES = {
     400: "Malformed request (not UTF-8, not JSON)",
@@ -172,6 +173,12 @@ def _add_example(data: dict[str, Any]) -> None:
         answer["application/json"]["example"] = example["response"]
 
 
+def _summary(op: Any) -> str:
+    """中文 — English: both languages in /docs, Chinese first."""
+    chinese = SUMMARIES_ZH.get(operation_id(op.endpoint))
+    return f"{chinese} — {op.summary}" if chinese else str(op.summary)
+
+
 def operation_id(endpoint: str) -> str:
     if endpoint in OPERATION_IDS:
         return OPERATION_IDS[endpoint]
@@ -264,7 +271,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     _, path_params = _path(op.rule)
     data: dict[str, Any] = {
         "operationId": operation_id(op.endpoint),
-        "summary": op.summary,
+        "summary": _summary(op),
         "tags": [op.tag],
         "parameters": list(path_params),
         "responses": {},
