@@ -99,6 +99,8 @@ OPERATION_IDS = {
     "poor_list": "getPoorListReport",
     "poor_status": "getPoorStatusReport",
     "progress": "getProgressReport",
+    "movement_report": "getMovementReport",
+    "levels_over_years": "getOrganizationLevels",
     "list_tallies": "listBallotTallies",
     "list_sessions": "listBallotSessions",
     "get_vetoes": "getVetoFlags",

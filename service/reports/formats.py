@@ -97,6 +97,7 @@ KIND_LABELS = {
     "poor-list": "较差基层党组织名单",
     "poor-status": "较差基层党组织状况明细表",
     "progress": "工作进度表",
+    "movement": "进步情况表",
 }
 
 

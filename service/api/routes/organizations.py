@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from service.accounts.models import Role
@@ -32,6 +33,7 @@ from service.api.scope import scoped, within
 from service.organizations import importer
 from service.organizations import operations as ops
 from service.organizations.models import Organization, OrganizationMove
+from service.reports import movement
 
 TAG = "organizations"
 IMPORT_TYPES = ("text/csv", XLSX, "application/octet-stream", "multipart/form-data")
@@ -147,6 +149,31 @@ def list_moves(ctx: Ctx, org_id: int) -> Any:
         .order_by(OrganizationMove.id)
     ).all()
     return {"items": moves}
+
+
+class LevelsOverYears(Schema):
+    items = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "per campaign, oldest first: year, level and level_label where one "
+            "stands (provisional under publicity), movement from the one before"
+        },
+    )
+
+
+@operation(
+    api,
+    "GET",
+    "/organizations/<int:org_id>/levels",
+    summary="The organization's levels over the years, campaign by campaign, and each move",
+    tag=TAG,
+    responses={200: LevelsOverYears},
+    errors=(404,),
+)
+def levels_over_years(ctx: Ctx, org_id: int) -> Any:
+    org = scoped(ctx, Organization, org_id)[0]
+    return {"items": movement.levels_over_years(ctx.session, org)}
 
 
 @operation(

@@ -12,7 +12,7 @@ from service.api.scope import scoped
 from service.campaigns.models import Campaign
 from service.errors import NotFound
 from service.organizations.models import Organization
-from service.reports import formats, queries
+from service.reports import formats, movement, queries
 
 TAG = "reports"
 
@@ -254,3 +254,64 @@ def progress(ctx: Ctx, campaign_id: int) -> Any:
         return report
     header, rows = formats.progress_table(report)
     return _file(fmt, "progress", campaign, root, header, rows)
+
+
+class MovementOut(Schema):
+    campaign = fields.String(required=True)
+    previous_campaign = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "the committee's latest campaign of an earlier year"},
+    )
+    unit = fields.String(required=True)
+    items = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "per organization: previous_level, level, movement (up, same, down, "
+            "new, incomparable — the schemes differ) and movement_label (进步, 保持, 退步…)"
+        },
+    )
+    by_unit = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "per township: how many moved which way, none_went_down"},
+    )
+
+
+MOVEMENT_COLUMNS = [
+    ("unit", "单位"),
+    ("name", "党组织名称"),
+    ("previous_level", "上次等次"),
+    ("level", "本次等次"),
+    ("movement_label", "变化"),
+]
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/reports/movement",
+    summary="进步情况表: each organization's level last time and now, and per township how "
+    "many rose, stayed or fell",
+    tag=TAG,
+    query=ReportQuery,
+    responses={200: MovementOut},
+    errors=(404,),
+    spec_extra=SPEC,
+    description="Compared with the same committee's latest campaign of an earlier year (final "
+    "levels there; here final ones unless `provisional=true`). Levels of two different level "
+    "schemes are not compared (incomparable). The seeds' 在原有基础上都有新的进步: a township "
+    "where none_went_down.",
+)
+def movement_report(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
+    root = _root(ctx, campaign)
+    report = movement.movement(ctx.session, campaign, root, bool(ctx.query.get("provisional")))
+    fmt = chosen_format("csv", "xlsx")
+    if fmt == "json":
+        return report
+    rows = [[item.get(k) for k, _ in MOVEMENT_COLUMNS] for item in report["items"]]
+    header = [h for _, h in MOVEMENT_COLUMNS]
+    provisional = bool(ctx.query.get("provisional"))
+    return _file(fmt, "movement", campaign, root, header, rows, provisional)

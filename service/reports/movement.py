@@ -1,0 +1,148 @@
+"""Across years: each organization's levels over the campaigns, and the movement from the last
+campaign to this one — the seed documents' 在原有基础上都有新的进步, per organization and per
+township (a unit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from service.campaigns.models import Campaign
+from service.gradings.models import Grading
+from service.organizations.models import Organization
+from service.reports.queries import FINAL_STATES, PROVISIONAL_STATES
+from service.standards.models import LevelScheme
+
+MOVES = {"up": "进步", "same": "保持", "down": "退步", "new": "新评", "incomparable": "不可比"}
+
+
+def _ranks(session: Session, scheme_id: int) -> tuple[dict[str, int], dict[str, str]]:
+    """Each level's rank in its scheme (0: the best) and its label."""
+    scheme = session.get_one(LevelScheme, scheme_id)
+    return (
+        {lv.code: n for n, lv in enumerate(scheme.levels)},
+        {lv.code: lv.label for lv in scheme.levels},
+    )
+
+
+def previous_campaign(session: Session, campaign: Campaign) -> Campaign | None:
+    """The same committee's latest campaign of an earlier year."""
+    return session.scalars(
+        select(Campaign)
+        .where(
+            Campaign.organization_id == campaign.organization_id,
+            Campaign.year < campaign.year,
+        )
+        .order_by(Campaign.year.desc(), Campaign.id.desc())
+        .limit(1)
+    ).first()
+
+
+def move(before: str | None, after: str | None, same_scheme: bool, ranks: dict[str, int]) -> str:
+    if before is None:
+        return "new"
+    if after is None or not same_scheme:
+        return "incomparable"
+    if ranks[after] < ranks[before]:
+        return "up"
+    return "same" if ranks[after] == ranks[before] else "down"
+
+
+def movement(
+    session: Session, campaign: Campaign, root: Organization, provisional: bool
+) -> dict[str, Any]:
+    """Every organization graded in this campaign (its level standing) under `root`: its level
+    last time (the committee's previous campaign, final levels), this time, and the move; per
+    unit (the organization's parent), how many moved which way."""
+    states = PROVISIONAL_STATES if provisional else FINAL_STATES
+    before = previous_campaign(session, campaign)
+    ranks, labels = _ranks(session, campaign.level_scheme_id)
+    same_scheme = before is not None and before.level_scheme_id == campaign.level_scheme_id
+    old_labels = _ranks(session, before.level_scheme_id)[1] if before else {}
+    earlier = aliased(Grading)
+    parent = aliased(Organization)
+    query = (
+        select(parent.name, Organization.name, Grading.level, earlier.level)
+        .select_from(Grading)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .join(parent, parent.id == Organization.parent_id)
+        .outerjoin(
+            earlier,
+            (earlier.organization_id == Grading.organization_id)
+            & (earlier.campaign_id == (before.id if before else -1))
+            & earlier.state.in_(FINAL_STATES),
+        )
+        .where(
+            Grading.campaign_id == campaign.id,
+            Grading.state.in_(states),
+            Organization.path.startswith(root.path, autoescape=True),
+        )
+        .order_by(Organization.path)
+    )
+    items: list[dict[str, Any]] = []
+    units: dict[str, dict[str, Any]] = {}
+    for unit, name, level, last in session.execute(query):
+        moved = move(last, level, same_scheme, ranks)
+        items.append(
+            {
+                "unit": unit,
+                "name": name,
+                "previous_level": old_labels.get(last or "", None),
+                "level": labels.get(level or "", None),
+                "movement": moved,
+                "movement_label": MOVES[moved],
+            }
+        )
+        counts = units.setdefault(unit, {"unit": unit, **dict.fromkeys(MOVES, 0)})
+        counts[moved] += 1
+    for counts in units.values():
+        compared = counts["up"] + counts["same"] + counts["down"]
+        counts["compared"] = compared
+        # 在原有基础上都有新的进步: nobody went down, and the lowest level is left behind
+        counts["none_went_down"] = counts["down"] == 0
+    return {
+        "campaign": campaign.name,
+        "previous_campaign": before.name if before else None,
+        "unit": root.name,
+        "items": items,
+        "by_unit": list(units.values()),
+    }
+
+
+def levels_over_years(session: Session, organization: Organization) -> list[dict[str, Any]]:
+    """The organization's gradings, campaign by campaign (oldest first): the level where one
+    stands (under publicity it is provisional), and the move from the one before."""
+    rows = session.execute(
+        select(Campaign, Grading)
+        .join(Grading, Grading.campaign_id == Campaign.id)
+        .where(Grading.organization_id == organization.id)
+        .order_by(Campaign.year, Campaign.id)
+    ).all()
+    out: list[dict[str, Any]] = []
+    last: tuple[int, str] | None = None  # (scheme, level) of the last level that stood
+    for campaign, grading in rows:
+        ranks, labels = _ranks(session, campaign.level_scheme_id)
+        stands = grading.state in PROVISIONAL_STATES and grading.level is not None
+        level = grading.level if stands else None
+        moved = None
+        if level is not None:
+            same = last is not None and last[0] == campaign.level_scheme_id
+            moved = move(last[1] if last else None, level, same, ranks)
+            last = (campaign.level_scheme_id, level)
+        out.append(
+            {
+                "campaign_id": campaign.id,
+                "campaign": campaign.name,
+                "year": campaign.year,
+                "grading_id": grading.id,
+                "state": grading.state,
+                "level": level,
+                "level_label": labels.get(level or "", None),
+                "provisional": bool(level) and grading.state not in FINAL_STATES,
+                "movement": moved,
+                "movement_label": MOVES[moved] if moved else None,
+            }
+        )
+    return out
