@@ -37,6 +37,7 @@ from service.inspection.models import InspectionGroup
 from service.organizations.models import Domain, Organization, OrganizationMove
 from service.publicity.models import Complaint, RateLimitHit
 from service.records.models import RecordVersion
+from service.reporting.models import ReportSubmission
 from service.spotchecks.models import AccountabilityRecord, SpotCheck, SpotCheckItem
 from service.standards.models import Adjustment, Indicator, Level, LevelScheme, Standard, SubItem
 from service.workdays.models import CalendarDay, CalendarYear
@@ -84,6 +85,7 @@ __all__ = [
     "RateLimitHit",
     "RatingSource",
     "RecordVersion",
+    "ReportSubmission",
     "RoleGrant",
     "SealedBallot",
     "SpotCheck",

@@ -196,6 +196,13 @@ def test_real_requests_as_the_app_role_append_to_every_append_only_table(
         },
         201,
     )
+    send(  # the township's tables reported upward (上报), kept as sent
+        "POST",
+        f"/campaigns/{world.campaigns['open'].id}/report-submissions",
+        "reviewer",
+        {"organization_id": world.org("A1").id, "kind": "grading_tables", "signed_off_by": "书记"},
+        201,
+    )
     note = client.get("/api/v1/audit/checkpoints/latest").get_data(as_text=True)
     size = int(note.splitlines()[1])
     key = Ed25519PrivateKey.from_private_bytes(bytes(32))

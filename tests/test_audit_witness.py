@@ -14,6 +14,7 @@ from service.app import create_app
 from service.audit import log
 from service.config import Settings
 from tests.browser import served
+from tests.conftest import cli_in_process
 from tests.test_audit_cli import _cli
 from tests.test_audit_tamper import (  # noqa: F401 (fixtures)
     copy,
@@ -121,8 +122,8 @@ def test_a_witness_that_cannot_look_says_why_in_one_line_and_never_calls_it_dama
 
     def attempt(target: str, *extra: str) -> tuple[int, str]:
         args = ["audit", "witness", target, "--state", str(tmp_path / "w"), "--name", WITNESS]
-        done = _cli(url, *args, *extra)
-        return done.returncode, done.stderr
+        done = cli_in_process(url, *args, *extra)
+        return done.exit_code, done.stderr
 
     nowhere = attempt("http://127.0.0.1:1")  # nothing listens on port 1
     assert nowhere[0] == 1 and nowhere[1].startswith("witness could not check: cannot reach")

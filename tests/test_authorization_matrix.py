@@ -37,6 +37,7 @@ from service.organizations.models import Organization
 from service.publicity.models import Complaint
 from service.records import operations as records
 from service.rectification import pairing
+from service.reporting import operations as reporting
 from service.spotchecks import operations as spot_checks
 from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
 from service.workflows.complaint import COMPLAINT_WORKFLOW
@@ -615,6 +616,22 @@ def on_log(
     return Case(method, rule, target, expected)
 
 
+def _submission(w: World, db: Session) -> int:
+    """Township A1's tables submitted once."""
+    campaign = db.get_one(Campaign, w.campaigns["open"].id)
+    sent = reporting.submit(
+        db,
+        Actor.system("t"),
+        campaign,
+        db.get_one(Organization, w.org("A1").id),
+        "grading_tables",
+        "书记",
+        None,
+    )
+    db.commit()
+    return sent.id
+
+
 WITNESS_KEY = Ed25519PrivateKey.from_private_bytes(bytes(32))
 
 
@@ -900,6 +917,13 @@ CASES: list[Case] = [
         lambda s, w, db: (f"/organizations/{w.org(s.branch).id}/moves", None),
         ANY,
     ),
+    twin(
+        "GET",
+        "/organizations/<int:org_id>/levels",
+        lambda s, w, db: (f"/organizations/{w.org(s.branch).id}/levels", None),
+        ANY,
+    ),
+    anywhere("GET", "/ballot-sessions", ANY),
     twin(
         "POST",
         "/organizations",
@@ -1205,8 +1229,30 @@ CASES: list[Case] = [
     on_campaign("GET", "/rectification-items", ANY),
     *[
         on_campaign("GET", f"/reports/{kind}", ANY)
-        for kind in ("summary", "detail", "poor-list", "poor-status", "progress")
+        for kind in ("summary", "detail", "poor-list", "poor-status", "progress", "movement")
     ],
+    # reporting upward (上报): the township's people submit; whoever sees it reads
+    on_campaign("GET", "/report-submissions", ANY),
+    twin(
+        "POST",
+        "/campaigns/<int:campaign_id>/report-submissions",
+        lambda s, w, db: (
+            f"/campaigns/{w.campaigns[s.campaign].id}/report-submissions",
+            {
+                "organization_id": w.org(s.township).id,
+                "kind": "grading_tables",
+                "signed_off_by": "书记",
+                "reason": "首次上报",
+            },
+        ),
+        expect(403, admin=201, reviewer=201, secretary=404),
+    ),
+    Case(
+        "GET",
+        "/report-submissions/<int:submission_id>",
+        lambda w, db: (f"/report-submissions/{_submission(w, db)}", None),
+        expect(200, secretary=404),
+    ),
     # a grading through its lifecycle
     on_grading("GET", "", ANY),
     on_grading(

@@ -98,7 +98,9 @@ def test_a_persons_power_is_cut_to_the_portals_subtree(api: Api, db: Session) ->
     )
     assert inside.status_code == 200
     me = api.client.get("/api/v1/me", headers=as_person(token, "a1.cadre")).get_json()
-    assert me["grants"] == [{"role": "supervisor", "organization_id": township.id}]
+    assert me["grants"] == [
+        {"role": "supervisor", "role_label": "审批人", "organization_id": township.id}
+    ]
     homed_above = api.client.get("/api/v1/me", headers=as_person(token, "supervisor"))
     assert_problem(homed_above, 403, "forbidden")
 

@@ -27,6 +27,7 @@ from service.gradings.operations import GRADINGS
 from service.inspection.models import InspectionGroup
 from service.organizations.models import Organization, Place, Placed
 from service.publicity.models import Complaint
+from service.reporting.models import ReportSubmission
 from service.spotchecks.models import SpotCheck
 
 T = TypeVar("T")
@@ -55,6 +56,10 @@ _REACH: dict[type, tuple[str, tuple[tuple[Any, Any], ...]]] = {
     GrantRequest: (
         "grant request",
         ((Organization, Organization.id == GrantRequest.organization_id),),
+    ),
+    ReportSubmission: (
+        "report submission",
+        ((Organization, Organization.id == ReportSubmission.organization_id),),
     ),
 }
 

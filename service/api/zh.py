@@ -26,6 +26,7 @@ NOUNS = {
     "grading": "评定",
     "grant": "授权",
     "grant request": "授权申请",
+    "report submission": "上报记录",
     "inspection group": "检查组",
     "level scheme": "等次方案",
     "organization": "组织",
@@ -59,6 +60,7 @@ ACTIONS = {
     "recording the attendance": "登记到会人数",
     "revoking a role there": "在该组织撤销角色",
     "subscribing to events": "订阅事件",
+    "submitting a report": "上报报表",
 }
 
 # marshmallow's messages and the service's own, for a field.
@@ -92,6 +94,8 @@ MESSAGES = {
     "must be a number or a numeric string": "应为数字或数字字符串",
     "number too long": "数字过长",
     "required for this transition": "这一步须说明理由",
+    "required for a resubmission": "重新上报须说明理由",
+    "not a committee below the campaign's": "须是活动所属党委之下的党委",
     "required when rejecting": "驳回时须说明理由",
     "required for a correction": "更正时须说明理由",
     "required when the level differs from the computed one": "确定的等次与计算等次不同时须说明理由",

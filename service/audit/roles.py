@@ -16,6 +16,7 @@ APPEND_ONLY = (
     "accountability_records",
     "decision_meetings",
     "decision_meeting_results",
+    "report_submissions",
 )
 
 
@@ -30,12 +31,20 @@ def grants_sql(role: str) -> str:
     migration (service.migrate), so a table a release adds is usable at once. Until then a new
     table gives only SELECT and INSERT (the default privileges): append-only unless granted."""
     role = _checked(role)
-    append_only = ", ".join(APPEND_ONLY)
+    append_only = ", ".join(f"'{name}'" for name in APPEND_ONLY)
+    # the append-only tables the schema has at its revision (a database upgraded step by step
+    # has not made the newer ones yet)
     return f"""\
 GRANT USAGE ON SCHEMA public TO {role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
-REVOKE UPDATE, DELETE, TRUNCATE ON {append_only} FROM {role};
+DO $$ DECLARE name text; BEGIN
+  FOREACH name IN ARRAY ARRAY[{append_only}] LOOP
+    IF to_regclass('public.' || name) IS NOT NULL THEN
+      EXECUTE 'REVOKE UPDATE, DELETE, TRUNCATE ON ' || quote_ident(name) || ' FROM {role}';
+    END IF;
+  END LOOP;
+END $$;
 REVOKE ALL ON alembic_version FROM {role};
 GRANT SELECT ON alembic_version TO {role};
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT ON TABLES TO {role};

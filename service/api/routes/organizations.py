@@ -170,6 +170,9 @@ class LevelsOverYears(Schema):
     tag=TAG,
     responses={200: LevelsOverYears},
     errors=(404,),
+    description="Oldest first: the level where one stands (provisional while under publicity), "
+    "and the move from the one before — up, same, down, new, or incomparable when the level "
+    "schemes differ. The organization's standing record across years (工作档案).",
 )
 def levels_over_years(ctx: Ctx, org_id: int) -> Any:
     org = scoped(ctx, Organization, org_id)[0]
