@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 import threading
+import urllib.error
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ from service.events.worker import Worker
 from service.migrate import alembic_config
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
-from service.reports import formats, queries
+from service.reports import formats, movement, queries
 from service.workdays import operations as workdays
 from service.workdays.notice import parse as parse_notice
 from service.workflows.catalogue import WORKFLOWS
@@ -495,6 +496,8 @@ def audit_witness(
         sys.exit(1)
     except (OSError, ValueError) as exc:  # the network, the answer (URLError is an OSError)
         click.echo(f"witness could not check: {witness.trouble(exc, url)}", err=True)
+        if isinstance(exc, urllib.error.HTTPError):
+            exc.close()  # the answer's connection
         sys.exit(1)
     since = f" (extends {outcome.previous})" if outcome.previous is not None else " (first)"
     done = "cosigned" if outcome.cosigned else "already cosigned"
@@ -563,7 +566,8 @@ def db_app_role_sql(role: str) -> None:
     help="Write a report (summary, detail, poor-list, poor-status, progress) as csv, xlsx or json."
 )
 @click.argument(
-    "kind", type=click.Choice(["summary", "detail", "poor-list", "poor-status", "progress"])
+    "kind",
+    type=click.Choice(["summary", "detail", "poor-list", "poor-status", "progress", "movement"]),
 )
 @click.option("--campaign", "campaign_id", type=int, required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="xlsx")
@@ -589,6 +593,10 @@ def report(
         elif kind == "progress":
             data = queries.progress(session, campaign, root)
             header, rows = formats.progress_table(data)
+        elif kind == "movement":
+            data = movement.movement(session, campaign, root, provisional)
+            header = [h for _, h in http.MOVEMENT_COLUMNS]
+            rows = [[i.get(k) for k, _ in http.MOVEMENT_COLUMNS] for i in data["items"]]
         else:
             columns = {
                 "detail": queries.detail_columns(session, campaign),
