@@ -44,7 +44,7 @@ from service.events.worker import Worker
 from service.migrate import alembic_config
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
-from service.reports import formats, movement, queries
+from service.reports import formats, movement, problems, queries
 from service.workdays import operations as workdays
 from service.workdays.notice import parse as parse_notice
 from service.workflows.catalogue import WORKFLOWS
@@ -567,7 +567,9 @@ def db_app_role_sql(role: str) -> None:
 )
 @click.argument(
     "kind",
-    type=click.Choice(["summary", "detail", "poor-list", "poor-status", "progress", "movement"]),
+    type=click.Choice(
+        ["summary", "detail", "poor-list", "poor-status", "progress", "movement", "problems"]
+    ),
 )
 @click.option("--campaign", "campaign_id", type=int, required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="xlsx")
@@ -593,6 +595,10 @@ def report(
         elif kind == "progress":
             data = queries.progress(session, campaign, root)
             header, rows = formats.progress_table(data)
+        elif kind == "problems":
+            data = problems.classified(session, campaign, root)
+            header = [h for _, h in http.PROBLEM_COLUMNS]
+            rows = [[i[k] for k, _ in http.PROBLEM_COLUMNS] for i in data["categories"]]
         elif kind == "movement":
             data = movement.movement(session, campaign, root, provisional)
             header = [h for _, h in http.MOVEMENT_COLUMNS]

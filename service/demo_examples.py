@@ -105,6 +105,12 @@ def _to_evaluation(
             "method": "meeting",
             "date": calendar.today(),
             "problems": ["党员教育不够经常"],
+            "problem_categories": ["党建工作类"],
+            "areas": {
+                "setup": {"finding": "yes"},
+                "leadership": {"finding": "yes"},
+                "systems": {"finding": "partly", "note": "学习制度执行不严"},
+            },
             "suggestions": ["每月开展一次主题党日"],
         },
     )

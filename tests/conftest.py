@@ -61,12 +61,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# A test that asks for none of these (directly or through its fixtures) cannot reach the
+# database under test: it runs the same whatever --db says.
+DATABASE_FIXTURES = frozenset({"db_kind", "fresh_database_url", "pytestconfig"})
+
+
+def _reads_the_database(item: pytest.Item) -> bool:
+    if item.get_closest_marker("database_independent") is not None:
+        return False
+    return bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`make test` runs the suite twice, on SQLite and PostgreSQL, side by side: a test that
-    reads no database (marked database_independent) runs once, in the SQLite half."""
+    cannot reach the database under test (no database fixture, or marked
+    database_independent: it reads none) runs once, in the SQLite half."""
     if config.getoption("--db") != "postgresql":
         return
-    kept = [item for item in items if item.get_closest_marker("database_independent") is None]
+    kept = [item for item in items if _reads_the_database(item)]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept

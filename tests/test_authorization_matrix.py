@@ -1229,7 +1229,15 @@ CASES: list[Case] = [
     on_campaign("GET", "/rectification-items", ANY),
     *[
         on_campaign("GET", f"/reports/{kind}", ANY)
-        for kind in ("summary", "detail", "poor-list", "poor-status", "progress", "movement")
+        for kind in (
+            "summary",
+            "detail",
+            "poor-list",
+            "poor-status",
+            "progress",
+            "movement",
+            "problems",
+        )
     ],
     # reporting upward (上报): the township's people submit; whoever sees it reads
     on_campaign("GET", "/report-submissions", ANY),

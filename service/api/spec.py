@@ -100,6 +100,7 @@ OPERATION_IDS = {
     "poor_status": "getPoorStatusReport",
     "progress": "getProgressReport",
     "movement_report": "getMovementReport",
+    "problems_report": "getProblemsReport",
     "levels_over_years": "getOrganizationLevels",
     "list_tallies": "listBallotTallies",
     "list_sessions": "listBallotSessions",

@@ -144,6 +144,7 @@ SUMMARIES_ZH = {
     "reportOverview": "上报情况：谁已上报、谁逾期、上报后有何变化",
     "getSubmission": "查看一次上报及当时的报表",
     "getMovementReport": "进步情况表（与上次相比）",
+    "getProblemsReport": "问题分类统计（按类别、任务、期限）",
     "listAccountability": "追责台账",
     "holdAccountable": "追究责任",
     "listSpotChecks": "抽查列表",

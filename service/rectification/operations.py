@@ -30,6 +30,7 @@ from service.gradings.models import Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
 from service.standards.models import LevelScheme
+from service.survey import classification
 from service.workflows.rectification_item import RECTIFICATION_ITEM_WORKFLOW
 from service.workflows.states import GradingState, ItemStatus
 
@@ -95,6 +96,17 @@ def add_item(
             "no such survey finding",
             errors={"problem_ref": ["not a finding of this grading's survey"]},
         )
+    config = session.get_one(Campaign, grading.campaign_id).decision_config
+    for field, known in (
+        ("category", classification.categories(config)),
+        ("task", classification.tasks(config)),
+    ):
+        if body.get(field) and body[field] not in known:
+            raise ValidationFailed(
+                f"{field} {body[field]!r} is not one of the campaign's",
+                detail_zh=f"“{body[field]}”不在本活动的列表中（可选：{'、'.join(known)}）",
+                errors={field: [f"one of: {', '.join(known)}"]},
+            )
     held = len(records.latest_versions(session, grading.id, "rectification_item"))
     if held >= MAX_PLAN_ITEMS:
         raise PlanFull(f"the plan holds {held} items, the most one plan may hold")
@@ -212,6 +224,10 @@ def ledger(
                             "status",
                             "evidence",
                             "returned_reason",
+                            "category",
+                            "task",
+                            "term",
+                            "priority",
                         )
                     },
                     "overdue": overdue,

@@ -98,6 +98,7 @@ KIND_LABELS = {
     "poor-status": "较差基层党组织状况明细表",
     "progress": "工作进度表",
     "movement": "进步情况表",
+    "problems": "问题分类统计表",
 }
 
 

@@ -12,7 +12,7 @@ from service.api.scope import scoped
 from service.campaigns.models import Campaign
 from service.errors import NotFound
 from service.organizations.models import Organization
-from service.reports import formats, movement, queries
+from service.reports import formats, movement, problems, queries
 
 TAG = "reports"
 
@@ -315,3 +315,51 @@ def movement_report(ctx: Ctx, campaign_id: int) -> Any:
     header = [h for _, h in MOVEMENT_COLUMNS]
     provisional = bool(ctx.query.get("provisional"))
     return _file(fmt, "movement", campaign, root, header, rows, provisional)
+
+
+class ProblemsOut(Schema):
+    campaign = fields.String(required=True)
+    unit = fields.String(required=True)
+    categories = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "per category: survey_problems found, rectification_items, closed"
+        },
+    )
+    tasks = fields.List(fields.Dict(), required=True)
+    terms = fields.List(fields.Dict(), required=True)
+
+
+PROBLEM_COLUMNS = [
+    ("category", "问题类别"),
+    ("survey_problems", "调查摸底发现问题(个)"),
+    ("rectification_items", "整改项目(个)"),
+    ("closed", "已销号(个)"),
+]
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/reports/problems",
+    summary="问题分类统计: survey findings and rectification items by category, task and term",
+    tag=TAG,
+    query=ReportQuery,
+    responses={200: ProblemsOut},
+    errors=(404,),
+    spec_extra=SPEC,
+    description="Counted as the seeds count them (作风建设类、党建工作类…, or the campaign's "
+    "decision_config.problem_categories); rectification items also by task (抓书记、强班子…) "
+    "and term (近期 / 中长期). What nobody classified is counted as 未分类. CSV and xlsx give "
+    "the table by category.",
+)
+def problems_report(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
+    root = _root(ctx, campaign)
+    report = problems.classified(ctx.session, campaign, root)
+    fmt = chosen_format("csv", "xlsx")
+    if fmt == "json":
+        return report
+    rows = [[row[k] for k, _ in PROBLEM_COLUMNS] for row in report["categories"]]
+    return _file(fmt, "problems", campaign, root, [h for _, h in PROBLEM_COLUMNS], rows)

@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from service.api.schemas.common import Score, ScoreOut, strict_int, text
 from service.api.schemas.gradings import ApprovalOut
+from service.survey.classification import AREA_FINDINGS, SURVEY_AREAS
 from service.survey.operations import SURVEY_METHODS
 
 COUNT_NAMES = (
@@ -17,6 +18,15 @@ COUNT_NAMES = (
     "emails",
 )
 CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")
+
+
+class AreaIn(Schema):
+    finding = fields.String(
+        required=True,
+        validate=validate.OneOf(list(AREA_FINDINGS)),
+        metadata={"description": "yes 是, partly 部分, no 否"},
+    )
+    note = text(1000, allow_none=True)
 
 
 class SurveyEntryIn(Schema):
@@ -34,6 +44,23 @@ class SurveyEntryIn(Schema):
     )
     suggestions = fields.List(text(1000), validate=validate.Length(max=50))
     note = text(4000, allow_none=True)
+    problem_categories = fields.List(
+        text(40),
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "each problem's category, in order (作风建设类, 党建工作类 … or the "
+            "campaign's decision_config.problem_categories)"
+        },
+    )
+    areas = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(list(SURVEY_AREAS))),
+        values=fields.Nested(AreaIn),
+        metadata={
+            "description": "the five things a survey asks: setup 设置是否合理, leadership "
+            "领导班子是否健全, systems 组织制度是否完善, funding 经费保障是否落实, "
+            "role 作用发挥是否充分"
+        },
+    )
 
     @validates_schema(skip_on_field_errors=False)
     def _returned_not_above_issued(self, data: dict[str, object], **_: object) -> None:
@@ -50,6 +77,7 @@ class SurveyEntryCorrection(SurveyEntryIn):
 class LedgerItemOut(Schema):
     id = fields.String(required=True)
     text = fields.String(required=True)
+    category = fields.String(allow_none=True, metadata={"description": "a problem's category"})
 
 
 class SurveyEntryOut(Schema):
@@ -62,6 +90,7 @@ class SurveyEntryOut(Schema):
     problems = fields.List(fields.Nested(LedgerItemOut), required=True)
     suggestions = fields.List(fields.Nested(LedgerItemOut), required=True)
     note = fields.String(allow_none=True, required=True)
+    areas = fields.Dict(metadata={"description": "the five areas' findings"})
     created_by = fields.String(required=True)
     created_at = fields.DateTime(required=True)
     reason = fields.String(allow_none=True, required=True)

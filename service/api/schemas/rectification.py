@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from service.api.schemas.common import query_id
 from service.api.schemas.common import text as text_field
+from service.survey.classification import PRIORITIES, TERMS
 
 
 class HelpersIn(Schema):
@@ -24,6 +25,20 @@ class ItemIn(Schema):
     target = text_field(1000, required=True, metadata={"description": "quantified target"})
     deadline = fields.Date(required=True)
     responsible = text_field(100, required=True)
+    category = text_field(
+        40, allow_none=True, metadata={"description": "the problem's category (作风建设类 …)"}
+    )
+    task = text_field(
+        40,
+        allow_none=True,
+        metadata={"description": "the task it serves (抓书记、强班子 …; 一组织一策)"},
+    )
+    term = fields.String(
+        validate=validate.OneOf(list(TERMS)), metadata={"description": "near 近期, long 中长期"}
+    )
+    priority = fields.String(
+        validate=validate.OneOf(list(PRIORITIES)), metadata={"description": "urgent 紧迫, normal"}
+    )
 
 
 class StepIn(Schema):
@@ -45,6 +60,10 @@ class ItemOut(Schema):
     status = fields.String(required=True)
     evidence = fields.String(allow_none=True, required=True)
     returned_reason = fields.String(allow_none=True, required=True)
+    category = fields.String(allow_none=True)
+    task = fields.String(allow_none=True)
+    term = fields.String(allow_none=True)
+    priority = fields.String(allow_none=True)
     overdue = fields.Boolean(required=True)
     paired_with = fields.String(
         allow_none=True, required=True, metadata={"description": "先进帮后进: the partner"}
