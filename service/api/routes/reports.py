@@ -305,16 +305,36 @@ MOVEMENT_COLUMNS = [
     "where none_went_down.",
 )
 def movement_report(ctx: Ctx, campaign_id: int) -> Any:
+    return _one_table(
+        ctx,
+        campaign_id,
+        "movement",
+        lambda campaign, root, provisional: movement.movement(
+            ctx.session, campaign, root, provisional
+        ),
+        "items",
+        MOVEMENT_COLUMNS,
+    )
+
+
+def _one_table(
+    ctx: Ctx,
+    campaign_id: int,
+    kind: str,
+    build: Any,
+    table: str,
+    columns: list[tuple[str, str]],
+) -> Any:
+    """A report as JSON (all of it) or as a file of one of its tables."""
     campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
-    report = movement.movement(ctx.session, campaign, root, bool(ctx.query.get("provisional")))
+    provisional = bool(ctx.query.get("provisional"))
+    report = build(campaign, root, provisional)
     fmt = chosen_format("csv", "xlsx")
     if fmt == "json":
         return report
-    rows = [[item.get(k) for k, _ in MOVEMENT_COLUMNS] for item in report["items"]]
-    header = [h for _, h in MOVEMENT_COLUMNS]
-    provisional = bool(ctx.query.get("provisional"))
-    return _file(fmt, "movement", campaign, root, header, rows, provisional)
+    rows = [[row.get(k) for k, _ in columns] for row in report[table]]
+    return _file(fmt, kind, campaign, root, [h for _, h in columns], rows, provisional)
 
 
 class ProblemsOut(Schema):
@@ -355,11 +375,11 @@ PROBLEM_COLUMNS = [
     "the table by category.",
 )
 def problems_report(ctx: Ctx, campaign_id: int) -> Any:
-    campaign, _ = scoped(ctx, Campaign, campaign_id)
-    root = _root(ctx, campaign)
-    report = problems.classified(ctx.session, campaign, root)
-    fmt = chosen_format("csv", "xlsx")
-    if fmt == "json":
-        return report
-    rows = [[row[k] for k, _ in PROBLEM_COLUMNS] for row in report["categories"]]
-    return _file(fmt, "problems", campaign, root, [h for _, h in PROBLEM_COLUMNS], rows)
+    return _one_table(
+        ctx,
+        campaign_id,
+        "problems",
+        lambda campaign, root, _: problems.classified(ctx.session, campaign, root),
+        "categories",
+        PROBLEM_COLUMNS,
+    )
