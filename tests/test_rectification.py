@@ -164,3 +164,24 @@ def test_planning_happens_during_rectification(api: Api) -> None:
         409,
         "stage-not-open",
     )
+
+
+def test_an_approved_plan_is_public_to_party_members_and_the_masses(api: Api, db: Session) -> None:
+    """整改方案要向党员群众公开，接受监督: once approved, on a page anyone can open."""
+    grading_id = rectifying(db, api.world.gradings["A1-01"], level="good")
+    api.post(url(grading_id, "/items"), json=item(term="long"), who="secretary")
+    browser = api.client
+    hidden = browser.get(f"/plans/{grading_id}", headers={"Accept": "text/html"})
+    assert hidden.status_code == 404 and "没有找到" in hidden.get_data(as_text=True)
+    api.post(url(grading_id, "/plan/approve"), who="supervisor")
+    shown = browser.get(f"/plans/{grading_id}", headers={"Accept": "text/html"})
+    assert shown.status_code == 200 and shown.mimetype == "text/html"
+    page = shown.get_data(as_text=True)
+    assert "东村党支部整改方案" in page and "三会一课不规范（中长期）" in page
+    assert "每月固定主题党日" in page and "王建国" in page and "未开始" in page
+    assert "共 1 项，已销号 0 项" in page
+    campaign = api.world.campaigns["open"].id
+    listed = browser.get(f"/plans?campaign={campaign}", headers={"Accept": "text/html"})
+    assert f'href="/plans/{grading_id}"' in listed.get_data(as_text=True)
+    for bad in ("/plans/99999999", "/plans?campaign=abc", "/plans"):
+        assert browser.get(bad, headers={"Accept": "text/html"}).status_code == 404

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.pages import ballots, docs, publicity, web
+from service.pages import ballots, docs, plans, publicity, web
 
-PAGES = (ballots, docs, publicity)
+PAGES = (ballots, docs, plans, publicity)
 
 
 def install(app: Flask) -> None:
