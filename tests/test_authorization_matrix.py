@@ -836,6 +836,31 @@ def in_stage(state: str) -> Callable[[str], Callable[[World, Session], int]]:
     return lambda key: in_state(key, state)
 
 
+def rated_at(level: str) -> Callable[[str], Callable[[World, Session], int]]:
+    """The grading rated (its level standing) at `level`."""
+
+    def setup(key: str) -> Callable[[World, Session], int]:
+        def make(w: World, db: Session) -> int:
+            graded = db.get_one(Grading, w.gradings[key].id)
+            walk(graded, "rated")
+            graded.level = level
+            db.commit()
+            return graded.id
+
+        return make
+
+    return setup
+
+
+LIFE_MEETING = {
+    "held_on": "2026-12-01",
+    "chaired_by": "书记",
+    "attendees": ["书记", "党员甲"],
+    "lessons": "l",
+}
+MEASURES = {"measures": [{"kind": "work_team", "taken_on": "2026-12-01", "description": "d"}]}
+
+
 def recorded(record_type: str) -> Callable[[str], Callable[[World, Session], int]]:
     return lambda key: with_record(key, record_type)
 
@@ -1431,6 +1456,39 @@ CASES: list[Case] = [
     step_case("submit", "in_progress", "secretary"),
     step_case("close", "submitted", "reviewer"),
     step_case("return", "submitted", "reviewer"),
+    # once a level stands: the branch's records, and the superior's
+    on_grading(
+        "PUT",
+        "/life-meeting",
+        expect(403, secretary=200),
+        setup=rated_at("good"),
+        body=LIFE_MEETING,
+    ),
+    on_grading("GET", "/life-meeting", ANY, setup=recorded("life_meeting")),
+    on_grading(
+        "PUT",
+        "/self-check-report",
+        expect(403, secretary=200),
+        setup=in_stage("re_review"),
+        body={"written_on": "2026-12-01", "report": "r"},
+    ),
+    on_grading("GET", "/self-check-report", ANY, setup=recorded("self_check_report")),
+    on_grading(
+        "PUT",
+        "/weak-measures",
+        expect(403, reviewer=200),
+        setup=rated_at("poor"),
+        body=MEASURES,
+    ),
+    on_grading("GET", "/weak-measures", ANY, setup=recorded("weak_measures")),
+    on_grading(
+        "PUT",
+        "/exemplary",
+        expect(403, reviewer=200),
+        setup=rated_at("good"),
+        body={"experience": "e"},
+    ),
+    on_grading("GET", "/exemplary", ANY, setup=recorded("exemplary")),
     on_grading("GET", "/promotion", ANY),
     on_grading(
         "PUT",

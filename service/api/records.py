@@ -112,6 +112,9 @@ def stage_record(
             query=VersionQuery,
             responses={200: out},
             errors=(404, 422),
+            description=f"The current version, or ?version=N as it was written. {description}"
+            if description
+            else None,
         )(read)
 
     def replace(ctx: Ctx, grading_id: int) -> Any:

@@ -59,7 +59,12 @@ GRADING_STATES: tuple[StateSpec, ...] = (
     StateSpec(
         G.COMPLAINT_REVIEW, "投诉复核", phase=Phase.PUBLICITY, level_stands=True, noticed=True
     ),
-    StateSpec(G.RATED, "定级", level_stands=True),
+    StateSpec(
+        G.RATED,
+        "定级",
+        records=("life_meeting", "weak_measures", "exemplary"),
+        level_stands=True,
+    ),
     StateSpec(
         G.RECTIFICATION,
         "整改",
@@ -75,7 +80,13 @@ GRADING_STATES: tuple[StateSpec, ...] = (
         ),
         level_stands=True,
     ),
-    StateSpec(G.RE_REVIEW, "回头看", phase=Phase.RE_REVIEW, level_stands=True),
+    StateSpec(
+        G.RE_REVIEW,
+        "回头看",
+        phase=Phase.RE_REVIEW,
+        records=("self_check_report",),
+        level_stands=True,
+    ),
     StateSpec(
         G.PROMOTION,
         "晋位升级",
@@ -120,6 +131,10 @@ RECORD_LABELS: dict[str, str] = {
     "inspection_visit": "指导检查",
     "promotion_acceptance": "晋位升级验收",
     "promotion_decision": "晋位决定",
+    "life_meeting": "组织生活会",
+    "weak_measures": "较差组织处置措施",
+    "exemplary": "典型经验",
+    "self_check_report": "自查报告",
 }
 PHASE_LABELS: dict[str, str] = {p: GRADING_STATE_LABELS[p] for p in Phase}
 

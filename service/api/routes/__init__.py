@@ -2,6 +2,7 @@
 
 from service.api.routes import (
     accounts,
+    after_grading,
     audit,
     ballots,
     calendar,
@@ -24,6 +25,7 @@ from service.api.routes import (
 
 __all__ = [
     "accounts",
+    "after_grading",
     "audit",
     "ballots",
     "calendar",

@@ -1,0 +1,147 @@
+"""Records the seed documents ask for once a level stands (issue 36): 定级后召开组织生活会; 回头看的
+自查报告 — before and during 整改; 对较差党组织调整班子、移送纪检司法机关、派驻工作组、选派第一书记;
+总结宣传先进党组织的典型经验."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from service.gradings.models import Grading
+from tests.conftest import Api, assert_problem
+from tests.grading_helpers import walk
+
+
+def at(db: Session, api: Api, state: str, level: str) -> int:
+    grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
+    walk(grading, state)
+    grading.level = level
+    db.commit()
+    return grading.id
+
+
+def path(grading: int, tail: str) -> str:
+    return f"/api/v1/gradings/{grading}/{tail}"
+
+
+MEETING = {
+    "held_on": "2026-12-05",
+    "chaired_by": "王建国",
+    "attendees": ["王建国", "李秀英", "张志强"],
+    "problems_found": ["三会一课记录不全"],
+    "lessons": "定级结果反映出组织生活不规范，今后每月固定主题党日",
+}
+
+
+def test_the_branch_holds_its_organization_life_meeting_on_its_level(api: Api, db: Session) -> None:
+    grading = at(db, api, "rated", "average")
+    written = api.put(path(grading, "life-meeting"), json=MEETING, who="secretary")
+    assert written.status_code == 200, written.get_json()
+    read = api.get(path(grading, "life-meeting"), who="inspector").get_json()
+    assert read["data"]["lessons"].startswith("定级结果") and read["version"] == 1
+    corrected = api.put(path(grading, "life-meeting"), json=MEETING, who="secretary")
+    assert_problem(corrected, 422, "validation-error")  # a correction says why
+    again = api.put(
+        path(grading, "life-meeting"), json={**MEETING, "reason": "补记参会人"}, who="secretary"
+    )
+    assert again.status_code == 200 and again.get_json()["version"] == 2
+
+
+def test_no_organization_life_meeting_is_recorded_before_the_level_stands(
+    api: Api, db: Session
+) -> None:
+    grading = at(db, api, "publicity", "average")
+    body = assert_problem(
+        api.put(
+            path(grading, "life-meeting"),
+            json=MEETING,
+            who="secretary",
+            headers={"Accept-Language": "zh-CN"},
+        ),
+        409,
+        "stage-not-open",
+    )
+    assert body["detail"].startswith("组织生活会须在评定处于") and "公示" in body["detail"]
+
+
+def test_the_self_check_report_comes_before_and_during_rectification(api: Api, db: Session) -> None:
+    grading = at(db, api, "rectification", "poor")
+    report = {
+        "written_on": "2026-12-06",
+        "report": "对照七项标准逐项自查",
+        "findings": ["制度执行不严"],
+    }
+    assert (
+        api.put(path(grading, "self-check-report"), json=report, who="secretary").status_code == 200
+    )
+    kept = api.get(path(grading, "self-check-report"), who="inspector").get_json()
+    assert kept["data"]["findings"] == ["制度执行不严"]
+    closed = at(db, api, "closed", "good")
+    assert_problem(
+        api.put(path(closed, "self-check-report"), json=report, who="secretary"),
+        409,
+        "stage-not-open",
+    )
+
+
+def test_measures_for_a_weak_organization_are_the_superiors_and_only_for_the_lowest_level(
+    api: Api, db: Session
+) -> None:
+    grading = at(db, api, "rated", "poor")
+    measures = {
+        "measures": [
+            {"kind": "adjust_leadership", "taken_on": "2026-12-03", "description": "调整支部书记"},
+            {
+                "kind": "first_secretary",
+                "taken_on": "2026-12-04",
+                "description": "选派第一书记赵强",
+            },
+        ]
+    }
+    assert_problem(
+        api.put(path(grading, "weak-measures"), json=measures, who="secretary"), 403, "forbidden"
+    )
+    done = api.put(path(grading, "weak-measures"), json=measures, who="reviewer")
+    assert done.status_code == 200
+    assert [m["kind"] for m in done.get_json()["data"]["measures"]] == [
+        "adjust_leadership",
+        "first_secretary",
+    ]
+    kept = api.get(path(grading, "weak-measures"), who="inspector").get_json()
+    assert kept["created_by"] == "reviewer"
+    fine = at(db, api, "rated", "good")
+    refused = assert_problem(
+        api.put(path(fine, "weak-measures"), json=measures, who="reviewer"),
+        422,
+        "validation-error",
+    )
+    assert refused["errors"] == {"measures": ["only for the lowest level"]}
+    assert_problem(
+        api.put(
+            path(grading, "weak-measures"),
+            json={"measures": [{"kind": "praise", "taken_on": "2026-12-03", "description": "x"}]},
+            who="reviewer",
+        ),
+        422,
+        "validation-error",
+    )
+
+
+def test_an_exemplary_organizations_experience_is_kept_to_publicize(api: Api, db: Session) -> None:
+    grading = at(db, api, "rated", "good")
+    experience = {
+        "experience": "“党员联系户”制度：每名党员联系5户群众",
+        "publicized_on": "2026-12-06",
+        "channels": "县委组织部简报第12期",
+    }
+    done = api.put(path(grading, "exemplary"), json=experience, who="reviewer")
+    assert done.status_code == 200 and done.get_json()["data"]["channels"].startswith("县委")
+    kept = api.get(path(grading, "exemplary"), who="inspector").get_json()
+    assert kept["data"]["experience"].startswith("“党员联系户”")
+    weak = at(db, api, "rated", "poor")
+    assert_problem(
+        api.put(path(weak, "exemplary"), json=experience, who="reviewer"),
+        422,
+        "validation-error",
+    )
+    history = api.get(f"/api/v1/gradings/{grading}/history", who="inspector").get_json()
+    assert any("exemplary" in str(event) for event in history["items"])
