@@ -145,3 +145,37 @@ def test_an_exemplary_organizations_experience_is_kept_to_publicize(api: Api, db
     )
     history = api.get(f"/api/v1/gradings/{grading}/history", who="inspector").get_json()
     assert any("exemplary" in str(event) for event in history["items"])
+
+
+def test_one_organization_one_strategy_task_by_task(api: Api, db: Session) -> None:
+    """一组织一策: 围绕“抓书记、强班子…”等任务，分类指导."""
+    grading = at(db, api, "rectification", "poor")
+    strategy = {
+        "tasks": [
+            {
+                "task": "抓书记、强班子",
+                "goal": "配强支部书记",
+                "measures": ["选派第一书记", "每季度培训一次"],
+                "term": "near",
+            },
+            {"task": "抓保障、增投入", "goal": "活动经费列入预算", "measures": ["申请专项经费"]},
+        ]
+    }
+    assert_problem(
+        api.put(path(grading, "strategy"), json=strategy, who="secretary"), 403, "forbidden"
+    )
+    done = api.put(path(grading, "strategy"), json=strategy, who="reviewer")
+    assert done.status_code == 200, done.get_json()
+    kept = api.get(path(grading, "strategy"), who="inspector").get_json()
+    assert [t["task"] for t in kept["data"]["tasks"]] == ["抓书记、强班子", "抓保障、增投入"]
+    wrong = {"tasks": [{"task": "发财致富", "goal": "g", "measures": ["m"]}]}
+    refused = assert_problem(
+        api.put(path(grading, "strategy"), json={**wrong, "reason": "r"}, who="reviewer"),
+        422,
+        "validation-error",
+    )
+    assert list(refused["errors"]) == ["tasks"]
+    rated = at(db, api, "rated", "poor")
+    assert_problem(
+        api.put(path(rated, "strategy"), json=strategy, who="reviewer"), 409, "stage-not-open"
+    )

@@ -1489,6 +1489,14 @@ CASES: list[Case] = [
         body={"experience": "e"},
     ),
     on_grading("GET", "/exemplary", ANY, setup=recorded("exemplary")),
+    on_grading(
+        "PUT",
+        "/strategy",
+        expect(403, reviewer=200),
+        setup=in_stage("rectification"),
+        body={"tasks": [{"task": "抓书记、强班子", "goal": "g", "measures": ["m"]}]},
+    ),
+    on_grading("GET", "/strategy", ANY, setup=recorded("strategy")),
     on_grading("GET", "/promotion", ANY),
     on_grading(
         "PUT",

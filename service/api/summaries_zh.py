@@ -147,6 +147,8 @@ SUMMARIES_ZH = {
     "putWeakMeasures": "录入对较差组织的处置措施",
     "getWeakMeasures": "查看对较差组织的处置措施",
     "putExemplary": "录入先进组织的典型经验",
+    "putStrategy": "制定一组织一策（按任务）",
+    "getStrategy": "查看一组织一策",
     "getExemplary": "查看先进组织的典型经验",
     "submitReport": "上报报表（签发人签发）",
     "reportOverview": "上报情况：谁已上报、谁逾期、上报后有何变化",

@@ -19,6 +19,7 @@ from service.gradings.models import Approval, Grading
 from service.records import operations as records
 from service.records.models import RecordVersion
 from service.standards.models import LevelScheme
+from service.survey import classification
 from service.workflows.states import GRADING_STATE_LABELS, LEVEL_STANDS, UNDER_PUBLICITY
 
 MEASURES = {
@@ -83,6 +84,23 @@ def weak_measures(
             errors={"measures": ["only for the lowest level"]},
         )
     return _write(session, actor, grading, "weak_measures", body)
+
+
+def strategy(
+    session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
+) -> RecordVersion | Approval:
+    """一组织一策: the superior's plan for this organization, task by task (抓书记、强班子…)."""
+    _in(grading, ("rectification", "re_review"), "the strategy", "一组织一策")
+    campaign = session.get_one(Campaign, grading.campaign_id)
+    known = classification.tasks(campaign.decision_config)
+    unknown = sorted({t["task"] for t in body["tasks"]} - set(known))
+    if unknown:
+        raise ValidationFailed(
+            f"tasks not of the campaign: {', '.join(unknown)}",
+            detail_zh=f"不是本活动的任务：{'、'.join(unknown)}（可选：{'、'.join(known)}）",
+            errors={"tasks": [f"each task one of: {', '.join(known)}"]},
+        )
+    return _write(session, actor, grading, "strategy", body)
 
 
 def exemplary(

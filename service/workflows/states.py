@@ -77,6 +77,7 @@ GRADING_STATES: tuple[StateSpec, ...] = (
             "pairing_activity",
             "rectification_acceptance",
             "inspection_visit",
+            "strategy",
         ),
         level_stands=True,
     ),
@@ -135,6 +136,7 @@ RECORD_LABELS: dict[str, str] = {
     "weak_measures": "较差组织处置措施",
     "exemplary": "典型经验",
     "self_check_report": "自查报告",
+    "strategy": "一组织一策",
 }
 PHASE_LABELS: dict[str, str] = {p: GRADING_STATE_LABELS[p] for p in Phase}
 

@@ -64,6 +64,23 @@ class WeakMeasuresIn(Schema):
     reason = text(2000, allow_none=True, metadata={"description": "required to correct"})
 
 
+class StrategyTaskIn(Schema):
+    task = text(40, required=True, metadata={"description": "抓书记、强班子 … (the campaign's)"})
+    goal = text(1000, required=True)
+    measures = fields.List(text(1000), required=True, validate=validate.Length(min=1, max=20))
+    term = fields.String(
+        validate=validate.OneOf(["near", "long"]),
+        metadata={"description": "near 近期, long 中长期"},
+    )
+
+
+class StrategyIn(Schema):
+    tasks = fields.List(
+        fields.Nested(StrategyTaskIn), required=True, validate=validate.Length(min=1, max=12)
+    )
+    reason = text(2000, allow_none=True, metadata={"description": "required to correct"})
+
+
 class ExemplaryIn(Schema):
     experience = text(8000, required=True, metadata={"description": "典型经验"})
     publicized_on = fields.Date(allow_none=True, metadata={"description": "宣传推广的日期"})
@@ -130,6 +147,19 @@ for path, record_type, body, role, doing, write, put, get, description in (
         ("get_weak_measures", "Measures taken for a 较差 organization"),
         "Only for an organization at the lowest level, once it stands: 调整班子, 移送纪检司法机关, "
         "工作组进驻, 选派第一书记 — each with its date and what was done. A reviewer above it.",
+    ),
+    (
+        "strategy",
+        "strategy",
+        StrategyIn,
+        Role.REVIEWER,
+        "setting the organization's strategy",
+        ops.strategy,
+        ("put_strategy", "一组织一策: the superior's plan for this organization, task by task"),
+        ("get_strategy", "一组织一策 for this organization"),
+        "分类指导 as the seeds ask: for each task (抓书记、强班子, 抓发展、明思路 … or the "
+        "campaign's decision_config.rectification_tasks) a goal, measures and a term (近期 / "
+        "中长期), during rectification or 回头看. A reviewer above it.",
     ),
     (
         "exemplary",
