@@ -296,6 +296,17 @@ def test_the_groups_people_record_their_visits(
     assert_problem(
         api.post(url, json={**visit, "purpose": "参观"}, who="inspector"), 422, "validation-error"
     )
+    # the seeds' 指导组 guides the branch while it is graded too
+    guided = api.post(
+        f"/api/v1/gradings/{early}/inspection/visits",
+        json={**visit, "purpose": "调查摸底", "notes": "指导调查摸底"},
+        who="inspector",
+    )
+    assert guided.status_code == 201, guided.get_json()
+    assert guided.get_json()["visits"][0]["purpose"] == "调查摸底"
+    noticed = db.get_one(Grading, early)
+    walk(noticed, "publicity")
+    db.commit()
     assert_problem(
         api.post(f"/api/v1/gradings/{early}/inspection/visits", json=visit, who="inspector"),
         409,

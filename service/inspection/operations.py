@@ -29,7 +29,20 @@ STAGES: dict[str, tuple[GradingState, str]] = {
     "rectification": (GradingState.RECTIFICATION, "rectification_acceptance"),
     "promotion": (GradingState.PROMOTION, "promotion_acceptance"),
 }
-VISIT_STATES = (GradingState.RECTIFICATION, GradingState.RE_REVIEW, GradingState.PROMOTION)
+# The seeds' 指导组 guides each branch during grading too (每个支部安排了指导组进行指导，就
+# 调查摸底、分类定级作了全面的安排部署), and checks rectification, 回头看 and promotion after.
+GRADING_VISIT_STATES = (
+    GradingState.SURVEY,
+    GradingState.SELF_RATING,
+    GradingState.EVALUATION,
+    GradingState.SUPERIOR_REVIEW,
+)
+VISIT_STATES = (
+    *GRADING_VISIT_STATES,
+    GradingState.RECTIFICATION,
+    GradingState.RE_REVIEW,
+    GradingState.PROMOTION,
+)
 ACCEPTED = "accepted"
 
 
@@ -255,8 +268,9 @@ def add_visit(
     """A visit of the group (检查督导): its date, what it looked at, who went, what it found."""
     if grading.state not in VISIT_STATES:
         raise StageNotOpen(
-            f"the grading is in {grading.state}; the group visits during rectification, "
-            "回头看 and promotion",
+            f"the grading is in {grading.state}; the group visits while the organization is "
+            "graded (survey to the superior's review), during rectification, 回头看 and "
+            "promotion",
             state=grading.state,
         )
     group = _require_people(group_of(session, grading), actor, leader_only=False)

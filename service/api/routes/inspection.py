@@ -154,8 +154,10 @@ def put_acceptance(ctx: Ctx, grading_id: int, stage: str) -> Any:
     body=VisitIn,
     responses={201: InspectionOut},
     errors=(403, 404, 409, 422),
-    description="The group's leader or a member (an inspector), during rectification, 回头看 "
-    "or promotion: the date, what was checked, who went, what was found.",
+    description="The group's leader or a member (an inspector): while the organization is "
+    "graded (指导组: 调查摸底, 分类定级 — survey to the superior's review) and during "
+    "rectification, 回头看 or promotion (检查督导): the date, what was checked, who went, what "
+    "was found. Not under publicity or once closed.",
 )
 def add_inspection_visit(ctx: Ctx, grading_id: int) -> Any:
     grading, org = scoped(ctx, Grading, grading_id)

@@ -86,7 +86,7 @@ class VisitIn(Schema):
     visited_on = fields.Date(required=True)
     purpose = fields.String(
         required=True,
-        validate=validate.OneOf(["整改提高", "回头看", "晋位升级"]),
+        validate=validate.OneOf(["调查摸底", "分类定级", "整改提高", "回头看", "晋位升级"]),
         metadata={"description": "what the visit checked"},
     )
     notes = text(4000, required=True, metadata={"description": "what it found, what it asked"})
