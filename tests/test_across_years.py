@@ -131,3 +131,49 @@ def test_the_movement_report_is_read_within_scope_only(api: Api, db: Session) ->
     )
     own = api.get(f"/api/v1/campaigns/{campaign}/reports/movement", who="secretary").get_json()
     assert [i["name"] for i in own["items"]] == ["东村党支部"]
+
+
+def test_an_organizations_standing_record_carries_findings_and_rectification_across_years(
+    api: Api, db: Session
+) -> None:
+    """一个组织的工作档案: each campaign's findings, its rectification, its lessons."""
+    org = api.world.org("A1-01").id
+    last_year = api.world.gradings["A1-01"].id
+    api.post(
+        f"/api/v1/gradings/{last_year}/survey-entries",
+        json={
+            "method": "meeting",
+            "date": "2025-03-01",
+            "problems": ["党员结构老化"],
+            "problem_categories": ["党建工作类"],
+        },
+        who="reviewer",
+    )
+    grading = db.get_one(Grading, last_year)
+    walk(grading, "rectification")
+    grading.level = "poor"
+    db.commit()
+    item = {
+        "problem": "党员结构老化",
+        "cause": "发展党员少",
+        "measure": "每年发展2名青年党员",
+        "target": "45岁以下党员占三成",
+        "deadline": "2025-12-31",
+        "responsible": "王建国",
+        "category": "党建工作类",
+    }
+    added = api.post(
+        f"/api/v1/gradings/{last_year}/rectification/items", json=item, who="secretary"
+    )
+    assert added.status_code == 201, added.get_json()
+    two_years(db, api, {}, {"A1-01": ("rated", "average")})
+    kept = api.get(f"/api/v1/organizations/{org}/dossier", who="reviewer").get_json()["items"]
+    assert [y["year"] for y in kept] == [2025, 2026]
+    assert kept[0]["survey_problems"] == [
+        {"id": "E1-P1", "text": "党员结构老化", "category": "党建工作类"}
+    ]
+    assert kept[0]["rectification_items"][0]["measure"] == "每年发展2名青年党员"
+    assert kept[1]["level_label"] == "一般" and kept[1]["rectification_items"] == []
+    assert_problem(
+        api.get(f"/api/v1/organizations/{org}/dossier", who="reviewer_b"), 404, "not-found"
+    )

@@ -948,6 +948,12 @@ CASES: list[Case] = [
         lambda s, w, db: (f"/organizations/{w.org(s.branch).id}/levels", None),
         ANY,
     ),
+    twin(
+        "GET",
+        "/organizations/<int:org_id>/dossier",
+        lambda s, w, db: (f"/organizations/{w.org(s.branch).id}/dossier", None),
+        ANY,
+    ),
     anywhere("GET", "/ballot-sessions", ANY),
     twin(
         "POST",

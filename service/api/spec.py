@@ -102,6 +102,7 @@ OPERATION_IDS = {
     "movement_report": "getMovementReport",
     "problems_report": "getProblemsReport",
     "levels_over_years": "getOrganizationLevels",
+    "dossier": "getOrganizationDossier",
     "list_tallies": "listBallotTallies",
     "list_sessions": "listBallotSessions",
     "get_vetoes": "getVetoFlags",

@@ -112,6 +112,7 @@ SUMMARIES_ZH = {
     "patchOrganization": "修改、调整隶属、合并或撤销组织",
     "listOrganizationMoves": "组织隶属调整记录",
     "getOrganizationLevels": "历年等次及变化",
+    "getOrganizationDossier": "组织的工作档案（历年调查、问题、整改）",
     "importOrganizations": "批量导入组织（xlsx 或 CSV）",
     "getPromotion": "晋位升级情况",
     "decidePromotion": "晋位升级决定",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from service.campaigns.models import Campaign
 from service.gradings.models import Grading
 from service.organizations.models import Organization
+from service.records import operations as records
 from service.reports.queries import FINAL_STATES, PROVISIONAL_STATES
 from service.standards.models import LevelScheme
 
@@ -143,6 +144,37 @@ def levels_over_years(session: Session, organization: Organization) -> list[dict
                 "provisional": bool(level) and grading.state not in FINAL_STATES,
                 "movement": moved,
                 "movement_label": MOVES[moved] if moved else None,
+            }
+        )
+    return out
+
+
+def dossier(session: Session, organization: Organization) -> list[dict[str, Any]]:
+    """工作档案: what each campaign found and did about the organization — its level and move,
+    the survey's problems (with their categories), the rectification items and how far each
+    came, the 组织生活会's lessons and the 一组织一策 — oldest first, so a new campaign's
+    working group reads what the last ones left."""
+    out = []
+    for year in levels_over_years(session, organization):
+        grading_id = year["grading_id"]
+        problems = [
+            problem
+            for entry in records.latest_versions(session, grading_id, "survey_entry")
+            for problem in entry.data.get("problems") or []
+        ]
+        items = [
+            {k: v.data.get(k) for k in ("problem", "category", "measure", "deadline", "status")}
+            for v in records.latest_versions(session, grading_id, "rectification_item")
+        ]
+        meeting = records.current(session, grading_id, "life_meeting", "main")
+        strategy = records.current(session, grading_id, "strategy", "main")
+        out.append(
+            {
+                **year,
+                "survey_problems": problems,
+                "rectification_items": items,
+                "life_meeting_lessons": meeting.data.get("lessons") if meeting else None,
+                "strategy": strategy.data.get("tasks") if strategy else None,
             }
         )
     return out

@@ -181,6 +181,23 @@ def levels_over_years(ctx: Ctx, org_id: int) -> Any:
 
 @operation(
     api,
+    "GET",
+    "/organizations/<int:org_id>/dossier",
+    summary="The organization's standing record (工作档案) across campaigns",
+    tag=TAG,
+    responses={200: LevelsOverYears},
+    errors=(404,),
+    description="Oldest first, per campaign: the level and its move, the survey's problems with "
+    "their categories, the rectification items and how far each came, the 组织生活会's "
+    "lessons and the 一组织一策 — what the last campaigns left for the next working group.",
+)
+def dossier(ctx: Ctx, org_id: int) -> Any:
+    org = scoped(ctx, Organization, org_id)[0]
+    return {"items": movement.dossier(ctx.session, org)}
+
+
+@operation(
+    api,
     "POST",
     "/organizations/import",
     summary="Import a tree from xlsx or CSV (all or nothing)",
