@@ -44,7 +44,7 @@ from service.events.worker import Worker
 from service.migrate import alembic_config
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
-from service.reports import formats, movement, problems, queries
+from service.reports import formats, movement, problems, queries, ranking
 from service.workdays import operations as workdays
 from service.workdays.notice import parse as parse_notice
 from service.workflows.catalogue import WORKFLOWS
@@ -568,7 +568,16 @@ def db_app_role_sql(role: str) -> None:
 @click.argument(
     "kind",
     type=click.Choice(
-        ["summary", "detail", "poor-list", "poor-status", "progress", "movement", "problems"]
+        [
+            "summary",
+            "detail",
+            "poor-list",
+            "poor-status",
+            "progress",
+            "movement",
+            "problems",
+            "ranking",
+        ]
     ),
 )
 @click.option("--campaign", "campaign_id", type=int, required=True)
@@ -595,6 +604,14 @@ def report(
         elif kind == "progress":
             data = queries.progress(session, campaign, root)
             header, rows = formats.progress_table(data)
+        elif kind == "ranking":
+            data = ranking.by_area(session, campaign, root, provisional)
+            header = [h for _, h in http.RANKING_COLUMNS]
+            rows = [
+                [{"area": area["area"], **item}.get(k) for k, _ in http.RANKING_COLUMNS]
+                for area in data["areas"]
+                for item in area["items"]
+            ]
         elif kind == "problems":
             data = problems.classified(session, campaign, root)
             header = [h for _, h in http.PROBLEM_COLUMNS]

@@ -1268,6 +1268,7 @@ CASES: list[Case] = [
             "progress",
             "movement",
             "problems",
+            "ranking",
         )
     ],
     # reporting upward (上报): the township's people submit; whoever sees it reads

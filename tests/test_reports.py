@@ -363,3 +363,40 @@ def test_a_share_is_rounded_half_up_like_every_score() -> None:
             share = reports._share(count, total)
             assert (share, str(share)) == (expected, str(expected)), (count, total)
     assert str(reports._share(0, 0)) == "0.00"
+
+
+def test_each_coordination_area_ranks_its_organizations_by_composite_score(
+    api: Api, db: Session
+) -> None:
+    """机关党工委将以协作区为单位进行打分: the organizations of each 协作区, best first."""
+    from service.context import Actor
+    from service.records import operations as records
+
+    campaign = graded(db, api, {"A1-01": ("rated", "good"), "A1-02": ("rated", "fairly_good")})
+    for key, area, composite in (
+        ("A1-01", "东片协作区", "91.50"),
+        ("A1-02", "东片协作区", "93.00"),
+    ):
+        db.get_one(Organization, api.world.org(key).id).coordination_area = area
+        grading = db.get_one(Grading, api.world.gradings[key].id)
+        records.write(
+            db,
+            Actor.system("t"),
+            grading,
+            "decision",
+            {"level": grading.level, "computed_level": grading.level, "composite": composite},
+        )
+    db.commit()
+    report = api.get(f"/api/v1/campaigns/{campaign}/reports/ranking", who="inspector").get_json()
+    [area] = report["areas"]
+    assert area["area"] == "东片协作区"
+    assert [(i["rank"], i["name"], i["composite"]) for i in area["items"]] == [
+        (1, "甲镇机关党支部", "93.00"),
+        (2, "东村党支部", "91.50"),
+    ]
+    printed = api.get(
+        f"/api/v1/campaigns/{campaign}/reports/ranking?format=csv", who="inspector"
+    ).get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(printed.lstrip("\ufeff"))))
+    assert rows[0] == ["协作区", "名次", "党组织名称", "单位", "综合得分", "等次"]
+    assert rows[1][:3] == ["东片协作区", "1", "甲镇机关党支部"]

@@ -101,6 +101,7 @@ OPERATION_IDS = {
     "progress": "getProgressReport",
     "movement_report": "getMovementReport",
     "problems_report": "getProblemsReport",
+    "ranking_report": "getRankingReport",
     "levels_over_years": "getOrganizationLevels",
     "dossier": "getOrganizationDossier",
     "list_tallies": "listBallotTallies",

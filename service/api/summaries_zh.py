@@ -156,6 +156,7 @@ SUMMARIES_ZH = {
     "getSubmission": "查看一次上报及当时的报表",
     "getMovementReport": "进步情况表（与上次相比）",
     "getProblemsReport": "问题分类统计（按类别、任务、期限）",
+    "getRankingReport": "协作区排名（按综合得分）",
     "listAccountability": "追责台账",
     "holdAccountable": "追究责任",
     "listSpotChecks": "抽查列表",

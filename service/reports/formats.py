@@ -99,6 +99,7 @@ KIND_LABELS = {
     "progress": "工作进度表",
     "movement": "进步情况表",
     "problems": "问题分类统计表",
+    "ranking": "协作区排名表",
 }
 
 

@@ -305,6 +305,9 @@ def _latest(record_type: str) -> Any:
     )
 
 
+latest_record = _latest  # for the other reports of this package
+
+
 def _scores(sheet: Any) -> dict[str, Decimal | None]:
     """Each indicator's score — one scored by sub-items is their sum — and each sub-item's
     (keyed `indicator.sub_item`)."""

@@ -12,7 +12,7 @@ from service.api.scope import scoped
 from service.campaigns.models import Campaign
 from service.errors import NotFound
 from service.organizations.models import Organization
-from service.reports import formats, movement, problems, queries
+from service.reports import formats, movement, problems, queries, ranking
 
 TAG = "reports"
 
@@ -383,3 +383,54 @@ def problems_report(ctx: Ctx, campaign_id: int) -> Any:
         "categories",
         PROBLEM_COLUMNS,
     )
+
+
+class RankingOut(Schema):
+    campaign = fields.String(required=True)
+    unit = fields.String(required=True)
+    areas = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "per 协作区: items in order of composite score, each with its rank "
+            "(equal scores share one), unit, composite and level"
+        },
+    )
+
+
+RANKING_COLUMNS = [
+    ("area", "协作区"),
+    ("rank", "名次"),
+    ("name", "党组织名称"),
+    ("unit", "单位"),
+    ("composite", "综合得分"),
+    ("level", "等次"),
+]
+
+
+@operation(
+    api,
+    "GET",
+    "/campaigns/<int:campaign_id>/reports/ranking",
+    summary="协作区排名: each coordination area's organizations in order of their composite score",
+    tag=TAG,
+    query=ReportQuery,
+    responses={200: RankingOut},
+    errors=(404,),
+    spec_extra=SPEC,
+    description="As the seeds' 机关党工委 scores the organizations of each 协作区 as a unit: "
+    "ranked by the decision's composite score (final levels unless `provisional=true`); those "
+    "with no 协作区 come last as （未划协作区）.",
+)
+def ranking_report(ctx: Ctx, campaign_id: int) -> Any:
+    def build(campaign: Campaign, root: Organization, provisional: bool) -> dict[str, Any]:
+        report = ranking.by_area(ctx.session, campaign, root, provisional)
+        report["rows"] = [
+            {"area": area["area"], **item} for area in report["areas"] for item in area["items"]
+        ]
+        return report
+
+    answer = _one_table(ctx, campaign_id, "ranking", build, "rows", RANKING_COLUMNS)
+    if isinstance(answer, dict):
+        answer.pop("rows")
+    return answer
