@@ -567,18 +567,7 @@ def db_app_role_sql(role: str) -> None:
 )
 @click.argument(
     "kind",
-    type=click.Choice(
-        [
-            "summary",
-            "detail",
-            "poor-list",
-            "poor-status",
-            "progress",
-            "movement",
-            "problems",
-            "ranking",
-        ]
-    ),
+    type=click.Choice(list(formats.KIND_LABELS)),
 )
 @click.option("--campaign", "campaign_id", type=int, required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="xlsx")

@@ -38,6 +38,7 @@ from service.publicity.models import Complaint
 from service.records import operations as records
 from service.rectification import pairing
 from service.reporting import operations as reporting
+from service.reports.formats import KIND_LABELS
 from service.spotchecks import operations as spot_checks
 from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
 from service.workflows.complaint import COMPLAINT_WORKFLOW
@@ -1258,19 +1259,7 @@ CASES: list[Case] = [
     on_campaign("POST", "/transitions", ANY, body={"transition": "open_self_rating"}),
     on_campaign("GET", "/quotas", ANY),
     on_campaign("GET", "/rectification-items", ANY),
-    *[
-        on_campaign("GET", f"/reports/{kind}", ANY)
-        for kind in (
-            "summary",
-            "detail",
-            "poor-list",
-            "poor-status",
-            "progress",
-            "movement",
-            "problems",
-            "ranking",
-        )
-    ],
+    *[on_campaign("GET", f"/reports/{kind}", ANY) for kind in KIND_LABELS],
     # reporting upward (上报): the township's people submit; whoever sees it reads
     on_campaign("GET", "/report-submissions", ANY),
     twin(
