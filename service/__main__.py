@@ -44,7 +44,7 @@ from service.events.worker import Worker
 from service.migrate import alembic_config
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
-from service.reports import formats, movement, problems, queries, ranking
+from service.reports import formats, queries
 from service.workdays import operations as workdays
 from service.workdays.notice import parse as parse_notice
 from service.workflows.catalogue import WORKFLOWS
@@ -593,22 +593,8 @@ def report(
         elif kind == "progress":
             data = queries.progress(session, campaign, root)
             header, rows = formats.progress_table(data)
-        elif kind == "ranking":
-            data = ranking.by_area(session, campaign, root, provisional)
-            header = [h for _, h in http.RANKING_COLUMNS]
-            rows = [
-                [{"area": area["area"], **item}.get(k) for k, _ in http.RANKING_COLUMNS]
-                for area in data["areas"]
-                for item in area["items"]
-            ]
-        elif kind == "problems":
-            data = problems.classified(session, campaign, root)
-            header = [h for _, h in http.PROBLEM_COLUMNS]
-            rows = [[i[k] for k, _ in http.PROBLEM_COLUMNS] for i in data["categories"]]
-        elif kind == "movement":
-            data = movement.movement(session, campaign, root, provisional)
-            header = [h for _, h in http.MOVEMENT_COLUMNS]
-            rows = [[i.get(k) for k, _ in http.MOVEMENT_COLUMNS] for i in data["items"]]
+        elif kind in http.ONE_TABLE:
+            data, header, rows = http.one_table(session, kind, campaign, root, provisional)
         else:
             columns = {
                 "detail": queries.detail_columns(session, campaign),

@@ -11,13 +11,10 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
-from service.audit import notes
+from service.audit import notes, signing
 from service.db import normalize_url
 
 # In an env file a value runs to the end of its line: systemd's EnvironmentFile keeps a " # note"
@@ -132,13 +129,9 @@ def _signing_key(raw: str) -> str | None:
         except (OSError, UnicodeDecodeError) as exc:
             raise SystemExit(f"configuration: {where} cannot be read: {exc}") from exc
     try:
-        key = serialization.load_pem_private_key(text.encode(), password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise SystemExit(
-            f"configuration: {where} is not an unencrypted PEM private key ({exc})"
-        ) from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SystemExit(f"configuration: {where} must be an Ed25519 key, not {type(key).__name__}")
+        signing.parse_private_key(text)
+    except ValueError as exc:
+        raise SystemExit(f"configuration: {where} {exc}") from exc
     return raw
 
 

@@ -11,21 +11,34 @@ import base64
 import hashlib
 import os
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 
+def parse_private_key(pem: str) -> Ed25519PrivateKey:
+    """An Ed25519 private key from its PEM text; ValueError saying what it is instead."""
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise ValueError(f"is not an unencrypted PEM private key ({exc})") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"must be an Ed25519 key, not {type(key).__name__}")
+    return key
+
+
 def load_private_key(pem_or_path: str | None, secret_key: str) -> Ed25519PrivateKey:
+    """The key that signs checkpoints (checked at start: service.config); without one, a
+    development key derived from SECRET_KEY."""
     if pem_or_path:
         data = pem_or_path
         if not data.lstrip().startswith("-----BEGIN") and os.path.exists(data):
             with open(data, encoding="utf-8") as handle:
                 data = handle.read()
-        key = serialization.load_pem_private_key(data.encode(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise SystemExit("configuration: AUDIT_SIGNING_KEY must be an Ed25519 private key")
-        return key
+        try:
+            return parse_private_key(data)
+        except ValueError as exc:
+            raise SystemExit(f"configuration: AUDIT_SIGNING_KEY {exc}") from exc
     seed = hashlib.sha256(b"grading-audit-dev-key:" + secret_key.encode()).digest()
     return Ed25519PrivateKey.from_private_bytes(seed)
 

@@ -25,20 +25,39 @@ from service.workflows.states import STAGE_OF_RECORD
 ALWAYS_APPROVED = frozenset({"ballot_tally"})
 
 
+def _newest() -> Any:
+    """A version no later version supersedes."""
+    newer = aliased(RecordVersion)
+    return ~select(newer.id).where(newer.supersedes_id == RecordVersion.id).exists()
+
+
 def latest_versions(session: Session, grading_id: int, record_type: str) -> list[RecordVersion]:
     """The newest version of every record of this type on the grading, in key order."""
-    newer = aliased(RecordVersion)
     query = (
         select(RecordVersion)
         .where(
             RecordVersion.grading_id == grading_id,
             RecordVersion.record_type == record_type,
-            ~select(newer.id).where(newer.supersedes_id == RecordVersion.id).exists(),
+            _newest(),
         )
         # Keys are a letter and a count (I1, I2 … I10): shorter first keeps them in order.
         .order_by(func.length(RecordVersion.record_key), RecordVersion.record_key)
     )
     return list(session.scalars(query))
+
+
+def latest_data(session: Session, gradings: Any, record_type: str) -> list[Any]:
+    """The data of the newest version of every record of this type on many gradings at once
+    (`gradings`: a select of their ids) — for reports."""
+    return list(
+        session.scalars(
+            select(RecordVersion.data).where(
+                RecordVersion.grading_id.in_(gradings),
+                RecordVersion.record_type == record_type,
+                _newest(),
+            )
+        )
+    )
 
 
 def versions(session: Session, grading_id: int, record_type: str, key: str) -> list[RecordVersion]:

@@ -93,13 +93,7 @@ def strategy(
     _in(grading, ("rectification", "re_review"), "the strategy", "一组织一策")
     campaign = session.get_one(Campaign, grading.campaign_id)
     known = classification.tasks(campaign.decision_config)
-    unknown = sorted({t["task"] for t in body["tasks"]} - set(known))
-    if unknown:
-        raise ValidationFailed(
-            f"tasks not of the campaign: {', '.join(unknown)}",
-            detail_zh=f"不是本活动的任务：{'、'.join(unknown)}（可选：{'、'.join(known)}）",
-            errors={"tasks": [f"each task one of: {', '.join(known)}"]},
-        )
+    classification.require_known("tasks", [t["task"] for t in body["tasks"]], known)
     return _write(session, actor, grading, "strategy", body)
 
 

@@ -101,12 +101,8 @@ def add_item(
         ("category", classification.categories(config)),
         ("task", classification.tasks(config)),
     ):
-        if body.get(field) and body[field] not in known:
-            raise ValidationFailed(
-                f"{field} {body[field]!r} is not one of the campaign's",
-                detail_zh=f"“{body[field]}”不在本活动的列表中（可选：{'、'.join(known)}）",
-                errors={field: [f"one of: {', '.join(known)}"]},
-            )
+        if body.get(field):
+            classification.require_known(field, [body[field]], known)
     held = len(records.latest_versions(session, grading.id, "rectification_item"))
     if held >= MAX_PLAN_ITEMS:
         raise PlanFull(f"the plan holds {held} items, the most one plan may hold")

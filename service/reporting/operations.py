@@ -172,18 +172,20 @@ def overview(
     and whether the data changed since it was submitted (and for which organizations)."""
     deadline = due_on(session, campaign, kind)
     today = calendar.today()
+    latest_of: dict[int, ReportSubmission] = {}  # every committee's latest version, one query
+    for sent in session.scalars(
+        select(ReportSubmission)
+        .where(
+            ReportSubmission.campaign_id == campaign.id,
+            ReportSubmission.kind == kind,
+            ReportSubmission.organization_id.in_([c.id for c in committees]),
+        )
+        .order_by(ReportSubmission.version)
+    ):
+        latest_of[sent.organization_id] = sent
     items = []
     for committee in committees:
-        latest = session.scalars(
-            select(ReportSubmission)
-            .where(
-                ReportSubmission.campaign_id == campaign.id,
-                ReportSubmission.organization_id == committee.id,
-                ReportSubmission.kind == kind,
-            )
-            .order_by(ReportSubmission.version.desc())
-            .limit(1)
-        ).first()
+        latest = latest_of.get(committee.id)
         entry: dict[str, Any] = {"organization_id": committee.id, "organization": committee.name}
         if latest is None:
             entry |= {

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign
 from service.gradings.models import Grading
 from service.organizations.models import Organization
-from service.records.models import RecordVersion
+from service.records import operations as records
 from service.survey import classification
 from service.workflows.states import ItemStatus
 
@@ -23,37 +23,17 @@ UNCLASSIFIED = "未分类"
 def _latest_records(
     session: Session, campaign: Campaign, root: Organization, record_type: str
 ) -> list[Any]:
-    """The newest version of every record of one type (each key) of the campaign's gradings
-    under `root`, in one query."""
-    newest = (
-        select(
-            RecordVersion.grading_id,
-            RecordVersion.record_key,
-            func.max(RecordVersion.version).label("version"),
-        )
-        .where(RecordVersion.record_type == record_type)
-        .group_by(RecordVersion.grading_id, RecordVersion.record_key)
-        .subquery()
-    )
-    version = aliased(RecordVersion)
-    return list(
-        session.scalars(
-            select(version.data)
-            .join(
-                newest,
-                (newest.c.grading_id == version.grading_id)
-                & (newest.c.record_key == version.record_key)
-                & (newest.c.version == version.version),
-            )
-            .join(Grading, Grading.id == version.grading_id)
-            .join(Organization, Organization.id == Grading.organization_id)
-            .where(
-                version.record_type == record_type,
-                Grading.campaign_id == campaign.id,
-                Organization.path.startswith(root.path, autoescape=True),
-            )
+    """The newest version of every record of one type of the campaign's gradings under
+    `root`, in one query."""
+    gradings = (
+        select(Grading.id)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(
+            Grading.campaign_id == campaign.id,
+            Organization.path.startswith(root.path, autoescape=True),
         )
     )
+    return records.latest_data(session, gradings, record_type)
 
 
 def classified(session: Session, campaign: Campaign, root: Organization) -> dict[str, Any]:

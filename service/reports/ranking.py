@@ -66,3 +66,8 @@ def by_area(
             row["rank"] = rank if row["composite"] is not None else None
         out.append({"area": area, "items": ranked})
     return {"campaign": campaign.name, "unit": root.name, "areas": out}
+
+
+def rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ranking as one table: each organization with its area."""
+    return [{"area": area["area"], **item} for area in report["areas"] for item in area["items"]]

@@ -5,7 +5,10 @@ name its own categories and tasks (decision_config.problem_categories, .rectific
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from service.errors import ValidationFailed
 
 # the categories the seeds' 调查摸底 summary counts its problems by
 SEED_CATEGORIES = (
@@ -48,3 +51,15 @@ def categories(config: Any) -> tuple[str, ...]:
 def tasks(config: Any) -> tuple[str, ...]:
     named = (config or {}).get("rectification_tasks")
     return tuple(named) if named else SEED_TASKS
+
+
+def require_known(field: str, given: Iterable[str], known: tuple[str, ...]) -> None:
+    """Each of `given` is one of the campaign's `known` (categories, tasks), or 422 naming
+    `field` and what may be chosen."""
+    unknown = [value for value in dict.fromkeys(given) if value not in known]
+    if unknown:
+        raise ValidationFailed(
+            f"{field}: not the campaign's: {', '.join(unknown)}",
+            detail_zh=f"不是本活动的选项：{'、'.join(unknown)}（可选：{'、'.join(known)}）",
+            errors={field: [f"one of: {', '.join(known)}"]},
+        )

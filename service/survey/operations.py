@@ -75,13 +75,7 @@ def _check_categories(session: Session, grading: Grading, entry: Mapping[str, An
     known = classification.categories(
         session.get_one(Campaign, grading.campaign_id).decision_config
     )
-    unknown = [c for c in given if c not in known]
-    if unknown:
-        raise ValidationFailed(
-            f"unknown problem categories: {', '.join(unknown)}",
-            detail_zh=f"不是本活动的问题类别：{'、'.join(unknown)}（可选：{'、'.join(known)}）",
-            errors={"problem_categories": [f"one of: {', '.join(known)}"]},
-        )
+    classification.require_known("problem_categories", given, known)
 
 
 def _ledger_data(key: str, entry: Mapping[str, Any]) -> dict[str, Any]:

@@ -97,11 +97,7 @@ def submit_report(ctx: Ctx, campaign_id: int) -> Any:
         raise CampaignNotOpen(
             "a draft campaign has nothing to report", detail_zh="活动尚未启动，没有可上报的内容"
         )
-    if (
-        committee.kind != "committee"
-        or committee.id == top.id
-        or not committee.path.startswith(top.path)
-    ):
+    if committee.kind != "committee" or committee.id == top.id or not committee.is_within(top.path):
         raise ValidationFailed(
             "the reporting organization must be a committee below the campaign's",
             detail_zh="上报单位须是活动所属党委之下的党委（如乡镇党委）",

@@ -305,36 +305,30 @@ MOVEMENT_COLUMNS = [
     "where none_went_down.",
 )
 def movement_report(ctx: Ctx, campaign_id: int) -> Any:
-    return _one_table(
-        ctx,
-        campaign_id,
-        "movement",
-        lambda campaign, root, provisional: movement.movement(
-            ctx.session, campaign, root, provisional
-        ),
-        "items",
-        MOVEMENT_COLUMNS,
-    )
+    return _one_table(ctx, campaign_id, "movement")
 
 
-def _one_table(
-    ctx: Ctx,
-    campaign_id: int,
-    kind: str,
-    build: Any,
-    table: str,
-    columns: list[tuple[str, str]],
-) -> Any:
-    """A report as JSON (all of it) or as a file of one of its tables."""
+def one_table(
+    session: Any, kind: str, campaign: Campaign, root: Organization, provisional: bool
+) -> tuple[dict[str, Any], list[str], list[list[Any]]]:
+    """A report of ONE_TABLE: all of it (JSON), and its table's header and rows (files; the
+    command line's report too)."""
+    build, table, columns = ONE_TABLE[kind]
+    report = build(session, campaign, root, provisional)
+    rows = [[row.get(k) for k, _ in columns] for row in table(report)]
+    return report, [h for _, h in columns], rows
+
+
+def _one_table(ctx: Ctx, campaign_id: int, kind: str) -> Any:
+    """A report as JSON (all of it) or as a file of its table."""
     campaign, _ = scoped(ctx, Campaign, campaign_id)
     root = _root(ctx, campaign)
     provisional = bool(ctx.query.get("provisional"))
-    report = build(campaign, root, provisional)
+    report, header, rows = one_table(ctx.session, kind, campaign, root, provisional)
     fmt = chosen_format("csv", "xlsx")
     if fmt == "json":
         return report
-    rows = [[row.get(k) for k, _ in columns] for row in report[table]]
-    return _file(fmt, kind, campaign, root, [h for _, h in columns], rows, provisional)
+    return _file(fmt, kind, campaign, root, header, rows, provisional)
 
 
 class ProblemsOut(Schema):
@@ -375,14 +369,7 @@ PROBLEM_COLUMNS = [
     "the table by category.",
 )
 def problems_report(ctx: Ctx, campaign_id: int) -> Any:
-    return _one_table(
-        ctx,
-        campaign_id,
-        "problems",
-        lambda campaign, root, _: problems.classified(ctx.session, campaign, root),
-        "categories",
-        PROBLEM_COLUMNS,
-    )
+    return _one_table(ctx, campaign_id, "problems")
 
 
 class RankingOut(Schema):
@@ -423,14 +410,17 @@ RANKING_COLUMNS = [
     "with no 协作区 come last as （未划协作区）.",
 )
 def ranking_report(ctx: Ctx, campaign_id: int) -> Any:
-    def build(campaign: Campaign, root: Organization, provisional: bool) -> dict[str, Any]:
-        report = ranking.by_area(ctx.session, campaign, root, provisional)
-        report["rows"] = [
-            {"area": area["area"], **item} for area in report["areas"] for item in area["items"]
-        ]
-        return report
+    return _one_table(ctx, campaign_id, "ranking")
 
-    answer = _one_table(ctx, campaign_id, "ranking", build, "rows", RANKING_COLUMNS)
-    if isinstance(answer, dict):
-        answer.pop("rows")
-    return answer
+
+# The reports answered as JSON or as a file of one table: how each is built, which of its
+# tables the file holds, and that table's columns.
+ONE_TABLE: dict[str, tuple[Any, Any, list[tuple[str, str]]]] = {
+    "movement": (movement.movement, lambda report: report["items"], MOVEMENT_COLUMNS),
+    "problems": (
+        lambda session, campaign, root, _: problems.classified(session, campaign, root),
+        lambda report: report["categories"],
+        PROBLEM_COLUMNS,
+    ),
+    "ranking": (ranking.by_area, ranking.rows, RANKING_COLUMNS),
+}
