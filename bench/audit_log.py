@@ -32,14 +32,16 @@ sys.path.insert(0, str(ROOT))
 
 from bench.run import bench_campaign, fresh_database  # noqa: E402
 from service import migrate  # noqa: E402
-from service.audit import checkpoints, inspection, log, signing  # noqa: E402
+from service.audit import checkpoints, log, signing  # noqa: E402
 from service.audit.canonical import GENESIS, event_hash  # noqa: E402
 from service.audit.models import AuditEvent, ChainHead  # noqa: E402
 from service.context import Actor  # noqa: E402
 from service.db import make_engine  # noqa: E402
+from service.events import outbox  # noqa: E402
 from service.gradings.models import Grading  # noqa: E402
 from service.organizations import operations as orgs  # noqa: E402
 from service.organizations.models import Organization  # noqa: E402
+from service.verification import inspection  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000000"))
 CHAINS = int(os.environ.get("BENCH_CHAINS", "200000"))
@@ -236,4 +238,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    outbox.install()  # as the app does: portal events beside audit events
     main()

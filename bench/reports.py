@@ -26,6 +26,7 @@ from service import migrate  # noqa: E402
 from service.campaigns.models import Campaign  # noqa: E402
 from service.context import Actor  # noqa: E402
 from service.db import make_engine  # noqa: E402
+from service.events import outbox  # noqa: E402
 from service.gradings.models import Grading  # noqa: E402
 from service.organizations.models import Organization  # noqa: E402
 from service.reports import formats, queries  # noqa: E402
@@ -173,4 +174,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    outbox.install()  # as the app does: portal events beside audit events
     main()

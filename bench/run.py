@@ -41,13 +41,13 @@ from service.config import Settings  # noqa: E402
 from service.context import Actor  # noqa: E402
 from service.db import make_engine, normalize_url  # noqa: E402
 from service.events.models import OutboxEvent  # noqa: E402
+from service.gradings import records  # noqa: E402
 from service.gradings.models import Grading  # noqa: E402
+from service.lifecycle.workflow import GRADING_WORKFLOW  # noqa: E402
 from service.organizations import operations as orgs  # noqa: E402
 from service.organizations.models import Organization  # noqa: E402
-from service.records import operations as records  # noqa: E402
 from service.standards import operations as standards  # noqa: E402
 from service.standards.models import LevelScheme  # noqa: E402
-from service.workflows.grading import GRADING_WORKFLOW  # noqa: E402
 
 PG = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 GRADINGS = int(os.environ.get("BENCH_GRADINGS", "400"))

@@ -31,23 +31,24 @@ from service.api.routes import reports as http
 from service.api.routes.calendar import CalendarIn
 from service.api.spec import render_yaml
 from service.app import create_app
-from service.audit import checkpoints, inspection, log, notes, signing, witness, witnesses
+from service.audit import checkpoints, log, notes, signing, witness, witnesses
 from service.audit.roles import app_role_sql
 from service.ballots import operations as ballots
 from service.campaigns.models import Campaign
+from service.catalogue import WORKFLOWS
 from service.config import Settings
 from service.context import Actor
 from service.db import make_engine, make_sessionmaker, normalize_url, unit_of_work
 from service.errors import ValidationFailed
-from service.events import webhooks
+from service.events import outbox, webhooks
 from service.events.worker import Worker
 from service.migrate import alembic_config
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.reports import formats, queries
+from service.verification import inspection
 from service.workdays import operations as workdays
 from service.workdays.notice import parse as parse_notice
-from service.workflows.catalogue import WORKFLOWS
 
 TOKENS_FILE = Path("instance/demo-tokens.json")
 
@@ -93,7 +94,7 @@ def _sessions(settings: Settings, *, bounded: bool = False) -> sessionmaker[Sess
     "(DATABASE_URL, SECRET_KEY, ...; see the README)."
 )
 def cli() -> None:
-    pass
+    outbox.install()
 
 
 @cli.group(help="Schema migrations (Alembic) on DATABASE_URL.")

@@ -18,6 +18,7 @@ from service.api.throttle import Throttle
 from service.audit.signing import load_private_key
 from service.config import Settings
 from service.db import make_engine, make_sessionmaker
+from service.events import outbox
 from service.pages import site
 
 
@@ -56,6 +57,7 @@ def create_app(
     settings: Settings | None = None, session_factory: Callable[[], Session] | None = None
 ) -> Flask:
     settings = settings or Settings.from_env()
+    outbox.install()
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -20,6 +20,7 @@ from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.campaigns.procedure import Duty, Holder
 from service.context import Actor
+from service.gradings import enrolment
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.standards import operations as standards
@@ -320,7 +321,7 @@ def campaign(
             },
         },
     )
-    campaigns.open_campaign(session, actor, created)
+    enrolment.open_campaign(session, actor, created)
     return created
 
 

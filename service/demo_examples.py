@@ -23,8 +23,8 @@ from service.campaigns.models import Campaign
 from service.context import Actor
 from service.decisions import meetings
 from service.decisions import operations as decisions
-from service.gradings import operations as gradings
 from service.gradings.models import Grading
+from service.lifecycle import operations as gradings
 from service.organizations.models import Organization
 from service.scoring import operations as scoring
 from service.standards.models import Standard

@@ -31,12 +31,11 @@ from service.campaigns.models import (
 from service.db import Base
 from service.decisions.models import DecisionMeeting, DecisionMeetingResult
 from service.events.models import OutboxEvent, OutboxTip, WebhookDelivery, WebhookSubscription
-from service.gradings.models import Approval, Grading
+from service.gradings.models import Approval, Grading, RecordVersion
 from service.idempotency.models import IdempotentResponse
 from service.inspection.models import InspectionGroup
 from service.organizations.models import Domain, Organization, OrganizationMove
 from service.publicity.models import Complaint, RateLimitHit
-from service.records.models import RecordVersion
 from service.reporting.models import ReportSubmission
 from service.spotchecks.models import AccountabilityRecord, SpotCheck, SpotCheckItem
 from service.standards.models import Adjustment, Indicator, Level, LevelScheme, Standard, SubItem

@@ -41,6 +41,7 @@ from service.app import create_app
 from service.config import Settings
 from service.db import make_engine, normalize_url
 from service.errors import CATALOGUE, CATALOGUE_ZH
+from service.events import outbox
 from tests.site import DemoSite
 from tests.world import World, build_world
 
@@ -115,6 +116,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # Every answer of the suite is dumped by service.api.dumping and by marshmallow, and every
     # body loaded by service.api.loading and by marshmallow: compared.
     dumping.VERIFY = loading.VERIFY = True
+    outbox.install()  # as the app and the command line do at start
     config = session.config
     if config.getoption("--db") != "postgresql":
         return

@@ -13,11 +13,12 @@ from service.campaigns.models import Campaign
 from service.context import Actor
 from service.db import utcnow
 from service.decisions import meetings, rules
+from service.gradings import records
 from service.gradings.models import Grading
+from service.lifecycle.workflow import GRADING_SPEC, GRADING_WORKFLOW
 from service.organizations.models import Organization
-from service.records import operations as records
 from service.spotchecks.models import SpotCheck, SpotCheckItem
-from service.workflows.grading import GRADING_SPEC, GRADING_WORKFLOW, REOPENED_AFTER_SPOT_CHECK
+from service.workflows.states import REOPENED_AFTER_SPOT_CHECK
 
 # What each guarded transition needs on record before it can fire.
 NEEDS = {

@@ -10,9 +10,9 @@ import io
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.context import Actor
+from service.gradings import enrolment
 from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
@@ -25,7 +25,7 @@ def two_years(db: Session, api: Api, last: dict[str, str], now: dict[str, tuple[
         walk(grading, "closed")
         grading.level = level
     this_year = db.get_one(Campaign, api.world.campaigns["draft"].id)
-    campaigns.open_campaign(db, Actor.system("t"), this_year)
+    enrolment.open_campaign(db, Actor.system("t"), this_year)
     db.flush()
     for key, (state, level) in now.items():
         grading = db.scalars(

@@ -22,11 +22,11 @@ from service.audit import notes
 from service.audit.roles import APPEND_ONLY, app_role_sql
 from service.ballots import operations as ballots
 from service.ballots.models import BallotCode
-from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
 from service.db import Base, make_engine, utcnow
+from service.gradings import enrolment
 from service.gradings.models import Grading
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
@@ -104,7 +104,7 @@ def _new_branch(owner_url: str, world: World, code: str, state: str) -> int:
             session.get_one(Organization, world.org("A1").id),
             {"code": code, "name": f"{code}党支部", "kind": "branch", "domain": "village"},
         )
-        [grading] = campaigns.enroll(
+        [grading] = enrolment.enroll(
             session, actor, session.get_one(Campaign, world.campaigns["open"].id)
         )
         walk(grading, state)

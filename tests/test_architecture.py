@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from service.accounts.models import Role
+from service.audit.witness_workflow import ADMIN as WITNESS_ADMIN
+from service.catalogue import WORKFLOWS
 from service.errors import StateWriteRefused
 from service.gradings.models import Grading
-from service.workflows.catalogue import WORKFLOWS
 from tests.conftest import Api
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,9 +91,102 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def packages(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The graph between the service's packages (and its top-level modules): service.x.y is x."""
+
+    def package(module: str) -> str:
+        return module.split(".")[1] if "." in module else module
+
+    found: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        found.setdefault(package(module), set()).update(
+            package(t) for t in targets if package(t) != package(module)
+        )
+    return found
+
+
+# The layers, bottom up (docs/architecture.md draws them): a package imports only packages of
+# its own layer or of the layers below it — never one above, and never in a loop.
+LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple(
+    (name, frozenset(members.split()))
+    for name, members in (
+        ("foundation", "service calendar context driver errors logs scores db"),
+        ("engine", "workflows"),
+        ("trail", "audit"),
+        ("settings and the tree", "config migrate idempotency organizations"),
+        ("people and standards", "accounts standards"),
+        ("campaigns", "campaigns"),
+        ("gradings", "gradings"),
+        (
+            "the stages",
+            "survey ballots scoring decisions publicity inspection workdays rectification "
+            "spotchecks metrics events",
+        ),
+        ("across the stages", "lifecycle promotion reports reporting verification"),
+        ("the app", "catalogue models demo demo_examples api pages app __main__ wsgi"),
+    )
+)
+
+
+def layer_of(package: str) -> int:
+    return next(n for n, (_, members) in enumerate(LAYERS) if package in members)
+
+
+def test_every_package_has_a_layer() -> None:
+    named = [p for _, members in LAYERS for p in members]
+    assert len(named) == len(set(named))
+    assert set(packages(import_graph())) == set(named)
+
+
+def test_no_package_imports_one_of_a_higher_layer() -> None:
+    upward = [
+        f"{source} ({LAYERS[layer_of(source)][0]}) -> {target} ({LAYERS[layer_of(target)][0]})"
+        for source, targets in packages(import_graph()).items()
+        for target in sorted(targets)
+        if layer_of(target) > layer_of(source)
+    ]
+    assert upward == []
+
+
+def test_the_packages_import_each_other_in_no_loop() -> None:
+    graph = packages(import_graph())
+    assert {"gradings", "lifecycle", "audit", "events"} <= set(graph)
+    assert cycles(graph) == []
+
+
+def test_a_loop_between_packages_is_found() -> None:
+    modules = {
+        "service.a.x": {"service.b.y"},
+        "service.b.y": {"service.b.z"},
+        "service.b.z": {"service.a.w"},
+        "service.a.w": set(),
+    }
+    assert packages(modules) == {"a": {"b"}, "b": {"a"}}
+    assert cycles(packages(modules)) == [["a", "b"]]
+
+
+def test_the_audit_log_imports_no_domain_package() -> None:
+    """The trail sits under every domain: the portal outbox is installed beside it by the app
+    (service.events.outbox.install), the trail-vs-tables replay is in service.verification."""
+    assert packages(import_graph())["audit"] <= {"context", "db", "errors", "scores", "workflows"}
+
+
+def test_the_workflow_engine_imports_no_domain_package() -> None:
+    graph = import_graph()
+    for module in ("engine", "spec", "states", "writes", "context", "approval"):
+        imported = {t for t in graph[f"service.workflows.{module}"] if t.startswith("service.")}
+        assert imported <= {"service.errors"} | {
+            f"service.workflows.{m}" for m in ("spec", "states", "writes", "engine")
+        }, module
+
+
+def test_the_witness_lifecycle_names_the_admin_role_as_accounts_does() -> None:
+    assert WITNESS_ADMIN == Role.ADMIN
+
+
 def test_the_import_graph_has_no_cycle() -> None:
     graph = import_graph()
-    assert len(graph) > 50 and "service.gradings.operations" in graph
+    assert len(graph) > 50 and "service.lifecycle.operations" in graph
     assert cycles(graph) == []
 
 

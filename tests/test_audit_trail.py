@@ -23,7 +23,7 @@ from service.audit.models import AuditEvent
 from service.audit.verify import check_against_checkpoint, verify
 from service.context import Actor
 from service.db import utcnow
-from service.records import operations as records
+from service.gradings import records
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import put_in_state
 

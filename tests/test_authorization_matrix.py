@@ -24,25 +24,25 @@ from service.audit import log, notes, signing, witnesses
 from service.audit.models import Witness
 from service.audit.operations import record
 from service.ballots import operations as ballots
+from service.ballots.workflow import BALLOT_SESSION_WORKFLOW
 from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
 from service.decisions import meetings
 from service.events import outbox, webhooks
 from service.events.models import WebhookDelivery, WebhookSubscription
+from service.gradings import records
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
 from service.inspection.models import InspectionGroup
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
-from service.records import operations as records
+from service.publicity.workflow import COMPLAINT_WORKFLOW
 from service.rectification import pairing
 from service.reporting import operations as reporting
 from service.reports.formats import KIND_LABELS
 from service.spotchecks import operations as spot_checks
-from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
-from service.workflows.complaint import COMPLAINT_WORKFLOW
-from service.workflows.spot_check import SPOT_CHECK_WORKFLOW
+from service.spotchecks.workflow import SPOT_CHECK_WORKFLOW
 from service.workflows.states import ComplaintState
 from tests.conftest import Api
 from tests.grading_helpers import ballot_tally, walk

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.context import Actor
+from service.gradings.models import RecordVersion
 from service.pages import publicity as notice_page
-from service.records.models import RecordVersion
 from service.rectification import operations as rectification
 from service.rectification.operations import MAX_PLAN_ITEMS
 from tests.conftest import Api, assert_problem

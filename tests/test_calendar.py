@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from service import calendar, migrate
 from service.audit.models import AuditEvent
-from service.audit.state import diverged
 from service.campaigns.models import CampaignPhase
 from service.config import Settings
 from service.db import make_engine
 from service.events.models import OutboxEvent
 from service.events.worker import Worker
 from service.gradings.models import Grading
+from service.verification.state import diverged
 from service.workdays import notice
 from service.workdays import operations as workdays
 from service.workdays.models import CalendarDay, CalendarYear

@@ -24,17 +24,16 @@ from service.audit.models import AuditEvent
 from service.audit.verify import verify
 from service.ballots import operations as ballots
 from service.ballots.models import BallotCode, SealedBallot
-from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign, QuotaRule
 from service.config import Settings
 from service.context import Actor
 from service.db import make_engine
 from service.errors import ApprovalPending
+from service.gradings import enrolment, records
 from service.gradings.approvals import request_approval
 from service.gradings.models import Approval, Grading
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
-from service.records import operations as records
 from tests.concurrency_worker import fire_many
 from tests.grading_helpers import ballot_tally, hold_meeting, walk
 from tests.world import World, build_world
@@ -71,7 +70,7 @@ def committed(db_kind: str, fresh_database_url: Any) -> Iterator[Setup]:
                     "domain": "village",
                 },
             )
-        campaigns.enroll(session, actor, world.campaigns["open"])
+        enrolment.enroll(session, actor, world.campaigns["open"])
         gradings = session.scalars(
             select(Grading).where(Grading.campaign_id == world.campaigns["open"].id)
         ).all()

@@ -18,9 +18,9 @@ from service.campaigns.models import Campaign, QuotaRule
 from service.context import Actor
 from service.db import make_engine
 from service.decisions import rules
+from service.gradings import records
 from service.gradings.models import Grading
 from service.organizations.models import Organization
-from service.records import operations as records
 from service.reports import queries as reports
 from service.workflows.context import GuardContext
 from tests.grading_helpers import ballot_tally, walk

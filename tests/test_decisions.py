@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign, QuotaRule
 from service.context import Actor
+from service.gradings import records
 from service.gradings.models import Grading
 from service.organizations.models import Organization
-from service.records import operations as records
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import ballot_tally, meeting_over_api, put_in_state
 

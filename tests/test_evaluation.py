@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.context import Actor
-from service.records import operations as records
+from service.gradings import records
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import ballot_tally, put_in_state
 from tests.world import SEVEN

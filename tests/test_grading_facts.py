@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session
 from service.accounts.operations import principal_for_token
 from service.campaigns.models import CampaignPhase
 from service.context import Actor
-from service.gradings import facts
-from service.gradings import operations as ops
+from service.gradings import facts, records
 from service.gradings.approvals import pending_for, request_approval
 from service.gradings.models import Grading
+from service.lifecycle import operations as ops
+from service.lifecycle.workflow import GRADING_WORKFLOW
 from service.organizations.models import Organization
-from service.records import operations as records
-from service.workflows.grading import GRADING_WORKFLOW
 from tests.conftest import Api
 from tests.grading_helpers import put_in_state
 

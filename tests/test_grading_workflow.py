@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.audit.models import AuditEvent
 from service.gradings.models import Grading
-from service.workflows.grading import GRADING_SPEC
+from service.lifecycle.workflow import GRADING_SPEC
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import ALL_TRANSITIONS, fire, put_in_state, satisfy
 
@@ -123,7 +123,7 @@ def test_an_unmet_guard_is_refused_with_its_reason_codes(
 
 def test_open_rectification_items_block_the_re_review(api: Api, db: Session) -> None:
     from service.context import Actor
-    from service.records import operations as records
+    from service.gradings import records
 
     grading = put_in_state(db, api.world.gradings["A1-01"], "rectification")
     records.write(db, Actor.system("t"), grading, "rectification_item", {"status": "open"}, key="1")
@@ -244,7 +244,7 @@ def test_a_failure_after_the_state_change_leaves_everything_as_before(
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("injected after the state change")
 
-    monkeypatch.setattr("service.gradings.operations.record", explode)
+    monkeypatch.setattr("service.lifecycle.operations.record", explode)
     app.test_client_class = FlaskClient  # a 500 is not in the contract; this test wants one
     response = app.test_client().post(
         f"/api/v1/gradings/{grading.id}/transitions",

@@ -20,15 +20,14 @@ from sqlalchemy.orm import Session
 from service import calendar
 from service.accounts import operations as accounts
 from service.accounts.models import Role
-from service.audit.state import diverged
 from service.audit.verify import verify
-from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.context import Actor
+from service.gradings import enrolment, records
 from service.gradings.models import Approval, Grading
+from service.lifecycle.workflow import GRADING_SPEC
 from service.organizations import operations as orgs
-from service.records import operations as records
-from service.workflows.grading import GRADING_SPEC
+from service.verification.state import diverged
 from service.workflows.states import STAGE_OF_RECORD, ApprovalState
 from tests.conftest import Api
 from tests.grading_helpers import ballot_tally, fire, satisfy, who_fires
@@ -64,7 +63,7 @@ def branch(api: Api, db: Session) -> int:
             "member_count": 3,
         },
     )
-    [grading] = campaigns.enroll(db, actor, db.get_one(Campaign, api.world.campaigns["open"].id))
+    [grading] = enrolment.enroll(db, actor, db.get_one(Campaign, api.world.campaigns["open"].id))
     secretary = accounts.create_account(
         db, actor, username=f"walker{n}", display_name="书记", organization=org
     )

@@ -17,10 +17,10 @@ from service.audit.models import AuditEvent, ChainHead
 from service.audit.operations import chain_key_for, claim_head, keep_claim
 from service.context import Actor
 from service.db import persistent
-from service.gradings import operations as ops
+from service.gradings import records
 from service.gradings.models import Grading
+from service.lifecycle import operations as ops
 from service.organizations.models import Organization
-from service.records import operations as records
 from tests.conftest import Api
 from tests.test_authorization_matrix import SURVEY_DATA as SURVEY
 

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.app import create_app
-from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.config import Settings
 from service.context import Actor
 from service.db import make_engine
+from service.gradings import enrolment
 from service.gradings.models import Grading
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
@@ -53,7 +53,7 @@ def township(api: Api, db: Session) -> dict[str, tuple[int, int]]:
                 "coordination_area": area,
             },
         )
-    enrolled = campaigns.enroll(db, actor, db.get_one(Campaign, api.world.campaigns["open"].id))
+    enrolled = enrolment.enroll(db, actor, db.get_one(Campaign, api.world.campaigns["open"].id))
     found = {}
     for grading in enrolled:
         code = next(c for c, o in made.items() if o.id == grading.organization_id)

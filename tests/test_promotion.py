@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign
 from service.context import Actor
+from service.gradings import records
 from service.gradings.models import Grading
-from service.records import operations as records
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
 from tests.test_ballots import attend, cast, codes_of

@@ -134,7 +134,7 @@ def test_reports_are_scoped_to_the_callers_subtree(api: Api, db: Session) -> Non
 
 def test_the_poor_list_and_their_situation(api: Api, db: Session) -> None:
     from service.context import Actor
-    from service.records import operations as records
+    from service.gradings import records
 
     campaign = graded(db, api, {"A1-01": ("rectification", "poor"), "A1-02": ("rated", "good")})
     grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
@@ -203,7 +203,7 @@ def test_the_detail_shows_each_indicator_per_source_and_the_composite_as_numbers
     api: Api, db: Session
 ) -> None:
     from service.context import Actor
-    from service.records import operations as records
+    from service.gradings import records
 
     campaign = graded(db, api, {"A1-01": ("rated", "fairly_good")})
     grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
@@ -370,7 +370,7 @@ def test_each_coordination_area_ranks_its_organizations_by_composite_score(
 ) -> None:
     """机关党工委将以协作区为单位进行打分: the organizations of each 协作区, best first."""
     from service.context import Actor
-    from service.records import operations as records
+    from service.gradings import records
 
     campaign = graded(db, api, {"A1-01": ("rated", "good"), "A1-02": ("rated", "fairly_good")})
     for key, area, composite in (

@@ -22,15 +22,14 @@ from sqlalchemy.orm import Session
 from service.accounts import operations as accounts
 from service.accounts.models import Role
 from service.audit.operations import record
-from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.db import utcnow
+from service.gradings import enrolment, records
 from service.gradings.models import Grading
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
-from service.records import operations as records
 from service.spotchecks import beacons
 from service.spotchecks.draw import Member, draw, seed_of
 from tests.conftest import Api, assert_problem
@@ -117,7 +116,7 @@ def rated_township(db: Session, world: World, extra: int = 19) -> dict[str, int]
                 "domain": "village",
             },
         )
-    campaigns.enroll(db, actor, db.get_one(Campaign, world.campaigns["open"].id))
+    enrolment.enroll(db, actor, db.get_one(Campaign, world.campaigns["open"].id))
     found = {}
     rows = db.execute(
         select(Grading, Organization)

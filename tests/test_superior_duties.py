@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from service.accounts import operations as accounts
 from service.accounts.models import Role
-from service.audit.state import diverged
 from service.ballots import operations as ballots
 from service.ballots.models import BallotCategory, BallotCode
 from service.campaigns.models import Campaign
@@ -29,6 +28,7 @@ from service.decisions.models import DecisionMeeting
 from service.errors import CodeRejected
 from service.gradings.models import Grading
 from service.organizations.models import Organization
+from service.verification.state import diverged
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import put_in_state, satisfy, walk
 from tests.test_ballots import attend

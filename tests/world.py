@@ -28,6 +28,7 @@ from service.accounts.models import Account, Role
 from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.context import Actor
+from service.gradings import enrolment
 from service.gradings.models import Grading
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
@@ -156,14 +157,14 @@ def build_world(session: Session) -> World:
     w.campaigns["open"] = campaigns.create_campaign(
         session, actor, w.orgs["A"], _campaign_data(campaign_body(w.orgs["A"].id, ids, 2025))
     )
-    campaigns.open_campaign(session, actor, w.campaigns["open"])
+    enrolment.open_campaign(session, actor, w.campaigns["open"])
     w.campaigns["open_b"] = campaigns.create_campaign(
         session,
         actor,
         w.orgs["B"],
         _campaign_data(campaign_body(w.orgs["B"].id, {"village": ids["village"]})),
     )
-    campaigns.open_campaign(session, actor, w.campaigns["open_b"])
+    enrolment.open_campaign(session, actor, w.campaigns["open_b"])
 
     people = [
         ("root_admin", Role.ADMIN, "C"),

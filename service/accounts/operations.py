@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts.access import Grant, Principal
 from service.accounts.models import Account, ApiToken, GrantRequest, Role, RoleGrant
+from service.accounts.workflow import GRANT_REQUEST_WORKFLOW
 from service.audit.operations import record
 from service.context import Actor
 from service.db import DriverStatement, utcnow
@@ -28,7 +29,6 @@ from service.errors import (
     ValidationFailed,
 )
 from service.organizations.models import Organization
-from service.workflows.grant_request import GRANT_REQUEST_WORKFLOW
 
 TOKEN_PREFIX = "gr_"
 

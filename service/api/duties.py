@@ -43,7 +43,7 @@ def check_duty(
     org: Placed,
     decision_config: Mapping[str, Any] | None,
     duty: Duty,
-    roles: Iterable[Role],
+    roles: Iterable[str],
     what: str,
 ) -> None:
     """Refuse the caller `duty` for the graded `org` (a 403 naming the rule), or return."""
@@ -62,7 +62,7 @@ def check_duty(
         )
     if procedure.holder(decision_config, duty) is Holder.IN_SCOPE:
         return
-    if any(ctx.caller.grants_above(org, role) for role in roles):
+    if any(ctx.caller.grants_above(org, Role(role)) for role in roles):
         return
     named = "、".join(roles)
     raise SuperiorDuty(

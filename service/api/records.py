@@ -19,9 +19,8 @@ from service.api.schemas.gradings import ApprovalOut
 from service.api.scope import scoped
 from service.campaigns.procedure import Duty
 from service.errors import NotFound
-from service.gradings.models import Approval, Grading
-from service.records import operations as records
-from service.records.models import RecordVersion
+from service.gradings import records
+from service.gradings.models import Approval, Grading, RecordVersion
 
 Write = Callable[[Ctx, Grading], RecordVersion | Approval]
 Render = Callable[[Ctx, Grading], Any]

@@ -23,8 +23,8 @@ from service.decisions.models import DecisionMeeting
 from service.errors import NotFound
 from service.gradings import facts
 from service.gradings.models import Approval, Grading
-from service.gradings.operations import GRADINGS
 from service.inspection.models import InspectionGroup
+from service.lifecycle.operations import GRADINGS
 from service.organizations.models import Organization, Place, Placed
 from service.publicity.models import Complaint
 from service.reporting.models import ReportSubmission

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,8 +32,47 @@ from service.audit.canonical import GENESIS, HASHED_FIELDS, fields_hash
 from service.audit.models import AuditEvent, ChainHead
 from service.context import Actor
 from service.db import DriverStatement, utcnow
-from service.events import outbox
 from service.scores import score_text
+
+# What another package writes beside every event, in the event's own statement: a table and the
+# rows one event stands for (action, entity type, entity id, organization, before, after, when).
+# The portal outbox (service.events.outbox) is the one; the app installs it at start, so the
+# audit log, below every domain package, imports none of them.
+Companions = Callable[[str, str, str, int | None, Any, Any, datetime], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Beside:
+    table: Table
+    rows: Companions
+
+
+_BESIDE: dict[str, Beside] = {}  # one table: "the" companion
+
+
+def write_beside_every_event(table: Table, rows: Companions) -> None:
+    """Have `rows(...)` written into `table` with every event from now on. Installing the
+    same again changes nothing; a second, different table is refused."""
+    installed = _BESIDE.get("table")
+    if installed is not None and installed.table is not table:
+        raise RuntimeError(f"{installed.table.name} is already written beside every event")
+    _BESIDE["table"] = Beside(table, rows)
+    _append.cache_clear()
+
+
+def _companions(event: dict[str, Any]) -> tuple[Table | None, list[dict[str, Any]]]:
+    beside = _BESIDE.get("table")
+    if beside is None:
+        return None, []
+    return beside.table, beside.rows(
+        event["action"],
+        event["entity_type"],
+        event["entity_id"],
+        event["organization_id"],
+        event["before"],
+        event["after"],
+        event["occurred_at"],
+    )
 
 
 def jsonable(value: Any) -> Any:
@@ -163,8 +203,9 @@ def record(
     reason: str | None = None,
     update: RowUpdate | None = None,
 ) -> int:
-    """Append one event to its organization's chain, with the portal events it stands for (and
-    the row update it tells of, when given), in the session's transaction; its id. Core
+    """Append one event to its organization's chain, with the rows written beside it (the
+    portal events it stands for) and the row update it tells of, when given, in the session's
+    transaction; its id. Core
     statements, not ORM objects: every write passes here."""
     session.flush()  # the write this event tells of is in the database before the event
     key = chain_key_for(organization_id)
@@ -192,15 +233,7 @@ def record(
         "via": actor.via,
     }
     event["hash"] = fields_hash(event)
-    portal = outbox.from_audit(
-        action,
-        entity_type,
-        event["entity_id"],
-        organization_id,
-        event["before"],
-        event["after"],
-        event["occurred_at"],
-    )
+    table, beside = _companions(event)
     if connection.dialect.name != "postgresql":
         if update is not None:
             changed = connection.execute(
@@ -213,18 +246,19 @@ def record(
             )
             _check_one(changed.rowcount, update)
         event_id = connection.execute(_INSERT_EVENT, event).inserted_primary_key[0]  # type: ignore[index]
-        for row in portal:
-            connection.execute(_INSERT_PORTAL, row)
+        if table is not None and beside:
+            connection.execute(insert(table), beside)
         connection.execute(_SET_HASH, {"chain": key, "new_hash": event["hash"]})
         return int(event_id)
     params = {"chain": key, "new_hash": event["hash"], **_prefixed("e_", event)}
-    for n, row in enumerate(portal):
+    for n, row in enumerate(beside):
         params.update(_prefixed(f"o{n}_", row))
     shape = (update.table, tuple(update.values)) if update is not None else None
     if update is not None:
         params |= {"row_id": update.id, "row_version": update.version}
         params.update(_prefixed("u_", update.values))
-    ((event_id, updated),) = _append(len(portal), shape).rows(connection, params)
+    columns = tuple(beside[0]) if beside else ()
+    ((event_id, updated),) = _append(table, columns, len(beside), shape).rows(connection, params)
     if update is not None:
         _check_one(updated, update)
     return int(event_id)
@@ -252,14 +286,17 @@ def _guarded(table: Table, columns: tuple[str, ...]) -> Any:
 
 
 _INSERT_EVENT = insert(EVENTS)
-_INSERT_PORTAL = insert(outbox.OUTBOX)
 _EVENT_COLUMNS = (*HASHED_FIELDS, "hash")
-_PORTAL_COLUMNS = ("type", "subject", "organization_id", "occurred_at", "data", "dedup_key")
 
 
 @cache
-def _append(portal_events: int, guarded: tuple[Table, tuple[str, ...]] | None) -> DriverStatement:
-    """PostgreSQL: the row update the event tells of, the event, its portal events and the
+def _append(
+    beside: Table | None,
+    columns: tuple[str, ...],
+    rows: int,
+    guarded: tuple[Table, tuple[str, ...]] | None,
+) -> DriverStatement:
+    """PostgreSQL: the row update the event tells of, the event, the rows beside it and the
     head's new hash in one round trip — data-modifying CTEs of the head's update, which returns
     the event's id and how many rows the guarded update changed. Built once per shape."""
     event = (
@@ -275,7 +312,8 @@ def _append(portal_events: int, guarded: tuple[Table, tuple[str, ...]] | None) -
         statement = statement.add_cte(row)
         changed = select(func.count()).select_from(row).scalar_subquery()
     statement = statement.returning(select(event.c.id).scalar_subquery(), changed)
-    for n in range(portal_events):
-        values: dict[str, Any] = {c: bindparam(f"o{n}_{c}") for c in _PORTAL_COLUMNS}
-        statement = statement.add_cte(insert(outbox.OUTBOX).values(values).cte(f"portal{n}"))
+    for n in range(rows):
+        assert beside is not None  # rows only come with their table
+        values: dict[str, Any] = {c: bindparam(f"o{n}_{c}") for c in columns}
+        statement = statement.add_cte(insert(beside).values(values).cte(f"beside{n}"))
     return DriverStatement(statement)

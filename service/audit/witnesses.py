@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from service.audit import notes
 from service.audit.models import LogCheckpoint, LogCosignature, Witness
 from service.audit.operations import record
+from service.audit.witness_workflow import WITNESS_WORKFLOW
 from service.context import Actor
 from service.db import utcnow
 from service.errors import Conflict, SelfApproval, ValidationFailed
 from service.workflows.states import ApprovalState
-from service.workflows.witness import WITNESS_WORKFLOW
 
 Keys = Mapping[str, Ed25519PublicKey]  # witness name -> its key
 

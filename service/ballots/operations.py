@@ -25,6 +25,7 @@ from service.ballots.models import (
     BallotSessionGrading,
     SealedBallot,
 )
+from service.ballots.workflow import BALLOT_SESSION_WORKFLOW
 from service.campaigns.models import Campaign, RatingSourceKind
 from service.context import Actor
 from service.errors import (
@@ -39,14 +40,12 @@ from service.errors import (
     StageNotOpen,
     ValidationFailed,
 )
-from service.gradings.models import Approval, Grading
+from service.gradings import records
+from service.gradings.models import Approval, Grading, RecordVersion
 from service.organizations.models import Organization
-from service.records import operations as records
-from service.records.models import RecordVersion
 from service.scores import exact, round_score
 from service.scoring.composite import category_earned
 from service.standards.models import LevelScheme, Standard
-from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
 from service.workflows.states import BallotSessionState, GradingState
 
 # A ballot meeting rates during evaluation, or measures satisfaction for a promotion.

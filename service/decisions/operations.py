@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 from service.campaigns.models import VetoRule
 from service.context import Actor
 from service.errors import ScoreIncomplete, StageNotOpen, ValidationFailed
-from service.gradings.models import Approval, Grading
-from service.records import operations as records
-from service.records.models import RecordVersion
+from service.gradings import records
+from service.gradings.models import Approval, Grading, RecordVersion
 from service.scoring.operations import composite
 from service.workflows.states import GradingState
 

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from service.campaigns.models import Campaign, QuotaRule, QuotaScope, VetoRule
+from service.gradings import records
 from service.gradings.models import Grading
 from service.organizations.models import Organization, OrgKind
-from service.records import operations as records
 from service.scores import exact, round_score
 from service.scoring.operations import source_values
 from service.standards.models import LevelScheme, Standard

@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.audit.operations import write_beside_every_event
 from service.db import utcnow
 from service.events.models import OutboxEvent, OutboxTip, WebhookDelivery, WebhookSubscription
 from service.organizations.models import Organization
@@ -221,6 +222,13 @@ def from_audit(
         }
         for type_, data in translate(after or {}, before or {}, ident)
     ]
+
+
+def install() -> None:
+    """Every audit event from now on writes the portal events it stands for beside it, in its
+    own statement. The app and the command line call this at start (the audit log is a layer
+    below the outbox and does not import it)."""
+    write_beside_every_event(OUTBOX, from_audit)
 
 
 def _subscribers(session: Session) -> list[tuple[int, set[str], str]]:

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign, CampaignPhase
 from service.events import outbox
-from service.gradings.models import Grading
+from service.gradings.models import Grading, RecordVersion
 from service.organizations.models import Organization
-from service.records.models import RecordVersion
 from service.workflows.states import (
     PHASE_LABELS,
     PHASE_OF_STATE,

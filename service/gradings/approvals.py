@@ -1,6 +1,6 @@
 """Four eyes (四眼原则): requests that wait for a supervisor — a transition that needs approval,
 or a correction of a record after its stage. This module keeps the approval rows; carrying out
-what was approved is service.gradings.operations.settle_approval, beside `fire`."""
+what was approved is service.lifecycle.operations.settle_approval, beside `fire`."""
 
 from __future__ import annotations
 

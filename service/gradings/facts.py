@@ -4,7 +4,7 @@ the statement that loads the grading (FACTS) and kept in `session.info` for the 
 session, so that its guards and its answer read nothing more.
 
 The memos stay true within the session: whoever writes one of these facts here updates them
-(service.records adds a record type, service.gradings.approvals forgets "none pending"); a
+(service.gradings.records adds a record type, service.gradings.approvals forgets "none pending"); a
 flush that changes a campaign or its phases forgets the campaigns' facts; a rollback (of a
 savepoint too) forgets them all. Another session's writes are as invisible as they were to a
 read at the start of this one."""
@@ -18,8 +18,7 @@ from sqlalchemy import String, cast, event, func, select
 from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign, CampaignPhase
-from service.gradings.models import Approval, Grading
-from service.records.models import RecordVersion
+from service.gradings.models import Approval, Grading, RecordVersion
 from service.workflows.states import ApprovalState
 
 NOTICE_DAYS = "notice days of campaigns"  # campaign id -> publicity working days

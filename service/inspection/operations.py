@@ -17,11 +17,10 @@ from service.campaigns.models import Campaign
 from service.context import Actor
 from service.db import utcnow
 from service.errors import Conflict, Forbidden, NotFound, StageNotOpen, ValidationFailed
-from service.gradings.models import Grading
+from service.gradings import records
+from service.gradings.models import Grading, RecordVersion
 from service.inspection.models import InspectionGroup
 from service.organizations.models import Organization
-from service.records import operations as records
-from service.records.models import RecordVersion
 from service.workflows.states import GradingState
 
 # what a group accepts -> (the grading state it is given in, the record it is)

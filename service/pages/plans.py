@@ -11,11 +11,10 @@ from werkzeug.wrappers import Response
 from service import calendar
 from service.campaigns.models import Campaign
 from service.errors import NotFound
-from service.gradings.models import Grading
+from service.gradings import records
+from service.gradings.models import Grading, RecordVersion
 from service.organizations.models import Organization
 from service.pages.web import known_id, page, unit_of_work, web
-from service.records import operations as records
-from service.records.models import RecordVersion
 from service.rectification import operations as rectification
 from service.survey.classification import TERMS
 

@@ -15,10 +15,9 @@ from service.campaigns.models import Campaign
 from service.context import Actor
 from service.decisions.rules import forced_level
 from service.errors import NotFound, NotPromotable, ValidationFailed
-from service.gradings.models import Grading
+from service.gradings import records
+from service.gradings.models import Grading, RecordVersion
 from service.inspection.operations import acceptance_reasons
-from service.records import operations as records
-from service.records.models import RecordVersion
 from service.rectification.operations import needs_helpers
 from service.scores import round_score
 from service.scoring.composite import ballot_source_values

@@ -16,15 +16,13 @@ from service.campaigns.models import Campaign
 from service.context import Actor
 from service.db import utcnow
 from service.errors import NotFound, NotInPublicity, ValidationFailed
-from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
-from service.gradings.operations import fire
 from service.organizations.models import Organization
 from service.organizations.operations import domain_codes
 from service.publicity.models import Complaint
+from service.publicity.workflow import COMPLAINT_WORKFLOW
 from service.standards.models import LevelScheme
-from service.workflows.complaint import COMPLAINT_WORKFLOW
-from service.workflows.states import UNDER_PUBLICITY, ComplaintState, GradingState
+from service.workflows.states import UNDER_PUBLICITY, ComplaintState
 
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -186,16 +184,17 @@ def assign(session: Session, actor: Actor, complaint: Complaint) -> Complaint:
     return complaint
 
 
-def answer(
+def record_answer(
     session: Session,
     actor: Actor,
     complaint: Complaint,
     findings: str,
     reply: str,
     upheld: bool,
-) -> Complaint:
-    """The findings (调查核实) and the reply (反馈); an upheld complaint asks a supervisor to send
-    the grading back to superior review, with the complaint as the reason."""
+) -> Grading:
+    """The findings (调查核实) and the reply (反馈), on the complaint and in the trail; the
+    complaint's grading. What an upheld complaint does to the grading is the lifecycle's step
+    (service.lifecycle.complaints.answer), which calls this."""
     COMPLAINT_WORKFLOW.check(complaint, "answer")
     if complaint.assigned_to != actor.username:
         raise ValidationFailed(
@@ -217,20 +216,7 @@ def answer(
         after={"complaint_id": complaint.id, "upheld": upheld},
         reason=findings,
     )
-    if upheld:
-        reason = f"投诉#{complaint.id}成立：{findings}"
-        if grading.state == GradingState.PUBLICITY:
-            fire(session, actor, grading, "receive_complaint", reason)
-        request_approval(
-            session,
-            actor,
-            grading,
-            kind="transition",
-            subject="uphold_complaint",
-            payload={"complaint_id": complaint.id},
-            reason=reason,
-        )
-    return complaint
+    return grading
 
 
 def find_by_code(session: Session, code: str) -> Complaint:

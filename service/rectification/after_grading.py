@@ -15,9 +15,8 @@ from service.audit.operations import jsonable
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.errors import StageNotOpen, ValidationFailed
-from service.gradings.models import Approval, Grading
-from service.records import operations as records
-from service.records.models import RecordVersion
+from service.gradings import records
+from service.gradings.models import Approval, Grading, RecordVersion
 from service.standards.models import LevelScheme
 from service.survey import classification
 from service.workflows.states import GRADING_STATE_LABELS, LEVEL_STANDS, UNDER_PUBLICITY

@@ -1,6 +1,6 @@
 """整改: helpers for weak organizations, the plan of items, each item closed only when verified.
 
-An item's lifecycle is service.workflows.rectification_item; every step is a new version of
+An item's lifecycle is service.rectification.workflow; every step is a new version of
 the item's record.
 """
 
@@ -26,12 +26,11 @@ from service.errors import (
     PlanNotApproved,
     ValidationFailed,
 )
-from service.gradings.models import Grading
-from service.records import operations as records
-from service.records.models import RecordVersion
+from service.gradings import records
+from service.gradings.models import Grading, RecordVersion
+from service.rectification.workflow import RECTIFICATION_ITEM_WORKFLOW
 from service.standards.models import LevelScheme
 from service.survey import classification
-from service.workflows.rectification_item import RECTIFICATION_ITEM_WORKFLOW
 from service.workflows.states import GradingState, ItemStatus
 
 

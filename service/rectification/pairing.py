@@ -15,10 +15,9 @@ from service.audit.operations import jsonable
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.errors import Conflict, ValidationFailed
-from service.gradings.models import Grading
+from service.gradings import records
+from service.gradings.models import Grading, RecordVersion
 from service.organizations.models import Organization
-from service.records import operations as records
-from service.records.models import RecordVersion
 from service.standards.models import LevelScheme
 from service.workflows.states import GradingState
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from service.campaigns.models import Campaign
+from service.gradings import records
 from service.gradings.models import Grading
 from service.organizations.models import Organization
-from service.records import operations as records
 from service.reports.queries import FINAL_STATES, PROVISIONAL_STATES
 from service.standards.models import LevelScheme
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign
+from service.gradings import records
 from service.gradings.models import Grading
 from service.organizations.models import Organization
-from service.records import operations as records
 from service.survey import classification
 from service.workflows.states import ItemStatus
 

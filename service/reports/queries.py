@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session, aliased
 from service import calendar
 from service.ballots.models import BallotCategory, BallotSession
 from service.campaigns.models import Campaign, CampaignPhase, CampaignStandard
-from service.gradings.models import Grading
+from service.gradings import records
+from service.gradings.models import Grading, RecordVersion
 from service.organizations.models import Domain, Organization, OrgKind
 from service.publicity.models import Complaint
-from service.records import operations as records
-from service.records.models import RecordVersion
 from service.rectification.operations import ledger
 from service.scores import round_score
 from service.standards.models import Indicator, LevelScheme

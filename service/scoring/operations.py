@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 from service.campaigns.models import Campaign, RatingSource
 from service.context import Actor
 from service.errors import Conflict, ValidationFailed
-from service.gradings.models import Approval, Grading
-from service.records import operations as records
-from service.records.models import RecordVersion
+from service.gradings import records
+from service.gradings.models import Approval, Grading, RecordVersion
 from service.scoring.composite import (
     SHEET_SOURCES,
     Composite,

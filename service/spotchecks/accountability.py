@@ -14,11 +14,10 @@ from sqlalchemy.orm import Session
 from service.audit.operations import record
 from service.context import Actor
 from service.errors import Conflict, NotFound, ValidationFailed
-from service.gradings.models import Approval, Grading
+from service.gradings.models import Approval, Grading, RecordVersion
 from service.inspection.operations import ACCEPTED
 from service.organizations.models import Organization
 from service.publicity.models import Complaint
-from service.records.models import RecordVersion
 from service.spotchecks.models import AccountabilityRecord, SpotCheckItem
 from service.workflows.states import ApprovalState
 

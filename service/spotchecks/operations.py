@@ -22,15 +22,18 @@ from service.errors import (
     SeedNotReady,
     SpotCheckWrongState,
 )
-from service.gradings import operations as gradings
 from service.gradings.models import Approval, Grading
 from service.organizations.models import Organization
 from service.spotchecks import accountability, beacons
 from service.spotchecks import draw as drawing
 from service.spotchecks.models import AccountabilityRecord, SpotCheck, SpotCheckItem
-from service.workflows.grading import REOPENED_AFTER_SPOT_CHECK
-from service.workflows.spot_check import SPOT_CHECK_WORKFLOW
-from service.workflows.states import LEVEL_STANDS, UNDER_PUBLICITY, SpotCheckState
+from service.spotchecks.workflow import SPOT_CHECK_WORKFLOW
+from service.workflows.states import (
+    LEVEL_STANDS,
+    REOPENED_AFTER_SPOT_CHECK,
+    UNDER_PUBLICITY,
+    SpotCheckState,
+)
 
 # Every grading whose level the campaign decided, wherever it is now — rated, rectifying, in
 # 回头看, rising, closed (under publicity it is still answered by complaints).
@@ -195,15 +198,16 @@ def item_of(session: Session, check: SpotCheck, grading_id: int) -> SpotCheckIte
     return found
 
 
-def record_finding(
+def write_finding(
     session: Session,
     actor: Actor,
     check: SpotCheck,
     item: SpotCheckItem,
     body: Mapping[str, Any],
-) -> Approval | None:
-    """The finding on one sampled grading, written once. A falsification asks for the grading
-    to be reopened (superior review again, once a supervisor approves) while it is rated."""
+) -> Grading:
+    """The finding on one sampled grading, written once, on the item and in the trail; the
+    grading. What a falsification does to the grading is the lifecycle's step
+    (service.lifecycle.spot_checks.record_finding), which calls this."""
     session.refresh(check, with_for_update=True)
     if check.state == SpotCheckState.DRAWN:
         SPOT_CHECK_WORKFLOW.apply(check, "start_checking")
@@ -235,11 +239,7 @@ def record_finding(
             "description": item.description,
         },
     )
-    reopen = REOPEN.get(grading.state)
-    if item.outcome != "falsified" or reopen is None:
-        return None
-    reason = f"抽查#{check.id}发现弄虚作假：{item.description}"
-    return gradings.request_transition(session, actor, grading, reopen, reason).approval
+    return grading
 
 
 def record_accountability(

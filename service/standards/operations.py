@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.audit.operations import record
-from service.campaigns.models import Campaign, CampaignStandard
 from service.context import Actor
+from service.db import Base
 from service.errors import Duplicate, NotFound, StandardFrozen, ValidationFailed
 from service.organizations.operations import domain_codes
 from service.standards.models import (
@@ -34,13 +34,18 @@ def get_standard(session: Session, standard_id: int) -> Standard:
 
 
 def is_frozen(session: Session, standard: Standard) -> bool:
-    """A version that an opened (or closed) campaign has used never changes again."""
+    """A version that an opened (or closed) campaign has used never changes again.
+
+    The standards sit a layer below the campaigns that use them (docs/architecture.md): the
+    campaigns' tables are read by name, not through the campaigns package."""
+    tables = Base.metadata.tables
+    uses, campaigns = tables["campaign_standards"], tables["campaigns"]
     used = session.scalar(
-        select(CampaignStandard.id)
-        .join(Campaign, Campaign.id == CampaignStandard.campaign_id)
+        select(uses.c.id)
+        .join(campaigns, campaigns.c.id == uses.c.campaign_id)
         .where(
-            CampaignStandard.standard_id == standard.id,
-            Campaign.status != CampaignStatus.DRAFT.value,
+            uses.c.standard_id == standard.id,
+            campaigns.c.status != CampaignStatus.DRAFT.value,
         )
         .limit(1)
     )

@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.errors import NotFound, ValidationFailed
-from service.gradings.models import Approval, Grading
-from service.records import operations as records
-from service.records.models import RecordVersion
+from service.gradings import records
+from service.gradings.models import Approval, Grading, RecordVersion
 from service.survey import classification
 from service.workflows.states import GradingState
 

@@ -1,17 +1,17 @@
-"""A request waiting for a second person (四眼原则): pending → approved or rejected, by a
-supervisor in scope who is not the requester."""
+"""The shape of a request waiting for a second person (四眼原则): pending → approved or
+rejected by a holder of a given role who is not the requester. The grading's approvals
+(service.lifecycle.workflow), grant requests (service.accounts.workflow) and witness
+registrations (service.audit.witness_workflow) are each one."""
 
 from __future__ import annotations
 
-from service.accounts.models import Role
 from service.errors import ApprovalDecided
-from service.workflows.engine import Workflow
 from service.workflows.spec import StateSpec, TransitionSpec, WorkflowSpec
 from service.workflows.states import ApprovalState as S
 
 
 def second_person(
-    name: str, label: str, role: Role, approve_label: str, reject_label: str
+    name: str, label: str, role: str, approve_label: str, reject_label: str
 ) -> WorkflowSpec:
     """pending → approved, or rejected with a reason, by `role` — never the requester (the
     operation checks who asked)."""
@@ -33,7 +33,3 @@ def second_person(
         ),
         wrong_state=ApprovalDecided,
     )
-
-
-APPROVAL_SPEC = second_person("approval", "审批", Role.SUPERVISOR, "批准", "驳回")
-APPROVAL_WORKFLOW = Workflow(APPROVAL_SPEC)

@@ -1,5 +1,5 @@
 """What a grading guard is given to decide: imports nothing from the domain, so the guards
-(service.gradings.guards) and the rules they call (service.decisions.rules) share it without
+(service.lifecycle.guards) and the rules they call (service.decisions.rules) share it without
 importing each other."""
 
 from __future__ import annotations

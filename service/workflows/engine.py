@@ -10,16 +10,22 @@ versions / locks make it safe across processes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from transitions import Machine
 
-from service.accounts.access import Principal
 from service.errors import TransitionBlocked, ValidationFailed
-from service.organizations.models import Placed
 from service.workflows.spec import Refusal, TransitionSpec, WorkflowSpec
 from service.workflows.writes import moving
+
+
+class Principal(Protocol):
+    """Who fires (service.accounts.access.Principal is one): raises unless they hold one of
+    `roles` at `place` — the engine knows no more of accounts or organizations."""
+
+    def require(self, place: Any, roles: Sequence[Any], what: str) -> Any: ...
 
 
 @dataclass
@@ -57,10 +63,10 @@ class Workflow:
             )
         return transition
 
-    def authorize(self, principal: Principal, org: Placed, name: str) -> TransitionSpec:
+    def authorize(self, principal: Principal, place: Any, name: str) -> TransitionSpec:
         """404 outside the caller's subtree, 403 without a role the transition names."""
         transition = self.transition(name)
-        principal.require(org, transition.roles, f"{name} ({transition.label})")
+        principal.require(place, transition.roles, f"{name} ({transition.label})")
         return transition
 
     def refusals(self, subject: Any, transition: TransitionSpec, context: Any) -> list[Refusal]:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from service.accounts.models import Role
 from service.errors import Conflict, TransitionNotAllowed
 
 
@@ -67,11 +66,11 @@ class TransitionSpec:
     source: str
     dest: str
     label: str
-    roles: tuple[Role, ...]
+    roles: tuple[str, ...]  # who may fire it: service.accounts.models.Role values
     guards: tuple[Guard, ...] = ()
     needs_reason: bool = False
     needs_approval: bool = False
-    # The superior's duty this step is (service.campaigns.procedure.Duty's value), checked by the
+    # The superior's duty this step is (a value of service.campaigns.procedure.Duty), checked by the
     # API with the roles: who holds the role on the graded organization itself may not fire it.
     duty: str | None = None
 

@@ -180,3 +180,13 @@ class ItemStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
     CLOSED = "closed"  # 销号
+
+
+# The grading transitions by which a spot check that finds falsification reopens a decided
+# level, by the state the level stands in now (service.lifecycle.workflow declares them).
+REOPENED_AFTER_SPOT_CHECK = {
+    "reopen_after_spot_check": GradingState.RATED,
+    "reopen_rectification_after_spot_check": GradingState.RECTIFICATION,
+    "reopen_re_review_after_spot_check": GradingState.RE_REVIEW,
+    "reopen_promotion_after_spot_check": GradingState.PROMOTION,
+}

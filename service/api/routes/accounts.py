@@ -15,7 +15,8 @@ from service.accounts.models import (
     RoleGrant,
 )
 from service.api.blueprint import api
-from service.api.routing import Ctx, Reply, operation, paginate
+from service.api.pagination import paginate
+from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.accounts import (
     AccountCreate,
     AccountListQuery,

@@ -11,7 +11,8 @@ from sqlalchemy import Select, or_, select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routing import Ctx, Reply, operation, paginate
+from service.api.pagination import paginate
+from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.audit import (
     AuditEventOut,
     AuditEventPage,
@@ -34,7 +35,7 @@ from service.api.schemas.audit import (
     WitnessOut,
 )
 from service.api.scope import read_grading_story, within
-from service.audit import checkpoints, inspection, log, notes, signing, witnesses
+from service.audit import checkpoints, log, notes, signing, witnesses
 from service.audit.models import (
     AuditEvent,
     Checkpoint,
@@ -45,9 +46,10 @@ from service.audit.models import (
 )
 from service.audit.operations import chain_key_for, jsonable, record
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from service.gradings import operations as gradings
+from service.lifecycle import operations as gradings
 from service.organizations.models import Organization
 from service.reports.formats import inert
+from service.verification import inspection
 from service.workflows.states import ApprovalState
 
 TAG = "audit"

@@ -8,16 +8,10 @@ from sqlalchemy import select
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.duties import check_duty, config_of, require_duty, with_duty
+from service.api.idempotent import IDEMPOTENCY_KEY_RE
+from service.api.pagination import Page, paginate
 from service.api.records import write_record
-from service.api.routing import (
-    IDEMPOTENCY_KEY_RE,
-    Ctx,
-    Page,
-    Reply,
-    operation,
-    paginate,
-    public_base,
-)
+from service.api.routing import Ctx, Reply, operation, public_base
 from service.api.schemas.ballots import (
     AttendanceIn,
     BallotAccepted,
@@ -42,14 +36,13 @@ from service.api.throttle import throttle_ballots
 from service.ballots import cards, sheets
 from service.ballots import operations as ops
 from service.ballots.models import BallotCode, BallotSession, BallotSessionGrading
+from service.ballots.workflow import BALLOT_SESSION_WORKFLOW
 from service.campaigns.models import Campaign
 from service.campaigns.procedure import Duty
 from service.errors import BallotSessionWrongState, MalformedRequest
-from service.gradings.models import Grading
+from service.gradings import records
+from service.gradings.models import Grading, RecordVersion
 from service.organizations.models import Organization
-from service.records import operations as records
-from service.records.models import RecordVersion
-from service.workflows.ballot_session import BALLOT_SESSION_WORKFLOW
 from service.workflows.states import BallotSessionState, GradingState
 
 TAG = "ballots"
@@ -115,7 +108,7 @@ def _graded(ctx: Ctx, ballot: BallotSession) -> list[Organization]:
     )
 
 
-def _run_by_superior(ctx: Ctx, ballot: BallotSession, roles: tuple[Role, ...], what: str) -> None:
+def _run_by_superior(ctx: Ctx, ballot: BallotSession, roles: tuple[str, ...], what: str) -> None:
     """The session's duty (ballot or satisfaction) for each organization it rates."""
     config = config_of(ctx, ballot.campaign_id)
     for org in _graded(ctx, ballot):

@@ -8,7 +8,9 @@ from sqlalchemy.orm import contains_eager
 from service import calendar
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routing import Ctx, Reply, check_if_match, etag, operation, paginate
+from service.api.conditional import check_if_match, etag
+from service.api.pagination import paginate
+from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.campaigns import (
     AmendmentCreate,
     AmendmentList,
@@ -26,6 +28,7 @@ from service.api.schemas.common import PageQuery, ReasonBody
 from service.api.scope import campaign_visibility, scoped, within
 from service.campaigns import operations as ops
 from service.campaigns.models import Campaign, CampaignAmendment, CampaignPhase
+from service.gradings import enrolment
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.workflows.states import PHASE_OF_STATE
@@ -124,7 +127,7 @@ def patch_campaign(ctx: Ctx, campaign_id: int) -> Any:
 def open_campaign(ctx: Ctx, campaign_id: int) -> Any:
     campaign = _managed_campaign(ctx, campaign_id, "opening a campaign")
     check_if_match(campaign.version)
-    created = ops.open_campaign(ctx.session, ctx.actor, campaign)
+    created = enrolment.open_campaign(ctx.session, ctx.actor, campaign)
     return Reply(
         {"enrolled": len(created), "grading_ids": [g.id for g in created]},
         200,
@@ -159,7 +162,7 @@ def close_campaign(ctx: Ctx, campaign_id: int) -> Any:
 )
 def enroll(ctx: Ctx, campaign_id: int) -> Any:
     campaign = _managed_campaign(ctx, campaign_id, "enrolling organizations")
-    created = ops.enroll(ctx.session, ctx.actor, campaign)
+    created = enrolment.enroll(ctx.session, ctx.actor, campaign)
     return {"enrolled": len(created), "grading_ids": [g.id for g in created]}
 
 

@@ -7,8 +7,9 @@ from sqlalchemy import select
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.duties import require_duty, with_duty
+from service.api.pagination import paginate
 from service.api.records import current_or_404, stage_record, versions_of
-from service.api.routing import Ctx, Reply, operation, paginate
+from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.common import PageQuery
 from service.api.schemas.decisions import (
     DecisionIn,

@@ -24,9 +24,8 @@ from service.api.schemas.evaluation import (
 from service.api.scope import scoped
 from service.campaigns.procedure import Duty
 from service.errors import NotFound
-from service.gradings.models import Approval, Grading
-from service.records import operations as records
-from service.records.models import RecordVersion
+from service.gradings import records
+from service.gradings.models import Approval, Grading, RecordVersion
 from service.scores import exact_text
 from service.scoring import operations as ops
 from service.scoring.composite import ROUNDING

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routing import Ctx, Reply, operation, paginate, public_base
+from service.api.pagination import paginate
+from service.api.routing import Ctx, Reply, operation, public_base
 from service.api.schemas.events import (
     DeliveryOut,
     DeliveryPage,

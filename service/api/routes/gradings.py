@@ -7,18 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from service.api.blueprint import api
+from service.api.conditional import etag, if_match
 from service.api.duties import check_duty, config_of
-from service.api.routing import (
-    Ctx,
-    Reply,
-    decode_cursor,
-    etag,
-    if_match,
-    next_cursor,
-    operation,
-    page_limit,
-    paginate,
-)
+from service.api.pagination import decode_cursor, next_cursor, page_limit, paginate
+from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.common import PageQuery
 from service.api.schemas.gradings import (
     ApprovalListQuery,
@@ -37,12 +29,11 @@ from service.campaigns.models import Campaign
 from service.campaigns.procedure import DUTY_OF_RECORD, Duty
 from service.decisions.models import DecisionMeeting
 from service.errors import NotFound
-from service.gradings import operations as ops
+from service.gradings import records
 from service.gradings.models import Approval, Grading
+from service.lifecycle import operations as ops
+from service.lifecycle.workflow import APPROVAL_WORKFLOW, GRADING_WORKFLOW
 from service.organizations.models import Organization, Placed
-from service.records import operations as records
-from service.workflows.approval import APPROVAL_WORKFLOW
-from service.workflows.grading import GRADING_WORKFLOW
 from service.workflows.states import STAGE_OF_RECORD
 
 TAG = "gradings"

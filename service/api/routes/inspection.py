@@ -6,7 +6,9 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routing import Ctx, Reply, check_if_match, etag, operation, paginate
+from service.api.conditional import check_if_match, etag
+from service.api.pagination import paginate
+from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.common import PageQuery
 from service.api.schemas.inspection import (
     AcceptanceIn,

@@ -8,8 +8,8 @@ from marshmallow import Schema, fields
 from service import migrate
 from service.api.blueprint import api
 from service.api.routing import Ctx, operation
+from service.catalogue import WORKFLOWS
 from service.errors import DatabaseUnavailable, NotFound
-from service.workflows.catalogue import WORKFLOWS
 
 
 class HealthOut(Schema):
@@ -134,7 +134,7 @@ def get_workflow(ctx: Ctx, name: str) -> Any:
                 "label": t.label,
                 "source": t.source,
                 "dest": t.dest,
-                "roles": [r.value for r in t.roles],
+                "roles": [str(r) for r in t.roles],
                 "needs_reason": t.needs_reason,
                 "needs_approval": t.needs_approval,
                 "duty": t.duty,

@@ -8,16 +8,10 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routing import (
-    XLSX,
-    Ctx,
-    Reply,
-    UnsupportedMediaType,
-    check_if_match,
-    etag,
-    operation,
-    paginate,
-)
+from service.api.conditional import check_if_match, etag
+from service.api.files import XLSX
+from service.api.pagination import paginate
+from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.organizations import (
     DomainList,
     ImportQuery,
@@ -30,6 +24,7 @@ from service.api.schemas.organizations import (
     OrganizationPatch,
 )
 from service.api.scope import scoped, within
+from service.errors import UnsupportedMediaType
 from service.organizations import importer
 from service.organizations import operations as ops
 from service.organizations.models import Organization, OrganizationMove

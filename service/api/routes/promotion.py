@@ -13,9 +13,9 @@ from service.api.schemas.common import text as text_field
 from service.api.scope import scoped
 from service.campaigns.models import Campaign
 from service.campaigns.procedure import Duty
+from service.gradings import records
 from service.gradings.models import Grading
 from service.promotion import operations as ops
-from service.records import operations as records
 
 TAG = "promotion"
 

@@ -5,16 +5,8 @@ from typing import Any
 from sqlalchemy import select
 
 from service.api.blueprint import api
-from service.api.routing import (
-    Ctx,
-    Reply,
-    decode_path_cursor,
-    next_cursor,
-    operation,
-    page_limit,
-    paginate,
-    public_base,
-)
+from service.api.pagination import decode_path_cursor, next_cursor, page_limit, paginate
+from service.api.routing import Ctx, Reply, operation, public_base
 from service.api.schemas.publicity import (
     ComplaintAnswerIn,
     ComplaintFiledOut,
@@ -29,10 +21,11 @@ from service.api.schemas.publicity import (
 from service.api.scope import scoped
 from service.api.throttle import throttle_complaints
 from service.gradings.models import Grading
+from service.lifecycle import complaints
 from service.organizations.models import Organization
 from service.publicity import operations as ops
 from service.publicity.models import Complaint
-from service.workflows.complaint import COMPLAINT_WORKFLOW
+from service.publicity.workflow import COMPLAINT_WORKFLOW
 
 TAG = "publicity"
 
@@ -156,7 +149,7 @@ def assign_complaint(ctx: Ctx, complaint_id: int) -> Any:
 def answer_complaint(ctx: Ctx, complaint_id: int) -> Any:
     complaint, org = scoped(ctx, Complaint, complaint_id)
     COMPLAINT_WORKFLOW.authorize(ctx.caller, org, "answer")
-    return ops.answer(
+    return complaints.answer(
         ctx.session,
         ctx.actor,
         complaint,

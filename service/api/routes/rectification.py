@@ -24,12 +24,12 @@ from service.api.schemas.rectification import (
 )
 from service.api.scope import scoped, within
 from service.campaigns.models import Campaign
+from service.gradings import records
 from service.gradings.models import Grading
 from service.organizations.models import Organization
-from service.records import operations as records
 from service.rectification import operations as ops
 from service.rectification import pairing
-from service.workflows.rectification_item import RECTIFICATION_ITEM_WORKFLOW
+from service.rectification.workflow import RECTIFICATION_ITEM_WORKFLOW
 
 TAG = "rectification"
 

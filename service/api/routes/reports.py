@@ -6,7 +6,8 @@ from flask import Response, current_app, stream_with_context
 from marshmallow import Schema, fields, validate
 
 from service.api.blueprint import api
-from service.api.routing import XLSX, Ctx, attachment, chosen_format, operation
+from service.api.files import XLSX, attachment, chosen_format
+from service.api.routing import Ctx, operation
 from service.api.schemas.common import query_id
 from service.api.scope import scoped
 from service.campaigns.models import Campaign

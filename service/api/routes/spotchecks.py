@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routing import XLSX, Ctx, Reply, attachment, chosen_format, operation, paginate
+from service.api.files import XLSX, attachment, chosen_format
+from service.api.pagination import paginate
+from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.spotchecks import (
     AccountabilityIn,
     AccountabilityList,
@@ -27,12 +29,13 @@ from service.api.scope import scoped
 from service.campaigns.models import Campaign
 from service.errors import Forbidden
 from service.gradings.models import Grading
+from service.lifecycle import spot_checks
+from service.lifecycle.workflow import GRADING_WORKFLOW
 from service.organizations.models import Organization
 from service.reports import formats
 from service.spotchecks import accountability
 from service.spotchecks import operations as ops
 from service.spotchecks.models import SpotCheck
-from service.workflows.grading import GRADING_WORKFLOW
 
 TAG = "spotchecks"
 
@@ -159,7 +162,7 @@ def record_finding(ctx: Ctx, spot_check_id: int, grading_id: int) -> Any:
     reopen = ops.REOPEN.get(grading.state)
     if ctx.body["outcome"] == "falsified" and reopen is not None:
         GRADING_WORKFLOW.authorize(ctx.caller, org, reopen)
-    approval = ops.record_finding(ctx.session, ctx.actor, check, item, ctx.body)
+    approval = spot_checks.record_finding(ctx.session, ctx.actor, check, item, ctx.body)
     return {
         **{name: getattr(item, name) for name in FindingOut().fields if hasattr(item, name)},
         "reopen_approval_id": approval.id if approval is not None else None,

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
-from service.api.routing import Ctx, Page, Reply, operation, paginate
+from service.api.pagination import Page, paginate
+from service.api.routing import Ctx, Reply, operation
 from service.api.schemas.common import PageQuery
 from service.api.schemas.standards import (
     LevelSchemeCreate,

@@ -17,7 +17,7 @@ from service.api.schemas.common import (
 from service.campaigns import procedure
 from service.campaigns.models import RatingSourceKind
 from service.campaigns.procedure import Duty, Holder
-from service.workflows.grading import GRADING_SPEC
+from service.lifecycle.workflow import GRADING_SPEC
 from service.workflows.states import Phase
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")

@@ -11,7 +11,7 @@ from service.api.schemas.common import (
     text,
     total_field,
 )
-from service.workflows.grading import subject_label
+from service.lifecycle.workflow import subject_label
 
 
 class WarningOut(Schema):

@@ -17,8 +17,7 @@ from service.context import Actor
 from service.errors import ValidationFailed
 from service.gradings import facts
 from service.gradings.approvals import request_approval
-from service.gradings.models import Approval, Grading
-from service.records.models import RecordVersion
+from service.gradings.models import Approval, Grading, RecordVersion
 from service.workflows.states import STAGE_OF_RECORD
 
 # Corrections of these always wait for a supervisor, whatever the stage (paper ballot tallies).

@@ -32,12 +32,11 @@ from service.errors import (
 from service.gradings import facts
 from service.gradings.approvals import pending_for, refuse_if_pending, request_approval
 from service.gradings.models import Approval, Grading
+from service.gradings.records import apply_approved_correction
+from service.lifecycle.workflow import APPROVAL_WORKFLOW, GRADING_SPEC, GRADING_WORKFLOW
 from service.organizations.models import Organization, Placed
-from service.records.operations import apply_approved_correction
 from service.workdays import operations as workdays
-from service.workflows.approval import APPROVAL_WORKFLOW
 from service.workflows.context import GuardContext
-from service.workflows.grading import GRADING_SPEC, GRADING_WORKFLOW
 from service.workflows.states import PHASE_OF_STATE, GradingState
 
 
@@ -97,8 +96,8 @@ def view(session: Session, principal: Principal, grading: Grading, org: Placed) 
                 0,
                 {
                     "code": "role_not_allowed",
-                    "message_zh": f"需要角色：{'、'.join(r.value for r in t.roles)}",
-                    "message_en": f"needs the role {', '.join(r.value for r in t.roles)}",
+                    "message_zh": f"需要角色：{'、'.join(t.roles)}",
+                    "message_en": f"needs the role {', '.join(t.roles)}",
                 },
             )
         if pending is not None:

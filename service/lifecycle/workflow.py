@@ -5,27 +5,25 @@ publicity 公示 (⇄ complaint_review 投诉复核) → rated 定级 → rectif
 re_review 回头看 → promotion 晋位升级 → closed 结束, with send-backs (退回) that need a reason.
 
 The states and their facts are in service.workflows.states; the guards (each with a stable
-code and a Chinese and English refusal) in service.gradings.guards.
+code and a Chinese and English refusal) in service.lifecycle.guards.
 """
 
 from __future__ import annotations
 
 from service.accounts.models import Role
 from service.campaigns.procedure import Duty
-from service.gradings import guards
+from service.lifecycle import guards
+from service.workflows.approval import second_person
 from service.workflows.engine import Workflow
 from service.workflows.spec import TransitionSpec, WorkflowSpec
-from service.workflows.states import GRADING_STATES, RECORD_LABELS, GradingState
+from service.workflows.states import (
+    GRADING_STATES,
+    RECORD_LABELS,
+    REOPENED_AFTER_SPOT_CHECK,
+    GradingState,
+)
 
 R, T, S = Role.REVIEWER, Role.TELLER, Role.SECRETARY
-# A spot check that finds falsification reopens a decided level from wherever it stands now.
-REOPENED_AFTER_SPOT_CHECK = {
-    "reopen_after_spot_check": GradingState.RATED,
-    "reopen_rectification_after_spot_check": GradingState.RECTIFICATION,
-    "reopen_re_review_after_spot_check": GradingState.RE_REVIEW,
-    "reopen_promotion_after_spot_check": GradingState.PROMOTION,
-}
-
 GRADING_SPEC = WorkflowSpec(
     name="grading",
     label="基层党组织分类定级",
@@ -209,3 +207,8 @@ def subject_label(kind: str, subject: str) -> str:
         transition = GRADING_SPEC.transition(subject)
         return transition.label if transition is not None else subject
     return f"更正{RECORD_LABELS.get(subject, subject)}"
+
+
+# A transition that needs approval waits for a supervisor in scope who is not the requester.
+APPROVAL_SPEC = second_person("approval", "审批", Role.SUPERVISOR, "批准", "驳回")
+APPROVAL_WORKFLOW = Workflow(APPROVAL_SPEC)

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from service.audit import checkpoints, notes, signing, state, witnesses
+from service.audit import checkpoints, notes, signing, witnesses
 from service.audit.models import AuditEvent, Checkpoint, LogCheckpoint, LogLeaf
 from service.audit.verify import (
     Damage,
@@ -32,6 +32,7 @@ from service.audit.verify import (
     verify_log,
 )
 from service.db import utcnow
+from service.verification import state
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The grading workflow's guards: each a stable code, a Chinese and English refusal, and the
 check — whether the record a stage needs is there (stage data are versioned records, see
-service.records), or one of the decision rules (service.decisions.rules)."""
+service.gradings.records), or one of the decision rules (service.decisions.rules)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from service.campaigns import procedure
 from service.campaigns.models import Campaign
 from service.decisions import meetings, rules
 from service.gradings import facts
-from service.gradings.models import Approval
+from service.gradings.models import Approval, RecordVersion
+from service.gradings.records import latest_versions
 from service.inspection.operations import rectification_accepted
 from service.publicity.models import Complaint
-from service.records.models import RecordVersion
-from service.records.operations import latest_versions
 from service.spotchecks.models import SpotCheckItem
 from service.workflows.context import Check, GuardContext
 from service.workflows.spec import Guard

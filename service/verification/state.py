@@ -29,9 +29,8 @@ from service.audit.verify import Damage
 from service.ballots.models import BallotCategory, BallotSession
 from service.decisions import meetings
 from service.decisions.models import DecisionMeeting
-from service.gradings.models import Approval, Grading
+from service.gradings.models import Approval, Grading, RecordVersion
 from service.inspection.models import InspectionGroup
-from service.records.models import RecordVersion
 
 UNSET = object()
 BALLOT_STATES = {
