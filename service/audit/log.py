@@ -209,6 +209,32 @@ def inclusion_paths(session: Session, leaf_indexes: list[int], size: int) -> dic
     return {index: merkle.inclusion_path(index, size, subtree) for index in leaf_indexes}
 
 
+def proofs_at_latest(
+    session: Session, event_ids: list[int]
+) -> tuple[LogCheckpoint | None, dict[int, dict[str, object] | None]]:
+    """The latest signed checkpoint, and for each event its inclusion proof against it
+    (tree_size, leaf_index, path as hex) — None for an event the checkpoint does not cover yet."""
+    checkpoint = latest_checkpoint(session)
+    size = checkpoint.tree_size if checkpoint else 0
+    leaves: dict[int, int] = {
+        event_id: index
+        for event_id, index in session.execute(
+            select(LogLeaf.event_id, LogLeaf.leaf_index).where(LogLeaf.event_id.in_(event_ids))
+        )
+    }
+    covered = [index for index in leaves.values() if index < size]
+    paths = inclusion_paths(session, covered, size) if covered else {}
+    found: dict[int, dict[str, object] | None] = {}
+    for event_id in event_ids:
+        index = leaves.get(event_id)
+        found[event_id] = (
+            {"tree_size": size, "leaf_index": index, "path": [p.hex() for p in paths[index]]}
+            if index is not None and index < size
+            else None
+        )
+    return checkpoint, found
+
+
 def consistency(session: Session, first: int, second: int) -> tuple[list[bytes], bytes, bytes]:
     """The proof that the tree of `second` leaves extends the tree of `first`, and both roots."""
     second = _check_size(session, second, "to")

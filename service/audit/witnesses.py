@@ -22,7 +22,7 @@ from service.audit.operations import record
 from service.audit.witness_workflow import WITNESS_WORKFLOW
 from service.context import Actor
 from service.db import utcnow
-from service.errors import Conflict, SelfApproval, ValidationFailed
+from service.errors import Conflict, NotFound, SelfApproval, ValidationFailed
 from service.workflows.states import ApprovalState
 
 Keys = Mapping[str, Ed25519PublicKey]  # witness name -> its key
@@ -101,6 +101,76 @@ def decide(
         reason=reason,
     )
     return witness
+
+
+def cosign(
+    session: Session,
+    actor: Actor,
+    tree_size: int,
+    name: str,
+    line: str,
+    verifier_key: str | None,
+    organization_id: int | None,
+) -> LogCosignature:
+    """A registered, approved witness's cosignature on the checkpoint of `tree_size`: kept only
+    when it verifies under the witness's registered key (a name cannot be taken by anyone else's
+    key), once per witness and checkpoint."""
+    checkpoint = session.scalars(
+        select(LogCheckpoint)
+        .where(LogCheckpoint.tree_size == tree_size)
+        .order_by(LogCheckpoint.id.desc())
+    ).first()
+    if checkpoint is None:
+        raise NotFound(f"no checkpoint of tree size {tree_size}")
+    found = session.scalars(
+        select(Witness).where(Witness.name == name, Witness.state == ApprovalState.APPROVED)
+    ).first()
+    if found is None:
+        raise ValidationFailed(
+            f"{name} is not a registered witness: an admin at the root registers it with its "
+            "verifier key (POST /api/v1/audit/witnesses) and a second approves it",
+            errors={"witness": ["not a registered witness"]},
+        )
+    sent = (verifier_key or "").strip()
+    if sent and sent != found.verifier_key:
+        raise ValidationFailed(
+            "the verifier key is not the one registered for this witness",
+            errors={"verifier_key": ["not the registered key"]},
+        )
+    try:
+        _, key = notes.parse_verifier_key(found.verifier_key)
+        notes.check_cosignature(checkpoint.note, line, name, key)
+    except notes.BadNote as exc:
+        raise ValidationFailed(
+            f"{exc}: a cosignature must verify under {name}'s registered key",
+            errors={"line": [str(exc)]},
+        ) from exc
+    exists = session.scalar(
+        select(LogCosignature.id).where(
+            LogCosignature.checkpoint_id == checkpoint.id, LogCosignature.witness == name
+        )
+    )
+    if exists:
+        raise Conflict(f"{name} has cosigned this checkpoint already")
+    row = LogCosignature(
+        checkpoint_id=checkpoint.id,
+        witness=name,
+        public_key=found.verifier_key,
+        line=line.strip() + "\n",
+        created_by=actor.username,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor,
+        "audit.cosign",
+        "audit_log_checkpoint",
+        checkpoint.id,
+        organization_id=organization_id,
+        after={"tree_size": tree_size, "witness": name},
+    )
+    return row
 
 
 def registered(session: Session) -> dict[str, Ed25519PublicKey]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from service.events import http
@@ -344,6 +344,15 @@ def resume(session: Session, subscription: WebhookSubscription, now: datetime) -
         .values(status="pending", next_attempt_at=now, leased_until=None, attempts=0)
     )
     return int(getattr(revived, "rowcount", 0) or 0)
+
+
+def remove(session: Session, subscription: WebhookSubscription) -> None:
+    """A subscription and its queued and past deliveries are gone (the audit trail keeps that it
+    was removed)."""
+    session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id)
+    )
+    session.delete(subscription)
 
 
 def rewrap_all(session: Session, ring: Sequence[str]) -> tuple[int, list[int]]:

@@ -45,12 +45,11 @@ from service.audit.models import (
     Witness,
 )
 from service.audit.operations import chain_key_for, jsonable, record
-from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from service.errors import Forbidden, NotFound
 from service.lifecycle import operations as gradings
 from service.organizations.models import Organization
 from service.reports.formats import inert
 from service.verification import inspection
-from service.workflows.states import ApprovalState
 
 TAG = "audit"
 READERS = [Role.INSPECTOR, Role.ADMIN]
@@ -376,61 +375,14 @@ def _cosignatures(ctx: Ctx, ids: list[int]) -> dict[int, list[LogCosignature]]:
 )
 def cosign_tree_head(ctx: Ctx, tree_size: int) -> Any:
     ctx.caller.require_role_anywhere([Role.INSPECTOR], "cosigning a checkpoint")
-    checkpoint = ctx.session.scalars(
-        select(LogCheckpoint)
-        .where(LogCheckpoint.tree_size == tree_size)
-        .order_by(LogCheckpoint.id.desc())
-    ).first()
-    if checkpoint is None:
-        raise NotFound(f"no checkpoint of tree size {tree_size}")
-    name = ctx.body["witness"]
-    registered = ctx.session.scalars(
-        select(Witness).where(Witness.name == name, Witness.state == ApprovalState.APPROVED)
-    ).first()
-    if registered is None:
-        raise ValidationFailed(
-            f"{name} is not a registered witness: an admin at the root registers it with its "
-            "verifier key (POST /api/v1/audit/witnesses) and a second approves it",
-            errors={"witness": ["not a registered witness"]},
-        )
-    sent = (ctx.body.get("verifier_key") or "").strip()
-    if sent and sent != registered.verifier_key:
-        raise ValidationFailed(
-            "the verifier key is not the one registered for this witness",
-            errors={"verifier_key": ["not the registered key"]},
-        )
-    try:
-        _, key = notes.parse_verifier_key(registered.verifier_key)
-        notes.check_cosignature(checkpoint.note, ctx.body["line"], name, key)
-    except notes.BadNote as exc:
-        raise ValidationFailed(
-            f"{exc}: a cosignature must verify under {name}'s registered key",
-            errors={"line": [str(exc)]},
-        ) from exc
-    exists = ctx.session.scalar(
-        select(LogCosignature.id).where(
-            LogCosignature.checkpoint_id == checkpoint.id, LogCosignature.witness == name
-        )
-    )
-    if exists:
-        raise Conflict(f"{name} has cosigned this checkpoint already")
-    row = LogCosignature(
-        checkpoint_id=checkpoint.id,
-        witness=name,
-        public_key=registered.verifier_key,
-        line=ctx.body["line"].strip() + "\n",
-        created_by=ctx.actor.username,
-    )
-    ctx.session.add(row)
-    ctx.session.flush()
-    record(
+    row = witnesses.cosign(
         ctx.session,
         ctx.actor,
-        "audit.cosign",
-        "audit_log_checkpoint",
-        checkpoint.id,
+        tree_size,
+        ctx.body["witness"],
+        ctx.body["line"],
+        ctx.body.get("verifier_key"),
         organization_id=_home(ctx),
-        after={"tree_size": tree_size, "witness": name},
     )
     return Reply(
         {"witness": row.witness, "public_key": row.public_key, "created_at": row.created_at}, 201
@@ -483,32 +435,13 @@ def event_proof(ctx: Ctx, event_id: int) -> Any:
 def grading_evidence(ctx: Ctx, grading_id: int) -> Any:
     grading = read_grading_story(ctx, grading_id, "evidence")
     events = gradings.history_events(ctx.session, grading)
-    checkpoint = log.latest_checkpoint(ctx.session)
-    size = checkpoint.tree_size if checkpoint else 0
-    leaves: dict[int, int] = {
-        event_id: index
-        for event_id, index in ctx.session.execute(
-            select(LogLeaf.event_id, LogLeaf.leaf_index).where(
-                LogLeaf.event_id.in_([e.id for e in events])
-            )
-        )
-    }
-    covered = [index for index in leaves.values() if index < size]
-    paths = log.inclusion_paths(ctx.session, covered, size) if covered else {}
+    checkpoint, proofs = log.proofs_at_latest(ctx.session, [e.id for e in events])
     names = list(AuditEventOut().fields)
-    items, pending = [], []
-    for event in events:
-        index = leaves.get(event.id)
-        proof = None
-        if index is not None and index < size:
-            proof = {
-                "tree_size": size,
-                "leaf_index": index,
-                "path": [p.hex() for p in paths[index]],
-            }
-        else:
-            pending.append(event.id)
-        items.append({**{name: getattr(event, name) for name in names}, "inclusion": proof})
+    items = [
+        {**{name: getattr(event, name) for name in names}, "inclusion": proofs[event.id]}
+        for event in events
+    ]
+    pending = [event.id for event in events if proofs[event.id] is None]
     key = current_app.extensions["grading.signing_key"].public_key()
     return {
         "grading_id": grading.id,

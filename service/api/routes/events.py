@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from service.accounts.models import Role
@@ -247,8 +247,7 @@ def resume_subscription(ctx: Ctx, subscription_id: int) -> Any:
 def delete_subscription(ctx: Ctx, subscription_id: int) -> Any:
     sub = _subscription(ctx, subscription_id, "removing a webhook subscription")
     _audit(ctx, "webhook.delete", sub)
-    ctx.session.execute(delete(WebhookDelivery).where(WebhookDelivery.subscription_id == sub.id))
-    ctx.session.delete(sub)
+    webhooks.remove(ctx.session, sub)
     return Reply(None, 204)
 
 
