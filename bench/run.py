@@ -40,8 +40,9 @@ from service.campaigns import operations as campaigns  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.context import Actor  # noqa: E402
 from service.db import make_engine, normalize_url  # noqa: E402
+from service.events import outbox  # noqa: E402
 from service.events.models import OutboxEvent  # noqa: E402
-from service.gradings import records  # noqa: E402
+from service.gradings import enrolment, records  # noqa: E402
 from service.gradings.models import Grading  # noqa: E402
 from service.lifecycle.workflow import GRADING_WORKFLOW  # noqa: E402
 from service.organizations import operations as orgs  # noqa: E402
@@ -138,7 +139,7 @@ def seed(url: str) -> tuple[str, list[int]]:
                 "sources": [{"source": "superior", "weight": Decimal(100)}],
             },
         )
-        campaigns.open_campaign(s, actor, campaign)
+        enrolment.open_campaign(s, actor, campaign)
         gradings = s.scalars(select(Grading).order_by(Grading.id)).all()
         for grading in gradings:
             records.write(s, actor, grading, "survey_entry", {"households": 1})
@@ -378,4 +379,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    outbox.install()  # as the app does: portal events beside audit events
     main()

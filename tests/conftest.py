@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
@@ -42,6 +41,7 @@ from service.config import Settings
 from service.db import make_engine, normalize_url
 from service.errors import CATALOGUE, CATALOGUE_ZH
 from service.events import outbox
+from tests.openapi_file import openapi_document
 from tests.site import DemoSite
 from tests.world import World, build_world
 
@@ -235,7 +235,7 @@ def openapi() -> OpenAPI:
             "application/pdf": lambda b: str(len(b)),
         }
     )
-    return OpenAPI.from_file_path(str(ROOT / "openapi.yaml"), config=config)
+    return OpenAPI.from_dict(openapi_document(), config=config)
 
 
 class _SentRequest(WerkzeugOpenAPIRequest):
@@ -324,7 +324,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @cache
 def _spec_paths() -> list[tuple[re.Pattern[str], int, dict[str, Any]]]:
     """openapi.yaml's paths as patterns, the ones with more fixed segments first."""
-    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = openapi_document()
     found = []
     for template, operations in spec["paths"].items():
         pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$")

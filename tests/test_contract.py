@@ -12,7 +12,6 @@ from typing import Any
 import jsonschema
 import pytest
 import schemathesis
-import yaml
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
@@ -24,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from service.api.spec import render_yaml
+from tests.openapi_file import openapi_document
 from tests.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,13 +44,13 @@ def test_the_committed_spec_is_what_the_code_generates() -> None:
 
 @pytest.mark.database_independent
 def test_the_spec_is_valid_openapi_3_1() -> None:
-    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = openapi_document()
     assert spec["openapi"] == "3.1.0"
     validate(spec)
 
 
 def test_every_operation_documents_its_errors_as_problem_json() -> None:
-    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = openapi_document()
     for path, operations in spec["paths"].items():
         for method, op in operations.items():
             for status, response in op["responses"].items():
@@ -100,7 +100,7 @@ def _json_exchanges(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, 
 
 
 def test_every_json_operation_shows_a_real_example_that_fits_its_schema() -> None:
-    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = openapi_document()
     without = []
     answered = {op_id for _, op_id, media in _json_exchanges(spec) if "example" in media}
     for where, op_id, media in _json_exchanges(spec):
@@ -114,7 +114,7 @@ def test_every_json_operation_shows_a_real_example_that_fits_its_schema() -> Non
 
 
 def test_every_operation_says_what_it_does() -> None:
-    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = openapi_document()
     silent = [
         f"{method.upper()} {path}"
         for path, operations in spec["paths"].items()
@@ -128,7 +128,7 @@ def test_every_operation_says_what_it_does() -> None:
 def test_every_operation_is_summarized_in_chinese_first_in_the_docs() -> None:
     from service.api.summaries_zh import SUMMARIES_ZH
 
-    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = openapi_document()
     operations = [op for path in spec["paths"].values() for op in path.values()]
     missing = [op["operationId"] for op in operations if op["operationId"] not in SUMMARIES_ZH]
     assert missing == []

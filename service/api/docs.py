@@ -27,7 +27,7 @@ def spec_text() -> str:
 
 @functools.cache
 def spec_dict() -> dict[str, Any]:
-    return yaml.safe_load(spec_text())
+    return yaml.load(spec_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @pages.get("/openapi.yaml")
