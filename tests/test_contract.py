@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from service.api.spec import render_yaml
+from tests import contract
+from tests.conftest import Api
 from tests.openapi_file import openapi_document
 from tests.world import World
 
@@ -136,3 +139,31 @@ def test_every_operation_is_summarized_in_chinese_first_in_the_docs() -> None:
         chinese, _, english = op["summary"].partition(" — ")
         assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese) and english, op["operationId"]
     assert set(SUMMARIES_ZH) == {op["operationId"] for op in operations}  # none left over
+
+
+class _Answer:
+    """What the suite's client hands the contract check: a status, a media type, a body."""
+
+    def __init__(self, status: int, mimetype: str, body: Any) -> None:
+        self.status_code, self.mimetype = status, mimetype
+        self._body = json.dumps(body).encode() if body is not None else b""
+
+    def get_data(self) -> bytes:
+        return self._body
+
+
+def test_an_answer_checked_again_must_still_fit_its_schema(api: Api) -> None:
+    """After openapi-core has checked an (operation, status) whole once, the suite checks each
+    later answer with a compiled validator: a wrong body, an undeclared status or media type is
+    still a failure."""
+    template, operation = contract.operation_of("GET", "/api/v1/me") or ("", {})
+    good = api.get("/api/v1/me", who="reviewer")
+    assert good.status_code == 200
+    contract.check_again("GET", template, operation, good)
+    wrong = {**good.get_json(), "username": 42}
+    with pytest.raises(AssertionError, match="username"):
+        contract.check_again("GET", template, operation, _Answer(200, "application/json", wrong))
+    with pytest.raises(AssertionError, match="not declared"):
+        contract.check_again("GET", template, operation, _Answer(418, "application/json", {}))
+    with pytest.raises(AssertionError, match="text/html"):
+        contract.check_again("GET", template, operation, _Answer(200, "text/html", None))
