@@ -166,10 +166,23 @@ class Page:
         WebDriverWait(self.driver, 10).until(replaced)
         self.wait_for("main")
 
-    def screenshot(self, name: str) -> Path:
-        """The whole page, as tall as it is, at the phone's width."""
+    def tall(self, height: int) -> None:
+        """A phone's width with a viewport `height` tall: a page that renders only what is near
+        the viewport (the API reference) renders all of it at once. `phone` puts it back."""
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {**PHONE, "height": height, "deviceScaleFactor": 1, "mobile": True},
+        )
+
+    def screenshot(self, name: str, *, whole: bool = True) -> Path:
+        """The whole page, as tall as it is, at the phone's width (`whole=False`: what the first
+        screen shows)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        height = int(self.driver.execute_script("return document.documentElement.scrollHeight"))
+        height = (
+            int(self.driver.execute_script("return document.documentElement.scrollHeight"))
+            if whole
+            else PHONE["height"]
+        )
         self.driver.execute_cdp_cmd(
             "Emulation.setDeviceMetricsOverride",
             {
