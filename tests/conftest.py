@@ -96,6 +96,14 @@ def cli_in_process(database_url: str, *args: str, env: dict[str, str] | None = N
     )
 
 
+def cli_completed(
+    database_url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`cli_in_process`, answered as `subprocess.run` answers: returncode, stdout, stderr."""
+    done = cli_in_process(database_url, *args, env=env)
+    return subprocess.CompletedProcess(list(args), done.exit_code, done.stdout, done.stderr)
+
+
 def _pg_admin_engine(url: str) -> Engine:
     return create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
 

@@ -8,13 +8,16 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import CheckConstraint, inspect
 from sqlalchemy.orm import Session
 
 from service.accounts.models import Role
 from service.audit.witness_workflow import ADMIN as WITNESS_ADMIN
 from service.catalogue import WORKFLOWS
+from service.db import Base
 from service.errors import StateWriteRefused
 from service.gradings.models import Grading
+from service.workflows.states import one_of
 from tests.conftest import Api
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -255,3 +258,34 @@ def test_every_lifecycle_is_served_with_its_diagram(api: Api) -> None:
         assert {t["source"] for t in served["transitions"]} <= states
         assert {t["dest"] for t in served["transitions"]} <= states
         assert all(t["roles"] for t in served["transitions"])
+
+
+LIFECYCLE_COLUMNS = [
+    ("campaigns", "status", "campaign"),
+    ("gradings", "state", "grading"),
+    ("ballot_sessions", "state", "ballot_session"),
+    ("complaints", "state", "complaint"),
+    ("approvals", "state", "approval"),
+    ("grant_requests", "state", "grant_request"),
+    ("spot_checks", "state", "spot_check"),
+    ("audit_witnesses", "state", "witness"),
+]
+
+
+@pytest.mark.parametrize(("table", "column", "workflow"), LIFECYCLE_COLUMNS)
+def test_a_state_column_takes_its_lifecycles_states_and_only_the_engine_writes_it(
+    table: str, column: str, workflow: str
+) -> None:
+    """One vocabulary: the CHECK constraint (where the table has one) lists the states the
+    workflow declares, and the model routes the column through the engine."""
+    spec = WORKFLOWS[workflow].spec
+    declared = [str(s.name) for s in spec.states]
+    found = Base.metadata.tables[table]
+    checks = [
+        str(c.sqltext)
+        for c in found.constraints
+        if isinstance(c, CheckConstraint) and str(c.sqltext).startswith(f"{column} IN (")
+    ]
+    assert checks in ([], [one_of(column, declared)])
+    model = next(m.class_ for m in Base.registry.mappers if m.local_table is found)
+    assert column in inspect(model).validators, f"{model.__name__}.{column} is not engine_only"

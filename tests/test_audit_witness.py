@@ -1,4 +1,5 @@
-"""`python -m service audit witness`: an independent office checks the log over HTTP, cosigns
+"""`python -m service audit witness` (run in this process: tests/test_audit_cli.py starts the
+real program): an independent office checks the log over HTTP, cosigns
 each checkpoint that extends the last one it accepted, and refuses (exit 2) a log that went back
 or forked."""
 
@@ -14,8 +15,8 @@ from service.app import create_app
 from service.audit import log
 from service.config import Settings
 from tests.browser import served
+from tests.conftest import cli_completed as _cli
 from tests.conftest import cli_in_process
-from tests.test_audit_cli import _cli
 from tests.test_audit_tamper import (  # noqa: F401 (fixtures)
     copy,
     rebuild_merkle_tables,

@@ -21,7 +21,7 @@ from service.db import make_engine
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.reports.formats import KIND_LABELS
-from tests.conftest import cli_in_process
+from tests.conftest import cli_completed, cli_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,15 +40,22 @@ def _cli(
     )
 
 
+def _in_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The same command run in this process (the tests that start the real program: upgrade and
+    demo, serve)."""
+    url = (env or {}).get("DATABASE_URL", "sqlite:///:memory:")
+    return cli_completed(url, *args)
+
+
 def test_help_lists_the_commands() -> None:
-    result = _cli("--help")
+    result = _in_process("--help")
     assert result.returncode == 0
     for command in ("db", "demo", "serve", "bootstrap", "token", "openapi", "workflow"):
         assert command in result.stdout
 
 
 def test_workflow_diagram_prints_mermaid() -> None:
-    result = _cli("workflow", "diagram", "campaign")
+    result = _in_process("workflow", "diagram", "campaign")
     assert result.returncode == 0
     assert result.stdout.startswith("stateDiagram-v2")
     assert "draft --> open: open 启动" in result.stdout
@@ -117,7 +124,7 @@ def _check_demo(db: Session, people: list[demo.DemoAccount]) -> None:
 
 
 def test_the_readme_shows_the_current_lifecycle_diagram() -> None:
-    diagram = _cli("workflow", "diagram", "grading").stdout.strip()
+    diagram = _in_process("workflow", "diagram", "grading").stdout.strip()
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"```mermaid\n{diagram}\n```" in readme
 
@@ -127,7 +134,7 @@ def test_report_writes_the_same_files_from_the_command_line(demo_copy: str, tmp_
 
     env = {**os.environ, "DATABASE_URL": demo_copy}  # the demo, as `db upgrade; demo` left it
     out = tmp_path / "summary.xlsx"
-    result = _cli(
+    result = _in_process(
         "report",
         "summary",
         "--campaign",
@@ -136,7 +143,6 @@ def test_report_writes_the_same_files_from_the_command_line(demo_copy: str, tmp_
         "--out",
         str(out),
         env=env,
-        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     from openpyxl import load_workbook
@@ -147,7 +153,7 @@ def test_report_writes_the_same_files_from_the_command_line(demo_copy: str, tmp_
     assert "临时" in sheet.oddFooter.left.text  # --provisional
     csv_out = tmp_path / "detail.csv"
     assert (
-        _cli(
+        _in_process(
             "report",
             "detail",
             "--campaign",
@@ -157,7 +163,6 @@ def test_report_writes_the_same_files_from_the_command_line(demo_copy: str, tmp_
             "--out",
             str(csv_out),
             env=env,
-            cwd=tmp_path,
         ).returncode
         == 0
     )
@@ -165,9 +170,7 @@ def test_report_writes_the_same_files_from_the_command_line(demo_copy: str, tmp_
     assert header.startswith("\ufeff单位,党组织名称")
     # the demo's villages refine 工作业绩 into sub-items: each gets a column after it
     assert "工作业绩(上级),工作业绩·发展村级集体经济(上级)" in header
-    missing = _cli(
-        "report", "summary", "--campaign", "99", "--out", str(out), env=env, cwd=tmp_path
-    )
+    missing = _in_process("report", "summary", "--campaign", "99", "--out", str(out), env=env)
     assert missing.returncode == 1 and "no campaign 99" in missing.stderr
 
 

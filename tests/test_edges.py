@@ -26,9 +26,9 @@ from service.db import normalize_url, unit_of_work
 from service.events import http, outbox, webhooks
 from service.events.models import WebhookDelivery, WebhookSubscription
 from tests.conftest import Api, assert_problem
+from tests.portals import as_person, portal
 from tests.test_audit_tamper import token_for
 from tests.test_events import Clock, Receiver, Site
-from tests.test_on_behalf_of import as_person, portal
 
 
 @pytest.fixture
@@ -246,7 +246,7 @@ def test_a_rotated_secret_key_is_a_ring_and_one_bad_row_stops_no_round(
 def test_a_portal_does_not_mint_credentials_for_the_people_it_acts_for(
     api: Api, db: Session
 ) -> None:
-    headers = as_person(portal(api, db, "A"), "admin")
+    headers = as_person(portal(api.world, db, "A"), "admin")
     target = api.world.accounts["secretary"].id
     minted = api.client.post(
         f"/api/v1/accounts/{target}/tokens", json={"name": "t"}, headers=headers

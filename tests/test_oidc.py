@@ -24,8 +24,8 @@ from service.accounts import oidc
 from service.audit.models import AuditEvent
 from service.config import OidcProvider
 from tests.conftest import Api, assert_problem
+from tests.portals import portal
 from tests.test_evaluation import entry, url
-from tests.test_on_behalf_of import portal
 
 ISSUER = "https://id.example.gov.cn/realms/dangjian"
 AUDIENCE = "grading-api"
@@ -123,7 +123,7 @@ def test_without_providers_a_jwt_is_just_an_unknown_token(api: Api) -> None:
 def test_a_portal_signed_in_through_the_provider_acts_for_a_person(
     api: Api, db: Session, sso: None
 ) -> None:
-    portal(api, db, "A", username="portal.sso")
+    portal(api.world, db, "A", username="portal.sso")
     me = api.client.get(
         "/api/v1/me",
         headers={

@@ -4,8 +4,6 @@ person as the actor and the portal as `via`, and inspectors filter by either."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,26 +12,11 @@ from service.accounts.models import Role, RoleGrant
 from service.audit.models import AuditEvent
 from service.context import Actor
 from tests.conftest import Api, assert_problem
-
-
-def portal(api: Api, db: Session, code: str, username: str = "portal.gov") -> str:
-    """A portal's service account with a portal grant on organization `code`: its token."""
-    actor = Actor.system("t")
-    account = ops.create_account(
-        db, actor, username=username, display_name="政务门户", organization=api.world.org("C")
-    )
-    ops.grant_role(db, actor, account, Role.PORTAL, api.world.org(code))
-    _, token = ops.issue_token(db, actor, account, name="portal", lifetime=timedelta(days=1))
-    db.commit()
-    return token
-
-
-def as_person(token: str, person: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", "On-Behalf-Of": person}
+from tests.portals import as_person, portal
 
 
 def test_a_portal_acts_for_a_person_and_the_trail_names_both(api: Api, db: Session) -> None:
-    token = portal(api, db, "A")
+    token = portal(api.world, db, "A")
     grading = api.world.gradings["A1-01"].id
     written = api.client.post(
         f"/api/v1/gradings/{grading}/survey-entries",
@@ -72,7 +55,7 @@ def test_without_a_portal_grant_no_one_acts_for_another(api: Api, db: Session) -
 
 
 def test_a_portal_acts_only_for_people_of_its_subtree(api: Api, db: Session) -> None:
-    token = portal(api, db, "A")
+    token = portal(api.world, db, "A")
     for person in ("admin_b", "nobody.here"):  # in county B; no such account
         refused = api.client.get("/api/v1/me", headers=as_person(token, person))
         assert f"may not act for '{person}'" in assert_problem(refused, 403, "forbidden")["detail"]
@@ -81,7 +64,7 @@ def test_a_portal_acts_only_for_people_of_its_subtree(api: Api, db: Session) -> 
 def test_a_persons_power_is_cut_to_the_portals_subtree(api: Api, db: Session) -> None:
     """A township cadre who supervises the whole county, acted for by the township's portal,
     supervises the township only; the county's own people are not the township portal's."""
-    token = portal(api, db, "A1")
+    token = portal(api.world, db, "A1")
     county, township = api.world.org("A"), api.world.org("A1")
     actor = Actor.system("t")
     cadre = ops.create_account(
@@ -106,7 +89,7 @@ def test_a_persons_power_is_cut_to_the_portals_subtree(api: Api, db: Session) ->
 
 
 def test_a_portal_by_itself_sees_nothing(api: Api, db: Session) -> None:
-    token = portal(api, db, "A")
+    token = portal(api.world, db, "A")
     headers = {"Authorization": f"Bearer {token}"}
     me = api.client.get("/api/v1/me", headers=headers).get_json()
     assert me["grants"] == [] and me["portal_for"] == [api.world.org("A").id]
@@ -115,7 +98,7 @@ def test_a_portal_by_itself_sees_nothing(api: Api, db: Session) -> None:
 
 
 def test_a_revoked_portal_grant_stops_the_next_request(api: Api, db: Session) -> None:
-    token = portal(api, db, "A")
+    token = portal(api.world, db, "A")
     assert api.client.get("/api/v1/me", headers=as_person(token, "reviewer")).status_code == 200
     grant = db.scalars(select(RoleGrant).where(RoleGrant.role == "portal")).one()
     ops.revoke_grant(db, Actor.system("t"), grant, "门户下线")
@@ -125,7 +108,7 @@ def test_a_revoked_portal_grant_stops_the_next_request(api: Api, db: Session) ->
 
 
 def test_a_malformed_on_behalf_of_is_a_400(api: Api, db: Session) -> None:
-    token = portal(api, db, "A")
+    token = portal(api.world, db, "A")
     for bad in ("", "Reviewer", "a" * 101, "x y"):
         sent = api.client.get("/api/v1/me", headers=as_person(token, bad))
         assert_problem(sent, 400, "malformed-request")

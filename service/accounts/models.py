@@ -4,9 +4,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.db import Base, UTCDateTime, utcnow
+from service.workflows.states import ApprovalState, is_, one_of
+from service.workflows.writes import engine_only
 
 
 class Role(StrEnum):
@@ -60,7 +62,8 @@ class Account(Base):
         back_populates="account", order_by="RoleGrant.id", lazy="selectin"
     )
     pending_grants: Mapped[list[GrantRequest]] = relationship(
-        primaryjoin="and_(GrantRequest.account_id == Account.id, GrantRequest.state == 'pending')",
+        primaryjoin="and_(GrantRequest.account_id == Account.id, "
+        f"GrantRequest.state == '{ApprovalState.PENDING.value}')",
         order_by="GrantRequest.id",
         lazy="selectin",
         viewonly=True,
@@ -101,7 +104,7 @@ class GrantRequest(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    state: Mapped[str] = mapped_column(String(10), default="pending")
+    state: Mapped[str] = mapped_column(String(10), default=ApprovalState.PENDING.value)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     requested_by: Mapped[str] = mapped_column(String(100))
     requested_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
@@ -112,17 +115,19 @@ class GrantRequest(Base):
 
     __table_args__ = (
         CheckConstraint(_ROLE_CHECK, name="role"),
-        CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state"),
+        CheckConstraint(one_of("state", ApprovalState), name="state"),
         Index(
             "uq_grant_requests_one_pending",
             "account_id",
             "role",
             "organization_id",
             unique=True,
-            postgresql_where=text("state = 'pending'"),
-            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text(is_("state", ApprovalState.PENDING)),
+            sqlite_where=text(is_("state", ApprovalState.PENDING)),
         ),
     )
+
+    _state_by_engine = validates("state")(engine_only(ApprovalState.PENDING))
 
 
 class ApiToken(Base):

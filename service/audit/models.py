@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
+from service.workflows.states import ApprovalState, is_, one_of
 from service.workflows.writes import engine_only
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -155,7 +156,7 @@ class Witness(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     verifier_key: Mapped[str] = mapped_column(String(300))
-    state: Mapped[str] = mapped_column(String(10), default="pending")
+    state: Mapped[str] = mapped_column(String(10), default=ApprovalState.PENDING.value)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     requested_by: Mapped[str] = mapped_column(String(100))
     requested_by_account_id: Mapped[int | None] = mapped_column(Integer)
@@ -164,14 +165,14 @@ class Witness(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state"),
+        CheckConstraint(one_of("state", ApprovalState), name="state"),
         Index(
             "uq_audit_witnesses_one_live_name",
             "name",
             unique=True,
-            postgresql_where=text("state <> 'rejected'"),
-            sqlite_where=text("state <> 'rejected'"),
+            postgresql_where=text(is_("state", ApprovalState.REJECTED, negated=True)),
+            sqlite_where=text(is_("state", ApprovalState.REJECTED, negated=True)),
         ),
     )
 
-    _state_by_engine = validates("state")(engine_only("pending"))
+    _state_by_engine = validates("state")(engine_only(ApprovalState.PENDING))

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.db import Base
-from service.workflows.states import BallotSessionState
+from service.workflows.states import BallotSessionState, one_of
 from service.workflows.writes import engine_only
 
 
@@ -67,7 +67,7 @@ class BallotSession(Base):
     )
 
     __table_args__ = (
-        CheckConstraint("state IN ('open', 'closed', 'counted', 'voided')", name="state"),
+        CheckConstraint(one_of("state", BallotSessionState), name="state"),
         CheckConstraint("asks IN ('level', 'indicators')", name="asks"),
         CheckConstraint("stage IN ('evaluation', 'promotion')", name="stage"),
     )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
 from service.scores import ScoreColumn
-from service.workflows.states import CampaignStatus
+from service.workflows.states import CampaignStatus, one_of
 from service.workflows.writes import engine_only
 
 
@@ -71,7 +71,7 @@ class Campaign(Base):
     )
 
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'open', 'closed')", name="status"),
+        CheckConstraint(one_of("status", CampaignStatus), name="status"),
         CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
         CheckConstraint("publicity_working_days BETWEEN 1 AND 60", name="publicity_days"),
     )

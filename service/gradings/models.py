@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from service.db import Base, JSONType, UTCDateTime, utcnow
 from service.errors import StageNotOpen
 from service.organizations.models import Organization
-from service.workflows.states import ApprovalState, GradingState
+from service.workflows.states import ApprovalState, GradingState, is_, one_of
 from service.workflows.writes import engine_only
 
 
@@ -94,15 +94,15 @@ class Approval(Base):
     grading: Mapped[Grading] = relationship(viewonly=True)
 
     __table_args__ = (
-        CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state"),
+        CheckConstraint(one_of("state", ApprovalState), name="state"),
         CheckConstraint("kind IN ('transition', 'correction')", name="kind"),
         # one request waits at a time, whatever races: the second insert fails (409)
         Index(
             "uq_approvals_one_pending",
             "grading_id",
             unique=True,
-            postgresql_where=text("state = 'pending'"),
-            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text(is_("state", ApprovalState.PENDING)),
+            sqlite_where=text(is_("state", ApprovalState.PENDING)),
         ),
     )
 

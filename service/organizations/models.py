@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
+from service.workflows.states import one_of
 
 
 class OrgKind(StrEnum):
@@ -100,7 +101,7 @@ class Organization(Base):
 
     __table_args__ = (
         CheckConstraint("kind IN ('committee', 'general_branch', 'branch')", name="kind"),
-        CheckConstraint("status IN ('active', 'merged', 'dissolved')", name="status"),
+        CheckConstraint(one_of("status", OrgStatus), name="status"),
         CheckConstraint("member_count >= 0", name="member_count_non_negative"),
         CheckConstraint(
             "full_members IS NULL OR probationary_members IS NULL "

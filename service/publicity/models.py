@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from service.db import Base, UTCDateTime, utcnow
-from service.workflows.states import ComplaintState
+from service.workflows.states import ComplaintState, one_of
 from service.workflows.writes import engine_only
 
 
@@ -30,9 +30,7 @@ class Complaint(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (
-        CheckConstraint("state IN ('received', 'investigating', 'answered')", name="state"),
-    )
+    __table_args__ = (CheckConstraint(one_of("state", ComplaintState), name="state"),)
 
     _state_by_engine = validates("state")(engine_only(ComplaintState.RECEIVED))
 

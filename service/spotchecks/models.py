@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
-from service.workflows.states import SpotCheckState
+from service.workflows.states import SpotCheckState, one_of
 from service.workflows.writes import engine_only
 
 
@@ -53,7 +53,7 @@ class SpotCheck(Base):
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        CheckConstraint("state IN ('planned', 'drawn', 'checking', 'concluded')", name="state"),
+        CheckConstraint(one_of("state", SpotCheckState), name="state"),
         CheckConstraint("(share IS NULL) <> (size IS NULL)", name="share_or_size"),
     )
 

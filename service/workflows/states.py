@@ -7,6 +7,7 @@ This module imports nothing from the domain, so models, rules and operations can
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from service.workflows.spec import StateSpec
@@ -190,3 +191,19 @@ REOPENED_AFTER_SPOT_CHECK = {
     "reopen_re_review_after_spot_check": GradingState.RE_REVIEW,
     "reopen_promotion_after_spot_check": GradingState.PROMOTION,
 }
+
+
+def values(vocabulary: Iterable[str]) -> list[str]:
+    """The vocabulary's values in its order (a StrEnum's, or a spec's state names): what a
+    schema's OneOf takes."""
+    return [str(member) for member in vocabulary]
+
+
+def one_of(column: str, vocabulary: Iterable[str]) -> str:
+    """A CHECK constraint's text: `column` holds one of the vocabulary's values."""
+    return f"{column} IN ({', '.join(repr(v) for v in values(vocabulary))})"
+
+
+def is_(column: str, member: StrEnum, *, negated: bool = False) -> str:
+    """A partial index's predicate: `column` is (or is not) one state."""
+    return f"{column} {'<>' if negated else '='} '{member.value}'"

@@ -14,6 +14,7 @@ from service.api.schemas.common import (
     text,
     total_field,
 )
+from service.workflows.states import ApprovalState, values
 
 ROLES = [r.value for r in Role]
 
@@ -88,7 +89,7 @@ class GrantRequestPage(Schema):
 
 
 class GrantRequestQuery(PageQuery):
-    state = fields.String(validate=validate.OneOf(["pending", "approved", "rejected"]))
+    state = fields.String(validate=validate.OneOf(values(ApprovalState)))
     within = query_id()
 
 

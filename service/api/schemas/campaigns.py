@@ -18,7 +18,7 @@ from service.campaigns import procedure
 from service.campaigns.models import RatingSourceKind
 from service.campaigns.procedure import Duty, Holder
 from service.lifecycle.workflow import GRADING_SPEC
-from service.workflows.states import Phase
+from service.workflows.states import CampaignStatus, Phase, values
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,40}$", error="letters, digits, '_' or '-', at most 40")
 
@@ -255,7 +255,7 @@ class CampaignListQuery(PageQuery):
     sort = sort_field("name", "year")
     organization_id = query_id()
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
-    status = fields.String(validate=validate.OneOf(["draft", "open", "closed"]))
+    status = fields.String(validate=validate.OneOf(values(CampaignStatus)))
 
 
 class AmendmentCreate(Schema):

@@ -12,6 +12,7 @@ from service.api.schemas.common import (
     total_field,
 )
 from service.lifecycle.workflow import subject_label
+from service.workflows.states import ApprovalState, values
 
 
 class WarningOut(Schema):
@@ -183,7 +184,7 @@ class ApprovalPage(Schema):
 
 class ApprovalListQuery(PageQuery):
     sort = sort_field("requested_at", "state")
-    state = fields.String(validate=validate.OneOf(["pending", "approved", "rejected"]))
+    state = fields.String(validate=validate.OneOf(values(ApprovalState)))
     grading_id = query_id()
 
 

@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from service.api.schemas.common import PageQuery, id_field, query_id, total_field
 from service.api.schemas.common import text as text_field
+from service.workflows.states import ComplaintState, values
 
 
 class NoticeQuery(PageQuery):
@@ -94,7 +95,7 @@ class ComplaintPage(Schema):
 
 
 class ComplaintListQuery(PageQuery):
-    state = fields.String(validate=validate.OneOf(["received", "investigating", "answered"]))
+    state = fields.String(validate=validate.OneOf(values(ComplaintState)))
     grading_id = query_id()
 
 
