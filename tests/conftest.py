@@ -46,6 +46,14 @@ from tests.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Fixtures several test modules use, kept in helper modules.
+pytest_plugins = [
+    "tests.tampering",
+    "tests.event_helpers",
+    "tests.demo_http",
+    "tests.identity_provider",
+]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from service import calendar
 from service.audit.verify import verify
 from service.gradings.models import Grading
+from tests.ballot_helpers import attend, cast, codes_of
 from tests.conftest import Api
+from tests.decision_helpers import scored
 from tests.grading_helpers import meeting_over_api
-from tests.test_ballots import attend, cast, codes_of
-from tests.test_decisions import scored
 
 
 def ok(response: Any, status: int = 200) -> Any:

@@ -289,3 +289,16 @@ def test_a_state_column_takes_its_lifecycles_states_and_only_the_engine_writes_i
     assert checks in ([], [one_of(column, declared)])
     model = next(m.class_ for m in Base.registry.mappers if m.local_table is found)
     assert column in inspect(model).validators, f"{model.__name__}.{column} is not engine_only"
+
+
+def test_no_test_module_imports_another() -> None:
+    """What several test modules share lives in helper modules (tests/*_helpers.py, world.py,
+    tampering.py …); a test module imported by another would run its tests' imports twice and
+    hide where a helper lives."""
+    importing = [
+        f"{path.name}: {node.module}"
+        for path in (ROOT / "tests").glob("test_*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests.test_")
+    ]
+    assert importing == []

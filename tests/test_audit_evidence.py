@@ -17,11 +17,11 @@ from sqlalchemy import text
 from service.app import create_app
 from service.config import Settings
 from service.db import make_engine
-from tests.test_audit_tamper import ROOT, copy, token_for  # noqa: F401 (fixture)
+from tests.tampering import ROOT, token_for
 
 
 @pytest.fixture
-def service(copy: str) -> Iterator[tuple[FlaskClient, str]]:  # noqa: F811
+def service(copy: str) -> Iterator[tuple[FlaskClient, str]]:
     app = create_app(Settings.from_env(database_url=copy))
     yield app.test_client(), copy
     app.extensions["grading.engine"].dispose()

@@ -17,8 +17,7 @@ from service.config import Settings
 from tests.browser import served
 from tests.conftest import cli_completed as _cli
 from tests.conftest import cli_in_process
-from tests.test_audit_tamper import (  # noqa: F401 (fixtures)
-    copy,
+from tests.tampering import (
     rebuild_merkle_tables,
     rewrite_chain,
     root_inspector_token,
@@ -31,7 +30,7 @@ WITNESS = "jiwei.xinglong.example/witness"
 
 
 @pytest.fixture
-def site(copy: str) -> Iterator[tuple[str, str]]:  # noqa: F811
+def site(copy: str) -> Iterator[tuple[str, str]]:
     app = create_app(Settings.from_env(database_url=copy))
     with served(app) as base:
         yield copy, base

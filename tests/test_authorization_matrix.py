@@ -47,9 +47,9 @@ from service.spotchecks.workflow import SPOT_CHECK_WORKFLOW
 from service.workflows.states import ComplaintState
 from tests.conftest import Api
 from tests.grading_helpers import ballot_tally, walk
+from tests.identity_provider import token as jwt_for
 from tests.portals import portal
-from tests.test_oidc import jwks, sso  # noqa: F401 (fixtures: the provider, served here)
-from tests.test_oidc import token as jwt_for
+from tests.record_bodies import SHEET_DATA, SURVEY_DATA
 from tests.witnesses import register_in
 from tests.world import SEVEN, World, standard_body
 
@@ -349,19 +349,6 @@ def in_state(key: str, state: str) -> Callable[[World, Session], int]:
     return make
 
 
-SURVEY_DATA = {
-    "method": "meeting",
-    "date": "2026-03-01",
-    "counts": {},
-    "problems": [],
-    "suggestions": [],
-    "note": None,
-}
-SHEET_DATA = {
-    "scores": [],
-    "adjustments": [],
-    "totals": {"indicators": "0", "bonus": "0", "deduction": "0", "total": "0"},
-}
 SURVEY_BODY = {"method": "meeting", "date": "2026-03-01"}
 SHEET_BODY = {
     "scores": [{"indicator": c, "score": "5"} for c, _, _ in SEVEN],

@@ -3,8 +3,6 @@ tallies."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re
@@ -30,6 +28,7 @@ from service.config import Settings
 from service.db import Base
 from service.gradings.models import Grading
 from service.organizations.models import Organization
+from tests.ballot_helpers import attend, cast, codes_of
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import put_in_state
 
@@ -44,20 +43,6 @@ def evaluating(api: Api, db: Session) -> list[int]:
         db.get_one(Organization, api.world.org(key).id).member_count = 2
     db.commit()
     return ids
-
-
-def attend(api: Api, session_id: int, who: str = "teller", **present: int) -> Any:
-    """Record who came (实到): everyone issued a code, unless `present` says otherwise."""
-    session = api.get(f"/api/v1/ballot-sessions/{session_id}", who=who).get_json()
-    body = {
-        "categories": [
-            {"code": c["code"], "present": present.get(c["code"], c["issued"])}
-            for c in session["categories"]
-        ]
-    }
-    recorded = api.post(f"/api/v1/ballot-sessions/{session_id}/attendance", json=body, who=who)
-    assert recorded.status_code == 200, recorded.get_json()
-    return recorded.get_json()
 
 
 def open_session(
@@ -79,18 +64,6 @@ def open_session(
     )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
-
-
-def codes_of(api: Api, session_id: int) -> list[dict[str, str]]:
-    response = api.get(f"/api/v1/ballot-sessions/{session_id}/codes?format=csv", who="teller")
-    assert response.status_code == 200
-    text = response.get_data(as_text=True)
-    assert text.startswith("\ufeff")
-    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-
-
-def cast(api: Api, code: str, answers: list[dict[str, Any]]) -> Any:
-    return api.post("/api/v1/ballots", json={"code": code, "answers": answers}, who=None)
 
 
 def levels(ids: list[int], first: str = "good", second: str = "average") -> list[dict[str, Any]]:

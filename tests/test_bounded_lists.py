@@ -17,8 +17,8 @@ from service.pages import publicity as notice_page
 from service.rectification import operations as rectification
 from service.rectification.operations import MAX_PLAN_ITEMS
 from tests.conftest import Api, assert_problem
-from tests.test_publicity import in_publicity
-from tests.test_rectification import item, rectifying, url
+from tests.publicity_helpers import in_publicity
+from tests.rectification_helpers import item, rectifying, url
 
 SURVEY = {"method": "meeting", "date": "2026-03-01"}
 

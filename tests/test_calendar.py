@@ -28,7 +28,7 @@ from service.workdays import notice
 from service.workdays import operations as workdays
 from service.workdays.models import CalendarDay, CalendarYear
 from tests.conftest import Api, assert_problem, cli_in_process
-from tests.test_decisions import approve, decide, propose, scored
+from tests.decision_helpers import approve, decide, propose, scored
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from sqlalchemy import text
 from bench import peers_ab
 from service.db import make_engine
 from tests.conftest import _pg_admin_engine
-from tests.test_audit_tamper import copy  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +78,7 @@ def gunicorn(database_url: str, env: dict[str, str], *args: str) -> Iterator[str
 
 
 def test_metrics_add_up_the_requests_of_two_gunicorn_workers(
-    copy: str,  # noqa: F811
+    copy: str,
     tmp_path: Path,
 ) -> None:
     env = {
@@ -115,7 +114,7 @@ def test_metrics_add_up_the_requests_of_two_gunicorn_workers(
 
 
 def test_the_backup_runbook_restores_a_copy_that_verifies(
-    copy: str,  # noqa: F811
+    copy: str,
     db_kind: str,
     tmp_path: Path,
     request: Any,
@@ -153,7 +152,7 @@ def test_the_backup_runbook_restores_a_copy_that_verifies(
         admin.dispose()
 
 
-def test_gunicorns_own_refusals_are_problem_json(copy: str) -> None:  # noqa: F811
+def test_gunicorns_own_refusals_are_problem_json(copy: str) -> None:
     """A request line or headers too long never reach the app: gunicorn answers them, and with
     deploy/gunicorn.conf.py in problem+json like the service."""
     with gunicorn(copy, {"WEB_CONCURRENCY": "1"}) as base:

@@ -26,9 +26,9 @@ from service.db import normalize_url, unit_of_work
 from service.events import http, outbox, webhooks
 from service.events.models import WebhookDelivery, WebhookSubscription
 from tests.conftest import Api, assert_problem
+from tests.event_helpers import Clock, Receiver, Site
 from tests.portals import as_person, portal
-from tests.test_audit_tamper import token_for
-from tests.test_events import Clock, Receiver, Site
+from tests.tampering import token_for
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.audit.models import AuditEvent
+from tests.ballot_helpers import attend
 from tests.conftest import Api, assert_problem
+from tests.decision_helpers import propose, scored
 from tests.grading_helpers import fire, put_in_state
-from tests.test_ballots import attend
-from tests.test_decisions import propose, scored
 
 # members' paper ballots: 6 × 好 (100) + 1 × 较好 (85) = 685/7 on average
 SIX_GOOD_ONE_FAIRLY_GOOD = {

@@ -29,9 +29,9 @@ from service.lifecycle.workflow import GRADING_SPEC
 from service.organizations import operations as orgs
 from service.verification.state import diverged
 from service.workflows.states import STAGE_OF_RECORD, ApprovalState
+from tests.ballot_helpers import attend, cast, codes_of
 from tests.conftest import Api
 from tests.grading_helpers import ballot_tally, fire, satisfy, who_fires
-from tests.test_ballots import attend, cast, codes_of
 
 NEW = count(1)
 RECORDED = {"self_rating", "assessment", "decision", "survey_entry", "branch_opinion"}

@@ -3,12 +3,10 @@ counted in test_ballots.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,22 +20,8 @@ from service.gradings.models import Grading
 from service.lifecycle import operations as ops
 from service.organizations.models import Organization
 from tests.conftest import Api
-from tests.test_authorization_matrix import SURVEY_DATA as SURVEY
-
-
-@contextmanager
-def statements(connection: Connection) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            seen.append(" ".join(statement.split()[:3]).upper())
-
-    event.listen(connection, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(connection, "before_cursor_execute", count)
+from tests.record_bodies import SURVEY_DATA as SURVEY
+from tests.statement_count import statements
 
 
 def surveyed(api: Api, db: Session) -> int:

@@ -19,7 +19,7 @@ from service.context import Actor
 from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import fire, walk
-from tests.test_promotion import (
+from tests.promotion_helpers import (
     LEADING_GROUP,
     needs_opinion,
     opinion,

@@ -33,7 +33,6 @@ from service.config import Settings
 from service.context import Actor
 from service.db import make_engine
 from tests.conftest import _pg_admin_engine
-from tests.test_audit_tamper import copy  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"  # nothing listens on port 1
@@ -238,7 +237,7 @@ def _drop_connections(request: Any, url: str) -> None:
 
 
 def test_a_dropped_connection_answers_503_once_and_the_pool_reconnects(
-    copy: str,  # noqa: F811
+    copy: str,
     db_kind: str,
     request: Any,
 ) -> None:
@@ -259,7 +258,7 @@ def test_a_dropped_connection_answers_503_once_and_the_pool_reconnects(
 
 
 def test_a_dropped_connection_answers_503_on_a_statement_run_below_the_orm(
-    copy: str,  # noqa: F811
+    copy: str,
     db_kind: str,
     request: Any,
 ) -> None:

@@ -22,7 +22,7 @@ from service.audit import notes, witness
 from service.config import Settings
 from tests.browser import served
 from tests.conftest import cli_in_process
-from tests.test_audit_tamper import (
+from tests.tampering import (
     rebuild_merkle_tables,
     rehashed,
     rewrite_chain,

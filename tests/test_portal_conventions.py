@@ -21,9 +21,9 @@ from service.errors import CATALOGUE, CATALOGUE_ZH
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
+from tests.evaluation_helpers import sheet, url
 from tests.grading_helpers import put_in_state
-from tests.test_evaluation import sheet, url
-from tests.test_hot_paths import statements
+from tests.statement_count import statements
 
 
 def test_a_retried_put_with_the_same_idempotency_key_gets_the_first_answer(

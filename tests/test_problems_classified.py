@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.campaigns.models import Campaign
 from tests.conftest import Api, assert_problem
-from tests.test_rectification import item, rectifying, url
+from tests.rectification_helpers import item, rectifying, url
 
 
 def survey(api: Api, grading: int, **extra: object) -> object:

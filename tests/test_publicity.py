@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,19 +17,9 @@ from service.config import Settings
 from service.gradings.models import Grading
 from service.publicity.models import Complaint
 from tests.conftest import Api, assert_problem
+from tests.decision_helpers import approve, decide, propose, scored
 from tests.grading_helpers import walk
-from tests.test_decisions import approve, decide, propose, scored
-
-
-def in_publicity(db: Session, grading: Grading, *, over: bool = False) -> int:
-    fresh = db.get_one(Grading, grading.id)
-    walk(fresh, "publicity")
-    fresh.level = "average"
-    today = calendar.today()
-    fresh.publicity_starts_on = today - timedelta(days=20 if over else 0)
-    fresh.publicity_ends_on = today - timedelta(days=10) if over else today + timedelta(days=7)
-    db.commit()
-    return fresh.id
+from tests.publicity_helpers import in_publicity
 
 
 def complain(api: Api, grading_id: int, **extra: Any) -> Any:

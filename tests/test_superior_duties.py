@@ -29,10 +29,10 @@ from service.errors import CodeRejected
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.verification.state import diverged
+from tests.ballot_helpers import attend
 from tests.conftest import Api, assert_problem
+from tests.demo_http import Http
 from tests.grading_helpers import put_in_state, satisfy, walk
-from tests.test_ballots import attend
-from tests.test_end_to_end import Http, demo_app  # noqa: F401 (the demo over HTTP)
 from tests.world import SEVEN
 
 SURVEY = {"method": "meeting", "date": "2026-03-20", "problems": ["组织生活不经常"]}
@@ -106,7 +106,7 @@ class Story:
 
 
 @pytest.fixture
-def story(demo_app: Any) -> Story:  # noqa: F811 (the fixture imported above)
+def story(demo_app: Any) -> Story:
     app, tokens, _ = demo_app
     told = Story(app, tokens)
     told.insider()
