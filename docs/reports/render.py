@@ -36,12 +36,12 @@ from service.campaigns.models import Campaign  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.context import Actor  # noqa: E402
 from service.db import make_engine  # noqa: E402
-from service.gradings.models import Grading  # noqa: E402
-from service.organizations.models import Organization  # noqa: E402
 from service.gradings import records  # noqa: E402
+from service.gradings.models import Grading  # noqa: E402
+from service.lifecycle.workflow import GRADING_WORKFLOW  # noqa: E402
+from service.organizations.models import Organization  # noqa: E402
 from service.reports import formats, queries  # noqa: E402
 from service.standards.models import Standard  # noqa: E402
-from service.lifecycle.workflow import GRADING_WORKFLOW  # noqa: E402
 
 LEVELS = ["good"] * 5 + ["fairly_good"] * 11 + ["average"] * 4 + ["poor"]
 SHARE = {"good": Decimal("0.93"), "fairly_good": Decimal("0.85"), "average": Decimal("0.72")}
