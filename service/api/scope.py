@@ -22,10 +22,10 @@ from service.db import DriverStatement, persistent
 from service.decisions.models import DecisionMeeting
 from service.errors import NotFound
 from service.gradings import facts
+from service.gradings.load import COLUMNS, GRADINGS, GradingLoad
 from service.gradings.models import Approval, Grading
 from service.inspection.models import InspectionGroup
-from service.lifecycle.operations import GRADINGS
-from service.organizations.models import Organization, Place, Placed
+from service.organizations.models import Organization, Placed
 from service.publicity.models import Complaint
 from service.reporting.models import ReportSubmission
 from service.spotchecks.models import SpotCheck
@@ -82,9 +82,6 @@ def _by_id(kind: type) -> Any:
     return query.where(kind.id == bindparam("resource_id"))  # type: ignore[attr-defined]
 
 
-_ORG_READ = (Organization.id, Organization.name, Organization.path)  # a Place's fields
-
-
 @cache
 def _claiming_load(with_token: bool) -> DriverStatement:
     """PostgreSQL, a transition's hot path: a grading's columns, its organization's id, name
@@ -94,7 +91,7 @@ def _claiming_load(with_token: bool) -> DriverStatement:
     reads them), the grading outer-joined to it — a row for a known token, the grading's
     columns empty when there is no such grading; the head claimed only for a live token."""
     found = select(Grading.organization_id).where(Grading.id == bindparam("resource_id"))
-    columns = (*GRADINGS.c, *_ORG_READ, *facts.FACTS)
+    columns = COLUMNS
     if not with_token:
         head = claim_head(found.scalar_subquery())
         return DriverStatement(
@@ -140,7 +137,7 @@ def _claiming_load(with_token: bool) -> DriverStatement:
     )
 
 
-_GRADING_KEYS = tuple(c.key for c in GRADINGS.c)
+_TOKEN = len(TOKEN_COLUMNS)  # a row of the load with the token: its columns, its live grants
 
 
 def scoped(
@@ -181,19 +178,21 @@ def claimed(ctx: Ctx, grading_id: int) -> tuple[Grading, Placed]:
         if row is None:
             ctx.settle(pending.resolve())  # no such token: the usual lookup says so (401)
             raise AssertionError("an unknown token was resolved")
-        grants = (Grant(Role(role), org_id, path) for role, org_id, path in row[7] or ())
-        ctx.settle(principal_from(ctx.session, row[:7], grants))
-        row = row[8:] if row[8] is not None else None
+        live = row[_TOKEN] or ()
+        grants = (Grant(Role(role), org_id, path) for role, org_id, path in live)
+        ctx.settle(principal_from(ctx.session, row[:_TOKEN], grants))
+        row = row[_TOKEN + 1 :]
+        if row[0] is None:  # the grading outer-joined to the token's row: no such grading
+            row = None
     if row is None:
         raise _not_found("grading", grading_id, None)
-    n = len(_GRADING_KEYS)
-    org = Place(*row[n : n + 3])
-    if not ctx.caller.sees(org):
+    load = GradingLoad.read(row)
+    if not ctx.caller.sees(load.place):
         raise _not_found("grading", grading_id, None)
-    grading = persistent(ctx.session, Grading, dict(zip(_GRADING_KEYS, row[:n], strict=True)))
-    facts.remember(ctx.session, grading, row[n + 3 : n + 3 + len(facts.FACTS)])
-    keep_claim(ctx.session, *row[n + 3 + len(facts.FACTS) :])
-    return grading, org
+    grading = persistent(ctx.session, Grading, load.values)
+    facts.remember(ctx.session, grading, load.facts)
+    keep_claim(ctx.session, *load.claim)
+    return grading, load.place
 
 
 def _not_found(noun: str, resource_id: int, field: str | None) -> NotFound:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, inspect, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -31,6 +31,7 @@ from service.errors import (
 )
 from service.gradings import facts
 from service.gradings.approvals import pending_for, refuse_if_pending, request_approval
+from service.gradings.load import GRADINGS
 from service.gradings.models import Approval, Grading
 from service.gradings.records import apply_approved_correction
 from service.lifecycle.workflow import APPROVAL_WORKFLOW, GRADING_SPEC, GRADING_WORKFLOW
@@ -218,9 +219,6 @@ def fire(
     )
     metrics.transition_fired(name)
     return grading
-
-
-GRADINGS: Table = Grading.__table__  # type: ignore[assignment]
 
 
 def _written(session: Session, grading: Grading) -> RowUpdate | None:
