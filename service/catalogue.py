@@ -7,6 +7,7 @@ from service.audit.witness_workflow import WITNESS_WORKFLOW
 from service.ballots.workflow import BALLOT_SESSION_WORKFLOW
 from service.campaigns.workflow import CAMPAIGN_WORKFLOW
 from service.lifecycle.workflow import APPROVAL_WORKFLOW, GRADING_WORKFLOW
+from service.organizations.workflow import ORGANIZATION_WORKFLOW
 from service.publicity.workflow import COMPLAINT_WORKFLOW
 from service.rectification.workflow import RECTIFICATION_ITEM_WORKFLOW
 from service.spotchecks.workflow import SPOT_CHECK_WORKFLOW
@@ -24,5 +25,6 @@ WORKFLOWS: dict[str, Workflow] = {
         GRANT_REQUEST_WORKFLOW,
         SPOT_CHECK_WORKFLOW,
         WITNESS_WORKFLOW,
+        ORGANIZATION_WORKFLOW,
     )
 }

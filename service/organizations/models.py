@@ -6,10 +6,11 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
 from service.workflows.states import one_of
+from service.workflows.writes import engine_only
 
 
 class OrgKind(StrEnum):
@@ -109,6 +110,8 @@ class Organization(Base):
             name="roll_adds_up",
         ),
     )
+
+    _status_by_engine = validates("status")(engine_only(OrgStatus.ACTIVE))
 
     def is_within(self, ancestor_path: str) -> bool:
         return self.path.startswith(ancestor_path)

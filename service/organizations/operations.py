@@ -27,6 +27,7 @@ from service.organizations.models import (
     OrgKind,
     OrgStatus,
 )
+from service.organizations.workflow import ORGANIZATION_WORKFLOW, TO_STATUS
 
 EDITABLE_FIELDS = (
     "name",
@@ -280,7 +281,7 @@ def _change_status(
                 errors={"merged_into_id": ["not an active organization"]},
             )
         org.merged_into_id = target.id
-    org.status = status
+    ORGANIZATION_WORKFLOW.apply(org, TO_STATUS[OrgStatus(status)])
 
 
 def subtree_query(root: Organization) -> Any:
