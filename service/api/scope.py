@@ -7,16 +7,17 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, bindparam, func, join, literal, or_, select
+from sqlalchemy import bindparam, func, join, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
-from service.accounts.access import Grant, Principal
+from service.accounts.access import Grant
 from service.accounts.models import Account, ApiToken, GrantRequest, Role, RoleGrant
 from service.accounts.operations import TOKEN_COLUMNS, principal_from
 from service.api.routing import Ctx
 from service.audit.operations import claim_head, keep_claim, record
 from service.ballots.models import BallotSession
+from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.db import DriverStatement, persistent
 from service.decisions.models import DecisionMeeting
@@ -26,6 +27,7 @@ from service.gradings.load import COLUMNS, GRADINGS, GradingLoad
 from service.gradings.models import Approval, Grading
 from service.inspection.models import InspectionGroup
 from service.organizations.models import Organization, Placed
+from service.organizations.operations import in_subtree
 from service.publicity.models import Complaint
 from service.reporting.models import ReportSubmission
 from service.spotchecks.models import SpotCheck
@@ -62,12 +64,6 @@ _REACH: dict[type, tuple[str, tuple[tuple[Any, Any], ...]]] = {
         ((Organization, Organization.id == ReportSubmission.organization_id),),
     ),
 }
-
-
-def campaign_visibility(principal: Principal) -> ColumnElement[bool]:
-    """A campaign is visible inside its committee's subtree and to whoever it covers."""
-    covered = [literal(g.path).startswith(Organization.path) for g in principal.grants]
-    return or_(principal.visible_filter(Organization.path), *covered)
 
 
 @cache
@@ -148,7 +144,7 @@ def scoped(
     noun, joins = _REACH[kind]
     query = _by_id(kind)  # type: ignore[arg-type]
     if kind is Campaign:
-        query = query.where(campaign_visibility(ctx.caller))
+        query = query.where(campaigns.visible_to(ctx.caller))
     row = ctx.session.execute(query, {"resource_id": resource_id}).first()
     # Who sees an organization is decided here, in Python, as Principal.visible_filter
     # decides it in SQL for lists (a campaign is also seen by whoever it covers).
@@ -201,12 +197,18 @@ def _not_found(noun: str, resource_id: int, field: str | None) -> NotFound:
     )
 
 
+def within_path(ctx: Ctx, args: dict[str, Any]) -> str | None:
+    """The path of the subtree a list is narrowed to (`within`), if the caller sees it; 404
+    naming `within` if not; None when the list is not narrowed."""
+    if "within" not in args:
+        return None
+    root, _ = scoped(ctx, Organization, args["within"], "within")
+    return root.path
+
+
 def within(ctx: Ctx, query: Any, args: dict[str, Any]) -> Any:
     """Narrow a query joined to Organization to the subtree named by `within` (if given)."""
-    if "within" not in args:
-        return query
-    root, _ = scoped(ctx, Organization, args["within"], "within")
-    return query.where(Organization.path.startswith(root.path, autoescape=True))
+    return in_subtree(query, within_path(ctx, args))
 
 
 def read_grading_story(ctx: Ctx, grading_id: int, view: str) -> Grading:

@@ -15,6 +15,7 @@ from sqlalchemy import CursorResult, delete, exists, func, insert, select, updat
 from sqlalchemy.orm import Session
 
 from service import calendar
+from service.accounts.access import Principal
 from service.audit.operations import record
 from service.ballots import box, codes
 from service.ballots.config import UNKNOWN, ballot_config, choice_points
@@ -43,6 +44,7 @@ from service.errors import (
 from service.gradings import records
 from service.gradings.models import Approval, Grading, RecordVersion
 from service.organizations.models import Organization
+from service.organizations.operations import in_subtree
 from service.scores import exact, round_score
 from service.scoring.composite import category_earned
 from service.standards.models import LevelScheme, Standard
@@ -1075,3 +1077,44 @@ def rewrap_boxes(session: Session, ring: Sequence[str]) -> tuple[int, list[int]]
             locked.append(ballot.id)
     session.flush()
     return done, locked
+
+
+def graded_organizations(session: Session, ballot: BallotSession) -> list[Organization]:
+    """The organizations a meeting rates, in id order."""
+    return list(
+        session.scalars(
+            select(Organization)
+            .join(Grading, Grading.organization_id == Organization.id)
+            .join(BallotSessionGrading, BallotSessionGrading.grading_id == Grading.id)
+            .where(BallotSessionGrading.session_id == ballot.id)
+            .order_by(Organization.id)
+        )
+    )
+
+
+def codes_of(session: Session, ballot: BallotSession) -> list[BallotCode]:
+    return list(
+        session.scalars(
+            select(BallotCode).where(BallotCode.session_id == ballot.id).order_by(BallotCode.id)
+        )
+    )
+
+
+def listed(principal: Principal, filters: Mapping[str, Any], within: str | None) -> Any:
+    """The meetings of the committees the caller sees (narrowed to the subtree at `within`),
+    by campaign, by a grading they asked about, by state."""
+    query = (
+        select(BallotSession)
+        .join(Organization, Organization.id == BallotSession.organization_id)
+        .where(principal.visible_filter(Organization.path))
+    )
+    if "campaign_id" in filters:
+        query = query.where(BallotSession.campaign_id == filters["campaign_id"])
+    if "grading_id" in filters:
+        asked = select(BallotSessionGrading.session_id).where(
+            BallotSessionGrading.grading_id == filters["grading_id"]
+        )
+        query = query.where(BallotSession.id.in_(asked))
+    if "state" in filters:
+        query = query.where(BallotSession.state == filters["state"])
+    return in_subtree(query, within)

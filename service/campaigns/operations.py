@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, literal, or_, select
 from sqlalchemy.orm import Session
 
+from service.accounts.access import Principal
 from service.audit.operations import jsonable, record
 from service.campaigns.models import (
     Campaign,
@@ -356,3 +357,30 @@ def amend_campaign(
         reason=reason,
     )
     return amendment
+
+
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """A campaign (joined to its committee) is visible inside the committee's subtree and to
+    whoever it covers."""
+    covered = [literal(g.path).startswith(Organization.path) for g in principal.grants]
+    return or_(principal.visible_filter(Organization.path), *covered)
+
+
+def listed(principal: Principal, filters: Mapping[str, Any]) -> Any:
+    """The campaigns the caller sees, by committee, year and status."""
+    query = (
+        select(Campaign)
+        .join(Organization, Organization.id == Campaign.organization_id)
+        .where(visible_to(principal))
+    )
+    for name in ("organization_id", "year", "status"):
+        if name in filters:
+            query = query.where(getattr(Campaign, name) == filters[name])
+    return query
+
+
+SORTS = {"name": Campaign.name, "year": Campaign.year}
+
+
+def amendments_of(campaign: Campaign) -> Any:
+    return select(CampaignAmendment).where(CampaignAmendment.campaign_id == campaign.id)

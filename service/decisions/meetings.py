@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.accounts.access import Principal
 from service.audit.operations import record
 from service.campaigns import procedure
 from service.campaigns.models import Campaign
@@ -154,3 +155,15 @@ def meeting_detail(grading: Grading, ctx: GuardContext) -> str | None:
         return "no 分类定级会议 has decided it since it entered superior review"
     proposed = rules.proposed_level(ctx.session, grading)
     return f"meeting {decided[0]} decided {decided[1]}; the proposed level is {proposed}"
+
+
+def in_campaign(principal: Principal, campaign: Campaign) -> Any:
+    """The campaign's 分类定级会议 held by committees the caller sees."""
+    return (
+        select(DecisionMeeting)
+        .join(Organization, Organization.id == DecisionMeeting.organization_id)
+        .where(
+            DecisionMeeting.campaign_id == campaign.id,
+            principal.visible_filter(Organization.path),
+        )
+    )

@@ -335,3 +335,8 @@ def inspection(session: Session, grading: Grading) -> dict[str, Any]:
             v.data for v in records.latest_versions(session, grading.id, "inspection_visit")
         ],
     }
+
+
+def groups_query(campaign: Campaign) -> Any:
+    """The campaign's inspection groups, as a list pages them."""
+    return select(InspectionGroup).where(InspectionGroup.campaign_id == campaign.id)

@@ -284,9 +284,43 @@ def _change_status(
     ORGANIZATION_WORKFLOW.apply(org, TO_STATUS[OrgStatus(status)])
 
 
+def in_subtree(query: Any, path: str | None) -> Any:
+    """A query joined to Organization narrowed to the subtree at `path` (unchanged for None)."""
+    if path is None:
+        return query
+    return query.where(Organization.path.startswith(path, autoescape=True))
+
+
 def subtree_query(root: Organization) -> Any:
     return select(Organization).where(Organization.path.startswith(root.path, autoescape=True))
 
 
 def founded_after(org: Organization, cutoff: date | None) -> bool:
     return cutoff is not None and org.founded_on is not None and org.founded_on >= cutoff
+
+
+SORTS = {"name": Organization.name, "code": Organization.code}
+
+
+def listed(visible: Any, filters: Mapping[str, Any], within: str | None) -> Any:
+    """The organizations `visible` admits (the caller's subtrees), narrowed to the subtree at
+    `within`, by parent, kind, 领域, status and a part of the name."""
+    query = in_subtree(select(Organization).where(visible), within)
+    if "parent_id" in filters:
+        query = query.where(Organization.parent_id == filters["parent_id"])
+    for name in ("kind", "domain", "status"):
+        if name in filters:
+            query = query.where(getattr(Organization, name) == filters[name])
+    if "q" in filters:
+        query = query.where(Organization.name.contains(filters["q"], autoescape=True))
+    return query
+
+
+def moves_of(session: Session, org: Organization) -> list[OrganizationMove]:
+    return list(
+        session.scalars(
+            select(OrganizationMove)
+            .where(OrganizationMove.organization_id == org.id)
+            .order_by(OrganizationMove.id)
+        )
+    )

@@ -6,11 +6,13 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.accounts.access import Principal
 from service.audit.operations import record
 from service.campaigns.models import Campaign
 from service.context import Actor
@@ -226,3 +228,17 @@ def find_by_code(session: Session, code: str) -> Complaint:
     if complaint is None:
         raise NotFound("no complaint has this tracking code")
     return complaint
+
+
+def listed(principal: Principal, filters: Mapping[str, Any]) -> Any:
+    """The complaints about gradings the caller sees, by state and grading."""
+    query = (
+        select(Complaint)
+        .join(Grading, Grading.id == Complaint.grading_id)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(principal.visible_filter(Organization.path))
+    )
+    for name in ("state", "grading_id"):
+        if name in filters:
+            query = query.where(getattr(Complaint, name) == filters[name])
+    return query

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.accounts.access import Principal
 from service.audit.models import LogCheckpoint, LogLeaf
 from service.audit.operations import record
 from service.campaigns.models import Campaign
@@ -338,3 +339,24 @@ def report(session: Session, check: SpotCheck) -> dict[str, Any]:
         "falsified": sum(1 for r in rows if r["outcome"] == "falsified"),
         "confirmed": sum(1 for r in rows if r["outcome"] == "confirmed"),
     }
+
+
+def listed(principal: Principal, filters: Mapping[str, Any]) -> Any:
+    """The spot checks of committees the caller sees, by campaign."""
+    query = (
+        select(SpotCheck)
+        .join(Organization, Organization.id == SpotCheck.organization_id)
+        .where(principal.visible_filter(Organization.path))
+    )
+    if "campaign_id" in filters:
+        query = query.where(SpotCheck.campaign_id == filters["campaign_id"])
+    return query
+
+
+def committee_names(session: Session, report: Mapping[str, Any]) -> dict[int, str]:
+    """The names of the committees a report's accountability records name."""
+    ids = {a.committee_id for a in report["accountability"]}
+    found = session.execute(
+        select(Organization.id, Organization.name).where(Organization.id.in_(ids))
+    )
+    return {org_id: name for org_id, name in found}

@@ -304,3 +304,15 @@ def create_scheme(session: Session, actor: Actor, data: Mapping[str, Any]) -> Le
         },
     )
     return scheme
+
+
+def listed(filters: Mapping[str, Any]) -> Any:
+    """The standards, by 领域 (every version: a frozen one stays readable)."""
+    query = select(Standard)
+    if "domain" in filters:
+        query = query.where(Standard.domain == filters["domain"])
+    return query
+
+
+def schemes() -> Any:
+    return select(LevelScheme)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, request
-from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
@@ -31,11 +30,11 @@ from service.api.schemas.ballots import (
     VoidIn,
 )
 from service.api.schemas.gradings import ApprovalOut
-from service.api.scope import scoped, within
+from service.api.scope import scoped, within_path
 from service.api.throttle import throttle_ballots
 from service.ballots import cards, sheets
 from service.ballots import operations as ops
-from service.ballots.models import BallotCode, BallotSession, BallotSessionGrading
+from service.ballots.models import BallotSession
 from service.ballots.workflow import BALLOT_SESSION_WORKFLOW
 from service.campaigns.models import Campaign
 from service.campaigns.procedure import Duty
@@ -43,6 +42,7 @@ from service.errors import BallotSessionWrongState, MalformedRequest
 from service.gradings import records
 from service.gradings.models import Grading, RecordVersion
 from service.organizations.models import Organization
+from service.organizations.operations import get_organization
 from service.workflows.states import BallotSessionState, GradingState
 
 TAG = "ballots"
@@ -97,15 +97,7 @@ def _duty(stage: str) -> Duty:
 
 
 def _graded(ctx: Ctx, ballot: BallotSession) -> list[Organization]:
-    return list(
-        ctx.session.scalars(
-            select(Organization)
-            .join(Grading, Grading.organization_id == Organization.id)
-            .join(BallotSessionGrading, BallotSessionGrading.grading_id == Grading.id)
-            .where(BallotSessionGrading.session_id == ballot.id)
-            .order_by(Organization.id)
-        )
-    )
+    return ops.graded_organizations(ctx.session, ballot)
 
 
 def _run_by_superior(ctx: Ctx, ballot: BallotSession, roles: tuple[str, ...], what: str) -> None:
@@ -176,21 +168,8 @@ def open_session(ctx: Ctx) -> Any:
     "after rectification, its 满意度测评.",
 )
 def list_sessions(ctx: Ctx) -> Any:
-    query = (
-        select(BallotSession)
-        .join(Organization, Organization.id == BallotSession.organization_id)
-        .where(ctx.caller.visible_filter(Organization.path))
-    )
-    if "campaign_id" in ctx.query:
-        query = query.where(BallotSession.campaign_id == ctx.query["campaign_id"])
-    if "grading_id" in ctx.query:
-        asked = select(BallotSessionGrading.session_id).where(
-            BallotSessionGrading.grading_id == ctx.query["grading_id"]
-        )
-        query = query.where(BallotSession.id.in_(asked))
-    if "state" in ctx.query:
-        query = query.where(BallotSession.state == ctx.query["state"])
-    page = paginate(ctx, within(ctx, query, ctx.query), BallotSession.id)
+    query = ops.listed(ctx.caller, ctx.query, within_path(ctx, ctx.query))
+    page = paginate(ctx, query, BallotSession.id)
     return Page([_out(ctx, b) for b in page.items], page.next_cursor, page.total)
 
 
@@ -228,9 +207,7 @@ def get_codes(ctx: Ctx, session_id: int) -> Any:
         raise BallotSessionWrongState(
             "codes are printed while the session is open", state=ballot.state
         )
-    found = ctx.session.scalars(
-        select(BallotCode).where(BallotCode.session_id == ballot.id).order_by(BallotCode.id)
-    ).all()
+    found = ops.codes_of(ctx.session, ballot)
     if ctx.query.get("format") == "pdf":
         font = cards.find_font(current_app.extensions["grading.settings"].pdf_font)
         return Response(
@@ -499,7 +476,7 @@ def add_paper_tally(ctx: Ctx, grading_id: int) -> Any:
 
 def _over(ctx: Ctx, grading: Grading) -> Grading:
     """The grading, once an over-issue's reason is the superior's."""
-    org = ctx.session.get_one(Organization, grading.organization_id)
+    org = get_organization(ctx.session, grading.organization_id)
     _over_issue_by_superior(ctx, [org], GradingState.EVALUATION)
     return grading
 

@@ -2,10 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, or_, select
-from sqlalchemy.orm import contains_eager
-
-from service import calendar
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.conditional import check_if_match, etag
@@ -25,13 +21,12 @@ from service.api.schemas.campaigns import (
     GradingPage,
 )
 from service.api.schemas.common import PageQuery, ReasonBody
-from service.api.scope import campaign_visibility, scoped, within
+from service.api.scope import scoped, within_path
 from service.campaigns import operations as ops
-from service.campaigns.models import Campaign, CampaignAmendment, CampaignPhase
-from service.gradings import enrolment
+from service.campaigns.models import Campaign, CampaignAmendment
+from service.gradings import enrolment, listing
 from service.gradings.models import Grading
 from service.organizations.models import Organization
-from service.workflows.states import PHASE_OF_STATE
 
 TAG = "campaigns"
 
@@ -47,15 +42,7 @@ TAG = "campaigns"
     errors=(422,),
 )
 def list_campaigns(ctx: Ctx) -> Any:
-    query = (
-        select(Campaign)
-        .join(Organization, Organization.id == Campaign.organization_id)
-        .where(campaign_visibility(ctx.caller))
-    )
-    for name in ("organization_id", "year", "status"):
-        if name in ctx.query:
-            query = query.where(getattr(Campaign, name) == ctx.query[name])
-    return paginate(ctx, query, Campaign.id, {"name": Campaign.name, "year": Campaign.year})
+    return paginate(ctx, ops.listed(ctx.caller, ctx.query), Campaign.id, ops.SORTS)
 
 
 @operation(
@@ -196,8 +183,7 @@ def amend(ctx: Ctx, campaign_id: int) -> Any:
 )
 def list_amendments(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
-    query = select(CampaignAmendment).where(CampaignAmendment.campaign_id == campaign.id)
-    return paginate(ctx, query, CampaignAmendment.id)
+    return paginate(ctx, ops.amendments_of(campaign), CampaignAmendment.id)
 
 
 @operation(
@@ -212,34 +198,5 @@ def list_amendments(ctx: Ctx, campaign_id: int) -> Any:
 )
 def list_gradings(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
-    query = (
-        select(Grading)
-        .join(Grading.organization)
-        .options(contains_eager(Grading.organization))
-        .where(Grading.campaign_id == campaign.id, ctx.caller.visible_filter(Organization.path))
-    )
-    if "state" in ctx.query:
-        query = query.where(Grading.state == ctx.query["state"])
-    query = within(ctx, query, ctx.query)
-    if "domain" in ctx.query:
-        query = query.where(Organization.domain == ctx.query["domain"])
-    if "overdue" in ctx.query:
-        phase = case(PHASE_OF_STATE, value=Grading.state, else_=None)
-        due = (
-            select(CampaignPhase.due_on)
-            .where(CampaignPhase.campaign_id == Grading.campaign_id, CampaignPhase.phase == phase)
-            .scalar_subquery()
-        )
-        late = due < calendar.today()
-        query = query.where(late if ctx.query["overdue"] else or_(due.is_(None), ~late))
-    return paginate(
-        ctx,
-        query,
-        Grading.id,
-        {
-            "organization_name": Organization.name,
-            "organization_code": Organization.code,
-            "state": Grading.state,
-            "enrolled_at": Grading.enrolled_at,
-        },
-    )
+    query = listing.in_campaign(ctx.caller, campaign, ctx.query, within_path(ctx, ctx.query))
+    return paginate(ctx, query, Grading.id, listing.SORTS)

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.duties import require_duty, with_duty
@@ -23,6 +21,7 @@ from service.api.schemas.decisions import (
 )
 from service.api.scope import scoped
 from service.campaigns.models import Campaign
+from service.campaigns.operations import get_campaign
 from service.campaigns.procedure import Duty
 from service.decisions import meetings, rules
 from service.decisions import operations as ops
@@ -47,7 +46,7 @@ def _decision(ctx: Ctx, grading: Grading) -> dict[str, Any]:
 
 def _vetoes(ctx: Ctx, grading: Grading) -> dict[str, Any]:
     version = current_or_404(ctx, grading, "veto_flags")
-    campaign = ctx.session.get_one(Campaign, grading.campaign_id)
+    campaign = get_campaign(ctx.session, grading.campaign_id)
     return {
         "grading_id": grading.id,
         "version": version.version,
@@ -153,15 +152,7 @@ def record_meeting(ctx: Ctx, campaign_id: int) -> Any:
 )
 def list_meetings(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
-    query = (
-        select(DecisionMeeting)
-        .join(Organization, Organization.id == DecisionMeeting.organization_id)
-        .where(
-            DecisionMeeting.campaign_id == campaign.id,
-            ctx.caller.visible_filter(Organization.path),
-        )
-    )
-    return paginate(ctx, query, DecisionMeeting.id)
+    return paginate(ctx, meetings.in_campaign(ctx.caller, campaign), DecisionMeeting.id)
 
 
 @operation(

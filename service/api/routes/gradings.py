@@ -3,9 +3,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
-
 from service.api.blueprint import api
 from service.api.conditional import etag, if_match
 from service.api.duties import check_duty, config_of
@@ -24,12 +21,12 @@ from service.api.schemas.gradings import (
     RecordVersionsOut,
     TransitionRequest,
 )
-from service.api.scope import claimed, read_grading_story, scoped, within
+from service.api.scope import claimed, read_grading_story, scoped, within_path
 from service.campaigns.models import Campaign
 from service.campaigns.procedure import DUTY_OF_RECORD, Duty
 from service.decisions.models import DecisionMeeting
 from service.errors import NotFound
-from service.gradings import records
+from service.gradings import listing, records
 from service.gradings.models import Approval, Grading
 from service.lifecycle import operations as ops
 from service.lifecycle.workflow import APPROVAL_WORKFLOW, GRADING_WORKFLOW
@@ -167,19 +164,7 @@ def get_record_versions(ctx: Ctx, grading_id: int, record_type: str, key: str) -
 def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
     body = ctx.body
-    query = (
-        select(Grading, Organization)
-        .join(Organization, Organization.id == Grading.organization_id)
-        .where(Grading.campaign_id == campaign.id, ctx.caller.visible_filter(Organization.path))
-        .order_by(Grading.id)
-    )
-    if "grading_ids" in body:
-        query = query.where(Grading.id.in_(body["grading_ids"]))
-    query = within(ctx, query, body)
-    if "state" in body:
-        query = query.where(Grading.state == body["state"])
-    if "founded_since" in body:
-        query = query.where(Organization.founded_on >= body["founded_since"])
+    decided_at = None
     if "meeting_id" in body:
         meeting, _ = scoped(ctx, DecisionMeeting, body["meeting_id"], "meeting_id")
         if meeting.campaign_id != campaign.id:
@@ -187,11 +172,12 @@ def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
                 f"decision meeting {meeting.id} is not of this campaign",
                 errors={"meeting_id": ["not found in this campaign"]},
             )
-        query = query.where(Grading.id.in_(r.grading_id for r in meeting.results))
+        decided_at = [r.grading_id for r in meeting.results]
+    query = listing.chosen(ctx.caller, campaign, body, within_path(ctx, body), decided_at)
     results = ops.fire_many(
         ctx.session,
         ctx.actor,
-        [(grading, org) for grading, org in ctx.session.execute(query)],
+        listing.pairs(ctx.session, query),
         body["transition"],
         body.get("reason"),
         authorize=lambda org: _authorize(
@@ -240,23 +226,8 @@ def _settler(ctx: Ctx, approval: Approval, org: Organization, step: str) -> None
     responses={200: ApprovalPage},
 )
 def list_approvals(ctx: Ctx) -> Any:
-    query = (
-        select(Approval)
-        .join(Approval.grading)
-        .join(Grading.organization)
-        .options(contains_eager(Approval.grading).contains_eager(Grading.organization))
-        .where(ctx.caller.visible_filter(Organization.path))
-    )
-    if "state" in ctx.query:
-        query = query.where(Approval.state == ctx.query["state"])
-    if "grading_id" in ctx.query:
-        query = query.where(Approval.grading_id == ctx.query["grading_id"])
-    return paginate(
-        ctx,
-        query,
-        Approval.id,
-        {"requested_at": Approval.requested_at, "state": Approval.state},
-    )
+    query = listing.approvals(ctx.caller, ctx.query)
+    return paginate(ctx, query, Approval.id, listing.APPROVAL_SORTS)
 
 
 @operation(

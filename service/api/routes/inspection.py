@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.conditional import check_if_match, etag
@@ -68,8 +66,7 @@ def list_inspection_groups(ctx: Ctx, campaign_id: int) -> Any:
     campaign, committee = scoped(ctx, Campaign, campaign_id)
     if not ctx.caller.sees(committee):
         raise NotFound(f"campaign {campaign_id} has no inspection groups you can see")
-    query = select(InspectionGroup).where(InspectionGroup.campaign_id == campaign.id)
-    page = paginate(ctx, query, InspectionGroup.id)
+    page = paginate(ctx, ops.groups_query(campaign), InspectionGroup.id)
     page.items = [ops.view(g) for g in page.items]
     return page
 

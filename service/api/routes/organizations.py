@@ -4,7 +4,6 @@ from typing import Any
 
 from flask import request
 from marshmallow import Schema, fields
-from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
@@ -23,11 +22,11 @@ from service.api.schemas.organizations import (
     OrganizationPage,
     OrganizationPatch,
 )
-from service.api.scope import scoped, within
+from service.api.scope import scoped, within_path
 from service.errors import UnsupportedMediaType
 from service.organizations import importer
 from service.organizations import operations as ops
-from service.organizations.models import Organization, OrganizationMove
+from service.organizations.models import Organization
 from service.reports import movement
 
 TAG = "organizations"
@@ -54,19 +53,9 @@ def list_domains(ctx: Ctx) -> Any:
     errors=(404, 422),
 )
 def list_organizations(ctx: Ctx) -> Any:
-    q = ctx.query
-    query = select(Organization).where(ctx.caller.visible_filter(Organization.path))
-    query = within(ctx, query, q)
-    if "parent_id" in q:
-        query = query.where(Organization.parent_id == q["parent_id"])
-    for name in ("kind", "domain", "status"):
-        if name in q:
-            query = query.where(getattr(Organization, name) == q[name])
-    if "q" in q:
-        query = query.where(Organization.name.contains(q["q"], autoescape=True))
-    return paginate(
-        ctx, query, Organization.id, {"name": Organization.name, "code": Organization.code}
-    )
+    visible = ctx.caller.visible_filter(Organization.path)
+    query = ops.listed(visible, ctx.query, within_path(ctx, ctx.query))
+    return paginate(ctx, query, Organization.id, ops.SORTS)
 
 
 @operation(
@@ -138,12 +127,7 @@ def patch_organization(ctx: Ctx, org_id: int) -> Any:
 )
 def list_moves(ctx: Ctx, org_id: int) -> Any:
     org = scoped(ctx, Organization, org_id)[0]
-    moves = ctx.session.scalars(
-        select(OrganizationMove)
-        .where(OrganizationMove.organization_id == org.id)
-        .order_by(OrganizationMove.id)
-    ).all()
-    return {"items": moves}
+    return {"items": ops.moves_of(ctx.session, org)}
 
 
 class LevelsOverYears(Schema):

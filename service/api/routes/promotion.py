@@ -11,7 +11,7 @@ from service.api.records import stage_record
 from service.api.routing import Ctx, operation
 from service.api.schemas.common import text as text_field
 from service.api.scope import scoped
-from service.campaigns.models import Campaign
+from service.campaigns.operations import get_campaign
 from service.campaigns.procedure import Duty
 from service.gradings import records
 from service.gradings.models import Grading
@@ -82,7 +82,7 @@ def _view(ctx: Ctx, grading: Grading) -> dict[str, Any]:
         "satisfaction": None if score is None else str(score),
         "report": report.data if report else None,
         "opinions": ops.opinions(
-            ctx.session, grading, ctx.session.get_one(Campaign, grading.campaign_id)
+            ctx.session, grading, get_campaign(ctx.session, grading.campaign_id)
         ),
         "decision": decision.data if decision else None,
     }

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from service.api.blueprint import api
 from service.api.pagination import decode_path_cursor, next_cursor, page_limit, paginate
 from service.api.routing import Ctx, Reply, operation, public_base
@@ -20,9 +18,7 @@ from service.api.schemas.publicity import (
 )
 from service.api.scope import scoped
 from service.api.throttle import throttle_complaints
-from service.gradings.models import Grading
 from service.lifecycle import complaints
-from service.organizations.models import Organization
 from service.publicity import operations as ops
 from service.publicity.models import Complaint
 from service.publicity.workflow import COMPLAINT_WORKFLOW
@@ -107,16 +103,7 @@ def track_complaint(ctx: Ctx, code: str) -> Any:
     responses={200: ComplaintPage},
 )
 def list_complaints(ctx: Ctx) -> Any:
-    query = (
-        select(Complaint)
-        .join(Grading, Grading.id == Complaint.grading_id)
-        .join(Organization, Organization.id == Grading.organization_id)
-        .where(ctx.caller.visible_filter(Organization.path))
-    )
-    for name in ("state", "grading_id"):
-        if name in ctx.query:
-            query = query.where(getattr(Complaint, name) == ctx.query[name])
-    return paginate(ctx, query, Complaint.id)
+    return paginate(ctx, ops.listed(ctx.caller, ctx.query), Complaint.id)
 
 
 @operation(

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from service import calendar
 from service.accounts.models import Role
 from service.api.blueprint import api
@@ -22,9 +20,9 @@ from service.api.schemas.rectification import (
     RectificationOut,
     StepIn,
 )
-from service.api.scope import scoped, within
+from service.api.scope import scoped, within_path
 from service.campaigns.models import Campaign
-from service.gradings import records
+from service.gradings import listing, records
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.rectification import operations as ops
@@ -224,13 +222,7 @@ _step_route("return", "Return a submitted item with a reason (the superior)")
 )
 def get_ledger(ctx: Ctx, campaign_id: int) -> Any:
     campaign, _ = scoped(ctx, Campaign, campaign_id)
-    query = (
-        select(Grading)
-        .join(Organization, Organization.id == Grading.organization_id)
-        .where(Grading.campaign_id == campaign.id, ctx.caller.visible_filter(Organization.path))
-        .order_by(Grading.id)
-    )
-    gradings = list(ctx.session.scalars(within(ctx, query, ctx.query)))
+    gradings = listing.of_campaign(ctx.session, ctx.caller, campaign, within_path(ctx, ctx.query))
     return {
         "items": ops.ledger(ctx.session, gradings, calendar.today(), bool(ctx.query.get("overdue")))
     }

@@ -13,6 +13,7 @@ from service.api.scope import scoped
 from service.campaigns.models import Campaign
 from service.errors import NotFound
 from service.organizations.models import Organization
+from service.organizations.operations import get_organization
 from service.reports import formats, movement, problems, queries, ranking
 
 TAG = "reports"
@@ -48,12 +49,12 @@ def _root(ctx: Ctx, campaign: Campaign) -> Organization:
     """The caller's part of the campaign: a township sees itself, the county all its townships."""
     if "within" in ctx.query:
         return scoped(ctx, Organization, ctx.query["within"], "within")[0]
-    committee = ctx.session.get_one(Organization, campaign.organization_id)
+    committee = get_organization(ctx.session, campaign.organization_id)
     if ctx.caller.sees(committee):
         return committee
     for grant in ctx.caller.grants:
         if grant.path.startswith(committee.path):
-            return ctx.session.get_one(Organization, grant.organization_id)
+            return get_organization(ctx.session, grant.organization_id)
     raise NotFound(f"campaign {campaign.id} was not found")
 
 

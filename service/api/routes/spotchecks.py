@@ -4,7 +4,6 @@ from typing import Any
 
 from flask import Response
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
@@ -99,14 +98,7 @@ def plan_spot_check(ctx: Ctx) -> Any:
     errors=(404, 422),
 )
 def list_spot_checks(ctx: Ctx) -> Any:
-    query = (
-        select(SpotCheck)
-        .join(Organization, Organization.id == SpotCheck.organization_id)
-        .where(ctx.caller.visible_filter(Organization.path))
-    )
-    if "campaign_id" in ctx.query:
-        query = query.where(SpotCheck.campaign_id == ctx.query["campaign_id"])
-    return paginate(ctx, query, SpotCheck.id)
+    return paginate(ctx, ops.listed(ctx.caller, ctx.query), SpotCheck.id)
 
 
 @operation(
@@ -222,12 +214,7 @@ def spot_check_report(ctx: Ctx, spot_check_id: int) -> Any:
     report = ops.report(ctx.session, check)
     if chosen_format("xlsx") == "json":
         return report
-    ids = {a.committee_id for a in report["accountability"]}
-    committees = dict(
-        ctx.session.execute(
-            select(Organization.id, Organization.name).where(Organization.id.in_(ids))
-        ).all()
-    )
+    committees = ops.committee_names(ctx.session, report)
     workbook = Response(formats.spot_check_xlsx(report, committees), mimetype=XLSX)
     return attachment(workbook, f"spot-check-{check.id}.xlsx", f"{check.title}抽查报告.xlsx")
 

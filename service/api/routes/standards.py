@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.pagination import Page, paginate
@@ -47,10 +45,7 @@ def _out(ctx: Ctx, standard: Standard) -> dict[str, Any]:
     errors=(422,),
 )
 def list_standards(ctx: Ctx) -> Any:
-    query = select(Standard)
-    if "domain" in ctx.query:
-        query = query.where(Standard.domain == ctx.query["domain"])
-    page = paginate(ctx, query, Standard.id)
+    page = paginate(ctx, ops.listed(ctx.query), Standard.id)
     return Page([_out(ctx, s) for s in page.items], page.next_cursor)
 
 
@@ -129,7 +124,7 @@ def new_standard_version(ctx: Ctx, standard_id: int) -> Any:
     errors=(422,),
 )
 def list_level_schemes(ctx: Ctx) -> Any:
-    return paginate(ctx, select(LevelScheme), LevelScheme.id)
+    return paginate(ctx, ops.schemes(), LevelScheme.id)
 
 
 @operation(
