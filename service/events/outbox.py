@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -308,3 +308,25 @@ def envelope(event: OutboxEvent, base_url: str = "") -> dict[str, Any]:
 def types_known(names: Iterable[str]) -> list[str]:
     """The names that are not event types (for a clear 422)."""
     return [n for n in names if n not in TYPES]
+
+
+def feed(
+    session: Session,
+    visible: ColumnElement[bool],
+    after: int,
+    types: list[str],
+    limit: int,
+    within: str | None,
+) -> list[OutboxEvent]:
+    """The numbered events after `after` of organizations `visible` admits (narrowed to the
+    subtree at `within`), of `types` if any are named, in order, at most `limit`."""
+    query = (
+        select(OutboxEvent)
+        .join(Organization, Organization.id == OutboxEvent.organization_id)
+        .where(OutboxEvent.seq.is_not(None), OutboxEvent.seq > after, visible)
+    )
+    if types:
+        query = query.where(OutboxEvent.type.in_(types))
+    if within is not None:
+        query = query.where(Organization.path.startswith(within, autoescape=True))
+    return list(session.scalars(query.order_by(OutboxEvent.seq).limit(limit)))

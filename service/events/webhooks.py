@@ -26,12 +26,13 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from service.events import http
 from service.events.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 from service.events.outbox import envelope
+from service.organizations.models import Organization
 
 RETRIES = (
     timedelta(seconds=5),
@@ -370,3 +371,37 @@ def rewrap_all(session: Session, ring: Sequence[str]) -> tuple[int, list[int]]:
             done += 1
     session.flush()
     return done, unreadable
+
+
+def subscription_with_owner(
+    session: Session, subscription_id: int
+) -> tuple[WebhookSubscription, Organization] | None:
+    """A subscription and the organization it belongs to, if both exist."""
+    found = session.get(WebhookSubscription, subscription_id)
+    org = session.get(Organization, found.organization_id) if found else None
+    return (found, org) if found is not None and org is not None else None
+
+
+def subscriptions(session: Session, visible: ColumnElement[bool]) -> list[WebhookSubscription]:
+    """The subscriptions of organizations `visible` admits, oldest first."""
+    return list(
+        session.scalars(
+            select(WebhookSubscription)
+            .join(Organization, Organization.id == WebhookSubscription.organization_id)
+            .where(visible)
+            .order_by(WebhookSubscription.id)
+        )
+    )
+
+
+def deliveries(subscription: WebhookSubscription, status: str | None) -> Any:
+    """A subscription's delivery log, as a list pages it (by status, if named)."""
+    query = select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id)
+    return query if status is None else query.where(WebhookDelivery.status == status)
+
+
+def delivery_of(
+    session: Session, subscription: WebhookSubscription, delivery_id: int
+) -> WebhookDelivery | None:
+    found = session.get(WebhookDelivery, delivery_id)
+    return found if found is not None and found.subscription_id == subscription.id else None

@@ -6,8 +6,6 @@ import time
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 
 from service.accounts.models import Role
 from service.api.blueprint import api
@@ -24,31 +22,16 @@ from service.api.schemas.events import (
     SubscriptionList,
     SubscriptionOut,
 )
-from service.api.scope import scoped, within
+from service.api.scope import scoped, within_path
 from service.audit.operations import record
 from service.db import unit_of_work, utcnow
 from service.errors import Forbidden, NotFound, ValidationFailed
 from service.events import http, outbox, webhooks
-from service.events.models import OutboxEvent, WebhookDelivery, WebhookSubscription
+from service.events.models import WebhookDelivery, WebhookSubscription
 from service.organizations.models import Organization
 
 TAG = "events"
 POLL_SECONDS = 0.25
-
-
-def _feed_query(ctx: Ctx, after: int, types: list[str], limit: int) -> Select[Any]:
-    query = (
-        select(OutboxEvent)
-        .join(Organization, Organization.id == OutboxEvent.organization_id)
-        .where(
-            OutboxEvent.seq.is_not(None),
-            OutboxEvent.seq > after,
-            ctx.caller.visible_filter(Organization.path),
-        )
-    )
-    if types:
-        query = query.where(OutboxEvent.type.in_(types))
-    return within(ctx, query, ctx.query).order_by(OutboxEvent.seq).limit(limit)
 
 
 @operation(
@@ -71,14 +54,14 @@ def event_feed(ctx: Ctx) -> Any:
     after, limit = q["after"], q["limit"]
     factory = current_app.extensions["grading.sessions"]
     deadline = time.monotonic() + q["wait"]
-    if "within" in q:
-        scoped(ctx, Organization, q["within"], "within")  # 404 before any waiting
+    root = within_path(ctx, q)  # 404 before any waiting
+    visible = ctx.caller.visible_filter(Organization.path)
     ctx.session.commit()  # hold no transaction (on SQLite: no write lock) while waiting
     while True:
         with unit_of_work(factory) as session:
             outbox.sequence(session, wait=False)  # a sequencer already at work: read its last
         with factory() as session:  # a fresh snapshot each round
-            rows = list(session.scalars(_feed_query(_bound(ctx, session), after, types, limit)))
+            rows = outbox.feed(session, visible, after, types, limit, root)
         if rows or time.monotonic() >= deadline:
             break
         time.sleep(POLL_SECONDS)
@@ -89,20 +72,15 @@ def event_feed(ctx: Ctx) -> Any:
     }
 
 
-def _bound(ctx: Ctx, session: Session) -> Ctx:
-    return Ctx(session, ctx.settings, ctx.principal, ctx.actor, ctx.body, ctx.query)
-
-
 # --- subscriptions ----------------------------------------------------------------------------
 
 
 def _subscription(ctx: Ctx, subscription_id: int, what: str) -> WebhookSubscription:
-    found = ctx.session.get(WebhookSubscription, subscription_id)
-    org = ctx.session.get(Organization, found.organization_id) if found else None
-    if found is None or org is None or not ctx.caller.sees(org):
+    found = webhooks.subscription_with_owner(ctx.session, subscription_id)
+    if found is None or not ctx.caller.sees(found[1]):
         raise NotFound(f"webhook subscription {subscription_id} was not found")
-    ctx.caller.require(org, [Role.ADMIN], what)
-    return found
+    ctx.caller.require(found[1], [Role.ADMIN], what)
+    return found[0]
 
 
 def _audit(ctx: Ctx, action: str, sub: WebhookSubscription, **after: Any) -> None:
@@ -179,13 +157,8 @@ def create_subscription(ctx: Ctx) -> Any:
 )
 def list_subscriptions(ctx: Ctx) -> Any:
     ctx.caller.require_role_anywhere([Role.ADMIN], "listing webhook subscriptions")
-    rows = ctx.session.scalars(
-        select(WebhookSubscription)
-        .join(Organization, Organization.id == WebhookSubscription.organization_id)
-        .where(ctx.caller.visible_filter(Organization.path))
-        .order_by(WebhookSubscription.id)
-    ).all()
-    return {"items": rows}
+    visible = ctx.caller.visible_filter(Organization.path)
+    return {"items": webhooks.subscriptions(ctx.session, visible)}
 
 
 @operation(
@@ -263,9 +236,7 @@ def delete_subscription(ctx: Ctx, subscription_id: int) -> Any:
 )
 def list_deliveries(ctx: Ctx, subscription_id: int) -> Any:
     sub = _subscription(ctx, subscription_id, "reading webhook deliveries")
-    query = select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub.id)
-    if "status" in ctx.query:
-        query = query.where(WebhookDelivery.status == ctx.query["status"])
+    query = webhooks.deliveries(sub, ctx.query.get("status"))
     return paginate(ctx, query, WebhookDelivery.id)
 
 
@@ -280,8 +251,8 @@ def list_deliveries(ctx: Ctx, subscription_id: int) -> Any:
 )
 def redeliver(ctx: Ctx, subscription_id: int, delivery_id: int) -> Any:
     sub = _subscription(ctx, subscription_id, "redelivering a webhook")
-    delivery = ctx.session.get(WebhookDelivery, delivery_id)
-    if delivery is None or delivery.subscription_id != sub.id:
+    delivery = webhooks.delivery_of(ctx.session, sub, delivery_id)
+    if delivery is None:
         raise NotFound(f"delivery {delivery_id} was not found")
     webhooks.redeliver(ctx.session, delivery, utcnow())
     ctx.session.refresh(delivery)
