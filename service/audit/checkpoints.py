@@ -89,3 +89,8 @@ def read_saved(saved: dict[str, Any], trusted_public_pem: str) -> dict[str, list
         )
     heads: dict[str, list[Any]] = json.loads(payload)["heads"]
     return heads
+
+
+def newest(session: Session, limit: int = 100) -> list[Checkpoint]:
+    """The checkpoint files written, newest first."""
+    return list(session.scalars(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(limit)))

@@ -298,3 +298,10 @@ def leaves_in_order(session: Session) -> Iterator[tuple[int, int, str, str | Non
     )
     for row in session.execute(query.execution_options(yield_per=5000)):
         yield int(row[0]), int(row[1]), str(row[2]), row[3]
+
+
+def checkpoints_newest(session: Session, limit: int = 100) -> list[LogCheckpoint]:
+    """The signed tree heads, newest first."""
+    return list(
+        session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.id.desc()).limit(limit))
+    )

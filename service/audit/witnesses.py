@@ -226,3 +226,26 @@ def vouching(session: Session, keys: Keys) -> Vouching:
             checkpoint.tree_size, found.by_witness.get(cosignature.witness, 0)
         )
     return found
+
+
+def cosignatures_of(session: Session, checkpoint_ids: list[int]) -> dict[int, list[LogCosignature]]:
+    """Each checkpoint's cosignatures, in the order they came."""
+    found: dict[int, list[LogCosignature]] = {}
+    for row in session.scalars(
+        select(LogCosignature)
+        .where(LogCosignature.checkpoint_id.in_(checkpoint_ids))
+        .order_by(LogCosignature.id)
+    ):
+        found.setdefault(row.checkpoint_id, []).append(row)
+    return found
+
+
+def listed(session: Session) -> list[Witness]:
+    return list(session.scalars(select(Witness).order_by(Witness.id)))
+
+
+def get(session: Session, witness_id: int) -> Witness:
+    found = session.get(Witness, witness_id)
+    if found is None:
+        raise NotFound(f"witness {witness_id} was not found")
+    return found

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, current_app, request, stream_with_context
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select
 
 from service.accounts.models import Role
 from service.api.blueprint import api
@@ -34,22 +34,19 @@ from service.api.schemas.audit import (
     WitnessList,
     WitnessOut,
 )
-from service.api.scope import read_grading_story, within
+from service.api.scope import read_grading_story, within_path
 from service.audit import checkpoints, log, notes, signing, witnesses
 from service.audit.models import (
     AuditEvent,
-    Checkpoint,
     LogCheckpoint,
-    LogCosignature,
-    LogLeaf,
     Witness,
 )
-from service.audit.operations import chain_key_for, jsonable, record
+from service.audit.operations import jsonable, record
 from service.errors import Forbidden, NotFound
 from service.lifecycle import operations as gradings
 from service.organizations.models import Organization
 from service.reports.formats import inert
-from service.verification import inspection
+from service.verification import inspection, trail
 
 TAG = "audit"
 READERS = [Role.INSPECTOR, Role.ADMIN]
@@ -84,30 +81,6 @@ def _home(ctx: Ctx) -> int | None:
     return None
 
 
-def _events_query(ctx: Ctx) -> Select[Any]:
-    q = ctx.query
-    query = (
-        select(AuditEvent)
-        .outerjoin(Organization, Organization.id == AuditEvent.organization_id)
-        .where(
-            or_(AuditEvent.organization_id.is_(None), ctx.caller.visible_filter(Organization.path))
-        )
-    )
-    query = within(ctx, query, q)
-    if "actor" in q:
-        query = query.where(AuditEvent.actor_username == q["actor"])
-    if "via" in q:
-        query = query.where(AuditEvent.via == q["via"])
-    for name in ("action", "entity_type", "entity_id"):
-        if name in q:
-            query = query.where(getattr(AuditEvent, name) == q[name])
-    if "since" in q:
-        query = query.where(AuditEvent.occurred_at >= q["since"])
-    if "until" in q:
-        query = query.where(AuditEvent.occurred_at < q["until"])
-    return query
-
-
 def _row(event: AuditEvent) -> dict[str, Any]:
     data: dict[str, Any] = AuditEventOut().dump(event)
     return data
@@ -122,12 +95,7 @@ def _stream(query: Select[Any], fmt: str) -> Iterator[str]:
             buffer = io.StringIO()
             writer = csv.writer(buffer)
             writer.writerow(CSV_COLUMNS)
-        with_leaves = query.add_columns(LogLeaf.leaf_index).outerjoin(
-            LogLeaf, LogLeaf.event_id == AuditEvent.id
-        )
-        for event, leaf_index in session.execute(
-            with_leaves.order_by(AuditEvent.id).execution_options(yield_per=1000)
-        ):
+        for event, leaf_index in trail.with_leaves(session, query):
             row = _row(event)
             if fmt == "ndjson":
                 # the event's place in the Merkle log (null until integrated): what the offline
@@ -172,7 +140,8 @@ def list_events(ctx: Ctx) -> Any:
         accept = request.accept_mimetypes
         best = accept.best_match(["application/json", "text/csv", "application/x-ndjson"])
         fmt = {"text/csv": "csv", "application/x-ndjson": "ndjson"}.get(best or "", "json")
-    query = _events_query(ctx)
+    visible = ctx.caller.visible_filter(Organization.path)
+    query = trail.events(visible, ctx.query, within_path(ctx, ctx.query))
     filters = {k: v for k, v in ctx.query.items() if k not in ("cursor", "limit")}
     record(
         ctx.session,
@@ -193,10 +162,7 @@ def list_events(ctx: Ctx) -> Any:
 
 
 def _scoped_chain_keys(ctx: Ctx) -> list[str]:
-    ids = ctx.session.scalars(
-        select(Organization.id).where(ctx.caller.visible_filter(Organization.path))
-    )
-    return [chain_key_for(None), *[chain_key_for(i) for i in ids]]
+    return trail.chain_keys(ctx.session, ctx.caller.visible_filter(Organization.path))
 
 
 @operation(
@@ -305,7 +271,7 @@ def latest_tree_head(ctx: Ctx) -> Any:
 
 def _cosigned_note(ctx: Ctx, checkpoint: LogCheckpoint) -> str:
     """The note as the log signed it, with each witness's line after the log's."""
-    lines = _cosignatures(ctx, [checkpoint.id]).get(checkpoint.id, [])
+    lines = witnesses.cosignatures_of(ctx.session, [checkpoint.id]).get(checkpoint.id, [])
     return checkpoint.note + "".join(c.line for c in lines)
 
 
@@ -319,10 +285,8 @@ def _cosigned_note(ctx: Ctx, checkpoint: LogCheckpoint) -> str:
     responses={200: TreeHeadList},
 )
 def tree_head_history(ctx: Ctx) -> Any:
-    rows = ctx.session.scalars(
-        select(LogCheckpoint).order_by(LogCheckpoint.id.desc()).limit(100)
-    ).all()
-    cosigned = _cosignatures(ctx, [r.id for r in rows])
+    rows = log.checkpoints_newest(ctx.session)
+    cosigned = witnesses.cosignatures_of(ctx.session, [r.id for r in rows])
     vouched = witnesses.vouching(ctx.session, _trusted(ctx)).checkpoints
     return {
         "items": [
@@ -345,17 +309,6 @@ def tree_head_history(ctx: Ctx) -> Any:
             for r in rows
         ]
     }
-
-
-def _cosignatures(ctx: Ctx, ids: list[int]) -> dict[int, list[LogCosignature]]:
-    found: dict[int, list[LogCosignature]] = {}
-    for row in ctx.session.scalars(
-        select(LogCosignature)
-        .where(LogCosignature.checkpoint_id.in_(ids))
-        .order_by(LogCosignature.id)
-    ):
-        found.setdefault(row.checkpoint_id, []).append(row)
-    return found
 
 
 @operation(
@@ -403,8 +356,11 @@ def cosign_tree_head(ctx: Ctx, tree_size: int) -> Any:
 )
 def event_proof(ctx: Ctx, event_id: int) -> Any:
     ctx.caller.require_role_anywhere(READERS, "proving an audit event")
-    event = ctx.session.get(AuditEvent, event_id)
-    if event is None or not _visible(ctx, event):
+    event, owner = trail.event_and_owner(ctx.session, event_id)
+    theirs = event is not None and (
+        event.organization_id is None or (owner is not None and ctx.caller.sees(owner))
+    )
+    if event is None or not theirs:
         raise NotFound(f"audit event {event_id} was not found")
     proof = log.inclusion(ctx.session, event_id, ctx.query.get("tree_size"))
     return {
@@ -453,13 +409,6 @@ def grading_evidence(ctx: Ctx, grading_id: int) -> Any:
     }
 
 
-def _visible(ctx: Ctx, event: AuditEvent) -> bool:
-    if event.organization_id is None:
-        return True
-    org = ctx.session.get(Organization, event.organization_id)
-    return org is not None and ctx.caller.sees(org)
-
-
 @operation(
     api,
     "GET",
@@ -495,8 +444,7 @@ def consistency_proof(ctx: Ctx) -> Any:
 def list_checkpoints(ctx: Ctx) -> Any:
     ctx.caller.require_role_anywhere(READERS, "reading checkpoints")
     pem = signing.public_pem(current_app.extensions["grading.signing_key"].public_key())
-    rows = ctx.session.scalars(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(100)).all()
-    return {"items": [checkpoints.export(c, pem) for c in rows]}
+    return {"items": [checkpoints.export(c, pem) for c in checkpoints.newest(ctx.session)]}
 
 
 def root_admin(ctx: Ctx, what: str) -> int:
@@ -542,14 +490,11 @@ def request_witness(ctx: Ctx) -> Any:
 )
 def list_witnesses(ctx: Ctx) -> Any:
     ctx.caller.require_role_anywhere(READERS, "reading the witnesses")
-    return {"items": list(ctx.session.scalars(select(Witness).order_by(Witness.id)))}
+    return {"items": witnesses.listed(ctx.session)}
 
 
 def _witness(ctx: Ctx, witness_id: int) -> Witness:
-    found = ctx.session.get(Witness, witness_id)
-    if found is None:
-        raise NotFound(f"witness {witness_id} was not found")
-    return found
+    return witnesses.get(ctx.session, witness_id)
 
 
 @operation(
