@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from service.errors import (
     ValidationFailed,
 )
 from service.organizations.models import Organization
+from service.workflows.states import ApprovalState
 
 TOKEN_PREFIX = "gr_"
 
@@ -379,3 +380,88 @@ def get_account(session: Session, account_id: int) -> Account:
     if account is None:
         raise NotFound(f"account {account_id} was not found")
     return account
+
+
+def reach(session: Session, account: Account) -> list[Organization]:
+    """Where an account has power or will: the organizations of its live grants and of the
+    grants it waits for (a token minted now would carry those once approved), in id order."""
+    held = select(RoleGrant.organization_id).where(
+        RoleGrant.account_id == account.id, RoleGrant.revoked_at.is_(None)
+    )
+    pending = select(GrantRequest.organization_id).where(
+        GrantRequest.account_id == account.id, GrantRequest.state == ApprovalState.PENDING
+    )
+    return list(
+        session.scalars(
+            select(Organization)
+            .where(Organization.id.in_(held.union(pending).scalar_subquery()))
+            .order_by(Organization.id)
+        )
+    )
+
+
+def with_home(session: Session, account_id: int) -> tuple[Account, Organization] | None:
+    """An account and its home organization, if both exist."""
+    account = session.get(Account, account_id)
+    home = session.get(Organization, account.organization_id) if account else None
+    return (account, home) if account is not None and home is not None else None
+
+
+def listed(visible: Any, within: str | None) -> Any:
+    """The accounts whose home `visible` admits (narrowed to the subtree at `within`)."""
+    query = (
+        select(Account)
+        .join(Organization, Organization.id == Account.organization_id)
+        .where(visible)
+    )
+    if within is not None:
+        query = query.where(Organization.path.startswith(within, autoescape=True))
+    return query
+
+
+def grant_requests(visible: Any, filters: Mapping[str, Any], within: str | None) -> Any:
+    """The grant requests on organizations `visible` admits, by state and subtree."""
+    query = (
+        select(GrantRequest)
+        .join(Organization, Organization.id == GrantRequest.organization_id)
+        .where(visible)
+    )
+    if "state" in filters:
+        query = query.where(GrantRequest.state == filters["state"])
+    if within is not None:
+        query = query.where(Organization.path.startswith(within, autoescape=True))
+    return query
+
+
+def holds_admin_granted_by_another(
+    session: Session, account_id: int, org: Organization, requester: str
+) -> bool:
+    """Whether the account holds a live admin grant on `org` that `requester` did not make."""
+    found = session.scalar(
+        select(RoleGrant.id).where(
+            RoleGrant.account_id == account_id,
+            RoleGrant.role == Role.ADMIN.value,
+            RoleGrant.organization_id == org.id,
+            RoleGrant.revoked_at.is_(None),
+            RoleGrant.granted_by != requester,
+        )
+    )
+    return found is not None
+
+
+def grant_of(session: Session, account: Account, grant_id: int) -> RoleGrant | None:
+    found = session.get(RoleGrant, grant_id)
+    return found if found is not None and found.account_id == account.id else None
+
+
+def tokens_of(session: Session, account: Account) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.account_id == account.id).order_by(ApiToken.id)
+        )
+    )
+
+
+def token_of(session: Session, account: Account, token_id: int) -> ApiToken | None:
+    found = session.get(ApiToken, token_id)
+    return found if found is not None and found.account_id == account.id else None

@@ -3,13 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from service.accounts import operations as ops
 from service.accounts.models import (
     APPROVING_ROLES,
     Account,
-    ApiToken,
     GrantRequest,
     Role,
     RoleGrant,
@@ -35,10 +32,9 @@ from service.api.schemas.accounts import (
     TokenOut,
 )
 from service.api.schemas.common import ReasonBody
-from service.api.scope import scoped, within
+from service.api.scope import scoped, within_path
 from service.errors import Forbidden, NotFound
 from service.organizations.models import Organization
-from service.workflows.states import ApprovalState
 
 TAG = "access"
 READERS = [Role.ADMIN, Role.INSPECTOR]
@@ -51,18 +47,7 @@ def _empowering(ctx: Ctx, account_id: int, what: str) -> Account:
     township admin cannot mint a token for an account granted, or to be granted, on the
     county)."""
     account = _account(ctx, account_id, [Role.ADMIN], what)
-    held = select(RoleGrant.organization_id).where(
-        RoleGrant.account_id == account.id, RoleGrant.revoked_at.is_(None)
-    )
-    pending = select(GrantRequest.organization_id).where(
-        GrantRequest.account_id == account.id, GrantRequest.state == ApprovalState.PENDING
-    )
-    reaches = ctx.session.scalars(
-        select(Organization)
-        .where(Organization.id.in_(held.union(pending).scalar_subquery()))
-        .order_by(Organization.id)
-    ).all()
-    for org in reaches:
+    for org in ops.reach(ctx.session, account):
         if Role.ADMIN not in ctx.caller.roles_at(org):
             raise Forbidden(
                 f"{what}: account {account.username} holds a role on {org.name} ({org.code}), "
@@ -72,12 +57,11 @@ def _empowering(ctx: Ctx, account_id: int, what: str) -> Account:
 
 
 def _account(ctx: Ctx, account_id: int, roles: list[Role], what: str) -> Account:
-    account = ctx.session.get(Account, account_id)
-    home = ctx.session.get(Organization, account.organization_id) if account else None
-    if account is None or home is None or not ctx.caller.sees(home):
+    found = ops.with_home(ctx.session, account_id)
+    if found is None or not ctx.caller.sees(found[1]):
         raise NotFound(f"account {account_id} was not found")
-    ctx.caller.require(home, roles, what)
-    return account
+    ctx.caller.require(found[1], roles, what)
+    return found[0]
 
 
 @operation(
@@ -112,12 +96,8 @@ def me(ctx: Ctx) -> Any:
 )
 def list_accounts(ctx: Ctx) -> Any:
     ctx.caller.require_role_anywhere(READERS, "listing accounts")
-    query = (
-        select(Account)
-        .join(Organization, Organization.id == Account.organization_id)
-        .where(ctx.caller.visible_filter(Organization.path))
-    )
-    query = within(ctx, query, ctx.query)
+    visible = ctx.caller.visible_filter(Organization.path)
+    query = ops.listed(visible, within_path(ctx, ctx.query))
     return paginate(ctx, query, Account.id, {"username": Account.username})
 
 
@@ -236,14 +216,9 @@ def add_grant(ctx: Ctx, account_id: int) -> Any:
 )
 def list_grant_requests(ctx: Ctx) -> Any:
     ctx.caller.require_role_anywhere(READERS, "listing grant requests")
-    query = (
-        select(GrantRequest)
-        .join(Organization, Organization.id == GrantRequest.organization_id)
-        .where(ctx.caller.visible_filter(Organization.path))
-    )
-    if "state" in ctx.query:
-        query = query.where(GrantRequest.state == ctx.query["state"])
-    return paginate(ctx, within(ctx, query, ctx.query), GrantRequest.id)
+    visible = ctx.caller.visible_filter(Organization.path)
+    query = ops.grant_requests(visible, ctx.query, within_path(ctx, ctx.query))
+    return paginate(ctx, query, GrantRequest.id)
 
 
 @operation(
@@ -269,18 +244,10 @@ def _deciding(ctx: Ctx, request_id: int, step: str) -> GrantRequest:
     ctx.caller.require(org, [Role.ADMIN], f"{step} a grant request")
     if ctx.caller.grants_above(org, Role.ADMIN):
         return request
-    if org.parent_id is None:
-        independent = ctx.session.scalar(
-            select(RoleGrant.id).where(
-                RoleGrant.account_id == ctx.caller.account_id,
-                RoleGrant.role == Role.ADMIN.value,
-                RoleGrant.organization_id == org.id,
-                RoleGrant.revoked_at.is_(None),
-                RoleGrant.granted_by != request.requested_by,
-            )
-        )
-        if independent is not None:
-            return request
+    if org.parent_id is None and ops.holds_admin_granted_by_another(
+        ctx.session, ctx.caller.account_id, org, request.requested_by
+    ):
+        return request
     raise Forbidden(
         f"{step} a grant of {request.role} on {org.name} needs an admin above {org.name}"
     )
@@ -332,8 +299,8 @@ def reject_grant_request(ctx: Ctx, request_id: int) -> Any:
 )
 def revoke_grant(ctx: Ctx, account_id: int, grant_id: int) -> Any:
     account = _account(ctx, account_id, [Role.ADMIN], "revoking a role")
-    grant = ctx.session.get(RoleGrant, grant_id)
-    if grant is None or grant.account_id != account.id:
+    grant = ops.grant_of(ctx.session, account, grant_id)
+    if grant is None:
         raise NotFound(f"grant {grant_id} was not found")
     org = scoped(ctx, Organization, grant.organization_id)[0]
     ctx.caller.require(org, [Role.ADMIN], "revoking a role there")
@@ -351,11 +318,7 @@ def revoke_grant(ctx: Ctx, account_id: int, grant_id: int) -> Any:
 )
 def list_tokens(ctx: Ctx, account_id: int) -> Any:
     account = _account(ctx, account_id, READERS, "listing tokens")
-    return {
-        "items": ctx.session.scalars(
-            select(ApiToken).where(ApiToken.account_id == account.id).order_by(ApiToken.id)
-        ).all()
-    }
+    return {"items": ops.tokens_of(ctx.session, account)}
 
 
 @operation(
@@ -402,8 +365,8 @@ def revoke_token(ctx: Ctx, account_id: int, token_id: int) -> Any:
         account = ops.get_account(ctx.session, account_id)
     else:
         account = _account(ctx, account_id, [Role.ADMIN], "revoking a token")
-    api_token = ctx.session.get(ApiToken, token_id)
-    if api_token is None or api_token.account_id != account.id:
+    api_token = ops.token_of(ctx.session, account, token_id)
+    if api_token is None:
         raise NotFound(f"token {token_id} was not found")
     return ops.revoke_token(
         ctx.session, ctx.actor, api_token, account.organization_id, ctx.body.get("reason")
