@@ -29,6 +29,7 @@ from service.errors import (
     ValidationFailed,
 )
 from service.organizations.models import Organization
+from service.organizations.operations import in_subtree
 from service.workflows.states import ApprovalState
 
 TOKEN_PREFIX = "gr_"
@@ -414,9 +415,7 @@ def listed(visible: Any, within: str | None) -> Any:
         .join(Organization, Organization.id == Account.organization_id)
         .where(visible)
     )
-    if within is not None:
-        query = query.where(Organization.path.startswith(within, autoescape=True))
-    return query
+    return in_subtree(query, within)
 
 
 def grant_requests(visible: Any, filters: Mapping[str, Any], within: str | None) -> Any:
@@ -428,9 +427,7 @@ def grant_requests(visible: Any, filters: Mapping[str, Any], within: str | None)
     )
     if "state" in filters:
         query = query.where(GrantRequest.state == filters["state"])
-    if within is not None:
-        query = query.where(Organization.path.startswith(within, autoescape=True))
-    return query
+    return in_subtree(query, within)
 
 
 def holds_admin_granted_by_another(

@@ -27,7 +27,6 @@ from service.gradings.load import COLUMNS, GRADINGS, GradingLoad
 from service.gradings.models import Approval, Grading
 from service.inspection.models import InspectionGroup
 from service.organizations.models import Organization, Placed
-from service.organizations.operations import in_subtree
 from service.publicity.models import Complaint
 from service.reporting.models import ReportSubmission
 from service.spotchecks.models import SpotCheck
@@ -204,11 +203,6 @@ def within_path(ctx: Ctx, args: dict[str, Any]) -> str | None:
         return None
     root, _ = scoped(ctx, Organization, args["within"], "within")
     return root.path
-
-
-def within(ctx: Ctx, query: Any, args: dict[str, Any]) -> Any:
-    """Narrow a query joined to Organization to the subtree named by `within` (if given)."""
-    return in_subtree(query, within_path(ctx, args))
 
 
 def read_grading_story(ctx: Ctx, grading_id: int, view: str) -> Grading:

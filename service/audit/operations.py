@@ -205,8 +205,7 @@ def record(
 ) -> int:
     """Append one event to its organization's chain, with the rows written beside it (the
     portal events it stands for) and the row update it tells of, when given, in the session's
-    transaction; its id. Core
-    statements, not ORM objects: every write passes here."""
+    transaction; its id. Core statements, not ORM objects: every write passes here."""
     session.flush()  # the write this event tells of is in the database before the event
     key = chain_key_for(organization_id)
     connection = session.connection()

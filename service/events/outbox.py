@@ -24,6 +24,7 @@ from service.audit.operations import write_beside_every_event
 from service.db import utcnow
 from service.events.models import OutboxEvent, OutboxTip, WebhookDelivery, WebhookSubscription
 from service.organizations.models import Organization
+from service.organizations.operations import in_subtree
 from service.workflows.states import GRADING_STATE_LABELS, UNDER_PUBLICITY
 
 OUTBOX: Table = OutboxEvent.__table__  # type: ignore[assignment]
@@ -327,6 +328,5 @@ def feed(
     )
     if types:
         query = query.where(OutboxEvent.type.in_(types))
-    if within is not None:
-        query = query.where(Organization.path.startswith(within, autoescape=True))
+    query = in_subtree(query, within)
     return list(session.scalars(query.order_by(OutboxEvent.seq).limit(limit)))
