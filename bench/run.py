@@ -175,6 +175,10 @@ def ballot_session(
             if grading.state == "self_rating":
                 GRADING_WORKFLOW.apply(grading, "submit_self_rating")
         pairs = [(g, s.get_one(Organization, g.organization_id)) for g in gradings]
+        per_branch = -(-issued // len(pairs))  # a roll (应到) the codes are issued to
+        for _, org in pairs:
+            roll = {"full_members": per_branch, "probationary_members": 0}
+            orgs.update_organization(s, Actor.system("bench"), org, roll)
         campaign = s.get_one(Campaign, gradings[0].campaign_id)
         session = ballots.open_session(
             s,
