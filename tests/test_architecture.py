@@ -17,6 +17,7 @@ from service.catalogue import WORKFLOWS
 from service.db import Base
 from service.errors import StateWriteRefused
 from service.gradings.models import Grading
+from service.organizations.models import Organization
 from service.organizations.workflow import ADMIN as ORGANIZATION_ADMIN
 from service.workflows.states import one_of
 from tests.conftest import Api
@@ -234,6 +235,10 @@ def test_a_state_written_directly_is_refused(api: Api, db: Session) -> None:
     with pytest.raises(StateWriteRefused):
         grading.state = "rated"
     assert grading.state == "survey"
+    branch = db.get_one(Organization, api.world.org("A1").id)  # an admin's code cannot skip
+    with pytest.raises(StateWriteRefused):  # the merge/dissolve checks (active children …)
+        branch.status = "dissolved"
+    assert branch.status == "active"
 
 
 def test_every_lifecycle_is_served_with_its_diagram(api: Api) -> None:
