@@ -8,7 +8,7 @@
 Audited transitions with the outbox rows they write are measured by bench/run.py (which also
 prints the events written per transition).
 
-    BENCH_EVENT_COUNT  events to send (default 5000)
+    BENCH_EVENT_COUNT  events to send (default 2000), each to 8 subscriptions
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from service.events.models import WebhookDelivery, WebhookSubscription  # noqa: 
 from service.events.worker import Worker  # noqa: E402
 from service.organizations import operations as orgs  # noqa: E402
 
-COUNT = int(os.environ.get("BENCH_EVENT_COUNT", "400"))  # x SUBSCRIPTIONS deliveries
+COUNT = int(os.environ.get("BENCH_EVENT_COUNT", "2000"))  # x SUBSCRIPTIONS deliveries
 SUBSCRIPTIONS = 8
 
 

@@ -22,13 +22,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from standardwebhooks.webhooks import Webhook
 
 from service import calendar
 from service.campaigns.models import CampaignPhase
 from service.db import unit_of_work
-from service.events import outbox
+from service.events import outbox, webhooks
 from service.events.models import OutboxEvent, WebhookDelivery
 from service.gradings.models import Grading
 from service.publicity import operations as publicity
@@ -104,6 +104,58 @@ def test_events_of_one_grading_arrive_in_order_while_others_go_on(
     assert arrived == {"gradings/1": [0, 2, 4], "gradings/2": [1, 3]}
     # grading 2 went on while grading 1's first waited for its retry
     assert tries.index(("gradings/2", 3)) < len(tries) - tries[::-1].index(("gradings/1", 0)) - 1
+
+
+def _claim_and_deliver(site: Site, now: datetime, limit: int) -> list[webhooks.Job]:
+    with unit_of_work(site.factory) as session:
+        jobs = webhooks.claim(session, now, timedelta(minutes=1), limit)
+    with unit_of_work(site.factory) as session:
+        for job in jobs:
+            webhooks.settle(session, job, webhooks.Outcome(True, 204, None), now)
+    return jobs
+
+
+def test_a_full_round_goes_to_the_portal_that_has_waited_longest_and_starves_none(
+    site: Site, receiver: Receiver
+) -> None:
+    portals = [site.subscribe(f"{receiver.url}/{n}")["id"] for n in range(3)]
+    org = site.org("YC-XL-QS-V01")
+    with unit_of_work(site.factory) as session:
+        for n in range(4):
+            outbox.emit(session, "grading.state_changed", f"gradings/{n}", org, {"n": n})
+    site.worker(Clock()).sequence()
+    now = datetime.now(UTC)
+    rounds = [_claim_and_deliver(site, now, limit=2) for _ in range(6)]
+    served = [{job.subscription_id for job in jobs} for jobs in rounds]
+    assert served == [{portals[k]} for k in (0, 1, 2, 0, 1, 2)]  # two of one portal a round
+    for jobs in rounds:  # each portal's oldest events first
+        numbers = [job.event["data"]["n"] for job in jobs]
+        assert numbers == sorted(numbers)
+    assert _claim_and_deliver(site, now, limit=2) == []
+
+
+def test_the_claim_writes_pending_into_its_statements_so_a_prepared_plan_keeps_the_index(
+    site: Site, receiver: Receiver
+) -> None:
+    """psycopg prepares a statement it runs often; PostgreSQL's generic plan for "status = $1"
+    cannot use an index WHERE status = 'pending', and each round read the whole queue."""
+    site.subscribe(receiver.url)
+    site.complain()
+    site.worker(Clock()).sequence()
+    seen: list[str] = []
+    engine = site.factory.kw["bind"]
+
+    def keep(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        with unit_of_work(site.factory) as session:
+            assert webhooks.claim(session, datetime.now(UTC), timedelta(minutes=1))
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    asking = [s for s in seen if "FROM webhook_deliveries" in s and ".status =" in s]
+    assert asking and all("status = 'pending'" in s for s in asking), asking
 
 
 def test_a_rolled_back_transaction_writes_no_event(site: Site) -> None:

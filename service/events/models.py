@@ -94,4 +94,20 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_order", "subscription_id", "subject", "seq"),
+        # the claim walks a subscription's pending deliveries oldest first, and asks which
+        # subscriptions have one in flight: both stay small however long the delivered tail
+        Index(
+            "ix_webhook_deliveries_pending",
+            "subscription_id",
+            "seq",
+            postgresql_where=status == "pending",
+            sqlite_where=status == "pending",
+        ),
+        Index(
+            "ix_webhook_deliveries_leased",
+            "subscription_id",
+            "leased_until",
+            postgresql_where=leased_until.is_not(None),
+            sqlite_where=leased_until.is_not(None),
+        ),
     )

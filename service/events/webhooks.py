@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import ColumnElement, and_, delete, exists, select, update
+from sqlalchemy import ColumnElement, Select, delete, exists, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from service.events import http
@@ -118,49 +118,24 @@ PER_SUBSCRIPTION = 2
 def claim(session: Session, now: datetime, lease: timedelta, limit: int = 20) -> list[Job]:
     """Lease up to `limit` due deliveries, at most PER_SUBSCRIPTION of a subscription and none of a
     subscription that has one in flight or whose breaker is open (a slow or failing receiver
-    holds up only itself); the oldest pending event of each subject first. Several workers never
-    take the same row: on PostgreSQL the rows are locked with SKIP LOCKED while the lease is
-    written."""
-    earlier = aliased(WebhookDelivery)
-    blocked = exists().where(
-        and_(
-            earlier.subscription_id == WebhookDelivery.subscription_id,
-            earlier.subject == WebhookDelivery.subject,
-            earlier.seq < WebhookDelivery.seq,
-            earlier.status == "pending",
-            earlier.attempts < ORDER_ATTEMPTS,
-        )
-    )
-    flying = aliased(WebhookDelivery)
-    in_flight = exists().where(
-        and_(
-            flying.subscription_id == WebhookDelivery.subscription_id,
-            flying.status == "pending",
-            flying.leased_until > now,
-        )
-    )
-    candidates = session.scalars(
-        select(WebhookDelivery)
-        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-        .where(
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.next_attempt_at <= now,
-            (WebhookDelivery.leased_until.is_(None)) | (WebhookDelivery.leased_until < now),
-            WebhookSubscription.status == "active",
-            (WebhookSubscription.open_until.is_(None)) | (WebhookSubscription.open_until <= now),
-            ~blocked,
-            ~in_flight,
-        )
-        .order_by(WebhookDelivery.seq)
-        .limit(limit * 4)
-        .with_for_update(skip_locked=True, of=WebhookDelivery)
-    ).all()
-    taken: dict[int, int] = {}
+    holds up only itself); the subscriptions whose oldest due delivery is oldest first, and the
+    oldest pending event of each subject first. Several workers never take the same row: on
+    PostgreSQL the rows are locked with SKIP LOCKED while the lease is written.
+
+    Each statement reads a few rows of the small partial indexes (pending; leased), not the
+    queue: a round costs the same at 100 pending deliveries as at 100,000."""
     due: list[WebhookDelivery] = []
-    for delivery in candidates:
-        if taken.get(delivery.subscription_id, 0) < PER_SUBSCRIPTION and len(due) < limit:
-            taken[delivery.subscription_id] = taken.get(delivery.subscription_id, 0) + 1
-            due.append(delivery)
+    for subscription_id in _waiting(session, now):
+        if len(due) >= limit:
+            break
+        due.extend(
+            session.scalars(
+                _due(subscription_id, now)
+                .limit(min(PER_SUBSCRIPTION, limit - len(due)))
+                .with_for_update(skip_locked=True)
+            )
+        )
+    due.sort(key=lambda d: d.seq)
     if not due:
         return []
     session.execute(
@@ -194,6 +169,66 @@ def claim(session: Session, now: datetime, lease: timedelta, limit: int = 20) ->
         )
         for d in due
     ]
+
+
+# Written into the statement, not bound: psycopg prepares a statement it runs often, and a
+# generic plan for "status = $1" cannot use the partial indexes on pending deliveries (a round
+# went from 0.2 ms to 13 ms per subscription with the queue's length).
+PENDING = literal("pending", literal_execute=True)
+
+
+def _waiting(session: Session, now: datetime) -> list[int]:
+    """The active subscriptions with a due delivery, none in flight and the breaker closed,
+    the one whose oldest due delivery is oldest first."""
+    pending = aliased(WebhookDelivery)
+    oldest = (
+        select(func.min(pending.seq))
+        .where(
+            pending.subscription_id == WebhookSubscription.id,
+            pending.status == PENDING,
+            pending.next_attempt_at <= now,
+        )
+        .scalar_subquery()
+    )
+    flying = aliased(WebhookDelivery)
+    in_flight = exists().where(
+        flying.subscription_id == WebhookSubscription.id,
+        flying.leased_until.is_not(None),
+        flying.leased_until > now,
+        flying.status == PENDING,
+    )
+    rows = session.execute(
+        select(WebhookSubscription.id, oldest).where(
+            WebhookSubscription.status == "active",
+            (WebhookSubscription.open_until.is_(None)) | (WebhookSubscription.open_until <= now),
+            ~in_flight,
+        )
+    ).all()
+    return [sid for first, sid in sorted((first, sid) for sid, first in rows if first is not None)]
+
+
+def _due(subscription_id: int, now: datetime) -> Select[WebhookDelivery]:
+    """A subscription's due deliveries, oldest first, leaving out any whose subject has an
+    earlier one still pending (and not yet failed ORDER_ATTEMPTS times)."""
+    earlier = aliased(WebhookDelivery)
+    blocked = exists().where(
+        earlier.subscription_id == subscription_id,
+        earlier.subject == WebhookDelivery.subject,
+        earlier.seq < WebhookDelivery.seq,
+        earlier.status == PENDING,
+        earlier.attempts < ORDER_ATTEMPTS,
+    )
+    return (
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.subscription_id == subscription_id,
+            WebhookDelivery.status == PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            (WebhookDelivery.leased_until.is_(None)) | (WebhookDelivery.leased_until < now),
+            ~blocked,
+        )
+        .order_by(WebhookDelivery.seq)
+    )
 
 
 @dataclass(frozen=True)
