@@ -6,6 +6,7 @@ from service.accounts.workflow import GRANT_REQUEST_WORKFLOW
 from service.audit.witness_workflow import WITNESS_WORKFLOW
 from service.ballots.workflow import BALLOT_SESSION_WORKFLOW
 from service.campaigns.workflow import CAMPAIGN_WORKFLOW
+from service.events.workflow import WEBHOOK_DELIVERY_WORKFLOW, WEBHOOK_SUBSCRIPTION_WORKFLOW
 from service.lifecycle.workflow import APPROVAL_WORKFLOW, GRADING_WORKFLOW
 from service.organizations.workflow import ORGANIZATION_WORKFLOW
 from service.publicity.workflow import COMPLAINT_WORKFLOW
@@ -26,5 +27,7 @@ WORKFLOWS: dict[str, Workflow] = {
         SPOT_CHECK_WORKFLOW,
         WITNESS_WORKFLOW,
         ORGANIZATION_WORKFLOW,
+        WEBHOOK_SUBSCRIPTION_WORKFLOW,
+        WEBHOOK_DELIVERY_WORKFLOW,
     )
 }

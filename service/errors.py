@@ -253,6 +253,15 @@ class OrganizationInactive(Conflict):
     description = "Merged or dissolved organizations stay so."
 
 
+class WebhookWrongState(Conflict):
+    type = "webhook-state"
+    title = "Wrong webhook state"
+    description = (
+        "A subscription pauses when active and resumes when paused; a delivery moves pending → "
+        "delivered or dead, and is sent again from any of them."
+    )
+
+
 class ImportRejected(DomainError):
     status = 422
     type = "import-rejected"
@@ -516,6 +525,10 @@ CATALOGUE_ZH: dict[str, tuple[str, str]] = {
     "tree-cycle": ("组织树中出现循环", "组织不能移到自己的下级之下。"),
     "has-active-children": ("仍有在册的下级组织", "请先移走或撤销下级组织。"),
     "organization-inactive": ("组织不在册", "已合并或撤销的组织保持该状态。"),
+    "webhook-state": (
+        "推送状态不符",
+        "订阅须在推送中才能暂停、暂停后才能恢复；投递由待送达变为已送达或已放弃，可从任一状态重新发送。",
+    ),
     "import-rejected": ("文件未导入", "`errors` 列出每个有问题的行和列；没有写入任何数据。"),
     "standard-frozen": ("标准版本已锁定", "已有活动使用了该版本，请发布新版本。"),
     "campaign-frozen": ("活动配置已锁定", "活动已开始，请提交变更说明（amendment）。"),

@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import CheckConstraint, inspect
+from sqlalchemy import CheckConstraint, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.accounts.models import Role
@@ -16,6 +17,8 @@ from service.audit.witness_workflow import ADMIN as WITNESS_ADMIN
 from service.catalogue import WORKFLOWS
 from service.db import Base
 from service.errors import StateWriteRefused
+from service.events.models import WebhookDelivery, WebhookSubscription
+from service.events.workflow import ADMIN as WEBHOOK_ADMIN
 from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.organizations.workflow import ADMIN as ORGANIZATION_ADMIN
@@ -186,7 +189,7 @@ def test_the_workflow_engine_imports_no_domain_package() -> None:
 
 
 def test_lifecycles_below_the_accounts_name_the_admin_role_as_accounts_does() -> None:
-    assert WITNESS_ADMIN == ORGANIZATION_ADMIN == Role.ADMIN
+    assert WITNESS_ADMIN == ORGANIZATION_ADMIN == WEBHOOK_ADMIN == Role.ADMIN
 
 
 def test_the_import_graph_has_no_cycle() -> None:
@@ -214,8 +217,12 @@ def test_no_service_module_is_imported_inside_a_function() -> None:
     assert inside == []
 
 
-# An assignment statement with `<something>.state` (or `.status`) among its targets.
-STATE_WRITE = re.compile(r"^\s*[\w.\[\], ]*\.(state|status)\b[\w.\[\], ]*=(?!=)")
+# An assignment statement with `<something>.state` (or `.status`) among its targets, or an
+# UPDATE's values naming the column as a keyword (set-based moves take the engine's
+# destination: Workflow.moving_rows).
+STATE_WRITE = re.compile(
+    r"^\s*[\w.\[\], ]*\.(state|status)\b[\w.\[\], ]*=(?!=)|\.values\(.*\b(state|status)=(?!=)"
+)
 
 
 @pytest.mark.parametrize("folder", ["service", "tests"])
@@ -230,6 +237,13 @@ def test_only_the_engine_assigns_a_lifecycle_state(folder: str) -> None:
     assert writes == []
 
 
+def test_the_state_write_finder_finds_an_assignment_and_an_updates_values() -> None:
+    assert STATE_WRITE.search('    grading.state = "decided"')
+    assert STATE_WRITE.search('    .values(status="paused", paused_reason=reason)')
+    assert not STATE_WRITE.search("    if grading.state == GradingState.SURVEY:")
+    assert not STATE_WRITE.search("    .values({WebhookDelivery.status: dest, **values})")
+
+
 def test_a_state_written_directly_is_refused(api: Api, db: Session) -> None:
     grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
     with pytest.raises(StateWriteRefused):
@@ -239,6 +253,31 @@ def test_a_state_written_directly_is_refused(api: Api, db: Session) -> None:
     with pytest.raises(StateWriteRefused):  # the merge/dissolve checks (active children …)
         branch.status = "dissolved"
     assert branch.status == "active"
+
+
+def test_a_webhook_status_written_directly_is_refused(api: Api, db: Session) -> None:
+    """The attack: code that marks a delivery delivered, or a paused portal's subscription
+    active, without the worker's send or an admin's resume — and a state nobody declared."""
+    subscription = WebhookSubscription(
+        name="portal",
+        url="https://portal.example/hook",
+        types=[],
+        organization_id=api.world.org("A1").id,
+        secret_wrapped=b"",
+        created_by="t",
+    )
+    db.add(subscription)
+    db.flush()
+    delivery = WebhookDelivery(subscription_id=subscription.id, event_id=1, seq=1, subject="s")
+    db.add(delivery)
+    db.flush()
+    with pytest.raises(StateWriteRefused):
+        delivery.status = "delivered"
+    with pytest.raises(StateWriteRefused):
+        subscription.status = "paused"
+    assert (delivery.status, subscription.status) == ("pending", "active")
+    with pytest.raises(IntegrityError):
+        db.execute(text("UPDATE webhook_deliveries SET status = 'sent'"))
 
 
 def test_every_lifecycle_is_served_with_its_diagram(api: Api) -> None:
@@ -253,6 +292,8 @@ def test_every_lifecycle_is_served_with_its_diagram(api: Api) -> None:
         "spot_check",
         "witness",
         "organization",
+        "webhook_subscription",
+        "webhook_delivery",
     }
     assert set(WORKFLOWS) == names
     for name in names:
@@ -262,7 +303,8 @@ def test_every_lifecycle_is_served_with_its_diagram(api: Api) -> None:
         states = {s["name"] for s in served["states"]}
         assert {t["source"] for t in served["transitions"]} <= states
         assert {t["dest"] for t in served["transitions"]} <= states
-        assert all(t["roles"] for t in served["transitions"])
+        # a person's step names who may fire it; the worker's names nobody
+        assert all(bool(t["roles"]) != t["automatic"] for t in served["transitions"])
 
 
 LIFECYCLE_COLUMNS = [
@@ -275,6 +317,8 @@ LIFECYCLE_COLUMNS = [
     ("spot_checks", "state", "spot_check"),
     ("audit_witnesses", "state", "witness"),
     ("organizations", "status", "organization"),
+    ("webhook_subscriptions", "status", "webhook_subscription"),
+    ("webhook_deliveries", "status", "webhook_delivery"),
 ]
 
 

@@ -657,7 +657,9 @@ def witness_cosignature(note: str) -> dict[str, str]:
     }
 
 
-def subscribed(side: Side, w: World, db: Session, with_delivery: bool = False) -> str:
+def subscribed(
+    side: Side, w: World, db: Session, with_delivery: bool = False, paused: bool = False
+) -> str:
     """A webhook subscription of the side's county (and one queued delivery): its path."""
     sub = WebhookSubscription(
         name="portal",
@@ -669,6 +671,8 @@ def subscribed(side: Side, w: World, db: Session, with_delivery: bool = False) -
     )
     db.add(sub)
     db.flush()
+    if paused:  # what a resume starts from
+        webhooks.pause(db, sub, "t")
     path = f"/webhooks/{sub.id}"
     if with_delivery:
         outbox.emit(db, "grading.state_changed", "gradings/1", w.org(side.county).id, {})
@@ -688,7 +692,7 @@ def on_subscription(method: str, suffix: str, expected: dict[str, int]) -> Case:
         method,
         rule,
         lambda s, w, db: (
-            subscribed(s, w, db, delivery) + ("" if delivery else suffix),
+            subscribed(s, w, db, delivery, suffix == "/resume") + ("" if delivery else suffix),
             None,
         ),
         expected,

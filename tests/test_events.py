@@ -32,6 +32,7 @@ from service.events import outbox, webhooks
 from service.events.models import OutboxEvent, WebhookDelivery
 from service.gradings.models import Grading
 from service.publicity import operations as publicity
+from tests.conftest import assert_problem
 from tests.event_helpers import Clock, Receiver, Site
 from tests.tampering import ROOT
 
@@ -195,6 +196,40 @@ def test_a_subscription_that_keeps_failing_is_paused_and_resumed_by_an_admin(
     )
     assert again.status_code == 202 and again.get_json()["status"] == "pending"
     assert worker.deliver() == 1 and len(receiver.ids()) == 10
+
+
+def test_a_subscription_pauses_only_when_active_and_resumes_only_when_paused(
+    site: Site, receiver: Receiver
+) -> None:
+    path = f"/api/v1/webhooks/{site.subscribe(receiver.url)['id']}"
+    assert_problem(site.post(path + "/resume"), 409, "webhook-state")
+    assert site.post(path + "/pause").get_json()["status"] == "paused"
+    twice = assert_problem(site.post(path + "/pause"), 409, "webhook-state")
+    assert "paused" in twice["detail"]
+    assert site.get(path).get_json()["paused_reason"] == "paused by admin"  # not overwritten
+    assert site.post(path + "/resume").get_json()["status"] == "active"
+
+
+def test_an_admin_sends_a_delivery_again_from_each_of_its_states(
+    site: Site, receiver: Receiver
+) -> None:
+    subscription = site.subscribe(receiver.url)
+    site.complain()
+    clock = Clock()
+    worker = site.worker(clock)
+    worker.sequence()
+    path = f"/api/v1/webhooks/{subscription['id']}/deliveries"
+    delivery = site.get(path).get_json()["items"][0]
+    again = f"{path}/{delivery['id']}/redeliver"
+    assert site.post(again).get_json()["status"] == "pending"  # pending: at once, not later
+    clock.advance(timedelta(seconds=1))  # the worker's clock passes the request's "now"
+    assert worker.deliver() == 1
+    assert site.get(path).get_json()["items"][0]["status"] == "delivered"
+    assert site.post(again).get_json()["status"] == "pending"  # delivered: once more
+    clock.advance(timedelta(seconds=1))
+    assert worker.deliver() == 1 and len(set(receiver.ids())) == 1  # the same webhook-id
+    shown = site.get(path).get_json()["items"][0]
+    assert (shown["status"], shown["attempts"]) == ("delivered", 1)
 
 
 def test_the_feed_gives_what_came_after_a_cursor_within_the_callers_subtree(site: Site) -> None:

@@ -4,12 +4,24 @@ transaction that caused it, given its place in the feed (`seq`) by the sequencer
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
+from service.workflows.states import is_, one_of
+from service.workflows.writes import engine_only
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -49,6 +61,17 @@ class OutboxTip(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
 
 
+class SubscriptionStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"  # by an admin, or by the worker when a delivery is dead-lettered
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"  # failed for over a day (or cannot be signed): waits for an admin
+
+
 class WebhookSubscription(Base):
     """A portal's endpoint: the event types it wants (empty: all) from one subtree. The signing
     secret is kept wrapped (AES-GCM under a key derived from SECRET_KEY) and shown only once."""
@@ -61,13 +84,17 @@ class WebhookSubscription(Base):
     types: Mapped[Any] = mapped_column(JSONType)
     organization_id: Mapped[int] = mapped_column(Integer, index=True)
     secret_wrapped: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active | paused
+    status: Mapped[str] = mapped_column(String(20), default=SubscriptionStatus.ACTIVE.value)
     paused_reason: Mapped[str | None] = mapped_column(Text)
     # the circuit breaker: failures in a row, and until when its deliveries are left alone
     failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     open_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (CheckConstraint(one_of("status", SubscriptionStatus), name="status"),)
+
+    _status_by_engine = validates("status")(engine_only(SubscriptionStatus.ACTIVE))
 
 
 class WebhookDelivery(Base):
@@ -82,7 +109,7 @@ class WebhookDelivery(Base):
     event_id: Mapped[int] = mapped_column(BigInteger)
     seq: Mapped[int] = mapped_column(BigInteger)
     subject: Mapped[str] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|dead
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -92,6 +119,7 @@ class WebhookDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
+        CheckConstraint(one_of("status", DeliveryStatus), name="status"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_order", "subscription_id", "subject", "seq"),
         # the claim walks a subscription's pending deliveries oldest first, and asks which
@@ -100,8 +128,8 @@ class WebhookDelivery(Base):
             "ix_webhook_deliveries_pending",
             "subscription_id",
             "seq",
-            postgresql_where=status == "pending",
-            sqlite_where=status == "pending",
+            postgresql_where=text(is_("status", DeliveryStatus.PENDING)),
+            sqlite_where=text(is_("status", DeliveryStatus.PENDING)),
         ),
         Index(
             "ix_webhook_deliveries_leased",
@@ -111,3 +139,5 @@ class WebhookDelivery(Base):
             sqlite_where=leased_until.is_not(None),
         ),
     )
+
+    _status_by_engine = validates("status")(engine_only(DeliveryStatus.PENDING))

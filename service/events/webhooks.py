@@ -30,8 +30,19 @@ from sqlalchemy import ColumnElement, Select, delete, exists, func, literal, sel
 from sqlalchemy.orm import Session, aliased
 
 from service.events import http
-from service.events.models import OutboxEvent, WebhookDelivery, WebhookSubscription
+from service.events.models import (
+    DeliveryStatus,
+    OutboxEvent,
+    SubscriptionStatus,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from service.events.outbox import envelope
+from service.events.workflow import (
+    REDELIVER,
+    WEBHOOK_DELIVERY_WORKFLOW,
+    WEBHOOK_SUBSCRIPTION_WORKFLOW,
+)
 from service.organizations.models import Organization
 
 RETRIES = (
@@ -174,7 +185,7 @@ def claim(session: Session, now: datetime, lease: timedelta, limit: int = 20) ->
 # Written into the statement, not bound: psycopg prepares a statement it runs often, and a
 # generic plan for "status = $1" cannot use the partial indexes on pending deliveries (a round
 # went from 0.2 ms to 13 ms per subscription with the queue's length).
-PENDING = literal("pending", literal_execute=True)
+PENDING = literal(DeliveryStatus.PENDING.value, literal_execute=True)
 
 
 def _waiting(session: Session, now: datetime) -> list[int]:
@@ -199,7 +210,7 @@ def _waiting(session: Session, now: datetime) -> list[int]:
     )
     rows = session.execute(
         select(WebhookSubscription.id, oldest).where(
-            WebhookSubscription.status == "active",
+            WebhookSubscription.status == SubscriptionStatus.ACTIVE,
             (WebhookSubscription.open_until.is_(None)) | (WebhookSubscription.open_until <= now),
             ~in_flight,
         )
@@ -298,11 +309,7 @@ def settle(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
         )
     _breaker(session, job.subscription_id, outcome.ok, now)
     if outcome.ok:
-        session.execute(
-            update(WebhookDelivery)
-            .where(where)
-            .values(**common, status="delivered", delivered_at=now)
-        )
+        _move_deliveries(session, "deliver", where, **common, delivered_at=now)
         return
     if job.attempts <= len(RETRIES) and not outcome.final:
         wait = RETRIES[job.attempts - 1].total_seconds() * random.uniform(0.9, 1.1)
@@ -311,7 +318,7 @@ def settle(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
             update(WebhookDelivery).where(where).values(**common, next_attempt_at=later)
         )
         return
-    session.execute(update(WebhookDelivery).where(where).values(**common, status="dead"))
+    _move_deliveries(session, "give_up", where, **common)
     why = outcome.error or f"HTTP {outcome.status}"
     reason = (
         f"delivery {job.delivery_id} cannot be signed: {why}; add the old key to "
@@ -320,10 +327,9 @@ def settle(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
         else f"delivery {job.delivery_id} failed {job.attempts} times over more than a day "
         f"(last: {why}); resume it when the endpoint works again"
     )
-    session.execute(
-        update(WebhookSubscription)
-        .where(WebhookSubscription.id == job.subscription_id)
-        .values(status="paused", paused_reason=reason)
+    # paused already (another of its deliveries died first): that first reason stands
+    _move_subscription(
+        session, job.subscription_id, "dead_letter", paused_reason=reason, strict=False
     )
 
 
@@ -348,38 +354,55 @@ def _breaker(session: Session, subscription_id: int, ok: bool, now: datetime) ->
 
 
 def pause(session: Session, subscription: WebhookSubscription, reason: str) -> None:
-    session.execute(
-        update(WebhookSubscription)
-        .where(WebhookSubscription.id == subscription.id)
-        .values(status="paused", paused_reason=reason)
-    )
+    _move_subscription(session, subscription.id, "pause", paused_reason=reason)
 
 
 def redeliver(session: Session, delivery: WebhookDelivery, now: datetime) -> None:
-    """An admin's "send it again": pending now, whatever it was."""
-    session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery.id)
-        .values(status="pending", next_attempt_at=now, leased_until=None, attempts=0)
-    )
+    """An admin's "send it again", whatever its status: pending now, from its first attempt."""
+    name = REDELIVER[DeliveryStatus(delivery.status)]
+    _move_deliveries(session, name, WebhookDelivery.id == delivery.id, **_afresh(now))
 
 
 def resume(session: Session, subscription: WebhookSubscription, now: datetime) -> int:
     """Active again; its dead deliveries are tried once more. Returns how many."""
+    _move_subscription(session, subscription.id, "resume", paused_reason=None)
+    mine = WebhookDelivery.subscription_id == subscription.id
+    return _move_deliveries(session, "revive", mine, **_afresh(now))
+
+
+def _afresh(now: datetime) -> dict[str, Any]:
+    return {"next_attempt_at": now, "leased_until": None, "attempts": 0}
+
+
+def _move_deliveries(session: Session, name: str, which: ColumnElement[bool], **values: Any) -> int:
+    """Deliveries `which` in the transition's source state moved to its destination (the
+    engine's, checked against the spec); returns how many."""
+    source, dest = WEBHOOK_DELIVERY_WORKFLOW.moving_rows(name)
+    moved = session.execute(
+        update(WebhookDelivery)
+        .where(which, WebhookDelivery.status == source)
+        .values({WebhookDelivery.status: dest, **values})
+    )
+    return int(getattr(moved, "rowcount", 0) or 0)
+
+
+def _move_subscription(
+    session: Session, subscription_id: int, name: str, *, strict: bool = True, **values: Any
+) -> None:
+    """A subscription moved by the engine: from another state, refused (409) when `strict`,
+    else left as it is — never overwritten."""
+    workflow = WEBHOOK_SUBSCRIPTION_WORKFLOW
+    if strict:
+        current = session.scalar(
+            select(WebhookSubscription.status).where(WebhookSubscription.id == subscription_id)
+        )
+        workflow.starting(str(current), name)
+    source, dest = workflow.moving_rows(name)
     session.execute(
         update(WebhookSubscription)
-        .where(WebhookSubscription.id == subscription.id)
-        .values(status="active", paused_reason=None)
+        .where(WebhookSubscription.id == subscription_id, WebhookSubscription.status == source)
+        .values({WebhookSubscription.status: dest, **values})
     )
-    revived = session.execute(
-        update(WebhookDelivery)
-        .where(
-            WebhookDelivery.subscription_id == subscription.id,
-            WebhookDelivery.status == "dead",
-        )
-        .values(status="pending", next_attempt_at=now, leased_until=None, attempts=0)
-    )
-    return int(getattr(revived, "rowcount", 0) or 0)
 
 
 def remove(session: Session, subscription: WebhookSubscription) -> None:

@@ -39,7 +39,7 @@ from service.config import Settings
 from service.context import Actor
 from service.db import unit_of_work
 from service.events import http, mail, outbox, timers, webhooks
-from service.events.models import WebhookDelivery
+from service.events.models import DeliveryStatus, WebhookDelivery
 from service.idempotency.models import IdempotentResponse
 from service.publicity.models import RateLimitHit
 from service.workdays import operations as workdays
@@ -157,7 +157,7 @@ class Worker:
             )
             sent = session.execute(
                 delete(WebhookDelivery).where(
-                    WebhookDelivery.status == "delivered",
+                    WebhookDelivery.status == DeliveryStatus.DELIVERED,
                     WebhookDelivery.delivered_at < now - timedelta(days=30),
                 )
             )

@@ -84,8 +84,11 @@ class Workflow:
 
     def require_source(self, subject: Any, name: str) -> TransitionSpec:
         """The transition, if it starts from the subject's state; the spec's wrong_state if not."""
+        return self.starting(self.state_of(subject), name)
+
+    def starting(self, state: str, name: str) -> TransitionSpec:
+        """The transition, if it starts from `state`; the spec's wrong_state if not."""
         transition = self.transition(name)
-        state = self.state_of(subject)
         if transition.source != state:
             raise self.spec.wrong_state(
                 f"{name} starts from {transition.source}, but the {self.spec.name} is {state}",
@@ -126,6 +129,15 @@ class Workflow:
             self.machine.events[name].trigger(subject)
         return self.state_of(subject)
 
+    def moving_rows(self, name: str) -> tuple[str, str]:
+        """(source, destination) of a transition with no guards, for a set-based UPDATE that
+        moves rows WHERE their state is the source — rows the caller holds no objects of (the
+        worker's deliveries). The statement writes the engine's destination, never a literal."""
+        transition = self.transition(name)
+        if transition.guards:
+            raise ValueError(f"{name} has guards: fire it on each subject")
+        return transition.source, transition.dest
+
     def mermaid(self) -> str:
         lines = ["stateDiagram-v2"]
         for state in self.spec.states:
@@ -136,6 +148,7 @@ class Workflow:
                 [
                     " (需审批 approval)" if t.needs_approval else "",
                     " (需说明理由 reason)" if t.needs_reason else "",
+                    " (自动 automatic)" if t.automatic else "",
                 ]
             )
             lines.append(f"    {t.source} --> {t.dest}: {t.name} {t.label}{marks}")

@@ -73,6 +73,8 @@ class TransitionSpec:
     # The superior's duty this step is (a value of service.campaigns.procedure.Duty), checked by the
     # API with the roles: who holds the role on the graded organization itself may not fire it.
     duty: str | None = None
+    # Fired by the service itself (the worker), never by a person: no role, no endpoint.
+    automatic: bool = False
 
     @property
     def takes_locks(self) -> bool:

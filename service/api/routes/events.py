@@ -181,7 +181,7 @@ def get_subscription(ctx: Ctx, subscription_id: int) -> Any:
     summary="Pause deliveries (events keep being queued for it)",
     tag=TAG,
     responses={200: SubscriptionOut},
-    errors=(403, 404),
+    errors=(403, 404, 409),
 )
 def pause_subscription(ctx: Ctx, subscription_id: int) -> Any:
     sub = _subscription(ctx, subscription_id, "pausing a webhook subscription")
@@ -198,7 +198,7 @@ def pause_subscription(ctx: Ctx, subscription_id: int) -> Any:
     summary="Resume deliveries; dead-lettered ones are tried again",
     tag=TAG,
     responses={200: SubscriptionOut},
-    errors=(403, 404),
+    errors=(403, 404, 409),
 )
 def resume_subscription(ctx: Ctx, subscription_id: int) -> Any:
     sub = _subscription(ctx, subscription_id, "resuming a webhook subscription")

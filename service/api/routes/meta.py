@@ -30,6 +30,10 @@ class TransitionOut(Schema):
     source = fields.String(required=True)
     dest = fields.String(required=True)
     roles = fields.List(fields.String(), required=True)
+    automatic = fields.Boolean(
+        required=True,
+        metadata={"description": "fired by the service itself (its worker), by no role"},
+    )
     needs_reason = fields.Boolean(required=True)
     needs_approval = fields.Boolean(required=True)
     duty = fields.String(
@@ -135,6 +139,7 @@ def get_workflow(ctx: Ctx, name: str) -> Any:
                 "source": t.source,
                 "dest": t.dest,
                 "roles": [str(r) for r in t.roles],
+                "automatic": t.automatic,
                 "needs_reason": t.needs_reason,
                 "needs_approval": t.needs_approval,
                 "duty": t.duty,

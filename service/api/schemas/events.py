@@ -3,7 +3,9 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from service.api.schemas.common import PageQuery, id_field, query_id, text, total_field
+from service.events.models import DeliveryStatus
 from service.events.outbox import TYPES
+from service.workflows.states import values
 
 TYPE_LIST = ", ".join(TYPES)
 
@@ -111,7 +113,7 @@ class DeliveryOut(Schema):
 
 
 class DeliveryQuery(PageQuery):
-    status = fields.String(validate=validate.OneOf(["pending", "delivered", "dead"]))
+    status = fields.String(validate=validate.OneOf(values(DeliveryStatus)))
 
 
 class DeliveryPage(Schema):
