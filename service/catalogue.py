@@ -10,7 +10,10 @@ from service.events.workflow import WEBHOOK_DELIVERY_WORKFLOW, WEBHOOK_SUBSCRIPT
 from service.lifecycle.workflow import APPROVAL_WORKFLOW, GRADING_WORKFLOW
 from service.organizations.workflow import ORGANIZATION_WORKFLOW
 from service.publicity.workflow import COMPLAINT_WORKFLOW
-from service.rectification.workflow import RECTIFICATION_ITEM_WORKFLOW
+from service.rectification.workflow import (
+    RECTIFICATION_ITEM_WORKFLOW,
+    RECTIFICATION_PLAN_WORKFLOW,
+)
 from service.spotchecks.workflow import SPOT_CHECK_WORKFLOW
 from service.workflows.engine import Workflow
 
@@ -22,6 +25,7 @@ WORKFLOWS: dict[str, Workflow] = {
         BALLOT_SESSION_WORKFLOW,
         COMPLAINT_WORKFLOW,
         APPROVAL_WORKFLOW,
+        RECTIFICATION_PLAN_WORKFLOW,
         RECTIFICATION_ITEM_WORKFLOW,
         GRANT_REQUEST_WORKFLOW,
         SPOT_CHECK_WORKFLOW,

@@ -287,6 +287,7 @@ def test_every_lifecycle_is_served_with_its_diagram(api: Api) -> None:
         "ballot_session",
         "complaint",
         "approval",
+        "rectification_plan",
         "rectification_item",
         "grant_request",
         "spot_check",

@@ -40,6 +40,23 @@ def test_a_good_organization_needs_no_helpers(api: Api, db: Session) -> None:
     assert api.post(url(grading_id, "/plan/approve"), who="supervisor").status_code == 200
 
 
+def test_a_plan_is_approved_once_by_a_supervisor_as_its_lifecycle_says(
+    api: Api, db: Session
+) -> None:
+    grading_id = rectifying(db, api.world.gradings["A1-01"], level="good")
+    api.post(url(grading_id, "/items"), json=item(), who="secretary")
+    assert_problem(api.post(url(grading_id, "/plan/approve"), who="secretary"), 403, "forbidden")
+    assert api.post(url(grading_id, "/plan/approve"), who="supervisor").status_code == 200
+    again = assert_problem(
+        api.post(url(grading_id, "/plan/approve"), who="supervisor"), 409, "plan-approved"
+    )
+    assert again["state"] == "approved"
+    served = api.get("/api/v1/workflows/rectification_plan", who=None).get_json()
+    assert [(t["source"], t["dest"], t["roles"]) for t in served["transitions"]] == [
+        ("drafting", "approved", ["supervisor"])
+    ]
+
+
 def test_an_item_may_point_at_a_survey_finding(api: Api, db: Session) -> None:
     api.post(
         f"/api/v1/gradings/{api.world.gradings['A1-01'].id}/survey-entries",

@@ -28,10 +28,10 @@ from service.errors import (
 )
 from service.gradings import records
 from service.gradings.models import Grading, RecordVersion
-from service.rectification.workflow import RECTIFICATION_ITEM_WORKFLOW
+from service.rectification.workflow import RECTIFICATION_ITEM_WORKFLOW, RECTIFICATION_PLAN_WORKFLOW
 from service.standards.models import LevelScheme
 from service.survey import classification
-from service.workflows.states import GradingState, ItemStatus
+from service.workflows.states import GradingState, ItemStatus, PlanStatus
 
 
 @dataclass
@@ -47,6 +47,18 @@ class _Item:
     @status.setter
     def status(self, value: str) -> None:
         self.data["status"] = value
+
+
+@dataclass
+class _Plan:
+    """What the plan workflow moves: a grading's plan, approved once its record is written."""
+
+    status: str
+
+    @classmethod
+    def of(cls, session: Session, grading: Grading) -> _Plan:
+        approved = records.current(session, grading.id, "rectification_plan", "main") is not None
+        return cls((PlanStatus.APPROVED if approved else PlanStatus.DRAFTING).value)
 
 
 def needs_helpers(session: Session, grading: Grading) -> bool:
@@ -88,7 +100,7 @@ def add_item(
     session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
 ) -> RecordVersion:
     grading.require_stage(GradingState.RECTIFICATION, "planning")
-    if records.current(session, grading.id, "rectification_plan", "main") is not None:
+    if _Plan.of(session, grading).status != PlanStatus.DRAFTING:
         raise PlanApproved("the plan is approved; items are no longer added")
     if body.get("problem_ref") and not _survey_item_exists(session, grading, body["problem_ref"]):
         raise ValidationFailed(
@@ -126,8 +138,8 @@ def _survey_item_exists(session: Session, grading: Grading, ref: str) -> bool:
 
 def approve_plan(session: Session, actor: Actor, grading: Grading) -> RecordVersion:
     grading.require_stage(GradingState.RECTIFICATION, "approving the plan")
-    if records.current(session, grading.id, "rectification_plan", "main") is not None:
-        raise PlanApproved("the plan is approved already")
+    plan = _Plan.of(session, grading)
+    RECTIFICATION_PLAN_WORKFLOW.check(plan, "approve")  # 409 plan-approved: once
     items = records.latest_versions(session, grading.id, "rectification_item")
     if not items:
         raise PlanEmpty("a plan needs at least one item")
@@ -141,6 +153,7 @@ def approve_plan(session: Session, actor: Actor, grading: Grading) -> RecordVers
                 f"liaison (联络员) before its plan is approved; missing: {', '.join(missing)}",
                 missing=missing,
             )
+    RECTIFICATION_PLAN_WORKFLOW.apply(plan, "approve")
     written = records.write(
         session,
         actor,
@@ -159,7 +172,7 @@ def step(
     current = records.current(session, grading.id, "rectification_item", key)
     if current is None:
         raise NotFound(f"grading {grading.id} has no rectification item {key}")
-    if records.current(session, grading.id, "rectification_plan", "main") is None:
+    if _Plan.of(session, grading).status != PlanStatus.APPROVED:
         raise PlanNotApproved("the plan is not approved yet")
     item = _Item(dict(current.data))
     RECTIFICATION_ITEM_WORKFLOW.check(item, action, reason=body.get("reason"))

@@ -1,13 +1,31 @@
-"""A rectification item (整改项目): open → in_progress → submitted (with evidence) → closed
-(销号, verified by the superior), or returned (with a reason) to in_progress."""
+"""A rectification plan (整改方案): drafted by the branch secretary item by item, approved by a
+supervisor once (its record is the approval). A rectification item (整改项目): open →
+in_progress → submitted (with evidence) → closed (销号, verified by the superior), or returned
+(with a reason) to in_progress."""
 
 from __future__ import annotations
 
 from service.accounts.models import Role
-from service.errors import ItemWrongState
+from service.errors import ItemWrongState, PlanApproved
 from service.workflows.engine import Workflow
 from service.workflows.spec import StateSpec, TransitionSpec, WorkflowSpec
 from service.workflows.states import ItemStatus as S
+from service.workflows.states import PlanStatus
+
+RECTIFICATION_PLAN_SPEC = WorkflowSpec(
+    name="rectification_plan",
+    label="整改方案",
+    attribute="status",
+    initial=PlanStatus.DRAFTING,
+    states=(StateSpec(PlanStatus.DRAFTING, "拟订中"), StateSpec(PlanStatus.APPROVED, "已批准")),
+    transitions=(
+        TransitionSpec(
+            "approve", PlanStatus.DRAFTING, PlanStatus.APPROVED, "审批整改方案", (Role.SUPERVISOR,)
+        ),
+    ),
+    wrong_state=PlanApproved,
+)
+RECTIFICATION_PLAN_WORKFLOW = Workflow(RECTIFICATION_PLAN_SPEC)
 
 RECTIFICATION_ITEM_SPEC = WorkflowSpec(
     name="rectification_item",

@@ -174,6 +174,13 @@ class SpotCheckState(StrEnum):
     CONCLUDED = "concluded"  # every sampled grading has its finding
 
 
+class PlanStatus(StrEnum):
+    """A rectification plan (整改方案): its items are drafted, then a supervisor approves it."""
+
+    DRAFTING = "drafting"
+    APPROVED = "approved"  # its record is written: items are worked on, none is added
+
+
 class ItemStatus(StrEnum):
     """A rectification item (整改项目)."""
 

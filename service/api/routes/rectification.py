@@ -27,7 +27,10 @@ from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.rectification import operations as ops
 from service.rectification import pairing
-from service.rectification.workflow import RECTIFICATION_ITEM_WORKFLOW
+from service.rectification.workflow import (
+    RECTIFICATION_ITEM_WORKFLOW,
+    RECTIFICATION_PLAN_WORKFLOW,
+)
 
 TAG = "rectification"
 
@@ -179,7 +182,7 @@ def add_item(ctx: Ctx, grading_id: int) -> Any:
 )
 def approve_plan(ctx: Ctx, grading_id: int) -> Any:
     grading, org = scoped(ctx, Grading, grading_id)
-    ctx.caller.require(org, [Role.SUPERVISOR], "approving a rectification plan")
+    RECTIFICATION_PLAN_WORKFLOW.authorize(ctx.caller, org, "approve")
     ops.approve_plan(ctx.session, ctx.actor, grading)
     return _view(ctx, grading)
 
