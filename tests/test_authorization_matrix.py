@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts import operations as accounts
 from service.accounts.models import Account, ApiToken, Role, RoleGrant
-from service.api.routing import REGISTRY
+from service.api.routing import REGISTRY, Operation
 from service.audit import log, notes, signing, witnesses
 from service.audit.models import Witness
 from service.audit.operations import record
@@ -1604,6 +1604,39 @@ CASES: list[Case] = [
     ),
 ]
 
+
+def _at_transitions(target: Target, name: str) -> Target:
+    """The same request at the lifecycle's one …/transitions endpoint (service.api.transitions)."""
+
+    def at(w: World, db: Session) -> tuple[str, Any]:
+        path, body = target(w, db)
+        return path.rsplit("/", 1)[0] + "/transitions", {"transition": name, **(body or {})}
+
+    return at
+
+
+def _first_verbs() -> dict[str, Operation]:
+    """Each …/transitions endpoint's first verb, by the endpoint's rule."""
+    first: dict[str, Operation] = {}
+    for op in REGISTRY:
+        if op.fires:
+            first.setdefault(op.rule.rsplit("/", 1)[0] + "/transitions", op)
+    return first
+
+
+# Each lifecycle's one transition endpoint is tried as its first verb is: the same answers.
+CASES += [
+    replace(
+        case,
+        rule=rule,
+        inside=_at_transitions(case.inside, verb.fires[1]),
+        outside=_at_transitions(case.outside, verb.fires[1]) if case.outside else None,
+    )
+    for rule, verb in _first_verbs().items()
+    for case in CASES
+    if (case.method, case.rule) == (verb.method, verb.rule)
+]
+
 PARAMS = [
     pytest.param(case, role, where, id=f"{case.method} {case.rule} as {role} {where}")
     for case in CASES
@@ -1813,6 +1846,13 @@ DUTY_CASES: dict[tuple[str, str], Target] = {
         _grading_target(in_state("A1-01", "promotion"), "/promotion"), {"level": "average"}
     ),
 }
+DUTY_CASES.update(
+    {
+        ("POST", rule): _at_transitions(DUTY_CASES[("POST", verb.rule)], verb.fires[1])
+        for rule, verb in _first_verbs().items()
+        if ("POST", verb.rule) in DUTY_CASES
+    }
+)
 # Transitions that are duties, through the one transition endpoint; a satisfaction meeting.
 DUTY_STEPS: dict[str, Target] = {
     "close_evaluation": _transition("evaluation", "close_evaluation"),

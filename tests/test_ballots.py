@@ -665,3 +665,43 @@ def cast_with(api: Api, code: str, answers: list[dict[str, Any]], headers: dict[
     return api.post(
         "/api/v1/ballots", json={"code": code, "answers": answers}, who=None, headers=headers
     )
+
+
+def test_a_session_moves_at_its_one_transitions_endpoint_as_at_its_verbs(
+    api: Api, db: Session, evaluating: list[int]
+) -> None:
+    session_id = open_session(api, evaluating)["id"]
+    path = f"/api/v1/ballot-sessions/{session_id}/transitions"
+    unknown = assert_problem(
+        api.post(path, json={"transition": "reopen"}, who="teller"), 422, "validation-error"
+    )
+    assert list(unknown["errors"]) == ["transition"]
+    stray = assert_problem(
+        api.post(path, json={"transition": "close", "reason": "x"}, who="teller"),
+        422,
+        "validation-error",
+    )
+    assert stray["errors"] == {"reason": ["unknown field"]}
+    no_reason = assert_problem(
+        api.post(path, json={"transition": "void"}, who="supervisor"), 422, "validation-error"
+    )
+    assert list(no_reason["errors"]) == ["reason"]  # the verb's own schema
+    assert_problem(api.post(path, json={"transition": "close"}, who="supervisor"), 403, "forbidden")
+    wrong = assert_problem(  # open: voiding it is `void`, not `void_closed`
+        api.post(path, json={"transition": "void_closed", "reason": "r"}, who="supervisor"),
+        409,
+        "ballot-session-state",
+    )
+    assert wrong["state"] == "open"
+    closed = api.post(path, json={"transition": "close"}, who="teller")
+    assert closed.status_code == 200 and closed.get_json()["state"] == "closed"
+    voided = api.post(
+        path, json={"transition": "void_closed", "reason": "会场秩序混乱"}, who="supervisor"
+    )
+    assert voided.status_code == 200 and voided.get_json()["state"] == "voided"
+    trail = db.scalars(
+        select(AuditEvent.action)
+        .where(AuditEvent.action.in_(["ballot_session.close", "ballot_session.void"]))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert trail == ["ballot_session.close", "ballot_session.void"]  # as the verbs write it

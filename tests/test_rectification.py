@@ -174,3 +174,25 @@ def test_an_approved_plan_is_public_to_party_members_and_the_masses(api: Api, db
     assert f'href="/plans/{grading_id}"' in listed.get_data(as_text=True)
     for bad in ("/plans/99999999", "/plans?campaign=abc", "/plans"):
         assert browser.get(bad, headers={"Accept": "text/html"}).status_code == 404
+
+
+def test_a_plan_and_its_items_move_at_their_transitions_endpoints(api: Api, db: Session) -> None:
+    grading_id = rectifying(db, api.world.gradings["A1-01"], level="good")
+    api.post(url(grading_id, "/items"), json=item(), who="secretary")
+    plan = api.post(
+        url(grading_id, "/plan/transitions"), json={"transition": "approve"}, who="supervisor"
+    )
+    assert plan.status_code == 200 and plan.get_json()["plan_approved"] is True
+    steps = url(grading_id, "/items/I1/transitions")
+    assert api.post(steps, json={"transition": "start"}, who="secretary").status_code == 200
+    problem = assert_problem(
+        api.post(steps, json={"transition": "submit"}, who="secretary"), 422, "validation-error"
+    )
+    assert problem["errors"] == {"evidence": ["required"]}
+    submitted = api.post(
+        steps, json={"transition": "submit", "evidence": "支部党员大会记录"}, who="secretary"
+    )
+    assert submitted.get_json()["status"] == "submitted"
+    assert_problem(api.post(steps, json={"transition": "close"}, who="secretary"), 403, "forbidden")
+    closed = api.post(steps, json={"transition": "close"}, who="reviewer").get_json()
+    assert closed["status"] == "closed"

@@ -54,6 +54,10 @@ class Operation:
     description: str | None = None
     spec_extra: dict[str, Any] = field(default_factory=dict)
     idempotent: bool = True
+    # (workflow, transition, …): the lifecycle's transitions this verb endpoint fires; each
+    # lifecycle's verbs are also served at one …/transitions endpoint (service.api.transitions)
+    fires: tuple[str, ...] = ()
+    handler: Callable[..., Any] | None = None
 
 
 REGISTRY: list[Operation] = []
@@ -78,6 +82,8 @@ class Ctx:
     ) -> None:
         self.session, self.settings, self.body, self.query = session, settings, body, query
         self._principal, self._actor, self.pending = principal, actor, pending
+        # the transition named in the body of a …/transitions request (None at a verb's path)
+        self.transition: str | None = None
 
     @property
     def principal(self) -> Principal | None:
@@ -153,6 +159,7 @@ def operation(
     spec_extra: dict[str, Any] | None = None,
     first: Callable[[], None] | None = None,
     auth_in_load: bool = False,
+    fires: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`first` runs before anything is read of the request (e.g. counting an attempt against a
     rate limit, so that malformed attempts count too). `auth_in_load`: the handler's first
@@ -175,6 +182,8 @@ def operation(
                 description or fn.__doc__,
                 spec_extra or {},
                 idempotent,
+                fires,
+                fn,
             )
         )
 
@@ -220,7 +229,7 @@ def operation(
                 )
                 result = fn(ctx, **path)
                 principal = ctx.principal  # nothing is answered to a caller not checked
-                response = _render(result, responses)
+                response = render(result, responses)
                 if method == "GET" and response.status_code == 200 and "ETag" in response.headers:
                     response.make_conditional(request)  # If-None-Match: 304 when unchanged
                 if idempotency is not None and 200 <= response.status_code < 300:
@@ -244,7 +253,7 @@ def operation(
 _ANSWER = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
-def _render(result: Any, responses: dict[int, type[Schema] | None]) -> Response:
+def render(result: Any, responses: dict[int, type[Schema] | None]) -> Response:
     if isinstance(result, Response):
         return result
     reply = result if isinstance(result, Reply) else Reply(result, next(iter(responses)))

@@ -29,6 +29,7 @@ SUMMARIES_ZH = {
     "listWitnesses": "见证方及其公钥",
     "requestWitness": "申请登记见证方（根组织管理员）",
     "approveWitness": "批准登记见证方（另一位根组织管理员）",
+    "fireWitnessTransition": "见证方登记的状态变更（批准、驳回），一个入口",
     "rejectWitness": "驳回见证方登记并说明理由",
     "gradingEvidence": "评定的历史及逐条证明（证据包）",
     "listBallotSessions": "测评场次列表（按活动、评定、状态）",
@@ -175,4 +176,13 @@ SUMMARIES_ZH = {
     "getStandard": "查看评分标准",
     "patchStandard": "修改尚未使用的评分标准",
     "newStandardVersion": "发布新版本评分标准",
+    # each lifecycle's one transition endpoint (service.api.transitions)
+    "fireApprovalTransition": "审批事项的状态变更（批准、驳回），一个入口",
+    "fireGrantRequestTransition": "授权申请的状态变更（批准、驳回），一个入口",
+    "fireBallotSessionTransition": "测评会的状态变更（截止、计票、作废），一个入口",
+    "fireComplaintTransition": "投诉的状态变更（受理、转办、答复），一个入口",
+    "fireSpotCheckTransition": "抽查的状态变更（抽样、完成），一个入口",
+    "fireRectificationPlanTransition": "整改方案的状态变更（审批），一个入口",
+    "fireRectificationItemTransition": "整改项目的状态变更（开始、申请销号、销号、退回），一个入口",
+    "fireWebhookSubscriptionTransition": "推送订阅的状态变更（暂停、恢复），一个入口",
 }

@@ -1,5 +1,6 @@
 """Importing this package registers every endpoint on the api blueprint."""
 
+from service.api.blueprint import api
 from service.api.routes import (
     accounts,
     after_grading,
@@ -22,6 +23,9 @@ from service.api.routes import (
     spotchecks,
     standards,
 )
+from service.api.transitions import serve_one_endpoint_per_lifecycle
+
+serve_one_endpoint_per_lifecycle(api)  # after every verb is registered
 
 __all__ = [
     "accounts",

@@ -262,6 +262,7 @@ def _deciding(ctx: Ctx, request_id: int, step: str) -> GrantRequest:
     body=ReasonBody,
     responses={200: GrantRequestOut},
     errors=(403, 404, 409, 422),
+    fires=("grant_request", "approve"),
 )
 def approve_grant_request(ctx: Ctx, request_id: int) -> Any:
     request = _deciding(ctx, request_id, "approving")
@@ -279,6 +280,7 @@ def approve_grant_request(ctx: Ctx, request_id: int) -> Any:
     body=ReasonBody,
     responses={200: GrantRequestOut},
     errors=(403, 404, 409, 422),
+    fires=("grant_request", "reject"),
 )
 def reject_grant_request(ctx: Ctx, request_id: int) -> Any:
     request = _deciding(ctx, request_id, "rejecting")

@@ -507,6 +507,7 @@ def _witness(ctx: Ctx, witness_id: int) -> Witness:
     responses={200: WitnessOut},
     errors=(403, 404, 409),
     description="Never the admin who asked (403 four-eyes); a decided registration is final (409).",
+    fires=("witness", "approve"),
 )
 def approve_witness(ctx: Ctx, witness_id: int) -> Any:
     root = root_admin(ctx, "approving a witness")
@@ -523,6 +524,7 @@ def approve_witness(ctx: Ctx, witness_id: int) -> Any:
     responses={200: WitnessOut},
     errors=(403, 404, 409, 422),
     description="`reason` is required (422). Never the admin who asked (403 four-eyes).",
+    fires=("witness", "reject"),
 )
 def reject_witness(ctx: Ctx, witness_id: int) -> Any:
     root = root_admin(ctx, "rejecting a witness")

@@ -32,6 +32,7 @@ from service.api.schemas.ballots import (
 from service.api.schemas.gradings import ApprovalOut
 from service.api.scope import scoped, within_path
 from service.api.throttle import throttle_ballots
+from service.api.transitions import as_asked
 from service.ballots import cards, sheets
 from service.ballots import operations as ops
 from service.ballots.models import BallotSession
@@ -243,6 +244,7 @@ def get_codes(ctx: Ctx, session_id: int) -> Any:
     responses={200: BallotSessionOut},
     errors=(403, 404, 409),
     description=RUN_BY_SUPERIOR,
+    fires=("ballot_session", "close"),
 )
 def close_session(ctx: Ctx, session_id: int) -> Any:
     ballot, org = scoped(ctx, BallotSession, session_id)
@@ -266,6 +268,7 @@ def close_session(ctx: Ctx, session_id: int) -> Any:
     "needs the attendance (实到) recorded, no category with more ballots than people present "
     "(409 ballot-attendance), and ballots from the quorum's share of those eligible (409 "
     "quorum-not-met). " + RUN_BY_SUPERIOR,
+    fires=("ballot_session", "count"),
 )
 def count_session(ctx: Ctx, session_id: int) -> Any:
     ballot, org = scoped(ctx, BallotSession, session_id)
@@ -286,10 +289,12 @@ def count_session(ctx: Ctx, session_id: int) -> Any:
     description="A supervisor above every graded organization (the superior's duty, as for "
     "running the session; 403 superior-duty otherwise): a meeting's own organization cannot "
     "void a ballot it dislikes.",
+    fires=("ballot_session", "void", "void_closed"),
 )
 def void_session(ctx: Ctx, session_id: int) -> Any:
     ballot, org = scoped(ctx, BallotSession, session_id)
     step = "void" if ballot.state == BallotSessionState.OPEN else "void_closed"
+    step = as_asked(ctx, BALLOT_SESSION_WORKFLOW, ballot.state, step)
     transition = BALLOT_SESSION_WORKFLOW.authorize(ctx.caller, org, step)
     _run_by_superior(ctx, ballot, transition.roles, "voiding a ballot session")
     return _out(ctx, ops.void(ctx.session, ctx.actor, ballot, ctx.body["reason"]))

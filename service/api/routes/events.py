@@ -182,6 +182,7 @@ def get_subscription(ctx: Ctx, subscription_id: int) -> Any:
     tag=TAG,
     responses={200: SubscriptionOut},
     errors=(403, 404, 409),
+    fires=("webhook_subscription", "pause"),
 )
 def pause_subscription(ctx: Ctx, subscription_id: int) -> Any:
     sub = _subscription(ctx, subscription_id, "pausing a webhook subscription")
@@ -199,6 +200,7 @@ def pause_subscription(ctx: Ctx, subscription_id: int) -> Any:
     tag=TAG,
     responses={200: SubscriptionOut},
     errors=(403, 404, 409),
+    fires=("webhook_subscription", "resume"),
 )
 def resume_subscription(ctx: Ctx, subscription_id: int) -> Any:
     sub = _subscription(ctx, subscription_id, "resuming a webhook subscription")

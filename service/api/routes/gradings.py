@@ -253,6 +253,7 @@ def get_approval(ctx: Ctx, approval_id: int) -> Any:
     responses={200: ApprovalOut},
     errors=(403, 404, 409, 412, 422),
     description=SETTLING_A_DUTY,
+    fires=("approval", "approve"),
 )
 def approve(ctx: Ctx, approval_id: int) -> Any:
     approval, org = scoped(ctx, Approval, approval_id)
@@ -272,6 +273,7 @@ def approve(ctx: Ctx, approval_id: int) -> Any:
     responses={200: ApprovalOut},
     errors=(403, 404, 409, 422),
     description=SETTLING_A_DUTY,
+    fires=("approval", "reject"),
 )
 def reject(ctx: Ctx, approval_id: int) -> Any:
     approval, org = scoped(ctx, Approval, approval_id)

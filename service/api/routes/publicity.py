@@ -18,10 +18,12 @@ from service.api.schemas.publicity import (
 )
 from service.api.scope import scoped
 from service.api.throttle import throttle_complaints
+from service.api.transitions import as_asked
 from service.lifecycle import complaints
 from service.publicity import operations as ops
 from service.publicity.models import Complaint
 from service.publicity.workflow import COMPLAINT_WORKFLOW
+from service.workflows.states import ComplaintState
 
 TAG = "publicity"
 
@@ -114,10 +116,14 @@ def list_complaints(ctx: Ctx) -> Any:
     tag=TAG,
     responses={200: ComplaintOut},
     errors=(403, 404, 409),
+    fires=("complaint", "assign", "reassign"),
 )
 def assign_complaint(ctx: Ctx, complaint_id: int) -> Any:
     complaint, org = scoped(ctx, Complaint, complaint_id)
-    COMPLAINT_WORKFLOW.authorize(ctx.caller, org, "assign")
+    taken = "assign" if complaint.state == ComplaintState.RECEIVED else "reassign"
+    COMPLAINT_WORKFLOW.authorize(
+        ctx.caller, org, as_asked(ctx, COMPLAINT_WORKFLOW, complaint.state, taken)
+    )
     return ops.assign(ctx.session, ctx.actor, complaint)
 
 
@@ -132,6 +138,7 @@ def assign_complaint(ctx: Ctx, complaint_id: int) -> Any:
     errors=(403, 404, 409, 422),
     description="An upheld complaint moves the grading to complaint review and asks a "
     "supervisor to send it back to superior review, with the complaint as the reason.",
+    fires=("complaint", "answer"),
 )
 def answer_complaint(ctx: Ctx, complaint_id: int) -> Any:
     complaint, org = scoped(ctx, Complaint, complaint_id)

@@ -179,6 +179,7 @@ def add_item(ctx: Ctx, grading_id: int) -> Any:
     tag=TAG,
     responses={200: RectificationOut},
     errors=(403, 404, 409),
+    fires=("rectification_plan", "approve"),
 )
 def approve_plan(ctx: Ctx, grading_id: int) -> Any:
     grading, org = scoped(ctx, Grading, grading_id)
@@ -204,6 +205,7 @@ def _step_route(action: str, summary: str) -> None:
         body=StepIn,
         responses={200: ItemOut},
         errors=(403, 404, 409, 422),
+        fires=("rectification_item", action),
     )(handler)
 
 

@@ -128,6 +128,7 @@ def get_spot_check(ctx: Ctx, spot_check_id: int) -> Any:
     "time); 422 for a value not in the beacon's format; 409 spot-check-state once drawn. "
     "Anyone can recompute the sample from the seed's parts and the population, and hold the "
     "value entered to the one published (docs/spot-checks.md).",
+    fires=("spot_check", "draw"),
 )
 def draw_spot_check(ctx: Ctx, spot_check_id: int) -> Any:
     check = _check(ctx, spot_check_id, "drawing a spot check's sample")
@@ -189,6 +190,7 @@ def record_accountability(ctx: Ctx, spot_check_id: int) -> Any:
     tag=TAG,
     responses={200: SpotCheckOut},
     errors=(403, 404, 409),
+    fires=("spot_check", "conclude"),
 )
 def conclude_spot_check(ctx: Ctx, spot_check_id: int) -> Any:
     check = _check(ctx, spot_check_id, "concluding a spot check")
