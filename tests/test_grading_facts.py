@@ -1,12 +1,14 @@
-"""A grading's facts, read with it in one statement and remembered for the session
-(service.gradings.facts): the answers are the same as reading them one by one, and a fact
-written later in the same session is not hidden by the memo."""
+"""A grading's facts, read with it in one statement as one immutable value
+(service.gradings.facts): the answers are the same as reading them one by one, the value cannot
+be changed after the load, and whoever is given none reads what was written since."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,10 +27,9 @@ from tests.grading_helpers import put_in_state
 SYSTEM = Actor.system("t")
 
 
-def loaded_with_facts(db: Session, grading_id: int) -> Grading:
+def loaded_with_facts(db: Session, grading_id: int) -> tuple[Grading, facts.GradingFacts]:
     row = db.execute(select(Grading, *facts.FACTS).where(Grading.id == grading_id)).one()
-    facts.remember(db, row[0], row[1:])
-    return row[0]
+    return row[0], facts.GradingFacts.read(grading_id, row[1:])
 
 
 def view_without_facts(db: Session, api: Api, grading_id: int, who: str) -> dict[str, Any]:
@@ -57,53 +58,56 @@ def test_a_grading_read_with_its_facts_answers_as_one_read_fact_by_fact(
         )
 
 
-def test_a_record_written_after_the_facts_were_read_satisfies_the_guard(
+def test_the_facts_are_a_value_fixed_at_the_load(api: Api, db: Session) -> None:
+    _, loaded = loaded_with_facts(db, api.world.gradings["A1-01"].id)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loaded.pending_approval = True  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        loaded.due_dates["survey"] = date(2031, 1, 31)  # type: ignore[index]
+    assert isinstance(loaded.record_types, frozenset)
+    assert not any("facts" in str(key) or "gradings" in str(key) for key in db.info)
+
+
+def test_a_guard_given_no_facts_reads_a_record_written_since(api: Api, db: Session) -> None:
+    grading, loaded = loaded_with_facts(db, api.world.gradings["A1-01"].id)
+    opening = GRADING_WORKFLOW.transition("open_self_rating")
+    as_loaded = ops.guard_context(db, grading, facts=loaded)
+    assert [r.code for r in GRADING_WORKFLOW.refusals(grading, opening, as_loaded)] == [
+        "survey_recorded"
+    ]
+    records.write(db, SYSTEM, grading, "survey_entry", {"households": 1})
+    assert GRADING_WORKFLOW.refusals(grading, opening, ops.guard_context(db, grading)) == []
+
+
+def test_the_facts_of_another_grading_are_not_taken_for_this_ones(api: Api, db: Session) -> None:
+    other, theirs = loaded_with_facts(db, api.world.gradings["A1-02"].id)
+    grading = db.get_one(Grading, api.world.gradings["A1-01"].id)
+    records.write(db, SYSTEM, grading, "survey_entry", {"households": 1})
+    context = ops.guard_context(db, grading, facts=theirs)
+    opening = GRADING_WORKFLOW.transition("open_self_rating")
+    assert GRADING_WORKFLOW.refusals(grading, opening, context) == []  # read, not A1-02's
+    assert "survey_entry" not in theirs.record_types and other.id != grading.id
+
+
+def test_an_approval_requested_after_the_load_is_pending_to_whoever_holds_no_facts(
     api: Api, db: Session
 ) -> None:
-    grading = loaded_with_facts(db, api.world.gradings["A1-01"].id)
-    context = ops.guard_context(db, grading)
-    refusals = GRADING_WORKFLOW.refusals(
-        grading, GRADING_WORKFLOW.transition("open_self_rating"), context
-    )
-    assert [r.code for r in refusals] == ["survey_recorded"]
-    records.write(db, SYSTEM, grading, "survey_entry", {"households": 1})
-    assert (
-        GRADING_WORKFLOW.refusals(grading, GRADING_WORKFLOW.transition("open_self_rating"), context)
-        == []
-    )
-
-
-def test_an_approval_requested_after_the_facts_were_read_is_pending(api: Api, db: Session) -> None:
-    grading = loaded_with_facts(db, api.world.gradings["A1-01"].id)
-    assert pending_for(db, grading.id) is None
+    grading, loaded = loaded_with_facts(db, api.world.gradings["A1-01"].id)
+    assert pending_for(db, grading.id, loaded) is None
     approval = request_approval(
         db, SYSTEM, grading, kind="transition", subject="x", payload=None, reason="r"
     )
     assert pending_for(db, grading.id) is approval
 
 
-def test_changing_a_campaigns_phases_forgets_its_due_dates(api: Api, db: Session) -> None:
-    grading = loaded_with_facts(db, api.world.gradings["A1-01"].id)
-    assert facts.known(db, facts.DUE_DATES, grading.campaign_id) is not None
+def test_a_deadline_read_without_facts_sees_a_phase_changed_since(api: Api, db: Session) -> None:
+    grading, loaded = loaded_with_facts(db, api.world.gradings["A1-01"].id)
     phase = db.scalars(
         select(CampaignPhase).where(
             CampaignPhase.campaign_id == grading.campaign_id, CampaignPhase.phase == "survey"
         )
     ).one()
+    as_loaded = ops.deadline(db, grading, loaded)
     phase.due_on = date(2031, 1, 31)
     db.flush()
-    assert facts.known(db, facts.DUE_DATES, grading.campaign_id) is None
-    assert ops.deadline(db, grading) == date(2031, 1, 31)
-
-
-def test_a_record_written_in_a_savepoint_that_rolled_back_does_not_count(
-    api: Api, db: Session
-) -> None:
-    grading = loaded_with_facts(db, api.world.gradings["A1-01"].id)
-    savepoint = db.begin_nested()
-    records.write(db, SYSTEM, grading, "survey_entry", {"households": 1})
-    savepoint.rollback()
-    refusals = GRADING_WORKFLOW.refusals(
-        grading, GRADING_WORKFLOW.transition("open_self_rating"), ops.guard_context(db, grading)
-    )
-    assert [r.code for r in refusals] == ["survey_recorded"]
+    assert ops.deadline(db, grading) == date(2031, 1, 31) != as_loaded

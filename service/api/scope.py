@@ -22,7 +22,7 @@ from service.campaigns.models import Campaign
 from service.db import DriverStatement, persistent
 from service.decisions.models import DecisionMeeting
 from service.errors import NotFound
-from service.gradings import facts
+from service.gradings.facts import FACTS, GradingFacts
 from service.gradings.load import COLUMNS, GRADINGS, GradingLoad
 from service.gradings.models import Approval, Grading
 from service.inspection.models import InspectionGroup
@@ -72,8 +72,6 @@ def _by_id(kind: type) -> Any:
     query: Any = select(kind, Organization) if kind is not Organization else select(kind)
     for target, onclause in joins:
         query = query.join(target, onclause)
-    if kind is Grading:
-        query = query.add_columns(*facts.FACTS)
     return query.where(kind.id == bindparam("resource_id"))  # type: ignore[attr-defined]
 
 
@@ -138,8 +136,7 @@ _TOKEN = len(TOKEN_COLUMNS)  # a row of the load with the token: its columns, it
 def scoped(
     ctx: Ctx, kind: type[T], resource_id: int, field: str | None = None
 ) -> tuple[T, Organization]:
-    """The resource and its organization if the caller sees it; 404 (naming `field`) if not.
-    A grading comes with the facts its guards and view read (service.gradings.facts)."""
+    """The resource and its organization if the caller sees it; 404 (naming `field`) if not."""
     noun, joins = _REACH[kind]
     query = _by_id(kind)  # type: ignore[arg-type]
     if kind is Campaign:
@@ -149,20 +146,32 @@ def scoped(
     # decides it in SQL for lists (a campaign is also seen by whoever it covers).
     if row is None or (kind is not Campaign and not ctx.caller.sees(row[1 if joins else 0])):
         raise _not_found(noun, resource_id, field)
-    if kind is Grading:
-        facts.remember(ctx.session, row[0], row[2 : 2 + len(facts.FACTS)])
-        return row[0], row[1]
     found = tuple(row)
     return found[0], found[-1]
 
 
-def claimed(ctx: Ctx, grading_id: int) -> tuple[Grading, Placed]:
+_GRADING_WITH_FACTS = (
+    select(Grading, Organization, *FACTS)
+    .join(Organization, Organization.id == Grading.organization_id)
+    .where(Grading.id == bindparam("resource_id"))
+)
+
+
+def scoped_grading(ctx: Ctx, grading_id: int) -> tuple[Grading, Organization, GradingFacts]:
+    """`scoped` for a grading, with the facts its guards and view read (one statement)."""
+    row = ctx.session.execute(_GRADING_WITH_FACTS, {"resource_id": grading_id}).first()
+    if row is None or not ctx.caller.sees(row[1]):
+        raise _not_found("grading", grading_id, None)
+    return row[0], row[1], GradingFacts.read(row[0].id, row[2:])
+
+
+def claimed(ctx: Ctx, grading_id: int) -> tuple[Grading, Placed, GradingFacts]:
     """`scoped` for a grading a transition will record an event on: on PostgreSQL with its
     organization's audit chain head claimed in the same statement (one round trip fewer; see
     claim_head), the caller's token checked there too when it is pending, and the organization
     as a Place (its id, name and path)."""
     if ctx.session.get_bind().dialect.name != "postgresql":
-        return scoped(ctx, Grading, grading_id)
+        return scoped_grading(ctx, grading_id)
     pending = ctx.pending
     params = {"resource_id": grading_id}
     if pending is not None:
@@ -185,9 +194,8 @@ def claimed(ctx: Ctx, grading_id: int) -> tuple[Grading, Placed]:
     if not ctx.caller.sees(load.place):
         raise _not_found("grading", grading_id, None)
     grading = persistent(ctx.session, Grading, load.values)
-    facts.remember(ctx.session, grading, load.facts)
     keep_claim(ctx.session, *load.claim)
-    return grading, load.place
+    return grading, load.place, GradingFacts.read(grading.id, load.facts)
 
 
 def _not_found(noun: str, resource_id: int, field: str | None) -> NotFound:

@@ -12,31 +12,30 @@ from sqlalchemy.orm import Session
 from service.audit.operations import record
 from service.context import Actor
 from service.errors import ApprovalPending, NotFound
-from service.gradings.facts import NONE_PENDING
+from service.gradings.facts import GradingFacts
 from service.gradings.models import Approval, Grading
 from service.workflows.states import ApprovalState
 
 
-def pending_for(session: Session, grading_id: int) -> Approval | None:
-    """The grading's pending approval. A grading found without one is remembered for the rest
-    of the session (a transition checks before firing and answers with the same fact), until
-    this session requests one."""
-    checked: set[int] = session.info.setdefault(NONE_PENDING, set())
-    if grading_id in checked:
+def pending_for(
+    session: Session, grading_id: int, facts: GradingFacts | None = None
+) -> Approval | None:
+    """The grading's pending approval (none, without a query, when the facts loaded with the
+    grading say so)."""
+    if facts is not None and facts.grading_id == grading_id and not facts.pending_approval:
         return None
-    found = session.scalars(
+    return session.scalars(
         select(Approval).where(
             Approval.grading_id == grading_id, Approval.state == ApprovalState.PENDING
         )
     ).first()
-    if found is None:
-        checked.add(grading_id)
-    return found
 
 
-def refuse_if_pending(session: Session, grading: Grading) -> None:
+def refuse_if_pending(
+    session: Session, grading: Grading, facts: GradingFacts | None = None
+) -> None:
     """One request at a time: while one waits, the grading takes no other step."""
-    pending = pending_for(session, grading.id)
+    pending = pending_for(session, grading.id, facts)
     if pending is not None:
         raise ApprovalPending(
             f"approval {pending.id} ({pending.subject}) is pending for this grading",
@@ -55,7 +54,6 @@ def request_approval(
     reason: str | None,
 ) -> Approval:
     refuse_if_pending(session, grading)
-    session.info.get(NONE_PENDING, set()).discard(grading.id)
     approval = Approval(
         grading_id=grading.id,
         kind=kind,

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, aliased
 from service.audit.operations import jsonable, record
 from service.context import Actor
 from service.errors import ValidationFailed
-from service.gradings import facts
 from service.gradings.approvals import request_approval
 from service.gradings.models import Approval, Grading, RecordVersion
 from service.workflows.states import STAGE_OF_RECORD
@@ -177,7 +176,6 @@ def _append(
     )
     session.add(version)
     session.flush()
-    facts.record_written(session, grading.id, record_type)
     record(
         session,
         actor,

@@ -13,7 +13,6 @@ from service.calendar import local_date, notice_ends
 from service.campaigns import procedure
 from service.campaigns.models import Campaign
 from service.decisions import meetings, rules
-from service.gradings import facts
 from service.gradings.models import Approval, RecordVersion
 from service.gradings.records import latest_versions
 from service.inspection.operations import rectification_accepted
@@ -40,9 +39,8 @@ def _has_record(record_type: str) -> Check:
     )
 
     def check(grading: Any, ctx: GuardContext) -> bool:
-        types = facts.known(ctx.session, facts.RECORD_TYPES, grading.id)
-        if types is not None:
-            return record_type in types
+        if ctx.facts is not None and ctx.facts.grading_id == grading.id:
+            return record_type in ctx.facts.record_types
         return ctx.session.scalar(query, {"grading_id": grading.id}) is not None
 
     return check

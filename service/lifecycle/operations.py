@@ -29,8 +29,8 @@ from service.errors import (
     SelfApproval,
     ValidationFailed,
 )
-from service.gradings import facts
 from service.gradings.approvals import pending_for, refuse_if_pending, request_approval
+from service.gradings.facts import GradingFacts
 from service.gradings.load import GRADINGS
 from service.gradings.models import Approval, Grading
 from service.gradings.records import apply_approved_correction
@@ -48,34 +48,37 @@ def get_grading(session: Session, grading_id: int) -> Grading:
     return grading
 
 
-def _publicity_days(session: Session, grading: Grading) -> int:
-    """The campaign's notice period: remembered when the grading was loaded with its facts,
-    else read once per session (a request reads it for the guards and for the answer)."""
-    days = facts.known(session, facts.NOTICE_DAYS, grading.campaign_id)
-    if days is None:
-        days = session.scalar(
-            select(Campaign.publicity_working_days).where(Campaign.id == grading.campaign_id)
-        )
-        days = days or 0
-        facts.remember_one(session, facts.NOTICE_DAYS, grading.campaign_id, days)
-    return int(days)
+def _publicity_days(session: Session, grading: Grading, facts: GradingFacts | None) -> int:
+    """The campaign's notice period: as loaded with the grading, or read."""
+    if facts is not None and facts.grading_id == grading.id:
+        return facts.notice_days
+    days = session.scalar(_NOTICE_DAYS, {"campaign_id": grading.campaign_id})
+    return int(days or 0)
+
+
+_NOTICE_DAYS = select(Campaign.publicity_working_days).where(
+    Campaign.id == bindparam("campaign_id")
+)
 
 
 def guard_context(
-    session: Session, grading: Grading, today: date | None = None, *, for_update: bool = False
+    session: Session,
+    grading: Grading,
+    today: date | None = None,
+    *,
+    for_update: bool = False,
+    facts: GradingFacts | None = None,
 ) -> GuardContext:
-    return GuardContext(
-        session, today or calendar.today(), _publicity_days(session, grading), for_update
-    )
+    days = _publicity_days(session, grading, facts)
+    return GuardContext(session, today or calendar.today(), days, for_update, facts)
 
 
-def deadline(session: Session, grading: Grading) -> date | None:
+def deadline(session: Session, grading: Grading, facts: GradingFacts | None = None) -> date | None:
     phase = PHASE_OF_STATE.get(grading.state)
     if phase is None:
         return None
-    due_dates = facts.known(session, facts.DUE_DATES, grading.campaign_id)
-    if due_dates is not None:
-        return due_dates.get(phase)
+    if facts is not None and facts.grading_id == grading.id:
+        return facts.due_dates.get(phase)
     return session.scalar(_DUE_ON, {"campaign_id": grading.campaign_id, "phase": phase})
 
 
@@ -84,10 +87,18 @@ _DUE_ON = select(CampaignPhase.due_on).where(
 )
 
 
-def view(session: Session, principal: Principal, grading: Grading, org: Placed) -> dict[str, Any]:
-    context = guard_context(session, grading)
+def view(
+    session: Session,
+    principal: Principal,
+    grading: Grading,
+    org: Placed,
+    facts: GradingFacts | None = None,
+) -> dict[str, Any]:
+    """The grading with every next step, allowed or why not. `facts`: as loaded with it, when
+    nothing they say was written since."""
+    context = guard_context(session, grading, facts=facts)
     held = principal.roles_at(org)
-    pending = pending_for(session, grading.id)
+    pending = pending_for(session, grading.id, facts)
     transitions = []
     for availability in GRADING_WORKFLOW.available(grading, context):
         t = availability.transition
@@ -121,7 +132,7 @@ def view(session: Session, principal: Principal, grading: Grading, org: Placed) 
                 "blocked_by": blocked,
             }
         )
-    due = deadline(session, grading)
+    due = deadline(session, grading, facts)
     today = context.today
     return {
         "id": grading.id,
@@ -177,15 +188,17 @@ def fire(
     reason: str | None,
     *,
     approval: Approval | None = None,
+    facts: GradingFacts | None = None,
 ) -> Grading:
     before = {"state": grading.state, "version": grading.version, "level": grading.level}
-    GRADING_WORKFLOW.fire(grading, name, guard_context(session, grading, for_update=True), reason)
+    context = guard_context(session, grading, for_update=True, facts=facts)
+    GRADING_WORKFLOW.fire(grading, name, context, reason)
     grading.state_entered_at = utcnow()
     if name == "decide":
         grading.level = proposed_level(session, grading)
         today = calendar.today()
         grading.publicity_starts_on = today
-        days = _publicity_days(session, grading)
+        days = context.publicity_working_days
         workdays.fresh(session)
         ends, estimated = notice_ends(today, days)
         if estimated:  # a year may have been entered since this process last read them
@@ -258,13 +271,14 @@ def request_transition(
     name: str,
     reason: str | None,
     if_match: frozenset[int] | None = None,
+    facts: GradingFacts | None = None,
 ) -> Outcome:
     """Fire `name` now, or — when it needs a supervisor — check it and request approval.
     The caller has checked who may (GRADING_WORKFLOW.authorize)."""
     transition = GRADING_WORKFLOW.transition(name)
     PreconditionFailed.check(grading.version, if_match)
     if transition.needs_approval:
-        GRADING_WORKFLOW.check(grading, name, guard_context(session, grading), reason)
+        GRADING_WORKFLOW.check(grading, name, guard_context(session, grading, facts=facts), reason)
         approval = request_approval(
             session,
             actor,
@@ -275,8 +289,8 @@ def request_transition(
             reason=reason,
         )
         return Outcome(grading, approval)
-    refuse_if_pending(session, grading)
-    fire(session, actor, grading, name, reason)
+    refuse_if_pending(session, grading, facts)
+    fire(session, actor, grading, name, reason, facts=facts)
     return Outcome(grading, None)
 
 

@@ -18,6 +18,9 @@ class GuardContext:
     today: date
     publicity_working_days: int
     for_update: bool = False  # True while firing: rules that count across gradings take locks
+    # What was loaded with the grading (service.gradings.facts.GradingFacts), or None: the
+    # guards read what they need from the database.
+    facts: Any = None
 
 
 Check = Callable[[Any, GuardContext], bool]

@@ -21,7 +21,7 @@ from service.api.schemas.gradings import (
     RecordVersionsOut,
     TransitionRequest,
 )
-from service.api.scope import claimed, read_grading_story, scoped, within_path
+from service.api.scope import claimed, read_grading_story, scoped, scoped_grading, within_path
 from service.campaigns.models import Campaign
 from service.campaigns.procedure import DUTY_OF_RECORD, Duty
 from service.decisions.models import DecisionMeeting
@@ -46,8 +46,9 @@ TAG = "gradings"
     errors=(404,),
 )
 def get_grading(ctx: Ctx, grading_id: int) -> Any:
-    grading, org = scoped(ctx, Grading, grading_id)
-    return Reply(ops.view(ctx.session, ctx.caller, grading, org), 200, etag(grading.version))
+    grading, org, facts = scoped_grading(ctx, grading_id)
+    answer = ops.view(ctx.session, ctx.caller, grading, org, facts)
+    return Reply(answer, 200, etag(grading.version))
 
 
 @operation(
@@ -69,14 +70,20 @@ def post_transition(ctx: Ctx, grading_id: int) -> Any:
     # claimed with the grading's load — unless the transition's guards take locks, which must
     # come before the chain's (service.audit.operations.claim_head).
     transition = GRADING_WORKFLOW.spec.transition(ctx.body["transition"])
-    grading, org = (
+    grading, org, facts = (
         claimed(ctx, grading_id)
         if transition is not None and not transition.takes_locks
-        else scoped(ctx, Grading, grading_id)
+        else scoped_grading(ctx, grading_id)
     )
     _authorize(ctx, org, ctx.body["transition"], lambda: config_of(ctx, grading.campaign_id))
     outcome = ops.request_transition(
-        ctx.session, ctx.actor, grading, ctx.body["transition"], ctx.body.get("reason"), if_match()
+        ctx.session,
+        ctx.actor,
+        grading,
+        ctx.body["transition"],
+        ctx.body.get("reason"),
+        if_match(),
+        facts,
     )
     if outcome.approval is not None:
         return Reply(
@@ -84,7 +91,9 @@ def post_transition(ctx: Ctx, grading_id: int) -> Any:
             202,
             {"Location": f"/api/v1/approvals/{outcome.approval.id}", **etag(grading.version)},
         )
-    return Reply(ops.view(ctx.session, ctx.caller, grading, org), 200, etag(grading.version))
+    # a transition writes none of the facts: the answer reads them as loaded
+    answer = ops.view(ctx.session, ctx.caller, grading, org, facts)
+    return Reply(answer, 200, etag(grading.version))
 
 
 def _authorize(ctx: Ctx, org: Placed, name: str, decision_config: Callable[[], Any]) -> None:
