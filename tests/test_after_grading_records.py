@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from service.gradings.models import Grading
@@ -178,4 +180,118 @@ def test_one_organization_one_strategy_task_by_task(api: Api, db: Session) -> No
     rated = at(db, api, "rated", "poor")
     assert_problem(
         api.put(path(rated, "strategy"), json=strategy, who="reviewer"), 409, "stage-not-open"
+    )
+
+
+def re_review(db: Session, api: Api, key: str, level: str = "good") -> int:
+    grading = db.get_one(Grading, api.world.gradings[key].id)
+    walk(grading, "re_review")
+    grading.level = level
+    db.commit()
+    return grading.id
+
+
+def sheet(*rows: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "work_group": {"name": "县委组织部复查组", "leader": "王强", "members": ["李明"]},
+        "checked_on": "2026-06-10",
+        "results": list(rows),
+    }
+
+
+def test_a_work_group_re_checks_many_organizations_and_a_level_to_adjust_goes_to_a_supervisor(
+    api: Api, db: Session
+) -> None:
+    """各地各单位要成立工作组，对基层党组织分类定级工作进行一次全面复查 … 对有上述情形的 …
+    一律调整为“较差”等次."""
+    kept, weak = re_review(db, api, "A1-01"), re_review(db, api, "A1-02")
+    campaign = api.world.campaigns["open"].id
+    answer = api.post(
+        f"/api/v1/campaigns/{campaign}/re-checks",
+        json=sheet(
+            {"grading_id": kept, "outcome": "confirmed", "findings": ["台账齐全"]},
+            {
+                "grading_id": weak,
+                "outcome": "adjust",
+                "proposed_level": "poor",
+                "three_strikes_issue": True,
+                "findings": ["村干部充当“保护伞”"],
+            },
+        ),
+        who="reviewer",
+    )
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert (body["checked"], body["adjusted"]) == (2, 1)
+    by_id = {r["grading_id"]: r for r in body["results"]}
+    assert by_id[kept]["approval_id"] is None and by_id[weak]["approval_id"] is not None
+    versions = api.get(path(weak, "records/re_check/main/versions"), who="inspector").get_json()
+    written = versions["items"][-1]["data"]
+    assert written["proposed_level"] == "poor" and written["three_strikes_issue"] is True
+    assert written["work_group"]["name"] == "县委组织部复查组"
+    approval = api.get(f"/api/v1/approvals/{by_id[weak]['approval_id']}").get_json()
+    assert approval["subject"] == "reopen_review" and "保护伞" in approval["reason"]
+    approved = api.post(f"/api/v1/approvals/{approval['id']}/approve", json={}, who="supervisor")
+    assert approved.status_code == 200
+    assert api.get(f"/api/v1/gradings/{weak}").get_json()["state"] == "superior_review"
+    assert api.get(f"/api/v1/gradings/{kept}").get_json()["state"] == "re_review"
+
+
+def test_a_re_check_sheet_with_one_row_that_cannot_be_written_writes_nothing(
+    api: Api, db: Session
+) -> None:
+    ready = re_review(db, api, "A1-01")
+    early = api.world.gradings["A1-02"].id  # still in its survey
+    campaign = api.world.campaigns["open"].id
+    url = f"/api/v1/campaigns/{campaign}/re-checks"
+    refused = assert_problem(
+        api.post(
+            url,
+            json=sheet(
+                {"grading_id": ready, "outcome": "confirmed"},
+                {"grading_id": early, "outcome": "confirmed"},
+            ),
+            who="reviewer",
+        ),
+        409,
+        "stage-not-open",
+    )
+    assert "results[1]" in refused["detail"]
+    assert_problem(api.get(path(ready, "records/re_check/main/versions")), 404, "not-found")
+    no_level = assert_problem(
+        api.post(url, json=sheet({"grading_id": ready, "outcome": "adjust"}), who="reviewer"),
+        422,
+        "validation-error",
+    )
+    assert no_level["errors"] == {"results.0.proposed_level": ["required to adjust the level"]}
+    twice = assert_problem(
+        api.post(
+            url,
+            json=sheet(
+                {"grading_id": ready, "outcome": "confirmed"},
+                {"grading_id": ready, "outcome": "confirmed"},
+            ),
+            who="reviewer",
+        ),
+        422,
+        "validation-error",
+    )
+    assert list(twice["errors"]) == ["results"]
+    bad_id = assert_problem(  # the fuzz's find: a row whose id is not one (was a 500)
+        api.post(
+            url,
+            json=sheet(
+                {"grading_id": 1.5, "outcome": "confirmed"},
+                {"grading_id": ready, "outcome": "confirmed"},
+            ),
+            who="reviewer",
+        ),
+        422,
+        "validation-error",
+    )
+    assert "grading_id" in str(bad_id["errors"])
+    assert_problem(
+        api.post(url, json=sheet({"grading_id": ready, "outcome": "confirmed"}), who="secretary"),
+        403,
+        "forbidden",
     )

@@ -1131,6 +1131,16 @@ CASES: list[Case] = [
         lambda s, w, db: (f"/decision-meetings/{decision_meeting(s)(w, db)}", None),
         expect(200, secretary=404),
     ),
+    # 复查: a work group of reviewers above re-checks gradings of 回头看 in one sheet
+    twin(
+        "POST",
+        "/campaigns/<int:campaign_id>/re-checks",
+        lambda s, w, db: (
+            f"/campaigns/{w.campaigns[s.campaign].id}/re-checks",
+            re_check_body(in_state(s.grading, "re_review")(w, db)),
+        ),
+        expect(403, reviewer=200),
+    ),
     # accountability from any oversight, linked to its source: an inspector above
     twin(
         "POST",
@@ -1797,6 +1807,14 @@ def _new_session(state: str) -> Target:
     return make
 
 
+def re_check_body(grading_id: int) -> dict[str, Any]:
+    return {
+        "work_group": {"name": "复查组", "leader": "王强"},
+        "checked_on": "2026-06-10",
+        "results": [{"grading_id": grading_id, "outcome": "confirmed"}],
+    }
+
+
 def _meeting(w: World, db: Session) -> tuple[str, Any]:
     grading_id = in_state("A1-01", "superior_review")(w, db)
     return f"/campaigns/{w.campaigns['open'].id}/decision-meetings", meeting_body(
@@ -1840,6 +1858,10 @@ DUTY_CASES: dict[tuple[str, str], Target] = {
         _grading_target(scored("A1-01"), "/vetoes"), {"flags": [{"code": "leader_violation"}]}
     ),
     ("POST", "/campaigns/<int:campaign_id>/decision-meetings"): _meeting,
+    ("POST", "/campaigns/<int:campaign_id>/re-checks"): lambda w, db: (
+        f"/campaigns/{w.campaigns['open'].id}/re-checks",
+        re_check_body(in_state("A1-01", "re_review")(w, db)),
+    ),
     ("POST", "/approvals/<int:approval_id>/approve"): _decide_approval("approve"),
     ("POST", "/approvals/<int:approval_id>/reject"): _decide_approval("reject"),
     ("POST", "/gradings/<int:grading_id>/promotion"): _with_body(

@@ -109,6 +109,51 @@ def test_an_organization_added_later_is_enrolled_on_request(api: Api) -> None:
     assert created.get_json()["id"] in {g["organization_id"] for g in gradings}
 
 
+def test_a_grassroots_committee_is_graded_where_it_is_marked_so(api: Api) -> None:
+    """基层党组织 includes a village's, a company's, a school's 党委: marked `grassroots`, it is
+    enrolled as a branch is; a township's committee is not, nor does a campaign grade the
+    committee that runs it."""
+    w = api.world
+    campaign_id = w.campaigns["open"].id
+
+    def committee(code: str, **extra: Any) -> Any:
+        body = {
+            "code": code,
+            "name": f"{code}党委",
+            "kind": "committee",
+            "parent_id": w.org("A1").id,
+        }
+        return api.post("/api/v1/organizations", json={**body, **extra})
+
+    village = committee("A1-C1", grassroots=True, domain="village")
+    assert village.status_code == 201 and village.get_json()["kind_label"] == "基层党委"
+    plain = committee("A1-C2")
+    assert plain.get_json()["grassroots"] is False
+    no_domain = assert_problem(committee("A1-C3", grassroots=True), 422, "validation-error")
+    assert list(no_domain["errors"]) == ["domain"]
+    branch = assert_problem(
+        api.post(
+            "/api/v1/organizations",
+            json={
+                "code": "A1-09",
+                "name": "支部",
+                "kind": "branch",
+                "domain": "village",
+                "parent_id": w.org("A1").id,
+                "grassroots": True,
+            },
+        ),
+        422,
+        "validation-error",
+    )
+    assert list(branch["errors"]) == ["grassroots"]
+    enrolled = api.post(f"/api/v1/campaigns/{campaign_id}/enrollments").get_json()
+    gradings = api.get(f"/api/v1/campaigns/{campaign_id}/gradings").get_json()["items"]
+    graded = {g["organization_id"] for g in gradings}
+    assert enrolled["enrolled"] == 1 and village.get_json()["id"] in graded
+    assert plain.get_json()["id"] not in graded and w.org("A").id not in graded
+
+
 def test_opening_twice_is_refused_with_the_state(api: Api) -> None:
     problem = assert_problem(
         api.post(f"/api/v1/campaigns/{api.world.campaigns['open'].id}/open"),

@@ -76,6 +76,19 @@ def test_utf8_with_bom_and_gb18030_are_both_read(api: Api) -> None:
     assert response.get_json()["created"] == ["A2", "A2-01", "A2-02"]
 
 
+def test_a_row_of_kind_jiceng_dangwei_imports_a_graded_committee(api: Api, db: Session) -> None:
+    csv = CSV_ZH + "A2-C1,北村党委,基层党委,A2,农村,,,,\n"
+    assert _import(api, csv.encode("utf-8")).status_code == 200
+    village = db.scalars(select(Organization).where(Organization.code == "A2-C1")).one()
+    assert (village.kind, village.grassroots, village.domain) == ("committee", True, "village")
+    township = db.scalars(select(Organization).where(Organization.code == "A2")).one()
+    assert township.grassroots is False
+    assert _import(api, csv.encode("utf-8")).get_json()["updated"] == []  # unchanged again
+    no_domain = CSV_ZH + "A2-C2,南村党委,基层党委,A2,,,,,\n"
+    refused = assert_problem(_import(api, no_domain.encode("utf-8")), 422, "import-rejected")
+    assert any(e["column"] == "domain" for e in refused["errors"])
+
+
 def test_bad_rows_are_all_reported_and_nothing_is_imported(api: Api, db: Session) -> None:
     before = _count(db)
     bad = (

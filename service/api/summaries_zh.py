@@ -185,4 +185,5 @@ SUMMARIES_ZH = {
     "fireRectificationPlanTransition": "整改方案的状态变更（审批），一个入口",
     "fireRectificationItemTransition": "整改项目的状态变更（开始、申请销号、销号、退回），一个入口",
     "fireWebhookSubscriptionTransition": "推送订阅的状态变更（暂停、恢复），一个入口",
+    "reCheckSheet": "复查：工作组一次复查多个“回头看”中的评定（维持或调整等次）",
 }

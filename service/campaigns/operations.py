@@ -30,7 +30,7 @@ from service.errors import (
     NotFound,
     ValidationFailed,
 )
-from service.organizations.models import GRADED_KINDS, Organization, OrgKind, OrgStatus
+from service.organizations.models import Organization, OrgKind, OrgStatus
 from service.standards.models import LevelScheme, Standard
 from service.workflows.states import PHASE_LABELS, CampaignStatus, Phase
 
@@ -285,7 +285,8 @@ def missing_domains(session: Session, campaign: Campaign, committee: Organizatio
             select(Organization.domain)
             .where(
                 Organization.path.startswith(committee.path, autoescape=True),
-                Organization.kind.in_([k.value for k in GRADED_KINDS]),
+                Organization.graded(),
+                Organization.id != committee.id,
                 Organization.status == OrgStatus.ACTIVE.value,
                 Organization.domain.is_not(None),
             )

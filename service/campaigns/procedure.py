@@ -52,6 +52,7 @@ DUTY_OF_RECORD: dict[str, Duty] = {
     "decision": Duty.DECISION,
     "satisfaction_tally": Duty.SATISFACTION,
     "promotion_decision": Duty.DECISION,
+    "re_check": Duty.DECISION,  # 复查: the superior's work group re-checks the level
 }
 
 

@@ -15,7 +15,7 @@ from service.context import Actor
 from service.db import utcnow
 from service.errors import CampaignNotOpen, MissingStandard
 from service.gradings.models import Grading
-from service.organizations.models import GRADED_KINDS, Organization, OrgStatus
+from service.organizations.models import Organization, OrgStatus
 from service.workflows.states import CampaignStatus, GradingState
 
 
@@ -51,7 +51,8 @@ def enroll(session: Session, actor: Actor, campaign: Campaign) -> list[Grading]:
         select(Organization)
         .where(
             Organization.path.startswith(committee.path, autoescape=True),
-            Organization.kind.in_([k.value for k in GRADED_KINDS]),
+            Organization.graded(),
+            Organization.id != committee.id,  # the committee running it is not graded by it
             Organization.status == OrgStatus.ACTIVE.value,
             Organization.id.not_in(enrolled),
         )

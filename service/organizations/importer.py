@@ -40,7 +40,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("code", "name", "kind")
 KIND_BY_TEXT = {k.value: k.value for k in OrgKind} | {v: k.value for k, v in KIND_LABELS.items()}
-KIND_BY_TEXT |= {"党工委": "committee", "党组": "committee"}
+KIND_BY_TEXT |= {"党工委": "committee", "党组": "committee", "基层党委": "committee"}
+GRASSROOTS_TEXT = "基层党委"  # a committee graded like a branch (Organization.grassroots)
 
 XLSX_MAGIC = b"PK\x03\x04"
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")  # as the API's organization code
@@ -263,6 +264,7 @@ def parse_rows(
             if kind_text not in KIND_BY_TEXT:
                 errors.append(RowError(number, "kind", f"unknown kind {kind_text!r}"))
             values["kind"] = KIND_BY_TEXT.get(kind_text)
+            values["grassroots"] = kind_text == GRASSROOTS_TEXT
         values["parent_code"] = _cell(cells.get("parent_code")) or None
         domain_text = _cell(cells.get("domain"))
         values["domain"] = None
@@ -270,8 +272,12 @@ def parse_rows(
             if domain_text not in domain_by_text:
                 errors.append(RowError(number, "domain", f"unknown 领域 {domain_text!r}"))
             values["domain"] = domain_by_text.get(domain_text)
-        elif values.get("kind") in (OrgKind.BRANCH, OrgKind.GENERAL_BRANCH):
-            errors.append(RowError(number, "domain", "required for a branch or general branch"))
+        elif values.get("kind") in (OrgKind.BRANCH, OrgKind.GENERAL_BRANCH) or values.get(
+            "grassroots"
+        ):
+            errors.append(
+                RowError(number, "domain", "required for a branch, general branch or 基层党委")
+            )
         for column, limit in (("coordination_area", 100), ("secretary", 100)):
             text = _cell(cells.get(column))
             if len(text) > limit:

@@ -5,7 +5,18 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    false,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from service.db import Base, JSONType, UTCDateTime, utcnow
@@ -25,7 +36,8 @@ KIND_LABELS = {
     OrgKind.BRANCH: "党支部",
 }
 
-# Grassroots organizations are the ones a campaign grades.
+# Grassroots organizations are the ones a campaign grades: every general branch and branch, and
+# a committee marked `grassroots` (基层党委: a village's, a company's, a school's).
 GRADED_KINDS = (OrgKind.GENERAL_BRANCH, OrgKind.BRANCH)
 
 
@@ -90,6 +102,8 @@ class Organization(Base):
     committee_members: Mapped[Any] = mapped_column(JSONType, nullable=True)
     elected_on: Mapped[date | None] = mapped_column(Date)  # 换届: when this committee was elected
     founded_on: Mapped[date | None] = mapped_column(Date)
+    # 基层党委: a committee that is itself a grassroots organization, graded like a branch
+    grassroots: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(20), default=OrgStatus.ACTIVE.value)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -104,6 +118,7 @@ class Organization(Base):
         CheckConstraint("kind IN ('committee', 'general_branch', 'branch')", name="kind"),
         CheckConstraint(one_of("status", OrgStatus), name="status"),
         CheckConstraint("member_count >= 0", name="member_count_non_negative"),
+        CheckConstraint("grassroots = false OR kind = 'committee'", name="grassroots_committee"),
         CheckConstraint(
             "full_members IS NULL OR probationary_members IS NULL "
             "OR member_count = full_members + probationary_members",
@@ -112,6 +127,11 @@ class Organization(Base):
     )
 
     _status_by_engine = validates("status")(engine_only(OrgStatus.ACTIVE))
+
+    @classmethod
+    def graded(cls) -> ColumnElement[bool]:
+        """The organizations a campaign grades (GRADED_KINDS, and grassroots committees)."""
+        return or_(cls.kind.in_([k.value for k in GRADED_KINDS]), cls.grassroots.is_(True))
 
     def is_within(self, ancestor_path: str) -> bool:
         return self.path.startswith(ancestor_path)
@@ -132,6 +152,7 @@ class Organization(Base):
             "committee_members": self.committee_members,
             "elected_on": self.elected_on,
             "founded_on": self.founded_on,
+            "grassroots": self.grassroots,
             "status": self.status,
             "merged_into_id": self.merged_into_id,
             "parent_id": self.parent_id,

@@ -32,6 +32,7 @@ from service.organizations.workflow import ORGANIZATION_WORKFLOW, TO_STATUS
 EDITABLE_FIELDS = (
     "name",
     "kind",
+    "grassroots",
     "domain",
     "coordination_area",
     "secretary",
@@ -80,14 +81,22 @@ def domain_codes(session: Session) -> dict[str, str]:
     return dict(session.execute(select(Domain.code, Domain.label).order_by(Domain.position)).all())
 
 
-def _check_domain(session: Session, kind: str, domain: str | None, field: str = "domain") -> None:
+def _check_domain(
+    session: Session, kind: str, domain: str | None, field: str = "domain", grassroots: bool = False
+) -> None:
     if domain is not None and domain not in domain_codes(session):
         raise ValidationFailed(
             f"unknown 领域 {domain!r}", errors={field: [f"unknown 领域 {domain!r}"]}
         )
-    if domain is None and kind != OrgKind.COMMITTEE:
+    if grassroots and kind != OrgKind.COMMITTEE:
         raise ValidationFailed(
-            "a branch or general branch needs a 领域", errors={field: ["required for this kind"]}
+            "only a committee is marked grassroots (基层党委): branches are graded anyway",
+            errors={"grassroots": ["only for a committee"]},
+        )
+    if domain is None and (kind != OrgKind.COMMITTEE or grassroots):
+        raise ValidationFailed(
+            "a branch, general branch or grassroots committee needs a 领域 (its standard's)",
+            errors={field: ["required for this kind"]},
         )
 
 
@@ -120,7 +129,7 @@ def create_organization(
             errors={"code": ["is taken"]},
         )
     kind = data["kind"]
-    _check_domain(session, kind, data.get("domain"))
+    _check_domain(session, kind, data.get("domain"), grassroots=bool(data.get("grassroots")))
     _check_parent(parent, kind)
     roll = _roll({}, {f: data[f] for f in ROLL_FIELDS if data.get(f) is not None})
     org = Organization(
@@ -138,6 +147,7 @@ def create_organization(
         committee_members=data.get("committee_members"),
         elected_on=data.get("elected_on"),
         founded_on=data.get("founded_on"),
+        grassroots=bool(data.get("grassroots")),
         parent_id=parent.id if parent else None,
         path="/",
         depth=(parent.depth + 1) if parent else 0,
@@ -171,8 +181,9 @@ def update_organization(
     before = org.snapshot()
     kind = changes.get("kind", org.kind)
     domain = changes.get("domain", org.domain)
-    if "kind" in changes or "domain" in changes:
-        _check_domain(session, kind, domain)
+    grassroots = changes.get("grassroots", org.grassroots)
+    if "kind" in changes or "domain" in changes or "grassroots" in changes:
+        _check_domain(session, kind, domain, grassroots=grassroots)
     if kind != org.kind and kind == OrgKind.BRANCH and _has_children(session, org):
         raise ValidationFailed(
             "an organization with sub-organizations cannot become a branch",

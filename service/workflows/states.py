@@ -86,7 +86,7 @@ GRADING_STATES: tuple[StateSpec, ...] = (
         G.RE_REVIEW,
         "回头看",
         phase=Phase.RE_REVIEW,
-        records=("self_check_report",),
+        records=("self_check_report", "re_check"),
         level_stands=True,
     ),
     StateSpec(
@@ -137,6 +137,7 @@ RECORD_LABELS: dict[str, str] = {
     "weak_measures": "较差组织处置措施",
     "exemplary": "典型经验",
     "self_check_report": "自查报告",
+    "re_check": "复查",
     "strategy": "一组织一策",
 }
 PHASE_LABELS: dict[str, str] = {p: GRADING_STATE_LABELS[p] for p in Phase}

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from service.accounts.models import Role
 from service.api.blueprint import api
 from service.api.conditional import etag, if_match
 from service.api.duties import check_duty, config_of
@@ -18,6 +19,8 @@ from service.api.schemas.gradings import (
     DecisionRequest,
     GradingView,
     HistoryOut,
+    ReCheckSheetIn,
+    ReCheckSheetOut,
     RecordVersionsOut,
     TransitionRequest,
 )
@@ -29,6 +32,7 @@ from service.errors import NotFound
 from service.gradings import listing, records
 from service.gradings.models import Approval, Grading
 from service.lifecycle import operations as ops
+from service.lifecycle import re_checks
 from service.lifecycle.workflow import APPROVAL_WORKFLOW, GRADING_WORKFLOW
 from service.organizations.models import Organization, Placed
 from service.workflows.states import STAGE_OF_RECORD
@@ -198,6 +202,61 @@ def bulk_transition(ctx: Ctx, campaign_id: int) -> Any:
         for k in ("fired", "approval_requested", "refused")
     }
     return {"transition": body["transition"], **counts, "results": results}
+
+
+@operation(
+    api,
+    "POST",
+    "/campaigns/<int:campaign_id>/re-checks",
+    summary="复查 by a work group: many gradings of 回头看 re-checked in one sheet",
+    tag=TAG,
+    body=ReCheckSheetIn,
+    responses={200: ReCheckSheetOut},
+    errors=(403, 404, 409, 422),
+    description=(
+        "As the seeds' 回头看 asks (各地各单位要成立工作组，"
+        "对基层党组织分类定级工作进行一次全面复查): the work group, the day, "
+        "and per grading the outcome — `confirmed` (维持原定等次) or `adjust` "
+        "(调整等次, with the level proposed, e.g. 较差 where 三打两建 problems "
+        "were found) — with the findings. Each row is the grading's re_check "
+        "record; an `adjust` also asks a supervisor to reopen the review "
+        "(reopen_review): its approval id. A reviewer above each organization: "
+        "the superior's duty (403 superior-duty to the organization's own "
+        "people). The sheet is written whole or not at all: a row out of sight "
+        "is 404 naming it, a grading not in 回头看 409 stage-not-open naming the "
+        "row, a bad row 422."
+    ),
+)
+def re_check_sheet(ctx: Ctx, campaign_id: int) -> Any:
+    campaign, _ = scoped(ctx, Campaign, campaign_id)
+    rows = []
+    for n, row in enumerate(ctx.body["results"]):
+        grading, org = scoped(ctx, Grading, row["grading_id"], f"results.{n}.grading_id")
+        ctx.caller.require(org, [Role.REVIEWER], "re-checking a grading (复查)")
+        check_duty(
+            ctx, org, campaign.decision_config, Duty.DECISION, (Role.REVIEWER,), "复查 (re-check)"
+        )
+        if row["outcome"] == "adjust":
+            _authorize(ctx, org, re_checks.REOPEN, lambda: campaign.decision_config)
+        rows.append((grading, row))
+    re_checks.check_rows(ctx.session, campaign, rows)
+    done = re_checks.write_sheet(
+        ctx.session, ctx.actor, ctx.body["work_group"], ctx.body["checked_on"], rows
+    )
+    return {
+        "campaign_id": campaign.id,
+        "checked": len(done),
+        "adjusted": sum(1 for d in done if d.approval is not None),
+        "results": [
+            {
+                "grading_id": d.grading.id,
+                "version": d.written.version,
+                "outcome": d.written.data["outcome"],
+                "approval_id": d.approval.id if d.approval else None,
+            }
+            for d in done
+        ],
+    }
 
 
 SETTLING_A_DUTY = (

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from service.api.schemas.common import (
     MAX_ID,
@@ -11,6 +13,7 @@ from service.api.schemas.common import (
     text,
     total_field,
 )
+from service.lifecycle.re_checks import OUTCOMES
 from service.lifecycle.workflow import subject_label
 from service.workflows.states import ApprovalState, values
 
@@ -189,3 +192,56 @@ class ApprovalListQuery(PageQuery):
 
 
 __all__ = ["MAX_ID"]
+
+
+class WorkGroupIn(Schema):
+    name = text(100, required=True, metadata={"description": "复查工作组, e.g. 县委组织部复查组"})
+    leader = text(50, required=True, metadata={"description": "组长"})
+    members = fields.List(text(50), validate=validate.Length(max=50))
+
+
+class ReCheckRowIn(Schema):
+    grading_id = id_field(required=True)
+    outcome = fields.String(
+        required=True,
+        validate=validate.OneOf(list(OUTCOMES)),
+        metadata={"description": "confirmed 维持原定等次 | adjust 调整等次，重新评定"},
+    )
+    findings = fields.List(text(1000), validate=validate.Length(max=50))
+    three_strikes_issue = fields.Boolean(
+        metadata={"description": "“三打两建”中发现的问题（欺行霸市、制假售假、商业贿赂、保护伞…）"}
+    )
+    proposed_level = text(40, metadata={"description": "the level to adjust to (e.g. poor 较差)"})
+    reason = text(2000, metadata={"description": "required when the grading was re-checked before"})
+
+
+class ReCheckSheetIn(Schema):
+    work_group = fields.Nested(WorkGroupIn, required=True)
+    checked_on = fields.Date(required=True)
+    results = fields.List(
+        fields.Nested(ReCheckRowIn), required=True, validate=validate.Length(min=1, max=500)
+    )
+
+    @validates("results")
+    def _each_grading_once(self, results: list[dict[str, Any]], **_: Any) -> None:
+        # a row whose id is itself invalid is reported by its own field
+        ids = [r["grading_id"] for r in results if "grading_id" in r]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValidationError(f"a grading is re-checked once a sheet: {twice}")
+
+
+class ReCheckResultOut(Schema):
+    grading_id = fields.Integer(required=True)
+    version = fields.Integer(required=True, metadata={"description": "the re_check record's"})
+    outcome = fields.String(required=True)
+    approval_id = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "reopen_review asked for"}
+    )
+
+
+class ReCheckSheetOut(Schema):
+    campaign_id = fields.Integer(required=True)
+    checked = fields.Integer(required=True)
+    adjusted = fields.Integer(required=True)
+    results = fields.List(fields.Nested(ReCheckResultOut), required=True)

@@ -64,6 +64,12 @@ class OrganizationCreate(BranchProfileIn):
     code = fields.String(required=True, validate=CODE)
     name = text(200, required=True)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    grassroots = fields.Boolean(
+        metadata={
+            "description": "基层党委: a committee that is itself a grassroots organization "
+            "(a village's, a company's, a school's), graded like a branch; needs a 领域"
+        }
+    )
     parent_id = id_field(required=True)
     domain = fields.String(
         allow_none=True,
@@ -86,6 +92,12 @@ class OrganizationCreate(BranchProfileIn):
 class OrganizationPatch(BranchProfileIn):
     name = text(200)
     kind = fields.String(validate=validate.OneOf(KINDS))
+    grassroots = fields.Boolean(
+        metadata={
+            "description": "基层党委: a committee that is itself a grassroots organization "
+            "(a village's, a company's, a school's), graded like a branch; needs a 领域"
+        }
+    )
     parent_id = id_field(metadata={"description": "moves the organization (history kept)"})
     domain = fields.String(allow_none=True, validate=validate.Length(max=30))
     coordination_area = text(100, allow_none=True)
@@ -113,6 +125,7 @@ class OrganizationOut(Schema):
     name = fields.String(required=True)
     kind = fields.String(required=True)
     kind_label = fields.Method("_kind_label", required=True)
+    grassroots = fields.Boolean(required=True, metadata={"description": "基层党委: graded"})
     parent_id = fields.Integer(allow_none=True, required=True)
     domain = fields.String(allow_none=True, required=True)
     coordination_area = fields.String(allow_none=True, required=True)
@@ -135,6 +148,8 @@ class OrganizationOut(Schema):
     updated_at = fields.DateTime(required=True)
 
     def _kind_label(self, org: object) -> str:
+        if getattr(org, "grassroots", False):
+            return "基层党委"
         return KIND_LABELS[OrgKind(org.kind)]  # type: ignore[attr-defined]
 
 
