@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service import calendar
 from service.accounts import operations as accounts
 from service.accounts.models import Role
+from service.campaigns import leading_groups
 from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.campaigns.procedure import Duty, Holder
@@ -125,8 +126,33 @@ def load(session: Session, year: int | None = None) -> list[DemoAccount]:
     actor = Actor.system("demo")
     year = year or calendar.today().year
     places = organizations(session, actor, year)
-    campaign(session, actor, places.county, standards_per_domain(session, actor), year)
+    opened = campaign(session, actor, places.county, standards_per_domain(session, actor), year)
+    leading_group(session, actor, opened, places.town, year)
     return demo_accounts(session, actor, places)
+
+
+def leading_group(
+    session: Session, actor: Actor, opened: Campaign, town: Organization, year: int
+) -> None:
+    """The township's 领导小组, as the seeds' 凤凰镇-like township formed one at its 动员会."""
+    leading_groups.form(
+        session,
+        actor,
+        opened,
+        town,
+        {
+            "name": "凤凰镇基层党组织分类定级工作领导小组",
+            "leader": "凤凰镇党委书记 陈志刚",
+            "deputies": ["凤凰镇党委副书记 刘芳"],
+            "members": ["组织委员 王磊", "纪委书记 周敏", "宣传委员 黄海"],
+            "office": "镇党建办",
+            "formed_on": (
+                calendar.today() - timedelta(days=4)
+                if year == calendar.today().year
+                else date(year, 3, 12)
+            ),
+        },
+    )
 
 
 def organizations(session: Session, actor: Actor, year: int) -> Places:

@@ -19,6 +19,7 @@ from service.ballots.models import (
     BallotSessionGrading,
     SealedBallot,
 )
+from service.campaigns.leading_groups import LeadingGroup
 from service.campaigns.models import (
     Campaign,
     CampaignAmendment,
@@ -69,6 +70,7 @@ __all__ = [
     "IdempotentResponse",
     "Indicator",
     "InspectionGroup",
+    "LeadingGroup",
     "Level",
     "LevelScheme",
     "LogCheckpoint",

@@ -1264,6 +1264,31 @@ CASES: list[Case] = [
     *[on_campaign("GET", f"/reports/{kind}", ANY) for kind in KIND_LABELS],
     # reporting upward (上报): the township's people submit; whoever sees it reads
     on_campaign("GET", "/report-submissions", ANY),
+    # 领导小组: a reviewer or admin of the committee records it; anyone who sees it reads it
+    twin(
+        "POST",
+        "/campaigns/<int:campaign_id>/leading-groups",
+        lambda s, w, db: (
+            f"/campaigns/{w.campaigns[s.campaign].id}/leading-groups",
+            {
+                "organization_id": w.org(s.township).id,
+                "name": "领导小组",
+                "leader": "王建国",
+                "formed_on": "2026-03-25",
+            },
+        ),
+        expect(403, admin=201, reviewer=201, secretary=404),
+    ),
+    on_campaign("GET", "/leading-groups", ANY),
+    twin(
+        "GET",
+        "/campaigns/<int:campaign_id>/leading-groups/<int:organization_id>",
+        lambda s, w, db: (
+            f"/campaigns/{w.campaigns[s.campaign].id}/leading-groups/{w.org(s.township).id}",
+            None,
+        ),
+        expect(200, secretary=404),
+    ),
     twin(
         "POST",
         "/campaigns/<int:campaign_id>/report-submissions",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from service import demo, migrate
 from service.app import create_app
+from service.campaigns.leading_groups import LeadingGroup
 from service.campaigns.models import Campaign
 from service.config import Settings
 from service.db import make_engine
@@ -113,6 +114,8 @@ def _check_demo(db: Session, people: list[demo.DemoAccount]) -> None:
         select(func.count()).select_from(Grading).where(Grading.campaign_id == campaign.id)
     )
     assert graded == 21 + 3 + 2  # the township's 21, the other township's 3, the school's two
+    group = db.scalars(select(LeadingGroup).where(LeadingGroup.campaign_id == campaign.id)).one()
+    assert (group.organization_id, group.version) == (town.id, 1)  # 凤凰镇's 领导小组
     assert {p.role.value for p in people} == {
         "admin",
         "supervisor",

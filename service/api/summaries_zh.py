@@ -186,4 +186,7 @@ SUMMARIES_ZH = {
     "fireRectificationItemTransition": "整改项目的状态变更（开始、申请销号、销号、退回），一个入口",
     "fireWebhookSubscriptionTransition": "推送订阅的状态变更（暂停、恢复），一个入口",
     "reCheckSheet": "复查：工作组一次复查多个“回头看”中的评定（维持或调整等次）",
+    "formLeadingGroup": "记录党委为本次活动成立的领导小组（组长、副组长、成员、办公室）",
+    "leadingGroupOverview": "各党委领导小组成立情况（已成立、未成立）",
+    "leadingGroupVersions": "某党委的领导小组及其历次调整",
 }
