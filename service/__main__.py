@@ -46,6 +46,9 @@ from service.migrate import alembic_config
 from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.reports import formats, queries
+from service.standards import operations as standards_ops
+from service.standards.models import Standard
+from service.standards.reference import reference_domains, reference_standard
 from service.verification import inspection
 from service.workdays import operations as workdays
 from service.workdays.notice import parse as parse_notice
@@ -684,6 +687,43 @@ def _calendar_file(file: Path, year: int | None) -> dict[str, Any]:
     body = json.loads(text)
     loaded = CalendarIn().load({k: v for k, v in body.items() if k != "year"})
     return {"year": int(year or body["year"]), **loaded}
+
+
+@cli.group("standards", help="Grading standards (分类定级参考标准).")
+def standards_group() -> None:
+    pass
+
+
+@standards_group.command(
+    "reference",
+    help="Publish each 领域's reference standard shipped with the service (附件1: 各领域基层党组织"
+    "分类定级参考标准 — seven indicators, 工作业绩 refined per 领域) for every 领域 that has no "
+    "standard yet, or only for DOMAIN…; audited. --dry-run lists what would be published.",
+)
+@click.argument("domains", nargs=-1)
+@click.option("--dry-run", is_flag=True)
+def standards_reference(domains: tuple[str, ...], dry_run: bool) -> None:
+    unknown = sorted(set(domains) - set(reference_domains()))
+    if unknown:
+        known = ", ".join(reference_domains())
+        raise click.ClickException(f"no reference standard for {', '.join(unknown)}; {known}")
+    settings = _settings()
+    factory = _sessions(settings)
+    with unit_of_work(factory) as session:
+        present = set(session.scalars(select(Standard.domain)))
+        wanted = list(domains) or [d for d in reference_domains() if d not in present]
+        for domain in wanted:
+            content = reference_standard(domain)
+            weights = " ".join(f"{i['name']}{i['max_points']}" for i in content["indicators"])
+            if dry_run:
+                click.echo(f"{domain}: would publish {content['name']} ({weights})")
+                continue
+            made = standards_ops.create_standard(session, Actor.system("cli"), content)
+            click.echo(f"{domain}: published {content['name']} as version {made.version}")
+        if dry_run:
+            session.rollback()
+    if not wanted:
+        click.echo("every 领域 has a standard already; name one to publish its reference again")
 
 
 @cli.group(help="State machines.")

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,7 +25,7 @@ from service.organizations import operations as orgs
 from service.organizations.models import Organization
 from service.standards import operations as standards
 from service.standards.models import LevelScheme
-from service.standards.reference import SEVEN_INDICATORS
+from service.standards.reference import reference_standard
 from service.workflows.states import Phase
 
 VILLAGES = [
@@ -73,27 +72,6 @@ GIVEN = [
 ]
 
 DOMAINS_USED = ["village", "organ", "institution", "private_enterprise", "school"]
-VILLAGE_PERFORMANCE = [
-    {"code": "economy", "name": "发展村级集体经济", "max_points": Decimal(8), "description": None},
-    {"code": "services", "name": "为民服务全程代理", "max_points": Decimal(6), "description": None},
-    {"code": "stability", "name": "维护稳定", "max_points": Decimal(6), "description": None},
-]
-ADJUSTMENTS = [
-    {
-        "code": "honours",
-        "kind": "bonus",
-        "name": "获得上级表彰",
-        "max_points": Decimal(5),
-        "description": "县级以上表彰每项加1-3分",
-    },
-    {
-        "code": "incidents",
-        "kind": "deduction",
-        "name": "发生违规违纪问题",
-        "max_points": Decimal(10),
-        "description": "视情节扣分",
-    },
-]
 
 
 @dataclass
@@ -267,33 +245,11 @@ def organizations(session: Session, actor: Actor, year: int) -> Places:
 
 
 def standards_per_domain(session: Session, actor: Actor) -> dict[str, int]:
-    """The reference standard for each 领域 used; villages refine 工作业绩 into sub-items."""
-    ids: dict[str, int] = {}
-    for domain in DOMAINS_USED:
-        content: dict[str, Any] = {
-            "domain": domain,
-            "name": "基层党组织分类定级参考标准（七项指标）",
-            "description": "总分100分：90分以上为好，80-89分为较好，60-79分为一般，60分以下为较差",
-            "total_points": Decimal(100),
-            "bonus_cap": Decimal(5),
-            "deduction_cap": Decimal(10),
-            "indicators": [
-                {
-                    "code": i.code,
-                    "name": i.name,
-                    "max_points": Decimal(i.max_points),
-                    "description": i.description,
-                    "guidance": None,
-                    "sub_items": VILLAGE_PERFORMANCE
-                    if domain == "village" and i.code == "performance"
-                    else [],
-                }
-                for i in SEVEN_INDICATORS
-            ],
-            "adjustments": ADJUSTMENTS,
-        }
-        ids[domain] = standards.create_standard(session, actor, content).id
-    return ids
+    """Each 领域's shipped reference standard (附件1), published as it is."""
+    return {
+        domain: standards.create_standard(session, actor, reference_standard(domain)).id
+        for domain in DOMAINS_USED
+    }
 
 
 def campaign(

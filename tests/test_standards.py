@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from service.standards.reference import SEVEN_INDICATORS
-from tests.conftest import Api, assert_problem
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import migrate
+from service.context import Actor
+from service.organizations.models import Domain
+from service.standards import operations as standards
+from service.standards.reference import SEVEN_INDICATORS, reference_domains, reference_standard
+from tests.conftest import Api, assert_problem, cli_completed
 from tests.world import standard_body
 
 
@@ -171,3 +179,39 @@ def test_a_missing_standard_is_a_404(api: Api) -> None:
 def test_the_reference_standard_has_seven_indicators_summing_to_100() -> None:
     assert len(SEVEN_INDICATORS) == 7
     assert sum(i.max_points for i in SEVEN_INDICATORS) == 100
+
+
+def test_every_domain_has_a_reference_standard_weighted_for_it(api: Api, db: Session) -> None:
+    """附件1: 各领域基层党组织分类定级参考标准 — "可结合各领域各行业基层党组织的特点，
+    对七项指标进一步细化分解": each 领域 has one, shipped as data, that publishes as it is."""
+    assert set(reference_domains()) == set(db.scalars(select(Domain.code)))
+    weightings = set()
+    for domain in reference_domains():
+        content = reference_standard(domain)
+        names = [i["name"] for i in content["indicators"]]
+        assert names == [i.name for i in SEVEN_INDICATORS], domain
+        weightings.add(tuple(i["max_points"] for i in content["indicators"]))
+        published = standards.create_standard(db, Actor.system("t"), content)
+        shown = api.get(f"/api/v1/standards/{published.id}", who="inspector").get_json()
+        assert Decimal(shown["total_points"]) == 100 and shown["domain"] == domain
+    db.rollback()
+    assert len(weightings) > 1  # not one weighting for all
+    village = reference_standard("village")["indicators"][5]["sub_items"]
+    assert [s["name"] for s in village] == ["发展村级集体经济", "为民服务全程代理", "维护稳定"]
+
+
+def test_the_command_line_publishes_the_missing_reference_standards(
+    fresh_database_url: Any,
+) -> None:
+    url = fresh_database_url("reference")
+    migrate.upgrade(url)
+    listed = cli_completed(url, "standards", "reference", "--dry-run")
+    assert listed.returncode == 0 and listed.stdout.count("would publish") == 8
+    done = cli_completed(url, "standards", "reference")
+    assert done.returncode == 0 and "community: published 社区基层党组织" in done.stdout
+    again = cli_completed(url, "standards", "reference")
+    assert "every 领域 has a standard already" in again.stdout
+    one = cli_completed(url, "standards", "reference", "school")
+    assert "school: published" in one.stdout and "version 2" in one.stdout
+    unknown = cli_completed(url, "standards", "reference", "moon")
+    assert unknown.returncode != 0 and "no reference standard for moon" in unknown.stderr
