@@ -26,6 +26,7 @@ from service.decisions import operations as decisions
 from service.gradings.models import Grading
 from service.lifecycle import operations as gradings
 from service.organizations.models import Organization
+from service.reporting import operations as reporting
 from service.scoring import operations as scoring
 from service.standards.models import Standard
 from service.survey import operations as survey
@@ -217,7 +218,7 @@ def _meeting(
 
 
 def stage(session: Session, *, box_secret: str) -> None:
-    """青石镇 under publicity; the school's ballot meeting open."""
+    """青石镇 under publicity, its tables reported upward; the school's ballot meeting open."""
     campaign = session.scalars(select(Campaign).order_by(Campaign.id)).first()
     assert campaign is not None, "load the demo first"
     cast = Cast(
@@ -232,6 +233,11 @@ def stage(session: Session, *, box_secret: str) -> None:
     _meeting(session, cast, campaign, noticed)
     for grading, _ in noticed:
         _decided(session, cast, grading)
+    # 青石镇 reports its levels upward (上报), signed off by its secretary
+    township = session.scalars(select(Organization).where(Organization.code == "YC-XL-QS")).one()
+    reporting.submit(
+        session, cast.reviewer, campaign, township, "grading_tables", "青石镇党委书记 李国强", None
+    )
     voting = [_grading(session, campaign, code) for code in VOTING]
     for grading in voting:
         _to_evaluation(session, cast, grading, Decimal("88.00"), "fairly_good")

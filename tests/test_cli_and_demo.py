@@ -23,6 +23,7 @@ from service.gradings.models import Grading
 from service.organizations.models import Organization
 from service.reports.formats import KIND_LABELS
 from tests.conftest import cli_completed, cli_in_process
+from tests.site import DemoSite, bearer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -246,3 +247,21 @@ def test_demo_tokens_are_kept_per_database() -> None:
     there = tokens_file(Settings.from_env(database_url="postgresql://db/grading"))
     assert default == TOKENS_FILE and len({default, here, there}) == 3
     assert here.parent == there.parent == TOKENS_FILE.parent
+
+
+def test_the_demo_shows_a_leading_group_and_a_township_reporting_upward(
+    demo_site: DemoSite,
+) -> None:
+    app = demo_site.app()
+    client = app.test_client()
+    headers = bearer(demo_site, "county.inspector")
+    campaign = demo_site.ids["campaign"]
+    groups = client.get(f"/api/v1/campaigns/{campaign}/leading-groups", headers=headers)
+    formed = {i["organization_name"]: i["formed"] for i in groups.get_json()["items"]}
+    assert formed["凤凰镇党委"] is True and formed["青石镇党委"] is False
+    reported = client.get(
+        f"/api/v1/campaigns/{campaign}/report-submissions?kind=grading_tables", headers=headers
+    ).get_json()
+    status = {i["organization"]: i["status"] for i in reported["items"]}
+    assert status["青石镇党委"] in ("submitted", "late") and status["凤凰镇党委"] != "submitted"
+    app.extensions["grading.engine"].dispose()
