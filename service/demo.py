@@ -253,9 +253,15 @@ def standards_per_domain(session: Session, actor: Actor) -> dict[str, int]:
 
 
 def campaign(
-    session: Session, actor: Actor, county: Organization, standard_ids: dict[str, int], year: int
+    session: Session,
+    actor: Actor,
+    county: Organization,
+    standard_ids: dict[str, int],
+    year: int,
+    place: str = "兴隆县",
 ) -> Campaign:
-    """This year's campaign of the county, opened (one grading per grassroots organization)."""
+    """This year's campaign of the county (or of `place`'s committee), opened: one grading per
+    grassroots organization."""
     scheme = session.scalars(select(LevelScheme).where(LevelScheme.code == "four_levels")).one()
     # deadlines from today (the survey due in a week, each later stage ten days after the one
     # before), so a new demo shows work to do rather than everything overdue
@@ -266,7 +272,7 @@ def campaign(
         actor,
         county,
         {
-            "name": f"{year}年兴隆县基层党组织分类定级",
+            "name": f"{year}年{place}基层党组织分类定级",
             "year": year,
             "level_scheme_id": scheme.id,
             "standards": [{"domain": d, "standard_id": i} for d, i in standard_ids.items()],

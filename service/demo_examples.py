@@ -10,12 +10,13 @@ Everything goes through the same domain operations as the API, acted by the demo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import calendar
+from service import calendar, demo
 from service.accounts.models import Account
 from service.ballots import operations as ballots
 from service.ballots.models import BallotCode, BallotSession
@@ -26,6 +27,8 @@ from service.decisions import operations as decisions
 from service.gradings.models import Grading
 from service.lifecycle import operations as gradings
 from service.organizations.models import Organization
+from service.rectification import after_grading
+from service.rectification import operations as rectification
 from service.reporting import operations as reporting
 from service.scoring import operations as scoring
 from service.standards.models import Standard
@@ -233,6 +236,7 @@ def stage(session: Session, *, box_secret: str) -> None:
     _meeting(session, cast, campaign, noticed)
     for grading, _ in noticed:
         _decided(session, cast, grading)
+    last_year(session, cast)
     # 青石镇 reports its levels upward (上报), signed off by its secretary
     township = session.scalars(select(Organization).where(Organization.code == "YC-XL-QS")).one()
     reporting.submit(
@@ -252,6 +256,129 @@ def stage(session: Session, *, box_secret: str) -> None:
         },
         box_secret=box_secret,
     )
+
+
+# 青石镇's own campaign of last year (the seeds' townships graded their branches themselves),
+# walked through by the real operations: its levels, and what a level brings after it.
+LAST_YEAR = {
+    "YC-XL-QS-V01": ("fairly_good", "86.00"),
+    "YC-XL-QS-V02": ("average", "74.00"),
+    "YC-XL-QS-V03": ("poor", "55.00"),
+}
+DAY = 86400.0
+
+
+def last_year(session: Session, cast: Cast) -> Campaign:
+    """青石镇党委's campaign of last year: decided, noticed and rated about a year ago, each
+    branch's 组织生活会 held on its level, the 较差 one's measures, helpers, 一组织一策 and an
+    approved rectification plan (public at /plans), the middle one's 自查报告 — all still in
+    整改. Run with the calendar's clock set back, so that its 公示 ended long ago."""
+    current = session.scalars(select(Campaign).order_by(Campaign.id)).first()
+    assert current is not None, "load the demo first"
+    township = session.scalars(select(Organization).where(Organization.code == "YC-XL-QS")).one()
+    standards = {s.domain: s.standard_id for s in current.standards}
+    now = calendar.clock
+    try:
+        calendar.clock = lambda: now() - 400 * DAY
+        year = calendar.today().year
+        held = demo.campaign(session, cast.reviewer, township, standards, year, "青石镇")
+        graded = [(_grading(session, held, code), level) for code, (level, _) in LAST_YEAR.items()]
+        for (grading, level), (_, total) in zip(graded, LAST_YEAR.values(), strict=True):
+            _to_review(session, cast, grading, level, Decimal(total))
+        _meeting(session, cast, held, graded)
+        for grading, _ in graded:
+            _decided(session, cast, grading)
+        calendar.clock = lambda: now() - 380 * DAY
+        for grading, _ in graded:
+            gradings.request_transition(session, cast.reviewer, grading, "finalize", None)
+            _after_the_level(session, cast, grading)
+    finally:
+        calendar.clock = now
+    return held
+
+
+def _after_the_level(session: Session, cast: Cast, grading: Grading) -> None:
+    today = calendar.today()
+    after_grading.life_meeting(
+        session,
+        cast.secretary,
+        grading,
+        {
+            "held_on": today,
+            "chaired_by": "支部书记",
+            "attendees": ["支部书记", "组织委员", "宣传委员", "党员代表"],
+            "problems_found": ["三会一课记录不全", "为民办事跟踪不够"],
+            "lessons": "对照定级结果查摆问题，组织生活要经常、认真、严肃",
+        },
+    )
+    gradings.request_transition(session, cast.reviewer, grading, "start_rectification", None)
+    if grading.level == "average":
+        after_grading.self_check_report(
+            session,
+            cast.secretary,
+            grading,
+            {
+                "written_on": today,
+                "report": "对照七项指标自查，班子团结但发展思路不够清晰，已制定整改方案。",
+                "findings": ["发展思路不清"],
+            },
+        )
+    if grading.level != "poor":
+        return
+    after_grading.weak_measures(
+        session,
+        cast.reviewer,
+        grading,
+        {
+            "measures": [
+                {"kind": "adjust_leadership", "taken_on": today, "description": "调整支部书记"},
+                {"kind": "first_secretary", "taken_on": today, "description": "选派第一书记"},
+            ]
+        },
+    )
+    rectification.assign_helpers(
+        session,
+        cast.reviewer,
+        grading,
+        {
+            "paired_leader": "青石镇党委书记",
+            "liaison": "镇组织委员",
+            "first_secretary": "县派第一书记",
+        },
+    )
+    after_grading.strategy(
+        session,
+        cast.reviewer,
+        grading,
+        {
+            "tasks": [
+                {
+                    "task": "抓书记、强班子",
+                    "goal": "选好配强支部书记",
+                    "measures": ["县派第一书记驻村", "新任书记集中培训"],
+                    "term": "near",
+                }
+            ]
+        },
+    )
+    rectification.add_item(
+        session,
+        cast.secretary,
+        grading,
+        {
+            "problem": "班子软弱涣散，三会一课不经常",
+            "cause": "书记年龄偏大，后备力量不足",
+            "measure": "调整书记，每月固定主题党日",
+            "target": "全年三会一课记录齐全",
+            "deadline": date.fromordinal(today.toordinal() + 180),
+            "responsible": "支部书记",
+            "category": "党建工作类",
+            "task": "抓书记、强班子",
+            "term": "near",
+            "priority": "urgent",
+        },
+    )
+    rectification.approve_plan(session, cast.supervisor, grading)
 
 
 def unused_code(session: Session) -> str | None:

@@ -42,7 +42,10 @@ class DemoSite:
     def look_up(self) -> None:
         engine = make_engine(self.url)
         with Session(engine) as db:
-            self.ids["campaign"] = db.scalars(select(Grading.campaign_id)).first() or 0
+            # this year's county campaign (the first made); 青石镇's of last year comes after it
+            self.ids["campaign"] = (
+                db.scalars(select(Grading.campaign_id).order_by(Grading.id)).first() or 0
+            )
             self.ids["meeting"] = db.scalars(
                 select(BallotSession.id).where(BallotSession.title == BALLOT_TITLE)
             ).one()
@@ -52,9 +55,9 @@ class DemoSite:
                 {
                     f"grading:{code}": grading_id
                     for code, grading_id in db.execute(
-                        select(Organization.code, Grading.id).join(
-                            Organization, Organization.id == Grading.organization_id
-                        )
+                        select(Organization.code, Grading.id)
+                        .join(Organization, Organization.id == Grading.organization_id)
+                        .where(Grading.campaign_id == self.ids["campaign"])
                     )
                 }
             )

@@ -265,3 +265,31 @@ def test_the_demo_shows_a_leading_group_and_a_township_reporting_upward(
     status = {i["organization"]: i["status"] for i in reported["items"]}
     assert status["青石镇党委"] in ("submitted", "late") and status["凤凰镇党委"] != "submitted"
     app.extensions["grading.engine"].dispose()
+
+
+def test_the_demo_shows_last_years_campaign_and_what_a_level_brings_after_it(
+    demo_site: DemoSite,
+) -> None:
+    """青石镇's own campaign of last year: levels that stand, and the records after them."""
+    app = demo_site.app()
+    client = app.test_client()
+    headers = bearer(demo_site, "county.inspector")
+    campaigns = client.get("/api/v1/campaigns", headers=headers).get_json()["items"]
+    last = next(c for c in campaigns if "青石镇" in c["name"])
+    gradings = client.get(f"/api/v1/campaigns/{last['id']}/gradings", headers=headers).get_json()
+    by_code = {g["organization_code"]: g for g in gradings["items"]}
+    weak = by_code["YC-XL-QS-V03"]
+    assert weak["state"] == "rectification" and weak["level"] == "poor"
+    levels = client.get(
+        f"/api/v1/organizations/{weak['organization_id']}/levels", headers=headers
+    ).get_json()
+    assert "poor" in [c.get("level") for c in levels["items"]]
+    base = f"/api/v1/gradings/{weak['id']}"
+    for tail in ("weak-measures", "strategy", "life-meeting"):
+        assert client.get(f"{base}/{tail}", headers=headers).status_code == 200, tail
+    middle = by_code["YC-XL-QS-V02"]["id"]
+    report = client.get(f"/api/v1/gradings/{middle}/self-check-report", headers=headers)
+    assert report.status_code == 200
+    public = client.get(f"/plans/{weak['id']}", headers={"Accept": "text/html"})
+    assert public.status_code == 200 and "整改" in public.get_data(as_text=True)
+    app.extensions["grading.engine"].dispose()
