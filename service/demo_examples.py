@@ -25,7 +25,9 @@ from service.context import Actor
 from service.decisions import meetings
 from service.decisions import operations as decisions
 from service.gradings.models import Grading
+from service.inspection import operations as inspection
 from service.lifecycle import operations as gradings
+from service.lifecycle import re_checks
 from service.organizations.models import Organization
 from service.rectification import after_grading
 from service.rectification import operations as rectification
@@ -271,8 +273,9 @@ DAY = 86400.0
 def last_year(session: Session, cast: Cast) -> Campaign:
     """青石镇党委's campaign of last year: decided, noticed and rated about a year ago, each
     branch's 组织生活会 held on its level, the 较差 one's measures, helpers, 一组织一策 and an
-    approved rectification plan (public at /plans), the middle one's 自查报告 — all still in
-    整改. Run with the calendar's clock set back, so that its 公示 ended long ago."""
+    approved rectification plan (public at /plans), the middle one's 自查报告 — in 整改; the
+    较好 one rectified, accepted, in 回头看 and confirmed by a work group's 复查. Run with the
+    calendar's clock set back, so that its 公示 ended long ago."""
     current = session.scalars(select(Campaign).order_by(Campaign.id)).first()
     assert current is not None, "load the demo first"
     township = session.scalars(select(Organization).where(Organization.code == "YC-XL-QS")).one()
@@ -292,9 +295,62 @@ def last_year(session: Session, cast: Cast) -> Campaign:
         for grading, _ in graded:
             gradings.request_transition(session, cast.reviewer, grading, "finalize", None)
             _after_the_level(session, cast, grading)
+        calendar.clock = lambda: now() - 200 * DAY
+        _rectified_and_re_checked(session, cast, held, graded[0][0])
     finally:
         calendar.clock = now
     return held
+
+
+def _rectified_and_re_checked(
+    session: Session, cast: Cast, held: Campaign, grading: Grading
+) -> None:
+    """The 较好 branch: its one item closed (销号), the county's inspection group accepts the
+    rectification (检查验收), 回头看 begins, and a work group's 复查 confirms the level."""
+    today = calendar.today()
+    rectification.add_item(
+        session,
+        cast.secretary,
+        grading,
+        {
+            "problem": "党员教育管理不够经常",
+            "cause": "流动党员多",
+            "measure": "建立流动党员微信群，每月线上学习",
+            "target": "流动党员每月参学率达到90%",
+            "deadline": date.fromordinal(today.toordinal() + 60),
+            "responsible": "组织委员",
+            "category": "党建工作类",
+            "term": "near",
+        },
+    )
+    rectification.approve_plan(session, cast.supervisor, grading)
+    rectification.step(session, cast.secretary, grading, "I1", "start", {})
+    evidence = {"evidence": "流动党员学习记录（3—5月）"}
+    rectification.step(session, cast.secretary, grading, "I1", "submit", evidence)
+    rectification.step(session, cast.reviewer, grading, "I1", "close", {})
+    inspector = _actor(session, "county.inspector")
+    inspection.create_group(
+        session,
+        cast.reviewer,
+        held,
+        {
+            "name": "兴隆县委指导检查组",
+            "leader": inspector.username,
+            "covers": [held.organization_id],
+        },
+    )
+    inspection.accept(
+        session,
+        inspector,
+        grading,
+        "rectification",
+        {"conclusion": "accepted", "findings": "整改项目已销号，台账齐全", "accepted_on": today},
+    )
+    gradings.request_transition(session, cast.reviewer, grading, "start_re_review", None)
+    rows = [(grading, {"outcome": "confirmed", "findings": ["整改到位，维持原定等次"]})]
+    re_checks.check_rows(session, held, rows)
+    group = {"name": "兴隆县委复查工作组", "leader": "县委组织部副部长", "members": ["组织科科长"]}
+    re_checks.write_sheet(session, cast.reviewer, group, today, rows)
 
 
 def _after_the_level(session: Session, cast: Cast, grading: Grading) -> None:

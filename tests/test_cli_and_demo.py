@@ -290,6 +290,12 @@ def test_the_demo_shows_last_years_campaign_and_what_a_level_brings_after_it(
     middle = by_code["YC-XL-QS-V02"]["id"]
     report = client.get(f"/api/v1/gradings/{middle}/self-check-report", headers=headers)
     assert report.status_code == 200
+    kept = by_code["YC-XL-QS-V01"]
+    assert kept["state"] == "re_review"
+    checked = client.get(
+        f"/api/v1/gradings/{kept['id']}/records/re_check/main/versions", headers=headers
+    ).get_json()["items"]
+    assert checked[-1]["data"]["outcome"] == "confirmed"  # the work group's 复查
     public = client.get(f"/plans/{weak['id']}", headers={"Accept": "text/html"})
     assert public.status_code == 200 and "整改" in public.get_data(as_text=True)
     app.extensions["grading.engine"].dispose()
