@@ -259,6 +259,7 @@ def campaign(
     standard_ids: dict[str, int],
     year: int,
     place: str = "兴隆县",
+    good_share: Decimal | None = Decimal(20),
 ) -> Campaign:
     """This year's campaign of the county (or of `place`'s committee), opened: one grading per
     grassroots organization."""
@@ -287,7 +288,11 @@ def campaign(
                 {"source": "public", "weight": Decimal(10)},
                 {"source": "self", "weight": Decimal(20)},
             ],
-            "quota_rules": [{"level_code": "good", "max_share": Decimal(20), "min_share": None}],
+            "quota_rules": (
+                [{"level_code": "good", "max_share": good_share, "min_share": None}]
+                if good_share is not None
+                else []
+            ),
             "veto_rules": [
                 {
                     "code": "leader_violation",

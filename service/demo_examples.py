@@ -263,7 +263,7 @@ def stage(session: Session, *, box_secret: str) -> None:
 # 青石镇's own campaign of last year (the seeds' townships graded their branches themselves),
 # walked through by the real operations: its levels, and what a level brings after it.
 LAST_YEAR = {
-    "YC-XL-QS-V01": ("fairly_good", "86.00"),
+    "YC-XL-QS-V01": ("good", "92.00"),
     "YC-XL-QS-V02": ("average", "74.00"),
     "YC-XL-QS-V03": ("poor", "55.00"),
 }
@@ -274,8 +274,8 @@ def last_year(session: Session, cast: Cast) -> Campaign:
     """青石镇党委's campaign of last year: decided, noticed and rated about a year ago, each
     branch's 组织生活会 held on its level, the 较差 one's measures, helpers, 一组织一策 and an
     approved rectification plan (public at /plans), the middle one's 自查报告 — in 整改; the
-    较好 one rectified, accepted, in 回头看 and confirmed by a work group's 复查. Run with the
-    calendar's clock set back, so that its 公示 ended long ago."""
+    好 one (its 典型经验 publicized) rectified, accepted, in 回头看 and confirmed by a work
+    group's 复查. Run with the calendar's clock set back, so that its 公示 ended long ago."""
     current = session.scalars(select(Campaign).order_by(Campaign.id)).first()
     assert current is not None, "load the demo first"
     township = session.scalars(select(Organization).where(Organization.code == "YC-XL-QS")).one()
@@ -284,7 +284,10 @@ def last_year(session: Session, cast: Cast) -> Campaign:
     try:
         calendar.clock = lambda: now() - 400 * DAY
         year = calendar.today().year
-        held = demo.campaign(session, cast.reviewer, township, standards, year, "青石镇")
+        # three branches: a 20 % cap on 好 would allow none (the township set no quota)
+        held = demo.campaign(
+            session, cast.reviewer, township, standards, year, "青石镇", good_share=None
+        )
         graded = [(_grading(session, held, code), level) for code, (level, _) in LAST_YEAR.items()]
         for (grading, level), (_, total) in zip(graded, LAST_YEAR.values(), strict=True):
             _to_review(session, cast, grading, level, Decimal(total))
@@ -305,7 +308,7 @@ def last_year(session: Session, cast: Cast) -> Campaign:
 def _rectified_and_re_checked(
     session: Session, cast: Cast, held: Campaign, grading: Grading
 ) -> None:
-    """The 较好 branch: its one item closed (销号), the county's inspection group accepts the
+    """The 好 branch: its one item closed (销号), the county's inspection group accepts the
     rectification (检查验收), 回头看 begins, and a work group's 复查 confirms the level."""
     today = calendar.today()
     rectification.add_item(
@@ -367,6 +370,17 @@ def _after_the_level(session: Session, cast: Cast, grading: Grading) -> None:
             "lessons": "对照定级结果查摆问题，组织生活要经常、认真、严肃",
         },
     )
+    if grading.level == "good":
+        after_grading.exemplary(
+            session,
+            cast.reviewer,
+            grading,
+            {
+                "experience": "“党员联系户”全覆盖，每名党员联系5至8户群众，群众事有人管",
+                "publicized_on": today,
+                "channels": "兴隆党建微信公众号、全县现场推进会",
+            },
+        )
     gradings.request_transition(session, cast.reviewer, grading, "start_rectification", None)
     if grading.level == "average":
         after_grading.self_check_report(

@@ -296,6 +296,8 @@ def test_the_demo_shows_last_years_campaign_and_what_a_level_brings_after_it(
         f"/api/v1/gradings/{kept['id']}/records/re_check/main/versions", headers=headers
     ).get_json()["items"]
     assert checked[-1]["data"]["outcome"] == "confirmed"  # the work group's 复查
+    exemplary = client.get(f"/api/v1/gradings/{kept['id']}/exemplary", headers=headers)
+    assert "党员联系户" in exemplary.get_json()["data"]["experience"]  # 典型经验
     public = client.get(f"/plans/{weak['id']}", headers={"Accept": "text/html"})
     assert public.status_code == 200 and "整改" in public.get_data(as_text=True)
     app.extensions["grading.engine"].dispose()
