@@ -300,6 +300,16 @@ def last_year(session: Session, cast: Cast) -> Campaign:
             _after_the_level(session, cast, grading)
         calendar.clock = lambda: now() - 200 * DAY
         _rectified_and_re_checked(session, cast, held, graded[0][0])
+        inspection.add_visit(  # the group looks in on the 较差 branch's 整改
+            session,
+            _actor(session, "county.inspector"),
+            graded[2][0],
+            {
+                "visited_on": calendar.today(),
+                "purpose": "整改提高",
+                "notes": "查看整改台账和第一书记工作日志，要求每月报送进度",
+            },
+        )
     finally:
         calendar.clock = now
     return held

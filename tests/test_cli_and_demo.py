@@ -287,6 +287,8 @@ def test_the_demo_shows_last_years_campaign_and_what_a_level_brings_after_it(
     base = f"/api/v1/gradings/{weak['id']}"
     for tail in ("weak-measures", "strategy", "life-meeting"):
         assert client.get(f"{base}/{tail}", headers=headers).status_code == 200, tail
+    looked_in = client.get(f"{base}/inspection", headers=headers).get_json()
+    assert [v["purpose"] for v in looked_in["visits"]] == ["整改提高"]  # 指导检查组 visits
     middle = by_code["YC-XL-QS-V02"]["id"]
     report = client.get(f"/api/v1/gradings/{middle}/self-check-report", headers=headers)
     assert report.status_code == 200
