@@ -134,7 +134,8 @@ def leading_group(
 
 
 def organizations(session: Session, actor: Actor, year: int) -> Places:
-    """宜昌市委组织部 → 兴隆县委 → 凤凰镇党委 (21 branches) and 青石镇党委 (3), and a school."""
+    """宜昌市委组织部 → 兴隆县委 → 凤凰镇党委 (21 branches) and 青石镇党委 (3), a school, and a
+    hospital's 基层党委."""
 
     def org(
         parent: Organization | None,
@@ -147,8 +148,9 @@ def organizations(session: Session, actor: Actor, year: int) -> Places:
         area: str | None = None,
         founded: date | None = None,
         contact: str | None = None,
+        graded_committee: bool = False,
     ) -> Organization:
-        grassroots = kind != "committee"
+        grassroots = kind != "committee" or graded_committee
         secretary = _name(n) if grassroots or parent else None
         # 支部基本情况: the roll (one in eight 预备), the 支委 and when they were elected
         roll = {
@@ -175,6 +177,7 @@ def organizations(session: Session, actor: Actor, year: int) -> Places:
                 "coordination_area": area,
                 "founded_on": founded,
                 "notice_contact": contact,
+                "grassroots": graded_committee,
                 **(roll if grassroots else {}),
             },
         )
@@ -241,6 +244,17 @@ def organizations(session: Session, actor: Actor, year: int) -> Places:
     # the general branch's roll counts its first branch's 13 members
     school = org(county, "YC-XL-SZ3", "兴隆县第三中学党总支", "general_branch", "school", 16, 50)
     org(school, "YC-XL-SZ3-01", "兴隆县第三中学第一党支部", "branch", "school", 13, 51)
+    # a 基层党委: a hospital's committee, graded like a branch
+    org(
+        county,
+        "YC-XL-RY",
+        "兴隆县人民医院党委",
+        "committee",
+        "institution",
+        62,
+        52,
+        graded_committee=True,
+    )
     return Places(city, county, town)
 
 

@@ -114,7 +114,9 @@ def _check_demo(db: Session, people: list[demo.DemoAccount]) -> None:
     graded = db.scalar(
         select(func.count()).select_from(Grading).where(Grading.campaign_id == campaign.id)
     )
-    assert graded == 21 + 3 + 2  # the township's 21, the other township's 3, the school's two
+    assert (
+        graded == 21 + 3 + 2 + 1
+    )  # the townships' 21 and 3, the school's two, the hospital's 基层党委
     group = db.scalars(select(LeadingGroup).where(LeadingGroup.campaign_id == campaign.id)).one()
     assert (group.organization_id, group.version) == (town.id, 1)  # 凤凰镇's 领导小组
     assert {p.role.value for p in people} == {
