@@ -44,6 +44,7 @@ NOTICED = {
     "YC-XL-QS-V03": ("average", "74.00"),
 }
 VOTING = ("YC-XL-SZ3", "YC-XL-SZ3-01")
+DEDUCTED = Decimal("2.00")
 BALLOT_TITLE = "兴隆县第三中学党员群众测评会"
 
 
@@ -178,13 +179,15 @@ def _to_review(session: Session, cast: Cast, grading: Grading, level: str, total
     )
     gradings.request_transition(session, cast.teller, grading, "close_evaluation", None)
     standard = session.get_one(Standard, grading.standard_id)
-    scoring.write_sheet(
-        session,
-        cast.reviewer,
-        grading,
-        "assessment",
-        {"scores": sheet(standard, total), "note": "量化考核"},
-    )
+    assessed: dict[str, object] = {"scores": sheet(standard, total), "note": "量化考核"}
+    if level == "average":  # one deduction item, entered in the 明细表 (扣分项目明细登记)
+        deduction = next(a for a in standard.adjustments if a.kind == "deduction")
+        assessed = {
+            "scores": sheet(standard, total + DEDUCTED),
+            "adjustments": [{"code": deduction.code, "points": DEDUCTED}],
+            "note": "量化考核；党员发展程序不规范，扣2分",
+        }
+    scoring.write_sheet(session, cast.reviewer, grading, "assessment", assessed)
     decisions.propose(session, cast.reviewer, grading, {"level": level})
 
 

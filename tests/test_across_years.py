@@ -10,12 +10,14 @@ import io
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.campaigns import operations as campaigns
 from service.campaigns.models import Campaign
 from service.context import Actor
 from service.gradings import enrolment
 from service.gradings.models import Grading
 from tests.conftest import Api, assert_problem
 from tests.grading_helpers import walk
+from tests.world import _campaign_data, campaign_body
 
 
 def two_years(db: Session, api: Api, last: dict[str, str], now: dict[str, tuple[str, str]]) -> int:
@@ -83,8 +85,38 @@ def test_a_township_where_nobody_went_down_has_progressed_on_its_original_footin
         f"/api/v1/campaigns/{campaign}/reports/movement?format=csv", who="inspector"
     ).get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(printed.lstrip("\ufeff"))))
-    assert rows[0] == ["单位", "党组织名称", "上次等次", "本次等次", "变化"]
-    assert ["甲镇党委", "东村党支部", "较差", "一般", "进步"] in rows
+    assert rows[0] == ["单位", "党组织名称", "上次定级", "上次等次", "本次等次", "变化"]
+    assert ["甲镇党委", "东村党支部", "2025年分类定级", "较差", "一般", "进步"] in rows
+
+
+def test_a_branch_graded_by_its_township_before_keeps_that_footing_when_the_county_grades_it(
+    api: Api, db: Session
+) -> None:
+    """在原有基础上: the original footing is the organization's own last level, whichever
+    committee graded it — here its township two years ago, the county's campaign of last year
+    not having graded it to the end."""
+    actor = Actor.system("t")
+    township = api.world.org("A1")
+    body = campaign_body(township.id, {d: s.id for d, s in api.world.standards.items()}, 2024)
+    own = campaigns.create_campaign(db, actor, township, _campaign_data(body))
+    enrolment.open_campaign(db, actor, own)
+    db.flush()
+    earlier = db.scalars(
+        select(Grading).where(
+            Grading.campaign_id == own.id, Grading.organization_id == api.world.org("A1-01").id
+        )
+    ).one()
+    walk(earlier, "closed")
+    earlier.level = "poor"
+    campaign = two_years(db, api, {"A1-02": "good"}, {"A1-01": ("rated", "fairly_good")})
+    report = api.get(f"/api/v1/campaigns/{campaign}/reports/movement", who="inspector").get_json()
+    assert report["previous_campaign"] == "2025年分类定级"  # the county's own
+    [item] = report["items"]
+    assert (item["previous_campaign"], item["previous_level"], item["movement_label"]) == (
+        "2024年分类定级",
+        "较差",
+        "进步",
+    )
 
 
 def test_one_not_graded_last_year_is_newly_graded_and_a_level_under_publicity_waits(

@@ -266,6 +266,13 @@ def test_the_demo_shows_a_leading_group_and_a_township_reporting_upward(
     ).get_json()
     status = {i["organization"]: i["status"] for i in reported["items"]}
     assert status["青石镇党委"] in ("submitted", "late") and status["凤凰镇党委"] != "submitted"
+    # its 明细表 enters the deduction item by item (扣分项目明细登记)
+    detail = client.get(
+        f"/api/v1/campaigns/{campaign}/reports/detail?provisional=true", headers=headers
+    ).get_json()["items"]
+    key = "assessment:adjustment.incidents"
+    deducted = {r["name"]: r[key] for r in detail if key in r}
+    assert deducted == {"沙坪村党支部": "2.00"}, deducted
     app.extensions["grading.engine"].dispose()
 
 
@@ -304,4 +311,13 @@ def test_the_demo_shows_last_years_campaign_and_what_a_level_brings_after_it(
     assert "党员联系户" in exemplary.get_json()["data"]["experience"]  # 典型经验
     public = client.get(f"/plans/{weak['id']}", headers={"Accept": "text/html"})
     assert public.status_code == 200 and "整改" in public.get_data(as_text=True)
+    # this year's 进步情况表 of the county measures them on last year's footing
+    moved = client.get(
+        f"/api/v1/campaigns/{demo_site.ids['campaign']}/reports/movement?provisional=true",
+        headers=headers,
+    ).get_json()
+    on_footing = {i["name"]: i["movement_label"] for i in moved["items"] if i["previous_level"]}
+    assert on_footing == {"石门村党支部": "保持", "高岭村党支部": "进步", "沙坪村党支部": "进步"}
+    [township] = [u for u in moved["by_unit"] if u["unit"] == "青石镇党委"]
+    assert (township["up"], township["same"], township["none_went_down"]) == (2, 1, True)
     app.extensions["grading.engine"].dispose()

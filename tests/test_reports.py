@@ -18,7 +18,8 @@ from service.organizations.models import Organization
 from service.reports import queries as reports
 from service.scores import round_score
 from tests.conftest import Api, assert_problem
-from tests.grading_helpers import walk
+from tests.evaluation_helpers import sheet, url
+from tests.grading_helpers import put_in_state, walk
 
 
 def graded(db: Session, api: Api, levels: dict[str, tuple[str, str | None]]) -> int:
@@ -105,14 +106,14 @@ def test_xlsx_has_a_title_frozen_headers_and_numbers_as_numbers(api: Api, db: Se
         )
     )
     # printed in parts a clerk can read, the organization at the left of each
-    assert detail.sheetnames == ["明细表（一）", "明细表（二）"]
+    assert detail.sheetnames == ["明细表（一）", "明细表（二）", "明细表（三）"]
     for part in detail.worksheets:
         assert part.max_row == 2 + 2 and part.max_column <= 14
         assert [c.value for c in part[2]][:2] == ["单位", "党组织名称"]
         assert part.page_setup.orientation == "landscape" and part.print_title_rows == "$1:$2"
-    assert "明细表（一／共2部分）" in str(detail.worksheets[0]["A1"].value)
+    assert "明细表（一／共3部分）" in str(detail.worksheets[0]["A1"].value)
     header, _ = detail_table(detail)
-    assert len(header) == 5 + 14 + 4
+    assert len(header) == 5 + 14 + 4 + 4  # seven indicators, two 加减分 items, each per source
 
 
 def test_reports_are_scoped_to_the_callers_subtree(api: Api, db: Session) -> None:
@@ -242,6 +243,60 @@ def test_the_detail_shows_each_indicator_per_source_and_the_composite_as_numbers
     row = rows[0]
     assert row[header.index("党组织带头人(上级)")] == 13.5 and row[header.index("综合得分")] == 86.2
     assert row[header.index("计算等次")] == "较好"
+
+
+def test_each_branchs_deductions_are_entered_item_by_item_in_the_detail(
+    api: Api, db: Session
+) -> None:
+    """镇党委……对各支部记分情况进行了汇总,扣分项目明细登记,一目了然: the 明细表 shows
+    each 加减分 item, as scored by the superior and by the branch itself."""
+    key = "A1-01"
+    put_in_state(db, api.world.gradings[key], "self_rating")
+    own = api.put(url(api, "self-rating", key), json=sheet(), who="secretary")  # 表彰 +2
+    assert own.status_code == 200, own.get_json()
+    put_in_state(db, api.world.gradings[key], "superior_review")
+    assessed = sheet(adjustments=[{"code": "late", "points": "3"}])
+    del assessed["proposed_level"], assessed["explanation"]
+    response = api.put(url(api, "assessment", key), json=assessed, who="reviewer")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["totals"]["deduction"] == "3.00"
+    campaign = graded(db, api, {key: ("rated", "fairly_good")})
+    item = api.get(f"/api/v1/campaigns/{campaign}/reports/detail", who="inspector").get_json()[
+        "items"
+    ][0]
+    assert item["assessment:adjustment.late"] == "3.00"
+    assert item["self_rating:adjustment.honours"] == "2.00"
+    assert "assessment:adjustment.honours" not in item  # the superior gave no bonus
+    book = load_workbook(
+        io.BytesIO(
+            api.get(
+                f"/api/v1/campaigns/{campaign}/reports/detail?format=xlsx", who="inspector"
+            ).data
+        )
+    )
+    header, rows = detail_table(book)
+    bonus, deduction = header.index("加分·表彰(上级)"), header.index("扣分·迟报漏报(上级)")
+    assert header.index("工作业绩(自评)") < bonus < deduction < header.index("综合得分")
+    assert rows[0][deduction] == 3 and rows[0][header.index("加分·表彰(自评)")] == 2
+    assert rows[0][bonus] is None
+
+
+def test_an_indicator_refined_wider_than_a_page_is_printed_over_several_parts() -> None:
+    """工作业绩 refined per 领域: the union of every 领域's sub-items, by two sources, is far
+    wider than A4; it is cut into parts of at most 14 columns, the organization at the left."""
+    from service.reports.formats import DETAIL_PAGE_COLUMNS, detail_parts
+
+    refined = [f"工作业绩·细项{n}(上级)" for n in range(30)]
+    header = ["单位", "党组织名称", "领域", "书记", "党员数", *refined]
+    header += ["综合得分", "计算等次", "定级等次", "状态"]
+    row = list(range(len(header)))
+    sheets = detail_parts("明细表", header, [row])
+    assert all(len(columns) <= DETAIL_PAGE_COLUMNS for _, _, columns, _ in sheets)
+    assert all(columns[:2] == ["单位", "党组织名称"] for _, _, columns, _ in sheets)
+    printed = [c for _, _, columns, _ in sheets for c in columns[2:]]
+    assert printed == header[2:]  # every column once, in order
+    for _, _, columns, rows in sheets:  # each cell under its own header
+        assert [header[cell] for cell in rows[0]] == columns
 
 
 def test_a_printed_poor_list_with_nobody_on_it_says_none(api: Api, db: Session) -> None:

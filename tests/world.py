@@ -48,7 +48,10 @@ def standard_body(domain: str, **overrides: Any) -> dict[str, Any]:
         "bonus_cap": "5",
         "deduction_cap": "10",
         "indicators": [{"code": c, "name": n, "max_points": str(p)} for c, n, p in SEVEN],
-        "adjustments": [{"code": "honours", "kind": "bonus", "name": "表彰", "max_points": "5"}],
+        "adjustments": [
+            {"code": "honours", "kind": "bonus", "name": "表彰", "max_points": "5"},
+            {"code": "late", "kind": "deduction", "name": "迟报漏报", "max_points": "5"},
+        ],
     }
     body.update(overrides)
     return body

@@ -164,6 +164,10 @@ def detail_parts(title: str, header: list[str], rows: Iterable[list[Any]]) -> li
             groups[-1].append(n)
         else:
             groups.append([n])
+    # an indicator refined per 领域 can have more columns than a page holds: it is cut into
+    # pages of its own (the identity columns repeated)
+    width = DETAIL_PAGE_COLUMNS - DETAIL_IDENTITY
+    groups = [group[n : n + width] for group in groups for n in range(0, len(group), width)]
     parts: list[list[int]] = [list(range(DETAIL_FIRST))]
     for group in groups:
         if len(parts[-1]) + len(group) > DETAIL_PAGE_COLUMNS:

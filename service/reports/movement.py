@@ -51,30 +51,43 @@ def move(before: str | None, after: str | None, same_scheme: bool, ranks: dict[s
     return "same" if ranks[after] == ranks[before] else "down"
 
 
+def _earlier_levels(
+    session: Session, campaign: Campaign, root: Organization
+) -> dict[int, tuple[str, str, int]]:
+    """Per organization under `root`, its last final level from a campaign of an earlier year
+    — whichever committee ran it (a branch graded by its township last year and by the county
+    this year keeps its footing): (level, campaign name, level scheme)."""
+    rows = session.execute(
+        select(Grading.organization_id, Grading.level, Campaign.name, Campaign.level_scheme_id)
+        .join(Campaign, Campaign.id == Grading.campaign_id)
+        .join(Organization, Organization.id == Grading.organization_id)
+        .where(
+            Campaign.year < campaign.year,
+            Grading.state.in_(FINAL_STATES),
+            Grading.level.is_not(None),
+            Organization.path.startswith(root.path, autoescape=True),
+        )
+        .order_by(Campaign.year, Campaign.id)
+    )
+    return {org: (level or "", name, scheme) for org, level, name, scheme in rows}  # newest wins
+
+
 def movement(
     session: Session, campaign: Campaign, root: Organization, provisional: bool
 ) -> dict[str, Any]:
-    """Every organization graded in this campaign (its level standing) under `root`: its level
-    last time (the committee's previous campaign, final levels), this time, and the move; per
-    unit (the organization's parent), how many moved which way."""
+    """Every organization graded in this campaign (its level standing) under `root`: its last
+    final level of an earlier year, this time's, and the move; per unit (the organization's
+    parent), how many moved which way."""
     states = PROVISIONAL_STATES if provisional else FINAL_STATES
-    before = previous_campaign(session, campaign)
     ranks, labels = _ranks(session, campaign.level_scheme_id)
-    same_scheme = before is not None and before.level_scheme_id == campaign.level_scheme_id
-    old_labels = _ranks(session, before.level_scheme_id)[1] if before else {}
-    earlier = aliased(Grading)
+    earlier = _earlier_levels(session, campaign, root)
+    old_labels: dict[int, dict[str, str]] = {}
     parent = aliased(Organization)
     query = (
-        select(parent.name, Organization.name, Grading.level, earlier.level)
+        select(parent.name, Organization.id, Organization.name, Grading.level)
         .select_from(Grading)
         .join(Organization, Organization.id == Grading.organization_id)
         .join(parent, parent.id == Organization.parent_id)
-        .outerjoin(
-            earlier,
-            (earlier.organization_id == Grading.organization_id)
-            & (earlier.campaign_id == (before.id if before else -1))
-            & earlier.state.in_(FINAL_STATES),
-        )
         .where(
             Grading.campaign_id == campaign.id,
             Grading.state.in_(states),
@@ -84,13 +97,18 @@ def movement(
     )
     items: list[dict[str, Any]] = []
     units: dict[str, dict[str, Any]] = {}
-    for unit, name, level, last in session.execute(query):
+    for unit, org_id, name, level in session.execute(query):
+        last, last_campaign, scheme = earlier.get(org_id, (None, None, None))
+        same_scheme = scheme == campaign.level_scheme_id
+        if scheme is not None and scheme not in old_labels:
+            old_labels[scheme] = _ranks(session, scheme)[1]
         moved = move(last, level, same_scheme, ranks)
         items.append(
             {
                 "unit": unit,
                 "name": name,
-                "previous_level": old_labels.get(last or "", None),
+                "previous_campaign": last_campaign,
+                "previous_level": old_labels.get(scheme or 0, {}).get(last or "", None),
                 "level": labels.get(level or "", None),
                 "movement": moved,
                 "movement_label": MOVES[moved],
@@ -103,6 +121,7 @@ def movement(
         counts["compared"] = compared
         # 在原有基础上都有新的进步: nobody went down, and the lowest level is left behind
         counts["none_went_down"] = counts["down"] == 0
+    before = previous_campaign(session, campaign)
     return {
         "campaign": campaign.name,
         "previous_campaign": before.name if before else None,

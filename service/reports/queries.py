@@ -23,7 +23,7 @@ from service.organizations.models import Domain, Organization, OrgKind
 from service.publicity.models import Complaint
 from service.rectification.operations import ledger
 from service.scores import round_score
-from service.standards.models import Indicator, LevelScheme
+from service.standards.models import Adjustment, Indicator, LevelScheme
 from service.workflows.states import (
     GRADING_STATE_LABELS,
     LEVEL_STANDS,
@@ -284,6 +284,38 @@ def indicator_columns(session: Session, campaign: Campaign) -> list[tuple[str, s
     return columns
 
 
+ADJUSTMENT_KINDS = {"bonus": "加分", "deduction": "扣分"}
+
+
+def adjustment_columns(session: Session, campaign: Campaign) -> list[tuple[str, str]]:
+    """加减分 item by item (the seeds' 扣分项目明细登记), after the indicators: the bonus items,
+    then the deductions, each scored by the superior (上级) and self (自评)."""
+    items = session.execute(
+        select(Adjustment.code, Adjustment.kind, Adjustment.name)
+        .join(CampaignStandard, CampaignStandard.standard_id == Adjustment.standard_id)
+        .where(CampaignStandard.campaign_id == campaign.id)
+        .order_by(Adjustment.position)
+    ).all()
+    seen: dict[str, tuple[str, str]] = {}
+    for code, kind, name in items:
+        seen.setdefault(code, (kind, name))
+    ordered = sorted(seen.items(), key=lambda item: list(ADJUSTMENT_KINDS).index(item[1][0]))
+    return [
+        (f"{source}:adjustment.{code}", f"{ADJUSTMENT_KINDS[kind]}·{name}({label})")
+        for code, (kind, name) in ordered
+        for source, label in (("assessment", "上级"), ("self_rating", "自评"))
+    ]
+
+
+def _adjustments(sheet: Any) -> dict[str, Decimal | None]:
+    """Each 加减分 item the sheet gives points for (keyed `adjustment.code`); points are
+    positive, the column says whether they are added or deducted."""
+    return {
+        f"adjustment.{entry['code']}": _number(entry.get("points"))
+        for entry in (sheet or {}).get("adjustments") or []
+    }
+
+
 def _latest(record_type: str) -> Any:
     """The newest version of a grading's main record of one type, as a joinable subquery."""
     newest = (
@@ -328,7 +360,12 @@ def _number(value: Any) -> Decimal | None:
 
 
 def detail_columns(session: Session, campaign: Campaign) -> list[tuple[str, str]]:
-    return [*DETAIL_COLUMNS[:5], *indicator_columns(session, campaign), *DETAIL_COLUMNS[5:]]
+    return [
+        *DETAIL_COLUMNS[:5],
+        *indicator_columns(session, campaign),
+        *adjustment_columns(session, campaign),
+        *DETAIL_COLUMNS[5:],
+    ]
 
 
 def detail_rows(
@@ -385,7 +422,7 @@ def detail_rows(
             "computed_level": labels.get((dec or {}).get("computed_level") or ""),
         }
         for source, sheet in (("assessment", sup), ("self_rating", own)):
-            for code, score in _scores(sheet).items():
+            for code, score in (_scores(sheet) | _adjustments(sheet)).items():
                 row[f"{source}:{code}"] = score
         yield row
 

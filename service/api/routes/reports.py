@@ -42,7 +42,18 @@ class SummaryOut(Schema):
 class DetailOut(Schema):
     campaign = fields.String(required=True)
     unit = fields.String(required=True)
-    items = fields.List(fields.Dict(), required=True)
+    items = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "per organization (每个党组织一行): unit, name, domain, secretary, "
+            "members, level, state, composite, computed_level; `assessment:<indicator>` and "
+            "`self_rating:<indicator>` (上级评分, 自评分; `<indicator>.<sub_item>` for a "
+            "refined one), and `assessment:adjustment.<code>` / `self_rating:adjustment.<code>` "
+            "for each 加减分 item given points (扣分项目明细: points as given, the standard "
+            "says bonus or deduction)"
+        },
+    )
 
 
 def _root(ctx: Ctx, campaign: Campaign) -> Organization:
@@ -263,15 +274,20 @@ class MovementOut(Schema):
     previous_campaign = fields.String(
         allow_none=True,
         required=True,
-        metadata={"description": "the committee's latest campaign of an earlier year"},
+        metadata={
+            "description": "the committee's latest campaign of an earlier year (each item names "
+            "the campaign its previous level comes from: 上次定级的活动)"
+        },
     )
     unit = fields.String(required=True)
     items = fields.List(
         fields.Dict(),
         required=True,
         metadata={
-            "description": "per organization: previous_level, level, movement (up, same, down, "
-            "new, incomparable — the schemes differ) and movement_label (进步, 保持, 退步…)"
+            "description": "per organization: previous_campaign and previous_level (its last "
+            "final level of an earlier year, whichever committee graded it — 原有基础), level, "
+            "movement (up, same, down, new, incomparable — the schemes differ) and "
+            "movement_label (进步, 保持, 退步…)"
         },
     )
     by_unit = fields.List(
@@ -284,6 +300,7 @@ class MovementOut(Schema):
 MOVEMENT_COLUMNS = [
     ("unit", "单位"),
     ("name", "党组织名称"),
+    ("previous_campaign", "上次定级"),
     ("previous_level", "上次等次"),
     ("level", "本次等次"),
     ("movement_label", "变化"),
