@@ -404,6 +404,7 @@ def _after_the_level(session: Session, cast: Cast, grading: Grading) -> None:
                 "written_on": today,
                 "report": "对照七项指标自查，班子团结但发展思路不够清晰，已制定整改方案。",
                 "findings": ["发展思路不清"],
+                "regraded_level": grading.level,  # 对照标准重新定级: still 一般
             },
         )
     if grading.level != "poor":

@@ -85,6 +85,30 @@ def test_the_self_check_report_comes_before_and_during_rectification(api: Api, d
     )
 
 
+def test_the_self_check_grades_the_organization_again_against_the_standards(
+    api: Api, db: Session
+) -> None:
+    """各基层党组织要组织自查……并对照分类定级的标准重新定级."""
+    grading = at(db, api, "rectification", "poor")
+    report = {
+        "written_on": "2026-12-06",
+        "report": "对照七项标准逐项自查，领导班子和服务群众两方面仍有差距",
+        "findings": ["承诺事项未全部兑现"],
+        "regraded_level": "average",
+    }
+    written = api.put(path(grading, "self-check-report"), json=report, who="secretary")
+    assert written.status_code == 200, written.get_json()
+    kept = api.get(path(grading, "self-check-report"), who="inspector").get_json()
+    assert kept["data"]["regraded_level"] == "average"
+    assert db.get_one(Grading, grading).level == "poor"  # the superior's 复查 decides
+    wrong = api.put(
+        path(grading, "self-check-report"),
+        json={**report, "regraded_level": "excellent", "reason": "改正"},
+        who="secretary",
+    )
+    assert "regraded_level" in assert_problem(wrong, 422, "validation-error")["errors"]
+
+
 def test_measures_for_a_weak_organization_are_the_superiors_and_only_for_the_lowest_level(
     api: Api, db: Session
 ) -> None:

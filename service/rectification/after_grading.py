@@ -66,8 +66,16 @@ def life_meeting(
 def self_check_report(
     session: Session, actor: Actor, grading: Grading, body: Mapping[str, Any]
 ) -> RecordVersion | Approval:
-    """自查报告 (回头看): before and during 整改, not only after every item is closed."""
+    """自查报告 (回头看): before and during 整改, not only after every item is closed; with it
+    the organization may grade itself again against the standards (重新定级)."""
     _in(grading, SELF_CHECK_STATES, "the self-check report", "自查报告")
+    regraded = body.get("regraded_level")
+    if regraded is not None and regraded not in _levels(session, grading):
+        raise ValidationFailed(
+            "the re-grading names a level the campaign's scheme does not have",
+            detail_zh="重新定级的等次不在本次活动的等次方案中",
+            errors={"regraded_level": [f"not a level of the campaign: {regraded}"]},
+        )
     return _write(session, actor, grading, "self_check_report", body)
 
 

@@ -41,6 +41,14 @@ class SelfCheckIn(Schema):
     written_on = fields.Date(required=True)
     report = text(8000, required=True, metadata={"description": "自查报告"})
     findings = fields.List(text(1000), validate=validate.Length(max=50))
+    regraded_level = fields.String(
+        allow_none=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={
+            "description": "对照分类定级的标准重新定级: the level the organization finds for "
+            "itself now, a level of the campaign's scheme (the superior's 复查 decides)"
+        },
+    )
     reason = text(2000, allow_none=True, metadata={"description": "required to correct"})
 
 
