@@ -247,6 +247,7 @@ def stage(session: Session, *, box_secret: str) -> None:
     reporting.submit(
         session, cast.reviewer, campaign, township, "grading_tables", "青石镇党委书记 李国强", None
     )
+    _guided(session, cast, campaign)
     voting = [_grading(session, campaign, code) for code in VOTING]
     for grading in voting:
         _to_evaluation(session, cast, grading, Decimal("88.00"), "fairly_good")
@@ -260,6 +261,29 @@ def stage(session: Session, *, box_secret: str) -> None:
             "categories": [{"code": "members", "issued": 16}, {"code": "public_reps", "issued": 6}],
         },
         box_secret=box_secret,
+    )
+
+
+def _guided(session: Session, cast: Cast, campaign: Campaign) -> None:
+    """每个支部安排了指导组进行指导: 凤凰镇's branches have the county's 指导组 while they are
+    graded, and it has been to the first village during the survey."""
+    town = session.scalars(select(Organization).where(Organization.code == "YC-XL-FH")).one()
+    inspector = _actor(session, "county.inspector")
+    inspection.create_group(
+        session,
+        cast.reviewer,
+        campaign,
+        {"name": "凤凰镇分类定级指导组", "leader": inspector.username, "covers": [town.id]},
+    )
+    inspection.add_visit(
+        session,
+        inspector,
+        _grading(session, campaign, "YC-XL-FH-V01"),
+        {
+            "visited_on": calendar.today(),
+            "purpose": "调查摸底",
+            "notes": "深入党员群众，听取对支部班子和活动阵地的意见建议",
+        },
     )
 
 

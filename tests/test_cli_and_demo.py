@@ -266,6 +266,11 @@ def test_the_demo_shows_a_leading_group_and_a_township_reporting_upward(
     ).get_json()
     status = {i["organization"]: i["status"] for i in reported["items"]}
     assert status["青石镇党委"] in ("submitted", "late") and status["凤凰镇党委"] != "submitted"
+    # 每个支部安排了指导组进行指导: 凤凰镇's first village, during the survey
+    listed = client.get(f"/api/v1/campaigns/{campaign}/gradings?limit=100", headers=headers)
+    [first] = [g for g in listed.get_json()["items"] if g["organization_code"] == "YC-XL-FH-V01"]
+    guided = client.get(f"/api/v1/gradings/{first['id']}/inspection", headers=headers)
+    assert [v["purpose"] for v in guided.get_json()["visits"]] == ["调查摸底"]
     # its 明细表 enters the deduction item by item (扣分项目明细登记)
     detail = client.get(
         f"/api/v1/campaigns/{campaign}/reports/detail?provisional=true", headers=headers
