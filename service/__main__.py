@@ -26,6 +26,7 @@ from werkzeug.serving import make_server
 from service import calendar, demo_examples, migrate
 from service import demo as demo_data
 from service.accounts import operations as accounts
+from service.accounts import passwords
 from service.accounts.models import Account, Role
 from service.api.routes import reports as http
 from service.api.routes.calendar import CalendarIn
@@ -241,6 +242,7 @@ def demo(if_empty: bool, quiet: bool) -> None:
                     "role": p.role.value,
                     "organization": p.organization,
                     "token": p.token,
+                    "password": p.password,
                 }
                 for p in people
             ],
@@ -272,6 +274,27 @@ def _print_tokens(saved: Path) -> None:
     click.echo(f"demo accounts (tokens saved in {saved}):")
     for p in people:
         click.echo(f"  {p['username']:<18} {p['role']:<10} {p['organization']:<16} {p['token']}")
+    if people and people[0].get("password"):
+        click.echo(f"  workbench (/w) password of every demo account: {people[0]['password']}")
+
+
+@cli.command(
+    "password", help="Set an account's password for the workbench's sign-in (read from stdin)."
+)
+@click.option("--username", required=True)
+def set_password(username: str) -> None:
+    settings = _settings()
+    factory = _sessions(settings)
+    typed = sys.stdin.readline().rstrip("\r\n")
+    with unit_of_work(factory) as session:
+        account = session.scalar(select(Account).where(Account.username == username))
+        if account is None:
+            raise click.ClickException(f"no account {username!r}")
+        try:
+            passwords.set_password(session, Actor.system("cli"), account, typed)
+        except ValidationFailed as refused:
+            raise click.ClickException(f"{refused.detail}: {refused.errors}") from refused
+    click.echo(f"password of {username} set")
 
 
 @cli.command(help="Create the root organization and its first admin (a new installation).")

@@ -5,6 +5,7 @@ this year's campaign, and one account per role."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from service import calendar
 from service.accounts import operations as accounts
+from service.accounts import passwords
 from service.accounts.models import Role
 from service.campaigns import leading_groups
 from service.campaigns import operations as campaigns
@@ -80,6 +82,7 @@ class DemoAccount:
     role: Role
     organization: str
     token: str
+    password: str  # the workbench's sign-in; one per demo database, the same for every account
 
 
 def _name(n: int) -> str:
@@ -349,6 +352,7 @@ def demo_accounts(session: Session, actor: Actor, places: Places) -> list[DemoAc
         ),
     ]
     result = []
+    password = secrets.token_urlsafe(9)
     for username, display, role, where in people:
         assert where is not None
         account = accounts.create_account(
@@ -358,5 +362,6 @@ def demo_accounts(session: Session, actor: Actor, places: Places) -> list[DemoAc
         _, token = accounts.issue_token(
             session, actor, account, name="demo", lifetime=timedelta(days=365)
         )
-        result.append(DemoAccount(username, role, where.name, token))
+        passwords.set_password(session, actor, account, password)
+        result.append(DemoAccount(username, role, where.name, token, password))
     return result

@@ -186,6 +186,21 @@ class AccountInactive(Unauthorized):
     description = "The token's account is deactivated."
 
 
+class SignInRefused(Unauthorized):
+    type = "sign-in-refused"
+    title = "Wrong username or password"
+    description = (
+        "The workbench's sign-in: no such account, no password set, or the wrong password — "
+        "which one is not said. Several in a row lock the account for a while."
+    )
+
+
+class SignInLocked(Unauthorized):
+    type = "sign-in-locked"
+    title = "Sign-in locked"
+    description = "Too many wrong passwords in a row: the account's sign-in waits until `until`."
+
+
 class Forbidden(DomainError):
     status = 403
     type = "forbidden"

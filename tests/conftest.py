@@ -467,7 +467,7 @@ def demo_site(fresh_database_url: Any) -> DemoSite:
         demo_examples.stage(session, box_secret=Settings.from_env(database_url=url).box_secret)
         session.commit()
     engine.dispose()
-    site = DemoSite(url, {p.username: p.token for p in people})
+    site = DemoSite(url, {p.username: p.token for p in people}, password=people[0].password)
     site.look_up()
     return site
 

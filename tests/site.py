@@ -32,6 +32,7 @@ class DemoSite:
     url: str
     tokens: dict[str, str]
     ids: dict[str, int] = field(default_factory=dict)
+    password: str = ""  # the workbench's sign-in, the same for every demo account
 
     def settings(self, **overrides: Any) -> Settings:
         return Settings.from_env(database_url=self.url, **overrides)

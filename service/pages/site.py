@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.pages import ballots, docs, plans, publicity, web
+from service.pages import ballots, docs, plans, publicity, web, workbench
 
 PAGES = (ballots, docs, plans, publicity)
 
 
 def install(app: Flask) -> None:
     web.install(app)
+    workbench.install(app)

@@ -44,7 +44,7 @@ web = Blueprint(
 )
 
 # Paths whose visitors are people with a browser: errors there are pages, never JSON.
-PEOPLE_PATHS = ("/b", "/notice", "/complaints", "/plans", "/assets", "/docs")
+PEOPLE_PATHS = ("/b", "/notice", "/complaints", "/plans", "/assets", "/docs", "/w")
 
 # No script but our own files, no inline script, nothing from another site; forms post only
 # here; no framing. The API reference's viewer sets inline styles (style attributes), so its

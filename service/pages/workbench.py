@@ -1,0 +1,672 @@
+"""The workbench (工作台): pages for the people who do the grading — 组织部 staff, township
+reviewers, branch secretaries, tellers, supervisors — on the same API and rules.
+
+Signing in (a password, service/accounts/passwords.py) issues the person an API token for a
+working day, kept in an HttpOnly, SameSite=Strict cookie; signing out revokes it. Every page
+reads, and every form writes, by calling the API in-process with that token
+(`Workbench.call`): the API authorizes, validates, audits and answers exactly as it answers a
+portal, so the workbench has no authorization of its own to get wrong. A refusal is shown in
+Chinese with the API's own words (and the same status).
+
+Forms carry the CSRF token (Flask-WTF, as every page), the version the page was read at
+(If-Match: a form left open while someone else moved the grading is refused, not applied) and
+an Idempotency-Key drawn when the page was rendered (a double click writes once)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    redirect,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response as WsgiResponse
+
+from service import calendar
+from service.accounts import operations as accounts
+from service.accounts import passwords
+from service.context import Actor
+from service.errors import SignInLocked, SignInRefused
+from service.pages.web import known_id, page, unit_of_work
+from service.survey.classification import AREA_FINDINGS, SURVEY_AREAS, categories
+from service.survey.operations import METHOD_LABELS
+
+workbench = Blueprint("workbench", __name__, url_prefix="/w", template_folder="templates")
+
+COOKIE = "wb"
+WORKING_DAY = timedelta(hours=10)
+PAGE_ITEMS = 100  # gradings asked per API page when the 待办 is gathered
+MAX_PAGES = 20  # … and at most this many pages (2,000 gradings a campaign)
+
+PROPOSAL = "提出定级建议"
+# The API's field names as the forms call them.
+FIELD_LABELS = {
+    "reason": "理由",
+    "level": "等次",
+    "proposed_level": "自我认定等次",
+    "chaired_by": "主持人",
+    "attendees": "参会人员",
+    "minutes": "会议纪要",
+    "held_on": "会议日期",
+    "scores": "评分",
+    "adjustments": "加减分",
+    "categories": "计票",
+    "problems": "问题",
+    "problem_categories": "问题类别",
+    "method": "方式",
+    "date": "日期",
+    "opinion": "意见",
+    "met_on": "支委会日期",
+    "explanation": "自评说明",
+    "comment": "审批意见",
+    "transition": "下一步",
+}
+# What each person fills in at each stage (the sheets), besides the transitions the lifecycle
+# offers: state -> [(role, action, label)].
+SHEETS: dict[str, list[tuple[str, str, str]]] = {
+    "survey": [("reviewer", "survey", "录入调查摸底情况")],
+    "self_rating": [("secretary", "self_rating", "填写自评表")],
+    "evaluation": [
+        ("teller", "tally", "录入测评计票结果"),
+        ("secretary", "opinion", "录入支部分类定级意见"),
+    ],
+    "superior_review": [
+        ("reviewer", "assessment", "录入上级评定（量化考核）"),
+        ("reviewer", "proposal", PROPOSAL),
+        ("reviewer", "meeting", "记录分类定级会议"),
+    ],
+}
+# The campaign phase whose due date a state works to.
+PHASE_OF = {"survey": "survey", "self_rating": "self_rating", "evaluation": "evaluation"}
+
+
+@dataclass
+class Answer:
+    """What the API answered an in-process call."""
+
+    status: int
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def message(self) -> str:
+        """The refusal in the API's words (Chinese where it has them)."""
+        body = self.body if isinstance(self.body, dict) else {}
+        return str(body.get("detail") or body.get("title") or f"请求未完成（{self.status}）")
+
+    @property
+    def errors(self) -> dict[str, Any]:
+        body = self.body if isinstance(self.body, dict) else {}
+        found = body.get("errors")
+        return found if isinstance(found, dict) else {}
+
+
+class SignedOut(Exception):
+    """No live workbench session: the person is sent to the sign-in page."""
+
+
+class Workbench:
+    """One request's view of the API, as the signed-in person."""
+
+    def __init__(self, token: str | None) -> None:
+        if not token:
+            raise SignedOut
+        self.token = token
+        me = self.call("GET", "/me")
+        if me.status == 401:
+            raise SignedOut
+        self.me: dict[str, Any] = me.body
+        self.roles = {g["role"] for g in self.me["grants"]}
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        """The API at /api/v1`path`, in this process, in a request of its own (its own
+        application context: its own database session and request id)."""
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        sent = {
+            "Authorization": f"Bearer {self.token}",
+            "Accept": "application/json",
+            "Accept-Language": "zh-CN",
+            **(headers or {}),
+        }
+        with app.app_context():
+            answer = app.test_client().open(
+                "/api/v1" + path,
+                method=method,
+                json=body,
+                query_string=query,
+                headers=sent,
+                environ_base={"REMOTE_ADDR": request.remote_addr or "127.0.0.1"},
+            )
+            parsed = answer.get_json(silent=True)
+            answer.close()
+        return Answer(answer.status_code, parsed)
+
+    def get(self, path: str, **query: Any) -> Any:
+        """A read that must succeed (a 404 is the page's 404)."""
+        answer = self.call("GET", path, query=query or None)
+        if answer.status == 404:
+            raise _NotYours
+        if not answer.ok:
+            raise RuntimeError(f"GET {path}: {answer.status} {answer.message}")
+        return answer.body
+
+    def has(self, role: str) -> bool:
+        """Whether to offer this role's forms (the API decides whether they are accepted)."""
+        return role in self.roles
+
+
+class _NotYours(Exception):
+    """What the API does not show this person: the page says 没有找到, as the API says 404."""
+
+
+def _session() -> Workbench:
+    return Workbench(request.cookies.get(COOKIE))
+
+
+def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A page for a signed-in person: the sign-in page otherwise (and back here after it)."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            wb = _session()
+        except SignedOut:
+            target = url_for("workbench.sign_in", next=request.full_path.rstrip("?"))
+            response = redirect(target, 303)
+            response.delete_cookie(COOKIE, path="/w")
+            return response
+        try:
+            return view(wb, *args, **kwargs)
+        except _NotYours:
+            return page(
+                "explain.html",
+                404,
+                private=True,
+                heading="没有找到",
+                text="您要找的内容不存在，或不在您的工作范围内。",
+                kind="not-found",
+            )
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+def render(template: str, wb: Workbench | None, status: int = 200, **context: Any) -> WsgiResponse:
+    response = page(template, status, private=True, wb=wb, **context)
+    return response
+
+
+# --- signing in and out ----------------------------------------------------------------------
+
+
+def _safe_next(raw: str | None) -> str:
+    """Where to go after signing in: a workbench address of ours, never another site."""
+    if raw and raw.startswith("/w") and not raw.startswith("//"):
+        return raw
+    return url_for("workbench.tasks")
+
+
+@workbench.get("/sign-in")
+def sign_in() -> WsgiResponse:
+    return render("wb_sign_in.html", None, next=_safe_next(request.args.get("next")))
+
+
+@workbench.post("/sign-in")
+def sign_in_post() -> WsgiResponse:
+    username = (request.form.get("username") or "").strip()[:100]
+    password = (request.form.get("password") or "")[: passwords.MAX_LENGTH + 1]
+    target = _safe_next(request.form.get("next"))
+    if not username or not password:
+        return render(
+            "wb_sign_in.html",
+            None,
+            422,
+            next=target,
+            username=username,
+            error="请填写用户名和密码。",
+        )
+    with unit_of_work() as db:
+        try:
+            account = passwords.sign_in(db, username, password)
+        except (SignInRefused, SignInLocked) as refused:
+            db.commit()  # the failed attempt counts
+            return render(
+                "wb_sign_in.html",
+                None,
+                401,
+                next=target,
+                username=username,
+                error=refused.detail_zh or refused.detail,
+            )
+        actor = Actor(account_id=account.id, username=account.username, role=None)
+        _, token = accounts.issue_token(db, actor, account, name="工作台", lifetime=WORKING_DAY)
+    response = redirect(target, 303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(WORKING_DAY.total_seconds()),
+        path="/w",
+        httponly=True,
+        samesite="Strict",
+        secure=request.is_secure or bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+    return response
+
+
+@workbench.post("/sign-out")
+def sign_out() -> WsgiResponse:
+    response = redirect(url_for("workbench.sign_in"), 303)
+    try:
+        wb = _session()
+    except SignedOut:
+        response.delete_cookie(COOKIE, path="/w")
+        return response
+    wb.call(
+        "POST",
+        f"/accounts/{wb.me['account_id']}/tokens/{wb.me['token_id']}/revoke",
+        {"reason": "退出工作台"},
+    )
+    response.delete_cookie(COOKIE, path="/w")
+    return response
+
+
+# --- 待办 ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Task:
+    grading_id: int
+    organization: str
+    campaign: str
+    state: str
+    state_label: str
+    todo: list[str]
+    due: date | None
+
+    @property
+    def overdue(self) -> bool:
+        return self.due is not None and self.due < calendar.today()
+
+
+def _workflow(wb: Workbench) -> dict[str, list[tuple[str, set[str]]]]:
+    """Per state: the transitions out of it (label, roles), from the lifecycle the API serves."""
+    out: dict[str, list[tuple[str, set[str]]]] = {}
+    for t in wb.get("/workflows/grading")["transitions"]:
+        if not t.get("automatic"):
+            out.setdefault(t["source"], []).append((t["label"], set(t["roles"])))
+    return out
+
+
+def _todo(wb: Workbench, state: str, moves: dict[str, list[tuple[str, set[str]]]]) -> list[str]:
+    sheets = [label for role, _, label in SHEETS.get(state, []) if wb.has(role)]
+    steps = [label for label, roles in moves.get(state, []) if any(wb.has(r) for r in roles)]
+    return sheets + steps
+
+
+def _gradings(wb: Workbench, campaign_id: int, query: dict[str, Any]) -> Iterable[Any]:
+    cursor = None
+    for _ in range(MAX_PAGES):
+        asked = {**query, "limit": PAGE_ITEMS, **({"cursor": cursor} if cursor else {})}
+        listed = wb.get(f"/campaigns/{campaign_id}/gradings", **asked)
+        yield from listed["items"]
+        cursor = listed.get("next_cursor")
+        if not cursor:
+            return
+
+
+def _due(campaign: dict[str, Any], state: str) -> date | None:
+    phase = PHASE_OF.get(state)
+    for p in campaign.get("phases") or []:
+        if p["phase"] == phase and p.get("due_on"):
+            return date.fromisoformat(p["due_on"])
+    return None
+
+
+def gather(wb: Workbench, state: str | None, within: int | None) -> list[Task]:
+    """What this person may do next, grading by grading, in every open campaign they see:
+    overdue first, then by due date."""
+    moves = _workflow(wb)
+    query: dict[str, Any] = {}
+    if state:
+        query["state"] = state
+    if within:
+        query["within"] = within
+    tasks: list[Task] = []
+    for campaign in wb.get("/campaigns", status="open", limit=100)["items"]:
+        for g in _gradings(wb, campaign["id"], query):
+            todo = _todo(wb, g["state"], moves)
+            if todo:
+                tasks.append(
+                    Task(
+                        g["id"],
+                        g["organization_name"],
+                        campaign["name"],
+                        g["state"],
+                        g["state_label"],
+                        todo,
+                        _due(campaign, g["state"]),
+                    )
+                )
+    far = date.max
+    tasks.sort(key=lambda t: (not t.overdue, t.due or far, t.organization))
+    return tasks
+
+
+def pending_approvals(wb: Workbench) -> list[dict[str, Any]]:
+    if not wb.has("supervisor"):
+        return []
+    return list(wb.get("/approvals", state="pending", limit=100)["items"])
+
+
+@workbench.get("/")
+@signed_in
+def tasks(wb: Workbench) -> WsgiResponse:
+    state = request.args.get("state") or None
+    within = request.args.get("within")
+    within_id = known_id(within, "organization") if within else None
+    found = gather(wb, state, within_id)
+    states = {t.state: t.state_label for t in found}
+    return render(
+        "wb_tasks.html",
+        wb,
+        heading="我的待办",
+        tasks=found,
+        state=state,
+        states=states,
+        approvals=pending_approvals(wb),
+    )
+
+
+# --- approvals ---------------------------------------------------------------------------------
+
+
+@workbench.get("/approvals")
+@signed_in
+def approvals(wb: Workbench) -> WsgiResponse:
+    return render("wb_approvals.html", wb, heading="审批", approvals=pending_approvals(wb))
+
+
+@workbench.post("/approvals/<int:approval_id>/<any(approve, reject):verdict>")
+@signed_in
+def decide_approval(wb: Workbench, approval_id: int, verdict: str) -> WsgiResponse:
+    comment = (request.form.get("comment") or "").strip() or None
+    answer = wb.call(
+        "POST",
+        f"/approvals/{approval_id}/{verdict}",
+        {"comment": comment} if comment else {},
+        headers={"Idempotency-Key": _key()},
+    )
+    if answer.ok:
+        done = "已批准" if verdict == "approve" else "已驳回"
+        return redirect(url_for("workbench.approvals", done=done), 303)
+    return render(
+        "wb_approvals.html",
+        wb,
+        answer.status,
+        heading="审批",
+        approvals=pending_approvals(wb),
+        refused=answer.message,
+        refused_errors=answer.errors,
+    )
+
+
+# --- one grading -------------------------------------------------------------------------------
+
+
+def _key() -> str:
+    """The Idempotency-Key of this submission: drawn when the form was rendered."""
+    sent = request.form.get("idempotency_key") or ""
+    return sent if 16 <= len(sent) <= 64 and sent.isalnum() else secrets.token_hex(16)
+
+
+def _lines(name: str) -> list[str]:
+    return [line.strip() for line in (request.form.get(name) or "").splitlines() if line.strip()]
+
+
+def _int(name: str) -> int | str:
+    raw = (request.form.get(name) or "").strip()
+    return int(raw) if raw.isdigit() else raw
+
+
+def _scores(standard: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    """A score sheet from the form: one score per indicator, or one per sub-item."""
+    scores = []
+    for indicator in standard["indicators"]:
+        code = indicator["code"]
+        entry: dict[str, Any] = {"indicator": code}
+        evidence = (request.form.get(f"{prefix}.{code}.evidence") or "").strip()
+        if evidence:
+            entry["evidence"] = evidence
+        if indicator.get("sub_items"):
+            entry["sub_items"] = [
+                {
+                    "code": sub["code"],
+                    "score": (request.form.get(f"{prefix}.{code}.{sub['code']}") or "").strip(),
+                }
+                for sub in indicator["sub_items"]
+            ]
+        else:
+            entry["score"] = (request.form.get(f"{prefix}.{code}") or "").strip()
+        scores.append(entry)
+    return scores
+
+
+def _adjustments(standard: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    given = []
+    for item in standard.get("adjustments") or []:
+        points = (request.form.get(f"{prefix}.adjustment.{item['code']}") or "").strip()
+        if points and points not in ("0", "0.0", "0.00"):
+            given.append({"code": item["code"], "points": points})
+    return given
+
+
+@dataclass
+class Context:
+    grading: dict[str, Any]
+    organization: dict[str, Any]
+    campaign: dict[str, Any]
+    levels: list[dict[str, Any]]
+
+
+def _context(wb: Workbench, grading_id: int) -> Context:
+    grading = wb.get(f"/gradings/{grading_id}")
+    organization = wb.get(f"/organizations/{grading['organization_id']}")
+    campaign = wb.get(f"/campaigns/{grading['campaign_id']}")
+    scheme = wb.get(f"/level-schemes/{campaign['level_scheme_id']}")
+    return Context(grading, organization, campaign, scheme["levels"])
+
+
+def _body(wb: Workbench, ctx: Context, action: str) -> tuple[str, str, Any]:
+    """The API call an action's form stands for: method, path, body."""
+    gid = ctx.grading["id"]
+    today = calendar.today().isoformat()
+    if action == "survey":
+        problems = _lines("problems")
+        category = request.form.get("category") or ""
+        areas = {
+            area: {"finding": request.form.get(f"area.{area}")}
+            for area in SURVEY_AREAS
+            if request.form.get(f"area.{area}")
+        }
+        body: dict[str, Any] = {
+            "method": request.form.get("method") or "",
+            "date": request.form.get("date") or today,
+            "problems": problems,
+            "problem_categories": [category] * len(problems) if category else [],
+            "suggestions": _lines("suggestions"),
+            "areas": areas,
+        }
+        return "POST", f"/gradings/{gid}/survey-entries", body
+    if action in ("self_rating", "assessment"):
+        standard = wb.get(f"/standards/{ctx.grading['standard_id']}")
+        body = {
+            "scores": _scores(standard, action),
+            "adjustments": _adjustments(standard, action),
+        }
+        if action == "self_rating":
+            body["proposed_level"] = request.form.get("proposed_level") or ""
+            body["explanation"] = (request.form.get("explanation") or "").strip()
+        else:
+            body["note"] = (request.form.get("note") or "").strip() or None
+        reason = (request.form.get("reason") or "").strip()
+        if reason:
+            body["reason"] = reason
+        path = "self-rating" if action == "self_rating" else "assessment"
+        return "PUT", f"/gradings/{gid}/{path}", body
+    if action == "tally":
+        cats = []
+        for code in (request.form.get("categories") or "").split(","):
+            if not code:
+                continue
+            cats.append(
+                {
+                    "code": code,
+                    **{
+                        k: _int(f"{code}.{k}") for k in ("present", "issued", "returned", "invalid")
+                    },
+                    "distribution": {
+                        lv["code"]: _int(f"{code}.{lv['code']}")
+                        for lv in ctx.levels
+                        if (request.form.get(f"{code}.{lv['code']}") or "").strip()
+                    },
+                }
+            )
+        return "POST", f"/gradings/{gid}/paper-tallies", {"categories": cats}
+    if action == "opinion":
+        body = {
+            "level": request.form.get("level") or "",
+            "opinion": (request.form.get("opinion") or "").strip(),
+            "met_on": request.form.get("met_on") or today,
+        }
+        return "PUT", f"/gradings/{gid}/branch-opinion", body
+    if action == "proposal":
+        body = {"level": request.form.get("level") or ""}
+        reason = (request.form.get("reason") or "").strip()
+        if reason:
+            body["reason"] = reason
+        return "PUT", f"/gradings/{gid}/decision", body
+    if action == "meeting":
+        body = {
+            "organization_id": ctx.organization["parent_id"],
+            "held_on": request.form.get("held_on") or today,
+            "chaired_by": (request.form.get("chaired_by") or "").strip(),
+            "attendees": _lines("attendees"),
+            "minutes": (request.form.get("minutes") or "").strip(),
+            "results": [{"grading_id": gid, "level": request.form.get("level") or ""}],
+        }
+        return "POST", f"/campaigns/{ctx.campaign['id']}/decision-meetings", body
+    # a transition of the lifecycle
+    body = {"transition": request.form.get("transition") or ""}
+    reason = (request.form.get("reason") or "").strip()
+    if reason:
+        body["reason"] = reason
+    return "POST", f"/gradings/{gid}/transitions", body
+
+
+ACTIONS = (
+    "survey",
+    "self_rating",
+    "assessment",
+    "tally",
+    "opinion",
+    "proposal",
+    "meeting",
+    "transition",
+)
+
+
+def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) -> WsgiResponse:
+    gid = ctx.grading["id"]
+    state = ctx.grading["state"]
+    sheets = [(action, label) for role, action, label in SHEETS.get(state, []) if wb.has(role)]
+    standard = (
+        wb.get(f"/standards/{ctx.grading['standard_id']}")
+        if any(a in ("self_rating", "assessment") for a, _ in sheets)
+        else None
+    )
+    history = wb.get(f"/gradings/{gid}/history", limit=50)
+    score = wb.call("GET", f"/gradings/{gid}/score") if ("proposal", PROPOSAL) in sheets else None
+    return render(
+        "wb_grading.html",
+        wb,
+        status,
+        heading=ctx.organization["name"],
+        ctx=ctx,
+        sheets=sheets,
+        standard=standard,
+        history=history.get("items", history if isinstance(history, list) else []),
+        methods=METHOD_LABELS,
+        areas=SURVEY_AREAS,
+        findings=AREA_FINDINGS,
+        categories=categories(ctx.campaign.get("decision_config")),
+        ballot_categories=_ballot_categories(ctx.campaign),
+        key=secrets.token_hex(16),
+        score=score.body if score is not None and score.ok else None,
+        field_labels=FIELD_LABELS,
+        today=calendar.today().isoformat(),
+        **extra,
+    )
+
+
+def _ballot_categories(campaign: dict[str, Any]) -> list[tuple[str, str]]:
+    config = campaign.get("ballot_config") or {}
+    named = config.get("categories") if isinstance(config, dict) else None
+    if named:
+        return [(c["code"], c.get("label") or c["code"]) for c in named]
+    return [("members", "党员"), ("public_reps", "群众代表")]
+
+
+@workbench.get("/gradings/<int:grading_id>")
+@signed_in
+def grading(wb: Workbench, grading_id: int) -> WsgiResponse:
+    return _grading_page(wb, _context(wb, grading_id), done=request.args.get("done"))
+
+
+@workbench.post("/gradings/<int:grading_id>/<action>")
+@signed_in
+def act(wb: Workbench, grading_id: int, action: str) -> WsgiResponse:
+    if action not in ACTIONS:
+        raise _NotYours
+    ctx = _context(wb, grading_id)
+    method, path, body = _body(wb, ctx, action)
+    headers = {"Idempotency-Key": _key()}
+    version = request.form.get("version") or ""
+    if action == "transition" and version.isdigit():
+        headers["If-Match"] = f'"{version}"'
+    answer = wb.call(method, path, body, headers=headers)
+    if answer.ok:
+        done = "已提交审批" if answer.status == 202 else "已保存"
+        return redirect(url_for("workbench.grading", grading_id=grading_id, done=done), 303)
+    return _grading_page(
+        wb,
+        _context(wb, grading_id),
+        answer.status,
+        refused=answer.message,
+        refused_errors=answer.errors,
+        form=request.form,
+        failed=action,
+    )
+
+
+def install(app: Flask) -> None:
+    app.register_blueprint(workbench)
+    app.jinja_env.globals["fresh_key"] = lambda: secrets.token_hex(16)
