@@ -127,12 +127,14 @@ report-pictures: dev
 	$(BIN)/python docs/reports/render.py
 
 # The pages at a phone's size, as the browser tests see them (instance/screenshots), and the
-# ones the README shows copied to docs/pages.
+# ones the README shows copied to docs/pages; the workbench's at a PC's and a phone's size to
+# docs/workbench.
 README_PAGES := ballot ballot-confirm ballot-receipt ballot-used notice complaint-form complaint-reply
 page-pictures: dev browser
-	SCREENSHOT_DIR=instance/screenshots $(BIN)/python -m pytest -p no:cacheprovider --db sqlite tests/test_browser.py
-	mkdir -p docs/pages
+	SCREENSHOT_DIR=instance/screenshots $(BIN)/python -m pytest -p no:cacheprovider --db sqlite tests/test_browser.py tests/test_workbench_browser.py
+	mkdir -p docs/pages docs/workbench
 	for name in $(README_PAGES); do cp instance/screenshots/$$name.png docs/pages/; done
+	cp instance/screenshots/workbench-*.png docs/workbench/
 
 clean:
 	rm -rf $(VENV) instance wheelhouse .pytest_cache .mypy_cache .ruff_cache

@@ -265,6 +265,7 @@ def _print_pages(sessions: Any, base: str) -> None:
     click.echo(f"  pages: ballot {base}/b" + (f"   a demo ballot: {base}/b/{code}" if code else ""))
     if campaign is not None:
         click.echo(f"         公示 {base}/notice/{campaign}   complaints {base}/complaints/track")
+    click.echo(f"  workbench 工作台 {base}/w (sign in with a demo account and its password)")
 
 
 def _print_tokens(saved: Path) -> None:

@@ -15,10 +15,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
@@ -37,6 +38,7 @@ AXE = Path(os.environ.get("AXE_JS", ROOT / ".venv/npm/node_modules/axe-core/axe.
 # Where each test saves its screenshot; `make page-pictures` points it at docs/pages.
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "instance/screenshots"))
 PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}  # a township office's PC
 
 
 def shot_name(prefix: str, path: str) -> str:
@@ -46,6 +48,17 @@ def shot_name(prefix: str, path: str) -> str:
 
 def missing() -> list[str]:
     return [str(p) for p in (CHROMIUM, CHROMEDRIVER, AXE) if not p.exists()]
+
+
+def require_browser() -> None:
+    """Chromium, its driver and axe-core, or the test cannot run: a failure under CI, a skip
+    on a machine that has not run `make test` yet."""
+    absent = missing()
+    if absent:
+        message = f"browser tests need {', '.join(absent)} (make test installs them)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @contextmanager
@@ -103,12 +116,27 @@ def phone(driver: WebDriver) -> None:
     )
 
 
+def viewport(driver: WebDriver, size: dict[str, int], height: int | None = None) -> None:
+    """The phone (2× pixels, mobile) or a desktop's window (1×), `height` tall if given."""
+    mobile = size == PHONE
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {
+            **size,
+            "height": height or size["height"],
+            "deviceScaleFactor": 2 if mobile else 1,
+            "mobile": mobile,
+        },
+    )
+
+
 @dataclass
 class Page:
     """The browser on one of our pages."""
 
     driver: WebDriver
     base: str
+    size: dict[str, int] = field(default_factory=lambda: PHONE)
 
     def open(self, path_or_url: str) -> None:
         url = path_or_url if "://" in path_or_url else self.base + path_or_url
@@ -181,23 +209,15 @@ class Page:
         height = (
             int(self.driver.execute_script("return document.documentElement.scrollHeight"))
             if whole
-            else PHONE["height"]
+            else self.size["height"]
         )
-        self.driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {
-                **PHONE,
-                "height": max(PHONE["height"], height),
-                "deviceScaleFactor": 2,
-                "mobile": True,
-            },
-        )
+        viewport(self.driver, self.size, max(self.size["height"], height))
         path = SCREENSHOTS / f"{name}.png"
         shot = self.driver.execute_cdp_cmd(
             "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
         )
         path.write_bytes(base64.b64decode(shot["data"]))
-        phone(self.driver)
+        viewport(self.driver, self.size)
         return path
 
     def accessibility(self) -> list[dict[str, Any]]:

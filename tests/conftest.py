@@ -30,7 +30,7 @@ from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotF
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from service import calendar, demo, demo_examples, migrate
+from service import calendar, migrate
 from service.__main__ import cli
 from service.api import dumping, loading
 from service.api.throttle import Throttle
@@ -41,7 +41,7 @@ from service.errors import CATALOGUE, CATALOGUE_ZH
 from service.events import outbox
 from tests import contract
 from tests.openapi_file import openapi_document
-from tests.site import DemoSite
+from tests.site import DemoSite, fresh_demo
 from tests.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -459,17 +459,7 @@ def demo_site(fresh_database_url: Any) -> DemoSite:
     """The database `make run` serves: the demo with its staged examples (青石镇 under
     publicity, the school's ballot meeting open). Shared by the page and browser tests, which
     each open their own ballot meetings and file their own complaints."""
-    url = fresh_database_url("pages")
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        people = demo.load(session, year=2026)
-        demo_examples.stage(session, box_secret=Settings.from_env(database_url=url).box_secret)
-        session.commit()
-    engine.dispose()
-    site = DemoSite(url, {p.username: p.token for p in people}, password=people[0].password)
-    site.look_up()
-    return site
+    return fresh_demo(fresh_database_url, "pages")
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import demo, demo_examples, migrate
 from service.app import create_app
 from service.ballots.models import BallotSession
 from service.config import Settings
@@ -150,3 +151,19 @@ def csrf_of(html: str) -> str:
     found = CSRF.search(html)
     assert found, "the form carries a CSRF token"
     return found.group(1)
+
+
+def fresh_demo(fresh_database_url: Any, name: str) -> DemoSite:
+    """The database `make run` serves — the demo with its staged examples (青石镇 under
+    publicity, the school's ballot meeting open) — in a database of its own."""
+    url = fresh_database_url(name)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        people = demo.load(session, year=2026)
+        demo_examples.stage(session, box_secret=Settings.from_env(database_url=url).box_secret)
+        session.commit()
+    engine.dispose()
+    site = DemoSite(url, {p.username: p.token for p in people}, password=people[0].password)
+    site.look_up()
+    return site

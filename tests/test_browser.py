@@ -10,7 +10,6 @@ import base64
 import http.server
 import io
 import json
-import os
 import re
 import threading
 import urllib.request
@@ -22,7 +21,7 @@ import zxingcpp
 from flask import Flask
 from PIL import Image
 
-from tests.browser import Page, chromium, missing, phone, served, shot_name
+from tests.browser import Page, chromium, phone, require_browser, served, shot_name
 from tests.site import DemoSite, answer_complaint, bearer, codes_of, fresh_code, open_meeting
 
 pytestmark = pytest.mark.browser
@@ -30,12 +29,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def site(demo_site: DemoSite) -> Iterator[tuple[Flask, str]]:
-    absent = missing()
-    if absent:
-        message = f"browser tests need {', '.join(absent)} (make test installs them)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_browser()
     app = demo_site.app()
     with served(app) as base:
         yield app, base

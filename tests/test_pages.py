@@ -554,8 +554,9 @@ def test_make_run_prints_the_page_urls_and_they_work(
     paths = re.findall(r"http://localhost(/\S*)", printed)
     assert any(re.fullmatch(r"/b/[0-9A-Z]{5}-[0-9A-Z]{5}", p) for p in paths), printed
     assert f"/notice/{demo_site.ids['campaign']}" in paths
+    assert "/w" in paths  # the workbench: its sign-in page, for a stranger
     for path in paths:
-        assert browser.get(path).status_code == 200, path
+        assert browser.get(path, follow_redirects=True).status_code == 200, path
 
 
 def test_access_log_lines_never_carry_a_code(

@@ -228,12 +228,10 @@ def install(app: Flask) -> None:
         return response
 
 
-@web.errorhandler(DomainError)
 def _domain_error(exc: DomainError) -> Response:
     return explain(exc)
 
 
-@web.errorhandler(CSRFError)
 def _csrf_error(exc: CSRFError) -> Response:
     return page(
         "explain.html",
@@ -245,7 +243,6 @@ def _csrf_error(exc: CSRFError) -> Response:
     )
 
 
-@web.errorhandler(Exception)
 def _unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
@@ -256,3 +253,14 @@ def _unexpected(exc: Exception) -> Response:
     log.exception("unhandled error on a page")
     title, text = FALLBACK
     return page("explain.html", 500, private=True, heading=title, text=text, kind="500")
+
+
+def for_people(blueprint: Blueprint) -> None:
+    """A blueprint of pages answers its errors as pages: a refusal explained in Chinese, an
+    expired form, an unexpected failure — never problem+json."""
+    blueprint.register_error_handler(DomainError, _domain_error)
+    blueprint.register_error_handler(CSRFError, _csrf_error)
+    blueprint.register_error_handler(Exception, _unexpected)
+
+
+for_people(web)

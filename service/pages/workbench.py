@@ -35,11 +35,12 @@ from service.accounts import operations as accounts
 from service.accounts import passwords
 from service.context import Actor
 from service.errors import SignInLocked, SignInRefused
-from service.pages.web import known_id, page, unit_of_work
+from service.pages.web import for_people, known_id, page, unit_of_work
 from service.survey.classification import AREA_FINDINGS, SURVEY_AREAS, categories
 from service.survey.operations import METHOD_LABELS
 
 workbench = Blueprint("workbench", __name__, url_prefix="/w", template_folder="templates")
+for_people(workbench)
 
 COOKIE = "wb"
 WORKING_DAY = timedelta(hours=10)

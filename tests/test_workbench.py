@@ -1,0 +1,333 @@
+"""The workbench (issue 37), through Flask's test client on a demo of its own: signing in with a
+password (lockout, cookie flags, sign-out revokes), CSRF on every form, the 待办, and the rule
+that makes it safe — every read and write goes through the API with the person's own token, so
+a branch secretary is refused exactly what the API refuses, and one branch's walk from survey
+to 公示 leaves the audit trail the same steps leave through the API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.accounts import passwords
+from service.accounts.models import Account
+from service.audit.models import AuditEvent
+from service.db import make_engine, utcnow
+from service.gradings.models import RecordVersion
+from tests.site import DemoSite, fresh_demo
+from tests.workbench_helpers import (
+    BRANCH,
+    Desk,
+    api_walk,
+    hidden_fields,
+    refusal,
+    workbench_walk,
+)
+
+
+@pytest.fixture(scope="module")
+def site(fresh_database_url: Callable[[str], str]) -> DemoSite:
+    return fresh_demo(fresh_database_url, "workbench")
+
+
+@pytest.fixture
+def app(site: DemoSite) -> Iterator[Flask]:
+    flask_app = site.app()
+    yield flask_app
+    flask_app.extensions["grading.engine"].dispose()
+
+
+ENGINES: dict[str, Any] = {}
+
+
+def db_of(site: DemoSite) -> Session:
+    """A session on the site's database (one engine per site, disposed with the module)."""
+    if site.url not in ENGINES:
+        ENGINES[site.url] = make_engine(site.url)
+    return Session(ENGINES[site.url])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _engines() -> Iterator[None]:
+    yield
+    for engine in ENGINES.values():
+        engine.dispose()
+    ENGINES.clear()
+
+
+def test_a_page_of_the_workbench_sends_a_stranger_to_sign_in_and_back(app: Flask) -> None:
+    answer = app.test_client().get("/w/approvals")
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/w/sign-in?next=/w/approvals"
+
+
+def test_signing_in_sets_a_cookie_scripts_cannot_read_nor_other_sites_send(
+    app: Flask, site: DemoSite
+) -> None:
+    desk = Desk(app.test_client(), "county.reviewer")
+    answer = desk.sign_in(site.password, "/w/approvals")
+    assert answer.status_code == 303 and answer.headers["Location"] == "/w/approvals"
+    cookie = answer.headers["Set-Cookie"]
+    assert cookie.startswith("wb=gr_")
+    for flag in ("HttpOnly", "SameSite=Strict", "Path=/w"):
+        assert flag in cookie
+    assert "Secure" not in cookie  # plain http on a loopback address: the demo
+    secure = Desk(app.test_client(), "county.reviewer")
+    over_https = secure.client.get("/w/sign-in", base_url="https://grading.example.gov.cn")
+    fields = hidden_fields(over_https.get_data(as_text=True), "/w/sign-in")
+    answer = secure.client.post(
+        "/w/sign-in",
+        base_url="https://grading.example.gov.cn",
+        data={**fields, "username": "county.reviewer", "password": site.password},
+    )
+    assert "; Secure" in answer.headers["Set-Cookie"]
+
+
+def test_after_signing_in_elsewhere_it_goes_only_to_a_workbench_page(
+    app: Flask, site: DemoSite
+) -> None:
+    for elsewhere in ("https://evil.example/", "//evil.example/w", "/api/v1/me"):
+        answer = Desk(app.test_client(), "county.reviewer").sign_in(site.password, elsewhere)
+        assert answer.headers["Location"] == "/w/", elsewhere
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(
+    app: Flask, site: DemoSite
+) -> None:
+    for username, password in (
+        ("county.teller", "not-the-password"),
+        ("nobody.here", site.password),
+        ("county.teller", ""),
+    ):
+        answer = Desk(app.test_client(), username).sign_in(password)
+        html = answer.get_data(as_text=True)
+        assert answer.status_code in (401, 422), (username, answer.status_code)
+        assert "wb=" not in answer.headers.get("Set-Cookie", "")
+        if password:
+            assert answer.status_code == 401 and "用户名或密码不正确" in refusal(html)
+        else:
+            assert answer.status_code == 422 and "请填写用户名和密码" in refusal(html)
+
+
+def test_five_wrong_passwords_lock_the_sign_in_even_for_the_right_one_until_it_passes(
+    app: Flask, site: DemoSite
+) -> None:
+    desk = Desk(app.test_client(), "county.inspector")
+    for _ in range(passwords.ATTEMPTS):
+        assert desk.sign_in("guessing-again").status_code == 401
+    locked = desk.sign_in(site.password)
+    assert locked.status_code == 401 and "锁定" in refusal(locked.get_data(as_text=True))
+    with db_of(site) as db:
+        account = db.scalars(select(Account).where(Account.username == "county.inspector")).one()
+        assert account.locked_until is not None
+        account.locked_until = utcnow() - timedelta(seconds=1)  # fifteen minutes later
+        db.commit()
+    assert desk.sign_in(site.password).status_code == 303
+
+
+def test_a_password_too_short_or_the_username_is_refused(site: DemoSite) -> None:
+    from service.context import Actor
+    from service.errors import ValidationFailed
+
+    with db_of(site) as db:
+        account = db.scalars(select(Account).where(Account.username == "fenghuang.admin")).one()
+        for weak in ("short", "fenghuang.admin"):
+            with pytest.raises(ValidationFailed) as refused:
+                passwords.set_password(db, Actor.system("t"), account, weak)
+            assert "password" in refused.value.errors
+        db.rollback()
+
+
+def test_the_stored_password_is_a_salted_slow_hash_and_its_setting_is_audited(
+    site: DemoSite,
+) -> None:
+    with db_of(site) as db:
+        account = db.scalars(select(Account).where(Account.username == "admin")).one()
+        assert account.password_hash is not None
+        assert account.password_hash.startswith("scrypt:")
+        assert site.password not in account.password_hash
+        events = db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "account.password_set",
+                AuditEvent.entity_id == str(account.id),
+            )
+        ).all()
+        assert events and all("password" not in str(e.after) for e in events)
+
+
+def test_signing_out_revokes_the_token_behind_the_cookie(app: Flask, site: DemoSite) -> None:
+    desk = Desk.signed_in(app, "county.reviewer", site.password)
+    token = desk.client.get_cookie("wb", path="/w")
+    assert token is not None
+    assert desk.client.get("/w/").status_code == 200
+    out = desk.submit("/w/", "/w/sign-out", {})
+    assert out.status_code == 303 and out.headers["Location"] == "/w/sign-in"
+    assert desk.client.get("/w/").status_code == 303  # signed out
+    # the token the cookie held is revoked: kept by someone, it opens nothing
+    stolen = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token.value}"})
+    assert stolen.status_code == 401 and stolen.get_json()["type"] == "/problems/token-revoked"
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused_and_writes_nothing(
+    app: Flask, site: DemoSite
+) -> None:
+    desk = Desk.signed_in(app, "county.reviewer", site.password)
+    grading = site.ids[f"grading:{BRANCH}"]
+    before = _versions(site, grading)
+    answer = desk.client.post(
+        f"/w/gradings/{grading}/survey", data={"method": "meeting", "date": "2026-12-07"}
+    )
+    assert answer.status_code == 400 and "页面已过期" in answer.get_data(as_text=True)
+    assert _versions(site, grading) == before
+
+
+def _versions(site: DemoSite, grading_id: int) -> int:
+    with db_of(site) as db:
+        return (
+            db.scalar(
+                select(func.count())
+                .select_from(RecordVersion)
+                .where(RecordVersion.grading_id == grading_id)
+            )
+            or 0
+        )
+
+
+def test_a_branch_secretary_is_refused_at_the_workbench_what_the_api_refuses(
+    app: Flask, site: DemoSite
+) -> None:
+    """No second authorization path: the secretary forges the reviewer's survey form and the
+    transition only the reviewer may fire — the workbench answers what the API answers the
+    secretary's token, and nothing is written."""
+    grading = site.ids[f"grading:{BRANCH}"]
+    secretary = Desk.signed_in(app, "baihe.secretary", site.password)
+    page = secretary.page(f"/w/gradings/{grading}")
+    assert "录入调查摸底情况" not in page  # not offered to a secretary
+    assert "需要角色" in page  # the next step says who may take it
+    fields = hidden_fields(page, "/w/sign-out")  # the page's CSRF token
+    before = _versions(site, grading)
+    forged = secretary.client.post(
+        f"/w/gradings/{grading}/survey",
+        data={**fields, "method": "meeting", "date": "2026-12-07"},
+    )
+    direct = app.test_client().post(
+        f"/api/v1/gradings/{grading}/survey-entries",
+        json={"method": "meeting", "date": "2026-12-07"},
+        headers={
+            "Authorization": f"Bearer {site.tokens['baihe.secretary']}",
+            "Accept-Language": "zh-CN",
+        },
+    )
+    assert forged.status_code == direct.status_code == 403
+    assert direct.get_json()["detail"] in refusal(forged.get_data(as_text=True))
+    fired = secretary.client.post(
+        f"/w/gradings/{grading}/transition", data={**fields, "transition": "open_self_rating"}
+    )
+    assert fired.status_code == 403
+    assert _versions(site, grading) == before
+    with db_of(site) as db:
+        assert (
+            db.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(
+                    AuditEvent.action == "grading.transition", AuditEvent.entity_id == str(grading)
+                )
+            )
+            == 0
+        )
+
+
+def test_a_grading_outside_the_persons_reach_is_not_found(app: Flask, site: DemoSite) -> None:
+    secretary = Desk.signed_in(app, "baihe.secretary", site.password)
+    other = site.ids["grading:YC-XL-FH-V02"]
+    answer = secretary.client.get(f"/w/gradings/{other}")
+    assert answer.status_code == 404 and "没有找到" in answer.get_data(as_text=True)
+
+
+def test_the_secretarys_tasks_are_their_branchs_and_the_reviewers_are_every_survey(
+    app: Flask, site: DemoSite
+) -> None:
+    secretary = Desk.signed_in(app, "baihe.secretary", site.password)
+    mine = secretary.page("/w/")
+    assert "目前没有需要您办理的事项" in mine  # the branch is in the survey: the reviewer's
+    reviewer = Desk.signed_in(app, "county.reviewer", site.password)
+    theirs = reviewer.page("/w/?state=survey")
+    rows = re.findall(r'<a href="/w/gradings/(\d+)">', theirs)
+    assert str(site.ids[f"grading:{BRANCH}"]) in rows
+    assert "录入调查摸底情况" in theirs and "完成调查摸底，开始自评" in theirs
+    assert "公示" not in re.sub(r"<select.*?</select>", "", theirs, flags=re.S).split("<tbody>")[1]
+
+
+def test_a_stale_form_is_refused_rather_than_applied(app: Flask, site: DemoSite) -> None:
+    """A page left open while someone else moved the grading: its step is refused (412)."""
+    reviewer = Desk.signed_in(app, "county.reviewer", site.password)
+    grading = site.ids["grading:YC-XL-FH-V02"]
+    page = f"/w/gradings/{grading}"
+    surveyed = reviewer.submit(page, f"{page}/survey", {"method": "meeting", "date": "2026-12-07"})
+    assert surveyed.status_code == 303, refusal(surveyed.get_data(as_text=True))
+    old = hidden_fields(reviewer.page(page), f"{page}/transition")
+    old_version = int(old["version"])
+    with db_of(site) as db:
+        from service.gradings.models import Grading
+
+        db.get_one(Grading, grading).version = old_version + 1  # someone else's step
+        db.commit()
+    answer = reviewer.client.post(
+        f"{page}/transition", data={**old, "transition": "open_self_rating"}
+    )
+    assert answer.status_code == 412
+
+
+def test_a_walk_through_the_workbench_leaves_the_trail_the_api_leaves(
+    fresh_database_url: Callable[[str], str],
+) -> None:
+    """One branch from survey to 公示 through the workbench, and the same steps through the API
+    on a second copy of the demo: the grading's history is the same, step by step, and the
+    audit trail of each verifies intact."""
+    trails = []
+    for way in ("workbench", "api"):
+        site = fresh_demo(fresh_database_url, f"walk{way}")
+        app = site.app()
+        grading = site.ids[f"grading:{BRANCH}"]
+        if way == "workbench":
+            workbench_walk(app, site, grading)
+        else:
+            api_walk(app.test_client(), site, grading)
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {site.tokens['county.inspector']}"}
+        seen = client.get(f"/api/v1/gradings/{grading}", headers=auth).get_json()
+        assert seen["state"] == "publicity"
+        history = client.get(
+            f"/api/v1/gradings/{grading}/history?limit=100", headers=auth
+        ).get_json()["items"]
+        trails.append([_step(e) for e in history])
+        verified = client.get("/api/v1/audit/verify", headers=auth).get_json()
+        assert verified["intact"] is True, verified
+        app.extensions["grading.engine"].dispose()
+    workbench_trail, api_trail = trails
+    assert len(workbench_trail) > 10
+    assert workbench_trail == api_trail
+
+
+def _step(event: dict[str, Any]) -> tuple[Any, ...]:
+    """An event of the history as the person did it: who, what, why, and what was written —
+    not when, nor ids a second database numbers differently."""
+    after = event.get("after") or {}
+    data = after.get("data") if isinstance(after, dict) else None
+    written = {k: v for k, v in (data or {}).items() if k not in ("meeting_id",)}
+    return (
+        event["actor"],
+        event["role"],
+        event["action"],
+        event["summary"],
+        event["reason"],
+        written,
+    )
