@@ -331,3 +331,28 @@ def _step(event: dict[str, Any]) -> tuple[Any, ...]:
         event["reason"],
         written,
     )
+
+
+def test_progress_shows_the_apis_counts_as_tables_and_charts_within_scope(
+    app: Flask, site: DemoSite
+) -> None:
+    reviewer = Desk.signed_in(app, "county.reviewer", site.password)
+    html = reviewer.page("/w/progress")
+    campaign = site.ids["campaign"]
+    report = (
+        app.test_client()
+        .get(
+            f"/api/v1/campaigns/{campaign}/reports/progress",
+            headers={"Authorization": f"Bearer {site.tokens['county.reviewer']}"},
+        )
+        .get_json()
+    )
+    for unit in report["gradings_by_unit"]:
+        row = re.search(rf'<th scope="row">{unit["unit"]}</th>(.*?)</tr>', html, re.S)
+        assert row is not None, unit["unit"]
+        cells = [int(c) for c in re.findall(r"<td>(\d+)</td>", row.group(1))]
+        assert sum(cells) == sum(unit["states"].values())
+    assert html.count('role="img"') == 2 and "<rect" in html
+    secretary = Desk.signed_in(app, "baihe.secretary", site.password)
+    own = secretary.page("/w/progress")
+    assert "青石镇党委" not in own and "凤凰镇党委" in own

@@ -173,6 +173,7 @@ def walk(page: Page, site: DemoSite, size: str) -> Walker:
         }
     )
     w.save("sheet-meeting")
+    assert "还可定" in page.text("#quotas")  # the quota's headroom, before asking to decide
     w.step("decide", DECIDE_REASON)
     assert "等待审批" in page.text()
     # the county's supervisor approves
@@ -185,6 +186,9 @@ def walk(page: Page, site: DemoSite, size: str) -> Walker:
     w.grading(grading)
     assert "公示" in page.text(".lead")
     w.look("publicity")
+    page.click_and_wait("nav.wb-nav a[href='/w/progress']")
+    w.look("progress")
+    assert page.all("figure.wb-chart svg[role=img]")  # the charts, and the tables beside them
     return w
 
 
@@ -201,7 +205,7 @@ def test_one_branch_from_survey_to_publicity_entirely_through_the_workbench(
             walker = walk(page, site, size)
             width = driver.execute_script("return document.documentElement.scrollWidth")
             assert width <= SIZES[size]["width"], "the page scrolls sideways"
-            assert len(walker.seen) == 8
+            assert len(walker.seen) == 9
             buttons = page.all("button")
             assert all(b.size["height"] >= 44 for b in buttons if b.is_displayed())
             assert (

@@ -38,6 +38,7 @@ from service.errors import SignInLocked, SignInRefused
 from service.pages.web import for_people, known_id, page, unit_of_work
 from service.survey.classification import AREA_FINDINGS, SURVEY_AREAS, categories
 from service.survey.operations import METHOD_LABELS
+from service.workflows.states import GRADING_STATES, PHASE_OF_STATE
 
 workbench = Blueprint("workbench", __name__, url_prefix="/w", template_folder="templates")
 for_people(workbench)
@@ -85,8 +86,6 @@ SHEETS: dict[str, list[tuple[str, str, str]]] = {
         ("reviewer", "meeting", "记录分类定级会议"),
     ],
 }
-# The campaign phase whose due date a state works to.
-PHASE_OF = {"survey": "survey", "self_rating": "self_rating", "evaluation": "evaluation"}
 
 
 @dataclass
@@ -335,7 +334,7 @@ def _gradings(wb: Workbench, campaign_id: int, query: dict[str, Any]) -> Iterabl
 
 
 def _due(campaign: dict[str, Any], state: str) -> date | None:
-    phase = PHASE_OF.get(state)
+    phase = PHASE_OF_STATE.get(state)
     for p in campaign.get("phases") or []:
         if p["phase"] == phase and p.get("due_on"):
             return date.fromisoformat(p["due_on"])
@@ -394,6 +393,102 @@ def tasks(wb: Workbench) -> WsgiResponse:
         state=state,
         states=states,
         approvals=pending_approvals(wb),
+    )
+
+
+# --- progress at a glance ----------------------------------------------------------------------
+
+# One colour per stage, in the lifecycle's order (each on white at least 3:1; the numbers are
+# in the table beside the chart, which is only a picture of them).
+PALETTE = (
+    "#1b5e9e",
+    "#2e7d32",
+    "#8e24aa",
+    "#c62828",
+    "#ef6c00",
+    "#00838f",
+    "#6d4c41",
+    "#37474f",
+    "#ad1457",
+    "#558b2f",
+    "#4527a0",
+    "#795548",
+    "#00695c",
+    "#5d4037",
+    "#283593",
+)
+LEVEL_PALETTE = ("#2e7d32", "#1b5e9e", "#ef6c00", "#c62828", "#6d4c41", "#37474f")
+BAR_WIDTH = 600  # the chart's width in its own units (it scales to the page)
+
+
+@dataclass
+class Bar:
+    name: str
+    total: int
+    segments: list[tuple[str, int, float, float, str]]  # label, count, x, width, colour
+
+
+def bars(
+    rows: list[tuple[str, dict[str, int]]], order: list[tuple[str, str]], colours: tuple[str, ...]
+) -> list[Bar]:
+    """Stacked bars, one per row, each segment a share of the row's total."""
+    out = []
+    for name, counts in rows:
+        total = sum(counts.values())
+        x = 0.0
+        segments = []
+        for n, (code, label) in enumerate(order):
+            count = counts.get(code, 0)
+            if count:
+                width = BAR_WIDTH * count / total
+                segments.append((label, count, x, width, colours[n % len(colours)]))
+                x += width
+        out.append(Bar(name, total, segments))
+    return out
+
+
+@workbench.get("/progress")
+@signed_in
+def progress(wb: Workbench) -> WsgiResponse:
+    """Per campaign and township: how many gradings at each stage, the levels standing (those
+    under 公示 counted), what is overdue, the quota headroom — tables and SVG bars, printable."""
+    campaigns = wb.get("/campaigns", status="open", limit=100)["items"]
+    asked = request.args.get("campaign")
+    chosen = next(
+        (c for c in campaigns if str(c["id"]) == asked), campaigns[0] if campaigns else None
+    )
+    if chosen is None:
+        return render("wb_progress.html", wb, heading="工作进度", campaigns=[], chosen=None)
+    cid = chosen["id"]
+    report = wb.get(f"/campaigns/{cid}/reports/progress")
+    summary = wb.get(f"/campaigns/{cid}/reports/summary", provisional="true")
+    quotas = wb.get(f"/campaigns/{cid}/quotas")["items"]
+    present = {st for unit in report["gradings_by_unit"] for st in unit["states"]}
+    stages = [(st.name, st.label) for st in GRADING_STATES if st.name in present]
+    by_stage = [(u["unit"], u["states"]) for u in report["gradings_by_unit"]]
+    levels = [(lv["code"], lv["label"]) for lv in summary["levels"]]
+    level_rows = [
+        (row["name"], {code: row["levels"].get(code, {}).get("count", 0) for code, _ in levels})
+        for row in summary["rows"]
+    ]
+    return render(
+        "wb_progress.html",
+        wb,
+        heading="工作进度",
+        campaigns=campaigns,
+        chosen=chosen,
+        report=report,
+        stages=stages,
+        stage_colours=PALETTE,
+        level_colours=LEVEL_PALETTE,
+        stage_bars=bars(by_stage, stages, PALETTE),
+        levels=levels,
+        level_rows=level_rows,
+        level_bars=bars([r for r in level_rows if sum(r[1].values())], levels, LEVEL_PALETTE),
+        quotas=quotas,
+        level_labels=dict(levels),
+        state_labels={st.name: st.label for st in GRADING_STATES},
+        width=BAR_WIDTH,
     )
 
 
@@ -605,6 +700,9 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         else None
     )
     history = wb.get(f"/gradings/{gid}/history", limit=50)
+    quotas = (
+        _quotas(wb, ctx) if any(t["name"] == "decide" for t in ctx.grading["transitions"]) else []
+    )
     score = wb.call("GET", f"/gradings/{gid}/score") if ("proposal", PROPOSAL) in sheets else None
     return render(
         "wb_grading.html",
@@ -623,9 +721,19 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         key=secrets.token_hex(16),
         score=score.body if score is not None and score.ok else None,
         field_labels=FIELD_LABELS,
+        quotas=quotas,
+        level_labels={lv["code"]: lv["label"] for lv in ctx.levels},
         today=calendar.today().isoformat(),
         **extra,
     )
+
+
+def _quotas(wb: Workbench, ctx: Context) -> list[dict[str, Any]]:
+    """The quota rules that bind this decision — the campaign's and its committee's — with the
+    headroom left, shown before the reviewer asks to decide."""
+    units = {ctx.campaign["organization_id"], ctx.organization["parent_id"]}
+    listed = wb.get(f"/campaigns/{ctx.campaign['id']}/quotas")["items"]
+    return [q for q in listed if q["unit_id"] in units]
 
 
 def _ballot_categories(campaign: dict[str, Any]) -> list[tuple[str, str]]:
