@@ -307,6 +307,10 @@ class Settings:
     max_body_bytes: int = 1_048_576
     max_import_bytes: int = 10_485_760
     max_import_rows: int = 50_000
+    # evidence files (佐证材料): kept here, shared by every process serving the API
+    evidence_dir: str = "instance/evidence"
+    evidence_max_bytes: int = 20_971_520
+    evidence_scan_command: str | None = None
     page_size_default: int = 50
     page_size_max: int = 500
     # Where people open the pages: the QR codes and printed links use it. None: the address
@@ -398,6 +402,9 @@ class Settings:
             "max_body_bytes": _int("MAX_BODY_BYTES", cls.max_body_bytes),
             "max_import_bytes": _int("MAX_IMPORT_BYTES", cls.max_import_bytes),
             "max_import_rows": _int("MAX_IMPORT_ROWS", cls.max_import_rows),
+            "evidence_dir": _raw("EVIDENCE_DIR") or cls.evidence_dir,
+            "evidence_max_bytes": _int("EVIDENCE_MAX_BYTES", cls.evidence_max_bytes),
+            "evidence_scan_command": _raw("EVIDENCE_SCAN_COMMAND") or None,
             "page_size_default": _int("PAGE_SIZE_DEFAULT", cls.page_size_default),
             "page_size_max": _int("PAGE_SIZE_MAX", cls.page_size_max),
             "public_base_url": _public_url(_raw("PUBLIC_BASE_URL") or _raw("BASE_URL") or ""),

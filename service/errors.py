@@ -186,6 +186,16 @@ class AccountInactive(Unauthorized):
     description = "The token's account is deactivated."
 
 
+class EvidenceRejected(ValidationFailed):
+    type = "evidence-rejected"
+    title = "Evidence file not accepted"
+    description = (
+        "An evidence file must be a PDF, PNG or JPEG image or an office document whose bytes "
+        "match its name, within the size limit, attached to a record of the grading's current "
+        "stage, and pass the scan when one is configured; `errors` says what was wrong."
+    )
+
+
 class SignInRefused(Unauthorized):
     type = "sign-in-refused"
     title = "Wrong username or password"
@@ -324,6 +334,15 @@ class StageNotOpen(Conflict):
     type = "stage-not-open"
     title = "Not in this stage"
     description = "The grading is in another stage; `state` says which."
+
+
+class EvidenceDamaged(Conflict):
+    type = "evidence-damaged"
+    title = "Evidence file damaged"
+    description = (
+        "The stored bytes of an evidence file are missing or no longer hash to the SHA-256 "
+        "recorded (and audited) when it was uploaded: it is not served."
+    )
 
 
 class ApprovalPending(Conflict):
@@ -527,6 +546,15 @@ CATALOGUE_ZH: dict[str, tuple[str, str]] = {
     "token-expired": ("令牌已过期", "请向管理员申请新的令牌。"),
     "token-revoked": ("令牌已吊销", "该令牌已被吊销，请申请新的令牌。"),
     "account-inactive": ("账号已停用", "该令牌所属的账号已停用。"),
+    "evidence-rejected": (
+        "佐证材料不符合要求",
+        "佐证材料须为内容与扩展名相符的 PDF、图片或办公文档，大小不超过上限，"
+        "附在当前环节的记录上，并通过病毒扫描（如已配置）。",
+    ),
+    "evidence-damaged": (
+        "佐证材料已损坏",
+        "存储中的文件缺失，或内容与上传时登记（并记入审计）的 SHA-256 不符，不予提供。",
+    ),
     "sign-in-refused": (
         "用户名或密码不正确",
         "工作台登录：账号不存在、未设置密码或密码错误（不说明是哪一种）。",

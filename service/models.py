@@ -32,6 +32,7 @@ from service.campaigns.models import (
 from service.db import Base
 from service.decisions.models import DecisionMeeting, DecisionMeetingResult
 from service.events.models import OutboxEvent, OutboxTip, WebhookDelivery, WebhookSubscription
+from service.evidence.models import EvidenceFile
 from service.gradings.models import Approval, Grading, RecordVersion
 from service.idempotency.models import IdempotentResponse
 from service.inspection.models import InspectionGroup
@@ -66,6 +67,7 @@ __all__ = [
     "DecisionMeeting",
     "DecisionMeetingResult",
     "Domain",
+    "EvidenceFile",
     "Grading",
     "IdempotentResponse",
     "Indicator",

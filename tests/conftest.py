@@ -8,6 +8,7 @@ external transaction" recipe), so the requests a test makes commit only to savep
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -365,8 +366,10 @@ def suite_settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return suite_settings(database_url)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return dataclasses.replace(
+        suite_settings(database_url), evidence_dir=str(tmp_path / "evidence")
+    )
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,10 @@ that role can change none of them."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,14 +119,14 @@ def _new_branch(owner_url: str, world: World, code: str, state: str) -> int:
 
 
 def test_real_requests_as_the_app_role_append_to_every_append_only_table(
-    as_app_role: tuple[str, str, World], monkeypatch: pytest.MonkeyPatch
+    as_app_role: tuple[str, str, World], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     owner_url, role_url, world = as_app_role
     code, voted_on = _open_ballot(owner_url, world)
     rated = _new_branch(owner_url, world, "A1-09", "rated")
     reviewed = _new_branch(owner_url, world, "A1-10", "superior_review")
     before = _counts(owner_url)
-    app = create_app(Settings.from_env(database_url=role_url))
+    app = create_app(Settings.from_env(database_url=role_url, evidence_dir=str(tmp_path)))
     client = app.test_client()
 
     def send(method: str, path: str, who: str | None, body: Any, expected: int) -> Any:
@@ -143,6 +145,13 @@ def test_real_requests_as_the_app_role_append_to_every_append_only_table(
         {"transition": "open_self_rating"},
         200,
     )
+    scan = client.post(  # the secretary's evidence for the self-rating (佐证材料)
+        f"/api/v1/gradings/{grading}/evidence-files",
+        data={"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "台账.pdf"), "attached_to": "self_rating"},
+        content_type="multipart/form-data",
+        headers={"Authorization": f"Bearer {world.tokens['secretary']}"},
+    )
+    assert scan.status_code == 201, scan.get_data(as_text=True)
     send(
         "POST",
         "/ballots",

@@ -128,7 +128,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple(
         (
             "the stages",
             "survey ballots scoring decisions publicity inspection workdays rectification "
-            "spotchecks metrics events",
+            "spotchecks metrics events evidence",
         ),
         ("across the stages", "lifecycle promotion reports reporting verification"),
         ("the app", "catalogue models demo demo_examples api pages app __main__ wsgi"),

@@ -7,6 +7,7 @@ own branch only, so committee-level resources are outside for them (404).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -32,6 +34,8 @@ from service.context import Actor
 from service.decisions import meetings
 from service.events import outbox, webhooks
 from service.events.models import WebhookDelivery, WebhookSubscription
+from service.evidence import operations as evidence
+from service.evidence.store import Store
 from service.gradings import records
 from service.gradings.approvals import request_approval
 from service.gradings.models import Grading
@@ -701,6 +705,45 @@ def on_subscription(method: str, suffix: str, expected: dict[str, int]) -> Case:
 
 def grading(key: str) -> Callable[[World, Session], int]:
     return lambda w, db: w.gradings[key].id
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart body: form fields and one file."""
+
+    fields: dict[str, str]
+    content: bytes
+    name: str
+
+
+# the evidence store of the test being run (the `settings` fixture gives each test its own)
+EVIDENCE_STORE: list[Store] = []
+
+
+@pytest.fixture(autouse=True)
+def _evidence_store(app: Flask) -> Iterator[None]:
+    EVIDENCE_STORE[:] = [Store(app.extensions["grading.settings"].evidence_dir)]
+    yield
+    EVIDENCE_STORE.clear()
+
+
+def evidence_file(side: Side, w: World, db: Session) -> tuple[str, None]:
+    """A grading of the side with a file attached to its self-rating (the bytes in the store)."""
+    graded = db.get_one(Grading, w.gradings[side.grading].id)
+    walk(graded, "self_rating")
+    attached = evidence.attach(
+        db,
+        Actor.system("t"),
+        EVIDENCE_STORE[0],
+        graded,
+        attached_to="self_rating",
+        file_name="台账.pdf",
+        data=b"%PDF-1.4\n%%EOF\n",
+        description=None,
+        scan_command=None,
+    )
+    db.commit()
+    return f"/gradings/{graded.id}/evidence-files/{attached.id}", None
 
 
 def on_grading(
@@ -1496,6 +1539,16 @@ CASES: list[Case] = [
         body={"written_on": "2026-12-01", "report": "r"},
     ),
     on_grading("GET", "/self-check-report", ANY, setup=recorded("self_check_report")),
+    # evidence files (佐证材料): attached by the record's writer, read by anyone in scope
+    on_grading(
+        "POST",
+        "/evidence-files",
+        expect(403, secretary=201),
+        setup=in_stage("self_rating"),
+        body=Upload({"attached_to": "self_rating"}, b"%PDF-1.4\n%%EOF\n", "台账.pdf"),
+    ),
+    on_grading("GET", "/evidence-files", ANY),
+    twin("GET", "/gradings/<int:grading_id>/evidence-files/<int:file_id>", evidence_file, ANY),
     on_grading(
         "PUT",
         "/weak-measures",
@@ -1707,6 +1760,11 @@ def portal_token(world_connection: tuple[Connection, World]) -> Iterator[str]:
 
 def _send(api: Api, headers: dict[str, str], method: str, path: str, body: Any) -> Any:
     url = "/api/v1" + path
+    if isinstance(body, Upload):
+        data = {**body.fields, "file": (io.BytesIO(body.content), body.name)}
+        return api.client.open(
+            url, method=method, data=data, headers=headers, content_type="multipart/form-data"
+        )
     if isinstance(body, bytes):
         return api.client.open(
             url, method=method, data=body, headers={**headers, "Content-Type": "text/csv"}

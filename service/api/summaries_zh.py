@@ -2,6 +2,9 @@
 (the people who run the service read Chinese first). A test holds every operation to having one."""
 
 SUMMARIES_ZH = {
+    "attachEvidence": "上传佐证材料（附在当前环节的记录上）",
+    "listEvidence": "佐证材料列表（含 SHA-256）",
+    "downloadEvidence": "下载佐证材料（内容须与登记的 SHA-256 一致）",
     "listAccounts": "账号列表（您能看到的组织的账号）",
     "createAccount": "创建账号，可同时授予角色",
     "getAccount": "查看账号及其角色",

@@ -17,6 +17,7 @@ APPEND_ONLY = (
     "decision_meetings",
     "decision_meeting_results",
     "report_submissions",
+    "evidence_files",
 )
 
 
