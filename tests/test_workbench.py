@@ -6,9 +6,11 @@ to 公示 leaves the audit trail the same steps leave through the API."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,8 +40,8 @@ def site(fresh_database_url: Callable[[str], str]) -> DemoSite:
 
 
 @pytest.fixture
-def app(site: DemoSite) -> Iterator[Flask]:
-    flask_app = site.app()
+def app(site: DemoSite, tmp_path: Path) -> Iterator[Flask]:
+    flask_app = site.app(evidence_dir=str(tmp_path / "evidence"))
     yield flask_app
     flask_app.extensions["grading.engine"].dispose()
 
@@ -356,3 +358,59 @@ def test_progress_shows_the_apis_counts_as_tables_and_charts_within_scope(
     secretary = Desk.signed_in(app, "baihe.secretary", site.password)
     own = secretary.page("/w/progress")
     assert "青石镇党委" not in own and "凤凰镇党委" in own
+
+
+def test_the_secretary_uploads_evidence_for_the_self_rating_and_reads_it_back(
+    app: Flask, site: DemoSite
+) -> None:
+    grading = site.ids["grading:YC-XL-FH-V03"]
+    page = f"/w/gradings/{grading}"
+    reviewer = Desk.signed_in(app, "county.reviewer", site.password)
+    assert reviewer.submit(page, f"{page}/survey", {"method": "meeting"}).status_code == 303
+    opened = reviewer.submit(page, f"{page}/transition", {"transition": "open_self_rating"})
+    assert opened.status_code == 303, refusal(opened.get_data(as_text=True))
+    with db_of(site) as db:  # the demo's secretary is 白河村's; this branch gets one of its own
+        from service.accounts import operations as accounts
+        from service.accounts.models import Role
+        from service.context import Actor
+        from service.organizations.models import Organization
+
+        branch = db.scalars(select(Organization).where(Organization.code == "YC-XL-FH-V03")).one()
+        person = accounts.create_account(
+            db,
+            Actor.system("t"),
+            username="v03.secretary",
+            display_name="书记",
+            organization=branch,
+        )
+        accounts.grant_role(db, Actor.system("t"), person, Role.SECRETARY, branch)
+        passwords.set_password(db, Actor.system("t"), person, site.password)
+        db.commit()
+    secretary = Desk.signed_in(app, "v03.secretary", site.password)
+    html = secretary.page(page)
+    assert "为自评表上传佐证材料" in html
+    fields = hidden_fields(html, f"{page}/evidence")
+    scan = b"%PDF-1.4\n" + b"0" * 1_500_000  # larger than the API's body limit (1 MB)
+    sent = secretary.client.post(
+        f"{page}/evidence",
+        data={**fields, "file": (io.BytesIO(scan), "支部台账.pdf"), "description": "扫描件"},
+        content_type="multipart/form-data",
+    )
+    sent.request.environ["wsgi.input"].close()  # the test client spooled the upload to a file
+    assert sent.status_code == 303, refusal(sent.get_data(as_text=True))
+    html = secretary.page(page)
+    [link] = re.findall(rf'href="({page}/evidence/\d+)"', html)
+    assert "支部台账.pdf" in html
+    got = secretary.client.get(link)
+    assert got.status_code == 200 and got.data == scan
+    assert got.headers["Content-Type"] == "application/pdf"
+    # a file that is not what its name says: the API's refusal, in Chinese, nothing kept
+    fields = hidden_fields(secretary.page(page), f"{page}/evidence")
+    bad = secretary.client.post(
+        f"{page}/evidence",
+        data={**fields, "file": (io.BytesIO(b"MZ\x90"), "表格.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422 and "只能上传" in refusal(bad.get_data(as_text=True))
+    other = Desk.signed_in(app, "baihe.secretary", site.password)
+    assert other.client.get(link).status_code == 404  # another branch's secretary

@@ -8,7 +8,9 @@ every page; each page's screenshot is saved (docs/workbench, `make page-pictures
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -133,6 +135,13 @@ def walk(page: Page, site: DemoSite, size: str) -> Walker:
     w.fill_sheet("self_rating")
     w.fill({"#proposed-level": LEVEL, "#explanation": EXPLANATION})
     w.save("sheet-self_rating")
+    scan = Path(tempfile.mkdtemp(prefix="wb-evidence-")) / "三会一课记录.pdf"
+    scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    page.find("#file-self_rating").send_keys(str(scan))
+    page.find("#file-description-self_rating").send_keys("支部台账扫描件")
+    page.click_and_wait("form[enctype='multipart/form-data'] button[type=submit]")
+    w.saved()
+    assert "三会一课记录.pdf" in page.text("#evidence ~ ul, section[aria-labelledby=evidence]")
     w.step("submit_self_rating")
     # the teller: the tally of the branch's meeting
     w.sign_in("county.teller")
@@ -197,7 +206,7 @@ def test_one_branch_from_survey_to_publicity_entirely_through_the_workbench(
     driver: Any, fresh_database_url: Callable[[str], str], size: str
 ) -> None:
     site = fresh_demo(fresh_database_url, f"wbbrowser{size}")
-    app = site.app()
+    app = site.app(evidence_dir=tempfile.mkdtemp(prefix="wb-store-"))
     viewport(driver, SIZES[size])
     try:
         with served(app) as base:

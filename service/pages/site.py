@@ -10,5 +10,6 @@ PAGES = (ballots, docs, plans, publicity)
 
 
 def install(app: Flask) -> None:
+    workbench.room_for_uploads(app)  # before the CSRF check reads the form
     web.install(app)
     workbench.install(app)

@@ -14,6 +14,8 @@ an Idempotency-Key drawn when the page was rendered (a double click writes once)
 
 from __future__ import annotations
 
+import io
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from service.accounts import operations as accounts
 from service.accounts import passwords
 from service.context import Actor
 from service.errors import SignInLocked, SignInRefused
+from service.evidence import operations as evidence
 from service.pages.web import for_people, known_id, page, unit_of_work
 from service.survey.classification import AREA_FINDINGS, SURVEY_AREAS, categories
 from service.survey.operations import METHOD_LABELS
@@ -123,6 +126,8 @@ class Workbench:
         if not token:
             raise SignedOut
         self.token = token
+        self.last_raw = b""  # the last answer's body when it was not JSON (a file)
+        self.last_headers: dict[str, str] = {}
         me = self.call("GET", "/me")
         if me.status == 401:
             raise SignedOut
@@ -137,6 +142,7 @@ class Workbench:
         *,
         query: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        files: dict[str, Any] | None = None,
     ) -> Answer:
         """The API at /api/v1`path`, in this process, in a request of its own (its own
         application context: its own database session and request id)."""
@@ -148,16 +154,25 @@ class Workbench:
             **(headers or {}),
         }
         with app.app_context():
+            sending: dict[str, Any] = (
+                {"data": files, "content_type": "multipart/form-data"}
+                if files is not None
+                else {"json": body}
+            )
             answer = app.test_client().open(
                 "/api/v1" + path,
                 method=method,
-                json=body,
                 query_string=query,
                 headers=sent,
                 environ_base={"REMOTE_ADDR": request.remote_addr or "127.0.0.1"},
+                **sending,
             )
             parsed = answer.get_json(silent=True)
+            self.last_raw = answer.get_data() if parsed is None else b""
+            self.last_headers = dict(answer.headers)
             answer.close()
+            # a large upload was spooled to a temporary file: closed now, not when collected
+            answer.request.environ["wsgi.input"].close()
         return Answer(answer.status_code, parsed)
 
     def get(self, path: str, **query: Any) -> Any:
@@ -700,6 +715,14 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         else None
     )
     history = wb.get(f"/gradings/{gid}/history", limit=50)
+    attachable = [
+        (kind, label)
+        for kind, (stages, roles, label) in evidence.TARGETS.items()
+        if kind in ("self_rating", "assessment")
+        and state in stages
+        and any(wb.has(r) for r in roles)
+    ]
+    files = wb.get(f"/gradings/{gid}/evidence-files")["items"]
     quotas = (
         _quotas(wb, ctx) if any(t["name"] == "decide" for t in ctx.grading["transitions"]) else []
     )
@@ -723,6 +746,10 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         field_labels=FIELD_LABELS,
         quotas=quotas,
         level_labels={lv["code"]: lv["label"] for lv in ctx.levels},
+        attachable=attachable,
+        files=files,
+        evidence_limit_mb=current_app.extensions["grading.settings"].evidence_max_bytes
+        // 1_048_576,
         today=calendar.today().isoformat(),
         **extra,
     )
@@ -750,6 +777,54 @@ def grading(wb: Workbench, grading_id: int) -> WsgiResponse:
     return _grading_page(wb, _context(wb, grading_id), done=request.args.get("done"))
 
 
+@workbench.post("/gradings/<int:grading_id>/evidence")
+@signed_in
+def attach_evidence(wb: Workbench, grading_id: int) -> WsgiResponse:
+    """A file for the sheet of this stage (佐证材料): sent on to the API as it came."""
+    upload = request.files.get("file")
+    parts: dict[str, Any] = {
+        "attached_to": request.form.get("attached_to") or "",
+        "description": (request.form.get("description") or "").strip()[:1000],
+    }
+    if upload is not None and upload.filename:
+        parts["file"] = (io.BytesIO(upload.read()), upload.filename)
+        upload.close()
+    answer = wb.call(
+        "POST",
+        f"/gradings/{grading_id}/evidence-files",
+        files=parts,
+        headers={"Idempotency-Key": _key()},
+    )
+    return _answered(wb, grading_id, answer, "已上传", "evidence")
+
+
+@workbench.get("/gradings/<int:grading_id>/evidence/<int:file_id>")
+@signed_in
+def evidence_file(wb: Workbench, grading_id: int, file_id: int) -> WsgiResponse:
+    """An evidence file, as the API serves it to this person (within their scope only)."""
+    answer = wb.call("GET", f"/gradings/{grading_id}/evidence-files/{file_id}")
+    if answer.status == 404:
+        raise _NotYours
+    if not answer.ok:
+        return render(
+            "explain.html",
+            wb,
+            answer.status,
+            heading="无法提供该文件",
+            text=answer.message,
+            kind="evidence",
+        )
+    kept = {
+        k: v
+        for k, v in wb.last_headers.items()
+        if k in ("Content-Type", "Content-Disposition", "Digest", "Content-Security-Policy")
+    }
+    return WsgiResponse(
+        wb.last_raw,
+        headers={**kept, "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
 @workbench.post("/gradings/<int:grading_id>/<action>")
 @signed_in
 def act(wb: Workbench, grading_id: int, action: str) -> WsgiResponse:
@@ -762,8 +837,17 @@ def act(wb: Workbench, grading_id: int, action: str) -> WsgiResponse:
     if action == "transition" and version.isdigit():
         headers["If-Match"] = f'"{version}"'
     answer = wb.call(method, path, body, headers=headers)
+    return _answered(
+        wb, grading_id, answer, "已提交审批" if answer.status == 202 else "已保存", action
+    )
+
+
+def _answered(
+    wb: Workbench, grading_id: int, answer: Answer, done: str, action: str
+) -> WsgiResponse:
+    """Done: back to the grading's page, saying so (303, so a reload does not send it again).
+    Refused: the page again with the API's refusal and what was typed."""
     if answer.ok:
-        done = "已提交审批" if answer.status == 202 else "已保存"
         return redirect(url_for("workbench.grading", grading_id=grading_id, done=done), 303)
     return _grading_page(
         wb,
@@ -774,6 +858,20 @@ def act(wb: Workbench, grading_id: int, action: str) -> WsgiResponse:
         form=request.form,
         failed=action,
     )
+
+
+UPLOAD = re.compile(r"^/w/gradings/\d+/evidence$")
+
+
+def room_for_uploads(app: Flask) -> None:
+    """An evidence file's form may be as large as the evidence limit, not the API's body limit:
+    raised before anything reads the form (the CSRF check does) — so installed before it."""
+
+    @app.before_request
+    def _room() -> None:
+        if request.method == "POST" and UPLOAD.match(request.path):
+            limit = app.extensions["grading.settings"].evidence_max_bytes
+            request.max_content_length = limit + 65_536
 
 
 def install(app: Flask) -> None:
