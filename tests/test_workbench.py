@@ -28,8 +28,10 @@ from tests.workbench_helpers import (
     BRANCH,
     Desk,
     api_walk,
+    field_names,
     hidden_fields,
     refusal,
+    scores_filled,
     workbench_walk,
 )
 
@@ -363,30 +365,7 @@ def test_progress_shows_the_apis_counts_as_tables_and_charts_within_scope(
 def test_the_secretary_uploads_evidence_for_the_self_rating_and_reads_it_back(
     app: Flask, site: DemoSite
 ) -> None:
-    grading = site.ids["grading:YC-XL-FH-V03"]
-    page = f"/w/gradings/{grading}"
-    reviewer = Desk.signed_in(app, "county.reviewer", site.password)
-    assert reviewer.submit(page, f"{page}/survey", {"method": "meeting"}).status_code == 303
-    opened = reviewer.submit(page, f"{page}/transition", {"transition": "open_self_rating"})
-    assert opened.status_code == 303, refusal(opened.get_data(as_text=True))
-    with db_of(site) as db:  # the demo's secretary is 白河村's; this branch gets one of its own
-        from service.accounts import operations as accounts
-        from service.accounts.models import Role
-        from service.context import Actor
-        from service.organizations.models import Organization
-
-        branch = db.scalars(select(Organization).where(Organization.code == "YC-XL-FH-V03")).one()
-        person = accounts.create_account(
-            db,
-            Actor.system("t"),
-            username="v03.secretary",
-            display_name="书记",
-            organization=branch,
-        )
-        accounts.grant_role(db, Actor.system("t"), person, Role.SECRETARY, branch)
-        passwords.set_password(db, Actor.system("t"), person, site.password)
-        db.commit()
-    secretary = Desk.signed_in(app, "v03.secretary", site.password)
+    secretary, page = _secretary_at_self_rating(app, site, "YC-XL-FH-V03")
     html = secretary.page(page)
     assert "为自评表上传佐证材料" in html
     fields = hidden_fields(html, f"{page}/evidence")
@@ -414,3 +393,59 @@ def test_the_secretary_uploads_evidence_for_the_self_rating_and_reads_it_back(
     assert bad.status_code == 422 and "只能上传" in refusal(bad.get_data(as_text=True))
     other = Desk.signed_in(app, "baihe.secretary", site.password)
     assert other.client.get(link).status_code == 404  # another branch's secretary
+
+
+def _in_self_rating(app: Flask, site: DemoSite, code: str) -> int:
+    """The branch's grading, surveyed and opened for self-rating by the reviewer's forms."""
+    grading = site.ids[f"grading:{code}"]
+    page = f"/w/gradings/{grading}"
+    reviewer = Desk.signed_in(app, "county.reviewer", site.password)
+    assert reviewer.submit(page, f"{page}/survey", {"method": "meeting"}).status_code == 303
+    opened = reviewer.submit(page, f"{page}/transition", {"transition": "open_self_rating"})
+    assert opened.status_code == 303, refusal(opened.get_data(as_text=True))
+    return grading
+
+
+def _secretary_at_self_rating(app: Flask, site: DemoSite, code: str) -> tuple[Desk, str]:
+    """The branch's secretary signed in, and the page of its grading open for self-rating."""
+    grading = _in_self_rating(app, site, code)
+    return Desk.signed_in(app, _secretary_of(site, code), site.password), f"/w/gradings/{grading}"
+
+
+def _secretary_of(site: DemoSite, code: str) -> str:
+    """A secretary of the branch (the demo has one only for 白河村), with the demo's password."""
+    from service.accounts import operations as accounts
+    from service.accounts.models import Role
+    from service.context import Actor
+    from service.organizations.models import Organization
+
+    username = f"{code.lower()}.secretary"
+    with db_of(site) as db:
+        branch = db.scalars(select(Organization).where(Organization.code == code)).one()
+        actor = Actor.system("t")
+        person = accounts.create_account(
+            db, actor, username=username, display_name="书记", organization=branch
+        )
+        accounts.grant_role(db, actor, person, Role.SECRETARY, branch)
+        passwords.set_password(db, actor, person, site.password)
+        db.commit()
+    return username
+
+
+def test_a_saved_sheet_opens_with_what_was_saved_and_a_change_needs_a_reason(
+    app: Flask, site: DemoSite
+) -> None:
+    secretary, page = _secretary_at_self_rating(app, site, "YC-XL-FH-V04")
+    sheet = scores_filled(field_names(secretary.page(page), "self_rating"), "4")
+    first = {**sheet, "proposed_level": "average", "explanation": "逐项自评"}
+    assert secretary.submit(page, f"{page}/self_rating", first).status_code == 303
+    html = secretary.page(page)
+    assert "已保存第 1 版" in html
+    assert 'name="self_rating.leader" value="4.00"' in html
+    assert re.search(r'<option value="average" selected>', html)
+    again = secretary.submit(page, f"{page}/self_rating", {**first, "self_rating.leader": "6"})
+    assert again.status_code == 422 and "理由" in refusal(again.get_data(as_text=True))
+    assert 'value="6"' in again.get_data(as_text=True)  # what was typed stays
+    changed = {**first, "self_rating.leader": "6", "reason": "补充党组织书记述职材料"}
+    assert secretary.submit(page, f"{page}/self_rating", changed).status_code == 303
+    assert "已保存第 2 版" in secretary.page(page)

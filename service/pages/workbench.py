@@ -715,6 +715,8 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         else None
     )
     history = wb.get(f"/gradings/{gid}/history", limit=50)
+    saved, versions = _saved(wb, gid, [a for a, _ in sheets])
+    form = extra.pop("form", None)
     attachable = [
         (kind, label)
         for kind, (stages, roles, label) in evidence.TARGETS.items()
@@ -747,6 +749,8 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         quotas=quotas,
         level_labels={lv["code"]: lv["label"] for lv in ctx.levels},
         attachable=attachable,
+        form=form if form is not None else saved,
+        versions=versions,
         files=files,
         evidence_limit_mb=current_app.extensions["grading.settings"].evidence_max_bytes
         // 1_048_576,
@@ -761,6 +765,43 @@ def _quotas(wb: Workbench, ctx: Context) -> list[dict[str, Any]]:
     units = {ctx.campaign["organization_id"], ctx.organization["parent_id"]}
     listed = wb.get(f"/campaigns/{ctx.campaign['id']}/quotas")["items"]
     return [q for q in listed if q["unit_id"] in units]
+
+
+SAVED = {
+    "self_rating": "self-rating",
+    "assessment": "assessment",
+    "opinion": "branch-opinion",
+    "proposal": "decision",
+}
+
+
+def _saved(wb: Workbench, gid: int, actions: list[str]) -> tuple[dict[str, str], dict[str, Any]]:
+    """What the sheets of this stage hold already: the form's values from each latest version
+    (a correction starts from what was saved), and per sheet its version, who and when."""
+    values: dict[str, str] = {}
+    versions: dict[str, Any] = {}
+    for action in actions:
+        if action not in SAVED:
+            continue
+        answer = wb.call("GET", f"/gradings/{gid}/{SAVED[action]}")
+        if not answer.ok:
+            continue
+        kept = answer.body
+        versions[action] = kept
+        for entry in kept.get("scores") or []:
+            code = entry["indicator"]
+            for sub in entry.get("sub_items") or []:
+                values[f"{action}.{code}.{sub['code']}"] = str(sub["score"])
+            if entry.get("score") is not None:
+                values[f"{action}.{code}"] = str(entry["score"])
+            if entry.get("evidence"):
+                values[f"{action}.{code}.evidence"] = entry["evidence"]
+        for item in kept.get("adjustments") or []:
+            values[f"{action}.adjustment.{item['code']}"] = str(item["points"])
+        for field in ("proposed_level", "explanation", "note", "level", "opinion", "met_on"):
+            if kept.get(field):
+                values[field] = str(kept[field])
+    return values, versions
 
 
 def _ballot_categories(campaign: dict[str, Any]) -> list[tuple[str, str]]:
