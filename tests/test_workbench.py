@@ -449,3 +449,40 @@ def test_a_saved_sheet_opens_with_what_was_saved_and_a_change_needs_a_reason(
     changed = {**first, "self_rating.leader": "6", "reason": "补充党组织书记述职材料"}
     assert secretary.submit(page, f"{page}/self_rating", changed).status_code == 303
     assert "已保存第 2 版" in secretary.page(page)
+
+
+def test_a_complaint_is_taken_up_and_answered_at_the_workbench_and_the_filer_reads_the_reply(
+    app: Flask, site: DemoSite
+) -> None:
+    grading = site.ids["grading:YC-XL-QS-V02"]  # 青石镇's, under 公示
+    filed = app.test_client().post(
+        "/api/v1/public/complaints",
+        json={"grading_id": grading, "text": "高岭村支部的活动阵地长期锁门，评为较好不妥"},
+    )
+    assert filed.status_code == 201, filed.get_json()
+    code = filed.get_json()["tracking_code"]
+    reviewer = Desk.signed_in(app, "county.reviewer", site.password)
+    page = f"/w/gradings/{grading}"
+    html = reviewer.page(page)
+    assert "活动阵地长期锁门" in html and "待受理" in html
+    [complaint] = re.findall(rf'action="{page}/complaints/(\d+)/assign"', html)
+    tasks = reviewer.page("/w/?state=publicity")
+    assert f"公示期意见 #{complaint}" in tasks and "受理调查" in tasks  # in the reviewer's 待办
+    secretary = Desk.signed_in(app, "baihe.secretary", site.password)
+    forged = secretary.client.post(
+        f"{page}/complaints/{complaint}/assign",
+        data=hidden_fields(secretary.page("/w/"), "/w/sign-out"),
+    )
+    assert forged.status_code == 404  # not the secretary's branch: the API does not show it
+    taken = reviewer.submit(page, f"{page}/complaints/{complaint}/assign", {})
+    assert taken.status_code == 303, refusal(taken.get_data(as_text=True))
+    answer = {
+        "findings": "经实地查看，阵地每周开放三天",
+        "reply": "已核实，维持等次",
+        "upheld": "no",
+    }
+    answered = reviewer.submit(page, f"{page}/complaints/{complaint}/answer", answer)
+    assert answered.status_code == 303, refusal(answered.get_data(as_text=True))
+    assert "意见不成立" in reviewer.page(page)
+    tracked = app.test_client().get(f"/api/v1/public/complaints/{code}").get_json()
+    assert tracked["reply"] == "已核实，维持等次"

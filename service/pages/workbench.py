@@ -381,6 +381,20 @@ def gather(wb: Workbench, state: str | None, within: int | None) -> list[Task]:
                         _due(campaign, g["state"]),
                     )
                 )
+    if wb.has("reviewer") and state in (None, *COMPLAINT_STATES):
+        for waiting in ("received", "investigating"):
+            for c in wb.get("/complaints", state=waiting, limit=100)["items"]:
+                tasks.append(
+                    Task(
+                        c["grading_id"],
+                        f"公示期意见 #{c['id']}",
+                        c["text"][:30],
+                        "publicity",
+                        COMPLAINT_LABELS[waiting],
+                        ["受理调查" if waiting == "received" else "调查核实并答复"],
+                        None,
+                    )
+                )
     far = date.max
     tasks.sort(key=lambda t: (not t.overdue, t.due or far, t.organization))
     return tasks
@@ -725,6 +739,11 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         and any(wb.has(r) for r in roles)
     ]
     files = wb.get(f"/gradings/{gid}/evidence-files")["items"]
+    complaints = (
+        wb.get("/complaints", grading_id=gid, limit=100)["items"]
+        if state in COMPLAINT_STATES
+        else []
+    )
     quotas = (
         _quotas(wb, ctx) if any(t["name"] == "decide" for t in ctx.grading["transitions"]) else []
     )
@@ -749,6 +768,8 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         quotas=quotas,
         level_labels={lv["code"]: lv["label"] for lv in ctx.levels},
         attachable=attachable,
+        complaints=complaints,
+        complaint_labels=COMPLAINT_LABELS,
         form=form if form is not None else saved,
         versions=versions,
         files=files,
@@ -766,6 +787,10 @@ def _quotas(wb: Workbench, ctx: Context) -> list[dict[str, Any]]:
     listed = wb.get(f"/campaigns/{ctx.campaign['id']}/quotas")["items"]
     return [q for q in listed if q["unit_id"] in units]
 
+
+# the stages whose page shows the complaints filed against the level (公示期意见)
+COMPLAINT_STATES = ("publicity", "complaint_review")
+COMPLAINT_LABELS = {"received": "待受理", "investigating": "调查核实中", "answered": "已答复"}
 
 SAVED = {
     "self_rating": "self-rating",
@@ -837,6 +862,29 @@ def attach_evidence(wb: Workbench, grading_id: int) -> WsgiResponse:
         headers={"Idempotency-Key": _key()},
     )
     return _answered(wb, grading_id, answer, "已上传", "evidence")
+
+
+@workbench.post(
+    "/gradings/<int:grading_id>/complaints/<int:complaint_id>/<any(assign, answer):verb>"
+)
+@signed_in
+def handle_complaint(wb: Workbench, grading_id: int, complaint_id: int, verb: str) -> WsgiResponse:
+    """A reviewer takes up a complaint (受理调查) or answers it: findings, the reply the filer
+    reads, upheld or not (an upheld one asks a supervisor to send the level back)."""
+    body: dict[str, Any] = {}
+    if verb == "answer":
+        body = {
+            "findings": (request.form.get("findings") or "").strip(),
+            "reply": (request.form.get("reply") or "").strip(),
+            "upheld": request.form.get("upheld") == "yes",
+        }
+    answer = wb.call(
+        "POST",
+        f"/complaints/{complaint_id}/{verb}",
+        body,
+        headers={"Idempotency-Key": _key()},
+    )
+    return _answered(wb, grading_id, answer, "已受理" if verb == "assign" else "已答复", verb)
 
 
 @workbench.get("/gradings/<int:grading_id>/evidence/<int:file_id>")
