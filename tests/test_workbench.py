@@ -486,3 +486,58 @@ def test_a_complaint_is_taken_up_and_answered_at_the_workbench_and_the_filer_rea
     assert "意见不成立" in reviewer.page(page)
     tracked = app.test_client().get(f"/api/v1/public/complaints/{code}").get_json()
     assert tracked["reply"] == "已核实，维持等次"
+
+
+def test_the_rectification_ledger_is_planned_approved_and_worked_through_at_the_workbench(
+    app: Flask, site: DemoSite
+) -> None:
+    """青石镇's 一般 branch of last year, in 整改: the secretary adds an item, the reviewer
+    names the helpers, the supervisor approves the plan; the item is started, submitted with
+    its evidence, returned once with a reason, submitted again and closed (销号)."""
+    from service.gradings.models import Grading
+    from service.organizations.models import Organization
+
+    with db_of(site) as db:
+        grading = db.scalars(
+            select(Grading.id)
+            .join(Organization, Organization.id == Grading.organization_id)
+            .where(Organization.code == "YC-XL-QS-V02", Grading.state == "rectification")
+        ).one()
+    page = f"/w/gradings/{grading}"
+    secretary = Desk.signed_in(app, _secretary_of(site, "YC-XL-QS-V02"), site.password)
+    reviewer = Desk.signed_in(app, "county.reviewer", site.password)
+    supervisor = Desk.signed_in(app, "county.supervisor", site.password)
+
+    def done(desk: Desk, action: str, data: dict[str, str]) -> None:
+        answer = desk.submit(page, page + action, data)
+        assert answer.status_code == 303, (action, refusal(answer.get_data(as_text=True)))
+
+    assert "整改事项：制定、逐项整改并提交" in secretary.page("/w/?state=rectification")
+    item = {
+        "problem": "发展思路不清",
+        "cause": "班子调研不够",
+        "measure": "召开村民代表会议，制定三年发展规划",
+        "target": "规划经村民代表会议通过",
+        "deadline": "2027-03-31",
+        "responsible": "村党支部书记",
+        "category": "党建工作类",
+        "task": "抓发展、明思路",
+        "term": "near",
+    }
+    done(secretary, "/rectification/item", item)
+    key = re.findall(r'action="/w/gradings/\d+/items/(I\d+)/start"', secretary.page(page))[-1]
+    early = secretary.submit(page, f"{page}/items/{key}/start", {})
+    assert early.status_code == 409  # not before the plan is approved: the API's rule
+    done(reviewer, "/rectification/helpers", {"paired_leader": "县委常委 王强", "liaison": "刘敏"})
+    assert supervisor.client.post(
+        f"{page}/rectification/approve",
+        data=hidden_fields(secretary.page(page), "/w/sign-out"),
+    ).status_code in (400, 403)  # the secretary's CSRF token is not the supervisor's session
+    done(supervisor, "/rectification/approve", {})
+    done(secretary, f"/items/{key}/start", {})
+    done(secretary, f"/items/{key}/submit", {"evidence": "规划草案"})
+    done(reviewer, f"/items/{key}/return", {"reason": "规划尚未经村民代表会议通过"})
+    assert "退回：规划尚未经村民代表会议通过" in secretary.page(page)
+    done(secretary, f"/items/{key}/submit", {"evidence": "村民代表会议决议（12月5日）"})
+    done(reviewer, f"/items/{key}/close", {})
+    assert "已销号" in reviewer.page(page)

@@ -39,7 +39,8 @@ from service.context import Actor
 from service.errors import SignInLocked, SignInRefused
 from service.evidence import operations as evidence
 from service.pages.web import for_people, known_id, page, unit_of_work
-from service.survey.classification import AREA_FINDINGS, SURVEY_AREAS, categories
+from service.survey.classification import AREA_FINDINGS, SURVEY_AREAS, TERMS, categories
+from service.survey.classification import tasks as tasks_of
 from service.survey.operations import METHOD_LABELS
 from service.workflows.states import GRADING_STATES, PHASE_OF_STATE
 
@@ -333,6 +334,8 @@ def _workflow(wb: Workbench) -> dict[str, list[tuple[str, set[str]]]]:
 
 def _todo(wb: Workbench, state: str, moves: dict[str, list[tuple[str, set[str]]]]) -> list[str]:
     sheets = [label for role, _, label in SHEETS.get(state, []) if wb.has(role)]
+    if state == "rectification":
+        sheets += [label for role, label in LEDGER_TASKS.items() if wb.has(role)]
     steps = [label for label, roles in moves.get(state, []) if any(wb.has(r) for r in roles)]
     return sheets + steps
 
@@ -739,6 +742,13 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         and any(wb.has(r) for r in roles)
     ]
     files = wb.get(f"/gradings/{gid}/evidence-files")["items"]
+    ledger = wb.get(f"/gradings/{gid}/rectification") if state in LEDGER_STATES else None
+    if ledger is not None and state == "rectification" and wb.has("secretary"):
+        attachable += [
+            (f"rectification_item:{item['key']}", f"整改事项 {item['key']}")
+            for item in ledger["items"]
+            if item["status"] in ("in_progress", "submitted")
+        ]
     complaints = (
         wb.get("/complaints", grading_id=gid, limit=100)["items"]
         if state in COMPLAINT_STATES
@@ -769,6 +779,10 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         level_labels={lv["code"]: lv["label"] for lv in ctx.levels},
         attachable=attachable,
         complaints=complaints,
+        ledger=ledger,
+        item_labels=ITEM_LABELS,
+        terms=TERMS,
+        tasks_of_campaign=tasks_of(ctx.campaign.get("decision_config")),
         complaint_labels=COMPLAINT_LABELS,
         form=form if form is not None else saved,
         versions=versions,
@@ -787,6 +801,16 @@ def _quotas(wb: Workbench, ctx: Context) -> list[dict[str, Any]]:
     listed = wb.get(f"/campaigns/{ctx.campaign['id']}/quotas")["items"]
     return [q for q in listed if q["unit_id"] in units]
 
+
+# the stages whose page shows the rectification ledger (整改台账), and what each role does there
+LEDGER_STATES = ("rectification", "re_review")
+LEDGER_TASKS = {
+    "secretary": "整改事项：制定、逐项整改并提交",
+    "reviewer": "整改事项：确定帮扶人员、验收销号",
+    "supervisor": "审批整改方案",
+}
+ITEM_LABELS = {"open": "未开始", "in_progress": "整改中", "submitted": "待验收", "closed": "已销号"}
+ITEM_VERBS = ("start", "submit", "close", "return")
 
 # the stages whose page shows the complaints filed against the level (公示期意见)
 COMPLAINT_STATES = ("publicity", "complaint_review")
@@ -885,6 +909,55 @@ def handle_complaint(wb: Workbench, grading_id: int, complaint_id: int, verb: st
         headers={"Idempotency-Key": _key()},
     )
     return _answered(wb, grading_id, answer, "已受理" if verb == "assign" else "已答复", verb)
+
+
+@workbench.post("/gradings/<int:grading_id>/rectification/<any(item, helpers, approve):what>")
+@signed_in
+def plan_rectification(wb: Workbench, grading_id: int, what: str) -> WsgiResponse:
+    """The rectification plan: an item (the secretary), the helpers (the reviewer), the
+    supervisor's approval."""
+    base = f"/gradings/{grading_id}/rectification"
+    form = request.form
+    if what == "item":
+        body: dict[str, Any] = {
+            k: (form.get(k) or "").strip()
+            for k in ("problem", "cause", "measure", "target", "deadline", "responsible")
+        }
+        for optional in ("category", "task", "term", "priority"):
+            if form.get(optional):
+                body[optional] = form[optional]
+        method, path, done = "POST", f"{base}/items", "已加入整改事项"
+    elif what == "helpers":
+        body = {
+            k: (form.get(k) or "").strip() or None
+            for k in ("paired_leader", "liaison", "first_secretary")
+        }
+        method, path, done = "PUT", f"{base}/helpers", "已确定帮扶人员"
+    else:
+        body, method, path, done = {}, "POST", f"{base}/plan/approve", "已批准整改方案"
+    answer = wb.call(method, path, body, headers={"Idempotency-Key": _key()})
+    return _answered(wb, grading_id, answer, done, f"rectification-{what}")
+
+
+@workbench.post("/gradings/<int:grading_id>/items/<key>/<any(start, submit, close, return):verb>")
+@signed_in
+def item_step(wb: Workbench, grading_id: int, key: str, verb: str) -> WsgiResponse:
+    """An item's step: started and submitted with its evidence (the secretary), closed (销号)
+    or returned with a reason (the reviewer)."""
+    if not re.fullmatch(r"I\d{1,4}", key):
+        raise _NotYours
+    body: dict[str, Any] = {}
+    if verb == "submit":
+        body["evidence"] = (request.form.get("evidence") or "").strip()
+    if verb == "return":
+        body["reason"] = (request.form.get("reason") or "").strip()
+    answer = wb.call(
+        "POST",
+        f"/gradings/{grading_id}/rectification/items/{key}/{verb}",
+        body,
+        headers={"Idempotency-Key": _key()},
+    )
+    return _answered(wb, grading_id, answer, "已办理", f"item-{verb}")
 
 
 @workbench.get("/gradings/<int:grading_id>/evidence/<int:file_id>")
