@@ -343,14 +343,9 @@ def test_progress_shows_the_apis_counts_as_tables_and_charts_within_scope(
     reviewer = Desk.signed_in(app, "county.reviewer", site.password)
     html = reviewer.page("/w/progress")
     campaign = site.ids["campaign"]
-    report = (
-        app.test_client()
-        .get(
-            f"/api/v1/campaigns/{campaign}/reports/progress",
-            headers={"Authorization": f"Bearer {site.tokens['county.reviewer']}"},
-        )
-        .get_json()
-    )
+    report = _api(
+        app, site, "county.reviewer", f"/campaigns/{campaign}/reports/progress"
+    ).get_json()
     for unit in report["gradings_by_unit"]:
         row = re.search(rf'<th scope="row">{unit["unit"]}</th>(.*?)</tr>', html, re.S)
         assert row is not None, unit["unit"]
@@ -541,3 +536,58 @@ def test_the_rectification_ledger_is_planned_approved_and_worked_through_at_the_
     done(secretary, f"/items/{key}/submit", {"evidence": "村民代表会议决议（12月5日）"})
     done(reviewer, f"/items/{key}/close", {})
     assert "已销号" in reviewer.page(page)
+
+
+def test_the_teller_runs_an_electronic_meeting_from_codes_to_count_at_the_workbench(
+    app: Flask, site: DemoSite
+) -> None:
+    secretary, page = _secretary_at_self_rating(app, site, "YC-XL-FH-V07")  # a roll of 20
+    grading = int(page.rsplit("/", 1)[1])
+    sheet = scores_filled(field_names(secretary.page(page), "self_rating"), "4")
+    filled = {**sheet, "proposed_level": "average", "explanation": "自评"}
+    assert secretary.submit(page, f"{page}/self_rating", filled).status_code == 303
+    sent = secretary.submit(page, f"{page}/transition", {"transition": "submit_self_rating"})
+    assert sent.status_code == 303, refusal(sent.get_data(as_text=True))
+    teller = Desk.signed_in(app, "county.teller", site.password)
+    html = teller.page(page)
+    assert 'name="meeting.members.issued" value="20"' in html  # the roll, offered
+    meeting = {"title": "测评会", "meeting.members.issued": "20", "meeting.public_reps.issued": "2"}
+    opened = teller.submit(page, f"{page}/meetings", meeting)
+    assert opened.status_code == 303, refusal(opened.get_data(as_text=True))
+    html = teller.page(page)
+    [session] = re.findall(rf'href="{page}/meetings/(\d+)/cards.pdf"', html)
+    cards = teller.client.get(f"{page}/meetings/{session}/cards.pdf")
+    assert cards.status_code == 200 and cards.data.startswith(b"%PDF")
+    listed = (
+        app.test_client()
+        .get(
+            f"/api/v1/ballot-sessions/{session}/codes?format=csv",
+            headers={"Authorization": f"Bearer {site.tokens['county.teller']}"},
+        )
+        .get_data(as_text=True)
+    )
+    codes = sorted(set(re.findall(r"\b[0-9A-Z]{5}-[0-9A-Z]{5}\b", listed)))  # code, its URL
+    assert len(codes) == 22
+    for code in codes:  # each voter, by phone
+        cast = app.test_client().post(
+            "/api/v1/ballots",
+            json={"code": code, "answers": [{"grading_id": grading, "level": "fairly_good"}]},
+        )
+        assert cast.status_code == 201, cast.get_json()
+    for verb, data in (
+        ("close", {}),
+        ("attendance", {"present.members": "20", "present.public_reps": "2"}),
+        ("count", {}),
+    ):
+        done = teller.submit(page, f"{page}/meetings/{session}/{verb}", data)
+        assert done.status_code == 303, (verb, refusal(done.get_data(as_text=True)))
+    assert "已计票" in teller.page(page)
+    counted = _api(app, site, "county.teller", f"/ballot-sessions/{session}").get_json()
+    assert counted["state"] == "counted"
+
+
+def _api(app: Flask, site: DemoSite, who: str, path: str) -> Any:
+    """A GET of the API with the demo person's own token."""
+    return app.test_client().get(
+        "/api/v1" + path, headers={"Authorization": f"Bearer {site.tokens[who]}"}
+    )

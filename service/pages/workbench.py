@@ -743,6 +743,11 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
     ]
     files = wb.get(f"/gradings/{gid}/evidence-files")["items"]
     ledger = wb.get(f"/gradings/{gid}/rectification") if state in LEDGER_STATES else None
+    meetings = (
+        wb.get("/ballot-sessions", grading_id=gid, limit=100)["items"]
+        if state == "evaluation"
+        else []
+    )
     if ledger is not None and state == "rectification" and wb.has("secretary"):
         attachable += [
             (f"rectification_item:{item['key']}", f"整改事项 {item['key']}")
@@ -780,6 +785,8 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         attachable=attachable,
         complaints=complaints,
         ledger=ledger,
+        meetings=meetings,
+        meeting_labels=MEETING_LABELS,
         item_labels=ITEM_LABELS,
         terms=TERMS,
         tasks_of_campaign=tasks_of(ctx.campaign.get("decision_config")),
@@ -811,6 +818,13 @@ LEDGER_TASKS = {
 }
 ITEM_LABELS = {"open": "未开始", "in_progress": "整改中", "submitted": "待验收", "closed": "已销号"}
 ITEM_VERBS = ("start", "submit", "close", "return")
+
+MEETING_LABELS = {
+    "open": "投票中",
+    "closed": "已截止，待计票",
+    "counted": "已计票",
+    "void": "已作废",
+}
 
 # the stages whose page shows the complaints filed against the level (公示期意见)
 COMPLAINT_STATES = ("publicity", "complaint_review")
@@ -960,21 +974,61 @@ def item_step(wb: Workbench, grading_id: int, key: str, verb: str) -> WsgiRespon
     return _answered(wb, grading_id, answer, "已办理", f"item-{verb}")
 
 
-@workbench.get("/gradings/<int:grading_id>/evidence/<int:file_id>")
+@workbench.post("/gradings/<int:grading_id>/meetings")
 @signed_in
-def evidence_file(wb: Workbench, grading_id: int, file_id: int) -> WsgiResponse:
-    """An evidence file, as the API serves it to this person (within their scope only)."""
-    answer = wb.call("GET", f"/gradings/{grading_id}/evidence-files/{file_id}")
+def open_meeting(wb: Workbench, grading_id: int) -> WsgiResponse:
+    """The teller opens an electronic 测评会 for this organization: its title and how many
+    codes each category gets (the roll caps them; the API says so)."""
+    grading = wb.get(f"/gradings/{grading_id}")
+    categories = [
+        {"code": code, "issued": _int(f"meeting.{code}.issued")}
+        for code in (request.form.get("categories") or "").split(",")
+        if code
+    ]
+    body = {
+        "campaign_id": grading["campaign_id"],
+        "title": (request.form.get("title") or "").strip(),
+        "grading_ids": [grading_id],
+        "categories": categories,
+    }
+    answer = wb.call("POST", "/ballot-sessions", body, headers={"Idempotency-Key": _key()})
+    return _answered(wb, grading_id, answer, "测评会已开始，可打印票码", "meeting-open")
+
+
+@workbench.post(
+    "/gradings/<int:grading_id>/meetings/<int:session_id>/<any(close, attendance, count):verb>"
+)
+@signed_in
+def run_meeting(wb: Workbench, grading_id: int, session_id: int, verb: str) -> WsgiResponse:
+    """Close the 测评会's voting, record who came (实到), count the sealed box."""
+    body: dict[str, Any] = {}
+    if verb == "attendance":
+        body["categories"] = [
+            {"code": code, "present": _int(f"present.{code}")}
+            for code in (request.form.get("categories") or "").split(",")
+            if code
+        ]
+    answer = wb.call(
+        "POST",
+        f"/ballot-sessions/{session_id}/{verb}",
+        body,
+        headers={"Idempotency-Key": _key()},
+    )
+    done = {"close": "投票已截止", "attendance": "已记录实到人数", "count": "已计票"}[verb]
+    return _answered(wb, grading_id, answer, done, f"meeting-{verb}")
+
+
+def _file_from_api(
+    wb: Workbench, path: str, heading: str, query: dict[str, Any] | None = None
+) -> WsgiResponse:
+    """A file the API serves this person (a PDF, an evidence file), passed on with its type
+    and name — or the API's refusal as a page (a 404 as the page's own)."""
+    answer = wb.call("GET", path, query=query)
     if answer.status == 404:
         raise _NotYours
     if not answer.ok:
         return render(
-            "explain.html",
-            wb,
-            answer.status,
-            heading="无法提供该文件",
-            text=answer.message,
-            kind="evidence",
+            "explain.html", wb, answer.status, heading=heading, text=answer.message, kind="file"
         )
     kept = {
         k: v
@@ -985,6 +1039,22 @@ def evidence_file(wb: Workbench, grading_id: int, file_id: int) -> WsgiResponse:
         wb.last_raw,
         headers={**kept, "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )
+
+
+@workbench.get("/gradings/<int:grading_id>/meetings/<int:session_id>/cards.pdf")
+@signed_in
+def meeting_cards(wb: Workbench, grading_id: int, session_id: int) -> WsgiResponse:
+    """The 测评会's codes as the A4 card sheets the teller prints (the API's PDF)."""
+    return _file_from_api(
+        wb, f"/ballot-sessions/{session_id}/codes", "无法打印票码", {"format": "pdf"}
+    )
+
+
+@workbench.get("/gradings/<int:grading_id>/evidence/<int:file_id>")
+@signed_in
+def evidence_file(wb: Workbench, grading_id: int, file_id: int) -> WsgiResponse:
+    """An evidence file, as the API serves it to this person (within their scope only)."""
+    return _file_from_api(wb, f"/gradings/{grading_id}/evidence-files/{file_id}", "无法提供该文件")
 
 
 @workbench.post("/gradings/<int:grading_id>/<action>")
