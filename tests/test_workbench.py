@@ -591,3 +591,51 @@ def _api(app: Flask, site: DemoSite, who: str, path: str) -> Any:
     return app.test_client().get(
         "/api/v1" + path, headers={"Authorization": f"Bearer {site.tokens[who]}"}
     )
+
+
+def test_a_supervisor_sees_what_is_asked_and_cannot_approve_their_own_request(
+    app: Flask, site: DemoSite
+) -> None:
+    """四眼原则 at the workbench: a supervisor who asked for a step sees it in the inbox with no
+    approve button, and a forged approval gets the API's four-eyes refusal."""
+    from service.accounts import operations as accounts
+    from service.accounts.models import Account, Role
+    from service.context import Actor
+    from service.gradings.approvals import request_approval
+    from service.gradings.models import Grading
+    from service.organizations.models import Organization
+
+    grading_id = site.ids["grading:YC-XL-FH-V06"]
+    with db_of(site) as db:
+        county = db.scalars(select(Organization).where(Organization.code == "YC-XL")).one()
+        actor = Actor.system("t")
+        both = accounts.create_account(
+            db, actor, username="county.both", display_name="两职", organization=county
+        )
+        for role in (Role.REVIEWER, Role.SUPERVISOR):
+            accounts.grant_role(db, actor, both, role, county)
+        passwords.set_password(db, actor, both, site.password)
+        account = db.scalars(select(Account).where(Account.username == "county.both")).one()
+        grading = db.get_one(Grading, grading_id)
+        asked = request_approval(
+            db,
+            Actor(account_id=account.id, username="county.both", role="reviewer"),
+            grading,
+            kind="transition",
+            subject="open_self_rating",
+            payload=None,
+            reason="提前开始自评",
+        )
+        db.commit()
+        approval = asked.id
+    own = Desk.signed_in(app, "county.both", site.password)
+    inbox = own.page("/w/approvals")
+    assert "须由另一位审批人批准" in inbox
+    assert f"/w/approvals/{approval}/approve" not in inbox
+    assert "批准前" in inbox and "调查摸底" in inbox and "批准后" in inbox
+    forged = own.client.post(
+        f"/w/approvals/{approval}/approve", data=hidden_fields(inbox, "/w/sign-out")
+    )
+    assert forged.status_code == 403 and "未能办理" in refusal(forged.get_data(as_text=True))
+    other = Desk.signed_in(app, "county.supervisor", site.password)
+    assert f"/w/approvals/{approval}/approve" in other.page("/w/approvals")

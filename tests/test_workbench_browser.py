@@ -189,6 +189,7 @@ def walk(page: Page, site: DemoSite, size: str) -> Walker:
     w.sign_in("county.supervisor")
     page.click_and_wait("nav.wb-nav a[href='/w/approvals']")
     w.look("approvals")
+    assert "批准后" in page.text() and "公示" in page.text()  # what the approval changes
     page.find("input[name=comment]").send_keys("同意")
     page.click_and_wait("section.wb-card form button.primary")
     assert "已批准" in page.text()

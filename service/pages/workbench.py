@@ -409,6 +409,25 @@ def pending_approvals(wb: Workbench) -> list[dict[str, Any]]:
     return list(wb.get("/approvals", state="pending", limit=100)["items"])
 
 
+def explained(wb: Workbench, approvals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each approval with what it changes — for a step, the stage now and the stage after
+    (前后对照) — and whether this person may decide it (not their own request: 四眼原则)."""
+    out = []
+    for approval in approvals:
+        item = dict(approval)
+        item["own"] = approval["requested_by"] == wb.me["username"]
+        answer = wb.call("GET", f"/gradings/{approval['grading_id']}")
+        if answer.ok:
+            grading = answer.body
+            item["now"] = grading["state_label"]
+            step = next(
+                (t for t in grading["transitions"] if t["name"] == approval["subject"]), None
+            )
+            item["after"] = step["dest_label"] if step else None
+        out.append(item)
+    return out
+
+
 @workbench.get("/")
 @signed_in
 def tasks(wb: Workbench) -> WsgiResponse:
@@ -530,7 +549,9 @@ def progress(wb: Workbench) -> WsgiResponse:
 @workbench.get("/approvals")
 @signed_in
 def approvals(wb: Workbench) -> WsgiResponse:
-    return render("wb_approvals.html", wb, heading="审批", approvals=pending_approvals(wb))
+    return render(
+        "wb_approvals.html", wb, heading="审批", approvals=explained(wb, pending_approvals(wb))
+    )
 
 
 @workbench.post("/approvals/<int:approval_id>/<any(approve, reject):verdict>")
@@ -551,7 +572,7 @@ def decide_approval(wb: Workbench, approval_id: int, verdict: str) -> WsgiRespon
         wb,
         answer.status,
         heading="审批",
-        approvals=pending_approvals(wb),
+        approvals=explained(wb, pending_approvals(wb)),
         refused=answer.message,
         refused_errors=answer.errors,
     )
