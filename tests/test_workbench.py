@@ -489,15 +489,7 @@ def test_the_rectification_ledger_is_planned_approved_and_worked_through_at_the_
     """青石镇's 一般 branch of last year, in 整改: the secretary adds an item, the reviewer
     names the helpers, the supervisor approves the plan; the item is started, submitted with
     its evidence, returned once with a reason, submitted again and closed (销号)."""
-    from service.gradings.models import Grading
-    from service.organizations.models import Organization
-
-    with db_of(site) as db:
-        grading = db.scalars(
-            select(Grading.id)
-            .join(Organization, Organization.id == Grading.organization_id)
-            .where(Organization.code == "YC-XL-QS-V02", Grading.state == "rectification")
-        ).one()
+    grading = _last_years(site, "YC-XL-QS-V02", "rectification")
     page = f"/w/gradings/{grading}"
     secretary = Desk.signed_in(app, _secretary_of(site, "YC-XL-QS-V02"), site.password)
     reviewer = Desk.signed_in(app, "county.reviewer", site.password)
@@ -639,3 +631,50 @@ def test_a_supervisor_sees_what_is_asked_and_cannot_approve_their_own_request(
     assert forged.status_code == 403 and "未能办理" in refusal(forged.get_data(as_text=True))
     other = Desk.signed_in(app, "county.supervisor", site.password)
     assert f"/w/approvals/{approval}/approve" in other.page("/w/approvals")
+
+
+def test_a_branch_goes_from_looking_back_to_its_promotion_decision_at_the_workbench(
+    app: Flask, site: DemoSite
+) -> None:
+    """青石镇's 好 branch of last year, in 回头看: the reviewer moves it on to 晋位升级, the
+    secretary files the 专项述职, the reviewer records the leading group's opinion, the
+    inspector the group's acceptance, and the reviewer decides (a 好 one keeps its level)."""
+    grading = _last_years(site, "YC-XL-QS-V01", "re_review")
+    page = f"/w/gradings/{grading}"
+    reviewer = Desk.signed_in(app, "county.reviewer", site.password)
+    steps = re.findall(r'name="transition" value="([a-z_]+)"', reviewer.page(page))
+    onward = next(name for name in steps if "promot" in name)
+    moved = reviewer.submit(page, f"{page}/transition", {"transition": onward})
+    assert moved.status_code == 303, refusal(moved.get_data(as_text=True))
+    html = reviewer.page(page)
+    assert "晋位升级" in html and "县委党建工作领导小组" in html
+    secretary = Desk.signed_in(app, _secretary_of(site, "YC-XL-QS-V01"), site.password)
+    inspector = Desk.signed_in(app, "county.inspector", site.password)
+    for desk, what, data in (
+        (secretary, "report", {"text": "整改提高专项述职：一项整改已销号"}),
+        (
+            reviewer,
+            "opinion",
+            {"body": "LG", "favourable": "yes", "text": "同意", "given_by": "领导小组办公室"},
+        ),
+        (inspector, "acceptance", {"conclusion": "accepted", "findings": "台账齐全"}),
+        (reviewer, "decision", {"level": "good", "reason": "保持好的等次"}),
+    ):
+        done = desk.submit(page, f"{page}/promotion/{what}", data)
+        assert done.status_code == 303, (what, refusal(done.get_data(as_text=True)))
+    decided = _api(app, site, "county.inspector", f"/gradings/{grading}/promotion").get_json()
+    assert decided["decision"]["to"] == "good" and decided["report"]["text"].startswith("整改提高")
+    assert [o["opinion"]["favourable"] for o in decided["opinions"]] == [True]
+
+
+def _last_years(site: DemoSite, code: str, state: str) -> int:
+    """The grading of 青石镇's campaign of last year (the demo's) for the branch, in `state`."""
+    from service.gradings.models import Grading
+    from service.organizations.models import Organization
+
+    with db_of(site) as db:
+        return db.scalars(
+            select(Grading.id)
+            .join(Organization, Organization.id == Grading.organization_id)
+            .where(Organization.code == code, Grading.state == state)
+        ).one()

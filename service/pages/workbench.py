@@ -766,9 +766,10 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
     ledger = wb.get(f"/gradings/{gid}/rectification") if state in LEDGER_STATES else None
     meetings = (
         wb.get("/ballot-sessions", grading_id=gid, limit=100)["items"]
-        if state == "evaluation"
+        if state in MEETING_STATES
         else []
     )
+    promotion = wb.get(f"/gradings/{gid}/promotion") if state == "promotion" else None
     if ledger is not None and state == "rectification" and wb.has("secretary"):
         attachable += [
             (f"rectification_item:{item['key']}", f"整改事项 {item['key']}")
@@ -807,6 +808,9 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         complaints=complaints,
         ledger=ledger,
         meetings=meetings,
+        meeting_states=MEETING_STATES,
+        promotion=promotion,
+        opinion_bodies=(ctx.campaign.get("decision_config") or {}).get("promotion_opinions") or [],
         meeting_labels=MEETING_LABELS,
         item_labels=ITEM_LABELS,
         terms=TERMS,
@@ -840,6 +844,8 @@ LEDGER_TASKS = {
 ITEM_LABELS = {"open": "未开始", "in_progress": "整改中", "submitted": "待验收", "closed": "已销号"}
 ITEM_VERBS = ("start", "submit", "close", "return")
 
+# 测评会 at the workbench: the branch's in evaluation, the 群众满意度测评会 before promotion
+MEETING_STATES = ("evaluation", "promotion")
 MEETING_LABELS = {
     "open": "投票中",
     "closed": "已截止，待计票",
@@ -1037,6 +1043,48 @@ def run_meeting(wb: Workbench, grading_id: int, session_id: int, verb: str) -> W
     )
     done = {"close": "投票已截止", "attendance": "已记录实到人数", "count": "已计票"}[verb]
     return _answered(wb, grading_id, answer, done, f"meeting-{verb}")
+
+
+@workbench.post(
+    "/gradings/<int:grading_id>/promotion/<any(report, opinion, acceptance, decision):what>"
+)
+@signed_in
+def promotion_step(wb: Workbench, grading_id: int, what: str) -> WsgiResponse:
+    """晋位升级: the secretary's 专项述职, a named body's written opinion (the reviewer), the
+    inspection group's acceptance (检查验收), and the committee's decision."""
+    form = request.form
+    base = f"/gradings/{grading_id}"
+    today = calendar.today().isoformat()
+    body: dict[str, Any]
+    if what == "report":
+        method, path = "PUT", f"{base}/promotion/report"
+        body = {"text": (form.get("text") or "").strip()}
+    elif what == "opinion":
+        code = form.get("body") or ""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", code):
+            raise _NotYours
+        method, path = "PUT", f"{base}/promotion/opinions/{code}"
+        body = {
+            "favourable": form.get("favourable") == "yes",
+            "text": (form.get("text") or "").strip(),
+            "given_on": form.get("given_on") or today,
+            "given_by": (form.get("given_by") or "").strip(),
+        }
+    elif what == "acceptance":
+        method, path = "PUT", f"{base}/inspection/acceptances/promotion"
+        body = {
+            "conclusion": form.get("conclusion") or "",
+            "findings": (form.get("findings") or "").strip(),
+            "accepted_on": form.get("accepted_on") or today,
+        }
+    else:
+        method, path = "POST", f"{base}/promotion"
+        body = {"level": form.get("level") or "", "reason": (form.get("reason") or "").strip()}
+    for optional in ("reason",):
+        if what in ("report", "opinion", "acceptance") and (form.get(optional) or "").strip():
+            body[optional] = form[optional].strip()
+    answer = wb.call(method, path, body, headers={"Idempotency-Key": _key()})
+    return _answered(wb, grading_id, answer, "已保存", f"promotion-{what}")
 
 
 def _file_from_api(
