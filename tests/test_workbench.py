@@ -678,3 +678,31 @@ def _last_years(site: DemoSite, code: str, state: str) -> int:
             .join(Organization, Organization.id == Grading.organization_id)
             .where(Organization.code == code, Grading.state == state)
         ).one()
+
+
+def test_an_operator_sets_a_password_from_the_command_line_as_the_readme_says(
+    app: Flask, site: DemoSite
+) -> None:
+    """`python -m service password --username NAME` reads the password from stdin."""
+    import subprocess
+    import sys
+
+    env = {"DATABASE_URL": site.url, "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-m", "service", "password", "--username", "fenghuang.admin"]
+    weak = subprocess.run(command, input="short\n", env=env, capture_output=True, text=True)
+    assert weak.returncode != 0 and "password" in weak.stderr
+    done = subprocess.run(
+        command, input="凤凰镇管理员的新密码2026\n", env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "password of fenghuang.admin set"
+    desk = Desk(app.test_client(), "fenghuang.admin")
+    assert desk.sign_in("凤凰镇管理员的新密码2026").status_code == 303
+    nobody = subprocess.run(
+        [*command[:-1], "nobody"],
+        input="whatever-long-1\n",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert nobody.returncode != 0 and "no account 'nobody'" in nobody.stderr
