@@ -706,3 +706,15 @@ def test_an_operator_sets_a_password_from_the_command_line_as_the_readme_says(
         text=True,
     )
     assert nobody.returncode != 0 and "no account 'nobody'" in nobody.stderr
+
+
+def test_a_filter_the_api_refuses_is_a_plain_page_with_its_status_never_a_500(
+    app: Flask, site: DemoSite
+) -> None:
+    reviewer = Desk.signed_in(app, "county.reviewer", site.password)
+    answer = reviewer.client.get("/w/?state=" + "x" * 41)  # longer than the API takes
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "未能办理" in html and "<html" in html
+    gone = reviewer.client.get("/w/gradings/999999999")
+    assert gone.status_code == 404 and "没有找到" in gone.get_data(as_text=True)
+    assert reviewer.client.post("/w/gradings/1/no-such-form").status_code in (400, 404)

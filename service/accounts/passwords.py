@@ -7,6 +7,7 @@ neither the answer nor its time tells who has an account here."""
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -23,8 +24,13 @@ MIN_LENGTH = 10
 MAX_LENGTH = 200
 ATTEMPTS = 5  # wrong passwords in a row before the lockout
 LOCKOUT = timedelta(minutes=15)
-# compared against when there is no account or no password, so a refusal takes as long
-_NOBODY = generate_password_hash("no account has this password")
+
+
+@functools.cache
+def _nobody() -> str:
+    """Compared against when there is no account or no password, so a refusal takes as long
+    (made at the first sign-in, not when the module is imported: no scrypt at start-up)."""
+    return generate_password_hash("no account has this password")
 
 
 def set_password(session: Session, actor: Actor, account: Account, password: str) -> None:
@@ -63,18 +69,15 @@ def sign_in(session: Session, username: str, password: str) -> Account:
     ).first()
     now = utcnow()
     if account is not None and account.locked_until is not None and account.locked_until > now:
-        check_password_hash(_NOBODY, password)
+        check_password_hash(_nobody(), password)
         raise SignInLocked(
             "too many wrong passwords: try again later",
             detail_zh="密码错误次数过多，账号暂时锁定，请稍后再试",
             until=account.locked_until.isoformat(),
         )
-    known = account is not None and account.is_active and account.password_hash is not None
-    matches = check_password_hash(
-        account.password_hash if known and account and account.password_hash else _NOBODY,
-        password,
-    )
-    if known and matches and account is not None:
+    stored = account.password_hash if account is not None and account.is_active else None
+    matches = check_password_hash(stored or _nobody(), password)
+    if account is not None and stored is not None and matches:
         account.failed_sign_ins = 0
         account.locked_until = None
         return account

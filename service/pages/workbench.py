@@ -14,6 +14,7 @@ an Idempotency-Key drawn when the page was rendered (a double click writes once)
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import secrets
@@ -42,7 +43,7 @@ from service.pages.web import for_people, known_id, page, unit_of_work
 from service.survey.classification import AREA_FINDINGS, SURVEY_AREAS, TERMS, categories
 from service.survey.classification import tasks as tasks_of
 from service.survey.operations import METHOD_LABELS
-from service.workflows.states import GRADING_STATES, PHASE_OF_STATE
+from service.workflows.states import GRADING_STATE_LABELS, GRADING_STATES, PHASE_OF_STATE
 
 workbench = Blueprint("workbench", __name__, url_prefix="/w", template_folder="templates")
 for_people(workbench)
@@ -177,21 +178,35 @@ class Workbench:
         return Answer(answer.status_code, parsed)
 
     def get(self, path: str, **query: Any) -> Any:
-        """A read that must succeed (a 404 is the page's 404)."""
+        """A read the page needs: a refusal (a 404, a 422 for a filter the API does not take)
+        is the page's answer, with the API's status and words."""
         answer = self.call("GET", path, query=query or None)
-        if answer.status == 404:
-            raise _NotYours
         if not answer.ok:
-            raise RuntimeError(f"GET {path}: {answer.status} {answer.message}")
+            raise Refused(answer)
         return answer.body
+
+    def write(
+        self, method: str, path: str, body: Any = None, *, files: dict[str, Any] | None = None
+    ) -> Answer:
+        """A form's write, under the Idempotency-Key drawn when the form was rendered."""
+        return self.call(method, path, body, files=files, headers={"Idempotency-Key": _key()})
 
     def has(self, role: str) -> bool:
         """Whether to offer this role's forms (the API decides whether they are accepted)."""
         return role in self.roles
 
 
-class _NotYours(Exception):
-    """What the API does not show this person: the page says 没有找到, as the API says 404."""
+class Refused(Exception):
+    """What the API refused a read of the page: shown as the API answered it."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.message)
+        self.answer = answer
+
+
+def _not_yours() -> Refused:
+    """An address the workbench has no page for: 没有找到, as the API says 404."""
+    return Refused(Answer(404, None))
 
 
 def _session() -> Workbench:
@@ -201,6 +216,7 @@ def _session() -> Workbench:
 def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
     """A page for a signed-in person: the sign-in page otherwise (and back here after it)."""
 
+    @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             wb = _session()
@@ -211,24 +227,19 @@ def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
             return response
         try:
             return view(wb, *args, **kwargs)
-        except _NotYours:
-            return page(
-                "explain.html",
-                404,
-                private=True,
-                heading="没有找到",
-                text="您要找的内容不存在，或不在您的工作范围内。",
-                kind="not-found",
-            )
+        except Refused as refused:
+            if refused.answer.status == 404:
+                heading, text = "没有找到", "您要找的内容不存在，或不在您的工作范围内。"
+            else:
+                heading, text = "未能办理", refused.answer.message
+            status = refused.answer.status
+            return render("explain.html", wb, status, heading=heading, text=text, kind="refused")
 
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
     return wrapped
 
 
 def render(template: str, wb: Workbench | None, status: int = 200, **context: Any) -> WsgiResponse:
-    response = page(template, status, private=True, wb=wb, **context)
-    return response
+    return page(template, status, private=True, wb=wb, **context)
 
 
 # --- signing in and out ----------------------------------------------------------------------
@@ -236,7 +247,7 @@ def render(template: str, wb: Workbench | None, status: int = 200, **context: An
 
 def _safe_next(raw: str | None) -> str:
     """Where to go after signing in: a workbench address of ours, never another site."""
-    if raw and raw.startswith("/w") and not raw.startswith("//"):
+    if raw and (raw == "/w" or raw.startswith(("/w/", "/w?"))):
         return raw
     return url_for("workbench.tasks")
 
@@ -248,7 +259,7 @@ def sign_in() -> WsgiResponse:
 
 @workbench.post("/sign-in")
 def sign_in_post() -> WsgiResponse:
-    username = (request.form.get("username") or "").strip()[:100]
+    username = _text("username")[:100]
     password = (request.form.get("password") or "")[: passwords.MAX_LENGTH + 1]
     target = _safe_next(request.form.get("next"))
     if not username or not password:
@@ -538,7 +549,7 @@ def progress(wb: Workbench) -> WsgiResponse:
         level_bars=bars([r for r in level_rows if sum(r[1].values())], levels, LEVEL_PALETTE),
         quotas=quotas,
         level_labels=dict(levels),
-        state_labels={st.name: st.label for st in GRADING_STATES},
+        state_labels=GRADING_STATE_LABELS,
         width=BAR_WIDTH,
     )
 
@@ -557,12 +568,9 @@ def approvals(wb: Workbench) -> WsgiResponse:
 @workbench.post("/approvals/<int:approval_id>/<any(approve, reject):verdict>")
 @signed_in
 def decide_approval(wb: Workbench, approval_id: int, verdict: str) -> WsgiResponse:
-    comment = (request.form.get("comment") or "").strip() or None
-    answer = wb.call(
-        "POST",
-        f"/approvals/{approval_id}/{verdict}",
-        {"comment": comment} if comment else {},
-        headers={"Idempotency-Key": _key()},
+    comment = _text("comment") or None
+    answer = wb.write(
+        "POST", f"/approvals/{approval_id}/{verdict}", {"comment": comment} if comment else {}
     )
     if answer.ok:
         done = "已批准" if verdict == "approve" else "已驳回"
@@ -585,6 +593,15 @@ def _key() -> str:
     """The Idempotency-Key of this submission: drawn when the form was rendered."""
     sent = request.form.get("idempotency_key") or ""
     return sent if 16 <= len(sent) <= 64 and sent.isalnum() else secrets.token_hex(16)
+
+
+def _text(name: str) -> str:
+    return (request.form.get(name) or "").strip()
+
+
+def _with_reason(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with the form's reason, when one was typed (a correction's, a step's)."""
+    return {**body, "reason": _text("reason")} if _text("reason") else body
 
 
 def _lines(name: str) -> list[str]:
@@ -673,17 +690,14 @@ def _body(wb: Workbench, ctx: Context, action: str) -> tuple[str, str, Any]:
         }
         if action == "self_rating":
             body["proposed_level"] = request.form.get("proposed_level") or ""
-            body["explanation"] = (request.form.get("explanation") or "").strip()
+            body["explanation"] = _text("explanation")
         else:
-            body["note"] = (request.form.get("note") or "").strip() or None
-        reason = (request.form.get("reason") or "").strip()
-        if reason:
-            body["reason"] = reason
+            body["note"] = _text("note") or None
         path = "self-rating" if action == "self_rating" else "assessment"
-        return "PUT", f"/gradings/{gid}/{path}", body
+        return "PUT", f"/gradings/{gid}/{path}", _with_reason(body)
     if action == "tally":
         cats = []
-        for code in (request.form.get("categories") or "").split(","):
+        for code in _text("categories").split(","):
             if not code:
                 continue
             cats.append(
@@ -703,32 +717,24 @@ def _body(wb: Workbench, ctx: Context, action: str) -> tuple[str, str, Any]:
     if action == "opinion":
         body = {
             "level": request.form.get("level") or "",
-            "opinion": (request.form.get("opinion") or "").strip(),
+            "opinion": _text("opinion"),
             "met_on": request.form.get("met_on") or today,
         }
         return "PUT", f"/gradings/{gid}/branch-opinion", body
     if action == "proposal":
-        body = {"level": request.form.get("level") or ""}
-        reason = (request.form.get("reason") or "").strip()
-        if reason:
-            body["reason"] = reason
-        return "PUT", f"/gradings/{gid}/decision", body
+        return "PUT", f"/gradings/{gid}/decision", _with_reason({"level": _text("level")})
     if action == "meeting":
         body = {
             "organization_id": ctx.organization["parent_id"],
             "held_on": request.form.get("held_on") or today,
-            "chaired_by": (request.form.get("chaired_by") or "").strip(),
+            "chaired_by": _text("chaired_by"),
             "attendees": _lines("attendees"),
-            "minutes": (request.form.get("minutes") or "").strip(),
+            "minutes": _text("minutes"),
             "results": [{"grading_id": gid, "level": request.form.get("level") or ""}],
         }
         return "POST", f"/campaigns/{ctx.campaign['id']}/decision-meetings", body
     # a transition of the lifecycle
-    body = {"transition": request.form.get("transition") or ""}
-    reason = (request.form.get("reason") or "").strip()
-    if reason:
-        body["reason"] = reason
-    return "POST", f"/gradings/{gid}/transitions", body
+    return "POST", f"/gradings/{gid}/transitions", _with_reason({"transition": _text("transition")})
 
 
 ACTIONS = (
@@ -793,7 +799,7 @@ def _grading_page(wb: Workbench, ctx: Context, status: int = 200, **extra: Any) 
         ctx=ctx,
         sheets=sheets,
         standard=standard,
-        history=history.get("items", history if isinstance(history, list) else []),
+        history=history["items"],
         methods=METHOD_LABELS,
         areas=SURVEY_AREAS,
         findings=AREA_FINDINGS,
@@ -842,7 +848,6 @@ LEDGER_TASKS = {
     "supervisor": "审批整改方案",
 }
 ITEM_LABELS = {"open": "未开始", "in_progress": "整改中", "submitted": "待验收", "closed": "已销号"}
-ITEM_VERBS = ("start", "submit", "close", "return")
 
 # 测评会 at the workbench: the branch's in evaluation, the 群众满意度测评会 before promotion
 MEETING_STATES = ("evaluation", "promotion")
@@ -915,17 +920,12 @@ def attach_evidence(wb: Workbench, grading_id: int) -> WsgiResponse:
     upload = request.files.get("file")
     parts: dict[str, Any] = {
         "attached_to": request.form.get("attached_to") or "",
-        "description": (request.form.get("description") or "").strip()[:1000],
+        "description": _text("description")[:1000],
     }
     if upload is not None and upload.filename:
         parts["file"] = (io.BytesIO(upload.read()), upload.filename)
         upload.close()
-    answer = wb.call(
-        "POST",
-        f"/gradings/{grading_id}/evidence-files",
-        files=parts,
-        headers={"Idempotency-Key": _key()},
-    )
+    answer = wb.write("POST", f"/gradings/{grading_id}/evidence-files", files=parts)
     return _answered(wb, grading_id, answer, "已上传", "evidence")
 
 
@@ -939,16 +939,11 @@ def handle_complaint(wb: Workbench, grading_id: int, complaint_id: int, verb: st
     body: dict[str, Any] = {}
     if verb == "answer":
         body = {
-            "findings": (request.form.get("findings") or "").strip(),
-            "reply": (request.form.get("reply") or "").strip(),
+            "findings": _text("findings"),
+            "reply": _text("reply"),
             "upheld": request.form.get("upheld") == "yes",
         }
-    answer = wb.call(
-        "POST",
-        f"/complaints/{complaint_id}/{verb}",
-        body,
-        headers={"Idempotency-Key": _key()},
-    )
+    answer = wb.write("POST", f"/complaints/{complaint_id}/{verb}", body)
     return _answered(wb, grading_id, answer, "已受理" if verb == "assign" else "已答复", verb)
 
 
@@ -976,7 +971,7 @@ def plan_rectification(wb: Workbench, grading_id: int, what: str) -> WsgiRespons
         method, path, done = "PUT", f"{base}/helpers", "已确定帮扶人员"
     else:
         body, method, path, done = {}, "POST", f"{base}/plan/approve", "已批准整改方案"
-    answer = wb.call(method, path, body, headers={"Idempotency-Key": _key()})
+    answer = wb.write(method, path, body)
     return _answered(wb, grading_id, answer, done, f"rectification-{what}")
 
 
@@ -986,18 +981,11 @@ def item_step(wb: Workbench, grading_id: int, key: str, verb: str) -> WsgiRespon
     """An item's step: started and submitted with its evidence (the secretary), closed (销号)
     or returned with a reason (the reviewer)."""
     if not re.fullmatch(r"I\d{1,4}", key):
-        raise _NotYours
-    body: dict[str, Any] = {}
-    if verb == "submit":
-        body["evidence"] = (request.form.get("evidence") or "").strip()
+        raise _not_yours()
+    body: dict[str, Any] = {"evidence": _text("evidence")} if verb == "submit" else {}
     if verb == "return":
-        body["reason"] = (request.form.get("reason") or "").strip()
-    answer = wb.call(
-        "POST",
-        f"/gradings/{grading_id}/rectification/items/{key}/{verb}",
-        body,
-        headers={"Idempotency-Key": _key()},
-    )
+        body = _with_reason(body)
+    answer = wb.write("POST", f"/gradings/{grading_id}/rectification/items/{key}/{verb}", body)
     return _answered(wb, grading_id, answer, "已办理", f"item-{verb}")
 
 
@@ -1009,16 +997,16 @@ def open_meeting(wb: Workbench, grading_id: int) -> WsgiResponse:
     grading = wb.get(f"/gradings/{grading_id}")
     categories = [
         {"code": code, "issued": _int(f"meeting.{code}.issued")}
-        for code in (request.form.get("categories") or "").split(",")
+        for code in _text("categories").split(",")
         if code
     ]
     body = {
         "campaign_id": grading["campaign_id"],
-        "title": (request.form.get("title") or "").strip(),
+        "title": _text("title"),
         "grading_ids": [grading_id],
         "categories": categories,
     }
-    answer = wb.call("POST", "/ballot-sessions", body, headers={"Idempotency-Key": _key()})
+    answer = wb.write("POST", "/ballot-sessions", body)
     return _answered(wb, grading_id, answer, "测评会已开始，可打印票码", "meeting-open")
 
 
@@ -1032,15 +1020,10 @@ def run_meeting(wb: Workbench, grading_id: int, session_id: int, verb: str) -> W
     if verb == "attendance":
         body["categories"] = [
             {"code": code, "present": _int(f"present.{code}")}
-            for code in (request.form.get("categories") or "").split(",")
+            for code in _text("categories").split(",")
             if code
         ]
-    answer = wb.call(
-        "POST",
-        f"/ballot-sessions/{session_id}/{verb}",
-        body,
-        headers={"Idempotency-Key": _key()},
-    )
+    answer = wb.write("POST", f"/ballot-sessions/{session_id}/{verb}", body)
     done = {"close": "投票已截止", "attendance": "已记录实到人数", "count": "已计票"}[verb]
     return _answered(wb, grading_id, answer, done, f"meeting-{verb}")
 
@@ -1062,7 +1045,7 @@ def promotion_step(wb: Workbench, grading_id: int, what: str) -> WsgiResponse:
     elif what == "opinion":
         code = form.get("body") or ""
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", code):
-            raise _NotYours
+            raise _not_yours()
         method, path = "PUT", f"{base}/promotion/opinions/{code}"
         body = {
             "favourable": form.get("favourable") == "yes",
@@ -1079,26 +1062,17 @@ def promotion_step(wb: Workbench, grading_id: int, what: str) -> WsgiResponse:
         }
     else:
         method, path = "POST", f"{base}/promotion"
-        body = {"level": form.get("level") or "", "reason": (form.get("reason") or "").strip()}
-    for optional in ("reason",):
-        if what in ("report", "opinion", "acceptance") and (form.get(optional) or "").strip():
-            body[optional] = form[optional].strip()
-    answer = wb.call(method, path, body, headers={"Idempotency-Key": _key()})
+        body = {"level": form.get("level") or "", "reason": _text("reason")}
+    answer = wb.write(method, path, _with_reason(body))
     return _answered(wb, grading_id, answer, "已保存", f"promotion-{what}")
 
 
-def _file_from_api(
-    wb: Workbench, path: str, heading: str, query: dict[str, Any] | None = None
-) -> WsgiResponse:
+def _file_from_api(wb: Workbench, path: str, query: dict[str, Any] | None = None) -> WsgiResponse:
     """A file the API serves this person (a PDF, an evidence file), passed on with its type
     and name — or the API's refusal as a page (a 404 as the page's own)."""
     answer = wb.call("GET", path, query=query)
-    if answer.status == 404:
-        raise _NotYours
     if not answer.ok:
-        return render(
-            "explain.html", wb, answer.status, heading=heading, text=answer.message, kind="file"
-        )
+        raise Refused(answer)
     kept = {
         k: v
         for k, v in wb.last_headers.items()
@@ -1114,23 +1088,21 @@ def _file_from_api(
 @signed_in
 def meeting_cards(wb: Workbench, grading_id: int, session_id: int) -> WsgiResponse:
     """The 测评会's codes as the A4 card sheets the teller prints (the API's PDF)."""
-    return _file_from_api(
-        wb, f"/ballot-sessions/{session_id}/codes", "无法打印票码", {"format": "pdf"}
-    )
+    return _file_from_api(wb, f"/ballot-sessions/{session_id}/codes", {"format": "pdf"})
 
 
 @workbench.get("/gradings/<int:grading_id>/evidence/<int:file_id>")
 @signed_in
 def evidence_file(wb: Workbench, grading_id: int, file_id: int) -> WsgiResponse:
     """An evidence file, as the API serves it to this person (within their scope only)."""
-    return _file_from_api(wb, f"/gradings/{grading_id}/evidence-files/{file_id}", "无法提供该文件")
+    return _file_from_api(wb, f"/gradings/{grading_id}/evidence-files/{file_id}")
 
 
 @workbench.post("/gradings/<int:grading_id>/<action>")
 @signed_in
 def act(wb: Workbench, grading_id: int, action: str) -> WsgiResponse:
     if action not in ACTIONS:
-        raise _NotYours
+        raise _not_yours()
     ctx = _context(wb, grading_id)
     method, path, body = _body(wb, ctx, action)
     headers = {"Idempotency-Key": _key()}
